@@ -1,0 +1,50 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+# Both create .venv from the pinned lock files (uv when available, else pip) and compile
+# bytecode, because these machines set PYTHONDONTWRITEBYTECODE.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(shell command -v uv 2>/dev/null)
+
+ifdef UV
+INSTALL = $(UV) pip install --python $(BIN)/python --compile-bytecode
+MKVENV  = $(UV) venv --python $(PYTHON) $(VENV)
+else
+INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check --compile
+MKVENV  = $(PYTHON) -m venv $(VENV)
+endif
+
+.PHONY: demo test lint bench lock clean
+
+$(BIN)/python:
+	$(MKVENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements/runtime.lock requirements/build.lock pyproject.toml
+	$(INSTALL) -r requirements/runtime.lock -r requirements/build.lock
+	$(INSTALL) --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.lock
+	$(INSTALL) -r requirements/dev.lock
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/ptw demo
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check toolkit tests benchmarks analysis
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check toolkit tests benchmarks analysis
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/run.py
+
+# Re-resolve the lock files from requirements/*.in (needs PyPI).
+lock: $(BIN)/python
+	$(BIN)/python tools/lock.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
