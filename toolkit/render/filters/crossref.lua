@@ -1,0 +1,90 @@
+--[[
+Quarto-style cross-references without Quarto.
+- Figures with an id `fig-...` and table divs with an id `tbl-...` (attribute `tbl-cap`) are
+  numbered in document order; their captions become "Figure N: caption" / "Table N: caption".
+- An image's `fig-alt` attribute becomes its alt text (the description pandoc writes as the
+  HTML alt attribute and the Word picture description).
+- Citations `@fig-x` / `@tbl-x` become links "Figure N" / "Table N" to the element; an unknown
+  label is written as "?@fig-x", as Quarto does.
+]]
+
+local NAMES = { fig = "Figure", tbl = "Table" }
+local numbers = {}
+local counts = { fig = 0, tbl = 0 }
+
+local function number(id)
+  local kind = id:match("^(%a+)%-")
+  if not kind or not NAMES[kind] or numbers[id] then
+    return nil
+  end
+  counts[kind] = counts[kind] + 1
+  numbers[id] = NAMES[kind] .. " " .. counts[kind]
+  return numbers[id]
+end
+
+local function prefixed(name, inlines)
+  local result = pandoc.Inlines({ pandoc.Str(name .. ":"), pandoc.Space() })
+  result:extend(inlines)
+  return result
+end
+
+local function set_alt(image)
+  local alt = image.attributes["fig-alt"]
+  if alt then
+    image.attributes["fig-alt"] = nil
+    image.caption = pandoc.Inlines(alt)
+  end
+  return image
+end
+
+local function number_figure(figure)
+  local name = number(figure.identifier)
+  if not name then
+    return nil
+  end
+  local long = figure.caption.long
+  if #long == 0 then
+    figure.caption.long = pandoc.Blocks({ pandoc.Plain({ pandoc.Str(name) }) })
+  else
+    long[1].content = prefixed(name, long[1].content)
+  end
+  return figure
+end
+
+local function number_table(div)
+  local name = number(div.identifier)
+  if not name then
+    return nil
+  end
+  local caption = div.attributes["tbl-cap"]
+  div.attributes["tbl-cap"] = nil
+  local text = caption and prefixed(name, pandoc.Inlines(caption)) or pandoc.Inlines(name)
+  div.content:insert(1, pandoc.Div({ pandoc.Para(text) }, { class = "table-caption" }))
+  return div
+end
+
+local function resolve(cite)
+  local links = pandoc.Inlines({})
+  for index, citation in ipairs(cite.citations) do
+    local id = citation.id
+    local kind = id:match("^(%a+)%-")
+    if not kind or not NAMES[kind] then
+      return nil
+    end
+    if index > 1 then
+      links:extend({ pandoc.Str(","), pandoc.Space() })
+    end
+    if numbers[id] then
+      links:insert(pandoc.Link(numbers[id], "#" .. id))
+    else
+      links:insert(pandoc.Strong({ pandoc.Str("?@" .. id) }))
+    end
+  end
+  return links
+end
+
+function Pandoc(doc)
+  doc = doc:walk({ Image = set_alt })
+  doc = doc:walk({ Figure = number_figure, Div = number_table })
+  return doc:walk({ Cite = resolve })
+end

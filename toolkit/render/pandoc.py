@@ -1,0 +1,128 @@
+"""Write a report's pandoc markdown as HTML, Word or PDF with pandoc 3 and typst.
+
+pandoc comes from the ``pypandoc_binary`` wheel (Debian's 2.17 has no typst writer). HTML is
+one self-contained file (``--embed-resources``: images and CSS inlined, no MathJax, no CDN).
+docx gets real Word tables (``filters/tables.lua``). PDF: pandoc writes typst, the ``typst``
+package compiles it (pandoc's ``--pdf-engine=typst`` cannot find the Python package's binary).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pypandoc
+import typst
+
+from toolkit.errors import RenderError
+
+PACKAGE_DIR = Path(__file__).parent
+#: Lua filters, in the order pandoc runs them.
+FILTERS = tuple(
+    PACKAGE_DIR / "filters" / name for name in ("tables.lua", "callouts.lua", "crossref.lua")
+)
+TEMPLATES = PACKAGE_DIR / "templates"
+
+#: Output formats of the builtin engine and the file suffix each writes.
+SUFFIXES: dict[str, str] = {"html": ".html", "docx": ".docx", "pdf": ".pdf"}
+
+_FORMAT_ARGUMENTS: dict[str, list[str]] = {
+    "html": [
+        "--to=html5",
+        "--standalone",
+        "--embed-resources",
+        f"--template={TEMPLATES / 'report.html'}",
+        f"--css={TEMPLATES / 'report.css'}",
+    ],
+    "docx": ["--to=docx"],
+    "pdf": [
+        "--to=typst",
+        "--standalone",
+        f"--include-in-header={TEMPLATES / 'report-header.typ'}",
+        "--variable=papersize:a4",
+        "--variable=fontsize:10.5pt",
+    ],
+}
+
+
+def pandoc_path() -> str:
+    """The pandoc executable shipped by ``pypandoc_binary``."""
+    return str(pypandoc.get_pandoc_path())
+
+
+def pandoc_version() -> str:
+    """pandoc's version, e.g. ``"3.9"``."""
+    return str(pypandoc.get_pandoc_version())
+
+
+def write_format(
+    markdown_file: Path, fmt: str, output: Path, *, options: Mapping[str, Any]
+) -> Path:
+    """Convert ``markdown_file`` (images relative to its folder) to ``fmt`` at ``output``.
+
+    ``options`` are the front matter's options for this format (``toc``, ``toc-title``,
+    ``number-sections``). Returns ``output``.
+
+    Raises:
+        RenderError: pandoc or typst fails; the message carries their error text.
+    """
+    if fmt not in SUFFIXES:
+        raise RenderError(
+            code="render.unknown_format",
+            message=f"the builtin engine cannot write {fmt!r}",
+            value=fmt,
+            expected=", ".join(SUFFIXES),
+            fix="ask for html, docx or pdf",
+        )
+    target = output.with_suffix(".typ") if fmt == "pdf" else output
+    arguments = [
+        pandoc_path(),
+        markdown_file.name,
+        "--from=markdown",
+        *(f"--lua-filter={path}" for path in FILTERS),
+        *_FORMAT_ARGUMENTS[fmt],
+        *_option_arguments(options),
+        f"--output={target}",
+    ]
+    _run(arguments, cwd=markdown_file.parent, what=f"pandoc ({fmt})")
+    if fmt == "pdf":
+        _compile_typst(target, output)
+    return output
+
+
+def _option_arguments(options: Mapping[str, Any]) -> list[str]:
+    arguments: list[str] = []
+    if options.get("toc"):
+        arguments.append("--toc")
+    if options.get("toc-title"):
+        arguments.append(f"--metadata=toc-title:{options['toc-title']}")
+    if options.get("number-sections"):
+        arguments.append("--number-sections")
+    return arguments
+
+
+def _compile_typst(source: Path, output: Path) -> None:
+    try:
+        typst.compile(str(source), output=str(output), root=str(source.parent))
+    except RuntimeError as error:
+        raise RenderError(
+            code="render.typst_failed",
+            message=f"typst could not compile the PDF: {error}",
+            file=str(source),
+            fix="check the template's markdown for constructs typst cannot draw",
+        ) from error
+
+
+def _run(arguments: Sequence[str], *, cwd: Path, what: str) -> None:
+    completed = subprocess.run(
+        list(arguments), cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RenderError(
+            code="render.pandoc_failed",
+            message=f"{what} failed with exit code {completed.returncode}: "
+            f"{completed.stderr.strip()}",
+            fix="read pandoc's message above; it names the construct it could not convert",
+        )
