@@ -2,9 +2,21 @@
 
 import typer
 
-from toolkit.cli import survey
+from toolkit.cli import analyse, demo, ingest, survey, workspace
 
-app = typer.Typer(help="ptw: pharmacy technician workforce equality toolkit.", no_args_is_help=True)
+app = typer.Typer(
+    help="ptw: pharmacy technician workforce equality toolkit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(demo.demo)
+app.command()(demo.synth)
+app.command()(workspace.init)
+app.command()(workspace.status)
+app.command()(workspace.doctor)
+app.command()(ingest.ingest)
+app.command()(analyse.analyse)
+app.command()(analyse.report)
 app.add_typer(survey.app, name="survey")
 
 

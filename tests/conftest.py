@@ -1,0 +1,26 @@
+"""Shared fixtures: real files, a real DuckDB store, a real synthetic workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.config import Workspace, init_workspace
+from toolkit.instrument import Instrument, load_instrument
+from toolkit.resources import surveys_dir
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def instruments() -> dict[str, Instrument]:
+    """The shipped instruments, loaded once."""
+    return {name: load_instrument(surveys_dir() / f"{name}.yaml") for name in ("culture", "retention")}
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Workspace:
+    """A fresh workspace on disk (ptw.toml, key, empty store folder)."""
+    return init_workspace(tmp_path / "ws")

@@ -1,0 +1,45 @@
+"""Shared pieces of the command line: the workspace option and error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from toolkit.config import Workspace, load_workspace
+from toolkit.errors import PtwError
+
+console = Console()
+errors = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: the current directory).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")
+]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`PtwError` into a plain message on stderr and exit status 1."""
+    try:
+        yield
+    except PtwError as error:
+        errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from error
+
+
+def workspace(folder: Path | None) -> Workspace:
+    """The workspace in ``folder`` or the current directory."""
+    return load_workspace(folder)

@@ -1,0 +1,107 @@
+"""`ptw init`, `ptw status` and `ptw doctor`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from toolkit import __version__
+from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
+from toolkit.config import init_workspace
+from toolkit.errors import PtwError
+from toolkit.render import available_engines
+from toolkit.store import ResponseStore
+
+
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path("."),
+) -> None:
+    """Create a workspace: ptw.toml, the store folder, the output folder and a private key."""
+    with user_errors():
+        space = init_workspace(folder)
+        console.print(f"Workspace ready in {space.root} (store: {space.store_path})")
+
+
+def status(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -> None:
+    """Show what the store holds: batches and rows by survey, cycle and region, and quarantine."""
+    with user_errors():
+        space = workspace(workspace_dir)
+        if not space.store_path.exists():
+            counts = None
+        else:
+            with ResponseStore(space.store_path, read_only=True) as store:
+                counts = store.counts()
+        summary = _status_summary(counts)
+        if as_json:
+            console.print_json(json.dumps(summary))
+            return
+        table = Table(
+            "kind", "survey", "cycle", "region", "batches", "accepted", "quarantined", "warned"
+        )
+        for row in summary["by_batch_group"]:
+            table.add_row(*(str(row[c]) for c in ("kind", "survey", "cycle", "region", "batches", "accepted",
+                                                  "quarantined", "warned")))  # fmt: skip
+        console.print(table)
+        console.print(
+            f"{summary['responses']} responses in {summary['batches']} batch(es); {summary['quarantined']} quarantined"
+        )
+
+
+def _status_summary(counts: object) -> dict[str, object]:
+    import pandas as pd
+
+    frame = (
+        counts
+        if isinstance(counts, pd.DataFrame)
+        else pd.DataFrame(
+            columns=[
+                "kind",
+                "survey",
+                "cycle",
+                "region",
+                "batches",
+                "accepted",
+                "quarantined",
+                "warned",
+            ]
+        )
+    )
+    surveys = frame[frame["kind"] == "survey"]
+    return {
+        "responses": int(surveys["accepted"].sum()),
+        "batches": int(frame["batches"].sum()),
+        "quarantined": int(frame["quarantined"].sum()),
+        "by_cycle": {str(k): int(v) for k, v in surveys.groupby("cycle")["accepted"].sum().items()},
+        "by_region": {
+            str(k): int(v) for k, v in surveys.groupby("region")["accepted"].sum().items()
+        },
+        "by_batch_group": json.loads(frame.to_json(orient="records")),
+    }
+
+
+def doctor(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -> None:
+    """Check the installation: report engines and formats, versions, and the workspace's store."""
+    engines = available_engines()
+    try:
+        space = workspace(workspace_dir)
+        store = str(space.store_path)
+    except PtwError as exc:
+        store = f"no workspace here ({exc})"
+    facts = {
+        "ptw": __version__,
+        "python": sys.version.split()[0],
+        "engines": engines,
+        "chromium": shutil.which("chromium") or "not found",
+        "store": store,
+    }
+    if as_json:
+        console.print_json(json.dumps(facts, default=str))
+        return
+    for key, value in facts.items():
+        console.print(f"[bold]{key}[/]: {value}")

@@ -1,0 +1,194 @@
+"""Workspaces: a folder with ``ptw.toml``, the store, the outputs and a pseudonymisation key.
+
+``ptw.toml`` (DESIGN.md decision 8)::
+
+    [workspace]
+    store = "store/ptw.duckdb"   # the DuckDB response store
+    output = "out"               # bundles and reports
+    region = ""                  # default region for ingest, optional
+    [suppression]
+    threshold = 10               # minimum group size for any published number (never below 5)
+    rounding = "none"            # none | nhs_digital | ons_10_5
+    [analysis]
+    plan = ""                    # analysis plan; empty = the shipped analysis/plan.yaml
+    surveys = ""                 # instrument folder; empty = the shipped surveys/
+
+Command-line options override these values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from toolkit.errors import PtwError
+from toolkit.resources import analysis_dir, reports_dir, surveys_dir
+
+CONFIG_NAME = "ptw.toml"
+SECRET_NAME = ".ptw-secret"
+MIN_THRESHOLD = 5
+
+DEFAULT_TOML = """\
+# ptw workspace settings; command-line options override them.
+[workspace]
+store = "store/ptw.duckdb"
+output = "out"
+region = ""
+
+[suppression]
+threshold = 10
+rounding = "none"
+
+[analysis]
+plan = ""
+surveys = ""
+"""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A resolved workspace.
+
+    Attributes:
+        root: the workspace folder.
+        store_path: the DuckDB file.
+        output_dir: where bundles and reports go.
+        surveys_dir: instrument definitions in force.
+        plan_path: the analysis plan in force.
+        reports_dir: report templates in force.
+        region: default region for ingest ('' for none).
+        threshold: minimum published group size.
+        rounding: count rounding policy.
+    """
+
+    root: Path
+    store_path: Path
+    output_dir: Path
+    surveys_dir: Path
+    plan_path: Path
+    reports_dir: Path
+    region: str = ""
+    threshold: int = 10
+    rounding: str = "none"
+
+    @property
+    def bundle_dir(self) -> Path:
+        """The results bundle written by ``ptw analyse``."""
+        return self.output_dir / "bundle"
+
+    @property
+    def report_dir(self) -> Path:
+        """Rendered reports."""
+        return self.output_dir / "reports"
+
+    def secret(self) -> bytes:
+        """The per-workspace key used to pseudonymise respondent identifiers."""
+        path = self.root / SECRET_NAME
+        if not path.exists():
+            raise PtwError(
+                code="workspace.no_secret",
+                message="this workspace has no pseudonymisation key",
+                file=str(path),
+                fix="run `ptw init` in this folder (it keeps existing data) to create the key",
+            )
+        return bytes.fromhex(path.read_text().strip())
+
+    def with_threshold(self, threshold: int | None) -> Workspace:
+        """A copy with the suppression threshold overridden (``None`` keeps it)."""
+        if threshold is None:
+            return self
+        return replace(self, threshold=_checked_threshold(threshold, self.root / CONFIG_NAME))
+
+
+def _checked_threshold(value: object, source: Path) -> int:
+    if not isinstance(value, int) or value < MIN_THRESHOLD:
+        raise PtwError(
+            code="workspace.threshold_too_low",
+            message="the suppression threshold must be a whole number of at least 5",
+            file=str(source),
+            value=value,
+            expected=f"an integer >= {MIN_THRESHOLD}",
+            fix="set [suppression] threshold = 10 (the default) or higher",
+        )
+    return value
+
+
+def init_workspace(root: Path) -> Workspace:
+    """Create (or complete) a workspace in ``root`` and return it.
+
+    Writes ``ptw.toml`` if absent, the store and output folders, and a random 32-byte
+    pseudonymisation key in ``.ptw-secret`` with file mode 0600. Existing files are kept.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / CONFIG_NAME
+    if not config.exists():
+        config.write_text(DEFAULT_TOML, encoding="utf-8")
+    secret = root / SECRET_NAME
+    if not secret.exists():
+        descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    workspace = load_workspace(root)
+    workspace.store_path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.output_dir.mkdir(parents=True, exist_ok=True)
+    return workspace
+
+
+def load_workspace(root: Path | None = None) -> Workspace:
+    """Read the workspace in ``root`` (default: the current directory).
+
+    Raises:
+        PtwError: there is no ``ptw.toml`` there, or it is invalid.
+    """
+    folder = (root or Path.cwd()).resolve()
+    config = folder / CONFIG_NAME
+    if not config.exists():
+        raise PtwError(
+            code="workspace.missing",
+            message=f"no ptw workspace in {folder}",
+            file=str(config),
+            fix="run `ptw init DIR` to create one, or pass --workspace DIR",
+        )
+    try:
+        settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise PtwError(
+            code="workspace.bad_toml",
+            message=f"ptw.toml is not valid TOML: {exc}",
+            file=str(config),
+            fix="correct the line named, or delete ptw.toml and run `ptw init` again",
+        ) from exc
+    space = settings.get("workspace", {})
+    suppression = settings.get("suppression", {})
+    analysis = settings.get("analysis", {})
+    rounding = suppression.get("rounding", "none")
+    if rounding not in ("none", "nhs_digital", "ons_10_5"):
+        raise PtwError(
+            code="workspace.bad_rounding",
+            message="unknown rounding policy",
+            file=str(config),
+            value=rounding,
+            expected="none, nhs_digital or ons_10_5",
+        )
+    return Workspace(
+        root=folder,
+        store_path=folder / space.get("store", "store/ptw.duckdb"),
+        output_dir=folder / space.get("output", "out"),
+        surveys_dir=_folder_or_default(folder, analysis.get("surveys", ""), surveys_dir()),
+        plan_path=_plan_path(folder, analysis.get("plan", "")),
+        reports_dir=_folder_or_default(folder, space.get("reports", ""), reports_dir()),
+        region=space.get("region", ""),
+        threshold=_checked_threshold(suppression.get("threshold", 10), config),
+        rounding=rounding,
+    )
+
+
+def _folder_or_default(root: Path, configured: str, default: Path) -> Path:
+    return root / configured if configured else default
+
+
+def _plan_path(root: Path, configured: str) -> Path:
+    return root / configured if configured else analysis_dir() / "plan.yaml"
