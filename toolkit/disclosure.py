@@ -485,22 +485,37 @@ def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarra
 
 
 def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
-    """The first candidate whose suppression un-determines ``cell`` (else the first candidate)."""
+    """The first candidate whose suppression un-determines ``cell``.
+
+    If none does on its own, the candidate that leaves the fewest suppressed cells determined
+    (earliest in ``candidates`` on a tie), so the next round starts closer to protection.
+    """
+    best, fewest = candidates[0], np.inf
     for candidate in candidates:
         trial = hidden.copy()
         trial[candidate] = True
-        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
+        determined = _determined(pop.matrix, _unknown(pop, trial))[: pop.n_cells] & trial
+        if not determined[cell]:
             return candidate
-    return candidates[0]
+        if determined.sum() < fewest:
+            best, fewest = candidate, determined.sum()
+    return best
 
 
 def _candidates(
     pop: _Population, hidden: np.ndarray, zero: np.ndarray, base: np.ndarray, cell: int
 ) -> list[int]:
-    """Published non-zero cells, those sharing a relation with ``cell`` first, cheapest first."""
-    related = (pop.matrix[pop.matrix[:, cell] != 0, : pop.n_cells] != 0).any(axis=0)
+    """Published non-zero cells in the order they are tried as complements for ``cell``.
+
+    First those in a relation where ``cell`` is the only unknown (one of them must go), then
+    those sharing any relation with it, then the rest; within each, smallest base, then key.
+    """
+    mine = pop.matrix[pop.matrix[:, cell] != 0]
+    alone = (mine[:, _unknown(pop, hidden)] != 0).sum(axis=1) == 1
+    sole = (mine[alone, : pop.n_cells] != 0).any(axis=0)
+    related = (mine[:, : pop.n_cells] != 0).any(axis=0)
     pool = np.flatnonzero(~hidden & ~zero)
-    return sorted(pool, key=lambda c: (not related[c], base[c], pop.keys[c]))
+    return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
 
 
 def _protect(state: _State, pop: _Population) -> bool:
