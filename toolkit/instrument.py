@@ -1,27 +1,42 @@
-"""Survey instruments: the typed model and the YAML loader.
+"""Survey instruments: the typed model, its validation rules and the YAML loader.
 
 An instrument is data (DESIGN.md decision 1): a YAML file shaped like XLSForm with items,
 choice lists, scales and the equality dimensions its demographic items feed. Loading
-validates everything and reports each problem as ``file:line``, the rule broken and a fix.
+validates everything and reports each problem as ``file:line``, the rule broken (a stable
+error code such as ``instrument.unknown_list``) and a fix. The rules are listed in
+:data:`RULES` and documented in ``surveys/README.md``.
 
 Item types: ``select_one LIST``, ``select_multiple LIST``, ``likert LIST``, ``integer``,
-``decimal``, ``text``, ``date``. A ``likert`` list has ordered numeric codes, low to high.
+``decimal``, ``text``, ``date``. A ``likert`` list has ordered numeric codes ``"1"``..``"n"``,
+low to high, and each likert item says which end is ``favourable``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from toolkit.errors import InstrumentError
-from toolkit.yaml_lines import LocatedYaml, load_with_lines
+from toolkit.relevance import compared_codes, referenced_items
+from toolkit.yaml_lines import LocatedYaml, PathKey, load_with_lines
 
 BASE_TYPES = ("select_one", "select_multiple", "likert", "integer", "decimal", "text", "date")
+LIST_TYPES = ("select_one", "select_multiple", "likert")
 RELEVANT_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+STANDARD_PATTERN = re.compile(r"^(WRES [1-9]|WDES (?:[1-9]|10)[a-d]?|PWRES)$")
+MULTIPLE_SEPARATOR = ";"
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_answer(text: str) -> str:
+    """Case- and space-insensitive form of an answer, as ingest matches it."""
+    return _SPACES.sub(" ", str(text)).strip().casefold()
 
 
 class _Strict(BaseModel):
@@ -33,23 +48,51 @@ class Choice(_Strict):
 
     ``groups`` places the option in coarser levels of an equality hierarchy, e.g.
     ``{"grouped": "Asian or Asian British", "binary": "Ethnic minority"}``.
-    ``synonyms`` are other spellings ingest accepts (e.g. NHS ETHNIC CATEGORY codes).
-    ``missing`` marks non-substantive answers such as "Prefer not to say".
+    ``synonyms`` are other spellings ingest accepts; ``nhs_code`` is the NHS data
+    dictionary code (e.g. ETHNIC CATEGORY ``"N"`` for African) and is always among the
+    synonyms. ``missing`` marks non-substantive answers such as "Prefer not to say".
     """
 
     code: str
     label: str
     synonyms: tuple[str, ...] = ()
+    nhs_code: str | None = None
     missing: bool = False
     groups: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nhs_code_is_a_synonym(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("nhs_code") is not None:
+            synonyms = [str(s) for s in data.get("synonyms") or ()]
+            if str(data["nhs_code"]) not in synonyms:
+                data = {**data, "synonyms": [*synonyms, str(data["nhs_code"])]}
+        return data
+
+    def accepted(self) -> tuple[str, ...]:
+        """Every text ingest maps to this option: code, label and synonyms."""
+        return (self.code, self.label, *self.synonyms)
+
+
+class Outcome(_Strict):
+    """How an item becomes the yes/no outcome a standard or indicator reports.
+
+    ``codes`` are the answers that count as the event (e.g. harassment frequency codes
+    "2".."5" = at least once); ``direction`` says whether the event is ``adverse`` or
+    ``favourable``; ``label`` names the event in reports. Missing options never count.
+    """
+
+    codes: tuple[str, ...]
+    direction: Literal["adverse", "favourable"]
+    label: str
 
 
 class Scale(_Strict):
     """A multi-item score, scored as the NHS Staff Survey scores its sub-scores.
 
     Each five-point item is scored 0, 2.5, 5, 7.5, 10 with the favourable end at 10
-    (``reversed`` items flipped); a person's score is the mean of answered items when at
-    least ``min_answered`` were answered.
+    (``reversed`` items, whose favourable end is the low codes, flipped); a person's score
+    is the mean of answered items when at least ``min_answered`` were answered.
     """
 
     name: str
@@ -58,10 +101,21 @@ class Scale(_Strict):
     reversed: tuple[str, ...] = ()
     min_answered: int = 1
     nss_theme: str | None = None
+    scoring: Literal["nss_0_10"] = "nss_0_10"
+    standards: tuple[str, ...] = ()
+    source: str | None = None
 
 
 class Item(_Strict):
-    """One question."""
+    """One question.
+
+    ``favourable`` (likert items) says which end of the scale is good: ``high`` codes or
+    ``low`` codes. ``outcome`` dichotomises the item for the standards it feeds.
+    ``ask: false`` marks an alternative source accepted at ingest but not asked in exported
+    questionnaires (e.g. the single self-declared disability item of ESR extracts).
+    ``identifier`` marks the respondent identifier (generated by the survey platform,
+    pseudonymised at ingest).
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: str
@@ -77,11 +131,15 @@ class Item(_Strict):
     programme: tuple[Literal["train", "retain", "reform", "equality"], ...] = ()
     equality_role: str | None = None
     source: str | None = None
+    favourable: Literal["high", "low"] | None = None
+    outcome: Outcome | None = None
+    ask: bool = True
+    identifier: bool = False
 
     @property
     def base_type(self) -> str:
         """The type without its list, e.g. ``select_one``."""
-        return self.type.split()[0]
+        return self.type.split()[0] if self.type.split() else ""
 
     @property
     def list_name(self) -> str | None:
@@ -121,19 +179,49 @@ class Dimension(_Strict):
         return self
 
 
+class Previous(_Strict):
+    """How a version's items map onto the version before it (for comparable trends).
+
+    Attributes:
+        version: the previous version, e.g. ``"2025.1"``.
+        renamed: new item name -> its name in the previous version.
+        recoded: item (new name) -> {previous code: code in this version}; every previous
+            code of the item must be mapped for its trend to stay comparable.
+        reworded: items whose question wording changed (their trend breaks).
+        new: items that did not exist before.
+        dropped: items of the previous version no longer asked.
+    """
+
+    version: str
+    renamed: dict[str, str] = Field(default_factory=dict)
+    recoded: dict[str, dict[str, str]] = Field(default_factory=dict)
+    reworded: tuple[str, ...] = ()
+    new: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+
+
 class Instrument(_Strict):
-    """A survey instrument (one version)."""
+    """A survey instrument (one version).
+
+    ``kind`` is ``survey`` for a questionnaire that is fielded and ingested, ``module`` for
+    a shared part included by surveys (demographics, response scales). ``missing_values``
+    lists, per choice list, answers that mean "not known" (e.g. NHS ETHNIC CATEGORY
+    ``99``): ingest stores them as no answer.
+    """
 
     name: str
     title: str
     version: str
     applies_from: int
+    kind: Literal["survey", "module"] = "survey"
     description: str | None = None
     include: tuple[str, ...] = ()
     choice_lists: dict[str, tuple[Choice, ...]] = Field(default_factory=dict)
+    missing_values: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     items: tuple[Item, ...] = ()
     scales: tuple[Scale, ...] = ()
     dimensions: tuple[Dimension, ...] = ()
+    previous: Previous | None = None
 
     @cached_property
     def item_map(self) -> dict[str, Item]:
@@ -157,69 +245,477 @@ class Instrument(_Strict):
             expected=f"one of {known}",
         )
 
+    def missing_values_for(self, item: str | Item) -> tuple[str, ...]:
+        """Answers to ``item`` that mean "not known" and are stored as no answer."""
+        resolved = self.item_map[item] if isinstance(item, str) else item
+        return self.missing_values.get(resolved.list_name or "", ())
 
-def _semantic_errors(inst: Instrument) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """Cross-reference checks pydantic cannot do: (path, message, fix) triples."""
-    errors: list[tuple[tuple[str | int, ...], str, str]] = []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(inst.items):
-        path: tuple[str | int, ...] = ("items", index)
-        if item.name in seen:
-            errors.append(
-                (
-                    (*path, "name"),
-                    f"duplicate item name {item.name!r} (first used by item {seen[item.name] + 1})",
-                    "give every item a unique name",
-                )
+    def accepted_answers(self, item: str | Item) -> dict[str, str | None]:
+        """Normalised code / label / synonym -> option code (``None``: not known).
+
+        Keys are :func:`normalise_answer` forms, so matching is case- and
+        space-insensitive.
+        """
+        lookup: dict[str, str | None] = {
+            normalise_answer(text): None for text in self.missing_values_for(item)
+        }
+        for choice in self.choices(item):
+            lookup.update({normalise_answer(text): choice.code for text in choice.accepted()})
+        return lookup
+
+    def scales_of(self, item: str) -> tuple[str, ...]:
+        """Names of the scales ``item`` belongs to."""
+        return tuple(scale.name for scale in self.scales if item in scale.items)
+
+    def substantive_codes(self, item: str | Item) -> tuple[str, ...]:
+        """Option codes of ``item`` that are not missing, in list order."""
+        return tuple(choice.code for choice in self.choices(item) if not choice.missing)
+
+    def scale_points(self, scale: Scale) -> dict[str, dict[str, float]]:
+        """NSS scoring of each scale item: item -> {code: score on 0-10}.
+
+        Formula: the k-th of n substantive options (k = 0..n-1, low to high) scores
+        10 k / (n - 1), or 10 - 10 k / (n - 1) for ``reversed`` items; missing options
+        are absent (not answered).
+        """
+        points: dict[str, dict[str, float]] = {}
+        for name in scale.items:
+            codes = self.substantive_codes(name)
+            steps = max(len(codes) - 1, 1)
+            raw = {code: 10 * k / steps for k, code in enumerate(codes)}
+            flip = name in scale.reversed
+            points[name] = {code: 10 - value if flip else value for code, value in raw.items()}
+        return points
+
+
+RULES: dict[str, str] = {
+    "instrument.schema": "every key is known, required keys are present, values have their type",
+    "instrument.unknown_type": "item types are select_one, select_multiple, likert, integer, "
+    "decimal, text or date",
+    "instrument.duplicate_name": "item names are unique",
+    "instrument.duplicate_label": "item labels are unique (ingest matches headers by label)",
+    "instrument.unknown_list": "a select or likert item names a choice list that exists",
+    "instrument.list_not_allowed": "only select and likert items name a choice list",
+    "instrument.duplicate_list": "a choice list is defined once across included files",
+    "instrument.empty_list": "a choice list has options",
+    "instrument.duplicate_code": "option codes are unique within a list",
+    "instrument.ambiguous_answer": "no text is accepted for two options of a list",
+    "instrument.separator_in_label": "options of select_multiple lists contain no ';'",
+    "instrument.likert_codes": "likert lists use codes '1'..'n' in order (missing options aside)",
+    "instrument.favourable_missing": "likert items say which end is favourable",
+    "instrument.favourable_not_likert": "only likert items declare a favourable end",
+    "instrument.relevant_syntax": "'relevant' is written in the supported XLSForm subset",
+    "instrument.relevant_unknown_item": "'relevant' names items of the instrument",
+    "instrument.relevant_unknown_option": "'relevant' compares an answer with one of its codes",
+    "instrument.outcome_unknown_code": "an outcome lists substantive codes of the item",
+    "instrument.outcome_not_binary": "an outcome leaves at least one substantive option out",
+    "instrument.unknown_standard": "standards are 'WRES 1'-'WRES 9', 'WDES 1'-'WDES 10' "
+    "(with a-d), or 'PWRES'",
+    "instrument.standard_not_binary": "a WRES/WDES/PWRES indicator is a percentage, so the "
+    "item is select_one or likert",
+    "instrument.standard_needs_outcome": "an item feeding a standard declares its outcome",
+    "instrument.no_prefer_not_to_say": "equality monitoring items offer 'Prefer not to say'",
+    "instrument.scale_unknown_item": "scales list items of the instrument",
+    "instrument.scale_not_likert": "scale items are likert items",
+    "instrument.scale_reversed_not_member": "reversed items of a scale are among its items",
+    "instrument.scale_reversed_mismatch": "a scale reverses exactly its items whose favourable "
+    "end is low",
+    "instrument.scale_min_answered": "min_answered is between 1 and the number of items",
+    "instrument.dimension_unknown_item": "dimensions use items of the instrument",
+    "instrument.dimension_unknown_level": "a dimension level is a level of its item's options",
+    "instrument.dimension_unknown_reference": "a reference group is a group of its level",
+    "instrument.missing_values_unknown_list": "missing_values name existing choice lists",
+    "instrument.previous_unknown_item": "version mappings name items of this version",
+    "instrument.previous_dropped_present": "dropped items are no longer in this version",
+    "instrument.previous_unknown_code": "recoded options map onto codes of this version",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (path in the merged document), which rule, what and a fix."""
+
+    path: PathKey
+    code: str
+    message: str
+    fix: str
+
+
+def _list_problems(
+    inst: Instrument, likert_lists: set[str], multiple_lists: set[str]
+) -> Iterator[Problem]:
+    for list_name, choices in inst.choice_lists.items():
+        path: PathKey = ("choice_lists", list_name)
+        if not choices:
+            yield Problem(
+                path,
+                "instrument.empty_list",
+                f"choice list {list_name!r} has no options",
+                "list the options with code and label, or remove the list",
             )
-        seen.setdefault(item.name, index)
-        if item.base_type not in BASE_TYPES:
-            errors.append(
-                (
-                    (*path, "type"),
-                    f"unknown item type {item.type!r}",
-                    f"use one of {', '.join(BASE_TYPES)}",
+        owners: dict[str, str] = {}
+        for index, choice in enumerate(choices):
+            here = (*path, index)
+            if choice.code in [c.code for c in choices[:index]]:
+                yield Problem(
+                    (*here, "code"),
+                    "instrument.duplicate_code",
+                    f"option code {choice.code!r} appears twice in list {list_name!r}",
+                    "give every option of a list its own code",
                 )
-            )
-        needs_list = item.base_type in ("select_one", "select_multiple", "likert")
-        if needs_list and item.list_name not in inst.choice_lists:
-            errors.append(
-                (
-                    (*path, "type"),
-                    f"item {item.name!r} uses choice list {item.list_name!r}, which is not defined",
-                    "add the list under choice_lists or correct its name",
+                continue
+            for text in dict.fromkeys(normalise_answer(t) for t in choice.accepted()):
+                if owners.get(text, choice.code) != choice.code:
+                    yield Problem(
+                        here,
+                        "instrument.ambiguous_answer",
+                        f"answer {text!r} would mean both {owners[text]!r} and "
+                        f"{choice.code!r} in list {list_name!r}",
+                        "remove or change the synonym so each text means one option",
+                    )
+                owners.setdefault(text, choice.code)
+            if list_name in multiple_lists and MULTIPLE_SEPARATOR in choice.label:
+                yield Problem(
+                    (*here, "label"),
+                    "instrument.separator_in_label",
+                    f"option label {choice.label!r} contains ';', which separates "
+                    "the answers of a select_multiple item",
+                    "reword the label without ';'",
                 )
-            )
-        errors.extend(
-            (
+        if list_name in likert_lists:
+            codes = [c.code for c in choices if not c.missing]
+            expected = [str(k) for k in range(1, len(codes) + 1)]
+            if codes != expected:
+                yield Problem(
+                    path,
+                    "instrument.likert_codes",
+                    f"likert list {list_name!r} has codes {codes}, not {expected}",
+                    "code likert options '1'..'n' from the low end to the high end",
+                )
+
+
+def _relevant_problems(inst: Instrument, item: Item, path: PathKey) -> Iterator[Problem]:
+    if not (item.relevant or "").strip():
+        return
+    try:
+        names = referenced_items(item.relevant or "")
+        pairs = compared_codes(item.relevant or "")
+    except InstrumentError as exc:
+        yield Problem(
+            (*path, "relevant"),
+            "instrument.relevant_syntax",
+            f"{exc.message} in 'relevant' of {item.name!r}",
+            exc.fix or "",
+        )
+        return
+    for name in names:
+        if name not in inst.item_map:
+            yield Problem(
                 (*path, "relevant"),
-                f"'relevant' of {item.name!r} names unknown item {ref!r}",
+                "instrument.relevant_unknown_item",
+                f"'relevant' of {item.name!r} names unknown item {name!r}",
                 "refer to an item defined in this instrument as ${name}",
             )
-            for ref in item.referenced_items()
-            if ref not in inst.item_map
+    for name, code in pairs:
+        if name in inst.item_map and inst.choices(name):
+            codes = [c.code for c in inst.choices(name)]
+            if code not in codes:
+                yield Problem(
+                    (*path, "relevant"),
+                    "instrument.relevant_unknown_option",
+                    f"'relevant' of {item.name!r} compares {name!r} with {code!r}, "
+                    f"which is not one of its codes {codes}",
+                    "compare with an option code (not its label)",
+                )
+
+
+def _outcome_problems(inst: Instrument, item: Item, path: PathKey) -> Iterator[Problem]:
+    bad_standards = [s for s in item.standards if not STANDARD_PATTERN.match(s)]
+    for standard in bad_standards:
+        yield Problem(
+            (*path, "standards"),
+            "instrument.unknown_standard",
+            f"item {item.name!r} names unknown standard {standard!r}",
+            "use e.g. 'WRES 5', 'WDES 4a' or 'PWRES'",
         )
-    for index, scale in enumerate(inst.scales):
-        errors.extend(
-            (
-                ("scales", index, "items"),
-                f"scale {scale.name!r} lists unknown item {name!r}",
-                "list only items defined in this instrument",
+    substantive = inst.substantive_codes(item)
+    if item.outcome is not None:
+        unknown = [code for code in item.outcome.codes if code not in substantive]
+        if unknown:
+            yield Problem(
+                (*path, "outcome", "codes"),
+                "instrument.outcome_unknown_code",
+                f"outcome of {item.name!r} lists {unknown}, which are not substantive "
+                f"codes of the item {list(substantive)}",
+                "list option codes (not labels); missing options never count",
             )
-            for name in (*scale.items, *scale.reversed)
-            if name not in inst.item_map
+        elif not substantive or set(item.outcome.codes) >= set(substantive):
+            yield Problem(
+                (*path, "outcome", "codes"),
+                "instrument.outcome_not_binary",
+                f"outcome of {item.name!r} counts every option, so it cannot tell "
+                "two groups of respondents apart",
+                "list only the options that count as the event",
+            )
+    if not item.standards or bad_standards:
+        return
+    if item.base_type not in ("select_one", "likert"):
+        yield Problem(
+            (*path, "standards"),
+            "instrument.standard_not_binary",
+            f"item {item.name!r} feeds {', '.join(item.standards)}, which report a "
+            f"percentage, but a {item.base_type} item has no yes/no outcome",
+            "map the standard to a select_one or likert item with an outcome",
         )
+    elif item.outcome is None:
+        yield Problem(
+            (*path, "standards"),
+            "instrument.standard_needs_outcome",
+            f"item {item.name!r} feeds {', '.join(item.standards)} but does not say "
+            "which answers count",
+            "add outcome: {codes: [...], direction: adverse|favourable, label: ...}",
+        )
+
+
+def _item_problems(inst: Instrument) -> Iterator[Problem]:
+    first_name: dict[str, int] = {}
+    first_label: dict[str, str] = {}
+    for index, item in enumerate(inst.items):
+        path: PathKey = ("items", index)
+        if item.name in first_name:
+            yield Problem(
+                (*path, "name"),
+                "instrument.duplicate_name",
+                f"duplicate item name {item.name!r} (first used by item "
+                f"{first_name[item.name] + 1})",
+                "give every item a unique name",
+            )
+        first_name.setdefault(item.name, index)
+        label = normalise_answer(item.label)
+        if label in first_label and first_label[label] != item.name:
+            yield Problem(
+                (*path, "label"),
+                "instrument.duplicate_label",
+                f"items {first_label[label]!r} and {item.name!r} have the same label",
+                "word each question differently",
+            )
+        first_label.setdefault(label, item.name)
+        yield from _type_problems(inst, item, path)
+        yield from _relevant_problems(inst, item, path)
+        yield from _outcome_problems(inst, item, path)
+        choices = inst.choices(item)
+        if item.equality_role and choices and not any(c.missing for c in choices):
+            yield Problem(
+                (*path, "type"),
+                "instrument.no_prefer_not_to_say",
+                f"monitoring item {item.name!r} does not offer 'Prefer not to say'",
+                "add {code: PNTS, label: Prefer not to say, missing: true} to its list",
+            )
+
+
+def _type_problems(inst: Instrument, item: Item, path: PathKey) -> Iterator[Problem]:
+    here = (*path, "type")
+    if item.base_type not in BASE_TYPES:
+        yield Problem(
+            here,
+            "instrument.unknown_type",
+            f"unknown item type {item.type!r}",
+            f"use one of {', '.join(BASE_TYPES)}",
+        )
+        return
+    if item.base_type in LIST_TYPES and item.list_name not in inst.choice_lists:
+        yield Problem(
+            here,
+            "instrument.unknown_list",
+            f"item {item.name!r} uses choice list {item.list_name!r}, which is not defined",
+            "add the list under choice_lists or correct its name",
+        )
+    if item.base_type not in LIST_TYPES and item.list_name is not None:
+        yield Problem(
+            here,
+            "instrument.list_not_allowed",
+            f"item {item.name!r} of type {item.base_type} cannot use a choice list",
+            "write the type alone, or use select_one/select_multiple/likert",
+        )
+    if item.base_type == "likert" and item.favourable is None:
+        yield Problem(
+            path,
+            "instrument.favourable_missing",
+            f"likert item {item.name!r} does not say which end is favourable",
+            "add favourable: high (agreeing is good) or favourable: low",
+        )
+    if item.base_type != "likert" and item.favourable is not None:
+        yield Problem(
+            (*path, "favourable"),
+            "instrument.favourable_not_likert",
+            f"item {item.name!r} is not likert, so it has no favourable end",
+            "remove 'favourable' or declare an outcome instead",
+        )
+
+
+def _scale_problems(inst: Instrument) -> Iterator[Problem]:
+    for index, scale in enumerate(inst.scales):
+        path: PathKey = ("scales", index)
+        known = [name for name in scale.items if name in inst.item_map]
+        for name in (*scale.items, *scale.reversed):
+            if name not in inst.item_map:
+                yield Problem(
+                    (*path, "items"),
+                    "instrument.scale_unknown_item",
+                    f"scale {scale.name!r} lists unknown item {name!r}",
+                    "list only items defined in this instrument",
+                )
+        for name in known:
+            if inst.item_map[name].base_type != "likert":
+                yield Problem(
+                    (*path, "items"),
+                    "instrument.scale_not_likert",
+                    f"scale {scale.name!r} lists {name!r}, which is not a likert item",
+                    "build scales from likert items only",
+                )
+        for name in scale.reversed:
+            if name in inst.item_map and name not in scale.items:
+                yield Problem(
+                    (*path, "reversed"),
+                    "instrument.scale_reversed_not_member",
+                    f"scale {scale.name!r} reverses {name!r}, which is not one of its items",
+                    "add it to items or remove it from reversed",
+                )
+        low_end = {n for n in known if inst.item_map[n].favourable == "low"}
+        if known and low_end != set(scale.reversed) & set(known):
+            yield Problem(
+                (*path, "reversed"),
+                "instrument.scale_reversed_mismatch",
+                f"scale {scale.name!r} reverses {sorted(set(scale.reversed))} but the "
+                f"items whose favourable end is low are {sorted(low_end)}",
+                "reverse exactly the items with favourable: low",
+            )
+        if not 1 <= scale.min_answered <= len(scale.items):
+            yield Problem(
+                (*path, "min_answered"),
+                "instrument.scale_min_answered",
+                f"scale {scale.name!r} needs {scale.min_answered} answered items but "
+                f"has {len(scale.items)}",
+                "set min_answered between 1 and the number of items",
+            )
+        for standard in scale.standards:
+            if not STANDARD_PATTERN.match(standard):
+                yield Problem(
+                    (*path, "standards"),
+                    "instrument.unknown_standard",
+                    f"scale {scale.name!r} names unknown standard {standard!r}",
+                    "use e.g. 'WDES 9a'",
+                )
+
+
+def _dimension_problems(inst: Instrument) -> Iterator[Problem]:
     for index, dimension in enumerate(inst.dimensions):
-        errors.extend(
-            (
-                ("dimensions", index, "item" if dimension.item else "items"),
+        path: PathKey = ("dimensions", index)
+        names = [dimension.item] if dimension.item else list(dimension.items)
+        unknown = [name for name in names if name not in inst.item_map]
+        for name in unknown:
+            yield Problem(
+                (*path, "item" if dimension.item else "items"),
+                "instrument.dimension_unknown_item",
                 f"dimension {dimension.name!r} uses unknown item {name!r}",
                 "name an item defined in this instrument or in an included file",
             )
-            for name in ([dimension.item] if dimension.item else list(dimension.items))
-            if name not in inst.item_map
-        )
-    return errors
+        if unknown:
+            continue
+        for level in dimension.levels:
+            groups = _level_groups(inst, dimension, level)
+            if not groups:
+                yield Problem(
+                    (*path, "levels"),
+                    "instrument.dimension_unknown_level",
+                    f"dimension {dimension.name!r} has level {level!r} but no option "
+                    "of its item is placed in it",
+                    f"add groups: {{{level}: ...}} to the options or drop the level",
+                )
+            elif dimension.reference[level] not in groups:
+                yield Problem(
+                    (*path, "reference", level),
+                    "instrument.dimension_unknown_reference",
+                    f"reference group {dimension.reference[level]!r} of dimension "
+                    f"{dimension.name!r} is not a {level} group",
+                    f"use one of: {', '.join(sorted(groups))}",
+                )
+
+
+def _level_groups(inst: Instrument, dimension: Dimension, level: str) -> set[str]:
+    """The groups of a dimension at one level (declared categories for derived ones)."""
+    if dimension.item is None:
+        return set(dimension.categories.get(level, ()))
+    choices = [c for c in inst.choices(dimension.item) if not c.missing]
+    if level == "detailed":
+        return {c.label for c in choices}
+    return {c.groups[level] for c in choices if level in c.groups}
+
+
+def _previous_problems(inst: Instrument) -> Iterator[Problem]:
+    previous = inst.previous
+    if previous is None:
+        return
+    path: PathKey = ("previous",)
+    current = [
+        *(("renamed", n) for n in previous.renamed),
+        *(("recoded", n) for n in previous.recoded),
+        *(("reworded", n) for n in previous.reworded),
+        *(("new", n) for n in previous.new),
+    ]
+    for key, name in current:
+        if name not in inst.item_map:
+            yield Problem(
+                (*path, key),
+                "instrument.previous_unknown_item",
+                f"previous.{key} names {name!r}, which is not an item of this version",
+                "use the item's name in this version",
+            )
+    for name in previous.dropped:
+        if name in inst.item_map:
+            yield Problem(
+                (*path, "dropped"),
+                "instrument.previous_dropped_present",
+                f"previous.dropped lists {name!r}, which is still an item",
+                "remove it from dropped, or rename the new item",
+            )
+    for name, mapping in previous.recoded.items():
+        codes = [c.code for c in inst.choices(name)] if name in inst.item_map else []
+        for old, new in mapping.items():
+            if codes and new not in codes:
+                yield Problem(
+                    (*path, "recoded", name, old),
+                    "instrument.previous_unknown_code",
+                    f"previous.recoded maps {name!r} option {old!r} to {new!r}, which "
+                    f"is not a code of this version {codes}",
+                    "map each previous code onto a current code",
+                )
+
+
+def _missing_value_problems(inst: Instrument) -> Iterator[Problem]:
+    for list_name in inst.missing_values:
+        if list_name not in inst.choice_lists:
+            yield Problem(
+                ("missing_values", list_name),
+                "instrument.missing_values_unknown_list",
+                f"missing_values names choice list {list_name!r}, which is not defined",
+                "use the name of a list under choice_lists",
+            )
+
+
+def semantic_problems(inst: Instrument) -> list[Problem]:
+    """Every cross-reference rule of :data:`RULES` that the instrument breaks, in file order."""
+    likert = {i.list_name for i in inst.items if i.base_type == "likert" and i.list_name}
+    multiple = {i.list_name for i in inst.items if i.base_type == "select_multiple" and i.list_name}
+    checks: list[Callable[[], Iterator[Problem]]] = [
+        lambda: _list_problems(inst, likert, multiple),
+        lambda: _missing_value_problems(inst),
+        lambda: _item_problems(inst),
+        lambda: _scale_problems(inst),
+        lambda: _dimension_problems(inst),
+        lambda: _previous_problems(inst),
+    ]
+    return [problem for check in checks for problem in check()]
 
 
 class _Origins:
@@ -230,7 +726,7 @@ class _Origins:
         self.entries: dict[tuple[str, int], tuple[LocatedYaml, int]] = {}
         self.lists: dict[str, LocatedYaml] = {}
 
-    def locate(self, path: tuple[str | int, ...]) -> tuple[str, int | None]:
+    def locate(self, path: PathKey) -> tuple[str, int | None]:
         """``(file, line)`` of the value at ``path`` in the merged document."""
         if len(path) >= 2 and (str(path[0]), path[1]) in self.entries:
             located, index = self.entries[(str(path[0]), int(path[1]))]
@@ -241,44 +737,79 @@ class _Origins:
         return str(self.main.file), self.main.line_of(path)
 
 
+def _include_path(including: Path, name: str) -> Path:
+    """An included module: beside the including file, else one folder up (for versions/)."""
+    beside = including.parent / f"{name}.yaml"
+    above = including.parent.parent / f"{name}.yaml"
+    return beside if beside.exists() or not above.exists() else above
+
+
 def _merge_includes(located: LocatedYaml) -> tuple[dict, _Origins]:
     """The instrument with its ``include`` files merged in, and the origin of each entry."""
     data = located.data
     origins = _Origins(located)
     sources = [
-        load_with_lines(located.file.parent / f"{name}.yaml") for name in data.get("include", ())
+        load_with_lines(_include_path(located.file, name)) for name in data.get("include") or ()
     ]
     merged = dict(data)
-    for key in ("items", "dimensions"):
+    for key in ("items", "dimensions", "scales"):
         merged[key] = []
         for source in [*sources, located]:
-            for index, entry in enumerate(source.data.get(key, []) or []):
+            for index, entry in enumerate(source.data.get(key) or []):
                 origins.entries[(key, len(merged[key]))] = (source, index)
                 merged[key].append(entry)
-    merged["choice_lists"] = {}
-    for source in [*sources, located]:
-        for list_name, choices in (source.data.get("choice_lists", {}) or {}).items():
-            origins.lists[list_name] = source
-            merged["choice_lists"][list_name] = choices
+    for key in ("choice_lists", "missing_values"):
+        merged[key] = {}
+        for source in [*sources, located]:
+            for list_name, value in (source.data.get(key) or {}).items():
+                if key == "choice_lists" and list_name in merged[key]:
+                    _raise_duplicate_list(source, list_name, origins.lists[list_name])
+                origins.lists.setdefault(list_name, source)
+                merged[key][list_name] = value
     return merged, origins
 
 
-def _first_error(
-    origins: _Origins, problems: list[tuple[tuple[str | int, ...], str, str]]
-) -> InstrumentError | None:
-    """The error to raise for the first problem (the others are listed in its details)."""
+def _raise_duplicate_list(source: LocatedYaml, list_name: str, first: LocatedYaml) -> NoReturn:
+    raise InstrumentError(
+        code="instrument.duplicate_list",
+        message=f"choice list {list_name!r} is defined again (first in {first.file.name})",
+        file=str(source.file),
+        line=source.line_of(("choice_lists", list_name)),
+        fix="define each list once; included lists can be used directly",
+    )
+
+
+def _schema_problem(error: dict[str, Any]) -> Problem:
+    """A pydantic error as a :class:`Problem` in plain words."""
+    loc = tuple(error["loc"])
+    where = ".".join(str(part) for part in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message, fix = f"unknown key {loc[-1]!r} at {where}", "correct the spelling or remove it"
+    elif kind == "missing":
+        message, fix = f"required key {loc[-1]!r} is missing at {where}", f"add '{loc[-1]}:'"
+    elif kind == "string_pattern_mismatch" and loc[-1] == "name":
+        message = f"item name {error['input']!r} is not a valid name"
+        fix = "start with a lower-case letter and use only a-z, 0-9 and _"
+    else:
+        message, fix = f"{where}: {error['msg']}", "see the instrument format in surveys/README.md"
+    return Problem(loc, "instrument.schema", message, fix)
+
+
+def _first_error(origins: _Origins, problems: list[Problem]) -> InstrumentError | None:
+    """The error to raise for the first problem (all problems are listed in its details)."""
     if not problems:
         return None
-    path, message, fix = problems[0]
-    file, line = origins.locate(path)
+    first = problems[0]
+    file, line = origins.locate(first.path)
     more = f" ({len(problems) - 1} more problem(s) after this one)" if len(problems) > 1 else ""
     return InstrumentError(
-        code="instrument.invalid",
-        message=message + more,
+        code=first.code,
+        message=first.message + more,
         file=file,
         line=line,
-        fix=fix,
-        details={"problems": [m for _, m, _ in problems]},
+        fix=first.fix,
+        details={"problems": [f"{p.code}: {p.message}" for p in problems]},
     )
 
 
@@ -292,8 +823,10 @@ def load_instrument(path: Path) -> Instrument:
         The validated :class:`Instrument`.
 
     Raises:
-        InstrumentError: located at ``file:line`` with the rule broken and a fix.
+        InstrumentError: located at ``file:line`` with the rule broken (its ``code``, one of
+            :data:`RULES`) and a fix; ``details["problems"]`` lists every problem found.
     """
+    path = Path(path)
     located = load_with_lines(path)
     if not isinstance(located.data, dict):
         raise InstrumentError(
@@ -307,18 +840,11 @@ def load_instrument(path: Path) -> Instrument:
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            (
-                tuple(err["loc"]),
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
-                "see the instrument format in surveys/README.md",
-            )
-            for err in exc.errors()
-        ]
+        problems = [_schema_problem(dict(err)) for err in exc.errors()]
         raise _first_error(origins, problems) or InstrumentError(
-            code="instrument.invalid", message=str(exc), file=str(path)
+            code="instrument.schema", message=str(exc), file=str(path)
         ) from exc
-    error = _first_error(origins, _semantic_errors(instrument))
+    error = _first_error(origins, semantic_problems(instrument))
     if error is not None:
         raise error
     return instrument
