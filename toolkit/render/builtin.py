@@ -109,16 +109,22 @@ def execute(document: QmdDocument, *, workdir: Path) -> NotebookNode:
         kernel_name=_kernel_name(document.front_matter),
         resources={"metadata": {"path": str(workdir)}},
     )
+    kernel_log = workdir / "_ptw_kernel.log"
     try:
-        client.execute()
+        # The kernel process's own stderr (start-up notices, crashes) goes to a log, not to the
+        # user's terminal; cell output is captured by nbclient regardless.
+        with kernel_log.open("w", encoding="utf-8") as log:
+            client.execute(stderr=log)
     except CellExecutionError as error:
         raise _cell_error(document, error) from error
     except (CellTimeoutError, DeadKernelError) as error:
+        log_tail = kernel_log.read_text(encoding="utf-8", errors="replace")[-2000:].strip()
         raise RenderError(
             code="render.kernel_failed",
             message=f"the Python kernel stopped while running the report: {error}",
             file=str(document.path),
             fix=f"make every cell finish within {CELL_TIMEOUT} s and within memory",
+            details={"kernel_log": log_tail},
         ) from error
     notebook.cells.pop(0)
     return notebook

@@ -1,0 +1,67 @@
+"""The Lua filters on small documents, through the real pandoc 3 binary."""
+
+from __future__ import annotations
+
+import subprocess
+
+from toolkit.render.pandoc import FILTERS, pandoc_path
+
+DOCUMENT = """\
+See @fig-b, @tbl-counts and @fig-missing.
+
+![Second](b.png){#fig-b fig-alt="B alt"}
+
+Then @fig-a.
+
+::: {#tbl-counts .ptw-table tbl-cap="Counts"}
+```{=html}
+<table><thead><tr><th>group</th><th>n</th></tr></thead>
+<tbody><tr><td>Asian</td><td>12</td></tr></tbody></table>
+```
+:::
+
+![First](a.png){#fig-a}
+
+::: {.callout-important title="Read me"}
+Body text.
+:::
+"""
+
+
+def _convert(to: str) -> str:
+    arguments = [pandoc_path(), "--from=markdown", f"--to={to}"]
+    arguments += [f"--lua-filter={path}" for path in FILTERS]
+    completed = subprocess.run(
+        arguments, input=DOCUMENT, capture_output=True, text=True, check=True
+    )
+    return completed.stdout
+
+
+def test_figures_and_tables_numbered_in_document_order():
+    html = _convert("html5")
+    assert '<a href="#fig-b">Figure 1</a>' in html
+    assert '<a href="#tbl-counts">Table 1</a>' in html
+    assert '<a href="#fig-a">Figure 2</a>' in html
+    assert "<strong>?@fig-missing</strong>" in html
+    assert "Figure 1: Second" in html and "Figure 2: First" in html
+    assert "Table 1: Counts" in html
+
+
+def test_fig_alt_becomes_the_alt_text():
+    html = _convert("html5")
+    assert 'alt="B alt"' in html and "fig-alt" not in html
+
+
+def test_callout_title_attribute_html_and_blockquote_elsewhere():
+    html = _convert("html5")
+    assert '<div class="callout callout-important" role="note">' in html
+    assert "<strong>Read me</strong>" in html
+    native = _convert("native")
+    assert "BlockQuote" in native and 'Strong [ Str "Read" , Space , Str "me" ]' in native
+
+
+def test_raw_html_table_becomes_a_pandoc_table_outside_html():
+    native = _convert("native")
+    assert "Table" in native and "RawBlock" not in native
+    assert 'Str "Asian"' in native
+    assert "<table><thead><tr><th>group</th>" in _convert("html5")  # HTML keeps the raw table
