@@ -1,0 +1,444 @@
+"""Adjusted comparisons: logistic regression with odds ratios against a reference group.
+
+:func:`logistic` fits ``outcome ~ group`` (unadjusted) and ``outcome ~ group + covariates``
+(adjusted), every term a categorical factor treatment-coded against its reference level.
+
+Cell-level sufficient statistics
+    The design matrix has one row per unique pattern of factor levels (a *cell*), so the fit
+    never touches the respondents again after one aggregation: for each cell ``c`` we keep the
+    trials ``n_c``, events, and with weights ``S_w = sum w``, ``S_wy = sum w y``,
+    ``S_w2 = sum w^2``, ``S_w2y = sum w^2 y``. This is exact, not an approximation:
+
+    * Point estimates solve ``sum_c x_c (S_wy,c - S_w,c p_c) = 0`` (``S_w = n_c``,
+      ``S_wy = events`` unweighted): a binomial GLM on cell proportions ``S_wy / S_w`` with
+      weights ``S_w``, solved by Newton-Raphson on the cells to a step below
+      :data:`NEWTON_TOL`. Weighted, this is R ``svyglm(family = quasibinomial)`` (whose
+      rescaling of weights to mean 1 does not change the estimates).
+    * Unweighted covariance: ``A^-1`` with ``A = sum_c S_w,c p_c (1 - p_c) x_c x_c'`` (R ``glm``);
+      Wald intervals and p values on the normal distribution (R ``confint.default``).
+    * Weighted covariance (R ``svyglm`` for ``svydesign(ids = ~1, weights = ~w)``): the sandwich
+      ``n/(n-1) A^-1 B A^-1`` with ``B = sum_i w_i^2 (y_i - p_i)^2 x_i x_i'``, and per cell
+      ``sum w^2 (y - p)^2 = S_w2y (1 - 2 p) + p^2 S_w2`` since ``y^2 = y``. Intervals and p values
+      use Student t on the residual design df ``n - (number of coefficients)`` as
+      ``confint.svyglm`` / ``summary.svyglm`` do.
+
+Separation
+    A level whose respondents all have the lowest outcome value (no events) or all the highest
+    (all events) has an infinite maximum-likelihood coefficient (quasi-complete separation).
+    Such a level is reported with ``separation=True``, NaN estimates and a note, its rows are
+    left out and the model is refitted; the remaining coefficients are then the limit of the
+    full-data fit (those rows' likelihood contributions tend to 1). Separation that the level
+    counts do not reveal (a combination of levels) is caught after the fit: a coefficient beyond
+    :data:`SEPARATED_LOG_ODDS` or a standard error beyond :data:`SEPARATED_SE`; those levels are
+    blanked the same way. (statsmodels' ``PerfectSeparationWarning`` would be no help here: it
+    compares fitted and observed proportions, which coincide on cell data for any saturated model
+    such as the unadjusted one; the proportional-odds fit in :mod:`toolkit.stats.likert` catches
+    it.)
+
+Output: the columns :data:`MODEL_COLUMNS`; one row per non-reference level of each factor in
+each model. ``n`` counts the respondents at the level among the model's complete cases. A level
+declared (categorical dtype) but absent, and a model whose reference level is absent, give rows
+with NaN and a note, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from toolkit.stats.design import make_design, outcome_values
+
+MODEL_COLUMNS = (
+    "model", "variable", "level", "reference_level", "odds_ratio", "ci_low", "ci_high",
+    "p_value", "se", "n", "converged", "separation", "note",
+)
+# A fitted log odds ratio beyond +/- 10 (odds ratio beyond 22,000) or a standard error above 50
+# only arises when the likelihood has no finite maximum for that level.
+SEPARATED_LOG_ODDS = 10.0
+SEPARATED_SE = 50.0
+NEWTON_TOL = 1e-11
+NEWTON_MAX_ITER = 60
+
+NOTE_ABSENT = "no respondents at this level in the model sample"
+NOTE_EMPTY = "no respondent has the outcome and every model variable recorded"
+NOTE_SINGLE_LEVEL = "only the reference level is present: nothing to compare"
+NOTE_REFERENCE_ABSENT = 'reference level "{reference}" of "{variable}" has no respondents'
+NOTE_SEPARATED = (
+    "separation: every respondent at this level has the same {which} outcome, so the odds "
+    "ratio is infinite; left out of the fit"
+)
+NOTE_SEPARATED_FIT = (
+    "separation: the fitted coefficient diverged (no finite estimate); estimate not reported"
+)
+NOTE_REFERENCE_SEPARATED = (
+    'separation: every respondent at reference level "{reference}" of "{variable}" has the same '
+    "outcome, so no odds ratio against it is finite"
+)
+
+Covariates = Sequence[str] | Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A categorical term: level labels, the reference, and each row's level code (-1 missing)."""
+
+    variable: str
+    levels: tuple[str, ...]
+    reference: str
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a fit sees: respondents, or cells of respondents sharing every level.
+
+    Attributes:
+        codes: level code of each factor per unit, shape ``(units, factors)``, no missing.
+        count: respondents per unit.
+        at_low, at_high: respondents per unit at the lowest / highest outcome value of the sample.
+    """
+
+    codes: np.ndarray
+    count: np.ndarray
+    at_low: np.ndarray
+    at_high: np.ndarray
+
+
+@dataclass
+class ModelSample:
+    """Units and terms of one model after separation handling.
+
+    Attributes:
+        units: the complete cases as :class:`Units`.
+        keep: units used in the fit.
+        factors: the model's terms, the compared group first.
+        n_level: respondents per level among complete cases, one array per factor.
+        notes: ``(factor index, level code) -> note`` for levels not estimated.
+        separated: the ``(factor index, level code)`` pairs left out for separation.
+        blocked: a note when the model cannot be fitted at all, else None.
+    """
+
+    units: Units
+    keep: np.ndarray
+    factors: list[Factor]
+    n_level: list[np.ndarray]
+    notes: dict[tuple[int, int], str]
+    separated: set[tuple[int, int]]
+    blocked: str | None = None
+
+    def level_counts(self, j: int, what: np.ndarray | None = None) -> np.ndarray:
+        """Per level of factor ``j``, the sum of ``what`` (default respondents) over kept units."""
+        values = self.units.count if what is None else what
+        return np.bincount(self.units.codes[self.keep, j], weights=values[self.keep],
+                           minlength=len(self.factors[j].levels))
+
+    def dummies(self) -> list[tuple[int, int]]:
+        """The estimated ``(factor index, level code)`` pairs, in design-matrix column order."""
+        return [
+            (j, code)
+            for j, factor in enumerate(self.factors)
+            for code in np.flatnonzero(self.level_counts(j) > 0).tolist()
+            if factor.levels[code] != factor.reference
+        ]
+
+    def design_matrix(self, intercept: bool) -> np.ndarray:
+        """0/1 dummy columns (after an intercept column if asked) for the kept units."""
+        codes = self.units.codes[self.keep]
+        columns = [codes[:, j] == code for j, code in self.dummies()]
+        if intercept:
+            columns.insert(0, np.ones(len(codes), dtype=bool))
+        return np.column_stack(columns).astype(float) if columns else np.empty((len(codes), 0))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Estimated coefficients (log odds ratios) of the dummies, in :meth:`ModelSample.dummies`
+    order, with standard errors, the df for intervals (inf = normal) and convergence."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    df: float
+    converged: bool
+    diverged: np.ndarray
+
+
+def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> Factor:
+    """A :class:`Factor` from a column: categories in order if categorical, else sorted values.
+
+    ``reference`` defaults to the first level. Labels are compared as text.
+    """
+    column = data[variable]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy(np.int64)
+        levels = tuple(str(c) for c in column.cat.categories)
+    else:
+        raw_codes, uniques = pd.factorize(column, sort=True)
+        codes, levels = raw_codes.astype(np.int64), tuple(str(u) for u in uniques)
+    chosen = levels[0] if reference is None and levels else str(reference)
+    return Factor(variable, levels, chosen, codes)
+
+
+def covariate_references(covariates: Covariates) -> list[tuple[str, str | None]]:
+    """``[(column, reference or None)]`` from a list of columns or a column -> reference map."""
+    if isinstance(covariates, Mapping):
+        return list(covariates.items())
+    return [(c, None) for c in covariates]
+
+
+def complete_cases(y: np.ndarray, factors: list[Factor]) -> np.ndarray:
+    """Rows with the outcome and every factor recorded."""
+    keep = ~np.isnan(y)
+    for f in factors:
+        keep &= f.codes >= 0
+    return keep
+
+
+def respondent_units(y: np.ndarray, factors: list[Factor], rows: np.ndarray) -> Units:
+    """One unit per respondent in ``rows`` (a boolean mask of complete cases)."""
+    yk = y[rows]
+    codes = np.column_stack([f.codes[rows] for f in factors])
+    low, high = (yk.min(), yk.max()) if len(yk) else (0.0, 0.0)
+    return Units(codes, np.ones(len(yk)), (yk == low).astype(float), (yk == high).astype(float))
+
+
+def _separation_pass(sample: ModelSample) -> bool:
+    """Leave out units of newly separated levels; True if anything changed."""
+    changed = False
+    for j, f in enumerate(sample.factors):
+        count = sample.level_counts(j)
+        present = count > 0
+        lowest = set(np.flatnonzero(present & (sample.level_counts(j, sample.units.at_low)
+                                               == count)).tolist())
+        highest = set(np.flatnonzero(present & (sample.level_counts(j, sample.units.at_high)
+                                                == count)).tolist())
+        if f.levels.index(f.reference) in lowest | highest:
+            sample.blocked = NOTE_REFERENCE_SEPARATED.format(reference=f.reference,
+                                                             variable=f.variable)
+            return False
+        for code in sorted(lowest | highest):
+            which = "lowest" if code in lowest else "highest"
+            sample.notes[(j, code)] = NOTE_SEPARATED.format(which=which)
+            sample.separated.add((j, code))
+            sample.keep &= sample.units.codes[:, j] != code
+            changed = True
+    return changed
+
+
+def _reference_missing(sample: ModelSample) -> str | None:
+    """A note if some factor's reference level has no respondents left in the sample."""
+    for j, f in enumerate(sample.factors):
+        if f.reference not in f.levels or sample.level_counts(j)[f.levels.index(f.reference)] == 0:
+            return NOTE_REFERENCE_ABSENT.format(reference=f.reference, variable=f.variable)
+    return None
+
+
+def prepare_sample(units: Units, factors: list[Factor]) -> ModelSample:
+    """The model sample: separated levels left out (and their units) until none remain.
+
+    Separation means a level's respondents are all at the lowest or all at the highest outcome
+    value of the sample (no events / all events for a 0/1 outcome). ``blocked`` is set when no
+    respondent is left or a reference level has none.
+    """
+    keep = np.ones(len(units.count), dtype=bool)
+    sample = ModelSample(units, keep, factors, [], {}, set())
+    sample.n_level = [sample.level_counts(j) for j in range(len(factors))]
+    for j in range(len(factors)):
+        for code in np.flatnonzero(sample.n_level[j] == 0).tolist():
+            sample.notes[(j, code)] = NOTE_ABSENT
+    changed = True
+    while changed and sample.blocked is None:
+        sample.blocked = NOTE_EMPTY if not sample.keep.any() else _reference_missing(sample)
+        changed = sample.blocked is None and _separation_pass(sample)
+    return sample
+
+
+def wald(coef: np.ndarray, se: np.ndarray, df: float,
+         level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf)."""
+    distribution = stats.norm if np.isinf(df) else stats.t(df)
+    q = distribution.ppf(1 - (1 - level) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_value = 2 * distribution.sf(np.abs(coef / se))
+    return p_value, coef - q * se, coef + q * se
+
+
+def _level_row(model: str, f: Factor, label: str, n: int) -> dict[str, object]:
+    """A row of :data:`MODEL_COLUMNS` with identifiers set and every estimate missing."""
+    return {
+        "model": model, "variable": f.variable, "level": label, "reference_level": f.reference,
+        "odds_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
+        "se": np.nan, "n": n, "converged": False, "separation": False, "note": "",
+    }
+
+
+def coefficient_table(model: str, sample: ModelSample, fit: Fit | None,
+                      level: float) -> pd.DataFrame:
+    """Rows of :data:`MODEL_COLUMNS` for every non-reference level of every factor.
+
+    A factor with no level besides its reference gives one row with an empty ``level`` and a
+    note, so the comparison is visibly missing rather than silently absent.
+    """
+    estimated = {key: i for i, key in enumerate(sample.dummies())} if fit is not None else {}
+    if fit is not None:
+        p_value, low, high = wald(fit.coef, fit.se, fit.df, level)
+    blocked_by_separation = (sample.blocked or "").startswith("separation")
+    rows = []
+    for j, f in enumerate(sample.factors):
+        others = [(code, label) for code, label in enumerate(f.levels) if label != f.reference]
+        if not others:
+            row = _level_row(model, f, "", 0)
+            row["note"] = NOTE_SINGLE_LEVEL
+            rows.append(row)
+        for code, label in others:
+            row = _level_row(model, f, label, int(sample.n_level[j][code]))
+            row["note"] = sample.blocked or sample.notes.get((j, code), "")
+            row["separation"] = (j, code) in sample.separated or blocked_by_separation
+            i = estimated.get((j, code))
+            if fit is not None:
+                row["converged"] = fit.converged
+            if i is not None and fit.diverged[i]:
+                row.update(separation=True, note=NOTE_SEPARATED_FIT)
+            elif i is not None:
+                row.update(odds_ratio=np.exp(fit.coef[i]), ci_low=np.exp(low[i]),
+                           ci_high=np.exp(high[i]), p_value=p_value[i], se=fit.se[i])
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Sufficient statistics per cell (unique pattern of levels among complete cases)."""
+
+    units: Units
+    sum_w: np.ndarray
+    sum_wy: np.ndarray
+    sum_w2: np.ndarray
+    sum_w2y: np.ndarray
+    n: int
+
+
+def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cells:
+    """Collapse the complete cases of ``y`` and ``factors`` to cells in one pass."""
+    rows = complete_cases(y, factors)
+    yk, wk = y[rows], w[rows]
+    key = np.zeros(len(yk), dtype=np.int64)
+    for f in factors:
+        key = key * len(f.levels) + f.codes[rows]
+    cell, uniques = pd.factorize(key)
+    n_cells = len(uniques)
+    codes = np.zeros((n_cells, len(factors)), dtype=np.int64)
+    for j in range(len(factors) - 1, -1, -1):
+        codes[:, j] = uniques % len(factors[j].levels)
+        uniques = uniques // len(factors[j].levels)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=n_cells)
+
+    low, high = (yk.min(), yk.max()) if len(yk) else (0.0, 0.0)
+    units = Units(codes, total(np.ones(len(yk))), total((yk == low).astype(float)),
+                  total((yk == high).astype(float)))
+    w2 = wk * wk
+    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk))
+
+
+def newton_logistic(x: np.ndarray, sum_w: np.ndarray,
+                    sum_wy: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Solve ``x' (sum_wy - sum_w p) = 0``, ``p = expit(x b)``, by Newton-Raphson.
+
+    Starts from the overall log odds; converged when the largest step is below
+    :data:`NEWTON_TOL` within :data:`NEWTON_MAX_ITER` steps.
+    """
+    beta = np.zeros(x.shape[1])
+    beta[0] = special.logit(sum_wy.sum() / sum_w.sum())
+    for _ in range(NEWTON_MAX_ITER):
+        p = special.expit(x @ beta)
+        information = (x * (sum_w * p * (1 - p))[:, None]).T @ x
+        step = np.linalg.lstsq(information, x.T @ (sum_wy - sum_w * p), rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < NEWTON_TOL:
+            return beta, True
+    return beta, False
+
+
+def fit_cells(sample: ModelSample, cells: Cells, weighted: bool) -> Fit:
+    """Point estimates and model-based (unweighted) or sandwich (weighted) standard errors.
+
+    ``n`` in the sandwich factor ``n/(n-1)`` and in the df is the number of respondents in the
+    fit (separated levels left out).
+    """
+    keep = sample.keep
+    x = sample.design_matrix(intercept=True)
+    sum_w, sum_wy = cells.sum_w[keep], cells.sum_wy[keep]
+    beta, converged = newton_logistic(x, sum_w, sum_wy)
+    p = special.expit(x @ beta)
+    bread = np.linalg.pinv((x * (sum_w * p * (1 - p))[:, None]).T @ x)
+    n = int(cells.units.count[keep].sum())
+    if weighted:
+        meat_weight = cells.sum_w2y[keep] * (1 - 2 * p) + p**2 * cells.sum_w2[keep]
+        meat = (x * meat_weight[:, None]).T @ x
+        covariance = n / (n - 1) * bread @ meat @ bread
+        df = float(n - len(beta))
+    else:
+        covariance, df = bread, np.inf
+    se = np.sqrt(np.clip(np.diag(covariance), 0, None))
+    coef, se = beta[1:], se[1:]
+    diverged = (np.abs(coef) > SEPARATED_LOG_ODDS) | (se > SEPARATED_SE) | (not converged)
+    return Fit(coef, se, df, converged, diverged)
+
+
+def fit_table(
+    model: str,
+    units: Units,
+    factors: list[Factor],
+    level: float,
+    fitter: Callable[[ModelSample], Fit],
+) -> pd.DataFrame:
+    """Prepare the sample, fit it with ``fitter`` unless blocked, and tabulate."""
+    sample = prepare_sample(units, factors)
+    fit = fitter(sample) if sample.blocked is None else None
+    return coefficient_table(model, sample, fit, level)
+
+
+def model_factors(data: pd.DataFrame, group: str, reference: str,
+                  covariates: Covariates) -> tuple[list[Factor], list[Factor]]:
+    """Terms of the unadjusted (group only) and adjusted (group + covariates) models."""
+    group_factor = factor(data, group, reference)
+    extra = [factor(data, column, ref) for column, ref in covariate_references(covariates)]
+    return [group_factor], [group_factor, *extra]
+
+
+def logistic(
+    data: pd.DataFrame,
+    outcome: str,
+    group: str,
+    *,
+    reference: str,
+    covariates: Covariates = (),
+    weights: str | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Odds ratios of a 0/1 ``outcome`` for each level of ``group`` against ``reference``.
+
+    Inputs: ``data``; ``outcome`` (0/1, NaN = not answered); ``group`` (categorical column);
+    ``reference`` (its reference level); ``covariates`` (columns, or a mapping column ->
+    reference level, None = first level; every covariate is categorical); ``weights`` (survey
+    weight column: svyglm point estimates and sandwich SEs, see the module docstring);
+    ``level`` (interval coverage).
+    Output: :data:`MODEL_COLUMNS`; ``model`` is "unadjusted", plus "adjusted" rows for the group
+    and every covariate level when covariates are given. Each model uses its own complete cases.
+    """
+    y = outcome_values(data, outcome)
+    w = make_design(data, weights=weights).weights
+    tables = []
+    for model, factors in zip(("unadjusted", "adjusted"),
+                              model_factors(data, group, reference, covariates), strict=True):
+        if model == "adjusted" and len(factors) == 1:
+            break
+        cells = aggregate_cells(y, w, factors)
+        tables.append(fit_table(model, cells.units, factors, level,
+                                lambda sample, c=cells: fit_cells(sample, c, weights is not None)))
+    return pd.concat(tables, ignore_index=True)
