@@ -840,7 +840,9 @@ def load_instrument(path: Path) -> Instrument:
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as exc:
-        problems = [_schema_problem(dict(err)) for err in exc.errors()]
+        # an unknown key usually explains a missing one (a misspelling), so report it first
+        errors = sorted(exc.errors(), key=lambda err: err["type"] != "extra_forbidden")
+        problems = [_schema_problem(dict(err)) for err in errors]
         raise _first_error(origins, problems) or InstrumentError(
             code="instrument.schema", message=str(exc), file=str(path)
         ) from exc
