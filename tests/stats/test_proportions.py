@@ -129,3 +129,27 @@ def test_non_binary_outcome_is_located():
         proportions(data, "y", "g")
     assert error.value.row == 3
     assert error.value.column == "y"
+
+
+def test_strata_without_clusters_equals_one_row_clusters(core_input):
+    """Rows as PSUs within strata (the bincount path) equals the general clustered path."""
+    for function_kwargs in ({"ci_method": "logit"}, {"ci_method": "beta"}):
+        fast = proportions(core_input, "outcome1", "group", weights="w", strata="stratum",
+                           **function_kwargs)
+        general = proportions(core_input, "outcome1", "group", weights="w", strata="stratum",
+                              clusters="id", **function_kwargs)
+        numbers = ["weighted_n", "estimate", "se", "ci_low", "ci_high", "df"]
+        np.testing.assert_allclose(fast[numbers], general[numbers], rtol=1e-10)
+
+
+def test_bad_weight_and_missing_stratum_are_located(core_input):
+    data = core_input.head(20).copy()
+    data.loc[4, "w"] = -1.0
+    with pytest.raises(PtwError) as error:
+        proportions(data, "outcome1", "group", weights="w")
+    assert (error.value.code, error.value.row) == ("stats.bad_weight", 5)
+    data = core_input.head(20).copy()
+    data.loc[2, "stratum"] = None
+    with pytest.raises(PtwError) as error:
+        proportions(data, "outcome1", "group", weights="w", strata="stratum")
+    assert (error.value.code, error.value.row) == ("stats.missing_design_variable", 3)

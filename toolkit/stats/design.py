@@ -68,11 +68,13 @@ class Domains:
         codes: domain code per row, ``-1`` for rows in no domain (missing grouping value).
         labels: label of each domain code; intersections are joined with ``" × "``.
         rows: number of rows of the data in each domain, answered or not.
+        bins: ``codes`` with rows in no domain moved to the extra bin ``len(labels)``.
     """
 
     codes: np.ndarray
     labels: tuple[str, ...]
     rows: np.ndarray
+    bins: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,10 @@ class DomainMeans:
         estimate: weighted mean ``sum(w y) / sum(w)`` (NaN when ``n == 0``).
         variance: linearised variance (NaN when unweighted or ``n == 0``).
         df: design degrees of freedom (NaN when unweighted).
+        stratum_influence: totals of the influence function per domain and stratum (D x H).
         entry_domain, entry_psu, entry_influence: PSU totals of the influence function, one entry
-            per (domain, PSU) pair that has answering rows; used for covariances.
+            per (domain, PSU) pair that has answering rows, for clustered designs (empty when
+            every row is its own PSU); used for covariances.
     """
 
     n: np.ndarray
@@ -96,6 +100,7 @@ class DomainMeans:
     estimate: np.ndarray
     variance: np.ndarray
     df: np.ndarray
+    stratum_influence: np.ndarray
     entry_domain: np.ndarray
     entry_psu: np.ndarray
     entry_influence: np.ndarray
@@ -130,7 +135,7 @@ def make_domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
     """
     if by is None:
         codes = np.zeros(len(data), dtype=np.int64)
-        return Domains(codes, (ALL_GROUP,), np.array([len(data)]))
+        return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
     columns = [by] if isinstance(by, str) else list(by)
     _require_columns(data, columns)
     codes = np.zeros(len(data), dtype=np.int64)
@@ -141,10 +146,18 @@ def make_domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
         codes = codes * len(labels) + column_codes
         missing |= column_codes < 0
         level_lists.append(labels)
-    codes[missing] = -1
     labels = tuple(INTERSECTION_SEPARATOR.join(combo) for combo in product(*level_lists))
-    rows = np.bincount(codes[~missing], minlength=len(labels))
-    return Domains(codes, labels, rows)
+    bins = np.where(missing, len(labels), codes)
+    codes[missing] = -1
+    rows = np.bincount(bins, minlength=len(labels) + 1)[:-1]
+    return Domains(codes, labels, rows, bins)
+
+
+def _refuse_rows(bad: np.ndarray, values: np.ndarray, **fields: str) -> None:
+    """Raise PtwError located at the first row where ``bad`` is True, if any."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise PtwError(row=row + 1, value=values[row], **fields)
 
 
 def _weights(data: pd.DataFrame, weights: str | None) -> np.ndarray:
@@ -152,18 +165,14 @@ def _weights(data: pd.DataFrame, weights: str | None) -> np.ndarray:
         return np.ones(len(data))
     _require_columns(data, [weights])
     values = data[weights].to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise PtwError(
-            code="stats.bad_weight",
-            message="a survey weight is missing, negative or infinite",
-            row=row + 1,
-            column=weights,
-            value=values[row],
-            expected="a finite weight >= 0 on every row",
-            fix="repair or drop the rows before estimating, or recompute the weights",
-        )
+    _refuse_rows(
+        ~np.isfinite(values) | (values < 0), values,
+        code="stats.bad_weight",
+        message="a survey weight is missing, negative or infinite",
+        column=weights,
+        expected="a finite weight >= 0 on every row",
+        fix="repair or drop the rows before estimating, or recompute the weights",
+    )
     return values
 
 
@@ -192,18 +201,21 @@ def make_design(
         cluster, _ = _codes(data[clusters])
         psu_key = np.where(cluster < 0, -1, stratum * (int(cluster.max(initial=0)) + 1) + cluster)
     for name, codes in ((strata, stratum), (clusters, psu_key)):
-        if name is not None and (codes < 0).any():
-            raise PtwError(
+        if name is not None:
+            _refuse_rows(
+                codes < 0, data[name].to_numpy(),
                 code="stats.missing_design_variable",
                 message="a stratum or cluster identifier is missing",
-                row=int(np.flatnonzero(codes < 0)[0]) + 1,
                 column=name,
                 expected="a stratum and a cluster on every row",
                 fix="fill in the design variables or drop those rows from the design",
             )
-    uniques, psu = np.unique(psu_key, return_inverse=True)
-    psu_stratum = np.zeros(len(uniques), dtype=np.int64)
-    psu_stratum[psu] = stratum
+    if clusters is None:
+        psu, psu_stratum = psu_key, stratum
+    else:
+        uniques, psu = np.unique(psu_key, return_inverse=True)
+        psu_stratum = np.zeros(len(uniques), dtype=np.int64)
+        psu_stratum[psu] = stratum
     n_psu = np.bincount(psu_stratum, minlength=int(stratum.max(initial=0)) + 1)
     weighted = weights is not None or strata is not None or clusters is not None
     return Design(w, psu.astype(np.int64), psu_stratum, n_psu, weighted, clusters is None)
@@ -213,18 +225,14 @@ def outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
     """The outcome column as floats (0/1, NaN = not answered); other values raise PtwError."""
     _require_columns(data, [outcome])
     y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isnan(y) & (y != 0) & (y != 1)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise PtwError(
-            code="stats.outcome_not_binary",
-            message="a binary outcome holds a value other than 0, 1 or missing",
-            row=row + 1,
-            column=outcome,
-            value=data[outcome].iloc[row],
-            expected="0, 1 or missing",
-            fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
-        )
+    _refuse_rows(
+        ~np.isnan(y) & (y != 0) & (y != 1), data[outcome].to_numpy(),
+        code="stats.outcome_not_binary",
+        message="a binary outcome holds a value other than 0, 1 or missing",
+        column=outcome,
+        expected="0, 1 or missing",
+        fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
+    )
     return y
 
 
@@ -239,8 +247,6 @@ def _psu_entries(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(domain, psu, sum w*y, sum w) per (domain, PSU) pair among rows with ``domain >= 0``."""
     inside = domain >= 0
-    if design.rows_are_psus:
-        return domain[inside], design.psu[inside], wy[inside], w[inside]
     key = domain[inside] * len(design.psu_stratum) + design.psu[inside]
     uniques, inverse = np.unique(key, return_inverse=True)
     wy_total = np.bincount(inverse, weights=wy[inside])
@@ -267,13 +273,18 @@ def _stratified_sum(
     cross = np.bincount(cell, weights=product_values, minlength=n_domains * n_strata)
     n_h = np.tile(design.n_psu.astype(float), n_domains)
     centred = cross - sum_a * sum_b / n_h
-    return (centred * np.tile(_stratum_scale(design), n_domains)).reshape(
-        n_domains, n_strata
-    ).sum(axis=1)
+    return (
+        (centred * np.tile(_stratum_scale(design), n_domains))
+        .reshape(n_domains, n_strata)
+        .sum(axis=1)
+    )
 
 
 def _stratum_totals(
-    entry_domain: np.ndarray, entry_psu: np.ndarray, values: np.ndarray, n_domains: int,
+    entry_domain: np.ndarray,
+    entry_psu: np.ndarray,
+    values: np.ndarray,
+    n_domains: int,
     design: Design,
 ) -> np.ndarray:
     n_strata = len(design.n_psu)
@@ -282,7 +293,10 @@ def _stratum_totals(
 
 
 def _design_df(
-    entry_domain: np.ndarray, entry_psu: np.ndarray, entry_w: np.ndarray, n_domains: int,
+    entry_domain: np.ndarray,
+    entry_psu: np.ndarray,
+    entry_w: np.ndarray,
+    n_domains: int,
     design: Design,
 ) -> np.ndarray:
     """PSUs with positive weight in each domain minus the strata they lie in."""
@@ -294,27 +308,53 @@ def _design_df(
     return (psus - strata).astype(float)
 
 
-def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> DomainMeans:
-    """Per-domain mean of ``y`` (NaN = not answered) with linearised variance when weighted.
+def _stratified_variance(
+    sum_squares: np.ndarray, stratum_influence: np.ndarray, design: Design
+) -> np.ndarray:
+    """``sum_h n_h/(n_h-1) (S2_dh - S1_dh^2 / n_h)`` per domain from D x H arrays."""
+    n_h = design.n_psu.astype(float)
+    return ((sum_squares - stratum_influence**2 / n_h) * _stratum_scale(design)).sum(axis=1)
 
-    Inputs: ``y`` (float array), ``domains`` (from :func:`make_domains`), ``design`` (from
-    :func:`make_design`, or None for simple random sampling without weights).
-    Output: :class:`DomainMeans`; see the module docstring for the formulas.
-    """
-    n_domains = len(domains.labels)
-    answered = ~np.isnan(y)
-    domain = np.where(answered, domains.codes, -1)
-    inside = domain >= 0
-    y0 = np.where(answered, y, 0.0)
-    n = np.bincount(domain[inside], minlength=n_domains)
-    events = np.bincount(domain[inside], weights=y0[inside], minlength=n_domains)
-    empty = np.array([], dtype=np.int64)
-    if design is None or not design.weighted:
-        estimate = np.divide(events, n, out=np.full(n_domains, np.nan), where=n > 0)
-        nan = np.full(n_domains, np.nan)
-        return DomainMeans(n, events, n.astype(float), estimate, nan, nan, empty, empty,
-                           np.array([]))
+
+def _row_psu_means(
+    y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design
+) -> DomainMeans:
+    """Domain means when every row is a PSU: a handful of bincounts, no per-row influence."""
+    n_strata = len(design.n_psu)
+    cells = bins if n_strata == 1 else bins * n_strata + design.psu_stratum
     w = design.weights
+    wy = w * y
+
+    def total(values: np.ndarray | None = None) -> np.ndarray:
+        sums = np.bincount(cells, weights=values, minlength=(n_domains + 1) * n_strata)
+        return sums.reshape(n_domains + 1, n_strata)[:n_domains]
+
+    n_dh, events_dh, w_dh, wy_dh = total(), total(y), total(w), total(wy)
+    w2_dh, w2y_dh, w2y2_dh = total(w * w), total(w * wy), total(wy * wy)
+    positive_dh = total((w > 0).astype(float)) if (w <= 0).any() else n_dh
+    weighted_n = w_dh.sum(axis=1)
+    positive = weighted_n > 0
+    estimate = np.divide(wy_dh.sum(axis=1), weighted_n, out=np.full(n_domains, np.nan),
+                         where=positive)
+    p = np.where(positive, estimate, 0.0)[:, None]
+    scale = np.where(positive, weighted_n, 1.0)[:, None]
+    stratum_influence = (wy_dh - p * w_dh) / scale
+    sum_squares = (w2y2_dh - 2 * p * w2y_dh + p**2 * w2_dh) / scale**2
+    variance = np.where(positive, _stratified_variance(sum_squares, stratum_influence, design),
+                        np.nan)
+    df = (positive_dh.sum(axis=1) - (positive_dh > 0).sum(axis=1)).astype(float)
+    empty = np.array([], dtype=np.int64)
+    return DomainMeans(n_dh.sum(axis=1).astype(np.int64), events_dh.sum(axis=1), weighted_n,
+                       estimate, variance, df, stratum_influence, empty, empty, np.array([]))
+
+
+def _cluster_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design) -> DomainMeans:
+    """Domain means in a clustered design, from (domain, PSU) totals."""
+    domain = np.where(bins < n_domains, bins, -1)
+    y0 = np.nan_to_num(y)
+    w = design.weights
+    n = np.bincount(bins, minlength=n_domains + 1)[:n_domains]
+    events = np.bincount(bins, weights=y0, minlength=n_domains + 1)[:n_domains]
     entry_domain, entry_psu, entry_wy, entry_w = _psu_entries(domain, design, w * y0, w)
     weighted_n = np.bincount(entry_domain, weights=entry_w, minlength=n_domains)
     weighted_events = np.bincount(entry_domain, weights=entry_wy, minlength=n_domains)
@@ -327,8 +367,30 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
     variance = _stratified_sum(entry_domain, entry_psu, influence**2, totals, totals, design)
     variance = np.where(positive, variance, np.nan)
     df = _design_df(entry_domain, entry_psu, entry_w, n_domains, design)
-    return DomainMeans(n, events, weighted_n, estimate, variance, df, entry_domain, entry_psu,
+    return DomainMeans(n, events, weighted_n, estimate, variance, df,
+                       totals.reshape(n_domains, len(design.n_psu)), entry_domain, entry_psu,
                        influence)
+
+
+def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> DomainMeans:
+    """Per-domain mean of ``y`` (NaN = not answered) with linearised variance when weighted.
+
+    Inputs: ``y`` (float array), ``domains`` (from :func:`make_domains`), ``design`` (from
+    :func:`make_design`, or None for simple random sampling without weights).
+    Output: :class:`DomainMeans`; see the module docstring for the formulas.
+    """
+    n_domains = len(domains.labels)
+    bins = np.where(np.isnan(y), n_domains, domains.bins)
+    if design is not None and design.weighted:
+        means = _row_psu_means if design.rows_are_psus else _cluster_means
+        return means(y, bins, n_domains, design)
+    n = np.bincount(bins, minlength=n_domains + 1)[:n_domains]
+    events = np.bincount(bins, weights=y, minlength=n_domains + 1)[:n_domains]
+    estimate = np.divide(events, n, out=np.full(n_domains, np.nan), where=n > 0)
+    nan = np.full(n_domains, np.nan)
+    empty = np.array([], dtype=np.int64)
+    return DomainMeans(n, events, n.astype(float), estimate, nan, nan,
+                       np.zeros((n_domains, 1)), empty, empty, np.array([]))
 
 
 def covariance_with(means: DomainMeans, reference: int, design: Design) -> np.ndarray:
@@ -336,19 +398,28 @@ def covariance_with(means: DomainMeans, reference: int, design: Design) -> np.nd
 
     The reference's PSU totals of influence are spread over all PSUs (zero elsewhere) and
     multiplied with each domain's totals in the same PSU; centring uses each stratum's PSU count.
-    The entry for ``reference`` itself is its variance.
+    The entry for ``reference`` itself is its variance. When every row is its own PSU two
+    domains share no PSU, so only the centring term remains.
     """
     n_domains = len(means.n)
+    if design.rows_are_psus:
+        n_h = design.n_psu.astype(float)
+        cross = -(means.stratum_influence * means.stratum_influence[reference] / n_h)
+        covariance = (cross * _stratum_scale(design)).sum(axis=1)
+        covariance[reference] = means.variance[reference]
+        return covariance
     is_ref = means.entry_domain == reference
     reference_by_psu = np.zeros(len(design.psu_stratum))
     reference_by_psu[means.entry_psu[is_ref]] = means.entry_influence[is_ref]
-    totals = _stratum_totals(means.entry_domain, means.entry_psu, means.entry_influence,
-                             n_domains, design)
+    totals = _stratum_totals(
+        means.entry_domain, means.entry_psu, means.entry_influence, n_domains, design
+    )
     n_strata = len(design.n_psu)
-    reference_totals = np.tile(totals[reference * n_strata:(reference + 1) * n_strata], n_domains)
+    reference_totals = np.tile(totals[reference * n_strata : (reference + 1) * n_strata], n_domains)
     products = means.entry_influence * reference_by_psu[means.entry_psu]
-    return _stratified_sum(means.entry_domain, means.entry_psu, products, totals,
-                           reference_totals, design)
+    return _stratified_sum(
+        means.entry_domain, means.entry_psu, products, totals, reference_totals, design
+    )
 
 
 def psu_covariance(influence: np.ndarray, design: Design) -> np.ndarray:
@@ -362,11 +433,12 @@ def psu_covariance(influence: np.ndarray, design: Design) -> np.ndarray:
         [np.bincount(design.psu, weights=column, minlength=n_psu_total) for column in influence.T]
     )
     stratum_sums = np.column_stack(
-        [np.bincount(design.psu_stratum, weights=column, minlength=len(design.n_psu))
-         for column in psu_totals.T]
+        [
+            np.bincount(design.psu_stratum, weights=column, minlength=len(design.n_psu))
+            for column in psu_totals.T
+        ]
     )
-    centred = psu_totals - stratum_sums[design.psu_stratum] / design.n_psu[design.psu_stratum,
-                                                                            None]
+    centred = psu_totals - stratum_sums[design.psu_stratum] / design.n_psu[design.psu_stratum, None]
     scale = _stratum_scale(design)[design.psu_stratum]
     return (centred * scale[:, None]).T @ centred
 
