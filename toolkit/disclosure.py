@@ -147,6 +147,10 @@ class TableLayout:
         comparison_cols: blanked when the reference group is suppressed; default the
             comparison columns of DESIGN.md decision 4 present in the table.
         key_cols: further identifying columns that must never be blanked (e.g. ``time``).
+        complete: whether every partition lists all its groups (with "Prefer not to say"),
+            so that they add up to the total. Set ``False`` for a table that republishes a
+            subset of another table's cells (e.g. comparisons without "Prefer not to say")
+            and link it to that table: its own partitions are then never treated as sums.
     """
 
     base_col: str = "n"
@@ -161,6 +165,7 @@ class TableLayout:
     reference_col: str = "reference_group"
     comparison_cols: tuple[str, ...] | None = None
     key_cols: tuple[str, ...] = ()
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,7 @@ class _Columns:
     counts: tuple[str, ...]
     reference: str | None
     comparisons: tuple[str, ...]
+    complete: bool
 
 
 def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
@@ -229,6 +235,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         counts=tuple(c for c in layout.count_cols if c in present),
         reference=reference,
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
+        complete=layout.complete,
     )
 
 
@@ -304,86 +311,144 @@ class _RelationBuilder:
 
 
 _TOTAL_KEY: tuple[object, ...] = ("__population_total__",)
+_UNLISTED = "__groups_not_listed__"
 
 
-def _hierarchy_parents(
-    hierarchy: pd.DataFrame | None,
-) -> dict[tuple[object, ...], list[tuple[object, ...]]]:
-    """Map (dimension, level, group) to its parents' (dimension, level, group).
+_Node = tuple[object, ...]
 
-    ``hierarchy`` has columns ``dimension, level, group, parent_level, parent_group`` and an
-    optional ``parent_dimension`` (an intersection cell's margin lies in another dimension).
+
+@dataclass(frozen=True)
+class _Hierarchy:
+    """A dimension hierarchy as lookups on (dimension, level, group) nodes.
+
+    Attributes:
+        parents: node -> its parents (two for an intersection cell: one per margin).
+        children: node -> all its children, published or not.
+        groups: (dimension, level) -> every group the hierarchy knows at that level.
     """
+
+    parents: dict[_Node, list[_Node]] = field(default_factory=dict)
+    children: dict[_Node, list[_Node]] = field(default_factory=dict)
+    groups: dict[_Node, list[object]] = field(default_factory=dict)
+
+
+def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
+    """Read ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``]."""
+    tree = _Hierarchy()
     if hierarchy is None or hierarchy.empty:
-        return {}
-    parents: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
-    has_dim = "parent_dimension" in hierarchy.columns
-    for rec in hierarchy.to_dict("records"):
-        parent_dim = rec["parent_dimension"] if has_dim else rec["dimension"]
-        child = _key((rec["dimension"], rec["level"], rec["group"]))
-        parents.setdefault(child, []).append(
-            _key((parent_dim, rec["parent_level"], rec["parent_group"]))
-        )
-    return parents
+        return tree
+    parent_dim = hierarchy.get("parent_dimension", hierarchy["dimension"])
+    columns = ["dimension", "level", "group", "parent_level", "parent_group"]
+    for (dim, level, group, p_level, p_group), p_dim in zip(
+        hierarchy[columns].to_numpy(dtype=object), parent_dim, strict=True
+    ):
+        child, parent = _key((dim, level, group)), _key((p_dim, p_level, p_group))
+        tree.parents.setdefault(child, []).append(parent)
+        tree.children.setdefault(parent, []).append(child)
+        for node in (child, parent):
+            members = tree.groups.setdefault(node[:2], [])
+            if node[2] not in members:
+                members.append(node[2])
+    return tree
 
 
 def _population(
-    table: pd.DataFrame,
-    rows: np.ndarray,
+    cell_keys: Sequence[tuple[object, ...]],
+    rows: Sequence[int],
+    inner: Sequence[str],
     cols: _Columns,
-    parents: Mapping[tuple[object, ...], list[tuple[object, ...]]],
+    tree: _Hierarchy,
 ) -> _Population:
-    """Build the cells and relations of the population held in ``rows`` of ``table``."""
+    """Build the cells and relations of one population.
+
+    ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
+    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
+    hierarchy knows but the table lacks is an unknown, never assumed to be zero.
+    """
     builder = _RelationBuilder()
-    inner = [c for c in cols.partition if c not in cols.population]
-    partitions: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
-    groups = table[cols.group].to_numpy()
-    inner_values = table[inner].to_numpy() if inner else np.empty((len(table), 0))
+    partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
     for row in rows:
-        if groups[row] == cols.total_group:
-            builder.add_row(_TOTAL_KEY, int(row))
-            continue
-        part = _key(inner_values[row])
-        key = (*part, *_key([groups[row]]))
-        builder.add_row(key, int(row))
-        members = partitions.setdefault(part, [])
-        if key not in members:
-            members.append(key)
-    builder.relations.extend((_TOTAL_KEY, members) for members in partitions.values())
-    builder.relations.extend(_hierarchy_relations(builder.cell_index, inner, cols, parents))
+        key = cell_keys[row]
+        builder.add_row(key, row)
+        if key != _TOTAL_KEY:
+            partitions.setdefault(key[:-1], {})[key] = None
+    node = _NodeMap(inner, cols)
+    for part, members in partitions.items():
+        known = tree.groups.get(node.dim_level(part), []) if node.active else []
+        members.update(dict.fromkeys((*part, group) for group in known))
+        if not cols.complete:
+            members[(*part, _UNLISTED)] = None
+        builder.relations.append((_TOTAL_KEY, list(members)))
+    if node.active:
+        builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
     return builder.build()
 
 
+@dataclass(frozen=True)
+class _NodeMap:
+    """Converts between cell keys (inner partition values + group) and hierarchy nodes."""
+
+    inner: Sequence[str]
+    cols: _Columns
+
+    @property
+    def active(self) -> bool:
+        """Whether the table has both a dimension and a level column."""
+        return self.cols.dimension is not None and self.cols.level is not None
+
+    def dim_level(self, part: Sequence[object]) -> _Node:
+        """(dimension, level) of a partition key."""
+        return (
+            part[self.inner.index(self.cols.dimension)],
+            part[self.inner.index(self.cols.level)],
+        )
+
+    def node(self, key: tuple[object, ...]) -> _Node:
+        """The hierarchy node of a cell key."""
+        return (*self.dim_level(key[:-1]), key[-1])
+
+    def key(self, like: tuple[object, ...], node: _Node) -> tuple[object, ...]:
+        """The cell key of ``node`` in the same partition context as cell key ``like``."""
+        part = list(like[:-1])
+        part[self.inner.index(self.cols.dimension)] = node[0]
+        part[self.inner.index(self.cols.level)] = node[1]
+        return (*part, node[2])
+
+
 def _hierarchy_relations(
-    cell_index: Mapping[tuple[object, ...], int],
-    inner: Sequence[str],
-    cols: _Columns,
-    parents: Mapping[tuple[object, ...], list[tuple[object, ...]]],
+    cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy
 ) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
-    """``parent = sum(children)`` for every parent with a child among the cells."""
-    if not parents or cols.dimension is None or cols.level is None:
-        return []
-    d, lv = inner.index(cols.dimension), inner.index(cols.level)
-    children: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
-    for key in cell_index:
-        if key == _TOTAL_KEY:
-            continue
-        for parent_dim, parent_level, parent_group in parents.get((key[d], key[lv], key[-1]), []):
-            parent = list(key[:-1])
-            parent[d], parent[lv] = parent_dim, parent_level
-            children.setdefault((*parent, parent_group), []).append(key)
-    return list(children.items())
+    """``parent = sum(all its children)`` for every parent reachable from the cells.
+
+    A node that is not published is still a node (an unknown), so a chain
+    detailed -> grouped -> binary holds even when the grouped level is missing.
+    """
+    relations: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+    pending = [key for key in cell_index if key != _TOTAL_KEY]
+    while pending:
+        key = pending.pop(0)
+        for parent in tree.parents.get(node.node(key), []):
+            parent_key = node.key(key, parent)
+            if parent_key not in relations:
+                relations[parent_key] = [node.key(key, c) for c in tree.children[parent]]
+                pending.append(parent_key)
+    return list(relations.items())
 
 
 def _populations(
     table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
 ) -> list[_Population]:
     """Split ``table`` into populations and build each one's relations."""
-    parents = _hierarchy_parents(hierarchy)
-    if not cols.population:
-        return [_population(table, np.arange(len(table)), cols, parents)]
-    grouped = table.groupby(list(cols.population), dropna=False, sort=True).indices
-    return [_population(table, np.sort(rows), cols, parents) for rows in grouped.values()]
+    tree = _read_hierarchy(hierarchy)
+    inner = [c for c in cols.partition if c not in cols.population]
+    keyed = table[[*cols.population, *inner, cols.group]].to_numpy(dtype=object)
+    n_pop, total = len(cols.population), cols.total_group
+    grouped: dict[tuple[object, ...], list[int]] = {}
+    cell_keys: list[tuple[object, ...]] = []
+    for row, values in enumerate(keyed):
+        grouped.setdefault(_key(values[:n_pop]), []).append(row)
+        cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
+    return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
 
 
 def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -538,7 +603,8 @@ def _protect(state: _State, pop: _Population) -> bool:
                 code="disclosure.unprotectable",
                 message=f"table {state.name!r}: a suppressed cell is fixed by zero cells alone",
                 value=pop.keys[cell],
-                fix="check that the groups of each partition add up to its total",
+                fix="check that the groups of each partition add up to its total; for a table "
+                "that omits groups, use TableLayout(complete=False) and link it",
             )
         chosen = _complement(pop, hidden, cell, candidates)
         suppressed[chosen] = True
@@ -635,12 +701,12 @@ def _apply_rounding(out: pd.DataFrame, state: _State, rounding: Rounding) -> np.
 def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.DataFrame:
     """The published table: blanked values, reasons, rounded counts, original index."""
     out = state.table.copy()
-    for col in {*state.cols.values, *state.cols.comparisons, *state.cols.counts}:
-        out[col] = _nullable(out[col])
-    out.loc[state.suppressed, list(state.cols.values)] = pd.NA
     withheld = _reference_withheld(state)
-    if withheld.any():
-        out.loc[withheld, list(state.cols.comparisons)] = pd.NA
+    for col in dict.fromkeys((*state.cols.values, *state.cols.comparisons, *state.cols.counts)):
+        blank = state.suppressed if col in state.cols.values else np.zeros(len(out), dtype=bool)
+        if col in state.cols.comparisons:
+            blank = blank | withheld
+        out[col] = _nullable(out[col]).mask(blank)
     reason = state.reason.copy()
     reason[withheld] = REASON_REFERENCE
     starred = _apply_rounding(out, state, policy.rounding)
