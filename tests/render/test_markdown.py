@@ -76,3 +76,14 @@ def test_front_matter_execute_options_apply(tmp_path):
 
 def test_fence_is_longer_than_any_backtick_run():
     assert fenced("a ```` b", "{=html}") == "`````{=html}\na ```` b\n`````"
+
+
+def test_second_image_and_unlabelled_image_are_plain_images(tmp_path):
+    image = v4.new_output("display_data", data={"image/png": PNG})
+    labelled = _cell("", {"label": "fig-two", "fig-cap": "Two", "fig-alt": "Alt"}, [image, image])
+    plain = _cell("", {"fig-alt": "Plain alt"}, [image])
+    assert _markdown([labelled, plain], tmp_path).split("\n\n") == [
+        '![Two](media/fig-two-0-1.png){#fig-two fig-alt="Alt"}',
+        '![](media/fig-two-0-2.png){fig-alt="Alt"}',
+        '![](media/cell-1-1.png){fig-alt="Plain alt"}\n',
+    ]

@@ -110,7 +110,8 @@ def _plain_text(text: str, options: Mapping[str, Any]) -> str:
 
 
 def _image_markdown(path: Path, options: Mapping[str, Any], *, first: bool) -> str:
-    """``![caption](path){#fig-label fig-alt="..."}``; only the first image takes the label."""
+    """``![caption](path){#fig-label fig-alt="..."}``; only the first image takes the label
+    and the caption (later images of the same cell are plain images with the same alt text)."""
     label = str(options.get("label") or "")
     caption = _one_line(str(options.get("fig-cap") or "")) if first else ""
     attributes: list[str] = []
@@ -120,9 +121,8 @@ def _image_markdown(path: Path, options: Mapping[str, Any], *, first: bool) -> s
     if alt:
         attributes.append(f'fig-alt="{_attribute(str(alt))}"')
     attribute_text = "{" + " ".join(attributes) + "}" if attributes else ""
-    # A trailing backslash keeps a caption-less image out of pandoc's implicit figures.
-    suffix = "" if caption else "\\"
-    return f"![{caption}]({path.as_posix()}){attribute_text}{suffix}"
+    # Without a caption pandoc writes a plain image, not a figure (its alt comes from fig-alt).
+    return f"![{caption}]({path.as_posix()}){attribute_text}"
 
 
 def _table_div(label: str, caption: object, outputs: list[str]) -> str:
