@@ -8,10 +8,10 @@
 #
 # What each file holds and how R computes it:
 # * models_logistic.csv: glm(binomial) (Wald z intervals, confint.default) and
-#   svyglm(quasibinomial) on svydesign(ids = ~1, weights = ~w) (Wald t intervals on the
-#   residual design df, confint.svyglm); unadjusted (ethnicity) and adjusted (+ sector,
-#   career_stage, region). Complete cases per model. The separable group "Arab" (no events) is
-#   left out, as toolkit.stats.models drops a separated level and refits.
+#   svyglm(quasibinomial) on svydesign(ids = ~1, weights = ~w) declared on the whole data
+#   (Wald t intervals on the residual design df, confint.svyglm); unadjusted (ethnicity) and
+#   adjusted (+ sector, career_stage, region). Complete cases per model. The rows of the
+#   separable group "Arab" (no events) are removed first, so the tests fit the same data.
 # * models_polr.csv: MASS::polr(q1 ~ ...) on the same designs (unweighted), "Arab" left out
 #   (every answer is 1: separated).
 # * models_rake.csv: survey::rake() of the weights-only design to the margins in
@@ -20,8 +20,10 @@
 # * models_scale_scores.csv: NHS Staff Survey scoring of q1..q5 (q3 reversed), 0/2.5/5/7.5/10,
 #   mean of answered items, NA when fewer than 3 answered.
 # * models_favourable.csv: % favourable (4 or 5) on q1 by ethnicity: Wilson (prop.test without
-#   continuity correction) and, weighted, svyciprop(method = "logit") in each group's domain.
-# * models_mean.csv: mean score of q1 by ethnicity: unweighted mean, sd; weighted svymean.
+#   continuity correction) and, weighted, svyciprop(method = "logit") in each group's domain
+#   of the design declared on the whole data.
+# * models_mean.csv: mean score of q1 by ethnicity: unweighted mean, sd; weighted svymean
+#   (domains as for models_favourable.csv).
 # * models_rank.csv: wilcox.test (normal approximation with continuity correction) of each
 #   group vs White on q1, and kruskal.test over all groups.
 suppressPackageStartupMessages({
@@ -102,18 +104,22 @@ coef_rows <- function(fit, se, p, ci, design, model) {
   }
   do.call(rbind, rows)
 }
+# The weighted design is declared on the whole data (without the separable group), as an
+# analyst would; svyglm() then drops incomplete rows from the fit but keeps them in the design
+# (their estimating-function rows are zero), so n in n/(n-1) counts every row of the data while
+# the residual df counts complete cases.
+dd <- d[!(d$ethnicity %in% "Arab"), ]
+dd$ethnicity <- droplevels(dd$ethnicity)
+full_design <- svydesign(ids = ~1, weights = ~w, data = dd)
 logit_rows <- list()
 for (model in c("unadjusted", "adjusted")) {
-  vars <- c("outcome", "ethnicity", if (model == "adjusted") covariates)
-  fd <- d[complete.cases(d[, vars]) & d$ethnicity != "Arab", ]
-  fd$ethnicity <- droplevels(fd$ethnicity)
-  f <- as.formula(paste("outcome ~", paste(vars[-1], collapse = " + ")))
-  g <- glm(f, family = binomial, data = fd, control = ctrl)
+  vars <- c("ethnicity", if (model == "adjusted") covariates)
+  f <- as.formula(paste("outcome ~", paste(vars, collapse = " + ")))
+  g <- glm(f, family = binomial, data = dd, control = ctrl)
   sg <- summary(g)$coefficients
   logit_rows[[length(logit_rows) + 1]] <- coef_rows(
     g, sg[, 2], sg[, 4], confint.default(g), "unweighted", model)
-  des <- svydesign(ids = ~1, weights = ~w, data = fd)
-  s <- svyglm(f, design = des, family = quasibinomial, control = ctrl)
+  s <- svyglm(f, design = full_design, family = quasibinomial, control = ctrl)
   ss <- summary(s)$coefficients
   logit_rows[[length(logit_rows) + 1]] <- coef_rows(
     s, ss[, 2], ss[, 4], confint(s), "weights", model)
@@ -187,13 +193,16 @@ out(rbind(alpha_row(d[, c("q1", "q2", "q4", "q5")], "q1_q2_q4_q5"),
 
 # ---- % favourable, means and rank tests on q1 by ethnicity ----------------------------------
 fav_rows <- list(); mean_rows <- list()
+# Domains stay inside the design declared on the whole data (as toolkit.stats.proportions):
+# subset() to those who answered and have a group, then each group's rows.
+d$fav <- as.integer(d$q1 %in% c(4, 5))
+d$fav[is.na(d$q1)] <- NA
 ans <- d[!is.na(d$q1) & !is.na(d$ethnicity), ]
-ans$fav <- as.integer(ans$q1 %in% c(4, 5))
-des <- svydesign(ids = ~1, weights = ~w, data = ans)
+des <- subset(svydesign(ids = ~1, weights = ~w, data = d), !is.na(q1) & !is.na(ethnicity))
 for (g in eth_levels) {
   x <- sum(ans$fav[ans$ethnicity == g]); n <- sum(ans$ethnicity == g)
   ci <- prop.test(x, n, correct = FALSE)$conf.int
-  dom <- des[des$variables$ethnicity == g, ]
+  dom <- des[des$variables$ethnicity %in% g, ]
   wci <- tryCatch(attr(svyciprop(~fav, dom, method = "logit"), "ci"),
                   error = function(e) c(NA, NA))
   est <- coef(svymean(~fav, dom))[[1]]

@@ -16,11 +16,14 @@ Cell-level sufficient statistics
       rescaling of weights to mean 1 does not change the estimates).
     * Unweighted covariance: ``A^-1`` with ``A = sum_c S_w,c p_c (1 - p_c) x_c x_c'`` (R ``glm``);
       Wald intervals and p values on the normal distribution (R ``confint.default``).
-    * Weighted covariance (R ``svyglm`` for ``svydesign(ids = ~1, weights = ~w)``): the sandwich
-      ``n/(n-1) A^-1 B A^-1`` with ``B = sum_i w_i^2 (y_i - p_i)^2 x_i x_i'``, and per cell
-      ``sum w^2 (y - p)^2 = S_w2y (1 - 2 p) + p^2 S_w2`` since ``y^2 = y``. Intervals and p values
-      use Student t on the residual design df ``n - (number of coefficients)`` as
-      ``confint.svyglm`` / ``summary.svyglm`` do.
+    * Weighted covariance (R ``svyglm`` with ``svydesign(ids = ~1, weights = ~w)`` declared on
+      the whole of ``data``): the sandwich ``N/(N-1) A^-1 B A^-1`` with
+      ``B = sum_i w_i^2 (y_i - p_i)^2 x_i x_i'``, per cell
+      ``sum w^2 (y - p)^2 = S_w2y (1 - 2 p) + p^2 S_w2`` since ``y^2 = y``. ``N`` is the number
+      of rows of ``data``: svyglm drops incomplete rows from the fit but keeps them in the
+      design (their estimating-function rows are zero). Intervals and p values use Student t on
+      svyglm's residual df: complete cases minus coefficients (separated levels included, as R
+      would estimate them), as ``confint.svyglm`` / ``summary.svyglm`` do.
 
 Separation
     A level whose respondents all have the lowest outcome value (no events) or all the highest
@@ -318,7 +321,8 @@ class Cells:
     sum_wy: np.ndarray
     sum_w2: np.ndarray
     sum_w2y: np.ndarray
-    n: int
+    n_complete: int
+    n_design: int
 
 
 def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cells:
@@ -342,7 +346,7 @@ def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cell
     units = Units(codes, total(np.ones(len(yk))), total((yk == low).astype(float)),
                   total((yk == high).astype(float)))
     w2 = wk * wk
-    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk))
+    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk), len(y))
 
 
 def newton_logistic(x: np.ndarray, sum_w: np.ndarray,
@@ -367,8 +371,7 @@ def newton_logistic(x: np.ndarray, sum_w: np.ndarray,
 def fit_cells(sample: ModelSample, cells: Cells, weighted: bool) -> Fit:
     """Point estimates and model-based (unweighted) or sandwich (weighted) standard errors.
 
-    ``n`` in the sandwich factor ``n/(n-1)`` and in the df is the number of respondents in the
-    fit (separated levels left out).
+    See the module docstring for the sandwich factor ``N/(N-1)`` and the residual df.
     """
     keep = sample.keep
     x = sample.design_matrix(intercept=True)
@@ -376,12 +379,12 @@ def fit_cells(sample: ModelSample, cells: Cells, weighted: bool) -> Fit:
     beta, converged = newton_logistic(x, sum_w, sum_wy)
     p = special.expit(x @ beta)
     bread = np.linalg.pinv((x * (sum_w * p * (1 - p))[:, None]).T @ x)
-    n = int(cells.units.count[keep].sum())
     if weighted:
         meat_weight = cells.sum_w2y[keep] * (1 - 2 * p) + p**2 * cells.sum_w2[keep]
         meat = (x * meat_weight[:, None]).T @ x
+        n = cells.n_design
         covariance = n / (n - 1) * bread @ meat @ bread
-        df = float(n - len(beta))
+        df = float(cells.n_complete - len(beta) - len(sample.separated))
     else:
         covariance, df = bread, np.inf
     se = np.sqrt(np.clip(np.diag(covariance), 0, None))
