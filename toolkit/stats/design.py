@@ -138,17 +138,14 @@ def make_domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
         return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
     columns = [by] if isinstance(by, str) else list(by)
     _require_columns(data, columns)
-    codes = np.zeros(len(data), dtype=np.int64)
-    missing = np.zeros(len(data), dtype=bool)
-    level_lists: list[list[str]] = []
-    for column in columns:
+    codes, first_levels = _codes(data[columns[0]])
+    level_lists = [first_levels]
+    for column in columns[1:]:
         column_codes, labels = _codes(data[column])
-        codes = codes * len(labels) + column_codes
-        missing |= column_codes < 0
+        codes = np.where((codes < 0) | (column_codes < 0), -1, codes * len(labels) + column_codes)
         level_lists.append(labels)
     labels = tuple(INTERSECTION_SEPARATOR.join(combo) for combo in product(*level_lists))
-    bins = np.where(missing, len(labels), codes)
-    codes[missing] = -1
+    bins = np.where(codes < 0, len(labels), codes) if codes.min(initial=0) < 0 else codes
     rows = np.bincount(bins, minlength=len(labels) + 1)[:-1]
     return Domains(codes, labels, rows, bins)
 
@@ -319,7 +316,11 @@ def _stratified_variance(
 def _row_psu_means(
     y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design
 ) -> DomainMeans:
-    """Domain means when every row is a PSU: a handful of bincounts, no per-row influence."""
+    """Domain means of a 0/1 ``y`` when every row is a PSU: a few bincounts, no per-row work.
+
+    ``sum_p z^2`` per (domain, stratum) expands to ``(sum w^2 y - 2p sum w^2 y + p^2 sum w^2) /
+    W^2`` because ``y^2 = y``.
+    """
     n_strata = len(design.n_psu)
     cells = bins if n_strata == 1 else bins * n_strata + design.psu_stratum
     w = design.weights
@@ -330,7 +331,7 @@ def _row_psu_means(
         return sums.reshape(n_domains + 1, n_strata)[:n_domains]
 
     n_dh, events_dh, w_dh, wy_dh = total(), total(y), total(w), total(wy)
-    w2_dh, w2y_dh, w2y2_dh = total(w * w), total(w * wy), total(wy * wy)
+    w2_dh, w2y_dh = total(w * w), total(w * wy)
     positive_dh = total((w > 0).astype(float)) if (w <= 0).any() else n_dh
     weighted_n = w_dh.sum(axis=1)
     positive = weighted_n > 0
@@ -339,7 +340,7 @@ def _row_psu_means(
     p = np.where(positive, estimate, 0.0)[:, None]
     scale = np.where(positive, weighted_n, 1.0)[:, None]
     stratum_influence = (wy_dh - p * w_dh) / scale
-    sum_squares = (w2y2_dh - 2 * p * w2y_dh + p**2 * w2_dh) / scale**2
+    sum_squares = ((1 - 2 * p) * w2y_dh + p**2 * w2_dh) / scale**2  # y^2 = y for 0/1
     variance = np.where(positive, _stratified_variance(sum_squares, stratum_influence, design),
                         np.nan)
     df = (positive_dh.sum(axis=1) - (positive_dh > 0).sum(axis=1)).astype(float)
