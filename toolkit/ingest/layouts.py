@@ -4,7 +4,7 @@ Shared by the delimited-text and workbook readers, which hand over the first row
 as lists of cell texts (``None`` for an empty cell).
 
 Header row rule: among the first :data:`HEADER_SEARCH_ROWS` rows, the header is the first row
-whose non-blank cells number at least half of the widest row there and are mostly (more than
+whose non-blank cells number more than half of the widest row there and are mostly (more than
 half) text rather than numbers. Title lines, notes and ``key | value`` lines above a table are
 narrower than the table, so they are skipped as a preamble.
 
@@ -68,7 +68,7 @@ def find_header_row(rows: Sequence[Row]) -> int | None:
     widest = max((len(_filled(row)) for row in sample), default=0)
     for index, row in enumerate(sample):
         cells = _filled(row)
-        if not cells or 2 * len(cells) < widest:
+        if not cells or 2 * len(cells) <= widest:
             continue
         texts = sum(parse_number(cell) is None for cell in cells)
         if 2 * texts > len(cells):

@@ -50,6 +50,7 @@ _HEAD_BYTES = 256 * 1024
 _CHUNK_BYTES = 16 * 1024 * 1024
 _QUOTE, _NEWLINE, _RETURN = 34, 10, 13
 _NOT_SPACE = re.compile(rb"\S")
+_NO_CELL_CAP = 2**31 - 1
 
 
 class _NotUtf8(Exception):
@@ -138,23 +139,22 @@ def _decode(part: bytes) -> str:
         raise _NotUtf8 from error
 
 
-def _parse(text: str, delimiter: str, path: Path) -> list[list[str]]:
+def _parse(text: str, delimiter: str) -> list[list[str]]:
+    """Records of ``text`` by the ``csv`` module, with its cap on a cell's size (131,072
+    characters) lifted so that over-long cells reach the ``read.cell_too_large`` check with
+    their row and column."""
+    previous = csv.field_size_limit(_NO_CELL_CAP)
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as error:
-        raise read_error(
-            "read.malformed_text",
-            f"the file cannot be split into cells: {error}",
-            path=path,
-            fix="check the file is complete and that quotes inside cells are doubled",
-        ) from error
+    finally:
+        csv.field_size_limit(previous)
 
 
-def sniff_delimiter(text: str, path: Path) -> str:
+def sniff_delimiter(text: str) -> str:
     """The delimiter by the rule in the module docstring."""
 
     def score(delimiter: str) -> tuple[bool, float, int]:
-        widths = [len(row) for row in _parse(text, delimiter, path) if row]
+        widths = [len(row) for row in _parse(text, delimiter) if row]
         if not widths:
             return (False, 0.0, 0)
         values, counts = np.unique(widths, return_counts=True)
@@ -211,7 +211,7 @@ def _python_columns(
     """Columns and source rows of the data records, parsed by the ``csv`` module."""
     rows: list[list[str | None]] = []
     source_rows: list[int] = []
-    records = _parse(_decode(bytes(body.view())), delimiter, path)
+    records = _parse(_decode(bytes(body.view())), delimiter)
     last_row = first_row + len(records) - 1
     for row_number, record in enumerate(records, start=first_row):
         if not record:
@@ -302,8 +302,8 @@ def _read_text(
         buf = buf.replace(b"\r", b"\n")
     head = _head_records(buf, 1, path)
     head_text = _decode(buf[: head.ends[-1]])
-    chosen = delimiter or sniff_delimiter(head_text, path)
-    table = locate_table(_cells(_parse(head_text, chosen, path)), header_row=header_row, path=path)
+    chosen = delimiter or sniff_delimiter(head_text)
+    table = locate_table(_cells(_parse(head_text, chosen)), header_row=header_row, path=path)
     if table.data_start >= len(head.starts):
         head = _head_records(buf, table.data_start + 1, path)
     offset = head.starts[table.data_start] if table.data_start < len(head.starts) else len(buf)

@@ -2,7 +2,7 @@
 
 Each column is cast to text the way the other readers write cells: integral floats without
 ``.0``, other floats as their shortest round-trip text, booleans ``TRUE``/``FALSE``,
-timestamps ``YYYY-MM-DD HH:MM:SS``, dates ISO 8601, an empty string as ``<NA>``. Dictionary columns are decoded first.
+timestamps ``YYYY-MM-DD HH:MM:SS`` (fractions of a second only when not zero), dates ISO 8601, an empty string as ``<NA>``. Dictionary columns are decoded first.
 A nested column (list, struct, map) cannot be a survey answer and is refused.
 """
 
@@ -36,7 +36,7 @@ def column_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_boolean(kind):
         return pc.if_else(values, "TRUE", "FALSE")
     if pa.types.is_timestamp(kind):
-        text = pc.strftime(values, format="%Y-%m-%d %H:%M:%S")
+        text = pc.replace_substring_regex(values.cast(pa.string()), r"\.0+$", "")
     else:
         text = values.cast(pa.string())
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)

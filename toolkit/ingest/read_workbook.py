@@ -1,8 +1,9 @@
 """Workbooks (.xlsx, .xls, .ods) -> text cells, through python-calamine.
 
 Sheet: a name, a 0-based index (as ``pandas.read_excel``), or by default the first visible
-sheet holding a table of at least three columns, else the first holding any table (a cover
-sheet of notes or a two-column contents list is passed over).
+sheet holding a table of at least three columns, else the first holding any table, else the
+first with a header row (which is then refused as header-only). A cover sheet of notes or a
+two-column contents list is passed over.
 
 Cells: calamine gives each formula's cached value. A formula saved without a cached value
 (files written by scripts, e.g. openpyxl) would read as empty, so for .xlsx the sheet XML is
@@ -174,33 +175,36 @@ def _named_sheet(names: Sequence[str], wanted: str | int, path: Path) -> str:
     raise _no_sheet(path, wanted, names)
 
 
-def _table_width(grid: Grid, path: Path) -> int:
-    """Named columns of the sheet's table, 0 when the sheet holds none."""
+def _table_rank(grid: Grid, path: Path) -> int:
+    """0: no header row; 1: a header without data; 2: a table; 3: a table of 3+ columns."""
     try:
         table = locate_table(grid, header_row=None, path=path)
     except IngestError:
         return 0
-    has_rows = any(any(row) for row in grid[table.data_start :])
-    return sum(bool(name and name.strip()) for name in table.names) if has_rows else 0
+    if not any(any(row) for row in grid[table.data_start :]):
+        return 1
+    width = sum(bool(name and name.strip()) for name in table.names)
+    return 3 if width >= _MIN_TABLE_COLUMNS else 2
 
 
 def _default_sheet(
     workbook: CalamineWorkbook, raw: bytes, kind: str, path: Path
 ) -> tuple[str, Grid]:
-    fallback: tuple[str, Grid] | None = None
+    """The first visible sheet of the highest rank (see :func:`_table_rank`)."""
+    best: tuple[int, str, Grid] = (0, "", [])
     any_cells = False
     for meta in workbook.sheets_metadata:
         if meta.visible != SheetVisibleEnum.Visible:
             continue
         grid = _grid(workbook, meta.name, raw, kind)
         any_cells = any_cells or any(any(row) for row in grid)
-        width = _table_width(grid, path)
-        if width >= _MIN_TABLE_COLUMNS:
+        rank = _table_rank(grid, path)
+        if rank == 3:
             return meta.name, grid
-        if width and fallback is None:
-            fallback = (meta.name, grid)
-    if fallback is not None:
-        return fallback
+        if rank > best[0]:
+            best = (rank, meta.name, grid)
+    if best[0]:
+        return best[1], best[2]
     if not any_cells:
         raise read_error("read.empty_file", "the workbook has no filled cells", path=path)
     raise read_error(

@@ -18,7 +18,6 @@ Error codes (``IngestError.code``), each raised for the whole file:
 - ``read.corrupt_file``: an SPSS or Parquet file its library cannot parse.
 - ``read.undecodable``: text in no encoding found, or bytes that look binary.
 - ``read.wrong_encoding``: the declared encoding cannot decode the bytes (byte offset, line).
-- ``read.malformed_text``: the ``csv`` module cannot split the text into cells.
 - ``read.unterminated_quote``: the file ends inside a quoted cell.
 - ``read.ragged_row``: a row has filled cells beyond the named columns.
 - ``read.truncated``: the last row is short and has no line end (a cut-off file).
