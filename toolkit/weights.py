@@ -152,7 +152,7 @@ def _build_margin(
             fix="impute or drop rows with a missing raking variable before raking",
         )
     levels = tuple(totals.index)
-    codes = pd.Categorical(column.map(str), categories=levels).codes.astype(np.int64)
+    codes = pd.Index(levels).get_indexer(column.map(str)).astype(np.int64)
     if (codes < 0).any():
         value = column.iloc[int(np.flatnonzero(codes < 0)[0])]
         raise _margin_error(
