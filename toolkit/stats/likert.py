@@ -19,12 +19,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversion
 
 from toolkit.errors import PtwError
 from toolkit.stats import pingouin_adapter
-from toolkit.stats.design import (
-    ALL_GROUP,
-    domain_means,
-    make_design,
-    make_domains,
-)
+from toolkit.stats.design import ALL_GROUP, make_design, make_domains
 from toolkit.stats.models import (
     NEWTON_MAX_ITER,
     NEWTON_TOL,
@@ -127,6 +122,23 @@ def likert_distribution(
     }, columns=list(DISTRIBUTION_COLUMNS))
 
 
+def _weighted_mean_variance(y: np.ndarray, codes: np.ndarray, w: np.ndarray,
+                            estimate: np.ndarray, n_design: int) -> np.ndarray:
+    """Linearised variance of each domain's weighted mean, weights-only design.
+
+    ``N/(N-1) * sum_d w^2 (y - mean_d)^2 / (sum_d w)^2`` with ``N`` the rows of the whole design:
+    R ``svymean`` in a domain kept inside ``svydesign(ids = ~1, weights = ~w)`` declared on the
+    whole data (the convention of :mod:`toolkit.stats.design`, whose ``domain_means`` variance
+    assumes a 0/1 outcome).
+    """
+    n_domains = len(estimate)
+    centred = y - estimate[codes]
+    squares = np.bincount(codes, weights=(w * centred) ** 2, minlength=n_domains)
+    weight_sum = np.bincount(codes, weights=w, minlength=n_domains)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return n_design / (n_design - 1) * squares / weight_sum**2
+
+
 def mean_score(
     data: pd.DataFrame,
     item: str,
@@ -140,32 +152,34 @@ def mean_score(
     Inputs: as :func:`percent_favourable`, without ``favourable``.
     Output: :data:`MEAN_COLUMNS`. Unweighted: sample mean, ``sd`` with divisor ``n - 1``,
     ``se = sd / sqrt(n)``, t on ``n - 1`` df (``ci_method`` "t"). Weighted: ``sum(w y) / sum(w)``,
-    ``sd = sqrt(sum w (y - mean)^2 / sum w)``, linearised ``se`` as R ``svymean`` on a
-    weights-only design (:mod:`toolkit.stats.design`), t on the domain's design df
+    ``sd = sqrt(sum w (y - mean)^2 / sum w)``, linearised ``se`` as R ``svymean``
+    (:func:`_weighted_mean_variance`), t on ``n - 1`` df, the domain's design df
     (``ci_method`` "taylor_t").
     """
     answers = _answers(data, item)
     domains = make_domains(data, by)
-    design = make_design(data, weights=weights)
-    means = domain_means(answers, domains, design)
+    w_all = make_design(data, weights=weights).weights
     answered = ~np.isnan(answers) & (domains.codes >= 0)
-    codes, y, w = domains.codes[answered], answers[answered], design.weights[answered]
+    codes, y, w = domains.codes[answered], answers[answered], w_all[answered]
     n_domains = len(domains.labels)
-    centred = y - means.estimate[codes]
-    squares = np.bincount(codes, weights=w * centred**2, minlength=n_domains)
-    n = means.n.astype(float)
+    n = np.bincount(codes, minlength=n_domains).astype(float)
+    weight_sum = np.bincount(codes, weights=w, minlength=n_domains)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if design.weighted:
-            sd = np.sqrt(squares / means.weighted_n)
-            se, df, method = np.sqrt(means.variance), means.df, "taylor_t"
+        estimate = np.bincount(codes, weights=w * y, minlength=n_domains) / weight_sum
+        squares = np.bincount(codes, weights=w * (y - estimate[codes]) ** 2, minlength=n_domains)
+        if weights is not None:
+            sd = np.sqrt(squares / weight_sum)
+            variance = _weighted_mean_variance(y, codes, w, estimate, len(data))
+            method = "taylor_t"
         else:
             sd = np.sqrt(squares / (n - 1))
-            se, df, method = sd / np.sqrt(n), n - 1, "t"
-        half = critical_value(level, np.where(df >= 1, df, np.nan)) * se
+            variance, method = sd**2 / n, "t"
+        se = np.sqrt(variance)
+        half = critical_value(level, np.where(n >= 2, n - 1, np.nan)) * se
     notes = np.where(n == 0, "no answers", np.where(n < 2, "one answer: no interval", ""))
     return pd.DataFrame({
-        "group": domains.labels, "n": means.n, "estimate": means.estimate, "sd": sd, "se": se,
-        "ci_low": means.estimate - half, "ci_high": means.estimate + half, "ci_method": method,
+        "group": domains.labels, "n": n.astype(np.int64), "estimate": estimate, "sd": sd,
+        "se": se, "ci_low": estimate - half, "ci_high": estimate + half, "ci_method": method,
         "note": notes,
     }, columns=list(MEAN_COLUMNS))
 
