@@ -44,12 +44,31 @@ from toolkit.stats.design import (
 from toolkit.stats.proportions import critical_value, wilson_interval
 
 RELATIVE_LIKELIHOOD_COLUMNS = (
-    "group", "reference_group", "is_reference", "n", "events", "weighted_n", "estimate",
-    "reference_estimate", "rel_likelihood", "rl_ci_low", "rl_ci_high", "rl_ci_method", "p_value",
-    "outside_band", "band_convention", "note",
+    "group",
+    "reference_group",
+    "is_reference",
+    "n",
+    "events",
+    "weighted_n",
+    "estimate",
+    "reference_estimate",
+    "rel_likelihood",
+    "rl_ci_low",
+    "rl_ci_high",
+    "rl_ci_method",
+    "p_value",
+    "outside_band",
+    "band_convention",
+    "note",
 )
 DIFFERENCE_COLUMNS = (
-    "group", "reference_group", "diff", "diff_ci_low", "diff_ci_high", "diff_ci_method", "note",
+    "group",
+    "reference_group",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "diff_ci_method",
+    "note",
 )
 FOUR_FIFTHS_BAND = (0.8, 1.25)
 
@@ -134,7 +153,7 @@ def _log_ratio_se(comparison: _Comparison) -> np.ndarray:
 
 
 def band_label(band: tuple[float, float]) -> str:
-    """"four-fifths convention (0.80-1.25)" for the default band, else "configured band (...)"."""
+    """ "four-fifths convention (0.80-1.25)" for the default band, else "configured band (...)"."""
     name = "four-fifths convention" if tuple(band) == FOUR_FIFTHS_BAND else "configured band"
     return f"{name} ({band[0]:.2f}-{band[1]:.2f})"
 
@@ -165,8 +184,9 @@ def relative_likelihood(
     Output: one row per group, the reference included (RL 1, no interval), with columns
     :data:`RELATIVE_LIKELIHOOD_COLUMNS`. Formulas in the module docstring.
     """
-    comparison = _compare(data, outcome, by, reference,
-                          {"weights": weights, "strata": strata, "clusters": clusters})
+    comparison = _compare(
+        data, outcome, by, reference, {"weights": weights, "strata": strata, "clusters": clusters}
+    )
     means = comparison.means
     notes = _comparison_notes(comparison, zero_event_rule=True)
     reference_estimate = comparison.reference_value(means.estimate)
@@ -204,23 +224,24 @@ def relative_likelihood(
     )
 
 
-def _newcombe_interval(
-    comparison: _Comparison, level: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _newcombe_interval(comparison: _Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
     means = comparison.means
     low1, high1 = wilson_interval(means.events, means.n, level)
     low0, high0 = (comparison.reference_value(bound) for bound in (low1, high1))
     p1, p0 = means.estimate, comparison.reference_value(means.estimate)
     diff = p1 - p0
-    return (diff - np.sqrt((p1 - low1) ** 2 + (high0 - p0) ** 2),
-            diff + np.sqrt((high1 - p1) ** 2 + (p0 - low0) ** 2))
+    return (
+        diff - np.sqrt((p1 - low1) ** 2 + (high0 - p0) ** 2),
+        diff + np.sqrt((high1 - p1) ** 2 + (p0 - low0) ** 2),
+    )
 
 
 def _wald_interval(comparison: _Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
     means = comparison.means
     diff = means.estimate - comparison.reference_value(means.estimate)
-    variance = (means.variance + comparison.reference_value(means.variance)
-                - 2 * comparison.covariance)
+    variance = (
+        means.variance + comparison.reference_value(means.variance) - 2 * comparison.covariance
+    )
     half = critical_value(level) * np.sqrt(variance)
     return diff - half, diff + half
 
@@ -243,8 +264,9 @@ def difference(
     multiply by 100 for percentage points. ``diff_ci_method`` is "newcombe-hybrid-score"
     unweighted and "linearised-wald" weighted.
     """
-    comparison = _compare(data, outcome, by, reference,
-                          {"weights": weights, "strata": strata, "clusters": clusters})
+    comparison = _compare(
+        data, outcome, by, reference, {"weights": weights, "strata": strata, "clusters": clusters}
+    )
     notes = _comparison_notes(comparison, zero_event_rule=False)
     weighted = comparison.design.weighted
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -294,30 +316,46 @@ STANDARD_PRESETS: tuple[StandardPreset, ...] = (
         "WRES 2",
         "relative likelihood (RL) of White applicants being appointed from shortlisting "
         "compared to BME applicants",
-        "appointed from shortlisting", "White", "BME", "BME", "above 1 disadvantages BME staff",
+        "appointed from shortlisting",
+        "White",
+        "BME",
+        "BME",
+        "above 1 disadvantages BME staff",
     ),
     StandardPreset(
         "WRES 3",
         "RL of BME staff entering the formal disciplinary process compared to White staff",
-        "entered the formal disciplinary process", "BME", "White", "BME",
+        "entered the formal disciplinary process",
+        "BME",
+        "White",
+        "BME",
         "above 1 disadvantages BME staff",
     ),
     StandardPreset(
         "WRES 4",
         "RL of White staff accessing non-mandatory training and CPD compared to BME staff",
-        "accessed non-mandatory training and CPD", "White", "BME", "BME",
+        "accessed non-mandatory training and CPD",
+        "White",
+        "BME",
+        "BME",
         "above 1 disadvantages BME staff",
     ),
     StandardPreset(
         "WDES 2",
         "RL of non-disabled applicants appointed from shortlisting",
-        "appointed from shortlisting", "non-disabled", "Disabled", "Disabled",
+        "appointed from shortlisting",
+        "non-disabled",
+        "Disabled",
+        "Disabled",
         "above 1 disadvantages Disabled staff",
     ),
     StandardPreset(
         "WDES 3",
         "RL of Disabled staff entering formal capability process",
-        "entered the formal capability process", "Disabled", "non-disabled", "Disabled",
+        "entered the formal capability process",
+        "Disabled",
+        "non-disabled",
+        "Disabled",
         "above 1 disadvantages Disabled staff",
     ),
 )
@@ -370,15 +408,29 @@ def standard_relative_likelihood(
             fix="pass groups={role: label in the data} for both roles",
         )
     table = relative_likelihood(
-        data, outcome, group_col, groups[chosen.denominator], weights=weights, strata=strata,
-        clusters=clusters, level=level, band=band,
+        data,
+        outcome,
+        group_col,
+        groups[chosen.denominator],
+        weights=weights,
+        strata=strata,
+        clusters=clusters,
+        level=level,
+        band=band,
     )
     row = table[table["group"] == groups[chosen.numerator]].reset_index(drop=True)
     if row.empty:
-        row = pd.DataFrame([{"group": groups[chosen.numerator], "reference_group":
-                             groups[chosen.denominator], "is_reference": False,
-                             "note": f"group {groups[chosen.numerator]!r} not present"}],
-                           columns=table.columns)
+        row = pd.DataFrame(
+            [
+                {
+                    "group": groups[chosen.numerator],
+                    "reference_group": groups[chosen.denominator],
+                    "is_reference": False,
+                    "note": f"group {groups[chosen.numerator]!r} not present",
+                }
+            ],
+            columns=table.columns,
+        )
     return row.assign(
         standard_code=chosen.code,
         wording=chosen.wording,

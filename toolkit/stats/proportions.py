@@ -39,8 +39,17 @@ from toolkit.stats.design import (
 )
 
 PROPORTION_COLUMNS = (
-    "group", "n", "events", "weighted_n", "estimate", "se", "ci_low", "ci_high", "ci_method",
-    "df", "note",
+    "group",
+    "n",
+    "events",
+    "weighted_n",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "df",
+    "note",
 )
 UNWEIGHTED_METHODS = ("wilson", "clopper-pearson")
 WEIGHTED_METHODS = ("logit", "beta")
@@ -127,8 +136,11 @@ def proportion_notes(means: DomainMeans, domains: Domains, weighted: bool) -> li
             notes.append("no answers: all values missing")
         elif events in (0, n):
             what = "no events" if events == 0 else "all events"
-            suffix = ("design-based interval undefined (zero variance)" if weighted
-                      else "score interval still valid")
+            suffix = (
+                "design-based interval undefined (zero variance)"
+                if weighted
+                else "score interval still valid"
+            )
             notes.append(f"{what}: {suffix}")
         elif weighted and not df >= 1:
             notes.append("fewer than two PSUs: design degrees of freedom are zero")
