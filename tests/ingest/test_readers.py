@@ -173,20 +173,25 @@ def test_quoted_newlines_keep_a_record_in_one_source_row(tmp_path):
 
 
 def test_source_rows_stay_right_through_a_large_file_with_quoted_newlines(tmp_path):
+    # ~700 KB: the first multi-line cell comes after the first 256 KiB the reader looks at
     lines, expected, row = ["id,comment"], [], 1
-    for i in range(20_000):
+    for i in range(30_000):
         row += 1
         if i % 5000 == 4999:
             lines.append("")  # a blank line is a row in a spreadsheet
             row += 1
-        comment = f'"first\nsecond {i}"' if i % 100 == 0 else f"c{i}"
+        multi_line = i >= 20_000 and i % 100 == 0
+        comment = f'"first\nsecond {i}"' if multi_line else f"comment number {i}"
         lines.append(f"{i},{comment}")
         expected.append(row)
-    found = read_export(write(tmp_path, "big.csv", "\n".join(lines) + "\n"))
-    assert len(found.frame) == 20_000
+    path = write(tmp_path, "big.csv", "\n".join(lines) + "\n")
+    assert path.stat().st_size > 2 * 256 * 1024
+    found = read_export(path)
+    assert len(found.frame) == 30_000
     assert found.source_rows.tolist() == expected
-    assert found.frame["comment"].iloc[100] == "first\nsecond 100"
-    assert found.frame["id"].iloc[101] == "101"
+    assert found.frame["comment"].iloc[20_000] == "first\nsecond 20000"
+    assert found.frame["id"].iloc[20_001] == "20001"
+    assert found.frame["comment"].iloc[-1] == "comment number 29999"
 
 
 def test_rows_whose_cells_are_all_empty_are_dropped(tmp_path):

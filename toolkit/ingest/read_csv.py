@@ -179,13 +179,15 @@ class Body:
         """The data bytes."""
         return memoryview(self.text)[self.offset :]
 
-    def lines(self) -> int:
-        """Lines in the data (a last line without a line end counts)."""
-        return self.text.count(b"\n", self.offset) + (not self.text.endswith(b"\n"))
-
-    def quotes_pair(self) -> bool:
-        """Whether the data hold an even number of quote bytes."""
-        return self.text.count(b'"', self.offset) % 2 == 0
+    def counts(self) -> tuple[int, int]:
+        """``(lines, quote bytes)`` in the data; a last line without a line end counts."""
+        data = np.frombuffer(self.view(), dtype=np.uint8)
+        newlines = quotes = 0
+        for start in range(0, len(data), _CHUNK_BYTES):
+            chunk = data[start : start + _CHUNK_BYTES]
+            newlines += int(np.count_nonzero(chunk == _NEWLINE))
+            quotes += int(np.count_nonzero(chunk == _QUOTE))
+        return newlines + (not self.text.endswith(b"\n")), quotes
 
 
 def _arrow_read(body: memoryview, width: int, delimiter: str, quoted_newlines: bool) -> pa.Table:
@@ -248,10 +250,10 @@ def _data_columns(
 
     ``first_row`` is the source row of the first data record.
     """
-    lines = body.lines()
+    lines, quotes = body.counts()
     try:
         table = _arrow_read(body.view(), width, delimiter, quoted_newlines)
-        if table.num_rows == lines and body.quotes_pair():
+        if table.num_rows == lines and quotes % 2 == 0:
             return list(table.columns), np.arange(first_row, first_row + lines, dtype=np.int64)
         records = split_records(body.view(), path=path, first_row=first_row)
         if len(records.starts) < lines and not quoted_newlines:
