@@ -59,6 +59,7 @@ class TableLayout:
 
 
 def _filled(row: Row) -> list[str]:
+    """The non-blank cells of a row (whitespace-only cells count as blank)."""
     return [cell for cell in row if cell is not None and cell.strip()]
 
 
@@ -77,6 +78,7 @@ def find_header_row(rows: Sequence[Row]) -> int | None:
 
 
 def _is_qualtrics(rows: Sequence[Row], header_index: int) -> bool:
+    """Whether the row two below the header holds Qualtrics import ids (module docstring)."""
     if len(rows) <= header_index + 2:
         return False
     cells = _filled(rows[header_index + 2])

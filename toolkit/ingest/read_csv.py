@@ -95,6 +95,7 @@ def record_breaks(buf: bytes | memoryview) -> tuple[np.ndarray, bool]:
 
 
 def _records(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Records:
+    """Records from their byte spans; a record of no bytes or a lone carriage return is blank."""
     lengths = ends - starts
     last_byte = data[np.maximum(ends - 1, 0)] if len(data) else np.empty(0, dtype=np.uint8)
     return Records(starts, ends, (lengths == 0) | ((lengths == 1) & (last_byte == _RETURN)))
@@ -133,6 +134,7 @@ def _head_records(buf: bytes, wanted: int, path: Path) -> Records:
 
 
 def _decode(part: bytes) -> str:
+    """UTF-8 bytes as text; :class:`_NotUtf8` when a file taken for UTF-8 is not."""
     try:
         return part.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -154,6 +156,7 @@ def sniff_delimiter(text: str) -> str:
     """The delimiter by the rule in the module docstring."""
 
     def score(delimiter: str) -> tuple[bool, float, int]:
+        """(more than one cell, share of records of the modal width, that width)."""
         widths = [len(row) for row in _parse(text, delimiter) if row]
         if not widths:
             return (False, 0.0, 0)
@@ -165,6 +168,7 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _cells(rows: Sequence[list[str]]) -> list[list[str | None]]:
+    """Parsed records as cells, with ``None`` for an empty cell."""
     return [[cell if cell != "" else None for cell in row] for row in rows]
 
 
@@ -191,6 +195,7 @@ class Body:
 
 
 def _arrow_read(body: memoryview, width: int, delimiter: str, quoted_newlines: bool) -> pa.Table:
+    """The data records by ``pyarrow.csv``: ``width`` text columns, only ``""`` missing."""
     names = [f"c{index}" for index in range(width)]
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(body)),
@@ -297,6 +302,7 @@ def read_delimited(
 def _read_text(
     buf: bytes, encoding: str, delimiter: str | None, header_row: int | None, path: Path
 ) -> DelimitedTable:
+    """Read UTF-8 text (encoding already settled): header, layout, data, columns."""
     if _NOT_SPACE.search(buf) is None:
         raise read_error("read.empty_file", "the file holds no text", path=path)
     refuse_binary(buf[:65536], path)

@@ -20,6 +20,7 @@ from toolkit.ingest.raw_export import read_error, text_frame
 
 
 def _float_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Floats as text: integral values without ``.0``, NaN as missing."""
     values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
     integral = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 1e16))
     as_int = pc.cast(pc.if_else(integral, values, 0.0), pa.int64()).cast(pa.string())

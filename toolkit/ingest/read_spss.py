@@ -29,6 +29,7 @@ class SpssTable:
 
 
 def _missing_code(bounds: dict[str, object]) -> str:
+    """One pyreadstat missing range as ``"9"`` or ``"8 thru 9"``."""
     low, high = cell_text(bounds["lo"]) or "", cell_text(bounds["hi"]) or ""
     return low if low == high else f"{low} thru {high}"
 

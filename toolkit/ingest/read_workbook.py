@@ -57,6 +57,7 @@ class SheetTable:
 
 
 def _local(tag: str) -> str:
+    """An XML tag without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
 
@@ -75,6 +76,7 @@ def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 def _cell_index(reference: str) -> tuple[int, int] | None:
+    """0-based ``(row, column)`` of a cell reference such as ``"D4"``; ``None`` if malformed."""
     match = _CELL_REF.fullmatch(reference)
     if match is None:
         return None
@@ -108,6 +110,7 @@ def uncached_formulas(raw: bytes, sheet: str) -> dict[tuple[int, int], str]:
 
 
 def _overlay(grid: Grid, cells: dict[tuple[int, int], str]) -> Grid:
+    """The grid with ``cells`` written in, grown to hold them."""
     if not cells:
         return grid
     height = max(len(grid), *(row + 1 for row, _ in cells))
@@ -120,6 +123,7 @@ def _overlay(grid: Grid, cells: dict[tuple[int, int], str]) -> Grid:
 
 
 def _open(raw: bytes, path: Path) -> CalamineWorkbook:
+    """The workbook, or ``read.password_protected`` / ``read.not_a_workbook``."""
     if raw.startswith(_OLE_MAGIC) and _ENCRYPTED in raw:
         raise _password_protected(path)
     try:
@@ -137,6 +141,7 @@ def _open(raw: bytes, path: Path) -> CalamineWorkbook:
 
 
 def _password_protected(path: Path) -> IngestError:
+    """The ``read.password_protected`` error."""
     return read_error(
         "read.password_protected",
         "the workbook is protected by a password",
@@ -146,12 +151,14 @@ def _password_protected(path: Path) -> IngestError:
 
 
 def _grid(workbook: CalamineWorkbook, name: str, raw: bytes, kind: str) -> Grid:
+    """A sheet as text cells from row 1, column A, with uncached .xlsx formulas kept."""
     rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
     grid = [[cell_text(value) for value in row] for row in rows]
     return _overlay(grid, uncached_formulas(raw, name)) if kind == "xlsx" else grid
 
 
 def _no_sheet(path: Path, wanted: str | int, names: Sequence[str]) -> IngestError:
+    """The ``read.no_sheet`` error listing the sheet names."""
     return read_error(
         "read.no_sheet",
         f"the workbook has no sheet {wanted!r}",
@@ -163,6 +170,7 @@ def _no_sheet(path: Path, wanted: str | int, names: Sequence[str]) -> IngestErro
 
 
 def _named_sheet(names: Sequence[str], wanted: str | int, path: Path) -> str:
+    """The sheet named (exactly, else ignoring case) or at a 0-based index."""
     if isinstance(wanted, int):
         if 0 <= wanted < len(names):
             return names[wanted]

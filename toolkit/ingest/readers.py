@@ -77,6 +77,7 @@ _WORKBOOKS = ("xlsx", "xls", "ods")
 
 
 def _magic_kind(raw: bytes, by_extension: str | None) -> str | None:
+    """The format told by the first bytes (an .ods zip says so in its mimetype), else ``None``."""
     for magic, kind in _MAGIC:
         if raw.startswith(magic):
             if kind == "zip":
@@ -127,6 +128,7 @@ def reader_for(path: Path, raw: bytes) -> str:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file bytes, or ``read.file_not_found``."""
     try:
         return path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:

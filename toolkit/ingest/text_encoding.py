@@ -83,10 +83,12 @@ def detect_encoding(raw: bytes) -> str | None:
 
 
 def _line_of(raw: bytes, offset: int) -> int:
+    """1-based line of a byte offset."""
     return raw.count(b"\n", 0, offset) + 1
 
 
 def _declared_encoding(raw: bytes, declared: str, path: Path) -> str:
+    """The codec name of a declared encoding that decodes every byte, else an error."""
     try:
         name = codecs.lookup(declared).name
     except LookupError as error:
@@ -114,6 +116,7 @@ def _declared_encoding(raw: bytes, declared: str, path: Path) -> str:
 
 
 def _undecodable(path: Path, reason: str) -> IngestError:
+    """The ``read.undecodable`` error with ``reason``."""
     return read_error(
         "read.undecodable",
         f"the file cannot be read as text: {reason}",
