@@ -174,4 +174,7 @@ def test_parallel_renders_of_one_template_do_not_collide(fixture_template, tmp_p
         assert f"<strong>{region}</strong>" in html
         assert all(other not in html for other in regions if other != region)
     # nothing was written next to the template
-    assert sorted(path.name for path in fixture_template.parent.iterdir()) == ["fixture_report.qmd"]
+    assert sorted(path.name for path in fixture_template.parent.iterdir()) == [
+        "_fixture_setup.py",
+        "fixture_report.qmd",
+    ]
