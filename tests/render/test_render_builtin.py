@@ -130,6 +130,7 @@ def test_pdf_text_and_pages(rendered_fixture, injected_region, tmp_path):
     assert "Figure 1: Figure 1" not in text
     assert injected_region in text
     assert re.search(r"Asian\s+41%\s+120", text)
+    assert FIG_ALT.encode("utf-8") in pdf.read_bytes()  # alt text in the tagged PDF
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) >= 1

@@ -50,6 +50,7 @@ def test_figures_and_tables_numbered_in_document_order():
 def test_fig_alt_becomes_the_alt_text():
     html = _convert("html5")
     assert 'alt="B alt"' in html and "fig-alt" not in html
+    assert '#box(image("b.png", alt: "B alt"))' in _convert("typst")
 
 
 def test_callout_title_attribute_html_and_blockquote_elsewhere():

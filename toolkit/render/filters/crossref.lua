@@ -3,7 +3,8 @@ Quarto-style cross-references without Quarto.
 - Figures with an id `fig-...` and table divs with an id `tbl-...` (attribute `tbl-cap`) are
   numbered in document order; their captions become "Figure N: caption" / "Table N: caption".
 - An image's `fig-alt` attribute becomes its alt text (the description pandoc writes as the
-  HTML alt attribute and the Word picture description).
+  HTML alt attribute and the Word picture description; for typst, an `image(..., alt: ...)`
+  call, since pandoc's typst writer drops alt text).
 - Citations `@fig-x` / `@tbl-x` become links "Figure N" / "Table N" to the element; an unknown
   label is written as "?@fig-x", as Quarto does.
 ]]
@@ -28,11 +29,21 @@ local function prefixed(name, inlines)
   return result
 end
 
+local function typst_string(text)
+  return '"' .. text:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+end
+
 local function set_alt(image)
   local alt = image.attributes["fig-alt"]
-  if alt then
-    image.attributes["fig-alt"] = nil
-    image.caption = pandoc.Inlines(alt)
+  if not alt then
+    return nil
+  end
+  image.attributes["fig-alt"] = nil
+  image.caption = pandoc.Inlines(alt)
+  if FORMAT == "typst" then
+    -- pandoc's typst writer drops alt text; typst's image() carries it into the tagged PDF.
+    local call = "image(" .. typst_string(image.src) .. ", alt: " .. typst_string(alt) .. ")"
+    return pandoc.RawInline("typst", "#box(" .. call .. ")")
   end
   return image
 end
