@@ -158,7 +158,7 @@ def survey_comparisons(
     profile: list[pd.DataFrame] = []
     for cycle, region, part in _slices(frame, plan):
         keys = {"survey": instrument.name, "cycle": cycle, "region": region}
-        for grouping in found:
+        for grouping in (g for g in found if " × " not in g.dimension):
             counts = part[grouping.column].value_counts(dropna=False)
             profile.append(
                 pd.DataFrame({**keys, "dimension": grouping.dimension, "level": grouping.level,
@@ -236,7 +236,7 @@ def run_plan(
         method=plan.multiplicity.method,
     )
     published = {"comparisons": table, "response_profile": pd.concat(profiles, ignore_index=True)}
-    layouts = {"comparisons": TableLayout(partition_cols=PARTITION),
+    layouts = {"comparisons": TableLayout(partition_cols=PARTITION, complete=False),
                "response_profile": TableLayout(partition_cols=PROFILE_PARTITION)}  # fmt: skip
     links = (
         Link(

@@ -633,7 +633,11 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
 
 
 def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
-    """Suppress in every linked table the cells suppressed in any of them."""
+    """Suppress in every linked table the cells suppressed in any of them.
+
+    Every row carrying a suppressed key is suppressed, in the other tables and in the same
+    table too (a table may hold the same cell more than once, e.g. once per indicator).
+    """
     keys = {name: _link_keys(states[name], link.on) for name in link.tables}
     source: dict[tuple[object, ...], str] = {}
     for name in link.tables:
@@ -643,7 +647,7 @@ def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
     changed = False
     for name in link.tables:
         for row, key in enumerate(keys[name]):
-            if key in source and source[key] != name:
+            if key in source and not states[name].suppressed[row]:
                 changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
     return changed
 

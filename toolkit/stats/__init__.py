@@ -1,0 +1,79 @@
+"""Equality statistics: one function per statistical question, tidy DataFrames out.
+
+Every function takes a DataFrame and column names with keyword-only options and returns a
+DataFrame (or a dataclass of DataFrames) whose columns never change with the options; the
+method used is a value in a column. See each module's docstring for formulas and sources.
+"""
+
+from toolkit.stats.association import association
+from toolkit.stats.comparisons import (
+    STANDARD_PRESETS,
+    difference,
+    relative_likelihood,
+    standard_relative_likelihood,
+)
+from toolkit.stats.likert import (
+    cronbach_alpha,
+    likert_distribution,
+    mean_score,
+    percent_favourable,
+    proportional_odds,
+    rank_tests,
+    scale_scores,
+)
+from toolkit.stats.models import MODEL_COLUMNS, logistic
+from toolkit.stats.multiplicity import adjust_p_values
+from toolkit.stats.power import minimum_detectable_difference
+from toolkit.stats.proportions import proportions
+from toolkit.stats.representation import load_census_benchmark, representation_ratio
+from toolkit.stats.survival import KaplanMeierResult, cox, kaplan_meier, logrank
+from toolkit.stats.trends import GapTrend, gap_trend, verdicts_with_multiplicity
+from toolkit.stats.workforce import (
+    appointment_from_shortlisting,
+    appointment_relative_likelihood,
+    joiner_rate,
+    leaver_rate,
+    stability_index,
+    time_in_post,
+    trainee_outcomes,
+    vacancy_rate,
+    workforce_metrics,
+)
+
+__all__ = [
+    "MODEL_COLUMNS",
+    "STANDARD_PRESETS",
+    "GapTrend",
+    "KaplanMeierResult",
+    "adjust_p_values",
+    "appointment_from_shortlisting",
+    "appointment_relative_likelihood",
+    "association",
+    "cox",
+    "cronbach_alpha",
+    "difference",
+    "gap_trend",
+    "joiner_rate",
+    "kaplan_meier",
+    "leaver_rate",
+    "likert_distribution",
+    "load_census_benchmark",
+    "logistic",
+    "logrank",
+    "mean_score",
+    "minimum_detectable_difference",
+    "percent_favourable",
+    "proportional_odds",
+    "proportions",
+    "rank_tests",
+    "relative_likelihood",
+    "representation_ratio",
+    "scale_scores",
+    "stability_index",
+    "standard_relative_likelihood",
+    "time_in_post",
+    "trainee_outcomes",
+    "vacancy_rate",
+    "verdicts_with_multiplicity",
+    "workforce_metrics",
+]

@@ -25,13 +25,31 @@ from statsmodels.duration.hazard_regression import PHReg
 from toolkit.errors import PtwError
 
 CURVE_COLUMNS = [
-    "group", "time", "n_risk", "n_event", "n_censor", "survival", "se", "ci_low", "ci_high",
+    "group",
+    "time",
+    "n_risk",
+    "n_event",
+    "n_censor",
+    "survival",
+    "se",
+    "ci_low",
+    "ci_high",
 ]
 SUMMARY_COLUMNS = ["group", "n", "events", "median", "median_ci_low", "median_ci_high", "note"]
 AT_COLUMNS = ["group", "time", "survival", "ci_low", "ci_high", "note"]
 COX_COLUMNS = [
-    "variable", "level", "reference_level", "hazard_ratio", "ci_low", "ci_high", "p_value", "se",
-    "ties", "n", "events", "note",
+    "variable",
+    "level",
+    "reference_level",
+    "hazard_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "se",
+    "ties",
+    "n",
+    "events",
+    "note",
 ]
 LOGRANK_COLUMNS = ["test", "statistic", "dof", "p_value", "note"]
 ALL_GROUP = "All"
@@ -67,8 +85,10 @@ def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     for column in (time, event):
         if column not in data.columns:
             raise PtwError(
-                code="stats.missing_column", message="a survival column is missing",
-                column=column, expected=f"one of {list(data.columns)}",
+                code="stats.missing_column",
+                message="a survival column is missing",
+                column=column,
+                expected=f"one of {list(data.columns)}",
                 fix="pass the name of the column holding time in post or the leaving flag",
             )
     frame = data.dropna(subset=[time, event]).copy()
@@ -76,14 +96,20 @@ def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     frame[event] = pd.to_numeric(frame[event]).astype(int)
     if (frame[time] < 0).any():
         raise PtwError(
-            code="stats.negative_time", message="a time to event is negative", column=time,
-            value=float(frame[time].min()), expected="times of zero or more",
+            code="stats.negative_time",
+            message="a time to event is negative",
+            column=time,
+            value=float(frame[time].min()),
+            expected="times of zero or more",
             fix="check that start dates come before end dates",
         )
     if not frame[event].isin([0, 1]).all():
         raise PtwError(
-            code="stats.bad_event", message="the event flag must be 0 (censored) or 1 (event)",
-            column=event, value=sorted(set(frame[event]) - {0, 1}), expected="0 or 1",
+            code="stats.bad_event",
+            message="the event flag must be 0 (censored) or 1 (event)",
+            column=event,
+            value=sorted(set(frame[event]) - {0, 1}),
+            expected="0 or 1",
             fix="code leavers as 1 and people still in post as 0",
         )
     return frame
@@ -116,11 +142,18 @@ def _km_curve(times: np.ndarray, events: np.ndarray, z: float) -> pd.DataFrame:
         var_log = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0))
         sd_log = np.where(surv > 0, np.sqrt(var_log), np.nan)
         log_s = np.log(np.where(surv > 0, surv, np.nan))
-    return pd.DataFrame({
-        "time": distinct, "n_risk": n_risk.astype(int), "n_event": n_event.astype(int),
-        "n_censor": (n_all - n_event).astype(int), "survival": surv, "se": surv * sd_log,
-        "ci_low": np.exp(log_s - z * sd_log), "ci_high": np.minimum(np.exp(log_s + z * sd_log), 1),
-    })
+    return pd.DataFrame(
+        {
+            "time": distinct,
+            "n_risk": n_risk.astype(int),
+            "n_event": n_event.astype(int),
+            "n_censor": (n_all - n_event).astype(int),
+            "survival": surv,
+            "se": surv * sd_log,
+            "ci_low": np.exp(log_s - z * sd_log),
+            "ci_high": np.minimum(np.exp(log_s + z * sd_log), 1),
+        }
+    )
 
 
 def _find_quantile(x: np.ndarray, y: np.ndarray, p: float) -> float:
@@ -160,9 +193,12 @@ def _median_row(group: str, curve: pd.DataFrame) -> dict[str, object]:
 
     median = median_of("survival")
     return {
-        "group": group, "n": int(curve["n_event"].sum() + curve["n_censor"].sum()),
-        "events": int(curve["n_event"].sum()), "median": median,
-        "median_ci_low": median_of("ci_low"), "median_ci_high": median_of("ci_high"),
+        "group": group,
+        "n": int(curve["n_event"].sum() + curve["n_censor"].sum()),
+        "events": int(curve["n_event"].sum()),
+        "median": median,
+        "median_ci_low": median_of("ci_low"),
+        "median_ci_high": median_of("ci_high"),
         "note": "median not reached: survival stays above 0.5" if np.isnan(median) else "",
     }
 
@@ -178,8 +214,12 @@ def _at_rows(group: str, curve: pd.DataFrame, at: Sequence[float]) -> list[dict[
     for t in at:
         row: dict[str, object] = {"group": group, "time": float(t), "note": ""}
         if t > last_time:
-            row.update(survival=np.nan, ci_low=np.nan, ci_high=np.nan,
-                       note=f"beyond the last follow-up time ({last_time:g})")
+            row.update(
+                survival=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                note=f"beyond the last follow-up time ({last_time:g})",
+            )
         elif t < curve["time"].iloc[0]:
             row.update(survival=1.0, ci_low=1.0, ci_high=1.0)
         else:
@@ -223,8 +263,9 @@ def kaplan_meier(
         curves.append(curve)
         summaries.append(_median_row(group, curve))
         at_rows.extend(_at_rows(group, curve, at))
-    curve_table = (pd.concat(curves, ignore_index=True) if curves
-                   else pd.DataFrame(columns=CURVE_COLUMNS))
+    curve_table = (
+        pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
+    )
     return KaplanMeierResult(
         curve=curve_table[CURVE_COLUMNS],
         summary=pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
@@ -259,11 +300,15 @@ def _design_matrix(
     return pd.DataFrame(columns, index=frame.index), labels
 
 
-def _cox_unestimable(group: str, reference: str, levels: Sequence[str], ties: str,
-                     note: str) -> pd.DataFrame:
+def _cox_unestimable(
+    group: str, reference: str, levels: Sequence[str], ties: str, note: str
+) -> pd.DataFrame:
     """Rows of NaN with a note, one per non-reference group level."""
-    rows = [{"variable": group, "level": lvl, "reference_level": reference, "ties": ties,
-             "note": note} for lvl in levels if lvl != reference]
+    rows = [
+        {"variable": group, "level": lvl, "reference_level": reference, "ties": ties, "note": note}
+        for lvl in levels
+        if lvl != reference
+    ]
     return pd.DataFrame(rows, columns=COX_COLUMNS)
 
 
@@ -296,46 +341,84 @@ def cox(
         is left out of the fit and reported with NaN and a note.
     """
     if ties not in TIES_METHODS:
-        raise PtwError(code="stats.bad_ties", message="unknown ties method", value=ties,
-                       expected=" or ".join(TIES_METHODS), fix='use ties="efron" as R does')
+        raise PtwError(
+            code="stats.bad_ties",
+            message="unknown ties method",
+            value=ties,
+            expected=" or ".join(TIES_METHODS),
+            fix='use ties="efron" as R does',
+        )
     frame = _clean_times(data, time, event).dropna(subset=[group, *covariates])
     text_group = frame[group].astype(str)
     levels = sorted(text_group.unique())
     if reference not in levels:
-        return _cox_unestimable(group, reference, levels, ties,
-                                f"reference group {reference!r} has no records")
+        return _cox_unestimable(
+            group, reference, levels, ties, f"reference group {reference!r} has no records"
+        )
     events_by_level = frame.groupby(text_group)[event].sum()
     empty = [lvl for lvl in levels if events_by_level[lvl] == 0 and lvl != reference]
     if events_by_level[reference] == 0:
-        return _cox_unestimable(group, reference, levels, ties,
-                                "no events in the reference group: hazard ratios undefined")
+        return _cox_unestimable(
+            group,
+            reference,
+            levels,
+            ties,
+            "no events in the reference group: hazard ratios undefined",
+        )
     fitted = frame[~text_group.isin(empty)]
     exog, labels = _design_matrix(fitted, group, reference, covariates)
     table = _fit_cox(fitted, time, event, exog, labels, ties, level)
     if empty:
-        table = pd.concat([table, _cox_unestimable(
-            group, reference, empty, ties, "no events in this group: hazard ratio not estimable"
-        )], ignore_index=True)
+        table = pd.concat(
+            [
+                table,
+                _cox_unestimable(
+                    group,
+                    reference,
+                    empty,
+                    ties,
+                    "no events in this group: hazard ratio not estimable",
+                ),
+            ],
+            ignore_index=True,
+        )
     return table[COX_COLUMNS]
 
 
-def _fit_cox(frame: pd.DataFrame, time: str, event: str, exog: pd.DataFrame,
-             labels: list[tuple[str, str, str]], ties: str, level: float) -> pd.DataFrame:
+def _fit_cox(
+    frame: pd.DataFrame,
+    time: str,
+    event: str,
+    exog: pd.DataFrame,
+    labels: list[tuple[str, str, str]],
+    ties: str,
+    level: float,
+) -> pd.DataFrame:
     """Fit PHReg (Newton, tight tolerance) and lay the coefficients out as ``COX_COLUMNS``."""
     if exog.shape[1] == 0:
         return pd.DataFrame(columns=COX_COLUMNS)
-    model = PHReg(frame[time].to_numpy(), exog.to_numpy(), status=frame[event].to_numpy(),
-                  ties=ties)
+    model = PHReg(
+        frame[time].to_numpy(), exog.to_numpy(), status=frame[event].to_numpy(), ties=ties
+    )
     result = model.fit(method="newton", tol=1e-12, maxiter=200)
     beta, se = np.asarray(result.params), np.asarray(result.bse)
     z = _z(level)
-    return pd.DataFrame({
-        "variable": [v for v, _, _ in labels], "level": [lv for _, lv, _ in labels],
-        "reference_level": [r for _, _, r in labels], "hazard_ratio": np.exp(beta),
-        "ci_low": np.exp(beta - z * se), "ci_high": np.exp(beta + z * se),
-        "p_value": 2 * stats.norm.sf(np.abs(beta / se)), "se": se, "ties": ties,
-        "n": len(frame), "events": int(frame[event].sum()), "note": "",
-    })
+    return pd.DataFrame(
+        {
+            "variable": [v for v, _, _ in labels],
+            "level": [lv for _, lv, _ in labels],
+            "reference_level": [r for _, _, r in labels],
+            "hazard_ratio": np.exp(beta),
+            "ci_low": np.exp(beta - z * se),
+            "ci_high": np.exp(beta + z * se),
+            "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
+            "se": se,
+            "ties": ties,
+            "n": len(frame),
+            "events": int(frame[event].sum()),
+            "note": "",
+        }
+    )
 
 
 def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
@@ -356,8 +439,13 @@ def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFra
         frame[time].to_numpy(), frame[event].to_numpy(), labels, levels
     )
     kept = expected > 0
-    row: dict[str, object] = {"test": "log-rank", "statistic": np.nan, "dof": np.nan,
-                              "p_value": np.nan, "note": ""}
+    row: dict[str, object] = {
+        "test": "log-rank",
+        "statistic": np.nan,
+        "dof": np.nan,
+        "p_value": np.nan,
+        "note": "",
+    }
     if kept.sum() < 2:
         row["note"] = "fewer than two groups with expected events: no test"
         return pd.DataFrame([row], columns=LOGRANK_COLUMNS)
@@ -369,8 +457,9 @@ def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFra
     return pd.DataFrame([row], columns=LOGRANK_COLUMNS)
 
 
-def _logrank_parts(times: np.ndarray, events: np.ndarray, labels: np.ndarray,
-                   levels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _logrank_parts(
+    times: np.ndarray, events: np.ndarray, labels: np.ndarray, levels: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed and expected events per group and their covariance matrix (see :func:`logrank`)."""
     k = len(levels)
     observed = np.array([events[labels == lvl].sum() for lvl in levels], dtype=float)

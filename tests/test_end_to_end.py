@@ -1,0 +1,132 @@
+"""End to end: the same path as `ptw demo` on a smaller synthetic workspace.
+
+Known truth: ``toolkit.synth`` injects relative likelihoods that narrow over the cycles
+(harassment from the public, ethnic minority vs White: 1.6, 1.4, 1.2; see
+``toolkit.synth.DEFAULT_INDICATORS``). The pipeline must recover them: each true value
+inside the reported 95% CI, and the reported gap narrowing as injected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit.bundle import read_bundle
+from toolkit.disclosure import SuppressionPolicy, audit_disclosure
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+RESPONSES = 3000
+HIGH_THRESHOLD = 60
+
+
+def ptw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `ptw` command for real and fail with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"ptw {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "out"
+    ptw("demo", "--dir", str(folder), "--responses", str(RESPONSES))
+    return folder
+
+
+def test_demo_leaves_a_self_contained_report(demo_dir: Path) -> None:
+    html = (demo_dir / "reports" / "national.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), "the report loads an external resource"
+    assert 'id="fig-forest"' in html or "fig-forest" in html
+    assert "<img" in html and "data:image" in html, "the forest plot is not embedded"
+    for title in ("Ethnic group", "Disability", "Sector", "Career stage"):
+        assert title in html, f"no rates table by {title}"
+    assert "No figure in this report describes fewer than 10 respondents" in html
+
+
+def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:
+    truth = pd.DataFrame(json.loads((demo_dir / "exports" / "truth.json").read_text())["relative_likelihoods"])
+    truth = truth[(truth["item"] == "harassment_public") & (truth["dimension"] == "ethnicity")]
+    rows = read_bundle(demo_dir / "bundle").table("comparisons")
+    found = rows[
+        (rows["indicator"] == "harassment_public")
+        & (rows["region"] == "England")
+        & (rows["dimension"] == "ethnicity")
+        & (rows["level"] == "binary")
+        & (rows["group"] == "Ethnic minority")
+    ].merge(truth, on="cycle")
+    assert len(found) == 3
+    inside = (found["rl_ci_low"] <= found["true_rel_likelihood"]) & (found["true_rel_likelihood"] <= found["rl_ci_high"])
+    assert inside.all(), found[["cycle", "rel_likelihood", "rl_ci_low", "rl_ci_high", "true_rel_likelihood"]]
+    estimates = found.sort_values("cycle")["rel_likelihood"].to_numpy()
+    assert estimates[0] > estimates[1] > estimates[2], f"gap did not narrow as injected: {estimates}"
+
+
+def test_bundle_has_no_group_under_the_threshold(demo_dir: Path) -> None:
+    tables = read_bundle(demo_dir / "bundle").tables
+    for name, table in tables.items():
+        if "n" not in table or "suppressed" not in table:
+            continue
+        small = table[(table["n"].fillna(0) > 0) & (table["n"].fillna(0) < 10)]
+        assert small.empty, f"{name} publishes groups under 10"
+        hidden = table[table["suppressed"]]
+        numbers = hidden.select_dtypes("number")
+        assert numbers.isna().all().all(), f"{name} keeps numbers in suppressed rows"
+    assert audit_disclosure(
+        {k: v for k, v in tables.items() if k != "suppression_log"}, policy=SuppressionPolicy(threshold=10)
+    ).empty
+
+
+class _TableRows(HTMLParser):
+    """Collects the text of each cell of each <tr> in an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(demo_dir: Path) -> None:
+    """Re-analyse the same store with threshold 60: small sectors are suppressed everywhere."""
+    toml = demo_dir / "ptw.toml"
+    toml.write_text(toml.read_text().replace("threshold = 10", f"threshold = {HIGH_THRESHOLD}"))
+    ptw("analyse", "--workspace", str(demo_dir))
+    ptw("report", "national", "--workspace", str(demo_dir))
+    rows = read_bundle(demo_dir / "bundle").table("comparisons")
+    published = rows[~rows["suppressed"]]
+    assert (published["n"] >= HIGH_THRESHOLD).all()
+    hidden = rows[rows["suppressed"] & (rows["region"] == "England") & (rows["dimension"] == "sector")]
+    assert not hidden.empty, "the test needs a suppressed sector to be meaningful"
+    parser = _TableRows()
+    parser.feed((demo_dir / "reports" / "national.html").read_text(encoding="utf-8"))
+    shown = [r for r in parser.rows if len(r) >= 3 and r[1].replace(",", "").isdigit()]
+    assert shown, "no rates table rows found in the report"
+    assert all(int(r[1].replace(",", "")) >= HIGH_THRESHOLD for r in shown)
+    suppressed_rows = [r for r in parser.rows if len(r) >= 3 and r[1] == "suppressed"]
+    assert suppressed_rows, "suppressed groups must be named as suppressed, not dropped"
+    for cells in suppressed_rows:
+        assert not any(re.search(r"\d", c) for c in cells[1:4]), f"numbers shown for a suppressed group: {cells}"
