@@ -87,3 +87,9 @@ def test_second_image_and_unlabelled_image_are_plain_images(tmp_path):
         '![](media/fig-two-0-2.png){fig-alt="Alt"}',
         '![](media/cell-1-1.png){fig-alt="Plain alt"}\n',
     ]
+
+
+def test_image_file_names_are_safe_whatever_the_label(tmp_path):
+    image = v4.new_output("display_data", data={"image/png": PNG})
+    _markdown([_cell("", {"label": "../../escape me"}, [image])], tmp_path)
+    assert [path.name for path in (tmp_path / "media").iterdir()] == ["______escape_me-0-1.png"]

@@ -63,7 +63,8 @@ def _code_cell_blocks(
     if options.get("output") is False:
         return
     label = str(options.get("label") or "")
-    outputs = list(_output_blocks(cell, options, media_dir, f"{label or 'cell'}-{index}"))
+    stem = re.sub(r"[^\w-]", "_", label or "cell")
+    outputs = list(_output_blocks(cell, options, media_dir, f"{stem}-{index}"))
     if label.startswith("tbl-"):
         yield _table_div(label, options.get("tbl-cap"), outputs)
     else:
