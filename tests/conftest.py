@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from toolkit.config import Workspace, init_workspace
 from toolkit.instrument import Instrument, load_instrument
@@ -13,11 +14,17 @@ from toolkit.resources import surveys_dir
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# Property tests are deterministic in CI and never fail on a slow, shared machine's timing.
+settings.register_profile("ptw", derandomize=True, deadline=None)
+settings.load_profile("ptw")
+
 
 @pytest.fixture(scope="session")
 def instruments() -> dict[str, Instrument]:
     """The shipped instruments, loaded once."""
-    return {name: load_instrument(surveys_dir() / f"{name}.yaml") for name in ("culture", "retention")}
+    return {
+        name: load_instrument(surveys_dir() / f"{name}.yaml") for name in ("culture", "retention")
+    }
 
 
 @pytest.fixture()

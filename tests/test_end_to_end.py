@@ -30,7 +30,11 @@ HIGH_THRESHOLD = 60
 def ptw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed `ptw` command for real and fail with its output if it fails."""
     result = subprocess.run(
-        [sys.executable, "-m", "toolkit.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "toolkit.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, f"ptw {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -45,7 +49,9 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_demo_leaves_a_self_contained_report(demo_dir: Path) -> None:
     html = (demo_dir / "reports" / "national.html").read_text(encoding="utf-8")
-    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), "the report loads an external resource"
+    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), (
+        "the report loads an external resource"
+    )
     assert 'id="fig-forest"' in html or "fig-forest" in html
     assert "<img" in html and "data:image" in html, "the forest plot is not embedded"
     for title in ("Ethnic group", "Disability", "Sector", "Career stage"):
@@ -54,7 +60,9 @@ def test_demo_leaves_a_self_contained_report(demo_dir: Path) -> None:
 
 
 def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:
-    truth = pd.DataFrame(json.loads((demo_dir / "exports" / "truth.json").read_text())["relative_likelihoods"])
+    truth = pd.DataFrame(
+        json.loads((demo_dir / "exports" / "truth.json").read_text())["relative_likelihoods"]
+    )
     truth = truth[(truth["item"] == "harassment_public") & (truth["dimension"] == "ethnicity")]
     rows = read_bundle(demo_dir / "bundle").table("comparisons")
     found = rows[
@@ -65,10 +73,16 @@ def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:
         & (rows["group"] == "Ethnic minority")
     ].merge(truth, on="cycle")
     assert len(found) == 3
-    inside = (found["rl_ci_low"] <= found["true_rel_likelihood"]) & (found["true_rel_likelihood"] <= found["rl_ci_high"])
-    assert inside.all(), found[["cycle", "rel_likelihood", "rl_ci_low", "rl_ci_high", "true_rel_likelihood"]]
+    inside = (found["rl_ci_low"] <= found["true_rel_likelihood"]) & (
+        found["true_rel_likelihood"] <= found["rl_ci_high"]
+    )
+    assert inside.all(), found[
+        ["cycle", "rel_likelihood", "rl_ci_low", "rl_ci_high", "true_rel_likelihood"]
+    ]
     estimates = found.sort_values("cycle")["rel_likelihood"].to_numpy()
-    assert estimates[0] > estimates[1] > estimates[2], f"gap did not narrow as injected: {estimates}"
+    assert estimates[0] > estimates[1] > estimates[2], (
+        f"gap did not narrow as injected: {estimates}"
+    )
 
 
 def test_bundle_has_no_group_under_the_threshold(demo_dir: Path) -> None:
@@ -82,7 +96,8 @@ def test_bundle_has_no_group_under_the_threshold(demo_dir: Path) -> None:
         numbers = hidden.select_dtypes("number")
         assert numbers.isna().all().all(), f"{name} keeps numbers in suppressed rows"
     assert audit_disclosure(
-        {k: v for k, v in tables.items() if k != "suppression_log"}, policy=SuppressionPolicy(threshold=10)
+        {k: v for k, v in tables.items() if k != "suppression_log"},
+        policy=SuppressionPolicy(threshold=10),
     ).empty
 
 
@@ -119,7 +134,9 @@ def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(demo_dir: P
     rows = read_bundle(demo_dir / "bundle").table("comparisons")
     published = rows[~rows["suppressed"]]
     assert (published["n"] >= HIGH_THRESHOLD).all()
-    hidden = rows[rows["suppressed"] & (rows["region"] == "England") & (rows["dimension"] == "sector")]
+    hidden = rows[
+        rows["suppressed"] & (rows["region"] == "England") & (rows["dimension"] == "sector")
+    ]
     assert not hidden.empty, "the test needs a suppressed sector to be meaningful"
     parser = _TableRows()
     parser.feed((demo_dir / "reports" / "national.html").read_text(encoding="utf-8"))
@@ -129,4 +146,6 @@ def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(demo_dir: P
     suppressed_rows = [r for r in parser.rows if len(r) >= 3 and r[1] == "suppressed"]
     assert suppressed_rows, "suppressed groups must be named as suppressed, not dropped"
     for cells in suppressed_rows:
-        assert not any(re.search(r"\d", c) for c in cells[1:4]), f"numbers shown for a suppressed group: {cells}"
+        assert not any(re.search(r"\d", c) for c in cells[1:4]), (
+            f"numbers shown for a suppressed group: {cells}"
+        )

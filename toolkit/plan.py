@@ -65,6 +65,27 @@ class MultiplicitySpec(_Strict):
     family: tuple[str, ...] = ("survey", "cycle", "region", "dimension", "level")
 
 
+class ModelsSpec(_Strict):
+    """Adjusted comparisons: logistic regression of each indicator on each binary dimension."""
+
+    dimensions: tuple[str, ...] = ("ethnicity", "disability")
+    covariates: tuple[str, ...] = ("sector", "career_stage", "region")
+
+
+class WeightsSpec(_Strict):
+    """Survey weights.
+
+    ``none``: every respondent counts once. ``raked``: weights raked (iterative proportional
+    fitting) per cycle to the population totals in ``margins`` (a CSV with columns
+    ``cycle`` (optional), ``variable``, ``level``, ``total``; path relative to the plan file),
+    capped at ``cap`` times the mean weight (the NHS Staff Survey caps at 5).
+    """
+
+    method: Literal["none", "raked"] = "none"
+    margins: str | None = None
+    cap: float | None = 5.0
+
+
 class Plan(_Strict):
     """An analysis plan."""
 
@@ -77,6 +98,8 @@ class Plan(_Strict):
     dimensions: tuple[DimensionSpec, ...]
     intersections: tuple[IntersectionSpec, ...] = ()
     indicators: tuple[IndicatorSpec, ...]
+    models: ModelsSpec = ModelsSpec()
+    weights: WeightsSpec = WeightsSpec()
 
     @property
     def surveys(self) -> list[str]:
