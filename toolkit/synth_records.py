@@ -185,8 +185,10 @@ def _workforce(rng: np.random.Generator, spec: RecordsSpec) -> pd.DataFrame:
     origin, window_days = spec.window_start, (spec.as_of - spec.window_start).days
     stock = _people(rng, spec, spec.staff)
     stock_start = -rng.uniform(0, 20, spec.staff) * DAYS_PER_YEAR
-    expected_joiners = spec.staff * _leaving_hazard(spec, stock).mean() * window_days / 365.25
-    joiners = _people(rng, spec, int(round(expected_joiners)))
+    expected_joiners = (
+        spec.staff * _leaving_hazard(spec, stock).mean() * window_days / DAYS_PER_YEAR
+    )
+    joiners = _people(rng, spec, round(expected_joiners))
     joiner_start = rng.uniform(1, window_days, len(joiners))
     people = pd.concat([stock, joiners], ignore_index=True)
     start = np.concatenate([np.floor(stock_start), np.floor(joiner_start)])
@@ -296,8 +298,15 @@ def synthetic_records(spec: RecordsSpec, kind: RecordKind) -> pd.DataFrame:
     return pd.concat([builder(rng, spec, year) for year in spec.years], ignore_index=True)
 
 
-def _truth_row(kind: str, measure: str, year: int | None, dimension: str, group: str,
-               reference: str, value: float) -> dict[str, object]:
+def _truth_row(
+    kind: str,
+    measure: str,
+    year: int | None,
+    dimension: str,
+    group: str,
+    reference: str,
+    value: float,
+) -> dict[str, object]:
     return dict(zip(TRUTH_COLUMNS, (kind, measure, year, dimension, group, reference, value),
                     strict=True))  # fmt: skip
 
