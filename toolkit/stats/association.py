@@ -74,7 +74,9 @@ def _expected_counts(table: np.ndarray) -> np.ndarray:
     return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
 
 
-def _unweighted_test(table: np.ndarray, note: str) -> pd.DataFrame:
+def _unweighted_test(
+    table: np.ndarray, note: str, monte_carlo_tables: int = MONTE_CARLO_TABLES
+) -> pd.DataFrame:
     min_expected = float(_expected_counts(table).min())
     if min_expected >= MIN_EXPECTED:
         chi = stats.chi2_contingency(table, correction=False)
@@ -95,7 +97,7 @@ def _unweighted_test(table: np.ndarray, note: str) -> pd.DataFrame:
             note=note,
         )
     method = stats.MonteCarloMethod(
-        n_resamples=MONTE_CARLO_TABLES, rng=np.random.default_rng(MONTE_CARLO_SEED)
+        n_resamples=monte_carlo_tables, rng=np.random.default_rng(MONTE_CARLO_SEED)
     )
     p_value = float(stats.fisher_exact(table, method=method).pvalue)
     return _result(
@@ -169,11 +171,13 @@ def association(
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
+    monte_carlo_tables: int = MONTE_CARLO_TABLES,
 ) -> pd.DataFrame:
     """Test whether the rate of a 0/1 ``outcome`` differs between the groups of ``by``.
 
     Inputs: ``data``; ``outcome`` 0/1 with NaN = not answered; ``by`` a column or list of columns
-    (intersection); optional design columns (any of them selects the Rao-Scott test).
+    (intersection); optional design columns (any of them selects the Rao-Scott test);
+    ``monte_carlo_tables`` the number of seeded tables of the R x C Fisher test.
     Output: one row with columns :data:`ASSOCIATION_COLUMNS`; the rules are in the module
     docstring. Fewer than two groups or outcome values give NaN and a note.
     """
@@ -194,7 +198,7 @@ def association(
         return _result(test, note="the outcome takes a single value: no test")
     table = counts[present_rows]
     if not design.weighted:
-        return _unweighted_test(table, note)
+        return _unweighted_test(table, note, monte_carlo_tables)
     row_index = np.cumsum(present_rows) - 1
     cell = np.where(inside, row_index[domains.codes] + len(table) * np.nan_to_num(y), -1)
     return _rao_scott(
