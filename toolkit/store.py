@@ -4,30 +4,36 @@ Tables:
 
 ``batches``
     one row per ingested file: batch_id, kind ('survey' or 'records'), survey (instrument
-    or record kind), instrument_version, cycle, region, source_file, sha256, reader,
-    encoding, layout, rows_read, accepted, quarantined, warned, ingested_at,
-    toolkit_version.
-``responses_<survey>``
-    one row per accepted response: batch_id, respondent (keyed hash), cycle, region,
-    source_row, flagged, then one column per item (answer codes as text; numbers as
-    DOUBLE). Columns are added when a new instrument version adds items.
-``records_<kind>``
-    workforce, training or recruitment records, same provenance columns.
+    name, or the record kind 'workforce' / 'training' / 'recruitment'), instrument_version,
+    cycle (survey year; for records the extract year), region (code, or 'several'),
+    source_file, sha256, reader, encoding, layout, rows_read, accepted, quarantined, warned,
+    skipped (rows already stored with the same answers), ingested_at, toolkit_version,
+    key_id (fingerprint of the pseudonymisation key), mapping (JSON of ``--mapping``).
+``responses_<survey>`` and ``records_<kind>`` (``records_workforce``, ``records_training``,
+``records_recruitment``)
+    one row per accepted response or record: the provenance columns
+    :data:`PROVENANCE_COLUMNS` (batch_id, respondent (keyed hash of the identifier), cycle,
+    region, source_row, flagged (true when the row has warnings)), then one column per item:
+    option codes as text (a multi-select's codes joined by one space), numbers as DOUBLE,
+    **dates as ISO text 'YYYY-MM-DD'** (cast with ``CAST(col AS DATE)`` in SQL or
+    ``pd.to_datetime``), text as given. Columns are added when a later batch brings new items.
 ``quarantine``
-    rows not accepted: batch_id, survey, source_row, respondent, raw (JSON of the raw
-    cells), reasons, released.
+    rows not accepted: quarantine_id ('<batch_id>:<source_row>'), batch_id, kind, survey,
+    cycle, region, source_row, respondent, raw (JSON object of the raw cells by source
+    header), reasons, released, released_by (the batch or release that accepted the row).
 ``issues``
     every finding of validation: batch_id, source_row, respondent, column, value, rule,
-    severity, message.
+    severity ('error', 'warning' or 'info'), message.
 
-Each ingest is one transaction (:meth:`ResponseStore.write_batch`): the batch record,
-accepted rows, quarantined rows and issues commit together or not at all.
+Every write is one transaction (:meth:`ResponseStore.transaction`): the batch record,
+accepted rows, quarantined rows and issues commit together or not at all, so a killed
+process leaves the store as it was before the command.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,17 +44,21 @@ import pandas as pd
 from toolkit.errors import StoreError
 
 PROVENANCE_COLUMNS = ("batch_id", "respondent", "cycle", "region", "source_row", "flagged")
+RECORD_KINDS = ("workforce", "training", "recruitment")
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIXED_TABLES = ("batches", "quarantine", "issues")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
     batch_id VARCHAR PRIMARY KEY, kind VARCHAR, survey VARCHAR, instrument_version VARCHAR,
     cycle INTEGER, region VARCHAR, source_file VARCHAR, sha256 VARCHAR, reader VARCHAR,
     encoding VARCHAR, layout VARCHAR, rows_read BIGINT, accepted BIGINT, quarantined BIGINT,
-    warned BIGINT, ingested_at TIMESTAMP, toolkit_version VARCHAR);
+    warned BIGINT, skipped BIGINT, ingested_at TIMESTAMP, toolkit_version VARCHAR,
+    key_id VARCHAR, mapping VARCHAR);
 CREATE TABLE IF NOT EXISTS quarantine (
-    batch_id VARCHAR, survey VARCHAR, source_row BIGINT, respondent VARCHAR, raw VARCHAR,
-    reasons VARCHAR, released BOOLEAN DEFAULT FALSE);
+    quarantine_id VARCHAR, batch_id VARCHAR, kind VARCHAR, survey VARCHAR, cycle INTEGER,
+    region VARCHAR, source_row BIGINT, respondent VARCHAR, raw VARCHAR, reasons VARCHAR,
+    released BOOLEAN DEFAULT FALSE, released_by VARCHAR);
 CREATE TABLE IF NOT EXISTS issues (
     batch_id VARCHAR, source_row BIGINT, respondent VARCHAR, "column" VARCHAR, value VARCHAR,
     rule VARCHAR, severity VARCHAR, message VARCHAR);
@@ -74,8 +84,34 @@ class BatchRecord:
     accepted: int
     quarantined: int
     warned: int
+    skipped: int
     ingested_at: pd.Timestamp
     toolkit_version: str
+    key_id: str
+    mapping: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """Quarantined rows accepted after a fix: the rows, the batch they join and the marks.
+
+    Attributes:
+        batch_id: the batch the rows came from (they keep its id and their source rows).
+        table: the responses or records table.
+        accepted: rows to add (provenance columns first).
+        released_ids: quarantine ids now released (accepted or found already stored).
+        reasons: quarantine id -> new reasons, for rows that still fail.
+        issues: the findings of the re-validation.
+        released_by: what released them (e.g. ``release:<sha256 of the edited file>``).
+    """
+
+    batch_id: str
+    table: str
+    accepted: pd.DataFrame
+    released_ids: tuple[str, ...]
+    reasons: dict[str, str]
+    issues: pd.DataFrame
+    released_by: str
 
 
 def table_name(kind: str, name: str) -> str:
@@ -83,6 +119,11 @@ def table_name(kind: str, name: str) -> str:
     if not _SAFE_NAME.match(name):
         raise StoreError(code="store.bad_name", message=f"not a valid table name part: {name!r}")
     return f"{kind}_{name}"
+
+
+def quote(name: str) -> str:
+    """A SQL identifier in double quotes."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 class ResponseStore:
@@ -128,6 +169,17 @@ class ResponseStore:
         """Names of the tables in the store."""
         return [row[0] for row in self.con.execute("SHOW TABLES").fetchall()]
 
+    def data_tables(self) -> list[str]:
+        """The ``responses_*`` and ``records_*`` tables."""
+        return [t for t in self.tables() if t.startswith(("responses_", "records_"))]
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table (for checking that a refused file changed nothing)."""
+        return {
+            t: int(self.con.execute(f"SELECT count(*) FROM {quote(t)}").fetchone()[0])
+            for t in sorted(self.tables())
+        }
+
     def find_batch(self, batch_id: str) -> dict[str, object] | None:
         """The batch record with ``batch_id``, or ``None``."""
         frame = self.con.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).df()
@@ -137,14 +189,18 @@ class ResponseStore:
         """All batch records, oldest first."""
         return self.con.execute("SELECT * FROM batches ORDER BY ingested_at, batch_id").df()
 
-    def known_respondents(self, table: str, cycle: int) -> set[str]:
-        """Pseudonymised respondents already stored in ``table`` for ``cycle``."""
-        if table not in self.tables():
-            return set()
-        rows = self.con.execute(
-            f'SELECT respondent FROM "{table}" WHERE cycle = ?', [cycle]
-        ).fetchall()
-        return {row[0] for row in rows}
+    def stored_rows(self, table: str, respondents: Sequence[str]) -> pd.DataFrame:
+        """Rows of ``table`` whose respondent is one of ``respondents`` (all columns)."""
+        if table not in self.tables() or not len(respondents):
+            return pd.DataFrame()
+        keys = pd.DataFrame({"respondent": pd.Series(list(respondents), dtype="string")})
+        self.con.register("_wanted", keys)
+        try:
+            return self.con.execute(
+                f"SELECT t.* FROM {quote(table)} t SEMI JOIN _wanted USING (respondent)"
+            ).df()
+        finally:
+            self.con.unregister("_wanted")
 
     def read_table(
         self, table: str, *, where: str = "", params: list[object] | None = None
@@ -153,7 +209,7 @@ class ResponseStore:
         if table not in self.tables():
             return pd.DataFrame()
         clause = f" WHERE {where}" if where else ""
-        return self.con.execute(f'SELECT * FROM "{table}"{clause}', params or []).df()
+        return self.con.execute(f"SELECT * FROM {quote(table)}{clause}", params or []).df()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -166,28 +222,41 @@ class ResponseStore:
             raise
         self.con.execute("COMMIT")
 
-    def _ensure_columns(
-        self, con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
-    ) -> None:
-        existing = {row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
-        for column in frame.columns:
-            if column not in existing:
-                sql_type = "DOUBLE" if pd.api.types.is_float_dtype(frame[column]) else "VARCHAR"
-                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
-
-    def _append(self, con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    def append(self, con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+        """Insert ``frame`` into ``table`` by column name, creating the table or columns."""
         if frame.empty:
             return
         con.register("_incoming", frame)
         try:
             if table not in self.tables():
-                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming')
+                con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM _incoming")
                 return
-            self._ensure_columns(con, table, frame)
-            columns = ", ".join(f'"{c}"' for c in frame.columns)
-            con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM _incoming')
+            existing = {row[0] for row in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+            for column in frame.columns:
+                if column not in existing:
+                    kind = "DOUBLE" if pd.api.types.is_float_dtype(frame[column]) else "VARCHAR"
+                    con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {kind}")
+            columns = ", ".join(quote(c) for c in frame.columns)
+            con.execute(f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} FROM _incoming")
         finally:
             con.unregister("_incoming")
+
+    def _mark_released(
+        self, con: duckdb.DuckDBPyConnection, ids: Sequence[str], released_by: str
+    ) -> None:
+        if not len(ids):
+            return
+        con.register(
+            "_released", pd.DataFrame({"quarantine_id": pd.Series(list(ids), dtype="string")})
+        )
+        try:
+            con.execute(
+                "UPDATE quarantine SET released = TRUE, released_by = ? "
+                "WHERE NOT released AND quarantine_id IN (SELECT quarantine_id FROM _released)",
+                [released_by],
+            )
+        finally:
+            con.unregister("_released")
 
     def write_batch(
         self,
@@ -197,6 +266,7 @@ class ResponseStore:
         accepted: pd.DataFrame,
         quarantined: pd.DataFrame,
         issues: pd.DataFrame,
+        released_ids: Sequence[str] = (),
     ) -> None:
         """Store one ingested file atomically.
 
@@ -206,17 +276,105 @@ class ResponseStore:
             accepted: rows to store (provenance columns first, then items).
             quarantined: rows held back, columns as the ``quarantine`` table.
             issues: validation findings, columns as the ``issues`` table.
+            released_ids: earlier quarantined rows this batch now accepts (a fixed file
+                re-ingested); they are marked released by this batch.
         """
         with self.transaction() as con:
-            self._append(con, "batches", pd.DataFrame([asdict(batch)]))
-            self._append(con, table, accepted)
-            self._append(con, "quarantine", quarantined)
-            self._append(con, "issues", issues)
+            self.append(con, "batches", pd.DataFrame([asdict(batch)]))
+            self.append(con, table, accepted)
+            self.append(con, "quarantine", quarantined)
+            self.append(con, "issues", issues)
+            self._mark_released(con, released_ids, batch.batch_id)
+
+    def write_release(self, release: Release) -> None:
+        """Accept fixed quarantined rows into their batch, atomically.
+
+        The rows join ``release.table`` under their original batch id; the batch's
+        ``accepted`` and ``quarantined`` counts move by the number of rows released.
+        """
+        with self.transaction() as con:
+            self.append(con, release.table, release.accepted)
+            self.append(con, "issues", release.issues)
+            self._mark_released(con, release.released_ids, release.released_by)
+            for quarantine_id, reasons in release.reasons.items():
+                con.execute(
+                    "UPDATE quarantine SET reasons = ? WHERE quarantine_id = ?",
+                    [reasons, quarantine_id],
+                )
+            self.refresh_counts(con, release.batch_id)
+
+    def refresh_counts(self, con: duckdb.DuckDBPyConnection, batch_id: str) -> None:
+        """Recount a batch's accepted and quarantined rows from the tables."""
+        table = self.batch_table(batch_id)
+        accepted = (
+            con.execute(
+                f"SELECT count(*) FROM {quote(table)} WHERE batch_id = ?", [batch_id]
+            ).fetchone()[0]
+            if table in self.tables()
+            else 0
+        )
+        held = con.execute(
+            "SELECT count(*) FROM quarantine WHERE batch_id = ? AND NOT released", [batch_id]
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE batches SET accepted = ?, quarantined = ? WHERE batch_id = ?",
+            [accepted, held, batch_id],
+        )
+
+    def batch_table(self, batch_id: str) -> str:
+        """The responses or records table of a batch."""
+        batch = self.find_batch(batch_id)
+        if batch is None:
+            raise StoreError(code="store.unknown_batch", message="no such batch", value=batch_id,
+                             file=str(self.path), fix="`ptw status` lists the batches")  # fmt: skip
+        prefix = "responses" if batch["kind"] == "survey" else "records"
+        return table_name(prefix, str(batch["survey"]))
+
+    def quarantine(
+        self, *, batch_id: str | None = None, include_released: bool = False
+    ) -> pd.DataFrame:
+        """Quarantined rows (held ones unless ``include_released``), optionally of one batch."""
+        where = ["TRUE"]
+        params: list[object] = []
+        if not include_released:
+            where.append("NOT q.released")
+        if batch_id:
+            where.append("q.batch_id = ?")
+            params.append(batch_id)
+        return self.con.execute(
+            "SELECT q.*, b.source_file FROM quarantine q JOIN batches b USING (batch_id) "
+            f"WHERE {' AND '.join(where)} ORDER BY b.ingested_at, q.batch_id, q.source_row",
+            params,
+        ).df()
 
     def counts(self) -> pd.DataFrame:
-        """Accepted, quarantined and warned rows by kind, survey, cycle and region."""
+        """Batches and accepted, quarantined, warned and skipped rows by kind, survey, cycle, region."""
         return self.con.execute(
             """SELECT kind, survey, cycle, region, count(*) AS batches, sum(rows_read) AS rows_read,
-                      sum(accepted) AS accepted, sum(quarantined) AS quarantined, sum(warned) AS warned
+                      sum(accepted) AS accepted, sum(quarantined) AS quarantined,
+                      sum(warned) AS warned, sum(skipped) AS skipped
                FROM batches GROUP BY ALL ORDER BY ALL"""
         ).df()
+
+    def stored_counts(self) -> pd.DataFrame:
+        """Stored rows by table, cycle and region, counted in the data tables themselves.
+
+        Columns: table, kind ('responses' or 'records'), name, cycle, region, rows.
+        """
+        parts = [
+            f"SELECT '{t}' AS \"table\", cycle, region, count(*) AS rows FROM {quote(t)} GROUP BY ALL"
+            for t in self.data_tables()
+        ]
+        if not parts:
+            return pd.DataFrame(columns=["table", "kind", "name", "cycle", "region", "rows"])
+        frame = self.con.execute(" UNION ALL ".join(parts) + " ORDER BY ALL").df()
+        split = frame["table"].str.split("_", n=1)
+        frame.insert(1, "kind", split.str[0])
+        frame.insert(2, "name", split.str[1])
+        return frame
+
+    def key_ids(self) -> set[str]:
+        """Fingerprints of the pseudonymisation keys used by the stored batches."""
+        return {
+            row[0] for row in self.con.execute("SELECT DISTINCT key_id FROM batches").fetchall()
+        }

@@ -1,107 +1,64 @@
-"""Coding and row validation: source columns -> items, answers -> codes, findings -> issues.
+"""Coding and row validation: raw cells -> stored values, findings -> the issues table.
 
 Answers may arrive as labels or codes, in any case or spacing, or as a synonym declared in
-the instrument (e.g. NHS ETHNIC CATEGORY code "N" for African). Everything is vectorised
-per column, so a million rows code in seconds.
+the instrument (e.g. NHS ETHNIC CATEGORY code "N" for African); SPSS cells arrive as codes
+with value labels and user-missing codes, which are applied first. Stored values:
 
-The issues table has the columns :data:`ISSUE_COLUMNS`; ``severity`` is ``"error"`` (the row
-goes to quarantine) or ``"warning"`` (the row is stored and flagged).
+- ``select_one`` / ``likert``: the option code (text); an answer the instrument lists as
+  "not known" (``missing_values``) or an SPSS user-missing code is stored as no answer.
+- ``select_multiple``: the option codes in list order joined by one space (XLSForm), from
+  labels joined by ``;`` or ``|`` or from one column per option (see ``mapping``).
+- ``integer`` / ``decimal``: DOUBLE, read with :func:`toolkit.ingest.readers.parse_number`
+  (``"12%"`` -> 12, ``"220,419"`` -> 220419).
+- ``date``: ISO text ``YYYY-MM-DD`` (see :func:`parse_date`).
+- ``text``: the text, stripped.
+
+Every column is coded once per distinct value (``pandas.factorize``), so a million rows code
+in seconds. The issues table has the columns :data:`ISSUE_COLUMNS` plus ``position`` (the
+0-based row in the file's data); ``severity`` is ``"error"`` (the row goes to quarantine) or
+``"warning"`` (the row is stored and flagged).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from toolkit.ingest.mapping import ColumnMatch, normalise
+from toolkit.ingest.raw_export import TEXT_DTYPE, RawExport, is_user_missing, parse_number
 from toolkit.instrument import Instrument, Item
+from toolkit.relevance import BoolOp, Compare, Literal, Not, Selected, parse_relevant
 
 ISSUE_COLUMNS = ("source_row", "respondent", "column", "value", "rule", "severity", "message")
 MULTI_SEPARATOR = re.compile(r"\s*[;|]\s*")
-_SPACES = re.compile(r"\s+")
+#: Cells of a spread multi-select column that mean "not chosen" (besides blank).
+NOT_SELECTED = frozenset({"0", "false", "no", "n", "not selected", "unchecked"})
+#: Excel's day 0 for serial dates (1900 system, with Lotus's leap-year bug folded in).
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+#: Dates outside these years are refused as implausible.
+DATE_YEARS = (1900, 2100)
+_MISSING = object()
 
-
-def normalise(text: str) -> str:
-    """Case- and space-insensitive key for matching labels, codes and headers."""
-    return _SPACES.sub(" ", str(text)).strip().casefold()
+_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
+_SERIAL = re.compile(r"\d{1,7}(?:\.0+)?")
+_NAMED_MONTH = ("%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%B-%Y", "%d %b %y", "%d-%b-%y")
 
 
 @dataclass(frozen=True)
-class ColumnMatch:
-    """How the columns of a file map onto an instrument.
+class Problem:
+    """One rule broken by some rows of a column: a boolean mask and its explanation."""
 
-    Attributes:
-        items: source column -> item name.
-        unknown: source columns that match no item (ignored, reported as warnings).
-        missing_required: required items with no column.
-    """
-
-    items: dict[str, str]
-    unknown: tuple[str, ...]
-    missing_required: tuple[str, ...]
-
-
-def match_columns(
-    columns: list[str], instrument: Instrument, mapping: Mapping[str, str] | None = None
-) -> ColumnMatch:
-    """Match source headers to items by explicit mapping, item name, or item label.
-
-    Args:
-        columns: the file's headers.
-        instrument: the survey being ingested.
-        mapping: optional explicit ``source header -> item name`` (from ``--mapping``).
-    """
-    by_key: dict[str, str] = {}
-    for item in instrument.items:
-        by_key.setdefault(normalise(item.label), item.name)
-        by_key[normalise(item.name)] = item.name
-    explicit = {normalise(k): v for k, v in (mapping or {}).items()}
-    matched: dict[str, str] = {}
-    unknown: list[str] = []
-    for column in columns:
-        key = normalise(column)
-        name = explicit.get(key) or by_key.get(key)
-        if name is None or name in matched.values():
-            unknown.append(column)
-        else:
-            matched[column] = name
-    present = set(matched.values())
-    missing = tuple(i.name for i in instrument.items if i.required and i.name not in present)
-    return ColumnMatch(items=matched, unknown=tuple(unknown), missing_required=missing)
-
-
-def answer_lookup(instrument: Instrument, item: Item) -> dict[str, str]:
-    """Normalised label / code / synonym -> code, for one select or likert item."""
-    lookup: dict[str, str] = {}
-    for choice in instrument.choices(item):
-        for text in (choice.label, *choice.synonyms, choice.code):
-            lookup[normalise(text)] = choice.code
-    return lookup
-
-
-def _issues(
-    rows: np.ndarray,
-    respondents: pd.Series,
-    column: str,
-    values: pd.Series,
-    rule: str,
-    severity: str,
-    message: str,
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "source_row": rows,
-            "respondent": respondents.to_numpy(),
-            "column": column,
-            "value": values.astype("string").to_numpy(),
-            "rule": rule,
-            "severity": severity,
-            "message": message,
-        }
-    )
+    mask: np.ndarray
+    rule: str
+    severity: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -109,130 +66,12 @@ class CodedAnswers:
     """Coded values of one file, aligned with the raw rows.
 
     Attributes:
-        values: one column per matched item: codes (text) for select/likert items, floats
-            for numbers, text as given; ``<NA>`` when blank.
-        issues: findings, one row per cell or row problem (:data:`ISSUE_COLUMNS`) plus a
-            ``position`` column (0-based row position in the file's data).
+        values: one column per matched item (see the module docstring); ``<NA>`` when blank.
+        issues: findings (:data:`ISSUE_COLUMNS` plus ``position``).
     """
 
     values: pd.DataFrame
     issues: pd.DataFrame
-
-
-def _blank(series: pd.Series) -> pd.Series:
-    return series.isna() | (series.astype("string").str.strip() == "")
-
-
-def _parse_numbers(series: pd.Series) -> pd.Series:
-    cleaned = (
-        series.astype("string")
-        .str.strip()
-        .str.replace("\u2212", "-", regex=False)
-        .str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
-        .str.rstrip("%")
-    )
-    return pd.to_numeric(cleaned, errors="coerce")
-
-
-def _code_item(
-    instrument: Instrument, item: Item, raw: pd.Series
-) -> tuple[pd.Series, list[tuple[pd.Series, str, str]]]:
-    """Code one column. Returns the coded values and a list of (bad mask, rule, message)."""
-    blank = _blank(raw)
-    problems: list[tuple[pd.Series, str, str]] = []
-    if item.base_type in ("select_one", "likert"):
-        lookup = answer_lookup(instrument, item)
-        coded = raw.astype("string").map(
-            lambda v: lookup.get(normalise(v)) if isinstance(v, str) else None
-        )
-        coded = coded.astype("string")
-        accepted = ", ".join(c.label for c in instrument.choices(item))
-        problems.append(
-            (
-                ~blank & coded.isna(),
-                "unknown_option",
-                f"not an option of {item.name}; accepted: {accepted}",
-            )
-        )
-    elif item.base_type == "select_multiple":
-        lookup = answer_lookup(instrument, item)
-
-        def code_many(value: object) -> str | None:
-            if not isinstance(value, str) or not value.strip():
-                return None
-            parts = [lookup.get(normalise(p)) for p in MULTI_SEPARATOR.split(value.strip()) if p]
-            return None if any(p is None for p in parts) else " ".join(parts)
-
-        coded = raw.map(code_many).astype("string")
-        problems.append(
-            (~blank & coded.isna(), "unknown_option", f"an answer is not an option of {item.name}")
-        )
-    elif item.base_type in ("integer", "decimal"):
-        coded = _parse_numbers(raw)
-        problems.append((~blank & coded.isna(), "not_a_number", f"{item.name} must be a number"))
-        if item.base_type == "integer":
-            problems.append(
-                (
-                    coded.notna() & (coded % 1 != 0),
-                    "not_whole",
-                    f"{item.name} must be a whole number",
-                )
-            )
-        low = item.min if item.min is not None else -np.inf
-        high = item.max if item.max is not None else np.inf
-        problems.append(
-            (
-                (coded < low) | (coded > high),
-                "out_of_range",
-                f"{item.name} must be between {low} and {high}",
-            )
-        )
-    else:
-        coded = raw.astype("string").str.strip()
-    coded = coded.mask(blank)
-    if item.required:
-        problems.append((blank, "required", f"{item.name} is required"))
-    return coded, problems
-
-
-def code_answers(
-    frame: pd.DataFrame, source_rows: np.ndarray, instrument: Instrument, match: ColumnMatch
-) -> CodedAnswers:
-    """Code every matched column of ``frame`` and collect the issues.
-
-    Args:
-        frame: the raw cells (text).
-        source_rows: the 1-based row number of each frame row in the file.
-        instrument: the survey being ingested.
-        match: the column match from :func:`match_columns`.
-    """
-    respondent_column = next((c for c, i in match.items.items() if i == "respondent_id"), None)
-    respondents = (
-        frame[respondent_column].astype("string")
-        if respondent_column
-        else pd.Series(pd.NA, index=frame.index)
-    )
-    values: dict[str, pd.Series] = {}
-    found: list[pd.DataFrame] = []
-    for column, name in match.items.items():
-        coded, problems = _code_item(instrument, instrument.item_map[name], frame[column])
-        values[name] = coded
-        for mask, rule, message in problems:
-            bad = mask.fillna(False).to_numpy(dtype=bool)
-            if bad.any():
-                chunk = _issues(
-                    source_rows[bad],
-                    respondents[bad],
-                    column,
-                    frame[column][bad],
-                    rule,
-                    "error",
-                    message,
-                )
-                chunk["position"] = np.flatnonzero(bad)
-                found.append(chunk)
-    issues = pd.concat(found, ignore_index=True) if found else empty_issues()
-    return CodedAnswers(values=pd.DataFrame(values, index=frame.index), issues=issues)
 
 
 def empty_issues() -> pd.DataFrame:
@@ -240,39 +79,365 @@ def empty_issues() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in (*ISSUE_COLUMNS, "position")})
 
 
-def duplicate_issues(
-    keys: pd.Series, source_rows: np.ndarray, respondents: pd.Series, already_stored: set[str]
+def issue_rows(
+    mask: np.ndarray,
+    *,
+    source_rows: np.ndarray,
+    respondents: pd.Series,
+    column: str,
+    values: pd.Series,
+    rule: str,
+    severity: str,
+    message: str,
 ) -> pd.DataFrame:
-    """Errors for respondents repeated within the file (after the first) or already stored.
+    """Issues for the rows where ``mask`` holds, with the value each row had."""
+    return pd.DataFrame(
+        {
+            "source_row": source_rows[mask],
+            "respondent": respondents[mask].astype("string").to_numpy(),
+            "column": column,
+            "value": values[mask].astype("string").to_numpy(),
+            "rule": rule,
+            "severity": severity,
+            "message": message,
+            "position": np.flatnonzero(mask),
+        }
+    )
+
+
+def blank_mask(series: pd.Series) -> np.ndarray:
+    """True where a cell is empty or only spaces."""
+    text = series.astype(TEXT_DTYPE)
+    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _by_value(raw: pd.Series, decode: Callable[[str], object]) -> np.ndarray:
+    """Apply ``decode`` once per distinct non-blank value; object array aligned with ``raw``."""
+    positions, uniques = pd.factorize(raw)
+    decoded = np.empty(len(uniques) + 1, dtype=object)
+    for index, value in enumerate(uniques):
+        decoded[index] = decode(value)
+    return decoded[positions]
+
+
+def _text_series(values: np.ndarray | list, index: pd.Index) -> pd.Series:
+    """Object values (``None`` for blank) as a ``string[pyarrow]`` series."""
+    return pd.Series(pd.array(pa.array(values, type=pa.string()), dtype=TEXT_DTYPE), index=index)
+
+
+def spss_cells(raw: pd.Series, column: str, export: RawExport) -> pd.Series:
+    """SPSS user-missing codes blanked and value labels applied; other formats unchanged."""
+    missing = export.missing_values.get(column)
+    labels = export.value_labels.get(column)
+    if not missing and not labels:
+        return raw
+
+    def decode(text: str) -> str | None:
+        if missing and is_user_missing(text, missing):
+            return None
+        return (labels or {}).get(text, text)
+
+    return _text_series(_by_value(raw, decode), raw.index)
+
+
+def _choice_lookup(instrument: Instrument, item: Item) -> dict[str, str | None]:
+    """Normalised accepted text -> option code (``None``: a "not known" answer)."""
+    return instrument.accepted_answers(item)
+
+
+def _accepted_text(instrument: Instrument, item: Item) -> str:
+    return "; ".join(f"{c.label} ({c.code})" for c in instrument.choices(item))
+
+
+def code_select_one(
+    instrument: Instrument, item: Item, raw: pd.Series
+) -> tuple[pd.Series, list[Problem]]:
+    """Option codes of a ``select_one`` / ``likert`` column, and unknown answers."""
+    lookup = _choice_lookup(instrument, item)
+    decoded = _by_value(raw, lambda v: lookup.get(normalise(v), _MISSING) if v.strip() else None)
+    unknown = np.fromiter((v is _MISSING for v in decoded), dtype=bool, count=len(decoded))
+    decoded[unknown] = None
+    message = f"not an option of {item.name}; accepted: {_accepted_text(instrument, item)}"
+    return _text_series(decoded, raw.index), [Problem(unknown, "unknown_option", "error", message)]
+
+
+def _join_codes(codes: list[str], order: dict[str, int]) -> str | None:
+    """Distinct codes in list order joined by a space; ``None`` when there are none."""
+    unique = sorted(set(codes), key=order.__getitem__)
+    return " ".join(unique) or None
+
+
+def code_select_multiple(
+    instrument: Instrument, item: Item, raw: pd.Series
+) -> tuple[pd.Series, list[Problem]]:
+    """Codes of a multi-select column whose answers are joined by ``;`` or ``|``."""
+    lookup = _choice_lookup(instrument, item)
+    order = {c.code: k for k, c in enumerate(instrument.choices(item))}
+
+    def decode(value: str) -> object:
+        parts = [
+            lookup.get(normalise(p), _MISSING) for p in MULTI_SEPARATOR.split(value.strip()) if p
+        ]
+        if any(p is _MISSING for p in parts):
+            return _MISSING
+        return _join_codes([p for p in parts if p is not None], order)
+
+    decoded = _by_value(raw, decode)
+    unknown = np.fromiter((v is _MISSING for v in decoded), dtype=bool, count=len(decoded))
+    decoded[unknown] = None
+    message = (
+        f"an answer is not an option of {item.name} (separate several answers with ';'); "
+        f"accepted: {_accepted_text(instrument, item)}"
+    )
+    return _text_series(decoded, raw.index), [Problem(unknown, "unknown_option", "error", message)]
+
+
+def combine_spread(
+    instrument: Instrument, item: Item, frame: pd.DataFrame, columns: dict[str, str]
+) -> tuple[pd.Series, list[tuple[str, Problem]]]:
+    """One multi-select answer from one column per option.
+
+    A cell counts as chosen when it is not blank and not one of :data:`NOT_SELECTED`
+    (Qualtrics writes the option label or ``1``; Forms writes the label).
+
+    Returns:
+        The joined codes and, per source column, nothing (every non-blank cell is read).
+    """
+    order = {c.code: k for k, c in enumerate(instrument.choices(item))}
+    chosen = np.zeros((len(frame), len(order)), dtype=bool)
+    for column, code in columns.items():
+        cells = frame[column]
+        picked = _by_value(cells, lambda v: normalise(v) not in NOT_SELECTED and bool(v.strip()))
+        chosen[:, order[code]] |= picked.astype(bool)
+    codes = [c.code for c in instrument.choices(item)]
+    joined = [" ".join(codes[k] for k in np.flatnonzero(row)) or None for row in chosen]
+    return _text_series(joined, frame.index), []
+
+
+def code_number(item: Item, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    """DOUBLE values of an ``integer`` / ``decimal`` column with type and range checks."""
+    blank = blank_mask(raw)
+    number = pd.to_numeric(raw.astype(TEXT_DTYPE), errors="coerce").astype("float64").to_numpy()
+    retry = ~blank & ~np.isfinite(number)
+    if retry.any():
+        parsed = _by_value(raw[retry], lambda v: parse_number(v))
+        number[retry] = np.array([np.nan if v is None else v for v in parsed], dtype=float)
+    number[blank] = np.nan
+    bad = ~blank & np.isnan(number)
+    low = item.min if item.min is not None else -np.inf
+    high = item.max if item.max is not None else np.inf
+    with np.errstate(invalid="ignore"):
+        problems = [
+            Problem(bad, "not_a_number", "error", f"{item.name} must be a number"),
+            Problem((number < low) | (number > high), "out_of_range", "error",
+                    f"{item.name} must be between {_show(low)} and {_show(high)}"),
+        ]  # fmt: skip
+        if item.base_type == "integer":
+            whole = np.isfinite(number) & (number % 1 != 0)
+            problems.append(
+                Problem(whole, "not_whole", "error", f"{item.name} must be a whole number")
+            )
+    return pd.Series(number, index=raw.index, dtype="float64"), problems
+
+
+def _show(bound: float) -> str:
+    return str(int(bound)) if np.isfinite(bound) and float(bound).is_integer() else str(bound)
+
+
+def parse_date(text: str, *, serials: bool) -> tuple[str | None, str | None]:
+    """ISO text of a date cell, or ``(None, rule)`` saying why it is not one.
+
+    Accepted: ISO ``YYYY-MM-DD`` (a time after it is ignored), UK day-first ``dd/mm/yyyy``
+    (also with ``-`` or ``.``), ``3 Jan 2024`` / ``03-Jan-2024``, and, when ``serials`` (a
+    workbook), Excel serial day numbers (days since 1899-12-30). Rules: ``ambiguous_date``
+    for a two-digit year or a month-first date (second part above 12), ``not_a_date``
+    otherwise; ``date_out_of_range`` outside :data:`DATE_YEARS`.
+    """
+    text = text.strip()
+    found: dt.date | None = None
+    try:
+        if match := _ISO.fullmatch(text):
+            found = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        elif match := _DAY_FIRST.fullmatch(text):
+            day, month, year = int(match[1]), int(match[2]), match[3]
+            if len(year) == 2 or (month > 12 and day <= 12):
+                return None, "ambiguous_date"
+            found = dt.date(int(year), month, day)
+        elif serials and _SERIAL.fullmatch(text):
+            found = EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
+        else:
+            found = _named_month(text)
+    except (ValueError, OverflowError):
+        return None, "not_a_date"
+    if found is None:
+        return None, "not_a_date"
+    if not DATE_YEARS[0] <= found.year <= DATE_YEARS[1]:
+        return None, "date_out_of_range"
+    return found.isoformat(), None
+
+
+def _named_month(text: str) -> dt.date | None:
+    for pattern in _NAMED_MONTH:
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+_DATE_MESSAGES = {
+    "not_a_date": "{name} must be a date written YYYY-MM-DD or dd/mm/yyyy",
+    "ambiguous_date": "{name} is ambiguous: write it YYYY-MM-DD (ptw reads dd/mm/yyyy day "
+    "first; a two-digit year or a month-first date cannot be read safely)",
+    "date_out_of_range": "{name} must fall between the years "
+    f"{DATE_YEARS[0]} and {DATE_YEARS[1]}",
+}
+
+
+def code_date(item: Item, raw: pd.Series, *, serials: bool) -> tuple[pd.Series, list[Problem]]:
+    """ISO dates of a ``date`` column.
+
+    When some cells of the column are month-first (US) dates, the day-first cells that
+    could be read either way are warned about (``ambiguous_date``, severity warning).
+    """
+    parsed = _by_value(raw, lambda v: parse_date(v, serials=serials) if v.strip() else (None, None))
+    iso = [None if p is None else p[0] for p in parsed]
+    rules = np.array([None if p is None else p[1] for p in parsed], dtype=object)
+    problems = [
+        Problem(rules == rule, rule, "error", message.format(name=item.name))
+        for rule, message in _DATE_MESSAGES.items()
+    ]
+    if (rules == "ambiguous_date").any():
+        slash = raw.astype(TEXT_DTYPE).str.strip().str.fullmatch(_DAY_FIRST.pattern).fillna(False)
+        either = slash.to_numpy(dtype=bool) & np.array([r is None for r in rules], dtype=bool)
+        problems.append(Problem(either, "ambiguous_date", "warning",
+                                f"{item.name} read day-first, but other rows of this column are "
+                                "month-first: check the file's date format"))  # fmt: skip
+    return _text_series(iso, raw.index), problems
+
+
+def code_item(
+    instrument: Instrument, item: Item, raw: pd.Series, *, serials: bool
+) -> tuple[pd.Series, list[Problem]]:
+    """Code one column of answers to ``item`` (module docstring); blanks become ``<NA>``."""
+    if item.base_type in ("select_one", "likert"):
+        return code_select_one(instrument, item, raw)
+    if item.base_type == "select_multiple":
+        return code_select_multiple(instrument, item, raw)
+    if item.base_type in ("integer", "decimal"):
+        return code_number(item, raw)
+    if item.base_type == "date":
+        return code_date(item, raw, serials=serials)
+    text = raw.astype(TEXT_DTYPE).str.strip()
+    return text.mask(text == ""), []
+
+
+def relevant_mask(expression: str, values: pd.DataFrame) -> np.ndarray | None:
+    """Rows where an item with this ``relevant`` is asked, evaluated column-wise.
+
+    Same semantics as :func:`toolkit.relevance.evaluate_relevant` (an unanswered item
+    compares as ``''``; ``selected`` reads space-separated codes). ``None`` when an item the
+    expression reads is not in ``values`` (the check cannot be made).
+    """
+    node = parse_relevant(expression)
+    try:
+        return _evaluate_columns(node, values).to_numpy(dtype=bool)
+    except KeyError:
+        return None
+
+
+def _operand(operand: object, values: pd.DataFrame) -> pd.Series | str:
+    if isinstance(operand, Literal):
+        return operand.value
+    column = values[operand.name]  # KeyError when the item is not in the file
+    return column.astype(TEXT_DTYPE).fillna("").str.strip()
+
+
+def _evaluate_columns(node: object, values: pd.DataFrame) -> pd.Series:
+    if isinstance(node, Compare):
+        left, right = _operand(node.left, values), _operand(node.right, values)
+        if isinstance(left, str) and isinstance(right, str):
+            equal = pd.Series(left == right, index=values.index)
+        else:
+            equal = (left == right) if not isinstance(left, str) else (right == left)
+        equal = equal.astype(bool)
+        return equal if node.operator == "=" else ~equal
+    if isinstance(node, Selected):
+        answers = " " + _operand(node.ref, values).str.replace(";", " ", regex=False) + " "
+        return answers.str.contains(f" {node.value.value} ", regex=False).astype(bool)
+    if isinstance(node, Not):
+        return ~_evaluate_columns(node.operand, values)
+    assert isinstance(node, BoolOp)
+    parts = [_evaluate_columns(operand, values) for operand in node.operands]
+    result = parts[0]
+    for part in parts[1:]:
+        result = (result & part) if node.operator == "and" else (result | part)
+    return result
+
+
+def row_problems(instrument: Instrument, values: pd.DataFrame) -> dict[str, list[Problem]]:
+    """Required answers and skip-logic consistency, per item column of ``values``.
+
+    ``required``: a required item left blank where it is asked (error).
+    ``not_relevant``: an answer given where the item's ``relevant`` says it is not asked
+    (warning: the row is stored and flagged).
+    """
+    found: dict[str, list[Problem]] = {}
+    for name in values.columns:
+        item = instrument.item_map.get(name)
+        if item is None:
+            continue
+        asked = relevant_mask(item.relevant, values) if item.relevant else None
+        answered = values[name].notna().to_numpy(dtype=bool)
+        problems = found.setdefault(name, [])
+        if item.required:
+            need = ~answered if asked is None else ~answered & asked
+            problems.append(Problem(need, "required", "error", f"{item.name} is required"))
+        if asked is not None:
+            problems.append(Problem(answered & ~asked, "not_relevant", "warning",
+                                    f"{item.name} is answered although its skip logic "
+                                    f"({item.relevant}) says it is not asked"))  # fmt: skip
+    return found
+
+
+def code_answers(
+    export: RawExport, instrument: Instrument, match: ColumnMatch, respondents: pd.Series
+) -> CodedAnswers:
+    """Code every matched column of ``export`` and collect the issues.
 
     Args:
-        keys: pseudonymised respondent keys, aligned with the rows (``<NA>`` if blank).
-        source_rows: 1-based file row numbers.
-        respondents: the raw identifiers, for the message.
-        already_stored: keys of the same survey and cycle already in the store.
+        export: the file as read (cells, source rows, SPSS metadata).
+        instrument: the survey or record definition.
+        match: the column match from :func:`toolkit.ingest.mapping.match_columns`.
+        respondents: the raw identifier of each row, for the issues table.
     """
-    present = keys.notna().to_numpy()
-    repeated = keys.duplicated(keep="first").to_numpy() & present
-    stored = keys.isin(already_stored).to_numpy() & present
-    chunks = []
-    for mask, rule, message in (
-        (repeated, "duplicate_respondent", "this respondent already appears earlier in the file"),
-        (
-            stored & ~repeated,
-            "respondent_already_stored",
-            "this respondent is already in the store for this cycle",
-        ),
-    ):
-        if mask.any():
-            chunk = _issues(
-                source_rows[mask],
-                respondents[mask],
-                "respondent_id",
-                respondents[mask],
-                rule,
-                "error",
-                message,
-            )
-            chunk["position"] = np.flatnonzero(mask)
-            chunks.append(chunk)
-    return pd.concat(chunks, ignore_index=True) if chunks else empty_issues()
+    frame = export.frame
+    serials = export.reader in ("xlsx", "xls", "ods")
+    values: dict[str, pd.Series] = {}
+    found: list[pd.DataFrame] = []
+    where = {"source_rows": export.source_rows, "respondents": respondents}
+    sources: dict[str, tuple[str, pd.Series]] = {}
+    for column, name in match.items.items():
+        raw = spss_cells(frame[column], column, export)
+        coded, problems = code_item(instrument, instrument.item_map[name], raw, serials=serials)
+        values[name], sources[name] = coded, (column, raw)
+        found += [_report(p, column=column, values=raw, **where) for p in problems]
+    for name, columns in match.spread.items():
+        values[name], _ = combine_spread(instrument, instrument.item_map[name], frame, columns)
+        sources[name] = (" + ".join(columns), values[name])
+    coded_frame = pd.DataFrame(values, index=frame.index)
+    for name, problems in row_problems(instrument, coded_frame).items():
+        column, raw = sources[name]
+        found += [_report(p, column=column, values=raw, **where) for p in problems]
+    found = [chunk for chunk in found if not chunk.empty]
+    issues = pd.concat(found, ignore_index=True) if found else empty_issues()
+    return CodedAnswers(values=coded_frame, issues=issues)
+
+
+def _report(problem: Problem, **where: object) -> pd.DataFrame:
+    mask = np.asarray(problem.mask, dtype=bool)
+    if not mask.any():
+        return empty_issues()
+    return issue_rows(
+        mask, rule=problem.rule, severity=problem.severity, message=problem.message, **where
+    )  # type: ignore[arg-type]

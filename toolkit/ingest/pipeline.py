@@ -1,9 +1,22 @@
-"""One survey export -> the store, in one transaction, losing nothing.
+"""One export -> the store, in one transaction, losing nothing.
 
-``ingest_survey_file`` reads a file, matches its columns to the instrument, codes and
-validates every row, pseudonymises respondents, and writes the batch record, accepted
-rows, quarantined rows (with their raw cells and reasons) and the issues table together.
-Re-ingesting a file already stored adds nothing.
+Steps (:func:`ingest_file`): read the file; match its headers to the instrument's items;
+code and check every row; pseudonymise identifiers; compare with what the store holds;
+then write the batch record, accepted rows, quarantined rows (raw cells and reasons) and
+the issues table in one transaction. Re-ingesting a file already stored adds nothing.
+
+Duplicates. Within a file, a respondent (survey) or record key (records, see
+:mod:`toolkit.ingest.records`) seen on an earlier row is an error. Against the store, a
+row whose key is stored already is *skipped* when its answers are the same (a file saved
+again, or a corrected file re-ingested: nothing is counted twice) and quarantined when
+they differ (``respondent_already_stored`` / ``record_already_stored``). When a
+corrected file is re-ingested, rows quarantined earlier for the same survey, cycle and
+respondent that are now accepted are marked released by the new batch.
+
+File-level errors (``IngestError``, the store unchanged): the ``read.*`` errors of the
+readers, ``ingest.unknown_region``, ``ingest.missing_required_column``,
+``ingest.wrong_instrument``, ``ingest.no_year``, ``ingest.bad_mapping`` and
+``ingest.strict_refused`` (any row error under ``--strict``).
 """
 
 from __future__ import annotations
@@ -12,7 +25,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +35,62 @@ from toolkit import __version__
 from toolkit.errors import IngestError
 from toolkit.ingest.coding import (
     ISSUE_COLUMNS,
+    CodedAnswers,
     code_answers,
-    duplicate_issues,
     empty_issues,
-    match_columns,
-    normalise,
+    issue_rows,
 )
+from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
+from toolkit.ingest.raw_export import TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
+from toolkit.ingest.records import RECORD_KEYS, extract_year, record_instrument_name
 from toolkit.instrument import Instrument
-from toolkit.store import BatchRecord, ResponseStore, table_name
+from toolkit.store import PROVENANCE_COLUMNS, BatchRecord, ResponseStore, table_name
+
+#: Unmatched headers whose values are checked against the batch's cycle.
+CYCLE_HEADERS = frozenset({"cycle", "year", "survey year", "survey cycle"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a file is ingested as.
+
+    Attributes:
+        kind: ``"survey"`` or ``"records"``.
+        name: the survey name (``culture``) or the record kind (``workforce``).
+        instrument: its definition.
+        identifier: the item holding the respondent or person identifier.
+        key_items: items besides the identifier that make a row unique (records).
+    """
+
+    kind: str
+    name: str
+    instrument: Instrument
+    identifier: str
+    key_items: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        """``responses_<survey>`` or ``records_<kind>``."""
+        return table_name("responses" if self.kind == "survey" else "records", self.name)
+
+    @property
+    def duplicate_rule(self) -> str:
+        """Rule name of a key seen twice."""
+        return "duplicate_respondent" if self.kind == "survey" else "duplicate_record"
+
+
+def survey_target(instrument: Instrument) -> Target:
+    """A survey: its identifier is the item marked ``identifier`` (else ``respondent_id``)."""
+    identifier = next((i.name for i in instrument.items if i.identifier), "respondent_id")
+    return Target("survey", instrument.name, instrument, identifier)
+
+
+def records_target(kind: str, instrument: Instrument) -> Target:
+    """Records of ``kind`` against their definition (``<kind>_records``)."""
+    record_instrument_name(kind)
+    identifier, keys = RECORD_KEYS[kind]
+    return Target("records", kind, instrument, identifier, keys)
 
 
 @dataclass(frozen=True)
@@ -42,85 +102,50 @@ class IngestReport:
         already_ingested: the file was in the store already; nothing was added.
         issues: every finding (:data:`toolkit.ingest.coding.ISSUE_COLUMNS`).
         ignored_columns: source columns that matched no item.
+        near_misses: ignored column -> the item it resembles.
+        released: earlier quarantined rows this file's accepted rows released.
     """
 
     batch: BatchRecord
     already_ingested: bool
     issues: pd.DataFrame
-    ignored_columns: tuple[str, ...]
+    ignored_columns: tuple[str, ...] = ()
+    near_misses: dict[str, str] = field(default_factory=dict)
+    released: int = 0
 
 
 def pseudonymise(identifiers: pd.Series, secret: bytes) -> pd.Series:
-    """Keyed hash (HMAC-SHA256, first 32 hex digits) of each identifier; blanks stay <NA>."""
-    return identifiers.map(
-        lambda v: (
-            hmac.new(secret, str(v).strip().encode(), hashlib.sha256).hexdigest()[:32]
-            if isinstance(v, str) and v.strip()
-            else pd.NA
-        )
-    ).astype("string")
+    """Keyed hash (HMAC-SHA256, first 32 hex digits) of each stripped identifier.
+
+    Computed once per distinct identifier; blanks stay ``<NA>``.
+    """
+    positions, uniques = pd.factorize(identifiers.astype(TEXT_DTYPE).str.strip())
+    template = hmac.new(secret, digestmod=hashlib.sha256)
+    hashed = np.empty(len(uniques) + 1, dtype=object)
+    for index, value in enumerate(uniques):
+        mac = template.copy()
+        mac.update(value.encode())
+        hashed[index] = mac.hexdigest()[:32] if value else None
+    hashed[-1] = None
+    return pd.Series(pd.array(hashed[positions], dtype=TEXT_DTYPE), index=identifiers.index)
 
 
-def batch_identifier(sha256: str, survey: str, cycle: int, region: str) -> str:
-    """Deterministic batch id: the same file for the same survey, cycle and region -> same id."""
-    return hashlib.sha256(f"{sha256}|{survey}|{cycle}|{region}".encode()).hexdigest()[:20]
+def key_fingerprint(secret: bytes) -> str:
+    """A short public fingerprint of the workspace key (stores to merge must share it)."""
+    return hmac.new(secret, b"ptw key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
-def _consistency_issues(
-    values: pd.DataFrame, raw: RawExport, *, column: str, expected: str, rule: str
-) -> pd.DataFrame:
-    """Rows whose own ``column`` disagrees with the batch's ``expected`` value."""
-    if column not in values or not expected:
-        return empty_issues()
-    mask = (values[column].notna() & (values[column].astype("string") != expected)).to_numpy()
-    if not mask.any():
-        return empty_issues()
-    return pd.DataFrame(
-        {
-            "source_row": raw.source_rows[mask],
-            "respondent": pd.NA,
-            "column": column,
-            "value": values[column][mask].astype("string").to_numpy(),
-            "rule": rule,
-            "severity": "error",
-            "message": f"{column} differs from the batch's {column} {expected!r}",
-            "position": np.flatnonzero(mask),
-        }
-    )
+def batch_identifier(sha256: str, name: str, cycle: int | str, region: str) -> str:
+    """Deterministic batch id: the same file for the same target, cycle and region -> same id."""
+    return hashlib.sha256(f"{sha256}|{name}|{cycle}|{region}".encode()).hexdigest()[:20]
 
 
-def _file_level_checks(
-    raw: RawExport, instrument: Instrument, ignored: tuple[str, ...], missing: tuple[str, ...]
-) -> None:
-    if missing:
-        raise IngestError(
-            code="ingest.missing_required_column",
-            message=f"required column(s) missing: {', '.join(missing)}",
-            file=str(raw.path),
-            row=raw.header_row,
-            expected=f"a header for every required item of {instrument.name}",
-            fix="add the columns, or map your headers with --mapping (draft one with --suggest-mapping)",
-        )
-    if ignored and len(ignored) == len(raw.frame.columns):
-        raise IngestError(
-            code="ingest.wrong_instrument",
-            message=f"no column matches an item of {instrument.name!r}",
-            file=str(raw.path),
-            row=raw.header_row,
-            value=", ".join(ignored[:5]),
-            fix="check --survey, or map your headers with --mapping",
-        )
-
-
-def _region_code(instrument: Instrument, region: str) -> str:
+def region_code(instrument: Instrument, region: str) -> str:
+    """The option code of ``--region`` (name, code or synonym); ``''`` stays ``''``."""
     if not region or "region" not in instrument.item_map:
         return region
-    lookup = {
-        normalise(t): c.code
-        for c in instrument.choices("region")
-        for t in (c.code, c.label, *c.synonyms)
-    }
-    if normalise(region) not in lookup:
+    lookup = instrument.accepted_answers("region")
+    if lookup.get(normalise(region)) is None:
         raise IngestError(
             code="ingest.unknown_region",
             message="unknown region",
@@ -128,7 +153,388 @@ def _region_code(instrument: Instrument, region: str) -> str:
             expected=", ".join(c.label for c in instrument.choices("region")),
             fix="pass --region with one of the NHS England regions (name or code)",
         )
-    return lookup[normalise(region)]
+    return str(lookup[normalise(region)])
+
+
+def _file_level_checks(raw: RawExport, target: Target, match: ColumnMatch) -> None:
+    """Refuse a file whose columns do not fit the instrument."""
+    matched = len(match.items) + sum(len(c) for c in match.spread.values())
+    if not matched or len(match.unknown) > matched:
+        raise IngestError(
+            code="ingest.wrong_instrument",
+            message=f"{len(match.unknown)} of {len(raw.frame.columns)} columns match no item of "
+            f"{target.instrument.name!r}",
+            file=str(raw.path),
+            row=raw.header_row or None,
+            value=", ".join(match.unknown[:5]),
+            expected=f"headers that are {target.instrument.name} item names or question texts",
+            fix="check --survey / --kind, or map your headers with --mapping "
+            "(draft one with --suggest-mapping)",
+        )
+    if match.missing_required:
+        raise IngestError(
+            code="ingest.missing_required_column",
+            message=f"required column(s) missing: {', '.join(match.missing_required)}",
+            file=str(raw.path),
+            row=raw.header_row or None,
+            expected=f"a column for every required item of {target.instrument.name}",
+            fix="add the columns, or map your headers with --mapping "
+            "(draft one with --suggest-mapping)",
+        )
+
+
+def _unknown_column_issues(raw: RawExport, match: ColumnMatch) -> pd.DataFrame:
+    """A warning per ignored header (position -1: no row is flagged)."""
+    if not match.unknown:
+        return empty_issues()
+    messages = [
+        "column matches no item and is ignored"
+        + (f"; did you mean {match.near_misses[c]!r}?" if c in match.near_misses else "")
+        for c in match.unknown
+    ]
+    return pd.DataFrame({"source_row": raw.header_row, "respondent": None, "column": list(match.unknown),
+                         "value": list(match.unknown), "rule": "unknown_column", "severity": "warning",
+                         "message": messages, "position": -1})  # fmt: skip
+
+
+def _cycle_issues(raw: RawExport, match: ColumnMatch, cycle: int, where: dict) -> pd.DataFrame:
+    """Errors for rows whose own cycle/year column disagrees with the batch's cycle."""
+    column = next((c for c in match.unknown if normalise(c) in CYCLE_HEADERS), None)
+    if column is None:
+        return empty_issues()
+    cells = raw.frame[column].astype(TEXT_DTYPE).str.strip()
+    mask = (cells.notna() & (cells != "") & (cells != str(cycle))).to_numpy(dtype=bool)
+    if not mask.any():
+        return empty_issues()
+    return issue_rows(mask, column=column, values=cells, rule="cycle_mismatch", severity="error",
+                      message=f"the row's {column} differs from the batch's cycle {cycle}", **where)  # fmt: skip
+
+
+def _region_issues(values: pd.DataFrame, expected: str, where: dict) -> pd.DataFrame:
+    """Errors for rows whose region answer differs from the batch's ``--region``."""
+    if not expected or "region" not in values:
+        return empty_issues()
+    region = values["region"]
+    mask = (region.notna() & (region != expected)).to_numpy(dtype=bool)
+    if not mask.any():
+        return empty_issues()
+    return issue_rows(mask, column="region", values=region, rule="region_mismatch", severity="error",
+                      message=f"the row's region differs from the batch's region {expected!r}", **where)  # fmt: skip
+
+
+def _signature(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text per row joining the given columns (for comparing answers)."""
+    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
+    joined = parts[0] if parts else pd.Series("", index=frame.index, dtype="string")
+    for part in parts[1:]:
+        joined = joined + "\x1f" + part
+    return joined
+
+
+@dataclass(frozen=True)
+class StoreComparison:
+    """How a file's rows relate to the rows already stored.
+
+    Attributes:
+        duplicate: repeated key within the file (after its first row).
+        conflict: key stored already with different answers.
+        same: key stored already with the same answers (skipped).
+    """
+
+    duplicate: np.ndarray
+    conflict: np.ndarray
+    same: np.ndarray
+
+
+def compare_with_store(
+    store: ResponseStore, target: Target, keyed: pd.DataFrame, items: list[str]
+) -> StoreComparison:
+    """Find repeated keys and keys already stored.
+
+    Args:
+        keyed: ``respondent`` (hash), ``cycle`` and the item columns, aligned with rows.
+        items: the item columns whose answers decide "same" or "conflict".
+    """
+    key_columns = ["respondent", *(["cycle"] if target.kind == "survey" else target.key_items)]
+    present = keyed["respondent"].notna().to_numpy()
+    duplicate = keyed.duplicated(key_columns, keep="first").to_numpy() & present
+    stored = store.stored_rows(target.table, keyed.loc[present, "respondent"].unique())
+    if stored.empty:
+        none = np.zeros(len(keyed), dtype=bool)
+        return StoreComparison(duplicate, none, none.copy())
+    shared = [c for c in items if c in stored.columns]
+    incoming = keyed[key_columns].assign(_sig=_signature(keyed, shared).to_numpy())
+    held = (
+        stored[key_columns]
+        .astype({"respondent": "string"})
+        .assign(_sig=_signature(stored, shared).to_numpy())
+    )
+    if "cycle" in key_columns:
+        incoming["cycle"] = incoming["cycle"].astype("int64")
+        held["cycle"] = held["cycle"].astype("int64")
+    held = held.drop_duplicates(key_columns).rename(columns={"_sig": "_stored"})
+    joined = incoming.reset_index(drop=True).merge(held, on=key_columns, how="left")
+    found = joined["_stored"].notna().to_numpy() & present
+    same = found & (joined["_stored"] == joined["_sig"]).fillna(False).to_numpy(dtype=bool)
+    return StoreComparison(duplicate, found & ~same & ~duplicate, same & ~duplicate)
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A file checked against the instrument and the store, not yet written.
+
+    Attributes:
+        coded: the coded values and the issues of coding.
+        provenance: provenance columns for every row (batch_id left blank).
+        issues: every finding (:data:`ISSUE_COLUMNS` plus ``position``).
+        bad: rows with errors (quarantined).
+        skipped: rows already stored with the same answers.
+        flagged: rows with warnings.
+    """
+
+    coded: CodedAnswers
+    provenance: pd.DataFrame
+    issues: pd.DataFrame
+    bad: np.ndarray
+    skipped: np.ndarray
+    flagged: np.ndarray
+
+    def accepted(self, batch_id: str, identifier: str) -> pd.DataFrame:
+        """The rows to store: provenance columns, then the items (identifier and region dropped)."""
+        keep = ~self.bad & ~self.skipped
+        items = self.coded.values.loc[keep].drop(columns=[identifier, "region"], errors="ignore")
+        provenance = self.provenance.loc[keep].assign(batch_id=batch_id, flagged=self.flagged[keep])
+        frame = pd.concat([provenance[list(PROVENANCE_COLUMNS)], items], axis=1)
+        return frame.reset_index(drop=True)
+
+
+def validate_rows(
+    store: ResponseStore,
+    raw: RawExport,
+    target: Target,
+    *,
+    cycle: int,
+    region: str,
+    secret: bytes,
+    match: ColumnMatch,
+    coded: CodedAnswers,
+) -> Validated:
+    """Check coded rows for consistency with the batch and the store (module docstring)."""
+    values = coded.values
+    respondent_raw = values.get(
+        target.identifier, pd.Series(pd.NA, index=values.index, dtype="string")
+    )
+    keys = pseudonymise(respondent_raw, secret)
+    row_region = (
+        values["region"]
+        if "region" in values
+        else pd.Series(pd.NA, index=values.index, dtype="string")
+    )
+    provenance = pd.DataFrame({"batch_id": "", "respondent": keys, "cycle": cycle,
+                               "region": row_region.fillna(region) if region else row_region,
+                               "source_row": raw.source_rows, "flagged": False}, index=values.index)  # fmt: skip
+    where = {"source_rows": raw.source_rows, "respondents": respondent_raw}
+    items = [c for c in values.columns if c not in (target.identifier, "region")]
+    compared = compare_with_store(
+        store,
+        target,
+        pd.concat([provenance[["respondent", "cycle"]], values[items]], axis=1),
+        items,
+    )
+    stored_rule = (
+        "respondent_already_stored" if target.kind == "survey" else "record_already_stored"
+    )
+    found = [
+        coded.issues,
+        _unknown_column_issues(raw, match),
+        _cycle_issues(raw, match, cycle, where) if target.kind == "survey" else empty_issues(),
+        _region_issues(values, region, where),
+        _key_issues(compared.duplicate, target.duplicate_rule, "appears on an earlier row of this file", where, target),
+        _key_issues(compared.conflict, stored_rule,
+                    "is already stored with different answers; fix the stored data or the row, "
+                    "or release it with `ptw quarantine`", where, target),
+        _key_issues(compared.same, "already_stored", "is already stored with the same answers; skipped",
+                    where, target, severity="info"),
+    ]  # fmt: skip
+    issues = (
+        pd.concat([f for f in found if not f.empty], ignore_index=True)
+        if any(not f.empty for f in found)
+        else empty_issues()
+    )
+    positions = issues["position"].astype(int).to_numpy()
+    severity = issues["severity"].to_numpy()
+    bad = np.zeros(len(values), dtype=bool)
+    bad[positions[(severity == "error") & (positions >= 0)]] = True
+    flagged = np.zeros(len(values), dtype=bool)
+    flagged[positions[(severity == "warning") & (positions >= 0)]] = True
+    skipped = compared.same & ~bad
+    return Validated(coded, provenance, issues, bad, skipped, flagged & ~bad)
+
+
+def _key_issues(
+    mask: np.ndarray, rule: str, what: str, where: dict, target: Target, *, severity: str = "error"
+) -> pd.DataFrame:
+    if not mask.any():
+        return empty_issues()
+    respondents = where["respondents"]
+    subject = "this respondent" if target.kind == "survey" else "this record"
+    return issue_rows(mask, column=target.identifier, values=respondents, rule=rule, severity=severity,
+                      message=f"{subject} {what}", **where)  # fmt: skip
+
+
+def refuse_if_strict(validated: Validated, path: Path) -> None:
+    """``ingest.strict_refused`` naming the first error, when any row has one."""
+    errors = validated.issues[validated.issues["severity"] == "error"]
+    if errors.empty:
+        return
+    first = errors.iloc[0]
+    raise IngestError(
+        code="ingest.strict_refused",
+        message=f"{int(validated.bad.sum())} row(s) have errors and --strict refuses the whole "
+        f"file; the first: {first['message']} ({first['rule']})",
+        file=str(path),
+        row=int(first["source_row"]),
+        column=str(first["column"]),
+        value=first["value"],
+        fix="correct the rows listed by `ptw ingest` without --strict (see --issues FILE.csv)",
+    )
+
+
+def quarantine_rows(
+    raw: RawExport, validated: Validated, *, batch_id: str, target: Target, cycle: int
+) -> pd.DataFrame:
+    """Quarantine records for the rows with errors: raw cells as JSON and every reason."""
+    positions = np.flatnonzero(validated.bad)
+    if positions.size == 0:
+        return pd.DataFrame()
+    errors = validated.issues[validated.issues["severity"] == "error"]
+    reasons = errors.groupby("position").apply(
+        lambda g: "; ".join(
+            dict.fromkeys(
+                f"{c}: {m} ({r})"
+                for c, m, r in zip(g["column"], g["message"], g["rule"], strict=True)
+            )
+        ),
+        include_groups=False,
+    )
+    cells = raw.frame.iloc[positions]
+    rows = cells.astype(object).where(cells.notna(), None).to_dict(orient="records")
+    source_rows = raw.source_rows[positions]
+    return pd.DataFrame(
+        {
+            "quarantine_id": [f"{batch_id}:{r}" for r in source_rows],
+            "batch_id": batch_id,
+            "kind": target.kind,
+            "survey": target.name,
+            "cycle": cycle,
+            "region": validated.provenance["region"].iloc[positions].to_numpy(),
+            "source_row": source_rows,
+            "respondent": validated.provenance["respondent"].iloc[positions].to_numpy(),
+            "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in rows],
+            "reasons": reasons.reindex(positions).to_numpy(),
+            "released": False,
+            "released_by": pd.Series([None] * positions.size, dtype="string"),
+        }
+    )
+
+
+def released_by_reingest(store: ResponseStore, target: Target, accepted: pd.DataFrame) -> list[str]:
+    """Held quarantine ids for the same survey, cycle and respondent as newly accepted rows.
+
+    Records are matched by respondent only for kinds whose identifier alone is the key.
+    """
+    if accepted.empty or (target.kind == "records" and target.key_items):
+        return []
+    held = store.quarantine()
+    held = held[
+        (held["kind"] == target.kind) & (held["survey"] == target.name) & held["respondent"].notna()
+    ]
+    if held.empty:
+        return []
+    pairs = set(zip(accepted["respondent"], accepted["cycle"].astype(int), strict=True))
+    hits = [(r, int(c)) in pairs for r, c in zip(held["respondent"], held["cycle"], strict=True)]
+    return held.loc[hits, "quarantine_id"].tolist()
+
+
+def stored_issues(issues: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    """The issues as the ``issues`` table stores them."""
+    frame = issues[list(ISSUE_COLUMNS)].assign(batch_id=batch_id)[["batch_id", *ISSUE_COLUMNS]]
+    return frame.astype({"value": "string", "respondent": "string", "column": "string",
+                         "source_row": "Int64"})  # fmt: skip
+
+
+def ingest_file(
+    store: ResponseStore,
+    path: Path,
+    target: Target,
+    *,
+    cycle: int | None,
+    region: str,
+    secret: bytes,
+    mapping: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> IngestReport:
+    """Ingest one survey export or records file into ``store`` (module docstring).
+
+    Args:
+        store: an open writable store.
+        path: the file (CSV, TSV, Excel, ODS, SPSS or Parquet).
+        target: what it is (:func:`survey_target` / :func:`records_target`).
+        cycle: the survey year, or the records' extract year (``None``: from the data).
+        region: NHS England region of the batch (name or code); ``''`` to take each row's own.
+        secret: the workspace key for pseudonymising identifiers.
+        mapping: explicit ``source header -> item`` for headers that do not match.
+        strict: refuse the whole file if any row has an error.
+
+    Returns:
+        An :class:`IngestReport`. Rows with errors are quarantined with their reasons.
+
+    Raises:
+        IngestError: the file as a whole cannot be accepted; the store is unchanged.
+    """
+    raw = read_export(path)
+    code = region_code(target.instrument, region)
+    batch_id = batch_identifier(raw.sha256, target.name, cycle or "auto", code)
+    existing = store.find_batch(batch_id)
+    if existing is not None:
+        stored = BatchRecord(**{k: existing[k] for k in BatchRecord.__dataclass_fields__})
+        return IngestReport(stored, True, empty_issues()[list(ISSUE_COLUMNS)])
+    match = match_columns(list(raw.frame.columns), target.instrument, mapping, raw.question_text)
+    _file_level_checks(raw, target, match)
+    id_column = next((c for c, i in match.items.items() if i == target.identifier), None)
+    respondents = (
+        raw.frame[id_column]
+        if id_column
+        else pd.Series(pd.NA, index=raw.frame.index, dtype="string")
+    )
+    coded = code_answers(raw, target.instrument, match, respondents)
+    cycle = cycle if cycle is not None else extract_year(coded.values, target.instrument)
+    if cycle is None:
+        raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
+                          file=str(path), fix="pass --year YEAR")  # fmt: skip
+    validated = validate_rows(
+        store, raw, target, cycle=cycle, region=code, secret=secret, match=match, coded=coded
+    )
+    if strict:
+        refuse_if_strict(validated, path)
+    accepted = validated.accepted(batch_id, target.identifier)
+    quarantined = quarantine_rows(raw, validated, batch_id=batch_id, target=target, cycle=cycle)
+    batch = BatchRecord(
+        batch_id=batch_id, kind=target.kind, survey=target.name,
+        instrument_version=target.instrument.version, cycle=cycle, region=code or "several",
+        source_file=path.name, sha256=raw.sha256, reader=raw.reader, encoding=raw.encoding or "",
+        layout=raw.layout, rows_read=len(raw.frame), accepted=len(accepted),
+        quarantined=len(quarantined), warned=int(validated.flagged[~validated.skipped].sum()),
+        skipped=int(validated.skipped.sum()),
+        ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
+        toolkit_version=__version__, key_id=key_fingerprint(secret),
+        mapping=json.dumps(dict(mapping or {}), ensure_ascii=False, sort_keys=True),
+    )  # fmt: skip
+    released = released_by_reingest(store, target, accepted)
+    store.write_batch(batch, table=target.table, accepted=accepted, quarantined=quarantined,
+                      issues=stored_issues(validated.issues, batch_id), released_ids=released)  # fmt: skip
+    return IngestReport(batch, False, validated.issues[list(ISSUE_COLUMNS)], match.unknown,
+                        match.near_misses, len(released))  # fmt: skip
 
 
 def ingest_survey_file(
@@ -142,143 +548,23 @@ def ingest_survey_file(
     mapping: Mapping[str, str] | None = None,
     strict: bool = False,
 ) -> IngestReport:
-    """Ingest one survey export into ``store``.
-
-    Args:
-        store: an open writable store.
-        path: the export (CSV, TSV, Excel, ODS, SPSS or Parquet).
-        instrument: the survey it answers.
-        cycle: the survey year of every row.
-        region: NHS England region of the batch (name or code); '' to take each row's own.
-        secret: the workspace key for pseudonymising respondent identifiers.
-        mapping: explicit ``source header -> item`` for headers that do not match.
-        strict: refuse the whole file if any row has an error.
-
-    Returns:
-        An :class:`IngestReport`. Rows with errors are quarantined with their reasons;
-        nothing is dropped.
-
-    Raises:
-        IngestError: the file as a whole cannot be accepted (unreadable, wrong
-            instrument, missing required columns, or any error under ``strict``); the
-            store is unchanged.
-    """
-    raw = read_export(path)
-    region_code = _region_code(instrument, region)
-    batch_id = batch_identifier(raw.sha256, instrument.name, cycle, region_code)
-    existing = store.find_batch(batch_id)
-    if existing is not None:
-        return IngestReport(BatchRecord(**existing), True, empty_issues()[list(ISSUE_COLUMNS)], ())
-    match = match_columns(list(raw.frame.columns), instrument, mapping)
-    _file_level_checks(raw, instrument, match.unknown, match.missing_required)
-    coded = code_answers(raw.frame, raw.source_rows, instrument, match)
-    values = coded.values
-    respondent_ids = values.get(
-        "respondent_id", pd.Series(pd.NA, index=values.index, dtype="string")
-    )
-    keys = pseudonymise(respondent_ids, secret)
-    table = table_name("responses", instrument.name)
-    issues = pd.concat(
-        [
-            coded.issues,
-            duplicate_issues(
-                keys, raw.source_rows, respondent_ids, store.known_respondents(table, cycle)
-            ),
-            _consistency_issues(
-                values, raw, column="region", expected=region_code, rule="region_mismatch"
-            ),
-            _consistency_issues(
-                values, raw, column="cycle", expected=str(cycle), rule="cycle_mismatch"
-            ),
-        ],
-        ignore_index=True,
-    )
-    error_positions = np.unique(issues.loc[issues["severity"] == "error", "position"].astype(int))
-    if strict and error_positions.size:
-        first = issues[issues["severity"] == "error"].iloc[0]
-        raise IngestError(
-            code="ingest.strict_refused",
-            message=f"{error_positions.size} row(s) have errors; --strict refuses the whole file. "
-            f"First: {first['message']}",
-            file=str(path),
-            row=int(first["source_row"]),
-            column=str(first["column"]),
-            value=first["value"],
-            fix="fix the rows listed by `ptw ingest` without --strict, or correct the file",
-        )
-    bad = np.zeros(len(values), dtype=bool)
-    bad[error_positions] = True
-    accepted = values.loc[~bad].drop(columns=["respondent_id"], errors="ignore")
-    accepted.insert(0, "batch_id", batch_id)
-    accepted.insert(1, "respondent", keys[~bad].to_numpy())
-    accepted.insert(2, "cycle", cycle)
-    if "region" in accepted:
-        accepted = accepted.drop(columns=["region"])
-    row_regions = (
-        values.loc[~bad, "region"]
-        if "region" in values
-        else pd.Series(region_code, index=accepted.index)
-    )
-    accepted.insert(
-        3, "region", (row_regions.fillna(region_code) if region_code else row_regions).to_numpy()
-    )
-    accepted.insert(4, "source_row", raw.source_rows[~bad])
-    accepted.insert(5, "flagged", False)
-    quarantined = _quarantine_rows(raw, issues, error_positions, keys, batch_id, instrument.name)
-    batch = BatchRecord(
-        batch_id=batch_id,
-        kind="survey",
-        survey=instrument.name,
-        instrument_version=instrument.version,
-        cycle=cycle,
-        region=region_code or "several",
-        source_file=path.name,
-        sha256=raw.sha256,
-        reader=raw.reader,
-        encoding=raw.encoding or "",
-        layout=raw.layout,
-        rows_read=len(values),
-        accepted=int((~bad).sum()),
-        quarantined=int(bad.sum()),
-        warned=int(issues.loc[issues["severity"] == "warning", "position"].nunique()),
-        ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
-        toolkit_version=__version__,
-    )
-    stored_issues = issues[list(ISSUE_COLUMNS)].assign(batch_id=batch_id)
-    stored_issues = stored_issues[["batch_id", *ISSUE_COLUMNS]].astype(
-        {"value": "string", "respondent": "string"}
-    )
-    store.write_batch(
-        batch, table=table, accepted=accepted, quarantined=quarantined, issues=stored_issues
-    )
-    return IngestReport(batch, False, issues[list(ISSUE_COLUMNS)], match.unknown)
+    """Ingest one survey export (:func:`ingest_file` with :func:`survey_target`)."""
+    return ingest_file(store, Path(path), survey_target(instrument), cycle=cycle, region=region,
+                       secret=secret, mapping=mapping, strict=strict)  # fmt: skip
 
 
-def _quarantine_rows(
-    raw: RawExport,
-    issues: pd.DataFrame,
-    positions: np.ndarray,
-    keys: pd.Series,
-    batch_id: str,
-    survey: str,
-) -> pd.DataFrame:
-    """Quarantine records: raw cells as JSON and every reason, for each rejected row."""
-    if positions.size == 0:
-        return pd.DataFrame()
-    errors = issues[issues["severity"] == "error"]
-    reasons = errors.groupby("position")["message"].agg(lambda m: "; ".join(dict.fromkeys(m)))
-    rows = raw.frame.iloc[positions]
-    return pd.DataFrame(
-        {
-            "batch_id": batch_id,
-            "survey": survey,
-            "source_row": raw.source_rows[positions],
-            "respondent": keys.iloc[positions].to_numpy(),
-            "raw": [
-                json.dumps(r, ensure_ascii=False, default=str)
-                for r in rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
-            ],
-            "reasons": reasons.reindex(positions).to_numpy(),
-            "released": False,
-        }
-    )
+def ingest_records_file(
+    store: ResponseStore,
+    path: Path,
+    *,
+    kind: str,
+    instrument: Instrument,
+    year: int | None,
+    region: str,
+    secret: bytes,
+    mapping: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> IngestReport:
+    """Ingest one records file (:func:`ingest_file` with :func:`records_target`)."""
+    return ingest_file(store, Path(path), records_target(kind, instrument), cycle=year, region=region,
+                       secret=secret, mapping=mapping, strict=strict)  # fmt: skip
