@@ -2,31 +2,37 @@
 
 The steps read as a list (STYLE.md, "a top-level script that reads as a list of steps"):
 
-1. load the plan and the instruments it uses;
-2. read each survey's responses from the store;
-3. derive the equality groups (dimensions, levels, intersections);
-4. for every indicator x cycle x region x dimension x level: rates with CIs, relative
-   likelihood and gap against the reference group, and a test of association;
-5. adjust p-values within the plan's multiplicity family;
-6. apply disclosure control (primary and secondary suppression) and audit it;
-7. return the bundle: comparisons, response profile, suppression log and manifest.
+1. load the instruments the plan uses and read each survey's responses from the store;
+2. derive the equality groups (dimensions, levels, intersections) and the indicators' 0/1
+   outcomes, and the survey weights the plan asks for;
+3. compare groups: rates with CIs, relative likelihood and gap against the reference group
+   and a test of association, for every indicator x cycle x (England and each region) x
+   dimension x level, in one vectorised sweep (:func:`toolkit.stats.sweep.comparison_sweep`);
+4. adjusted odds ratios, Likert distributions, scale scores and their reliability;
+5. apply disclosure control to every table together (primary and secondary suppression,
+   linked across tables) and withhold tests that would involve a suppressed group;
+6. adjust p-values of the published comparisons within the plan's multiplicity family;
+7. audit the disclosure control and return the bundle with its manifest.
 
 Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from toolkit import __version__
+from toolkit.analysis_likert import likert_table, scale_tables
+from toolkit.analysis_models import model_table
+from toolkit.analysis_weights import plan_weights
 from toolkit.bundle import Bundle
 from toolkit.dimensions import group_hierarchy, group_labels, intersect
 from toolkit.disclosure import (
+    TOTAL_GROUP,
     Link,
     SuppressionPolicy,
     TableLayout,
@@ -36,60 +42,95 @@ from toolkit.disclosure import (
 from toolkit.errors import PtwError
 from toolkit.instrument import Instrument, instrument_path, load_instrument
 from toolkit.plan import IndicatorSpec, Plan
-from toolkit.stats.association import association
-from toolkit.stats.comparisons import difference, relative_likelihood
 from toolkit.stats.multiplicity import adjust_p_values
-from toolkit.stats.proportions import proportions
+from toolkit.stats.sweep import Grouping, comparison_sweep
 from toolkit.store import ResponseStore, table_name
 
 NATIONAL = "England"
-ALL_RESPONDENTS = "All respondents"
+WEIGHT = "_weight"
 COMPARISON_COLUMNS = (
     "survey", "cycle", "region", "indicator", "dimension", "level", "group", "reference_group",
-    "is_reference", "n", "events", "weighted_n", "estimate", "ci_low", "ci_high", "ci_method",
-    "rel_likelihood", "rl_ci_low", "rl_ci_high", "diff", "diff_ci_low", "diff_ci_high",
-    "test", "statistic", "dof", "p_value", "p_adjusted", "adjust_method", "outside_band",
-    "suppressed", "suppression_reason", "note",
+    "is_reference", "n", "events", "weighted_n", "estimate", "se", "ci_low", "ci_high", "ci_method",
+    "rel_likelihood", "rl_ci_low", "rl_ci_high", "rl_ci_method", "p_value", "p_adjusted",
+    "adjust_method", "outside_band", "band_convention", "diff", "diff_ci_low", "diff_ci_high",
+    "diff_ci_method", "test", "statistic", "dof", "test_p_value", "suppressed",
+    "suppression_reason", "note",
 )  # fmt: skip
+"""Columns of the bundle's ``comparisons`` table (one row per survey x cycle x region x
+indicator x dimension x level x group; ``p_value`` tests the group against the reference,
+``test_p_value`` the association over the whole dimension level)."""
 PARTITION = ("survey", "cycle", "region", "indicator", "dimension", "level")
 PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
+CELL = ("survey", "cycle", "region", "dimension", "level", "group")
+TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
+LAYOUTS = {
+    "comparisons": TableLayout(partition_cols=PARTITION, complete=False),
+    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
+    "models": TableLayout(
+        partition_cols=PARTITION, complete=False, reference_col="reference_group"
+    ),
+    "likert": TableLayout(
+        partition_cols=("survey", "cycle", "region", "item", "dimension", "level"),
+        complete=False,
+        key_cols=("answer", "order"),
+    ),
+    "scales": TableLayout(
+        partition_cols=("survey", "cycle", "region", "scale", "dimension", "level"), complete=False
+    ),
+    "reliability": TableLayout(partition_cols=("survey", "cycle", "scale", "dimension", "level")),
+}
+LINKS = (
+    Link(("comparisons", "response_profile", "likert", "scales"), CELL),
+    Link(("comparisons", "models"), (*CELL, "indicator")),
+)
 
 
 @dataclass(frozen=True)
-class GroupingColumn:
-    """One way of grouping respondents: a derived column in the working frame."""
+class SurveyFrame:
+    """One survey's respondents with derived columns, ready for the statistics.
 
-    column: str
-    dimension: str
-    level: str
-    reference: str
-
-
-def groupings(
-    plan: Plan, instrument: Instrument, answers: pd.DataFrame
-) -> tuple[pd.DataFrame, list[GroupingColumn]]:
-    """Add one group-label column per dimension x level and per intersection.
-
-    Returns:
-        ``answers`` with the new columns, and their descriptions.
+    Attributes:
+        instrument: the survey's instrument.
+        frame: stored answers plus one column per grouping and per indicator outcome, and
+            ``_weight`` when the plan weights.
+        groupings: the groupings compared (column, reference, dimension, level).
+        outcomes: indicator name -> outcome column.
+        weights: the weight column, or ``None``.
+        weighting: raking diagnostics (empty when unweighted).
     """
-    frame = answers.copy()
-    found: list[GroupingColumn] = []
+
+    instrument: Instrument
+    frame: pd.DataFrame
+    groupings: list[Grouping]
+    outcomes: dict[str, str]
+    weights: str | None
+    weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def grouping_columns(
+    plan: Plan, instrument: Instrument, answers: pd.DataFrame
+) -> tuple[pd.DataFrame, list[Grouping]]:
+    """One group-label column per dimension x level and per intersection (plan order)."""
+    columns: dict[str, pd.Series] = {}
+    found: list[Grouping] = []
     for spec in plan.dimensions:
         dimension = instrument.dimension(spec.name)
         for level in spec.levels:
             column = f"_g_{spec.name}_{level}"
-            frame[column] = group_labels(answers, instrument, dimension, level)
-            found.append(GroupingColumn(column, spec.name, level, dimension.reference[level]))
+            columns[column] = group_labels(answers, instrument, dimension, level)
+            found.append(Grouping(column, dimension.reference[level], spec.name, level))
     for spec in plan.intersections:
         dims = [instrument.dimension(name) for name in spec.dimensions]
-        parts = [frame[f"_g_{d.name}_{spec.level_of(i)}"] for i, d in enumerate(dims)]
-        level = "×".join(spec.level_of(i) for i in range(len(dims)))
-        column = f"_g_{'_'.join(spec.dimensions)}_{level}"
-        frame[column] = intersect(parts)
-        reference = " × ".join(d.reference[spec.level_of(i)] for i, d in enumerate(dims))
-        found.append(GroupingColumn(column, spec.name, level, reference))
-    return frame, found
+        levels = [spec.level_of(i) for i in range(len(dims))]
+        parts = [
+            columns.get(f"_g_{d.name}_{lv}", group_labels(answers, instrument, d, lv))
+            for d, lv in zip(dims, levels, strict=True)
+        ]
+        column = f"_g_{'_'.join(spec.dimensions)}_{'_'.join(levels)}"
+        columns[column] = intersect(parts)
+        reference = " × ".join(d.reference[lv] for d, lv in zip(dims, levels, strict=True))
+        found.append(Grouping(column, reference, spec.name, "×".join(levels)))
+    return answers.assign(**columns), found
 
 
 def indicator_outcome(
@@ -103,181 +144,224 @@ def indicator_outcome(
     return outcome.where(codes.notna() & ~codes.isin(list(missing)))
 
 
-def _comparison_rows(frame: pd.DataFrame, grouping: GroupingColumn, plan: Plan) -> pd.DataFrame:
-    """Rates, RL, gap and the association test for one grouping of one slice of data."""
-    data = frame[frame[grouping.column].notna() & frame["_outcome"].notna()]
-    if data.empty:
-        return pd.DataFrame()
-    rates = proportions(data, "_outcome", grouping.column, level=plan.level)
-    present = set(rates["group"])
-    note = (
-        ""
-        if grouping.reference in present
-        else f"reference group {grouping.reference!r} has no responses"
+def prepare_survey(
+    plan: Plan, instrument: Instrument, answers: pd.DataFrame, *, plan_dir: Path
+) -> SurveyFrame:
+    """Steps 2: groups, outcomes and weights for one survey's stored answers."""
+    frame, found = grouping_columns(plan, instrument, answers.reset_index(drop=True))
+    indicators = [i for i in plan.indicators if i.survey == instrument.name]
+    outcomes = {i.name: f"_y_{i.name}" for i in indicators}
+    frame = frame.assign(
+        **{outcomes[i.name]: indicator_outcome(frame, instrument, i) for i in indicators}
     )
-    if note:
-        rates = rates.assign(reference_group=grouping.reference, is_reference=False, note=note)
-        return rates
-    rl = relative_likelihood(
-        data, "_outcome", grouping.column, grouping.reference, level=plan.level, band=plan.band
+    weights, weighting = plan_weights(
+        plan.weights, frame, survey=instrument.name, plan_dir=plan_dir
     )
-    gap = difference(data, "_outcome", grouping.column, grouping.reference, level=plan.level)
-    test = association(data, "_outcome", grouping.column)
-    merged = rates.drop(columns=["note"]).merge(
-        rl[["group", "reference_group", "is_reference", "rel_likelihood", "rl_ci_low", "rl_ci_high",
-            "p_value", "outside_band", "note"]],
-        on="group",
-        how="left",
-    ).merge(gap[["group", "diff", "diff_ci_low", "diff_ci_high"]], on="group", how="left")  # fmt: skip
-    merged["test"] = f"relative likelihood (Katz log); dimension: {test['test'].iloc[0]}"
-    merged["statistic"] = test["statistic"].iloc[0]
-    merged["dof"] = test["dof"].iloc[0]
-    return merged
+    if weights is not None:
+        frame[WEIGHT] = weights
+    return SurveyFrame(
+        instrument, frame, found, outcomes, WEIGHT if weights is not None else None, weighting
+    )
 
 
-def _slices(frame: pd.DataFrame, plan: Plan) -> Iterator[tuple[int, str, pd.DataFrame]]:
-    """(cycle, region, rows): each cycle nationally, then each region if the plan asks."""
-    for cycle, by_cycle in frame.groupby("cycle", sort=True):
-        yield int(cycle), NATIONAL, by_cycle
-        if plan.regions:
-            for region, by_region in by_cycle.groupby("region", sort=True):
-                yield int(cycle), str(region), by_region
-
-
-def survey_comparisons(
-    plan: Plan, instrument: Instrument, answers: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Comparison rows and the response profile for one survey's responses.
-
-    Returns:
-        ``(comparisons, profile)``: comparisons have :data:`COMPARISON_COLUMNS` except
-        multiplicity and suppression; the profile counts respondents per group.
-    """
-    frame, found = groupings(plan, instrument, answers)
-    rows: list[pd.DataFrame] = []
-    profile: list[pd.DataFrame] = []
-    for cycle, region, part in _slices(frame, plan):
-        keys = {"survey": instrument.name, "cycle": cycle, "region": region}
-        for grouping in (g for g in found if " × " not in g.dimension):
-            counts = part[grouping.column].value_counts(dropna=False)
-            profile.append(
-                pd.DataFrame({**keys, "dimension": grouping.dimension, "level": grouping.level,
-                              "group": counts.index.astype("string").fillna("Not stated"), "n": counts.to_numpy()})
-            )  # fmt: skip
-        for indicator in (i for i in plan.indicators if i.survey == instrument.name):
-            part = part.assign(_outcome=indicator_outcome(part, instrument, indicator))
-            overall = proportions(part, "_outcome", level=plan.level).assign(group=ALL_RESPONDENTS)
-            rows.append(
-                overall.assign(**keys, indicator=indicator.name, dimension="all", level="all")
+def survey_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
+    """Step 3: the comparison rows of one survey, nationally and (if planned) by region."""
+    options = {"weights": survey.weights, "level": plan.level, "band": plan.band}
+    outcome_columns = list(survey.outcomes.values())
+    parts = [
+        comparison_sweep(
+            survey.frame, outcome_columns, survey.groupings, split_by=("cycle",), **options
+        ).assign(region=NATIONAL)
+    ]
+    if plan.regions:
+        parts.append(
+            comparison_sweep(
+                survey.frame,
+                outcome_columns,
+                survey.groupings,
+                split_by=("cycle", "region"),
+                **options,
             )
-            for grouping in found:
-                table = _comparison_rows(part, grouping, plan)
-                if not table.empty:
-                    rows.append(
-                        table.assign(
-                            **keys,
-                            indicator=indicator.name,
-                            dimension=grouping.dimension,
-                            level=grouping.level,
-                        )
-                    )
-    comparisons = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return comparisons, pd.concat(profile, ignore_index=True) if profile else pd.DataFrame()
+        )
+    table = pd.concat(parts, ignore_index=True)
+    indicator = {column: name for name, column in survey.outcomes.items()}
+    table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
+    return table
 
 
-def _finish_columns(table: pd.DataFrame) -> pd.DataFrame:
-    for column in COMPARISON_COLUMNS:
-        if column not in table:
-            table[column] = pd.NA
-    table["is_reference"] = table["is_reference"].fillna(False).astype(bool)
-    table["note"] = table["note"].fillna("").astype("string")
-    return (
-        table[list(COMPARISON_COLUMNS)]
-        .sort_values([*PARTITION, "group"], kind="stable")
-        .reset_index(drop=True)
+def response_profile(survey: SurveyFrame) -> pd.DataFrame:
+    """Respondents per group of every (non-intersection) grouping, nationally and by region.
+
+    Non-substantive answers are counted as the group "Not stated" (the declaration rate).
+    """
+    frame = survey.frame
+    rows = []
+    for grouping in (g for g in survey.groupings if " × " not in g.dimension):
+        labels = frame[grouping.column].astype("string").fillna("Not stated")
+        for keys, part in ((("cycle",), frame), (("cycle", "region"), frame)):
+            counts = part.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
+            counts = counts.rename(columns={grouping.column: "group"})
+            if "region" not in keys:
+                counts["region"] = NATIONAL
+            rows.append(
+                counts.assign(
+                    survey=survey.instrument.name,
+                    dimension=grouping.dimension,
+                    level=grouping.level,
+                )
+            )
+    profile = pd.concat(rows, ignore_index=True)
+    return profile[["survey", "cycle", "region", "dimension", "level", "group", "n"]]
+
+
+def extra_survey_tables(plan: Plan, survey: SurveyFrame) -> dict[str, pd.DataFrame]:
+    """Step 4: adjusted models, Likert distributions, scale scores and reliability."""
+    binary = [
+        g for g in survey.groupings if g.dimension in plan.models.dimensions and g.level == "binary"
+    ]
+    models = model_table(
+        plan,
+        survey.frame,
+        survey=survey.instrument.name,
+        groupings=[(g.column, g.reference, g.dimension, g.level) for g in binary],
+        outcomes=survey.outcomes,
+        weights=survey.weights,
     )
+    by_group = [(g.column, g.dimension, g.level) for g in binary]
+    scales, reliability = scale_tables(survey.instrument, survey.frame, by_group, level=plan.level)
+    reliability = reliability.assign(
+        region=NATIONAL, dimension="all", level="all", group=TOTAL_GROUP
+    )
+    return {
+        "models": models,
+        "likert": likert_table(survey.instrument, survey.frame, by_group),
+        "scales": scales,
+        "reliability": reliability,
+    }
 
 
-def run_plan(
-    plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: SuppressionPolicy
-) -> Bundle:
+def withhold_tests_with_suppressed_groups(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank the association test of any partition in which a group is suppressed.
+
+    The test is computed over every group of the partition, so publishing it next to a
+    suppressed group would release information about that group.
+    """
+    touched = table.groupby(list(PARTITION), dropna=False)["suppressed"].transform("any")
+    affected = touched & ~table["suppressed"] & table["dimension"].ne("all")
+    table = table.copy()
+    for column in TEST_RESULT:
+        table[column] = table[column].astype("object").where(~affected, None)
+    note = table["note"].fillna("").astype(str)
+    table.loc[affected, "note"] = (
+        note[affected] + "; test withheld: a group is suppressed"
+    ).str.lstrip("; ")
+    return table
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _manifest(plan: Plan, store: ResponseStore, instruments: dict[str, str], policy: SuppressionPolicy,
+              cycles: list[int]) -> dict[str, object]:  # fmt: skip
+    batches = store.batches()
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "instruments": instruments,
+        "batches": batches[
+            ["batch_id", "kind", "survey", "cycle", "region", "sha256", "accepted"]
+        ].to_dict(orient="records"),
+        "data_as_of": str(batches["ingested_at"].max()) if not batches.empty else None,
+        "suppression": {"threshold": policy.threshold, "rounding": policy.rounding},
+        "weights": plan.weights.model_dump(mode="json"),
+        "toolkit_version": __version__,
+        "cycles": cycles,
+    }
+
+
+def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: SuppressionPolicy,
+             plan_dir: Path) -> Bundle:  # fmt: skip
     """Run ``plan`` over ``store`` and return the (suppressed, audited) results bundle.
+
+    Args:
+        plan: the analysis plan.
+        store: an open store (read-only is enough).
+        surveys_dir: where the plan's instruments are defined.
+        policy: disclosure control policy.
+        plan_dir: the plan's folder (relative paths in the plan, e.g. margins, start there).
 
     Raises:
         PtwError: the store holds no responses for the plan's surveys.
         DisclosureError: the disclosure audit found a number that would reveal a small group.
     """
-    comparisons: list[pd.DataFrame] = []
-    profiles: list[pd.DataFrame] = []
-    hierarchies: list[pd.DataFrame] = []
-    instruments: dict[str, str] = {}
-    for survey in plan.surveys:
-        instrument = load_instrument(instrument_path(surveys_dir, survey))
-        instruments[survey] = instrument.version
-        answers = store.read_table(table_name("responses", survey))
+    raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
+                                                                "scales", "reliability", "weighting")}  # fmt: skip
+    hierarchies, instruments = [], {}
+    for name in plan.surveys:
+        instrument = load_instrument(instrument_path(surveys_dir, name))
+        instruments[name] = instrument.version
+        answers = store.read_table(table_name("responses", name))
         if answers.empty:
             continue
-        table, profile = survey_comparisons(plan, instrument, answers)
-        comparisons.append(table)
-        profiles.append(profile)
+        survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
+        raw["comparisons"].append(survey_comparisons(plan, survey))
+        raw["response_profile"].append(response_profile(survey))
+        for table, frame in extra_survey_tables(plan, survey).items():
+            raw[table].append(frame)
+        raw["weighting"].append(survey.weighting)
         hierarchies.append(group_hierarchy(plan, instrument))
-    if not comparisons:
+    if not raw["comparisons"]:
         raise PtwError(
             code="analysis.no_responses",
             message="the store has no responses for the surveys in the plan",
             file=str(store.path),
             fix="ingest survey exports first with `ptw ingest`",
         )
-    table = _finish_columns(pd.concat(comparisons, ignore_index=True))
-    table = adjust_p_values(
-        table,
+    published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
+    published = {name: frame for name, frame in published.items() if not frame.empty}
+    layouts = {name: LAYOUTS[name] for name in published}
+    links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
+    hierarchy = _concat(hierarchies)
+    tables = suppress_linked(
+        published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    )
+    comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
+    comparisons = adjust_p_values(
+        comparisons,
         p_col="p_value",
         family_cols=plan.multiplicity.family,
         method=plan.multiplicity.method,
     )
-    published = {"comparisons": table, "response_profile": pd.concat(profiles, ignore_index=True)}
-    layouts = {"comparisons": TableLayout(partition_cols=PARTITION, complete=False),
-               "response_profile": TableLayout(partition_cols=PROFILE_PARTITION)}  # fmt: skip
-    links = (
-        Link(
-            ("comparisons", "response_profile"),
-            ("survey", "cycle", "region", "dimension", "level", "group"),
-        ),
-    )
-    hierarchy = pd.concat(hierarchies, ignore_index=True)
-    tables = suppress_linked(
-        published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)].sort_values(
+        [*PARTITION, "group"], kind="stable"
     )
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
-    tables["comparisons"] = tables["comparisons"][list(COMPARISON_COLUMNS)]
     tables["suppression_log"] = _suppression_log(tables)
-    batches = store.batches()
-    manifest = {
-        "plan": plan.model_dump(mode="json"),
-        "instruments": instruments,
-        "batches": batches[["batch_id", "survey", "cycle", "region", "sha256", "accepted"]].to_dict(
-            orient="records"
-        ),
-        "data_as_of": str(batches["ingested_at"].max()) if not batches.empty else None,
-        "suppression": {"threshold": policy.threshold, "rounding": policy.rounding},
-        "toolkit_version": __version__,
-        "cycles": sorted(int(c) for c in tables["comparisons"]["cycle"].unique()),
-    }
-    return Bundle(tables=tables, manifest=manifest)
+    tables["weighting"] = _concat(raw["weighting"])
+    cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())
+    return Bundle(tables=tables, manifest=_manifest(plan, store, instruments, policy, cycles))
 
 
 def _suppression_log(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every suppressed row of every table, with its reason (what was hidden, and why)."""
+    keys = (
+        "survey",
+        "cycle",
+        "region",
+        "indicator",
+        "item",
+        "scale",
+        "dimension",
+        "level",
+        "group",
+    )
     logged = []
     for name, frame in tables.items():
         hidden = frame[frame["suppressed"].fillna(False).astype(bool)]
-        keep = [
-            c
-            for c in ("survey", "cycle", "region", "indicator", "dimension", "level", "group")
-            if c in hidden
-        ]
+        present = [c for c in keys if c in hidden]
         logged.append(
-            hidden[keep].assign(table=name, suppression_reason=hidden["suppression_reason"])
+            hidden[present].assign(table=name, suppression_reason=hidden["suppression_reason"])
         )
-    log = pd.concat(logged, ignore_index=True) if logged else pd.DataFrame()
-    return log.replace({np.nan: None})
+    log = _concat(logged)
+    return log.astype("object").replace({np.nan: None}) if not log.empty else log

@@ -544,7 +544,8 @@ def _start(
 def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cell of ``pop``: suppressed (any of its rows), known zero, and base (for cost)."""
     suppressed = np.array([state.suppressed[r].any() for r in pop.cells], dtype=bool)
-    zero = np.array([state.zero[r].all() for r in pop.cells], dtype=bool)
+    known_zero = state.zero
+    zero = np.array([known_zero[r].all() for r in pop.cells], dtype=bool)
     base = np.array([np.nanmax(state.base[r], initial=-np.inf) for r in pop.cells])
     return suppressed, zero, base
 

@@ -334,13 +334,38 @@ def truth_table(spec: SynthSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)  # fmt: skip
 
 
+REGISTERED_TECHNICIANS = 26_193  # GPhC register, April 2024 (DOMAIN.md section 1)
+
+
+def population_margins(spec: SynthSpec, total: int = REGISTERED_TECHNICIANS) -> pd.DataFrame:
+    """Population totals by region and by sector for each cycle, for raking.
+
+    The synthetic population draws region and sector independently with the shares in
+    :data:`REGIONS` and :data:`SECTORS`, so the totals are those shares times ``total``.
+    Columns: cycle, variable, level, total.
+    """
+    rows = [
+        {
+            "cycle": cycle,
+            "variable": variable,
+            "level": code,
+            "total": total * share / sum(shares.values()),
+        }
+        for cycle in spec.cycles
+        for variable, shares in (("region", REGIONS), ("sector", SECTORS))
+        for code, share in shares.items()
+    ]
+    return pd.DataFrame(rows)
+
+
 def write_platform_exports(
     spec: SynthSpec, instruments: dict[str, Instrument], out_dir: Path
 ) -> list[Path]:
-    """Write one platform-style CSV per survey x cycle x region, plus ``truth.json``.
+    """Write one platform-style CSV per survey x cycle x region, ``truth.json`` and margins.
 
     Files are named ``{survey}_{cycle}_{region}.csv``; headers are item names and answers
-    are labels. Returns the CSV paths in a stable order.
+    are labels. ``population_margins.csv`` holds the population totals for raking.
+    Returns the CSV paths in a stable order.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -356,6 +381,7 @@ def write_platform_exports(
         "relative_likelihoods": truth_table(spec).to_dict(orient="records"),
     }
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2), encoding="utf-8")
+    population_margins(spec).to_csv(out_dir / "population_margins.csv", index=False)
     return paths
 
 

@@ -22,7 +22,13 @@ def analyse_workspace(space: Workspace) -> Path:
     plan = load_plan(space.plan_path)
     policy = SuppressionPolicy(threshold=space.threshold, rounding=space.rounding)
     with ResponseStore(space.store_path, read_only=True) as store:
-        bundle = run_plan(plan, store=store, surveys_dir=space.surveys_dir, policy=policy)
+        bundle = run_plan(
+            plan,
+            store=store,
+            surveys_dir=space.surveys_dir,
+            policy=policy,
+            plan_dir=space.plan_path.parent,
+        )
     return write_bundle(bundle, space.bundle_dir)
 
 
