@@ -2,7 +2,7 @@
 
 import typer
 
-from toolkit.cli import analyse, demo, ingest, survey, workspace
+from toolkit.cli import analyse, demo, ingest, quarantine, records, store, survey, workspace
 
 app = typer.Typer(
     help="ptw: pharmacy technician workforce equality toolkit.",
@@ -18,6 +18,10 @@ app.command()(ingest.ingest)
 app.command()(analyse.analyse)
 app.command()(analyse.report)
 app.add_typer(survey.app, name="survey")
+app.add_typer(records.app, name="records")
+app.add_typer(quarantine.app, name="quarantine")
+app.command()(store.export)
+app.command()(store.merge)
 
 
 def main() -> None:

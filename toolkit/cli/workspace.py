@@ -33,55 +33,48 @@ def status(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -
     with user_errors():
         space = workspace(workspace_dir)
         if not space.store_path.exists():
-            counts = None
+            summary = _status_summary(None, None)
         else:
             with ResponseStore(space.store_path, read_only=True) as store:
-                counts = store.counts()
-        summary = _status_summary(counts)
+                summary = _status_summary(store.counts(), store.stored_counts())
         if as_json:
             console.print_json(json.dumps(summary))
             return
-        table = Table(
-            "kind", "survey", "cycle", "region", "batches", "accepted", "quarantined", "warned"
-        )
+        columns = ("kind", "survey", "cycle", "region", "batches", "accepted", "quarantined",
+                   "warned", "skipped")  # fmt: skip
+        table = Table(*columns, title="Batches")
         for row in summary["by_batch_group"]:
-            table.add_row(*(str(row[c]) for c in ("kind", "survey", "cycle", "region", "batches", "accepted",
-                                                  "quarantined", "warned")))  # fmt: skip
+            table.add_row(*(str(row[c]) for c in columns))
         console.print(table)
         console.print(
-            f"{summary['responses']} responses in {summary['batches']} batch(es); {summary['quarantined']} quarantined"
+            f"{summary['responses']} responses and {summary['records']} records in "
+            f"{summary['batches']} batch(es); {summary['quarantined']} row(s) in quarantine"
         )
 
 
-def _status_summary(counts: object) -> dict[str, object]:
+def _status_summary(counts: object, stored: object) -> dict[str, object]:
+    """The status as plain data: totals, counts by cycle and region, batch groups.
+
+    ``responses`` and ``by_cycle`` / ``by_region`` count survey responses held in the
+    ``responses_*`` tables; ``records`` counts rows of the ``records_*`` tables;
+    ``quarantined`` counts rows still held.
+    """
     import pandas as pd
 
-    frame = (
-        counts
-        if isinstance(counts, pd.DataFrame)
-        else pd.DataFrame(
-            columns=[
-                "kind",
-                "survey",
-                "cycle",
-                "region",
-                "batches",
-                "accepted",
-                "quarantined",
-                "warned",
-            ]
-        )
-    )
-    surveys = frame[frame["kind"] == "survey"]
+    frame = counts if isinstance(counts, pd.DataFrame) else pd.DataFrame()
+    rows = stored if isinstance(stored, pd.DataFrame) else pd.DataFrame(
+        columns=["table", "kind", "name", "cycle", "region", "rows"]
+    )  # fmt: skip
+    responses = rows[rows["kind"] == "responses"]
     return {
-        "responses": int(surveys["accepted"].sum()),
-        "batches": int(frame["batches"].sum()),
-        "quarantined": int(frame["quarantined"].sum()),
-        "by_cycle": {str(k): int(v) for k, v in surveys.groupby("cycle")["accepted"].sum().items()},
-        "by_region": {
-            str(k): int(v) for k, v in surveys.groupby("region")["accepted"].sum().items()
-        },
-        "by_batch_group": json.loads(frame.to_json(orient="records")),
+        "responses": int(responses["rows"].sum()),
+        "records": int(rows.loc[rows["kind"] == "records", "rows"].sum()),
+        "batches": int(frame["batches"].sum()) if not frame.empty else 0,
+        "quarantined": int(frame["quarantined"].sum()) if not frame.empty else 0,
+        "by_cycle": {str(k): int(v) for k, v in responses.groupby("cycle")["rows"].sum().items()},
+        "by_region": {str(k): int(v) for k, v in responses.groupby("region")["rows"].sum().items()},
+        "by_table": json.loads(rows.to_json(orient="records")),
+        "by_batch_group": json.loads(frame.to_json(orient="records")) if not frame.empty else [],
     }
 
 

@@ -7,7 +7,8 @@ with value labels and user-missing codes, which are applied first. Stored values
 - ``select_one`` / ``likert``: the option code (text); an answer the instrument lists as
   "not known" (``missing_values``) or an SPSS user-missing code is stored as no answer.
 - ``select_multiple``: the option codes in list order joined by one space (XLSForm), from
-  labels joined by ``;`` or ``|`` or from one column per option (see ``mapping``).
+  labels or codes joined by ``;`` or ``|``, codes joined by spaces (as stored), or one
+  column per option (see ``mapping``).
 - ``integer`` / ``decimal``: DOUBLE, read with :func:`toolkit.ingest.readers.parse_number`
   (``"12%"`` -> 12, ``"220,419"`` -> 220419).
 - ``date``: ISO text ``YYYY-MM-DD`` (see :func:`parse_date`).
@@ -37,6 +38,7 @@ from toolkit.relevance import BoolOp, Compare, Literal, Not, Selected, parse_rel
 
 ISSUE_COLUMNS = ("source_row", "respondent", "column", "value", "rule", "severity", "message")
 MULTI_SEPARATOR = re.compile(r"\s*[;|]\s*")
+_SPACES = re.compile(r"\s+")
 #: Cells of a spread multi-select column that mean "not chosen" (besides blank).
 NOT_SELECTED = frozenset({"0", "false", "no", "n", "not selected", "unchecked"})
 #: Excel's day 0 for serial dates (1900 system, with Lotus's leap-year bug folded in).
@@ -175,12 +177,11 @@ def code_select_multiple(
     order = {c.code: k for k, c in enumerate(instrument.choices(item))}
 
     def decode(value: str) -> object:
-        parts = [
-            lookup.get(normalise(p), _MISSING) for p in MULTI_SEPARATOR.split(value.strip()) if p
-        ]
-        if any(p is _MISSING for p in parts):
-            return _MISSING
-        return _join_codes([p for p in parts if p is not None], order)
+        for separator in (MULTI_SEPARATOR, _SPACES):
+            parts = [lookup.get(normalise(p), _MISSING) for p in separator.split(value.strip()) if p]
+            if not any(p is _MISSING for p in parts):
+                return _join_codes([p for p in parts if p is not None], order)
+        return _MISSING
 
     decoded = _by_value(raw, decode)
     unknown = np.fromiter((v is _MISSING for v in decoded), dtype=bool, count=len(decoded))

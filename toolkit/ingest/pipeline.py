@@ -45,7 +45,7 @@ from toolkit.ingest.raw_export import TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import RECORD_KEYS, extract_year, record_instrument_name
 from toolkit.instrument import Instrument
-from toolkit.store import PROVENANCE_COLUMNS, BatchRecord, ResponseStore, table_name
+from toolkit.store import PROVENANCE_COLUMNS, BatchRecord, Release, ResponseStore, table_name
 
 #: Unmatched headers whose values are checked against the batch's cycle.
 CYCLE_HEADERS = frozenset({"cycle", "year", "survey year", "survey cycle"})
@@ -400,6 +400,13 @@ def refuse_if_strict(validated: Validated, path: Path) -> None:
     )
 
 
+def row_reasons(issues: pd.DataFrame) -> pd.Series:
+    """Position -> the row's errors as one text: ``column: message (rule); ...``."""
+    errors = issues[(issues["severity"] == "error") & (issues["position"].astype(int) >= 0)]
+    text = errors["column"].astype(str) + ": " + errors["message"] + " (" + errors["rule"] + ")"
+    return text.groupby(errors["position"].astype(int)).agg(lambda m: "; ".join(dict.fromkeys(m)))
+
+
 def quarantine_rows(
     raw: RawExport, validated: Validated, *, batch_id: str, target: Target, cycle: int
 ) -> pd.DataFrame:
@@ -407,16 +414,7 @@ def quarantine_rows(
     positions = np.flatnonzero(validated.bad)
     if positions.size == 0:
         return pd.DataFrame()
-    errors = validated.issues[validated.issues["severity"] == "error"]
-    reasons = errors.groupby("position").apply(
-        lambda g: "; ".join(
-            dict.fromkeys(
-                f"{c}: {m} ({r})"
-                for c, m, r in zip(g["column"], g["message"], g["rule"], strict=True)
-            )
-        ),
-        include_groups=False,
-    )
+    reasons = row_reasons(validated.issues)
     cells = raw.frame.iloc[positions]
     rows = cells.astype(object).where(cells.notna(), None).to_dict(orient="records")
     source_rows = raw.source_rows[positions]
@@ -568,3 +566,130 @@ def ingest_records_file(
     """Ingest one records file (:func:`ingest_file` with :func:`records_target`)."""
     return ingest_file(store, Path(path), records_target(kind, instrument), cycle=year, region=region,
                        secret=secret, mapping=mapping, strict=strict)  # fmt: skip
+
+
+#: Columns of a quarantine export besides the raw cells (which follow, under their headers).
+QUARANTINE_SHEET_COLUMNS = ("quarantine_id", "batch_id", "source_file", "source_row", "reasons")
+
+
+def quarantine_sheet(held: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows as a sheet to fix: :data:`QUARANTINE_SHEET_COLUMNS`, then the raw cells.
+
+    Args:
+        held: rows of :meth:`ResponseStore.quarantine`.
+    """
+    cells = pd.DataFrame([json.loads(text) for text in held["raw"]], index=held.index)
+    sheet = pd.concat([held[list(QUARANTINE_SHEET_COLUMNS)], cells], axis=1)
+    return sheet.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ReleaseReport:
+    """What ``ptw quarantine release`` did, per batch: released, still held, not found."""
+
+    released: int
+    still_held: int
+    already_released: int
+    issues: pd.DataFrame
+
+
+def release_quarantined(
+    store: ResponseStore,
+    path: Path,
+    *,
+    instruments: Mapping[tuple[str, str], Instrument],
+    secret: bytes,
+) -> ReleaseReport:
+    """Re-validate rows fixed in a quarantine export and accept those that now pass.
+
+    Each fixed row is checked exactly as at ingest, with its batch's instrument, cycle,
+    region and mapping; a row that passes joins its original batch (same batch id and source
+    row) and its quarantine entry is marked released, so it can never be counted twice. A
+    row found already stored with the same answers is marked released without adding it.
+    Rows that still fail stay held with their new reasons.
+
+    Args:
+        store: the open store.
+        path: the edited export (CSV/XLSX with :data:`QUARANTINE_SHEET_COLUMNS`).
+        instruments: ``(kind, name)`` -> instrument, for every batch in the file.
+        secret: the workspace key.
+    """
+    sheet = read_export(path)
+    _check_sheet(sheet)
+    held = store.quarantine(include_released=True).set_index("quarantine_id")
+    ids = sheet.frame["quarantine_id"].astype(str).str.strip()
+    known = ids.isin(held.index).to_numpy()
+    open_rows = known & ~held["released"].reindex(ids).fillna(True).to_numpy(dtype=bool)
+    totals = {"released": 0, "held": 0}
+    found: list[pd.DataFrame] = []
+    for batch_id, positions in pd.Series(np.flatnonzero(open_rows)).groupby(
+        sheet.frame["batch_id"].to_numpy()[open_rows]
+    ):
+        report = _release_batch(
+            store, sheet, positions.to_numpy(), str(batch_id), instruments, secret
+        )
+        totals["released"] += report[0]
+        totals["held"] += report[1]
+        found.append(report[2])
+    issues = pd.concat(found, ignore_index=True) if found else empty_issues()[list(ISSUE_COLUMNS)]
+    return ReleaseReport(
+        totals["released"], totals["held"], int((known & ~open_rows).sum()), issues
+    )
+
+
+def _check_sheet(sheet: RawExport) -> None:
+    missing = [c for c in QUARANTINE_SHEET_COLUMNS if c not in sheet.frame.columns]
+    if missing:
+        raise IngestError(
+            code="ingest.not_a_quarantine_export",
+            message=f"the file lacks the column(s) {', '.join(missing)} of a quarantine export",
+            file=str(sheet.path),
+            row=sheet.header_row or None,
+            fix="edit the file written by `ptw quarantine export` and keep its first columns",
+        )
+
+
+def _release_batch(
+    store: ResponseStore,
+    sheet: RawExport,
+    positions: np.ndarray,
+    batch_id: str,
+    instruments: Mapping[tuple[str, str], Instrument],
+    secret: bytes,
+) -> tuple[int, int, pd.DataFrame]:
+    """Re-validate one batch's fixed rows and write the release; (released, held, issues)."""
+    batch = store.find_batch(batch_id)
+    kind, name = str(batch["kind"]), str(batch["survey"])
+    instrument = instruments[(kind, name)]
+    target = survey_target(instrument) if kind == "survey" else records_target(name, instrument)
+    frame = (
+        sheet.frame.iloc[positions]
+        .drop(columns=list(QUARANTINE_SHEET_COLUMNS))
+        .reset_index(drop=True)
+    )
+    rows = pd.to_numeric(sheet.frame["source_row"].iloc[positions]).to_numpy(dtype=np.int64)
+    raw = RawExport(frame=frame, source_rows=rows, path=sheet.path, sha256=sheet.sha256,
+                    reader=sheet.reader, encoding=sheet.encoding, layout="plain",
+                    header_row=sheet.header_row, sheet=sheet.sheet)  # fmt: skip
+    match = match_columns(list(frame.columns), instrument, json.loads(batch["mapping"] or "{}"))
+    ids = sheet.frame["quarantine_id"].iloc[positions].str.strip().to_numpy()
+    id_column = next((c for c, i in match.items.items() if i == target.identifier), None)
+    respondents = (
+        frame[id_column] if id_column else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
+    region = "" if batch["region"] == "several" else str(batch["region"])
+    validated = validate_rows(store, raw, target, cycle=int(batch["cycle"]), region=region, secret=secret,
+                              match=match, coded=code_answers(raw, instrument, match, respondents))  # fmt: skip
+    reasons = row_reasons(validated.issues)
+    accepted = validated.accepted(batch_id, target.identifier)
+    store.write_release(Release(
+        batch_id=batch_id, table=target.table, accepted=accepted,
+        released_ids=tuple(ids[~validated.bad]),
+        reasons={ids[int(p)]: r for p, r in reasons.items() if p >= 0},
+        issues=stored_issues(validated.issues, batch_id), released_by=f"release:{sheet.sha256[:16]}",
+    ))  # fmt: skip
+    return (
+        int((~validated.bad).sum()),
+        int(validated.bad.sum()),
+        validated.issues[list(ISSUE_COLUMNS)],
+    )

@@ -1,0 +1,99 @@
+"""`ptw quarantine list|export|release`: see, fix and re-admit rows held back at ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
+from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
+from toolkit.ingest.records import record_instrument_name
+from toolkit.instrument import Instrument, instrument_path, load_instrument
+from toolkit.store import ResponseStore
+
+app = typer.Typer(
+    help="Rows held back at ingest: list them, export them to fix, release the fixed ones.",
+    no_args_is_help=True,
+)
+BatchOption = Annotated[str | None, typer.Option("--batch", help="Only this batch id.")]
+
+
+@app.command("list")
+def list_rows(
+    batch: BatchOption = None,
+    released: Annotated[bool, typer.Option(help="Include rows already released.")] = False,
+    workspace_dir: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List quarantined rows with their file, source row and reasons."""
+    with user_errors():
+        with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
+            rows = store.quarantine(batch_id=batch, include_released=released)
+        columns = [
+            "quarantine_id",
+            "source_file",
+            "source_row",
+            "survey",
+            "cycle",
+            "released",
+            "reasons",
+        ]
+        if as_json:
+            typer.echo(rows[columns].to_json(orient="records"))
+            return
+        table = Table(*columns, title=f"{len(rows)} quarantined row(s)")
+        for row in rows[columns].itertuples(index=False):
+            table.add_row(*(str(v) for v in row))
+        console.print(table)
+
+
+@app.command("export")
+def export_rows(
+    out: Annotated[Path, typer.Argument(help="CSV or XLSX file to write.")],
+    batch: BatchOption = None,
+    workspace_dir: WorkspaceOption = None,
+) -> None:
+    """Write held rows (raw cells, reasons) to a sheet to fix, then `ptw quarantine release` it."""
+    with user_errors():
+        with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
+            sheet = quarantine_sheet(store.quarantine(batch_id=batch))
+        if out.suffix.lower() == ".xlsx":
+            sheet.to_excel(out, index=False)
+        else:
+            sheet.to_csv(out, index=False)
+        console.print(
+            f"{len(sheet)} row(s) written to {out}; fix the cells, keep the first five columns"
+        )
+
+
+@app.command("release")
+def release_rows(
+    fixed: Annotated[Path, typer.Argument(help="The edited file from `ptw quarantine export`.")],
+    workspace_dir: WorkspaceOption = None,
+) -> None:
+    """Re-validate fixed rows; those that pass join their original batch and are marked released."""
+    with user_errors():
+        space = workspace(workspace_dir)
+        with ResponseStore(space.store_path) as store:
+            batches = store.batches()
+            instruments: dict[tuple[str, str], Instrument] = {}
+            for kind, name in set(zip(batches["kind"], batches["survey"], strict=True)):
+                file_name = name if kind == "survey" else record_instrument_name(name)
+                instruments[(kind, name)] = load_instrument(
+                    instrument_path(space.surveys_dir, file_name)
+                )
+            report = release_quarantined(
+                store, fixed, instruments=instruments, secret=space.secret()
+            )
+        console.print(
+            f"{report.released} row(s) released, {report.still_held} still held, "
+            f"{report.already_released} released before (ignored)"
+        )
+        errors = report.issues[report.issues["severity"] == "error"]
+        for row in errors.head(20).itertuples():
+            console.print(
+                f"  source row {row.source_row}, column {row.column!r}: {row.message} (value {row.value!r})"
+            )
