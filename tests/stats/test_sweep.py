@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.errors import PtwError
 from toolkit.stats.association import association
 from toolkit.stats.comparisons import difference, relative_likelihood
 from toolkit.stats.proportions import proportions
@@ -268,3 +269,22 @@ def test_no_split_and_association_off(responses):
     np.testing.assert_allclose(
         sweep["ci_low"].to_numpy()[1:], whole["ci_low"].to_numpy(), rtol=1e-12
     )
+
+
+def test_zero_weights_count_only_positive_psus_in_df(responses):
+    """Rows with weight 0 stay in the design but not in a domain's degrees of freedom: the logit
+    interval (t on df) equals the per-call one on the full design."""
+    zeroed = responses.assign(w=np.where(np.arange(len(responses)) % 9 == 0, 0.0, responses["w"]))
+    sweep = comparison_sweep(zeroed, ["harassment"], GROUPINGS[:1], weights="w", association=False)
+    rows = sweep[sweep["dimension"] == "ethnicity"]
+    labels = [
+        f"{c} × {r} × {g}"
+        for c, r, g in zip(rows["cycle"], rows["region"], rows["group"], strict=True)
+    ]
+    want = proportions(zeroed, "harassment", [*SPLIT, "ethnic_group"], weights="w")
+    _assert_numbers(rows, want.set_index("group").loc[labels])
+
+
+def test_no_outcomes_is_refused(responses):
+    with pytest.raises(PtwError, match="no outcome columns"):
+        comparison_sweep(responses, [], GROUPINGS)

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from toolkit.errors import PtwError
 from toolkit.stats.association import MIN_EXPECTED, _unweighted_test
 from toolkit.stats.association import association as association_test
 from toolkit.stats.comparisons import (
@@ -309,9 +310,9 @@ def _cell_sums(
     if design.weighted and (w <= 0).any():
         weighted_sums.append((w > 0).astype(float))
     sums = [np.zeros(shape) for _ in range(1 + len(weighted_sums))]
+    base = cells.codes * _ANSWERS
     for index, outcome in enumerate(outcomes):
-        y = outcome_values(data, outcome)
-        key = cells.codes * _ANSWERS + np.where(np.isnan(y), 2, y).astype(np.int64)
+        key = base + np.nan_to_num(outcome_values(data, outcome), nan=2.0).astype(np.intp)
         for total, weight in zip(sums, [None, *weighted_sums], strict=True):
             total[index] = np.bincount(key, weights=weight, minlength=_ANSWERS * n_cells).reshape(
                 n_cells, _ANSWERS
@@ -579,7 +580,7 @@ def _blank_columns(names: Sequence[str], size: int) -> dict[str, object]:
     blank: dict[str, object] = {}
     for name in names:
         if name == "outside_band":
-            blank[name] = pd.array([pd.NA] * size, dtype="boolean")
+            blank[name] = np.full(size, pd.NA, dtype=object)
         else:
             blank[name] = np.full(
                 size, None if name in text else np.nan, dtype=object if name in text else float
@@ -739,7 +740,7 @@ def _layout_table(
     estimates: _LayoutEstimates,
     data: _SweepData,
     settings: _Settings,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Rows of one layout for every outcome x slice x listed group."""
     shape = _Shape(len(data.outcomes), len(data.slices.keys), len(layout.labels))
     outcome, slice_, group = shape.indices()
@@ -778,24 +779,32 @@ def _layout_table(
             found, test_notes = _test_columns(tests, outcome * shape.slices + slice_)
             columns.update(found)
             notes.append(test_notes)
-    table = pd.DataFrame(
-        {
-            "_outcome": outcome,
-            "_slice": slice_,
-            "_layout": index,
-            "_group": group,
-            "outcome": np.asarray(data.outcomes, dtype=object)[outcome],
-            "dimension": grouping.dimension if grouping else ALL,
-            "level": grouping.level if grouping else ALL,
-            "group": labels,
-            "reference_group": grouping.reference if grouping else None,
-            "is_reference": is_reference,
-            **{name: rates[name] for name in RATE_COLUMNS},
-            **columns,
-            "note": _join_notes(*notes),
-        }
-    )
-    return table[listed[slice_, group]]
+    table: dict[str, object] = {
+        "_outcome": outcome,
+        "_slice": slice_,
+        "_layout": np.full(size, index),
+        "_group": group,
+        "outcome": np.asarray(data.outcomes, dtype=object)[outcome],
+        "dimension": grouping.dimension if grouping else ALL,
+        "level": grouping.level if grouping else ALL,
+        "group": labels,
+        "reference_group": grouping.reference if grouping else None,
+        "is_reference": is_reference,
+        **{name: rates[name].to_numpy() for name in RATE_COLUMNS},
+        **columns,
+        "note": _join_notes(*notes),
+    }
+    keep = listed[slice_, group]
+    return {name: _entries(values, size)[keep] for name, values in table.items()}
+
+
+def _entries(values: object, size: int) -> np.ndarray:
+    """A column as an array of ``size`` entries: scalars repeated, flags with NA as objects."""
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        return values.to_numpy(dtype=object, na_value=pd.NA)
+    if isinstance(values, np.ndarray | list):
+        return np.asarray(values)
+    return np.full(size, values, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -841,6 +850,14 @@ def comparison_sweep(
     design_columns = {"weights": weights, "strata": strata, "clusters": clusters}
     design = make_design(data, **design_columns)
     _require_columns(data, outcomes)
+    if not outcomes:
+        raise PtwError(
+            code="stats.no_outcomes",
+            message="the comparison sweep was given no outcome columns",
+            value=list(outcomes),
+            expected="at least one 0/1 outcome column",
+            fix="pass the indicator columns to compare",
+        )
     settings = _Settings(
         design,
         design_columns,
@@ -856,14 +873,13 @@ def comparison_sweep(
     narrow = [*outcomes, *(c for c in design_columns.values() if c is not None)]
     frame = data[list(dict.fromkeys(narrow))].copy() if association and design.weighted else None
     sweep_data = _SweepData(tuple(outcomes), slices, frame)
-    table = pd.concat(
-        [
-            _layout_table(index, layout, found, sweep_data, settings)
-            for index, (layout, found) in enumerate(zip(layouts, estimates, strict=True))
-        ],
-        ignore_index=True,
-    )
-    table = table.sort_values(["_outcome", "_slice", "_layout", "_group"], kind="stable")
-    keys = slices.keys.iloc[table["_slice"].to_numpy()].reset_index(drop=True)
-    table = table.reset_index(drop=True)
-    return pd.concat([table[["outcome"]], keys, table[list(SWEEP_COLUMNS[1:])]], axis=1)
+    parts = [
+        _layout_table(index, layout, found, sweep_data, settings)
+        for index, (layout, found) in enumerate(zip(layouts, estimates, strict=True))
+    ]
+    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    order = np.lexsort([columns[key] for key in ("_group", "_layout", "_slice", "_outcome")])
+    keys = slices.keys.iloc[columns["_slice"][order]].reset_index(drop=True)
+    table = pd.DataFrame({name: columns[name][order] for name in SWEEP_COLUMNS})
+    table["outside_band"] = table["outside_band"].astype("boolean")
+    return pd.concat([table[["outcome"]], keys, table.drop(columns="outcome")], axis=1)
