@@ -1,0 +1,53 @@
+"""`ptw report national|regional|trends|methods [--region R | --all-regions]`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.errors import PtwError
+from toolkit.render import choose_engine
+from toolkit.reporting import REGIONS, REPORTS, render_all, report_jobs
+
+
+def report(
+    name: Annotated[str, typer.Argument(help=f"Which report: {', '.join(REPORTS)}.")] = "national",
+    region: Annotated[
+        str | None, typer.Option(help=f"Region code for the regional report: {', '.join(REGIONS)}.")
+    ] = None,
+    all_regions: Annotated[
+        bool,
+        typer.Option("--all-regions", help="Render national, all 7 regional reports and trends."),
+    ] = False,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, docx, pdf.")
+    ] = "html",
+    engine: Annotated[
+        str, typer.Option(help="auto (quarto when on PATH), quarto or builtin.")
+    ] = "auto",
+    workers: Annotated[
+        int | None, typer.Option(help="Reports rendered at once (default: the available cores).")
+    ] = None,
+    workspace_dir: WorkspaceOption = None,
+) -> None:
+    """Render reports from the results bundle (re-checked for disclosure first)."""
+    with user_errors():
+        if region and all_regions:
+            raise PtwError(code="report.options", message="--region and --all-regions exclude "
+                           "each other", fix="pass one of them")  # fmt: skip
+        space = workspace(workspace_dir)
+        jobs = report_jobs(name, region=region, all_regions=all_regions)
+        chosen = choose_engine(engine)  # type: ignore[arg-type]
+        console.print(f"Rendering {len(jobs)} report(s) with the {chosen} engine ...")
+        results = render_all(
+            space,
+            jobs=jobs,
+            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+            engine=chosen,  # type: ignore[arg-type]
+            workers=workers,
+        )
+        for job, result in zip(jobs, results, strict=True):
+            files = ", ".join(str(path) for path in result.outputs.values())
+            console.print(f"  {job.output_name} ({result.seconds:.1f} s): {files}")
