@@ -22,11 +22,16 @@ def culture_codes(instrument: Instrument, responses: int = 240, seed: int = 7) -
     ``discrimination_grounds`` is added (1-2 grounds, space-joined codes in list order) for
     respondents who reported discrimination, so the multi-select layouts are exercised.
     """
-    frame = synthetic_responses(SynthSpec(cycles=(2024,), responses_per_cycle=responses, seed=seed), "culture")
+    frame = synthetic_responses(
+        SynthSpec(cycles=(2024,), responses_per_cycle=responses, seed=seed), "culture"
+    )
     frame = frame.drop(columns=["_minority", "_disabled", "cycle"])
     rng = np.random.default_rng(seed)
     order = {c.code: k for k, c in enumerate(instrument.choices("discrimination_grounds"))}
-    picks = [sorted(set(rng.choice(GROUNDS, size=rng.integers(1, 3))), key=order.get) for _ in range(len(frame))]
+    picks = [
+        sorted(set(rng.choice(GROUNDS, size=rng.integers(1, 3))), key=order.get)
+        for _ in range(len(frame))
+    ]
     asked = frame["discrimination_colleagues"] == "Y"
     frame["discrimination_grounds"] = np.where(asked, [" ".join(p) for p in picks], "")
     return frame
@@ -41,7 +46,9 @@ def to_labels(codes: pd.DataFrame, instrument: Instrument, *, join: str = ";") -
         if not labels:
             continue
         if item.base_type == "select_multiple":
-            labelled[column] = labelled[column].map(lambda v, m=labels: join.join(m[c] for c in v.split()))
+            labelled[column] = labelled[column].map(
+                lambda v, m=labels: join.join(m[c] for c in v.split())
+            )
         else:
             labelled[column] = labelled[column].map(lambda v, m=labels: m.get(v, v))
     return labelled

@@ -29,7 +29,9 @@ def _with_accent(codes: pd.DataFrame) -> pd.DataFrame:
     return codes.assign(respondent_id=codes["respondent_id"] + "-é")
 
 
-def _spread(frame: pd.DataFrame, instrument: Instrument, header: str, cell: str, *, labels: bool) -> pd.DataFrame:
+def _spread(
+    frame: pd.DataFrame, instrument: Instrument, header: str, cell: str, *, labels: bool
+) -> pd.DataFrame:
     """Codes with the multi-select as one column per option (``header``/``cell`` use {code}
     {label} {k}); other answers as labels when ``labels``."""
     out = (to_labels(frame, instrument) if labels else frame).drop(columns=[MULTI])
@@ -74,15 +76,21 @@ def _write_spss(codes: pd.DataFrame, instrument: Instrument, path: Path) -> None
         choices = instrument.choices(item)
         if item.base_type == "select_multiple":
             for choice in choices:
-                data[f"{column}_{choice.code}"] = codes[column].str.split().map(lambda c, x=choice.code: float(x in c))
+                data[f"{column}_{choice.code}"] = (
+                    codes[column].str.split().map(lambda c, x=choice.code: float(x in c))
+                )
         elif choices:
             number = {c.code: float(k) for k, c in enumerate(choices, start=1)}
             data[column] = codes[column].map(number).fillna(99.0)
-            labels[column] = {v: c.label for c, v in zip(choices, number.values(), strict=True)} | {99.0: "No answer"}
+            labels[column] = {v: c.label for c, v in zip(choices, number.values(), strict=True)} | {
+                99.0: "No answer"
+            }
             missing[column] = [99.0]
         else:
             data[column] = codes[column]
-    pyreadstat.write_sav(pd.DataFrame(data), str(path), variable_value_labels=labels, missing_ranges=missing)
+    pyreadstat.write_sav(
+        pd.DataFrame(data), str(path), variable_value_labels=labels, missing_ranges=missing
+    )
 
 
 def _write_xlsx_with_preamble(frame: pd.DataFrame, path: Path) -> None:
@@ -124,7 +132,9 @@ LAYOUTS = ("plain.csv", "tab.tsv", "utf16.csv", "cp1252.csv", "bom.csv", "preamb
 
 
 @pytest.fixture(scope="module")
-def expected(instruments: dict[str, Instrument], tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def expected(
+    instruments: dict[str, Instrument], tmp_path_factory: pytest.TempPathFactory
+) -> pd.DataFrame:
     """The stored table of the plain CSV, the reference every layout must equal."""
     return _stored("plain.csv", instruments["culture"], tmp_path_factory.mktemp("plain"))
 
@@ -156,6 +166,11 @@ def test_every_layout_stores_the_same_responses(layout, instruments, expected, t
 def test_reference_table_holds_the_synthetic_codes(expected, instruments):
     codes = culture_codes(instruments["culture"])
     assert len(expected) == len(codes)
-    assert sorted(expected["discrimination_grounds"].dropna()) == sorted(codes.loc[codes[MULTI] != "", MULTI])
-    assert (expected["ethnicity"].value_counts().sort_index() == codes["ethnicity"].value_counts().sort_index()).all()
+    assert sorted(expected["discrimination_grounds"].dropna()) == sorted(
+        codes.loc[codes[MULTI] != "", MULTI]
+    )
+    assert (
+        expected["ethnicity"].value_counts().sort_index()
+        == codes["ethnicity"].value_counts().sort_index()
+    ).all()
     assert not expected["flagged"].any()

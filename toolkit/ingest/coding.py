@@ -178,7 +178,9 @@ def code_select_multiple(
 
     def decode(value: str) -> object:
         for separator in (MULTI_SEPARATOR, _SPACES):
-            parts = [lookup.get(normalise(p), _MISSING) for p in separator.split(value.strip()) if p]
+            parts = [
+                lookup.get(normalise(p), _MISSING) for p in separator.split(value.strip()) if p
+            ]
             if not any(p is _MISSING for p in parts):
                 return _join_codes([p for p in parts if p is not None], order)
         return _MISSING
@@ -218,7 +220,7 @@ def combine_spread(
 def code_number(item: Item, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
     """DOUBLE values of an ``integer`` / ``decimal`` column with type and range checks."""
     blank = blank_mask(raw)
-    number = pd.to_numeric(raw.astype(TEXT_DTYPE), errors="coerce").astype("float64").to_numpy()
+    number = np.array(pd.to_numeric(raw.astype(TEXT_DTYPE), errors="coerce"), dtype="float64")
     retry = ~blank & ~np.isfinite(number)
     if retry.any():
         parsed = _by_value(raw[retry], lambda v: parse_number(v))
@@ -308,9 +310,10 @@ def code_date(item: Item, raw: pd.Series, *, serials: bool) -> tuple[pd.Series, 
         Problem(rules == rule, rule, "error", message.format(name=item.name))
         for rule, message in _DATE_MESSAGES.items()
     ]
-    if (rules == "ambiguous_date").any():
-        slash = raw.astype(TEXT_DTYPE).str.strip().str.fullmatch(_DAY_FIRST.pattern).fillna(False)
-        either = slash.to_numpy(dtype=bool) & np.array([r is None for r in rules], dtype=bool)
+    parts = raw.astype(TEXT_DTYPE).str.strip().str.extract(f"^{_DAY_FIRST.pattern}$")
+    day, month = (pd.to_numeric(parts[k], errors="coerce").to_numpy(dtype=float) for k in (0, 1))
+    if ((month > 12) & (day <= 12)).any():
+        either = (day <= 12) & (month <= 12) & np.array([r is None for r in rules], dtype=bool)
         problems.append(Problem(either, "ambiguous_date", "warning",
                                 f"{item.name} read day-first, but other rows of this column are "
                                 "month-first: check the file's date format"))  # fmt: skip
@@ -376,8 +379,16 @@ def _evaluate_columns(node: object, values: pd.DataFrame) -> pd.Series:
     return result
 
 
-def row_problems(instrument: Instrument, values: pd.DataFrame) -> dict[str, list[Problem]]:
+def row_problems(
+    instrument: Instrument, values: pd.DataFrame, given: dict[str, np.ndarray]
+) -> dict[str, list[Problem]]:
     """Required answers and skip-logic consistency, per item column of ``values``.
+
+    Args:
+        instrument: the definition.
+        values: coded answers.
+        given: item -> rows whose raw cell was not blank (an unreadable answer is reported
+            by its own rule, not again as missing).
 
     ``required``: a required item left blank where it is asked (error).
     ``not_relevant``: an answer given where the item's ``relevant`` says it is not asked
@@ -392,13 +403,22 @@ def row_problems(instrument: Instrument, values: pd.DataFrame) -> dict[str, list
         answered = values[name].notna().to_numpy(dtype=bool)
         problems = found.setdefault(name, [])
         if item.required:
-            need = ~answered if asked is None else ~answered & asked
+            blank = ~given.get(name, answered)
+            need = blank if asked is None else blank & asked
             problems.append(Problem(need, "required", "error", f"{item.name} is required"))
         if asked is not None:
             problems.append(Problem(answered & ~asked, "not_relevant", "warning",
                                     f"{item.name} is answered although its skip logic "
                                     f"({item.relevant}) says it is not asked"))  # fmt: skip
     return found
+
+
+def formula_problem(raw: pd.Series) -> Problem:
+    """Workbook cells holding a formula saved without its value (the reader keeps ``=...``)."""
+    formula = raw.astype(TEXT_DTYPE).str.startswith("=").fillna(False).to_numpy(dtype=bool)
+    return Problem(formula, "formula_cell", "error",
+                   "the cell holds a formula saved without its value; open the workbook, "
+                   "let it calculate, save it, or type the value")  # fmt: skip
 
 
 def code_answers(
@@ -418,16 +438,20 @@ def code_answers(
     found: list[pd.DataFrame] = []
     where = {"source_rows": export.source_rows, "respondents": respondents}
     sources: dict[str, tuple[str, pd.Series]] = {}
+    given: dict[str, np.ndarray] = {}
     for column, name in match.items.items():
         raw = spss_cells(frame[column], column, export)
         coded, problems = code_item(instrument, instrument.item_map[name], raw, serials=serials)
+        if serials:
+            problems = [formula_problem(raw), *problems]
         values[name], sources[name] = coded, (column, raw)
+        given[name] = ~blank_mask(raw)
         found += [_report(p, column=column, values=raw, **where) for p in problems]
     for name, columns in match.spread.items():
         values[name], _ = combine_spread(instrument, instrument.item_map[name], frame, columns)
         sources[name] = (" + ".join(columns), values[name])
     coded_frame = pd.DataFrame(values, index=frame.index)
-    for name, problems in row_problems(instrument, coded_frame).items():
+    for name, problems in row_problems(instrument, coded_frame, given).items():
         column, raw = sources[name]
         found += [_report(p, column=column, values=raw, **where) for p in problems]
     found = [chunk for chunk in found if not chunk.empty]

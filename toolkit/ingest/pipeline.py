@@ -157,9 +157,16 @@ def region_code(instrument: Instrument, region: str) -> str:
 
 
 def _file_level_checks(raw: RawExport, target: Target, match: ColumnMatch) -> None:
-    """Refuse a file whose columns do not fit the instrument."""
+    """Refuse a file whose columns do not fit the instrument.
+
+    ``ingest.wrong_instrument``: no column matches, more columns are unknown than matched,
+    or only the shared (equality monitoring) items match and none of the instrument's own.
+    ``ingest.missing_required_column``: a required item has no column.
+    """
     matched = len(match.items) + sum(len(c) for c in match.spread.values())
-    if not matched or len(match.unknown) > matched:
+    own = {i.name for i in target.instrument.items if not i.equality_role and not i.identifier}
+    own_matched = own & (set(match.items.values()) | set(match.spread))
+    if not matched or len(match.unknown) > matched or (own and not own_matched):
         raise IngestError(
             code="ingest.wrong_instrument",
             message=f"{len(match.unknown)} of {len(raw.frame.columns)} columns match no item of "

@@ -39,6 +39,7 @@ from toolkit.ingest.layouts import TableLayout, locate_table, settle_columns
 from toolkit.ingest.raw_export import read_error, text_frame
 from toolkit.ingest.text_encoding import (
     decode_to_utf8,
+    first_decode_error,
     refuse_binary,
     utf8_at_first_sight,
 )
@@ -296,7 +297,25 @@ def read_delimited(
         except _NotUtf8:
             pass
     used, utf8 = decode_to_utf8(raw, declared=encoding, path=path)
-    return _read_text(utf8, used, delimiter, header_row, path)
+    try:
+        return _read_text(utf8, used, delimiter, header_row, path)
+    except _NotUtf8 as error:
+        raise _bom_contradicted(raw, used, path) from error
+
+
+def _bom_contradicted(raw: bytes, encoding: str, path: Path) -> Exception:
+    """``read.wrong_encoding`` for a file whose UTF-8 byte-order mark is wrong about it."""
+    bad = first_decode_error(raw, encoding) or 0
+    line = raw.count(b"\n", 0, bad) + 1
+    return read_error(
+        "read.wrong_encoding",
+        f"the file starts with a UTF-8 byte-order mark but is not UTF-8: byte {bad} "
+        f"(line {line}) cannot be decoded",
+        path=path,
+        line=line,
+        value=raw[bad : bad + 4],
+        fix="save the file again as CSV UTF-8, or as CSV without the byte-order mark",
+    )
 
 
 def _read_text(
