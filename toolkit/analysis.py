@@ -49,7 +49,7 @@ from toolkit.store import ResponseStore, table_name
 NATIONAL = "England"
 WEIGHT = "_weight"
 COMPARISON_COLUMNS = (
-    "survey", "cycle", "region", "indicator", "dimension", "level", "group", "reference_group",
+    "survey", "cycle", "region", "indicator", "item", "dimension", "level", "group", "reference_group",
     "is_reference", "n", "events", "weighted_n", "estimate", "se", "ci_low", "ci_high", "ci_method",
     "rel_likelihood", "rl_ci_low", "rl_ci_high", "rl_ci_method", "p_value", "p_adjusted",
     "adjust_method", "outside_band", "band_convention", "diff", "diff_ci_low", "diff_ci_high",
@@ -80,9 +80,13 @@ LAYOUTS = {
     "reliability": TableLayout(partition_cols=("survey", "cycle", "scale", "dimension", "level")),
 }
 LINKS = (
-    Link(("comparisons", "response_profile", "likert", "scales"), CELL),
     Link(("comparisons", "models"), (*CELL, "indicator")),
+    Link(("comparisons", "likert"), (*CELL, "item")),
 )
+"""Cells that are the same count in two tables: the group's respondents answering one item
+(an indicator's comparison row, its model rows and the item's Likert rows). The response
+profile and scale scores count other things (respondents; people scoring a scale), so each
+is protected on its own relations."""
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,9 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
         )
     table = pd.concat(parts, ignore_index=True)
     indicator = {column: name for name, column in survey.outcomes.items()}
+    items = {i.name: i.item for i in plan.indicators}
     table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
-    return table
+    return table.assign(item=table["indicator"].map(items))
 
 
 def response_profile(survey: SurveyFrame) -> pd.DataFrame:

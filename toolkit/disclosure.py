@@ -323,12 +323,15 @@ class _Hierarchy:
 
     Attributes:
         parents: node -> its parents (two for an intersection cell: one per margin).
-        children: node -> all its children, published or not.
+        children: (parent node, (child dimension, child level)) -> all its children at that
+            dimension and level, published or not. A parent can be split several ways (White
+            into detailed White groups, and into White x each sector); each way is its own
+            relation.
         groups: (dimension, level) -> every group the hierarchy knows at that level.
     """
 
     parents: dict[_Node, list[_Node]] = field(default_factory=dict)
-    children: dict[_Node, list[_Node]] = field(default_factory=dict)
+    children: dict[tuple[_Node, tuple[object, ...]], list[_Node]] = field(default_factory=dict)
     groups: dict[_Node, list[object]] = field(default_factory=dict)
 
 
@@ -344,7 +347,7 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
     ):
         child, parent = _key((dim, level, group)), _key((p_dim, p_level, p_group))
         tree.parents.setdefault(child, []).append(parent)
-        tree.children.setdefault(parent, []).append(child)
+        tree.children.setdefault((parent, child[:2]), []).append(child)
         for node in (child, parent):
             members = tree.groups.setdefault(node[:2], [])
             if node[2] not in members:
@@ -418,21 +421,27 @@ class _NodeMap:
 def _hierarchy_relations(
     cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy
 ) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
-    """``parent = sum(all its children)`` for every parent reachable from the cells.
+    """``parent = sum(its children)`` for every parent reachable from the cells, once for each
+    dimension and level its children are published at.
 
     A node that is not published is still a node (an unknown), so a chain
     detailed -> grouped -> binary holds even when the grouped level is missing.
     """
-    relations: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+    relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
+    reached: set[tuple[object, ...]] = set()
     pending = [key for key in cell_index if key != _TOTAL_KEY]
     while pending:
         key = pending.pop(0)
-        for parent in tree.parents.get(node.node(key), []):
+        child = node.node(key)
+        for parent in tree.parents.get(child, []):
             parent_key = node.key(key, parent)
-            if parent_key not in relations:
-                relations[parent_key] = [node.key(key, c) for c in tree.children[parent]]
+            split = (parent_key, child[:2])
+            if split not in relations:
+                relations[split] = [node.key(key, c) for c in tree.children[(parent, child[:2])]]
+            if parent_key not in reached:
+                reached.add(parent_key)
                 pending.append(parent_key)
-    return list(relations.items())
+    return [(parent_key, members) for (parent_key, _), members in relations.items()]
 
 
 def _populations(
@@ -553,19 +562,17 @@ def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarra
 def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
     """The first candidate whose suppression un-determines ``cell``.
 
-    If none does on its own, the candidate that leaves the fewest suppressed cells determined
-    (earliest in ``candidates`` on a tie), so the next round starts closer to protection.
+    If none does on its own, the first candidate: one of the cells in a relation where
+    ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
+    first. (Preferring whichever candidate leaves the fewest cells determined instead picks
+    cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
     """
-    best, fewest = candidates[0], np.inf
     for candidate in candidates:
         trial = hidden.copy()
         trial[candidate] = True
-        determined = _determined(pop.matrix, _unknown(pop, trial))[: pop.n_cells] & trial
-        if not determined[cell]:
+        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
             return candidate
-        if determined.sum() < fewest:
-            best, fewest = candidate, determined.sum()
-    return best
+    return candidates[0]
 
 
 def _candidates(
