@@ -285,6 +285,8 @@ class ResponseStore:
             self.append(con, "quarantine", quarantined)
             self.append(con, "issues", issues)
             self._mark_released(con, released_ids, batch.batch_id)
+            for earlier in sorted({i.rsplit(":", 1)[0] for i in released_ids}):
+                self.refresh_counts(con, earlier)
 
     def write_release(self, release: Release) -> None:
         """Accept fixed quarantined rows into their batch, atomically.
