@@ -489,38 +489,100 @@ class _Shape:
         return np.indices((self.outcomes, self.slices, self.groups)).reshape(3, -1)
 
 
-def _slice_comparisons(
-    layout: _Layout, estimates: _LayoutEstimates, listed: np.ndarray, shape: _Shape, design: Design
-) -> _SliceComparisons:
-    """Reference position per entry and, with a design, each domain's covariance with it."""
-    outcome, slice_, _ = shape.indices()
-    reference = layout.reference_code()
-    present = listed[:, reference] if reference >= 0 else np.zeros(shape.slices, dtype=bool)
-    base = (outcome * shape.slices + slice_) * shape.groups
-    reference_index = np.where(present[slice_], base + reference, -1)
-    covariance = np.full(len(outcome), np.nan)
-    if design.weighted:
-        for index, means in enumerate(estimates.means):
-            for chosen in np.flatnonzero(present):
-                start = chosen * shape.groups
-                offset = (index * shape.slices) * shape.groups + start
-                covariance[offset : offset + shape.groups] = covariance_with(
-                    means, start + reference, design
-                )[start : start + shape.groups]
-    return _SliceComparisons(_concat(estimates.means), design, covariance, reference_index)
+def _listed(layout: _Layout, estimates: _LayoutEstimates, shape: _Shape) -> np.ndarray:
+    """Slices x groups: does the slice list the group (every category, else rows in the slice)."""
+    return layout.categorical | (estimates.rows.reshape(shape.slices, shape.groups) > 0)
+
+
+def _reference_covariance(
+    estimates: _LayoutEstimates, present: np.ndarray, reference: int, shape: _Shape, design: Design
+) -> np.ndarray:
+    """Covariance of each domain mean with its slice's reference mean (NaN without a design)."""
+    covariance = np.full(shape.outcomes * shape.slices * shape.groups, np.nan)
+    if not design.weighted:
+        return covariance
+    for index, means in enumerate(estimates.means):
+        for chosen in np.flatnonzero(present):
+            start = chosen * shape.groups
+            offset = index * shape.slices * shape.groups + start
+            covariance[offset : offset + shape.groups] = covariance_with(
+                means, start + reference, design
+            )[start : start + shape.groups]
+    return covariance
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Every outcome x slice x group of every layout: layout after layout, then outcome, slice
+    and group (fastest).
+
+    Attributes:
+        outcome, slice_code, layout, group: indices of each entry.
+        listed: the slice lists the group (only listed entries become rows).
+        labels: group label.
+        reference_index: position of the entry of the slice's reference group (-1 = not listed).
+        covariance: of the entry's mean with its reference's mean (NaN without a design).
+        rows: rows of data in the domain, answered or not.
+    """
+
+    outcome: np.ndarray
+    slice_code: np.ndarray
+    layout: np.ndarray
+    group: np.ndarray
+    listed: np.ndarray
+    labels: np.ndarray
+    reference_index: np.ndarray
+    covariance: np.ndarray
+    rows: np.ndarray
+
+
+def _entries(
+    layouts: Sequence[_Layout],
+    estimates: Sequence[_LayoutEstimates],
+    shapes: Sequence[_Shape],
+    design: Design,
+) -> _Entries:
+    """Index every entry and find its reference."""
+    parts: list[dict[str, np.ndarray]] = []
+    offset = 0
+    for index, (layout, found, shape) in enumerate(zip(layouts, estimates, shapes, strict=True)):
+        outcome, slice_, group = shape.indices()
+        listed = _listed(layout, found, shape)
+        reference = layout.reference_code()
+        present = listed[:, reference] if reference >= 0 else np.zeros(shape.slices, dtype=bool)
+        local = (outcome * shape.slices + slice_) * shape.groups + reference
+        parts.append(
+            {
+                "outcome": outcome,
+                "slice_code": slice_,
+                "layout": np.full(len(outcome), index),
+                "group": group,
+                "listed": listed[slice_, group],
+                "labels": np.asarray(layout.labels, dtype=object)[group],
+                "reference_index": np.where(present[slice_], offset + local, -1),
+                "covariance": _reference_covariance(found, present, reference, shape, design),
+                "rows": np.tile(found.rows, shape.outcomes),
+            }
+        )
+        offset += len(outcome)
+    return _Entries(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
 def _comparison_notes(
-    comparisons: _SliceComparisons, is_reference: np.ndarray, reference: str, zero_events: bool
+    comparisons: _SliceComparisons,
+    is_reference: np.ndarray,
+    reference: np.ndarray,
+    zero_events: bool,
 ) -> np.ndarray:
-    """The notes of relative_likelihood (``zero_events``) or difference, for every entry."""
+    """The notes of relative_likelihood (``zero_events``) or difference, for every entry;
+    ``reference`` holds each entry's reference label, quoted."""
     means = comparisons.means
     rules = [
         (is_reference, "reference group"),
-        (comparisons.reference_index < 0, f"reference group {reference!r} not present"),
+        (comparisons.reference_index < 0, "reference group " + reference + " not present"),
         (
             comparisons.reference_value(means.n) == 0,
-            f"reference group {reference!r} has no answers",
+            "reference group " + reference + " has no answers",
         ),
         (means.n == 0, "no answers in group"),
     ]
@@ -538,7 +600,10 @@ def _comparison_notes(
 
 
 def _comparison_columns(
-    comparisons: _SliceComparisons, is_reference: np.ndarray, reference: str, settings: _Settings
+    comparisons: _SliceComparisons,
+    is_reference: np.ndarray,
+    reference: np.ndarray,
+    settings: _Settings,
 ) -> tuple[dict[str, object], np.ndarray, np.ndarray]:
     """Relative likelihood and difference columns, and the two functions' notes."""
     means = comparisons.means
@@ -734,71 +799,7 @@ def _join_notes(*notes: Sequence[str]) -> list[str]:
     return ["; ".join(dict.fromkeys(n for n in row if n)) for row in zip(*notes, strict=True)]
 
 
-def _layout_table(
-    index: int,
-    layout: _Layout,
-    estimates: _LayoutEstimates,
-    data: _SweepData,
-    settings: _Settings,
-) -> dict[str, np.ndarray]:
-    """Rows of one layout for every outcome x slice x listed group."""
-    shape = _Shape(len(data.outcomes), len(data.slices.keys), len(layout.labels))
-    outcome, slice_, group = shape.indices()
-    listed = layout.categorical | (estimates.rows.reshape(shape.slices, shape.groups) > 0)
-    labels = np.asarray(layout.labels, dtype=object)[group]
-    means = _concat(estimates.means)
-    empty = np.array([], dtype=np.int64)
-    domains = Domains(empty, tuple(labels), np.tile(estimates.rows, shape.outcomes), empty)
-    rates = proportion_table(
-        means, domains, settings.ci_method, settings.level, settings.design.weighted
-    )
-    size = len(labels)
-    grouping = layout.grouping
-    notes: list[Sequence[str]] = [rates["note"].tolist()]
-    columns = _blank_columns((*COMPARISON_COLUMNS, *TEST_COLUMNS), size)
-    is_reference = np.zeros(size, dtype=bool)
-    if grouping is not None:
-        is_reference = group == layout.reference_code()
-        comparisons = _slice_comparisons(layout, estimates, listed, shape, settings.design)
-        found, rl_notes, diff_notes = _comparison_columns(
-            comparisons, is_reference, grouping.reference, settings
-        )
-        columns.update(found)
-        notes += [rl_notes, diff_notes]
-        if settings.association:
-            tests = _association(
-                data.design_frame,
-                data.outcomes,
-                data.slices,
-                layout,
-                means,
-                listed,
-                shape,
-                settings,
-            )
-            found, test_notes = _test_columns(tests, outcome * shape.slices + slice_)
-            columns.update(found)
-            notes.append(test_notes)
-    table: dict[str, object] = {
-        "_outcome": outcome,
-        "_slice": slice_,
-        "_layout": np.full(size, index),
-        "_group": group,
-        "outcome": np.asarray(data.outcomes, dtype=object)[outcome],
-        "dimension": grouping.dimension if grouping else ALL,
-        "level": grouping.level if grouping else ALL,
-        "group": labels,
-        "reference_group": grouping.reference if grouping else None,
-        "is_reference": is_reference,
-        **{name: rates[name].to_numpy() for name in RATE_COLUMNS},
-        **columns,
-        "note": _join_notes(*notes),
-    }
-    keep = listed[slice_, group]
-    return {name: _entries(values, size)[keep] for name, values in table.items()}
-
-
-def _entries(values: object, size: int) -> np.ndarray:
+def _as_column(values: object, size: int) -> np.ndarray:
     """A column as an array of ``size`` entries: scalars repeated, flags with NA as objects."""
     if isinstance(values, pd.api.extensions.ExtensionArray):
         return values.to_numpy(dtype=object, na_value=pd.NA)
@@ -807,13 +808,124 @@ def _entries(values: object, size: int) -> np.ndarray:
     return np.full(size, values, dtype=object)
 
 
+def _group_comparisons(
+    means: DomainMeans, entries: _Entries, layouts: Sequence[_Layout], settings: _Settings
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+    """Comparison columns, is_reference and the comparison notes; blank on "All respondents"."""
+    comparisons = _SliceComparisons(
+        means, settings.design, entries.covariance, entries.reference_index
+    )
+    grouped = entries.layout > 0
+    is_reference = grouped & (entries.reference_index == np.arange(len(entries.layout)))
+    quoted = [repr(layout.grouping.reference) if layout.grouping else "" for layout in layouts]
+    reference = np.asarray(quoted, dtype=object)[entries.layout]
+    found, rl_notes, diff_notes = _comparison_columns(
+        comparisons, is_reference, reference, settings
+    )
+    size = len(grouped)
+    blank = _blank_columns(COMPARISON_COLUMNS, size)
+    columns = {
+        name: np.where(grouped, _as_column(values, size), blank[name])
+        for name, values in found.items()
+    }
+    notes = _join_notes(np.where(grouped, rl_notes, ""), np.where(grouped, diff_notes, ""))
+    return columns, is_reference, notes
+
+
+def _tests(
+    data: _SweepData,
+    layouts: Sequence[_Layout],
+    estimates: Sequence[_LayoutEstimates],
+    shapes: Sequence[_Shape],
+    entries: _Entries,
+    settings: _Settings,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Test columns and notes of every entry (blank for "All respondents" or when not asked)."""
+    size = len(entries.layout)
+    columns = _blank_columns(TEST_COLUMNS, size)
+    notes = np.full(size, "", dtype=object)
+    if not settings.association:
+        return columns, notes
+    for index in range(1, len(layouts)):
+        layout, found, shape = layouts[index], estimates[index], shapes[index]
+        chosen = entries.layout == index
+        tests = _association(
+            data.design_frame,
+            data.outcomes,
+            data.slices,
+            layout,
+            _concat(found.means),
+            _listed(layout, found, shape),
+            shape,
+            settings,
+        )
+        found_columns, found_notes = _test_columns(
+            tests, entries.outcome[chosen] * shape.slices + entries.slice_code[chosen]
+        )
+        for name, values in found_columns.items():
+            columns[name][chosen] = values
+        notes[chosen] = found_notes
+    return columns, notes
+
+
 @dataclass(frozen=True)
 class _SweepData:
-    """The data as the sweep reads it: outcomes, slices and, for design tests, a narrow copy."""
+    """The data as the sweep reads it: outcomes, slices and, for design tests, a narrow copy
+    (its group column is rewritten per slice)."""
 
     outcomes: tuple[str, ...]
     slices: _Slices
     design_frame: pd.DataFrame | None
+
+
+def _table(
+    data: _SweepData,
+    layouts: Sequence[_Layout],
+    estimates: Sequence[_LayoutEstimates],
+    settings: _Settings,
+) -> pd.DataFrame:
+    """Rates, comparisons and tests of every listed entry, in the documented row order."""
+    shapes = [
+        _Shape(len(data.outcomes), len(data.slices.keys), len(layout.labels)) for layout in layouts
+    ]
+    entries = _entries(layouts, estimates, shapes, settings.design)
+    means = _concat([m for found in estimates for m in found.means])
+    empty = np.array([], dtype=np.int64)
+    domains = Domains(empty, tuple(entries.labels), entries.rows, empty)
+    rates = proportion_table(
+        means, domains, settings.ci_method, settings.level, settings.design.weighted
+    )
+    comparisons, is_reference, comparison_notes = _group_comparisons(
+        means, entries, layouts, settings
+    )
+    tests, test_notes = _tests(data, layouts, estimates, shapes, entries, settings)
+    described = [layout.grouping for layout in layouts]
+    columns: dict[str, np.ndarray] = {
+        "outcome": np.asarray(data.outcomes, dtype=object)[entries.outcome],
+        "dimension": np.asarray([g.dimension if g else ALL for g in described], dtype=object),
+        "level": np.asarray([g.level if g else ALL for g in described], dtype=object),
+        "group": entries.labels,
+        "reference_group": np.asarray(
+            [g.reference if g else None for g in described], dtype=object
+        ),
+        "is_reference": is_reference,
+        **{name: rates[name].to_numpy() for name in RATE_COLUMNS},
+        **comparisons,
+        **tests,
+        "note": np.asarray(_join_notes(rates["note"], comparison_notes, test_notes), dtype=object),
+    }
+    for name in ("dimension", "level", "reference_group"):
+        columns[name] = columns[name][entries.layout]
+    listed = np.flatnonzero(entries.listed)
+    order = listed[
+        np.lexsort(
+            [getattr(entries, key)[listed] for key in ("group", "layout", "slice_code", "outcome")]
+        )
+    ]
+    table = pd.DataFrame({name: columns[name][order] for name in SWEEP_COLUMNS})
+    table["outside_band"] = table["outside_band"].astype("boolean")
+    keys = data.slices.keys.iloc[entries.slice_code[order]].reset_index(drop=True)
+    return pd.concat([table[["outcome"]], keys, table.drop(columns="outcome")], axis=1)
 
 
 def comparison_sweep(
@@ -872,14 +984,4 @@ def comparison_sweep(
     estimates = _estimates(data, outcomes, slices, layouts, design)
     narrow = [*outcomes, *(c for c in design_columns.values() if c is not None)]
     frame = data[list(dict.fromkeys(narrow))].copy() if association and design.weighted else None
-    sweep_data = _SweepData(tuple(outcomes), slices, frame)
-    parts = [
-        _layout_table(index, layout, found, sweep_data, settings)
-        for index, (layout, found) in enumerate(zip(layouts, estimates, strict=True))
-    ]
-    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    order = np.lexsort([columns[key] for key in ("_group", "_layout", "_slice", "_outcome")])
-    keys = slices.keys.iloc[columns["_slice"][order]].reset_index(drop=True)
-    table = pd.DataFrame({name: columns[name][order] for name in SWEEP_COLUMNS})
-    table["outside_band"] = table["outside_band"].astype("boolean")
-    return pd.concat([table[["outcome"]], keys, table.drop(columns="outcome")], axis=1)
+    return _table(_SweepData(tuple(outcomes), slices, frame), layouts, estimates, settings)
