@@ -115,7 +115,11 @@ def test_comparisons_have_the_documented_columns_and_name_their_methods(bundle) 
     assert set(compared["ci_method"]) == {"wilson"}
     assert set(compared["rl_ci_method"]) == {"katz-log"}
     assert set(compared["adjust_method"].dropna()) == {"Benjamini-Hochberg"}
-    assert (compared["p_adjusted"] >= compared["p_value"] - 1e-12).all()
+    tested = compared[compared["p_value"].notna()]
+    assert tested["p_adjusted"].notna().all()
+    assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
+    zero_events = compared[compared["events"] == 0]
+    assert zero_events["rl_ci_low"].isna().all() and zero_events["note"].str.contains("no events").all()
 
 
 def test_adjusted_models_recover_the_injected_ethnicity_effect_direction(bundle) -> None:
