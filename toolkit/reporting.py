@@ -21,24 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.analysis import PARTITION, PROFILE_PARTITION
+from toolkit.analysis import LAYOUTS, LINKS
 from toolkit.bundle import Bundle, read_bundle
 from toolkit.config import Workspace
-from toolkit.disclosure import Link, SuppressionPolicy, TableLayout, audit_disclosure
+from toolkit.disclosure import Link, SuppressionPolicy, audit_disclosure
 from toolkit.errors import PtwError
 from toolkit.render import Engine, RenderResult, render_report
 
 REPORTS = ("national", "regional", "trends", "methods")
 REGIONS = ("EOE", "LON", "MID", "NEY", "NW", "SE", "SW")
 NATIONAL = "England"
-_LAYOUTS = {"comparisons": TableLayout(partition_cols=PARTITION, complete=False),
-            "response_profile": TableLayout(partition_cols=PROFILE_PARTITION)}  # fmt: skip
-_LINKS = (
-    Link(("comparisons", "response_profile"),
-         ("survey", "cycle", "region", "dimension", "level", "group")),
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class ReportJob:
     """One report to render: the template stem, the region and the output file stem."""
@@ -96,7 +88,8 @@ def _job(template: str, region: str) -> ReportJob:
 def disclosure_findings(bundle: Bundle) -> pd.DataFrame:
     """Disclosure problems in ``bundle`` (empty when none): ``audit_disclosure`` columns.
 
-    Tables with ``n`` and ``group`` are audited with the analysis's layouts and links; any
+    Tables with ``n`` and ``group`` are audited with the analysis's layouts and links
+    (``toolkit.analysis.LAYOUTS``, ``LINKS``; the hierarchy is not in the bundle); any
     other table only for numbers left in suppressed rows (column ``problem`` says which).
     """
     suppression = bundle.manifest.get("suppression", {})
@@ -104,8 +97,12 @@ def disclosure_findings(bundle: Bundle) -> pd.DataFrame:
                                rounding=suppression.get("rounding", "none"))  # fmt: skip
     audited = {name: frame for name, frame in bundle.tables.items()
                if {"n", "group", "suppressed"} <= set(frame.columns)}  # fmt: skip
-    links = [link for link in _LINKS if set(link.tables) <= set(audited)]
-    findings = [audit_disclosure(audited, policy=policy, layouts=_LAYOUTS, links=links)]
+    links = [
+        Link(tuple(t for t in link.tables if t in audited), link.on)
+        for link in LINKS
+        if sum(t in audited for t in link.tables) > 1
+    ]
+    findings = [audit_disclosure(audited, policy=policy, layouts=LAYOUTS, links=links)]
     for name, frame in sorted(bundle.tables.items()):
         if name not in audited and "suppressed" in frame.columns:
             findings.append(_numbers_in_suppressed(name, frame))

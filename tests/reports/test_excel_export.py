@@ -1,0 +1,67 @@
+"""The Excel export: one formatted sheet per bundle table, suppression kept, no formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from openpyxl import load_workbook
+
+from toolkit.bundle import Bundle
+from toolkit.excel_export import SUPPRESSED, neutralise, write_bundle_excel
+
+HOSTILE_CELLS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x")', "safe"]
+
+
+def _bundle() -> Bundle:
+    comparisons = pd.DataFrame({
+        "group": HOSTILE_CELLS,
+        "n": pd.array([40, 3, 50, 60, 70, 80], dtype="Int64"),
+        "estimate": [0.25, np.nan, 0.5, 0.1, 0.2, 0.3],
+        "suppressed": [False, True, False, False, False, False],
+        "suppression_reason": [None, "primary: fewer than 10 respondents", None, None, None, None],
+    })  # fmt: skip
+    comparisons.loc[1, "n"] = pd.NA
+    return Bundle(tables={"comparisons": comparisons, "response_profile": comparisons.head(2)},
+                  manifest={"cycles": [2024, 2025], "toolkit_version": "=cmd|' /C calc'!A0"})  # fmt: skip
+
+
+def test_neutralise_prefixes_every_formula_start():
+    assert [neutralise(v) for v in HOSTILE_CELLS] == ["'" + v for v in HOSTILE_CELLS[:-1]] + [
+        "safe"
+    ]
+    assert neutralise(-2.5) == -2.5  # numbers are not text: untouched
+
+
+def test_every_table_is_a_formatted_sheet_without_formulas(tmp_path):
+    path = write_bundle_excel(_bundle(), tmp_path / "bundle.xlsx")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["comparisons", "response_profile", "manifest"]
+    sheet = workbook["comparisons"]
+    assert [c.value for c in sheet[1]] == [
+        "group",
+        "n",
+        "estimate",
+        "suppressed",
+        "suppression_reason",
+    ]
+    assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["E"].width > sheet.column_dimensions["B"].width
+    cells = [cell for ws in workbook for row in ws.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # no cell is a formula
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == [
+        neutralise(v) for v in HOSTILE_CELLS
+    ]
+    assert workbook["manifest"]["B3"].value.startswith("'=")
+
+
+def test_suppressed_row_reads_suppressed_not_blank_or_a_number(tmp_path):
+    sheet = load_workbook(write_bundle_excel(_bundle(), tmp_path / "b.xlsx"))["comparisons"]
+    hidden = [cell.value for cell in sheet[3]]
+    assert hidden == [
+        "'+SUM(A1:A2)",
+        SUPPRESSED,
+        SUPPRESSED,
+        True,
+        "primary: fewer than 10 respondents",
+    ]
+    assert [cell.value for cell in sheet[2]][1:3] == [40, 0.25]
