@@ -16,10 +16,11 @@ How:
 * From those sums (:func:`domain_means_from_sums`): ``p = sum(w y) / sum(w)`` and the linearised
   variance ``sum_h n_h/(n_h-1) (S2_dh - S1_dh^2/n_h)`` with ``S1_dh = (sum_dh w y - p sum_dh w) /
   W_d`` and, since ``y^2 = y``, ``S2_dh = ((1 - 2p) sum_dh w^2 y + p^2 sum_dh w^2) / W_d^2``: the
-  formulas of :mod:`toolkit.stats.design` for a design whose PSUs are its rows. Two domains share
-  no row, so their covariance is the centring term ``-sum_h n_h/(n_h-1) S1_dh S1_rh / n_h``.
-  Clustered designs go through :func:`~toolkit.stats.design.domain_means` per outcome and
-  grouping (all slices at once) and :func:`~toolkit.stats.design.covariance_with` per slice.
+  formulas of :mod:`toolkit.stats.design` for a design whose PSUs are its rows. Clustered designs
+  go through :func:`~toolkit.stats.design.domain_means` per outcome and grouping (all slices at
+  once). The covariance of each group's mean with its slice's reference mean (for the weighted
+  RL and gap) comes from :func:`~toolkit.stats.design.covariance_with`, one call per outcome x
+  slice x grouping.
 * Intervals, ratios, gaps and notes then come from the array functions of
   :mod:`toolkit.stats.proportions` and :mod:`toolkit.stats.comparisons` applied to all rows at once.
 
