@@ -113,13 +113,43 @@ def blank_mask(series: pd.Series) -> np.ndarray:
     return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
 
 
-def _by_value(raw: pd.Series, decode: Callable[[str], object]) -> np.ndarray:
-    """Apply ``decode`` once per distinct non-blank value; object array aligned with ``raw``."""
+@dataclass(frozen=True)
+class Decoded:
+    """A column decoded once per distinct value.
+
+    Attributes:
+        positions: for each row, the index of its value in ``values``; -1 for a missing cell.
+        values: the decoded distinct values.
+    """
+
+    positions: np.ndarray
+    values: list[object]
+
+    def rows(self, predicate: Callable[[object], bool]) -> np.ndarray:
+        """Rows whose decoded value satisfies ``predicate`` (missing cells never do)."""
+        flags = np.array([bool(predicate(v)) for v in self.values] + [False], dtype=bool)
+        return flags[self.positions]
+
+    def text(self, index: pd.Index) -> pd.Series:
+        """The decoded values as text per row (non-text values and missing cells -> ``<NA>``)."""
+        values = [v if isinstance(v, str) else None for v in self.values]
+        taken = pa.array(values, type=pa.string()).take(
+            pa.array(self.positions, mask=self.positions < 0)
+        )
+        return pd.Series(pd.array(taken, dtype=TEXT_DTYPE), index=index)
+
+    def objects(self) -> np.ndarray:
+        """The decoded value of each row as an object array (``None`` for a missing cell)."""
+        table = np.empty(len(self.values) + 1, dtype=object)
+        for k, value in enumerate(self.values):
+            table[k] = value
+        return table[self.positions]
+
+
+def _by_value(raw: pd.Series, decode: Callable[[str], object]) -> Decoded:
+    """Apply ``decode`` once per distinct non-missing value of ``raw``."""
     positions, uniques = pd.factorize(raw)
-    decoded = np.empty(len(uniques) + 1, dtype=object)
-    for index, value in enumerate(uniques):
-        decoded[index] = decode(value)
-    return decoded[positions]
+    return Decoded(np.asarray(positions), [decode(value) for value in uniques.tolist()])
 
 
 def _text_series(values: np.ndarray | list, index: pd.Index) -> pd.Series:
@@ -139,7 +169,7 @@ def spss_cells(raw: pd.Series, column: str, export: RawExport) -> pd.Series:
             return None
         return (labels or {}).get(text, text)
 
-    return _text_series(_by_value(raw, decode), raw.index)
+    return _by_value(raw, decode).text(raw.index)
 
 
 def _choice_lookup(instrument: Instrument, item: Item) -> dict[str, str | None]:
@@ -157,10 +187,9 @@ def code_select_one(
     """Option codes of a ``select_one`` / ``likert`` column, and unknown answers."""
     lookup = _choice_lookup(instrument, item)
     decoded = _by_value(raw, lambda v: lookup.get(normalise(v), _MISSING) if v.strip() else None)
-    unknown = np.fromiter((v is _MISSING for v in decoded), dtype=bool, count=len(decoded))
-    decoded[unknown] = None
+    unknown = decoded.rows(lambda v: v is _MISSING)
     message = f"not an option of {item.name}; accepted: {_accepted_text(instrument, item)}"
-    return _text_series(decoded, raw.index), [Problem(unknown, "unknown_option", "error", message)]
+    return decoded.text(raw.index), [Problem(unknown, "unknown_option", "error", message)]
 
 
 def _join_codes(codes: list[str], order: dict[str, int]) -> str | None:
@@ -186,13 +215,12 @@ def code_select_multiple(
         return _MISSING
 
     decoded = _by_value(raw, decode)
-    unknown = np.fromiter((v is _MISSING for v in decoded), dtype=bool, count=len(decoded))
-    decoded[unknown] = None
+    unknown = decoded.rows(lambda v: v is _MISSING)
     message = (
         f"an answer is not an option of {item.name} (separate several answers with ';'); "
         f"accepted: {_accepted_text(instrument, item)}"
     )
-    return _text_series(decoded, raw.index), [Problem(unknown, "unknown_option", "error", message)]
+    return decoded.text(raw.index), [Problem(unknown, "unknown_option", "error", message)]
 
 
 def combine_spread(
@@ -211,7 +239,7 @@ def combine_spread(
     for column, code in columns.items():
         cells = frame[column]
         picked = _by_value(cells, lambda v: normalise(v) not in NOT_SELECTED and bool(v.strip()))
-        chosen[:, order[code]] |= picked.astype(bool)
+        chosen[:, order[code]] |= picked.rows(bool)
     codes = [c.code for c in instrument.choices(item)]
     joined = [" ".join(codes[k] for k in np.flatnonzero(row)) or None for row in chosen]
     return _text_series(joined, frame.index), []
@@ -223,7 +251,7 @@ def code_number(item: Item, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
     number = np.array(pd.to_numeric(raw.astype(TEXT_DTYPE), errors="coerce"), dtype="float64")
     retry = ~blank & ~np.isfinite(number)
     if retry.any():
-        parsed = _by_value(raw[retry], lambda v: parse_number(v))
+        parsed = _by_value(raw[retry], lambda v: parse_number(v)).objects()
         number[retry] = np.array([np.nan if v is None else v for v in parsed], dtype=float)
     number[blank] = np.nan
     bad = ~blank & np.isnan(number)
@@ -304,8 +332,8 @@ def code_date(item: Item, raw: pd.Series, *, serials: bool) -> tuple[pd.Series, 
     could be read either way are warned about (``ambiguous_date``, severity warning).
     """
     parsed = _by_value(raw, lambda v: parse_date(v, serials=serials) if v.strip() else (None, None))
-    iso = [None if p is None else p[0] for p in parsed]
-    rules = np.array([None if p is None else p[1] for p in parsed], dtype=object)
+    iso = Decoded(parsed.positions, [p[0] for p in parsed.values]).text(raw.index)
+    rules = Decoded(parsed.positions, [p[1] for p in parsed.values]).objects()
     problems = [
         Problem(rules == rule, rule, "error", message.format(name=item.name))
         for rule, message in _DATE_MESSAGES.items()
@@ -317,7 +345,7 @@ def code_date(item: Item, raw: pd.Series, *, serials: bool) -> tuple[pd.Series, 
         problems.append(Problem(either, "ambiguous_date", "warning",
                                 f"{item.name} read day-first, but other rows of this column are "
                                 "month-first: check the file's date format"))  # fmt: skip
-    return _text_series(iso, raw.index), problems
+    return iso, problems
 
 
 def code_item(
@@ -435,7 +463,7 @@ def code_answers(
     frame = export.frame
     serials = export.reader in ("xlsx", "xls", "ods")
     values: dict[str, pd.Series] = {}
-    found: list[pd.DataFrame] = []
+    found: list[pd.DataFrame | None] = []
     where = {"source_rows": export.source_rows, "respondents": respondents}
     sources: dict[str, tuple[str, pd.Series]] = {}
     given: dict[str, np.ndarray] = {}
@@ -454,15 +482,16 @@ def code_answers(
     for name, problems in row_problems(instrument, coded_frame, given).items():
         column, raw = sources[name]
         found += [_report(p, column=column, values=raw, **where) for p in problems]
-    found = [chunk for chunk in found if not chunk.empty]
+    found = [chunk for chunk in found if chunk is not None]
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
     return CodedAnswers(values=coded_frame, issues=issues)
 
 
-def _report(problem: Problem, **where: object) -> pd.DataFrame:
+def _report(problem: Problem, **where: object) -> pd.DataFrame | None:
+    """The issues of one problem, or ``None`` when no row has it."""
     mask = np.asarray(problem.mask, dtype=bool)
     if not mask.any():
-        return empty_issues()
+        return None
     return issue_rows(
         mask, rule=problem.rule, severity=problem.severity, message=problem.message, **where
     )  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""Benchmark: `ptw ingest` of a 60-column culture export at 100,000 and 1,000,000 rows.
+
+    .venv/bin/python benchmarks/ingest.py [--rows 100000,1000000] [--keep DIR]
+
+Each run is a fresh workspace and a separate `python -m toolkit.cli ingest` process; the table
+gives wall time, rows per second and the process's peak resident memory (``os.wait4``
+rusage). Answers are labels drawn at random for every item not behind skip logic (items
+with ``relevant`` are left blank), identifiers are unique. Targets (issue 4): >= 100,000
+rows/s, and 1,000,000 rows in under 30 s under 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from toolkit.config import init_workspace
+from toolkit.instrument import load_instrument
+from toolkit.resources import surveys_dir
+
+BLOCK = 100_000
+
+
+def export_table(rows: int, seed: int = 1) -> pa.Table:
+    """``rows`` culture responses as labels: respondent_id, cycle and 58 answered items."""
+    instrument = load_instrument(surveys_dir() / "culture.yaml")
+    rng = np.random.default_rng(seed)
+    columns: dict[str, pa.Array] = {
+        "respondent_id": pa.array([f"R{k:08d}" for k in range(rows)]),
+        "cycle": pa.array(np.full(rows, "2024")),
+    }
+    for item in instrument.items:
+        if item.identifier:
+            continue
+        labels = [c.label for c in instrument.choices(item)]
+        if item.relevant or not labels:
+            columns[item.name] = pa.nulls(rows, pa.string())
+            continue
+        if item.name == "region":
+            labels = ["London"]
+        picks = rng.integers(0, len(labels), rows)
+        columns[item.name] = pa.array(np.array(labels, dtype=object)[picks], type=pa.string())
+    return pa.table(columns)
+
+
+def run(rows: int, folder: Path) -> dict[str, float]:
+    """Write the export, ingest it in a child process; wall seconds and peak RSS (MB)."""
+    space = init_workspace(folder / f"ws{rows}")
+    path = folder / f"culture_{rows}.csv"
+    pacsv.write_csv(export_table(rows), path)
+    command = [sys.executable, "-m", "toolkit.cli", "ingest", str(path), "--survey", "culture",
+               "--cycle", "2024", "--region", "London", "-w", str(space.root)]  # fmt: skip
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    output = child.stdout.read().decode() + child.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(output)
+    return {"rows": rows, "columns": 60, "seconds": seconds, "rows_per_s": rows / seconds,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "file_mb": path.stat().st_size / 2**20,
+            "summary": output.splitlines()[0]}  # fmt: skip
+
+
+def main() -> None:
+    """Run the sizes asked for and print the table and the machine load."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="100000,1000000")
+    parser.add_argument("--keep", type=Path, default=None, help="Folder to keep files in.")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="ptw-bench-"))
+    results = [run(int(n), folder) for n in args.rows.split(",")]
+    print(f"{'rows':>10} {'cols':>5} {'file MB':>8} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}")
+    for r in results:
+        print(f"{r['rows']:>10,} {r['columns']:>5} {r['file_mb']:>8.0f} {r['seconds']:>8.1f} "
+              f"{r['rows_per_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f}")  # fmt: skip
+    for r in results:
+        print(r["summary"])
+    print("load:", os.getloadavg(), "cpus:", os.cpu_count())
+
+
+if __name__ == "__main__":
+    main()
