@@ -28,6 +28,7 @@ import pandas as pd
 from toolkit import __version__
 from toolkit.analysis_likert import likert_table, scale_tables
 from toolkit.analysis_models import model_table
+from toolkit.analysis_time import OverTimeResult, over_time_tables
 from toolkit.analysis_weights import plan_weights
 from toolkit.bundle import Bundle
 from toolkit.dimensions import group_hierarchy, group_labels, intersect
@@ -45,8 +46,10 @@ from toolkit.plan import IndicatorSpec, Plan
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.sweep import Grouping, comparison_sweep
 from toolkit.store import ResponseStore, table_name
+from toolkit.survey_versions import instrument_versions
 
 NATIONAL = "England"
+RECORD_KINDS = ("workforce", "training", "recruitment")
 WEIGHT = "_weight"
 COMPARISON_COLUMNS = (
     "survey", "cycle", "region", "indicator", "item", "dimension", "level", "group", "reference_group",
@@ -263,6 +266,32 @@ def withhold_tests_with_suppressed_groups(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def over_time(
+    plan: Plan,
+    store: ResponseStore,
+    surveys_dir: Path,
+    surveys: dict[str, SurveyFrame],
+    policy: SuppressionPolicy,
+) -> OverTimeResult:
+    """Trends across cycles, retention, training and recruitment tables (already suppressed)."""
+    records = {kind: store.read_table(table_name("records", kind)) for kind in RECORD_KINDS}
+    record_instruments = {
+        kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
+        for kind in RECORD_KINDS
+    }
+    return over_time_tables(
+        responses={name: survey.frame for name, survey in surveys.items()},
+        instruments={name: survey.instrument for name, survey in surveys.items()},
+        records=records,
+        record_instruments=record_instruments,
+        indicators=plan.indicators,
+        spec=plan.over_time,
+        policy=policy,
+        level=plan.level,
+        versions={name: instrument_versions(surveys_dir, name) for name in surveys},
+    )
+
+
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -302,7 +331,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     """
     raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
                                                                 "scales", "reliability", "weighting")}  # fmt: skip
-    hierarchies, instruments = [], {}
+    hierarchies, instruments, surveys = [], {}, {}
     for name in plan.surveys:
         instrument = load_instrument(instrument_path(surveys_dir, name))
         instruments[name] = instrument.version
@@ -310,24 +339,29 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
         if answers.empty:
             continue
         survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
+        surveys[name] = survey
         raw["comparisons"].append(survey_comparisons(plan, survey))
         raw["response_profile"].append(response_profile(survey))
         for table, frame in extra_survey_tables(plan, survey).items():
             raw[table].append(frame)
         raw["weighting"].append(survey.weighting)
         hierarchies.append(group_hierarchy(plan, instrument))
-    if not raw["comparisons"]:
+    if not surveys:
         raise PtwError(
             code="analysis.no_responses",
             message="the store has no responses for the surveys in the plan",
             file=str(store.path),
             fix="ingest survey exports first with `ptw ingest`",
         )
+    timed = over_time(plan, store, surveys_dir, surveys, policy)
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}
     links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
-    hierarchy = _concat(hierarchies)
+    published |= timed.tables
+    layouts |= timed.layouts
+    links += (*timed.links, Link(("comparisons", "trend_gaps"), (*CELL, "indicator")))
+    hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
     tables = suppress_linked(
         published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
     )

@@ -30,7 +30,6 @@ import pandas as pd
 
 from toolkit.analysis_trends import (
     REPRESENTATION_COLUMNS,
-    DimensionLevel,
     read_benchmark,
     region_names,
     representation_table,
@@ -38,6 +37,7 @@ from toolkit.analysis_trends import (
 from toolkit.dimensions import group_labels
 from toolkit.disclosure import TableLayout
 from toolkit.instrument import Instrument
+from toolkit.plan import DimensionLevel
 from toolkit.stats.survival import cox, kaplan_meier, logrank
 from toolkit.stats.workforce import (
     appointment_from_shortlisting,

@@ -30,89 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from toolkit import analysis_records, analysis_trends
-from toolkit.analysis_trends import DimensionLevel
 from toolkit.dimensions import group_hierarchy
 from toolkit.disclosure import Link, SuppressionPolicy, TableLayout, suppress_linked
 from toolkit.instrument import Instrument
-from toolkit.plan import DimensionSpec, IndicatorSpec, Plan
-
-
-def _dims(*pairs: tuple[str, str]) -> tuple[DimensionLevel, ...]:
-    return tuple(DimensionLevel(name=name, level=level) for name, level in pairs)
-
-
-class OverTimeSpec(BaseModel):
-    """The ``over_time`` section of ``analysis/plan.yaml``.
-
-    Attributes:
-        indicators: plan indicator names that get trends; None = every plan indicator.
-        trend_dimensions: dimensions and levels compared across cycles.
-        min_n: fewest responses per cycle in a group and in the reference for a trend verdict
-            (raised to the suppression threshold when lower).
-        weights: optional survey weight column for the trend models (design-based SEs).
-        multiplicity_method: p-value adjustment of the trend interactions.
-        multiplicity_family: columns of ``trend_interactions`` that define one family.
-        retention_survey: the survey holding the intention-to-leave items.
-        leaving_items: items reported in ``intention_to_leave`` (their ``outcome`` codes count).
-        leaving_scale: the combined score (an instrument scale), NHS 0-10 scoring.
-        record_dimensions: dimensions of the workforce rates and trainee outcomes.
-        survival_dimensions: dimensions of the time-in-post curves, Cox and log-rank.
-        km_times: years at which S(t) is reported.
-        km_grid_months: spacing of the published Kaplan-Meier grid.
-        ties: Cox ties method (``efron`` as R's coxph, or ``breslow``).
-        years: workforce years; None = the survey cycles (or, without responses, the records'
-            cycles). Year Y runs from the 1st of ``year_start_month`` in Y for twelve months.
-        year_start_month: 4 = NHS financial years (April to March).
-        benchmark: CSV with ``region, group, share`` (and optional ``level``) to use instead of
-            the packaged Census 2021 benchmark.
-        representation_levels: ethnicity levels compared with the benchmark.
-        recruitment_standards: appointment-from-shortlisting presets reported.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    indicators: tuple[str, ...] | None = None
-    trend_dimensions: tuple[DimensionLevel, ...] = _dims(
-        ("ethnicity", "binary"),
-        ("ethnicity", "grouped"),
-        ("disability", "binary"),
-        ("sector", "detailed"),
-        ("career_stage", "detailed"),
-    )
-    min_n: int = 30
-    weights: str | None = None
-    multiplicity_method: Literal["fdr_bh", "holm"] = "fdr_bh"
-    multiplicity_family: tuple[str, ...] = ("dimension", "level")
-    retention_survey: str = "retention"
-    leaving_items: tuple[str, ...] = ("think_leaving", "look_new_job", "leave_asap",
-                                      "intend_leave_12m")  # fmt: skip
-    leaving_scale: str = "thinking_about_leaving"
-    record_dimensions: tuple[DimensionLevel, ...] = _dims(
-        ("ethnicity", "binary"),
-        ("ethnicity", "grouped"),
-        ("disability", "binary"),
-        ("sector", "detailed"),
-        ("career_stage", "detailed"),
-        ("region", "detailed"),
-    )
-    survival_dimensions: tuple[DimensionLevel, ...] = _dims(
-        ("ethnicity", "binary"), ("disability", "binary")
-    )
-    km_times: tuple[float, ...] = (1.0, 2.0, 3.0)
-    km_grid_months: int = 1
-    ties: Literal["efron", "breslow"] = "efron"
-    years: tuple[int, ...] | None = None
-    year_start_month: int = 4
-    benchmark: Path | None = None
-    representation_levels: tuple[str, ...] = ("binary", "grouped")
-    recruitment_standards: tuple[Literal["WRES 2", "WDES 2"], ...] = ("WRES 2", "WDES 2")
+from toolkit.plan import DimensionLevel, DimensionSpec, IndicatorSpec, OverTimeSpec, Plan
 
 
 @dataclass(frozen=True)

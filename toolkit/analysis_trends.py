@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from toolkit.dimensions import group_labels
 from toolkit.disclosure import Link, TableLayout
 from toolkit.instrument import Instrument
-from toolkit.plan import IndicatorSpec
+from toolkit.plan import DimensionLevel, IndicatorSpec
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.proportions import proportions, wilson_interval
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
@@ -109,15 +108,6 @@ LAYOUTS: dict[str, TableLayout] = {
     ),
 }
 LINKS: tuple[Link, ...] = (Link(("trend_gaps", "intention_to_leave"), _CELL),)
-
-
-class DimensionLevel(BaseModel):
-    """One dimension at one level, e.g. ``{name: ethnicity, level: binary}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    level: str
 
 
 def event_flags(codes: pd.Series, events: Sequence[str], missing: Sequence[str]) -> pd.Series:
