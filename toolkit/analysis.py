@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit import __version__
+from toolkit import __version__, analysis_records, analysis_trends
 from toolkit.analysis_likert import likert_table, scale_tables
 from toolkit.analysis_models import model_table
 from toolkit.analysis_time import OverTimeResult, over_time_tables
@@ -90,6 +90,13 @@ LINKS = (
 (an indicator's comparison row, its model rows and the item's Likert rows). The response
 profile and scale scores count other things (respondents; people scoring a scale), so each
 is protected on its own relations."""
+
+
+TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
+BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS}
+BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK)
+"""How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
+HIERARCHY_TABLE = "group_hierarchy"
 
 
 @dataclass(frozen=True)
@@ -360,7 +367,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
     published |= timed.tables
     layouts |= timed.layouts
-    links += (*timed.links, Link(("comparisons", "trend_gaps"), (*CELL, "indicator")))
+    links += (*timed.links, TIME_LINK)
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
     tables = suppress_linked(
         published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
@@ -378,6 +385,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
     tables["suppression_log"] = _suppression_log(tables)
     tables["weighting"] = _concat(raw["weighting"])
+    tables[HIERARCHY_TABLE] = hierarchy
     cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())
     return Bundle(tables=tables, manifest=_manifest(plan, store, instruments, policy, cycles))
 

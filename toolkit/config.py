@@ -35,7 +35,7 @@ DEFAULT_TOML = """\
 # ptw workspace settings; command-line options override them.
 [workspace]
 store = "store/ptw.duckdb"
-output = "out"
+output = "{output}"
 region = ""
 
 [suppression]
@@ -116,16 +116,16 @@ def _checked_threshold(value: object, source: Path) -> int:
     return value
 
 
-def init_workspace(root: Path) -> Workspace:
+def init_workspace(root: Path, *, output: str = "out") -> Workspace:
     """Create (or complete) a workspace in ``root`` and return it.
 
-    Writes ``ptw.toml`` if absent, the store and output folders, and a random 32-byte
+    Writes ``ptw.toml`` if absent (with ``output`` as the output folder, relative to ``root``), the store and output folders, and a random 32-byte
     pseudonymisation key in ``.ptw-secret`` with file mode 0600. Existing files are kept.
     """
     root.mkdir(parents=True, exist_ok=True)
     config = root / CONFIG_NAME
     if not config.exists():
-        config.write_text(DEFAULT_TOML, encoding="utf-8")
+        config.write_text(DEFAULT_TOML.format(output=output), encoding="utf-8")
     secret = root / SECRET_NAME
     if not secret.exists():
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

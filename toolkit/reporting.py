@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.analysis import LAYOUTS, LINKS
+from toolkit.analysis import BUNDLE_LAYOUTS, BUNDLE_LINKS, HIERARCHY_TABLE
 from toolkit.bundle import Bundle, read_bundle
 from toolkit.config import Workspace
 from toolkit.disclosure import Link, SuppressionPolicy, audit_disclosure
@@ -31,6 +31,8 @@ from toolkit.render import Engine, RenderResult, render_report
 REPORTS = ("national", "regional", "trends", "methods")
 REGIONS = ("EOE", "LON", "MID", "NEY", "NW", "SE", "SW")
 NATIONAL = "England"
+
+
 @dataclass(frozen=True)
 class ReportJob:
     """One report to render: the template stem, the region and the output file stem."""
@@ -88,21 +90,26 @@ def _job(template: str, region: str) -> ReportJob:
 def disclosure_findings(bundle: Bundle) -> pd.DataFrame:
     """Disclosure problems in ``bundle`` (empty when none): ``audit_disclosure`` columns.
 
-    Tables with ``n`` and ``group`` are audited with the analysis's layouts and links
-    (``toolkit.analysis.LAYOUTS``, ``LINKS``; the hierarchy is not in the bundle); any
-    other table only for numbers left in suppressed rows (column ``problem`` says which).
+    Every table the analysis suppresses is audited again with the analysis's own layouts,
+    links and group hierarchy (``toolkit.analysis.BUNDLE_LAYOUTS``, ``BUNDLE_LINKS`` and the
+    bundle's ``group_hierarchy`` table); any other table with a ``suppressed`` column only for
+    numbers left in suppressed rows (column ``problem`` says which).
     """
     suppression = bundle.manifest.get("suppression", {})
     policy = SuppressionPolicy(threshold=int(suppression.get("threshold", 10)),
                                rounding=suppression.get("rounding", "none"))  # fmt: skip
-    audited = {name: frame for name, frame in bundle.tables.items()
-               if {"n", "group", "suppressed"} <= set(frame.columns)}  # fmt: skip
+    audited = {name: frame for name, frame in bundle.tables.items() if name in BUNDLE_LAYOUTS}
     links = [
         Link(tuple(t for t in link.tables if t in audited), link.on)
-        for link in LINKS
+        for link in BUNDLE_LINKS
         if sum(t in audited for t in link.tables) > 1
     ]
-    findings = [audit_disclosure(audited, policy=policy, layouts=LAYOUTS, links=links)]
+    hierarchy = bundle.tables.get(HIERARCHY_TABLE)
+    findings = [
+        audit_disclosure(
+            audited, policy=policy, layouts=BUNDLE_LAYOUTS, links=links, hierarchy=hierarchy
+        )
+    ]
     for name, frame in sorted(bundle.tables.items()):
         if name not in audited and "suppressed" in frame.columns:
             findings.append(_numbers_in_suppressed(name, frame))

@@ -141,7 +141,7 @@ def _draw(rng: np.random.Generator, shares: dict[str, float], size: int) -> np.n
     return rng.choice(codes, size=size, p=weights / weights.sum())
 
 
-def _population(rng: np.random.Generator, size: int) -> pd.DataFrame:
+def staff_population(rng: np.random.Generator, size: int) -> pd.DataFrame:
     """Characteristics of ``size`` staff, independent of each other except region/ethnicity."""
     region = _draw(rng, REGIONS, size)
     minority_share = pd.Series(region).map(MINORITY_SHARE_BY_REGION).to_numpy()
@@ -162,7 +162,7 @@ def _population(rng: np.random.Generator, size: int) -> pd.DataFrame:
     )
 
 
-def _disability_answers(
+def disability_answers(
     rng: np.random.Generator, disabled: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """GSS Q1/Q2 answers consistent with Equality Act status."""
@@ -220,14 +220,14 @@ def synthetic_responses(spec: SynthSpec, survey: str) -> pd.DataFrame:
     rng = np.random.default_rng([spec.seed, sum(map(ord, survey))])
     frames = []
     for index, cycle in enumerate(spec.cycles):
-        pool = _population(rng, int(spec.responses_per_cycle * 2.2))
+        pool = staff_population(rng, int(spec.responses_per_cycle * 2.2))
         pool["disabled"] = rng.random(len(pool)) < spec.disabled_share
         propensity = np.where(pool["minority"], spec.response_propensity_minority, 1.0) * pool[
             "sector"
         ].map({"COMM": 0.8}).fillna(1.0)
         chosen = rng.random(len(pool)) < propensity / propensity.max() * 0.6
         people = pool[chosen].head(spec.responses_per_cycle).reset_index(drop=True)
-        q1, q2 = _disability_answers(rng, people["disabled"].to_numpy())
+        q1, q2 = disability_answers(rng, people["disabled"].to_numpy())
         frame = pd.DataFrame(
             {
                 "cycle": cycle,
@@ -261,7 +261,7 @@ def synthetic_responses(spec: SynthSpec, survey: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _to_labels(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def to_labels(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Replace codes by answer labels, as survey platforms export them."""
     labelled = frame.copy()
     for column in labelled.columns:
@@ -371,7 +371,7 @@ def write_platform_exports(
     paths: list[Path] = []
     for survey, instrument in sorted(instruments.items()):
         responses = synthetic_responses(spec, survey)
-        exported = _to_labels(responses.drop(columns=["_minority", "_disabled"]), instrument)
+        exported = to_labels(responses.drop(columns=["_minority", "_disabled"]), instrument)
         for (cycle, region), part in exported.groupby(["cycle", "region"], sort=True):
             path = out_dir / f"{survey}_{cycle}_{region}.csv"
             part.drop(columns=["cycle"]).to_csv(path, index=False)

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.instrument import Instrument
-from toolkit.synth import SynthSpec, _disability_answers, _population, _to_labels
+from toolkit.synth import SynthSpec, disability_answers, staff_population, to_labels
 
 RecordKind = Literal["workforce", "training", "recruitment"]
 RECORD_KINDS: tuple[RecordKind, ...] = ("workforce", "training", "recruitment")
@@ -136,7 +136,7 @@ def records_spec_for(survey: SynthSpec, **overrides: object) -> RecordsSpec:
 
 def _people(rng: np.random.Generator, spec: RecordsSpec, size: int) -> pd.DataFrame:
     """Staff characteristics (from :mod:`toolkit.synth`) with Equality Act disability status."""
-    people = _population(rng, size)
+    people = staff_population(rng, size)
     people["disabled"] = rng.random(size) < spec.disabled_share
     return people
 
@@ -145,7 +145,7 @@ def _demographic_codes(
     rng: np.random.Generator, spec: RecordsSpec, people: pd.DataFrame
 ) -> pd.DataFrame:
     """The demographic items as answer codes, with "Prefer not to say" added at random."""
-    q1, q2 = _disability_answers(rng, people["disabled"].to_numpy())
+    q1, q2 = disability_answers(rng, people["disabled"].to_numpy())
     codes = pd.DataFrame(
         {
             "ethnicity": people["ethnicity"].to_numpy(),
@@ -359,7 +359,7 @@ def write_record_exports(
     paths: list[Path] = []
     for kind in (k for k in RECORD_KINDS if k in instruments):
         records = synthetic_records(spec, kind).drop(columns=["_minority", "_disabled"])
-        labelled = _to_labels(records, instruments[kind])
+        labelled = to_labels(records, instruments[kind])
         for region, part in labelled.groupby(records["region"], sort=True):
             path = out_dir / f"{kind}_records_{region}.csv"
             part.to_csv(path, index=False)

@@ -2,7 +2,7 @@
 
 import typer
 
-from toolkit.cli import analyse, demo, ingest, quarantine, records, store, survey, workspace
+from toolkit.cli import analyse, demo, ingest, quarantine, records, report, store, survey, workspace
 
 app = typer.Typer(
     help="ptw: pharmacy technician workforce equality toolkit.",
@@ -16,7 +16,7 @@ app.command()(workspace.status)
 app.command()(workspace.doctor)
 app.command()(ingest.ingest)
 app.command()(analyse.analyse)
-app.command()(analyse.report)
+app.command()(report.report)
 app.add_typer(survey.app, name="survey")
 app.add_typer(records.app, name="records")
 app.add_typer(quarantine.app, name="quarantine")

@@ -11,15 +11,18 @@ from rich.progress import track
 from rich.table import Table
 
 from toolkit.bundle import read_bundle
-from toolkit.cli.analyse import analyse_workspace, render_national
+from toolkit.cli.analyse import analyse_workspace
 from toolkit.cli.common import console, user_errors
 from toolkit.config import init_workspace
-from toolkit.ingest.pipeline import ingest_survey_file
+from toolkit.ingest.pipeline import ingest_records_file, ingest_survey_file
 from toolkit.instrument import Instrument, instrument_path, load_instrument
+from toolkit.reporting import render_all, report_jobs
 from toolkit.store import ResponseStore
 from toolkit.synth import parse_cycles, spec_for, write_platform_exports
+from toolkit.synth_records import records_spec_for, write_record_exports
 
 DEMO_SURVEYS = ("culture", "retention")
+RECORD_KINDS = ("workforce", "training", "recruitment")
 DemoCycles = Annotated[str, typer.Option(help="Survey years, e.g. 2023,2024,2025 or 2023-2025.")]
 Responses = Annotated[
     int, typer.Option(help="Responses per survey per cycle, all regions together.")
@@ -27,8 +30,15 @@ Responses = Annotated[
 Seed = Annotated[int, typer.Option(help="Random seed (same seed, same data).")]
 
 
-def _instruments(surveys_dir: Path) -> dict[str, Instrument]:
-    return {name: load_instrument(instrument_path(surveys_dir, name)) for name in DEMO_SURVEYS}
+def _instruments(surveys_dir: Path, names: tuple[str, ...]) -> dict[str, Instrument]:
+    return {name: load_instrument(instrument_path(surveys_dir, name)) for name in names}
+
+
+def _record_instruments(surveys_dir: Path) -> dict[str, Instrument]:
+    return {
+        kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
+        for kind in RECORD_KINDS
+    }
 
 
 def synth(
@@ -42,8 +52,13 @@ def synth(
         from toolkit.resources import surveys_dir
 
         spec = spec_for(parse_cycles(cycles), responses, seed)
-        paths = write_platform_exports(spec, _instruments(surveys_dir()), out)
-        console.print(f"Wrote {len(paths)} exports and truth.json to {out}")
+        paths = write_platform_exports(spec, _instruments(surveys_dir(), DEMO_SURVEYS), out)
+        records = write_record_exports(
+            records_spec_for(spec), _record_instruments(surveys_dir()), out
+        )
+        console.print(
+            f"Wrote {len(paths)} survey exports, {len(records)} records files and the truth to {out}"
+        )
 
 
 def demo(
@@ -56,33 +71,45 @@ def demo(
 ) -> None:
     """Run the real pipeline on synthetic data: synth -> ingest -> analyse -> national report."""
     with user_errors():
-        space = init_workspace(folder)
-        space = space.__class__(**{**space.__dict__, "output_dir": space.root})
+        space = init_workspace(folder, output=".")
         shutil.rmtree(space.store_path.parent, ignore_errors=True)
         exports = space.root / "exports"
         shutil.rmtree(exports, ignore_errors=True)
-        instruments = _instruments(space.surveys_dir)
+        instruments = _instruments(space.surveys_dir, DEMO_SURVEYS)
+        record_instruments = _record_instruments(space.surveys_dir)
 
         spec = spec_for(parse_cycles(cycles), responses, seed)
         paths = write_platform_exports(spec, instruments, exports)
-        console.print(f"1. Generated {len(paths)} synthetic platform exports in {exports}")
+        record_paths = write_record_exports(records_spec_for(spec), record_instruments, exports)
+        console.print(
+            f"1. Generated {len(paths)} survey exports and {len(record_paths)} records files in {exports}"
+        )
 
         with ResponseStore(space.store_path) as store:
-            for path in track(paths, description="2. Ingesting", console=console):
+            for path in track(paths, description="2. Ingesting surveys", console=console):
                 survey, cycle, region = path.stem.split("_")
                 ingest_survey_file(
                     store, path, instrument=instruments[survey], cycle=int(cycle), region=region,
                     secret=space.secret(),
                 )  # fmt: skip
+            for path in track(record_paths, description="   Ingesting records", console=console):
+                kind = path.stem.split("_")[0]
+                ingest_records_file(
+                    store, path, kind=kind, instrument=record_instruments[kind], year=max(spec.cycles),
+                    region="", secret=space.secret(),
+                )  # fmt: skip
             counts = store.counts()
+        surveys = counts[counts["kind"] == "survey"]
         console.print(
-            f"   {int(counts['accepted'].sum()):,} responses stored, {int(counts['quarantined'].sum())} quarantined"
+            f"   {int(surveys['accepted'].sum()):,} responses and "
+            f"{int(counts['accepted'].sum() - surveys['accepted'].sum()):,} records stored, "
+            f"{int(counts['quarantined'].sum())} quarantined"
         )
 
         bundle_dir = analyse_workspace(space)
         console.print(f"3. Results bundle written to {bundle_dir}")
 
-        result = render_national(space)
+        (result,) = render_all(space, jobs=report_jobs("national"))
         console.print(
             f"4. National report rendered by the {result.engine} engine in {result.seconds:.1f} s"
         )

@@ -19,9 +19,7 @@ from toolkit.survey_export import export_instrument
 from toolkit.survey_export.tables import items_table
 from toolkit.survey_versions import comparable_items, diff_instruments, instrument_versions
 
-app = typer.Typer(
-    help="List, show, export and compare survey instruments.", no_args_is_help=True
-)
+app = typer.Typer(help="List, show, export and compare survey instruments.", no_args_is_help=True)
 
 SurveysOption = Annotated[
     Path | None,
@@ -78,7 +76,9 @@ def _print_frame(frame: pd.DataFrame, title: str) -> None:
 
 @app.command("list")
 def list_instruments(
-    surveys: SurveysOption = None, workspace_dir: WorkspaceOption = None, as_json: JsonOption = False
+    surveys: SurveysOption = None,
+    workspace_dir: WorkspaceOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the instruments (surveys and shared modules) with version, cycle and item count."""
     with user_errors():
@@ -122,9 +122,13 @@ def show(
         _print_frame(items[columns], "Items")
         if instrument.scales:
             _print_frame(
-                pd.DataFrame([(s.name, ", ".join(s.items), s.min_answered, s.nss_theme or "")
-                              for s in instrument.scales],
-                             columns=["scale", "items", "min_answered", "nss_theme"]),
+                pd.DataFrame(
+                    [
+                        (s.name, ", ".join(s.items), s.min_answered, s.nss_theme or "")
+                        for s in instrument.scales
+                    ],
+                    columns=["scale", "items", "min_answered", "nss_theme"],
+                ),
                 "Scales",
             )
 
@@ -181,7 +185,11 @@ def diff(
             raise InstrumentError(
                 code="instrument.undeclared_change",
                 message=f"{len(undeclared)} change(s) are not declared in the new version: "
-                + ", ".join(f"{n or p} ({c})" for n, p, c in undeclared[
-                    ["name", "previous_name", "change"]].itertuples(index=False)),
+                + ", ".join(
+                    f"{n or p} ({c})"
+                    for n, p, c in undeclared[["name", "previous_name", "change"]].itertuples(
+                        index=False
+                    )
+                ),
                 fix="declare them under 'previous' (renamed, recoded, reworded, new, dropped)",
             )
