@@ -40,6 +40,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from toolkit.errors import StoreError
 
@@ -152,6 +153,7 @@ class ResponseStore:
                 fix="wait for the other ptw command using this workspace to finish",
             ) from exc
         self.path = path
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.con.execute(SCHEMA)
 
@@ -226,7 +228,7 @@ class ResponseStore:
         """Insert ``frame`` into ``table`` by column name, creating the table or columns."""
         if frame.empty:
             return
-        con.register("_incoming", frame)
+        con.register("_incoming", pa.Table.from_pandas(frame, preserve_index=False))
         try:
             if table not in self.tables():
                 con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM _incoming")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.ingest.mapping import ColumnMatch, normalise
 from toolkit.ingest.raw_export import TEXT_DTYPE, RawExport, is_user_missing, parse_number
@@ -108,9 +109,10 @@ def issue_rows(
 
 
 def blank_mask(series: pd.Series) -> np.ndarray:
-    """True where a cell is empty or only spaces."""
-    text = series.astype(TEXT_DTYPE)
-    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+    """True where a cell is missing, empty or only whitespace."""
+    cells = pa.array(series.astype(TEXT_DTYPE).array)
+    blank = pc.or_(pc.equal(cells, ""), pc.utf8_is_space(cells))
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class Decoded:
     def text(self, index: pd.Index) -> pd.Series:
         """The decoded values as text per row (non-text values and missing cells -> ``<NA>``)."""
         values = [v if isinstance(v, str) else None for v in self.values]
-        taken = pa.array(values, type=pa.string()).take(
+        taken = pa.array(values, type=pa.large_string()).take(
             pa.array(self.positions, mask=self.positions < 0)
         )
         return pd.Series(pd.array(taken, dtype=TEXT_DTYPE), index=index)

@@ -128,7 +128,7 @@ def pseudonymise(identifiers: pd.Series, secret: bytes) -> pd.Series:
         blake2b(v.encode(), key=key, digest_size=16).hexdigest() if v else None
         for v in uniques.tolist()
     ]
-    taken = pa.array(hashed, type=pa.string()).take(pa.array(positions, mask=positions < 0))
+    taken = pa.array(hashed, type=pa.large_string()).take(pa.array(positions, mask=positions < 0))
     return pd.Series(pd.array(taken, dtype=TEXT_DTYPE), index=identifiers.index)
 
 
