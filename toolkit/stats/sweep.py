@@ -300,6 +300,18 @@ class _CellSums:
     positive: np.ndarray
 
 
+def _outcome(data: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The outcome as floats: a numeric column holding only 0, 1 and missing is read as it is;
+    anything else goes through :func:`~toolkit.stats.design.outcome_values` (which coerces text
+    and raises the located error for other values)."""
+    column = data[outcome]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        y = column.to_numpy(dtype=float, na_value=np.nan)
+        if ((y == 0) | (y == 1) | np.isnan(y)).all():
+            return y
+    return outcome_values(data, outcome)
+
+
 def _cell_sums(
     data: pd.DataFrame, outcomes: Sequence[str], cells: _Cells, design: Design
 ) -> _CellSums:
@@ -313,7 +325,8 @@ def _cell_sums(
     sums = [np.zeros(shape) for _ in range(1 + len(weighted_sums))]
     base = cells.codes * _ANSWERS
     for index, outcome in enumerate(outcomes):
-        key = base + np.nan_to_num(outcome_values(data, outcome), nan=2.0).astype(np.intp)
+        y = _outcome(data, outcome)
+        key = base + np.where(np.isnan(y), 2.0, y).astype(np.intp)
         for total, weight in zip(sums, [None, *weighted_sums], strict=True):
             total[index] = np.bincount(key, weights=weight, minlength=_ANSWERS * n_cells).reshape(
                 n_cells, _ANSWERS
