@@ -288,3 +288,11 @@ def test_zero_weights_count_only_positive_psus_in_df(responses):
 def test_no_outcomes_is_refused(responses):
     with pytest.raises(PtwError, match="no outcome columns"):
         comparison_sweep(responses, [], GROUPINGS)
+
+
+def test_outcome_other_than_0_1_is_refused_with_its_row(responses):
+    """The per-call rule (design.outcome_values): a value other than 0, 1 or missing is refused."""
+    bad = responses.assign(harassment=responses["harassment"].where(responses.index != 5, 2.0))
+    with pytest.raises(PtwError, match="row 6") as raised:
+        comparison_sweep(bad, ["harassment"], GROUPINGS[:1], association=False)
+    assert raised.value.code == "stats.outcome_not_binary"
