@@ -172,18 +172,30 @@ def respondents(report: Report) -> str:
 
 
 def representation(report: Report) -> str:
-    """Respondents against the workforce or population benchmark (``representation`` table)."""
-    frame = report.table("representation")
+    """Respondents and the workforce against the population benchmark (``representation``).
+
+    Nationally: the ethnic minority share in each region; in a regional report: every group
+    of that region. Latest cycle, every source (each survey's respondents, the workforce).
+    """
+    frame = report.bundle.table("representation")
     if frame.empty:
         return text.not_available("Comparison with the workforce (representation)")
+    frame = frame[(frame["cycle"] == frame["cycle"].max()) & (frame["level"] == "binary")]
+    if report.region == "England":
+        frame = frame[frame["group"] == "Ethnic minority"]
+        label = frame["region"].map(lambda code: text.REGION_NAMES.get(code, code))
+    else:
+        frame = frame[frame["region"] == report.region]
+        label = frame["group"].astype(str)
+    frame = frame.assign(group=label + " (" + frame["source"].astype(str) + ")")
     spec = tables.TableSpec((
-        tables.Column("group", "Group", identifying=True),
-        tables.Column("n", "Respondents", "integer"),
-        tables.Column("sample_share", "Share of respondents", "percent"),
-        tables.Column("benchmark_share", "Share of benchmark", "percent"),
+        tables.Column("group", "Region or group (source)", identifying=True),
+        tables.Column("n", "People", "integer"),
+        tables.Column("sample_share", "Share ethnic minority" if report.region == "England" else "Share", "percent"),
+        tables.Column("benchmark_share", "Share in Census 2021", "percent"),
         tables.Column("representation_ratio", "Ratio (95% CI)", "ratio", ci=("ci_low", "ci_high")),
     ))  # fmt: skip
-    return _html(tables.bundle_table(frame, spec, title="Representation against the benchmark"))
+    return _html(tables.bundle_table(frame, spec, title="Representation against the Census 2021 population"))
 
 
 # --- indicators -------------------------------------------------------------------------------

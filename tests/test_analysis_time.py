@@ -186,7 +186,7 @@ def test_intention_to_leave_has_items_and_score(full):
 def test_representation_against_census(full):
     table = full.tables["representation"]
     assert {"respondents: culture", "workforce"} <= set(table["source"])
-    london = _row(table, source="workforce", cycle=2023, region="London", level="binary",
+    london = _row(table, source="workforce", cycle=2023, region="LON", level="binary",
                   group="Ethnic minority")  # fmt: skip
     assert london["benchmark_share"] == pytest.approx(0.4623, abs=1e-3)
 

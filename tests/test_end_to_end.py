@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -19,9 +20,11 @@ import pandas as pd
 import pytest
 
 from toolkit.bundle import read_bundle
-from toolkit.disclosure import SuppressionPolicy, audit_disclosure
+from toolkit.reporting import disclosure_findings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+REPO = Path(__file__).resolve().parents[1]
 
 RESPONSES = 3000
 HIGH_THRESHOLD = 60
@@ -86,19 +89,14 @@ def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:
 
 
 def test_bundle_has_no_group_under_the_threshold(demo_dir: Path) -> None:
-    tables = read_bundle(demo_dir / "bundle").tables
-    for name, table in tables.items():
+    bundle = read_bundle(demo_dir / "bundle")
+    for name, table in bundle.tables.items():
         if "n" not in table or "suppressed" not in table:
             continue
         small = table[(table["n"].fillna(0) > 0) & (table["n"].fillna(0) < 10)]
         assert small.empty, f"{name} publishes groups under 10"
-        hidden = table[table["suppressed"]]
-        numbers = hidden.select_dtypes("number")
-        assert numbers.isna().all().all(), f"{name} keeps numbers in suppressed rows"
-    assert audit_disclosure(
-        {k: v for k, v in tables.items() if k != "suppression_log"},
-        policy=SuppressionPolicy(threshold=10),
-    ).empty
+    findings = disclosure_findings(bundle)
+    assert findings.empty, findings.head()
 
 
 class _TableRows(HTMLParser):
@@ -125,13 +123,13 @@ class _TableRows(HTMLParser):
             self._cell.append(data)
 
 
-def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(demo_dir: Path) -> None:
+def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(workspace_copy: Path) -> None:
     """Re-analyse the same store with threshold 60: small sectors are suppressed everywhere."""
-    toml = demo_dir / "ptw.toml"
+    toml = workspace_copy / "ptw.toml"
     toml.write_text(toml.read_text().replace("threshold = 10", f"threshold = {HIGH_THRESHOLD}"))
-    ptw("analyse", "--workspace", str(demo_dir))
-    ptw("report", "national", "--workspace", str(demo_dir))
-    rows = read_bundle(demo_dir / "bundle").table("comparisons")
+    ptw("analyse", "--workspace", str(workspace_copy))
+    ptw("report", "national", "--workspace", str(workspace_copy))
+    rows = read_bundle(workspace_copy / "bundle").table("comparisons")
     published = rows[~rows["suppressed"]]
     assert (published["n"] >= HIGH_THRESHOLD).all()
     hidden = rows[
@@ -139,13 +137,62 @@ def test_no_group_under_a_raised_threshold_appears_in_bundle_or_html(demo_dir: P
     ]
     assert not hidden.empty, "the test needs a suppressed sector to be meaningful"
     parser = _TableRows()
-    parser.feed((demo_dir / "reports" / "national.html").read_text(encoding="utf-8"))
+    parser.feed((workspace_copy / "reports" / "national.html").read_text(encoding="utf-8"))
     shown = [r for r in parser.rows if len(r) >= 3 and r[1].replace(",", "").isdigit()]
     assert shown, "no rates table rows found in the report"
     assert all(int(r[1].replace(",", "")) >= HIGH_THRESHOLD for r in shown)
     suppressed_rows = [r for r in parser.rows if len(r) >= 3 and r[1] == "suppressed"]
     assert suppressed_rows, "suppressed groups must be named as suppressed, not dropped"
-    for cells in suppressed_rows:
-        assert not any(re.search(r"\d", c) for c in cells[1:4]), (
+    for cells in suppressed_rows:  # every cell but the last (the reason, which names the threshold)
+        assert not any(re.search(r"\d", c) for c in cells[1:-1]), (
             f"numbers shown for a suppressed group: {cells}"
         )
+
+
+@pytest.fixture()
+def workspace_copy(demo_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the demo workspace that a test may change."""
+    copy = tmp_path / "ws"
+    shutil.copytree(demo_dir, copy, ignore=shutil.ignore_patterns("reports"))
+    return copy
+
+
+def _use_plan(workspace: Path, plan_file: str, **replace: str) -> None:
+    text = (REPO / "analysis" / "examples" / plan_file).read_text()
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    (workspace / plan_file).write_text(text)
+    toml = workspace / "ptw.toml"
+    toml.write_text(toml.read_text().replace('plan = ""', f'plan = "{plan_file}"'))
+
+
+def test_adding_an_indicator_is_a_yaml_edit(workspace_copy: Path) -> None:
+    _use_plan(workspace_copy, "plan_with_extra_indicator.yaml")
+    ptw("analyse", "--workspace", str(workspace_copy))
+    rows = read_bundle(workspace_copy / "bundle").table("comparisons")
+    added = rows[(rows["indicator"] == "discrimination_public") & (rows["region"] == "England")
+                 & (rows["dimension"] == "ethnicity") & (rows["level"] == "binary") & ~rows["is_reference"]]  # fmt: skip
+    assert len(added) == 3 and (added["rl_ci_low"] > 1).all(), (
+        "the injected ethnicity gap shows in the new indicator"
+    )
+
+
+def test_weighted_plan_rakes_to_the_population_margins(workspace_copy: Path) -> None:
+    _use_plan(workspace_copy, "plan_weighted.yaml", **{"../../out/exports/": "exports/"})
+    ptw("analyse", "--workspace", str(workspace_copy))
+    bundle = read_bundle(workspace_copy / "bundle")
+    weighting = bundle.table("weighting")
+    assert len(weighting) == 6 and weighting["converged"].all()  # 2 surveys x 3 cycles
+    assert (weighting["design_effect"] > 1).all()
+    rows = bundle.table("comparisons")
+    assert set(rows.loc[rows["estimate"].notna(), "ci_method"]) == {"logit"}
+
+
+def test_custom_analysis_example_runs_on_the_api(demo_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "analysis" / "examples" / "custom_analysis.py"), "--workspace", str(demo_dir)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Raked: converged=True" in result.stdout
+    assert "Ethnic minority × Disabled" in result.stdout

@@ -178,9 +178,18 @@ def prepare_survey(
     )
 
 
-def survey_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
-    """Step 3: the comparison rows of one survey, nationally and (if planned) by region."""
-    options = {"weights": survey.weights, "level": plan.level, "band": plan.band}
+def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd.DataFrame:
+    """Step 3: the comparison rows of one survey, nationally and (if planned) by region.
+
+    A dimension's test of association is not run where a group has fewer than ``threshold``
+    answers: that group will be suppressed, and the test with it.
+    """
+    options = {
+        "weights": survey.weights,
+        "level": plan.level,
+        "band": plan.band,
+        "test_min_n": threshold,
+    }
     outcome_columns = list(survey.outcomes.values())
     parts = [
         comparison_sweep(
@@ -347,7 +356,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
             continue
         survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
         surveys[name] = survey
-        raw["comparisons"].append(survey_comparisons(plan, survey))
+        raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
         raw["response_profile"].append(response_profile(survey))
         for table, frame in extra_survey_tables(plan, survey).items():
             raw[table].append(frame)

@@ -404,8 +404,8 @@ def workforce_representation(
         in_post = in_post.drop_duplicates("person")
         labels = {lv: group_labels(in_post, instrument, dimension, lv)
                   for lv in spec.representation_levels}  # fmt: skip
-        parts.append(representation_table("workforce", year, region_names(in_post["region"],
-                                          instrument), labels, benchmark, level))  # fmt: skip
+        parts.append(representation_table("workforce", year, in_post["region"], labels, benchmark,
+                                          level, region_names(instrument)))  # fmt: skip
     return pd.concat(parts, ignore_index=True)
 
 

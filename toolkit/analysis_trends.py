@@ -420,21 +420,27 @@ def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:
 
 def representation_table(
     source: str, cycle: int, regions: pd.Series, labels: Mapping[str, pd.Series],
-    benchmark: pd.DataFrame, level: float,
+    benchmark: pd.DataFrame, level: float, names: Mapping[str, str],
 ) -> pd.DataFrame:  # fmt: skip
     """Representation ratios per region for each ethnicity level, with an ``All who stated`` row.
+
+    The benchmark is keyed by region name; the table's ``region`` holds the store's region
+    codes, as every other bundle table does.
 
     Args:
         source: e.g. "respondents: culture" or "workforce".
         cycle: the cycle or year.
-        regions: NHS England region name per person.
+        regions: NHS England region code per person.
         labels: level -> ethnicity group per person (NA = not stated).
         benchmark: ``region, group, share`` [``level``].
         level: confidence level.
+        names: region code -> region name (the benchmark's key).
     """
+    codes = {name: code for code, name in names.items()}
     parts = []
     for lvl, groups in labels.items():
-        known = pd.DataFrame({"region": regions, "group": groups}).dropna()
+        region_name = regions.astype("string").map(lambda code: names.get(code, code))
+        known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
         if known.empty:
             continue
         counts = known.groupby(["region", "group"]).size().rename("n").reset_index()
@@ -446,14 +452,15 @@ def representation_table(
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     table = pd.concat(parts, ignore_index=True)
     table = table.assign(source=source, cycle=cycle, dimension="ethnicity")
+    table["region"] = table["region"].map(lambda name: codes.get(name, name))
+    table["n"] = pd.to_numeric(table["n"]).astype("Int64")
     table["note"] = table["note"].fillna("")
     return table.reindex(columns=REPRESENTATION_COLUMNS)
 
 
-def region_names(codes: pd.Series, instrument: Instrument) -> pd.Series:
-    """NHS England region names from the store's region codes (unknown codes stay as they are)."""
-    names = {c.code: c.label for c in instrument.choices("region")}
-    return codes.astype("string").map(lambda code: names.get(code, code))
+def region_names(instrument: Instrument) -> dict[str, str]:
+    """NHS England region code -> name, from the instrument's region list."""
+    return {c.code: c.label for c in instrument.choices("region")}
 
 
 def respondent_representation(
@@ -474,9 +481,8 @@ def respondent_representation(
         for cycle, rows in answers.groupby("cycle", sort=True):
             labels = {lv: group_labels(rows, instrument, dimension, lv)
                       for lv in spec.representation_levels}  # fmt: skip
-            regions = region_names(rows["region"], instrument)
-            parts.append(representation_table(f"respondents: {survey}", int(cycle), regions,
-                                              labels, benchmark, level))  # fmt: skip
+            parts.append(representation_table(f"respondents: {survey}", int(cycle), rows["region"],
+                                              labels, benchmark, level, region_names(instrument)))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     return pd.concat(parts, ignore_index=True)

@@ -194,6 +194,17 @@ class _Columns:
     complete: bool
 
 
+def _holds_numbers(column: pd.Series) -> bool:
+    """Numeric or boolean, or text-typed (object) but holding only numbers and blanks: a
+    count that arrived as ``object`` after a concat must be blanked like any other number."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return True
+    if column.dtype != object:
+        return False
+    present = column.dropna()
+    return not present.empty and present.map(lambda v: isinstance(v, (int, float, np.number, bool))).all()
+
+
 def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
     """Resolve ``layout`` against ``table``: keep present columns, fill defaults."""
     present = set(table.columns)
@@ -217,10 +228,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
     identifying = {*partition, *population, layout.group_col, *layout.key_cols}
     identifying |= {reference, "is_reference", "suppressed"}
     values = layout.value_cols or tuple(
-        c
-        for c in table.columns
-        if c not in identifying
-        and (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))
+        c for c in table.columns if c not in identifying and _holds_numbers(table[c])
     )
     comparisons = layout.comparison_cols or DEFAULT_COMPARISON_COLS
     return _Columns(

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.analysis import BUNDLE_LAYOUTS, BUNDLE_LINKS, HIERARCHY_TABLE
 from toolkit.bundle import Bundle, read_bundle
 from toolkit.config import Workspace
 from toolkit.disclosure import Link, SuppressionPolicy, audit_disclosure
@@ -95,6 +94,8 @@ def disclosure_findings(bundle: Bundle) -> pd.DataFrame:
     bundle's ``group_hierarchy`` table); any other table with a ``suppressed`` column only for
     numbers left in suppressed rows (column ``problem`` says which).
     """
+    from toolkit.analysis import BUNDLE_LAYOUTS, BUNDLE_LINKS, HIERARCHY_TABLE  # heavy; only here
+
     suppression = bundle.manifest.get("suppression", {})
     policy = SuppressionPolicy(threshold=int(suppression.get("threshold", 10)),
                                rounding=suppression.get("rounding", "none"))  # fmt: skip

@@ -57,7 +57,11 @@ class IndicatorTruth:
     """The injected model of one binary indicator.
 
     ``base`` is the rate among White, not disabled, hospital staff registered over 10
-    years, by cycle; ``event_codes`` are the answer codes that count as the event.
+    years, by cycle; ``event_codes`` are the answer codes that count as the event (drawn
+    with ``event_weights``), ``other_codes`` the substantive answers that do not (drawn
+    uniformly), and ``unsure_code`` a non-substantive answer ("Don't know") that 5% give
+    at random, independently of everything, so the rates among those answering are
+    unchanged.
     """
 
     survey: str
@@ -68,6 +72,9 @@ class IndicatorTruth:
     disability: tuple[float, ...]
     sector: dict[str, float] = field(default_factory=dict)
     career_stage: dict[str, float] = field(default_factory=dict)
+    other_codes: tuple[str, ...] = ("N",)
+    event_weights: tuple[float, ...] | None = None
+    unsure_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,23 +122,38 @@ STAGE_EFFECT = {"PTPT": 1.25, "LT2": 1.15, "Y2TO5": 1.1, "Y5TO10": 1.05, "GT10":
 HARASSMENT_CODES = ("2", "3", "4", "5")
 AGREE_CODES = ("4", "5")
 
+HARASSMENT = {"event_codes": HARASSMENT_CODES, "other_codes": ("1",), "event_weights": (0.55, 0.25, 0.12, 0.08)}
+AGREEMENT = {"event_codes": AGREE_CODES, "other_codes": ("1", "2", "3"), "event_weights": (0.6, 0.4)}
+YES_OR_DONT_KNOW = {"event_codes": ("Y",), "unsure_code": "DK"}
+
 DEFAULT_INDICATORS = (
-    IndicatorTruth("culture", "harassment_public", HARASSMENT_CODES, 0.22,
-                   (1.6, 1.4, 1.2), (1.5, 1.35, 1.2), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("culture", "harassment_managers", HARASSMENT_CODES, 0.10,
-                   (1.7, 1.5, 1.3), (1.6, 1.45, 1.3), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("culture", "harassment_colleagues", HARASSMENT_CODES, 0.14,
-                   (1.5, 1.4, 1.3), (1.5, 1.4, 1.3), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("culture", "discrimination_colleagues", ("Y",), 0.06,
-                   (2.2, 1.9, 1.6), (1.8, 1.6, 1.4), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("culture", "equal_opportunities", ("Y",), 0.62,
-                   (0.80, 0.85, 0.90), (0.85, 0.88, 0.92)),
-    IndicatorTruth("retention", "think_leaving", AGREE_CODES, 0.30,
-                   (1.3, 1.25, 1.2), (1.3, 1.25, 1.2), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("retention", "look_new_job", AGREE_CODES, 0.22,
-                   (1.3, 1.25, 1.2), (1.3, 1.25, 1.2), SECTOR_EFFECT, STAGE_EFFECT),
-    IndicatorTruth("retention", "leave_asap", AGREE_CODES, 0.15,
-                   (1.3, 1.25, 1.2), (1.3, 1.25, 1.2), SECTOR_EFFECT, STAGE_EFFECT),
+    IndicatorTruth("culture", "harassment_public", base=0.22, ethnicity=(1.6, 1.4, 1.2),
+                   disability=(1.5, 1.35, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **HARASSMENT),
+    IndicatorTruth("culture", "harassment_managers", base=0.10, ethnicity=(1.7, 1.5, 1.3),
+                   disability=(1.6, 1.45, 1.3), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **HARASSMENT),
+    IndicatorTruth("culture", "harassment_colleagues", base=0.14, ethnicity=(1.5, 1.4, 1.3),
+                   disability=(1.5, 1.4, 1.3), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **HARASSMENT),
+    IndicatorTruth("culture", "discrimination_colleagues", base=0.06, ethnicity=(2.2, 1.9, 1.6),
+                   disability=(1.8, 1.6, 1.4), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT,
+                   **YES_OR_DONT_KNOW),
+    IndicatorTruth("culture", "equal_opportunities", base=0.62, ethnicity=(0.80, 0.85, 0.90),
+                   disability=(0.85, 0.88, 0.92), **YES_OR_DONT_KNOW),
+    IndicatorTruth("retention", "think_leaving", base=0.30, ethnicity=(1.3, 1.25, 1.2),
+                   disability=(1.3, 1.25, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **AGREEMENT),
+    IndicatorTruth("retention", "look_new_job", base=0.22, ethnicity=(1.3, 1.25, 1.2),
+                   disability=(1.3, 1.25, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **AGREEMENT),
+    IndicatorTruth("retention", "leave_asap", base=0.15, ethnicity=(1.3, 1.25, 1.2),
+                   disability=(1.3, 1.25, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT, **AGREEMENT),
+    IndicatorTruth("culture", "discrimination_public", base=0.07, ethnicity=(2.0, 1.8, 1.6),
+                   disability=(1.3, 1.25, 1.2), **YES_OR_DONT_KNOW),
+    IndicatorTruth("culture", "pressure_to_attend", base=0.18, ethnicity=(1.2, 1.15, 1.1),
+                   disability=(1.7, 1.55, 1.4), event_codes=("Y",)),
+    IndicatorTruth("culture", "valued_by_organisation", base=0.50, ethnicity=(0.85, 0.88, 0.92),
+                   disability=(0.80, 0.85, 0.90), event_codes=AGREE_CODES, other_codes=("1", "2", "3"),
+                   event_weights=(0.6, 0.4)),
+    IndicatorTruth("retention", "intend_leave_12m", base=0.16, ethnicity=(1.35, 1.3, 1.25),
+                   disability=(1.3, 1.25, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT,
+                   event_codes=("Y",), other_codes=("N", "UNSURE")),
 )  # fmt: skip
 
 
@@ -193,19 +215,21 @@ def _answer(
     )
     if probability.max() > 1:
         raise ValueError(f"injected probability above 1 for {truth.item}; lower its base")
-    event = rng.random(len(people)) < probability
-    if truth.event_codes == ("Y",):
-        dont_know = rng.random(len(people)) < 0.05  # independent of everything: rates unchanged
-        return np.where(dont_know, "DK", np.where(event, "Y", "N"))
-    if truth.event_codes == HARASSMENT_CODES:
-        return np.where(
-            event, rng.choice(list(HARASSMENT_CODES), len(people), p=[0.55, 0.25, 0.12, 0.08]), "1"
-        )
-    return np.where(
-        event,
-        rng.choice(list(AGREE_CODES), len(people), p=[0.6, 0.4]),
-        rng.choice(["1", "2", "3"], len(people)),
-    )
+    size = len(people)
+    event = rng.random(size) < probability
+    unsure = rng.random(size) < 0.05 if truth.unsure_code else np.zeros(size, dtype=bool)
+    events = _codes(rng, truth.event_codes, size, truth.event_weights)
+    others = _codes(rng, truth.other_codes, size, None)
+    return np.where(unsure, truth.unsure_code or "", np.where(event, events, others))
+
+
+def _codes(
+    rng: np.random.Generator, codes: tuple[str, ...], size: int, weights: tuple[float, ...] | None
+) -> np.ndarray | str:
+    """``size`` draws from ``codes`` (the code itself when there is only one)."""
+    if len(codes) == 1:
+        return codes[0]
+    return rng.choice(list(codes), size, p=list(weights) if weights else None)
 
 
 def synthetic_responses(spec: SynthSpec, survey: str) -> pd.DataFrame:

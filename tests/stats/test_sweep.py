@@ -296,3 +296,22 @@ def test_outcome_other_than_0_1_is_refused_with_its_row(responses):
     with pytest.raises(PtwError, match="row 6") as raised:
         comparison_sweep(bad, ["harassment"], GROUPINGS[:1], association=False)
     assert raised.value.code == "stats.outcome_not_binary"
+
+
+def test_association_is_not_run_where_a_group_is_below_test_min_n() -> None:
+    """A table with a group under ``test_min_n`` answers gets no test and says why; others do."""
+    data = pd.DataFrame(
+        {
+            "y": [1.0, 0.0] * 30 + [1.0, 0.0, 1.0],
+            "g": ["a"] * 30 + ["b"] * 30 + ["c"] * 3,
+            "cycle": 2025,
+        }
+    )
+    grouping = Grouping("g", "a", "dim", "detailed")
+    skipped = comparison_sweep(data, ["y"], [grouping], split_by=("cycle",), test_min_n=10)
+    run = comparison_sweep(data, ["y"], [grouping], split_by=("cycle",), test_min_n=3)
+    compared = skipped[skipped["dimension"] == "dim"]
+    assert set(compared["test"]) == {"not run"}
+    assert compared["test_p_value"].isna().all()
+    assert compared["note"].str.contains("fewer than 10 answers").all()
+    assert set(run.loc[run["dimension"] == "dim", "test"]) != {"not run"}

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from toolkit.analysis import run_plan
 from toolkit.bundle import write_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.config import Workspace
@@ -18,6 +17,10 @@ from toolkit.store import ResponseStore
 
 def analyse_workspace(space: Workspace) -> Path:
     """Run the workspace's plan over its store and write the results bundle; return its folder."""
+    from toolkit.analysis import (
+        run_plan,  # the statistics stack loads only for commands that use it
+    )
+
     plan = load_plan(space.plan_path)
     policy = SuppressionPolicy(threshold=space.threshold, rounding=space.rounding)
     with ResponseStore(space.store_path, read_only=True) as store:

@@ -1,4 +1,4 @@
-"""`ptw export --parquet DIR` and `ptw merge OTHER`."""
+"""`ptw export --parquet DIR | --excel FILE` and `ptw merge OTHER`."""
 
 from __future__ import annotations
 
@@ -7,22 +7,55 @@ from typing import Annotated
 
 import typer
 
+from toolkit.bundle import read_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.errors import PtwError
+from toolkit.excel_export import write_bundle_excel
 from toolkit.store import ResponseStore
 from toolkit.store_merge import export_parquet, merge_store
 
 
 def export(
     parquet: Annotated[
-        Path, typer.Option("--parquet", help="Folder to write one Parquet file per table to.")
-    ],
+        Path | None,
+        typer.Option(
+            "--parquet",
+            help="Folder to write the store to, one Parquet file per table (microdata).",
+        ),
+    ] = None,
+    excel: Annotated[
+        Path | None,
+        typer.Option(
+            "--excel",
+            help="Workbook to write the results bundle to, one sheet per table (publishable).",
+        ),
+    ] = None,
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Export the whole store (responses, records, batches, quarantine, issues) to Parquet."""
+    """Export the store to Parquet (--parquet) and/or the results bundle to Excel (--excel).
+
+    The Parquet export holds pseudonymised microdata for other engines; the Excel workbook holds
+    only the suppressed results bundle, with suppressed cells written as "suppressed" and text
+    that a spreadsheet would run as a formula neutralised.
+    """
     with user_errors():
-        with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
-            counts = export_parquet(store, parquet)
-        console.print(f"{len(counts)} tables, {sum(counts.values()):,} rows written to {parquet}")
+        space = workspace(workspace_dir)
+        if parquet is None and excel is None:
+            raise PtwError(
+                code="export.nothing",
+                message="nothing to export",
+                fix="pass --parquet DIR (the store) and/or --excel FILE.xlsx (the results bundle)",
+            )
+        if parquet is not None:
+            with ResponseStore(space.store_path, read_only=True) as store:
+                counts = export_parquet(store, parquet)
+            console.print(
+                f"{len(counts)} tables, {sum(counts.values()):,} rows written to {parquet}"
+            )
+        if excel is not None:
+            bundle = read_bundle(space.bundle_dir)
+            write_bundle_excel(bundle, excel)
+            console.print(f"{len(bundle.tables)} bundle tables written to {excel}")
 
 
 def merge(

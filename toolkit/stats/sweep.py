@@ -488,6 +488,7 @@ class _Settings:
     band: tuple[float, float]
     association: bool
     monte_carlo_tables: int
+    test_min_n: int
 
 
 @dataclass(frozen=True)
@@ -718,13 +719,17 @@ def _count_test(
     at: tuple[int, int],
     listed: np.ndarray,
     labels: Sequence[str],
-    monte_carlo_tables: int,
+    settings: _Settings,
 ) -> _TableTest:
     """The association rules for one table (``at`` = outcome, slice); exact tests via scipy."""
     answered = tables.answered[at]
     dropped = [labels[g] for g in np.flatnonzero(listed & ~answered)]
     note = f"groups without answers left out: {', '.join(dropped)}" if dropped else ""
     observed = tables.observed[at][answered]
+    if (observed.sum(axis=1) < settings.test_min_n).any():
+        return _TableTest(
+            "not run", note=f"a group has fewer than {settings.test_min_n} answers: no test"
+        )
     if answered.sum() < 2:
         return _TableTest("pearson-chi-square", note="fewer than two groups with answers: no test")
     if (observed.sum(axis=0) == 0).any():
@@ -737,7 +742,7 @@ def _count_test(
             float(tables.p_value[at]),
             note,
         )
-    exact = _unweighted_test(observed, note, monte_carlo_tables).iloc[0]
+    exact = _unweighted_test(observed, note, settings.monte_carlo_tables).iloc[0]
     return _TableTest(exact["test"], exact["statistic"], exact["dof"], exact["p_value"], note)
 
 
@@ -802,7 +807,7 @@ def _association(
         return _design_tests(frame, outcomes, slices, layout, listed, settings)
     tables = _count_tables(means, listed, shape)
     return [
-        _count_test(tables, (o, s), listed[s], layout.labels, settings.monte_carlo_tables)
+        _count_test(tables, (o, s), listed[s], layout.labels, settings)
         for o in range(shape.outcomes)
         for s in range(shape.slices)
     ]
@@ -956,6 +961,7 @@ def comparison_sweep(
     band: tuple[float, float] = FOUR_FIFTHS_BAND,
     association: bool = True,
     monte_carlo_tables: int = DEFAULT_MONTE_CARLO_TABLES,
+    test_min_n: int = 0,
 ) -> pd.DataFrame:
     """Rates, relative likelihoods, gaps and tests for every outcome x slice x grouping x group.
 
@@ -964,7 +970,9 @@ def comparison_sweep(
     combinations are the slices (empty: the whole data is one slice); design columns ``weights``,
     ``strata``, ``clusters`` (any of them: design-based, each slice x group a domain of the full
     design); ``ci_method`` as :func:`~toolkit.stats.proportions.proportions`; ``level``; ``band``
-    for ``outside_band``; ``association`` whether to run the tests; ``monte_carlo_tables`` for
+    for ``outside_band``; ``association`` whether to run the tests; ``test_min_n`` skips the
+    (unweighted) test of a table in which a group has fewer answers (whose rows disclosure
+    control will suppress, withholding the test anyway); ``monte_carlo_tables`` for
     the R x C Fisher test.
     Output: columns ``outcome``, the ``split_by`` columns, then :data:`SWEEP_COLUMNS` after
     ``outcome``; per outcome x slice an "All respondents" row (dimension and level "all", rate
@@ -992,6 +1000,7 @@ def comparison_sweep(
         tuple(band),
         association,
         monte_carlo_tables,
+        test_min_n,
     )
     slices = _slices(data, split_by)
     layouts = _layouts(data, groupings)
