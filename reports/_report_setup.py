@@ -195,7 +195,9 @@ def representation(report: Report) -> str:
         tables.Column("benchmark_share", "Share in Census 2021", "percent"),
         tables.Column("representation_ratio", "Ratio (95% CI)", "ratio", ci=("ci_low", "ci_high")),
     ))  # fmt: skip
-    return _html(tables.bundle_table(frame, spec, title="Representation against the Census 2021 population"))
+    return _html(
+        tables.bundle_table(frame, spec, title="Representation against the Census 2021 population")
+    )
 
 
 # --- indicators -------------------------------------------------------------------------------

@@ -119,7 +119,10 @@ def test_comparisons_have_the_documented_columns_and_name_their_methods(bundle) 
     assert tested["p_adjusted"].notna().all()
     assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
     zero_events = compared[compared["events"] == 0]
-    assert zero_events["rl_ci_low"].isna().all() and zero_events["note"].str.contains("no events").all()
+    assert (
+        zero_events["rl_ci_low"].isna().all()
+        and zero_events["note"].str.contains("no events").all()
+    )
 
 
 def test_adjusted_models_recover_the_injected_ethnicity_effect_direction(bundle) -> None:

@@ -97,8 +97,12 @@ def test_level_without_margin_names_variable_and_level(data, margins):
 
 
 def test_margin_level_without_sample_raises(data, margins):
-    extra = pd.concat([margins, pd.DataFrame(
-        {"variable": ["sector"], "level": ["Prison pharmacy"], "total": [0.0]})])
+    extra = pd.concat(
+        [
+            margins,
+            pd.DataFrame({"variable": ["sector"], "level": ["Prison pharmacy"], "total": [0.0]}),
+        ]
+    )
     extra.loc[extra["level"] == "Prison pharmacy", "total"] = 100.0
     extra.loc[extra["level"] == "Hospital", "total"] -= 100.0
     with pytest.raises(PtwError) as caught:

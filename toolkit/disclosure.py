@@ -202,7 +202,10 @@ def _holds_numbers(column: pd.Series) -> bool:
     if column.dtype != object:
         return False
     present = column.dropna()
-    return not present.empty and present.map(lambda v: isinstance(v, (int, float, np.number, bool))).all()
+    return (
+        not present.empty
+        and present.map(lambda v: isinstance(v, (int, float, np.number, bool))).all()
+    )
 
 
 def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:

@@ -33,7 +33,10 @@ def instrument_versions(surveys_dir: Path, name: str) -> list[Instrument]:
         surveys_dir: the folder holding ``NAME.yaml`` and ``versions/NAME-*.yaml``.
         name: the instrument name, e.g. ``retention``.
     """
-    paths = [instrument_path(surveys_dir, name), *sorted((surveys_dir / "versions").glob(f"{name}-*.yaml"))]
+    paths = [
+        instrument_path(surveys_dir, name),
+        *sorted((surveys_dir / "versions").glob(f"{name}-*.yaml")),
+    ]
     versions = [load_instrument(path) for path in paths]
     return sorted(versions, key=lambda inst: (inst.applies_from, inst.version))
 
@@ -56,14 +59,26 @@ def instrument_for_cycle(surveys_dir: Path, name: str, cycle: int) -> Instrument
 
 
 def _row(
-    kind: str, name: str, previous_name: str | None, change: str, declared: bool, comparable: bool,
+    kind: str,
+    name: str,
+    previous_name: str | None,
+    change: str,
+    declared: bool,
+    comparable: bool,
     detail: str,
 ) -> dict[str, object]:
-    return dict(zip(DIFF_COLUMNS, (kind, name, previous_name, change, declared, comparable, detail),
-                    strict=True))
+    return dict(
+        zip(
+            DIFF_COLUMNS,
+            (kind, name, previous_name, change, declared, comparable, detail),
+            strict=True,
+        )
+    )
 
 
-def _option_rows(old: Instrument, new: Instrument, item: Item, was: Item, mapping: Previous) -> Iterator[dict]:
+def _option_rows(
+    old: Instrument, new: Instrument, item: Item, was: Item, mapping: Previous
+) -> Iterator[dict]:
     """Rows for changes to the options of one item present in both versions."""
     old_codes = [c.code for c in old.choices(was)]
     new_codes = [c.code for c in new.choices(item)]
@@ -75,14 +90,28 @@ def _option_rows(old: Instrument, new: Instrument, item: Item, was: Item, mappin
             detail = f"previous codes {unmapped} have no current code"
         yield _row("item", item.name, was.name, "recoded", True, not unmapped, detail)
     elif old_codes != new_codes:
-        yield _row("item", item.name, was.name, "options_changed", False, False,
-                   f"codes {old_codes} became {new_codes}; declare previous.recoded")
+        yield _row(
+            "item",
+            item.name,
+            was.name,
+            "options_changed",
+            False,
+            False,
+            f"codes {old_codes} became {new_codes}; declare previous.recoded",
+        )
     else:
         old_labels = [c.label for c in old.choices(was)]
         new_labels = [c.label for c in new.choices(item)]
         if old_labels != new_labels:
-            yield _row("item", item.name, was.name, "options_relabelled",
-                       item.name in mapping.reworded, True, "same codes, new option wording")
+            yield _row(
+                "item",
+                item.name,
+                was.name,
+                "options_relabelled",
+                item.name in mapping.reworded,
+                True,
+                "same codes, new option wording",
+            )
 
 
 def _item_rows(old: Instrument, new: Instrument, item: Item, mapping: Previous) -> Iterator[dict]:
@@ -90,40 +119,82 @@ def _item_rows(old: Instrument, new: Instrument, item: Item, mapping: Previous) 
     previous_name = mapping.renamed.get(item.name, item.name)
     was = old.item_map.get(previous_name)
     if was is None:
-        yield _row("item", item.name, None, "new", item.name in mapping.new, False,
-                   "not asked in the previous version")
+        yield _row(
+            "item",
+            item.name,
+            None,
+            "new",
+            item.name in mapping.new,
+            False,
+            "not asked in the previous version",
+        )
         return
     rows: list[dict] = []
     if previous_name != item.name:
-        rows.append(_row("item", item.name, previous_name, "renamed", True, True,
-                         f"was {previous_name!r}"))
+        rows.append(
+            _row("item", item.name, previous_name, "renamed", True, True, f"was {previous_name!r}")
+        )
     if was.base_type != item.base_type:
-        rows.append(_row("item", item.name, previous_name, "type_changed", False, False,
-                         f"{was.base_type} became {item.base_type}"))
+        rows.append(
+            _row(
+                "item",
+                item.name,
+                previous_name,
+                "type_changed",
+                False,
+                False,
+                f"{was.base_type} became {item.base_type}",
+            )
+        )
     if was.label != item.label:
-        rows.append(_row("item", item.name, previous_name, "reworded",
-                         item.name in mapping.reworded, False, f"was: {was.label}"))
+        rows.append(
+            _row(
+                "item",
+                item.name,
+                previous_name,
+                "reworded",
+                item.name in mapping.reworded,
+                False,
+                f"was: {was.label}",
+            )
+        )
     rows.extend(_option_rows(old, new, item, was, mapping))
     yield from rows or [_row("item", item.name, previous_name, "unchanged", True, True, "")]
 
 
-def _scale_rows(old: Instrument, new: Instrument, mapping: Previous, broken: set[str]) -> Iterator[dict]:
+def _scale_rows(
+    old: Instrument, new: Instrument, mapping: Previous, broken: set[str]
+) -> Iterator[dict]:
     old_scales = {scale.name: scale for scale in old.scales}
     for scale in new.scales:
         before = old_scales.get(scale.name)
         if before is None:
-            yield _row("scale", scale.name, None, "new", True, False, "scale not in the previous version")
+            yield _row(
+                "scale", scale.name, None, "new", True, False, "scale not in the previous version"
+            )
             continue
         items_then = {mapping.renamed.get(name, name) for name in scale.items}
         same_items = items_then == set(before.items) and scale.reversed == before.reversed
         unstable = sorted(set(scale.items) & broken)
         comparable = same_items and not unstable
-        detail = "" if comparable else (
-            f"items changed from {list(before.items)}" if not same_items
-            else f"items {unstable} are not comparable"
+        detail = (
+            ""
+            if comparable
+            else (
+                f"items changed from {list(before.items)}"
+                if not same_items
+                else f"items {unstable} are not comparable"
+            )
         )
-        yield _row("scale", scale.name, before.name, "unchanged" if comparable else "items_changed",
-                   True, comparable, detail)
+        yield _row(
+            "scale",
+            scale.name,
+            before.name,
+            "unchanged" if comparable else "items_changed",
+            True,
+            comparable,
+            detail,
+        )
 
 
 def diff_instruments(old: Instrument, new: Instrument) -> pd.DataFrame:
@@ -146,9 +217,13 @@ def diff_instruments(old: Instrument, new: Instrument) -> pd.DataFrame:
             different instruments.
     """
     if old.name != new.name:
-        raise InstrumentError(code="instrument.diff_different", message=(
-            f"cannot compare {old.name!r} with {new.name!r}: they are different instruments"),
-            fix="compare two versions of the same instrument")
+        raise InstrumentError(
+            code="instrument.diff_different",
+            message=(
+                f"cannot compare {old.name!r} with {new.name!r}: they are different instruments"
+            ),
+            fix="compare two versions of the same instrument",
+        )
     mapping = new.previous or Previous(version=old.version)
     if mapping.version != old.version:
         raise InstrumentError(
@@ -159,9 +234,17 @@ def diff_instruments(old: Instrument, new: Instrument) -> pd.DataFrame:
     rows = [row for item in new.items for row in _item_rows(old, new, item, mapping)]
     carried = {mapping.renamed.get(item.name, item.name) for item in new.items}
     rows += [
-        _row("item", None, item.name, "dropped", item.name in mapping.dropped, False,
-             "no longer asked")
-        for item in old.items if item.name not in carried
+        _row(
+            "item",
+            None,
+            item.name,
+            "dropped",
+            item.name in mapping.dropped,
+            False,
+            "no longer asked",
+        )
+        for item in old.items
+        if item.name not in carried
     ]
     broken = {str(row["name"]) for row in rows if not row["comparable"] and row["name"]}
     rows += list(_scale_rows(old, new, mapping, broken))

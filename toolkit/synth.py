@@ -122,8 +122,16 @@ STAGE_EFFECT = {"PTPT": 1.25, "LT2": 1.15, "Y2TO5": 1.1, "Y5TO10": 1.05, "GT10":
 HARASSMENT_CODES = ("2", "3", "4", "5")
 AGREE_CODES = ("4", "5")
 
-HARASSMENT = {"event_codes": HARASSMENT_CODES, "other_codes": ("1",), "event_weights": (0.55, 0.25, 0.12, 0.08)}
-AGREEMENT = {"event_codes": AGREE_CODES, "other_codes": ("1", "2", "3"), "event_weights": (0.6, 0.4)}
+HARASSMENT = {
+    "event_codes": HARASSMENT_CODES,
+    "other_codes": ("1",),
+    "event_weights": (0.55, 0.25, 0.12, 0.08),
+}
+AGREEMENT = {
+    "event_codes": AGREE_CODES,
+    "other_codes": ("1", "2", "3"),
+    "event_weights": (0.6, 0.4),
+}
 YES_OR_DONT_KNOW = {"event_codes": ("Y",), "unsure_code": "DK"}
 
 DEFAULT_INDICATORS = (

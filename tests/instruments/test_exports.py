@@ -48,7 +48,8 @@ def test_template_workbook_has_a_drop_down_per_single_choice_column(tmp_path, re
     assert workbook.sheetnames[0] == "responses" and workbook["lists"].sheet_state == "hidden"
     header = [cell.value for cell in sheet[1]]
     validations = {
-        re.match(r"[A-Z]+", str(dv.sqref)).group(): dv for dv in sheet.data_validations.dataValidation
+        re.match(r"[A-Z]+", str(dv.sqref)).group(): dv
+        for dv in sheet.data_validations.dataValidation
     }
     lists = workbook["lists"]
     for column, name in enumerate(header, start=1):
@@ -97,7 +98,8 @@ def test_every_survey_command_has_help(command):
 
 def test_cli_export_writes_the_files(tmp_path):
     result = CliRunner().invoke(
-        app, ["survey", "export", "culture", "--format", "xlsform", "--out", str(tmp_path)],
+        app,
+        ["survey", "export", "culture", "--format", "xlsform", "--out", str(tmp_path)],
         terminal_width=200,
     )
     assert result.exit_code == 0, result.output

@@ -9,18 +9,29 @@ from toolkit.instrument import instrument_path, load_instrument, normalise_answe
 # The 19 Census 2021 ethnic group labels, copied verbatim from DOMAIN.md section 2.
 DOMAIN_ETHNICITY = {
     "White": [
-        "English, Welsh, Scottish, Northern Irish or British", "Irish",
-        "Gypsy or Irish Traveller", "Roma", "Any other White background",
+        "English, Welsh, Scottish, Northern Irish or British",
+        "Irish",
+        "Gypsy or Irish Traveller",
+        "Roma",
+        "Any other White background",
     ],
     "Mixed or Multiple ethnic groups": [
-        "White and Black Caribbean", "White and Black African", "White and Asian",
+        "White and Black Caribbean",
+        "White and Black African",
+        "White and Asian",
         "Any other Mixed or Multiple ethnic background",
     ],
     "Asian or Asian British": [
-        "Indian", "Pakistani", "Bangladeshi", "Chinese", "Any other Asian background",
+        "Indian",
+        "Pakistani",
+        "Bangladeshi",
+        "Chinese",
+        "Any other Asian background",
     ],
     "Black, Black British, Caribbean or African": [
-        "Caribbean", "African", "Any other Black, Black British, or Caribbean background",
+        "Caribbean",
+        "African",
+        "Any other Black, Black British, or Caribbean background",
     ],
     "Other ethnic group": ["Arab", "Any other ethnic group"],
 }
@@ -40,7 +51,9 @@ def test_every_shipped_instrument_loads(surveys, name):
 
 def test_ethnicity_has_the_19_census_categories_with_domain_labels(culture):
     choices = [c for c in culture.choices("ethnicity") if not c.missing]
-    assert [c.label for c in choices] == [label for group in DOMAIN_ETHNICITY.values() for label in group]
+    assert [c.label for c in choices] == [
+        label for group in DOMAIN_ETHNICITY.values() for label in group
+    ]
     for choice in choices:
         group = next(g for g, labels in DOMAIN_ETHNICITY.items() if choice.label in labels)
         assert choice.groups["grouped"] == group
@@ -52,9 +65,23 @@ def test_ethnicity_has_the_19_census_categories_with_domain_labels(culture):
 def test_nhs_ethnic_category_codes_map_onto_census_categories(culture):
     lookup = culture.accepted_answers("ethnicity")
     expected = {
-        "A": "WBRI", "B": "WIRI", "C": "WOTH", "D": "MWBC", "E": "MWBA", "F": "MWAS", "G": "MOTH",
-        "H": "AIND", "J": "APKN", "K": "ABAN", "L": "AOTH", "M": "BCRB", "N": "BAFR", "P": "BOTH",
-        "R": "ACHN", "S": "OOTH", "Z": "PNTS",
+        "A": "WBRI",
+        "B": "WIRI",
+        "C": "WOTH",
+        "D": "MWBC",
+        "E": "MWBA",
+        "F": "MWAS",
+        "G": "MOTH",
+        "H": "AIND",
+        "J": "APKN",
+        "K": "ABAN",
+        "L": "AOTH",
+        "M": "BCRB",
+        "N": "BAFR",
+        "P": "BOTH",
+        "R": "ACHN",
+        "S": "OOTH",
+        "Z": "PNTS",
     }
     assert {code: lookup[code.casefold()] for code in expected} == expected
     assert lookup["99"] is None  # "not known" is stored as no answer, unlike Prefer not to say
@@ -62,10 +89,26 @@ def test_nhs_ethnic_category_codes_map_onto_census_categories(culture):
 
 
 def test_existing_codes_others_rely_on_are_kept(retention, culture):
-    assert [c.code for c in culture.choices("region")][:7] == ["EOE", "LON", "MID", "NEY", "NW", "SE", "SW"]
-    assert {"COMM", "HOSP", "GPPCN", "HJ", "MH", "CHS", "ICB", "OTHER"} <= {c.code for c in culture.choices("sector")}
-    assert {"PTPT", "LT2", "Y2TO5", "Y5TO10", "GT10"} <= {c.code for c in culture.choices("career_stage")}
-    assert [c.code for c in culture.choices("condition_reduces_activity")][:3] == ["LOT", "LITTLE", "NONE"]
+    assert [c.code for c in culture.choices("region")][:7] == [
+        "EOE",
+        "LON",
+        "MID",
+        "NEY",
+        "NW",
+        "SE",
+        "SW",
+    ]
+    assert {"COMM", "HOSP", "GPPCN", "HJ", "MH", "CHS", "ICB", "OTHER"} <= {
+        c.code for c in culture.choices("sector")
+    }
+    assert {"PTPT", "LT2", "Y2TO5", "Y5TO10", "GT10"} <= {
+        c.code for c in culture.choices("career_stage")
+    }
+    assert [c.code for c in culture.choices("condition_reduces_activity")][:3] == [
+        "LOT",
+        "LITTLE",
+        "NONE",
+    ]
     assert [c.code for c in retention.choices("think_leaving")] == ["1", "2", "3", "4", "5"]
     assert culture.choices("harassment_public")[0].label == "Never"
     assert [c.code for c in culture.choices("equal_opportunities")] == ["Y", "N", "DK"]
@@ -78,7 +121,9 @@ def test_every_monitoring_item_offers_prefer_not_to_say(culture):
     monitoring = [item for item in culture.items if item.equality_role]
     assert len(monitoring) >= 14
     for item in monitoring:
-        assert "Prefer not to say" in [c.label for c in culture.choices(item) if c.missing], item.name
+        assert "Prefer not to say" in [c.label for c in culture.choices(item) if c.missing], (
+            item.name
+        )
 
 
 def test_the_three_intention_to_leave_items_and_their_score(retention):
@@ -89,7 +134,13 @@ def test_the_three_intention_to_leave_items_and_their_score(retention):
     scale = next(s for s in retention.scales if s.name == "thinking_about_leaving")
     assert set(scale.items) == set(LEAVING) == set(scale.reversed)
     # NSS scoring: favourable end (strongly disagree) scores 10, then 7.5, 5, 2.5, 0.
-    assert retention.scale_points(scale)["think_leaving"] == {"1": 10, "2": 7.5, "3": 5, "4": 2.5, "5": 0}
+    assert retention.scale_points(scale)["think_leaving"] == {
+        "1": 10,
+        "2": 7.5,
+        "3": 5,
+        "4": 2.5,
+        "5": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -127,7 +178,9 @@ def test_adjustments_are_asked_of_disabled_staff_only(culture):
 
     relevant = culture.item_map["adequate_adjustments"].relevant
     asked = {
-        (q1, q2): evaluate_relevant(relevant, {"long_term_condition": q1, "condition_reduces_activity": q2})
+        (q1, q2): evaluate_relevant(
+            relevant, {"long_term_condition": q1, "condition_reduces_activity": q2}
+        )
         for q1 in ("Y", "N", None)
         for q2 in ("LOT", "LITTLE", "NONE", None)
     }
@@ -145,9 +198,19 @@ def test_retention_covers_destinations_reasons_and_development(retention):
     assert {"SAME_SECTOR", "OTHER_SECTOR", "LEAVE_PHARMACY", "LEAVE_NHS", "RETIRE"} <= destinations
     assert retention.item_map["leave_reasons"].base_type == "select_multiple"
     assert len(retention.choices("leave_reasons")) == 9
-    assert {"dev_leadership", "dev_clinical_skills", "dev_pgd", "dev_mh_ld", "dev_digital",
-            "funded_pathway", "protected_learning_time", "pillars_developed",
-            "sat_pay", "sat_recognition", "sat_use_of_skills"} <= set(retention.item_map)
+    assert {
+        "dev_leadership",
+        "dev_clinical_skills",
+        "dev_pgd",
+        "dev_mh_ld",
+        "dev_digital",
+        "funded_pathway",
+        "protected_learning_time",
+        "pillars_developed",
+        "sat_pay",
+        "sat_recognition",
+        "sat_use_of_skills",
+    } <= set(retention.item_map)
 
 
 def test_every_item_says_where_it_comes_from(retention, culture):

@@ -7,7 +7,13 @@ import pytest
 from toolkit.errors import InstrumentError
 from toolkit.relevance import compared_codes, evaluate_relevant, referenced_items
 
-ANSWERS = {"q1": "Y", "q2": "LOT", "reasons": "PAY WORKLOAD", "template": "PAY;SCOPE", "blank": None}
+ANSWERS = {
+    "q1": "Y",
+    "q2": "LOT",
+    "reasons": "PAY WORKLOAD",
+    "template": "PAY;SCOPE",
+    "blank": None,
+}
 
 
 @pytest.mark.parametrize(
@@ -15,7 +21,7 @@ ANSWERS = {"q1": "Y", "q2": "LOT", "reasons": "PAY WORKLOAD", "template": "PAY;S
     [
         ("", True),
         ("${q1} = 'Y'", True),
-        ("${q1} = \"N\"", False),
+        ('${q1} = "N"', False),
         ("${q1} != 'N'", True),
         ("${blank} != 'N'", True),  # unanswered compares as '' (XLSForm)
         ("${blank} = 'N'", False),
@@ -35,8 +41,17 @@ def test_evaluate_relevant(expression, expected):
     assert evaluate_relevant(expression, ANSWERS) is expected
 
 
-@pytest.mark.parametrize("expression", ["${q1} == 'Y'", "${q1} = 'Y' and", "(${q1} = 'Y'", "q1 = 'Y'",
-                                        "selected(${q1})", "${q1} = 'Y' extra"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "${q1} == 'Y'",
+        "${q1} = 'Y' and",
+        "(${q1} = 'Y'",
+        "q1 = 'Y'",
+        "selected(${q1})",
+        "${q1} = 'Y' extra",
+    ],
+)
 def test_unreadable_expressions_raise_a_located_rule(expression):
     with pytest.raises(InstrumentError) as caught:
         evaluate_relevant(expression, ANSWERS)

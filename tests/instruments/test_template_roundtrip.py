@@ -19,7 +19,9 @@ from toolkit.survey_export.tables import MULTIPLE_JOIN
 ROWS = 300
 
 
-def _synthetic_row(instrument: Instrument, columns: list[str], rng: np.random.Generator, index: int) -> dict:
+def _synthetic_row(
+    instrument: Instrument, columns: list[str], rng: np.random.Generator, index: int
+) -> dict:
     """One respondent: a random option per asked item, blank where `relevant` is false."""
     codes: dict[str, str | None] = {}
     row: dict[str, str] = {}
@@ -54,7 +56,9 @@ def test_filled_template_ingests_with_zero_quarantined_rows(tmp_path, retention)
     rows = [_synthetic_row(retention, columns, rng, index) for index in range(ROWS)]
     with template.open("a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=columns).writerows(rows)
-    trainees = sum(row["career_stage"] == "Pre-registration trainee pharmacy technician" for row in rows)
+    trainees = sum(
+        row["career_stage"] == "Pre-registration trainee pharmacy technician" for row in rows
+    )
     assert trainees > 10  # the PTPT skip logic is exercised
 
     with ResponseStore(tmp_path / "store.duckdb") as store:

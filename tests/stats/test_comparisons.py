@@ -161,7 +161,6 @@ def test_strata_without_clusters_covariance_equals_general_path(core_input):
     """The covariance shortcut for row PSUs equals the clustered computation with 1-row PSUs."""
     design = {"weights": "w", "strata": "stratum"}
     fast = relative_likelihood(core_input, "outcome1", "group", "White", **design)
-    general = relative_likelihood(core_input, "outcome1", "group", "White", clusters="id",
-                                  **design)
+    general = relative_likelihood(core_input, "outcome1", "group", "White", clusters="id", **design)
     numbers = ["rel_likelihood", "rl_ci_low", "rl_ci_high", "p_value"]
     np.testing.assert_allclose(fast[numbers], general[numbers], rtol=1e-10)

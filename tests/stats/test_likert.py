@@ -62,8 +62,9 @@ def test_mean_score_matches_r(data):
     plain = likert.mean_score(data, "q1", "ethnicity")
     weighted = likert.mean_score(data, "q1", "ethnicity", weights="w")
     assert tuple(plain.columns) == tuple(weighted.columns) == likert.MEAN_COLUMNS
-    merged = expected("mean").merge(plain, on="group").merge(weighted, on="group",
-                                                             suffixes=("", "_w"))
+    merged = (
+        expected("mean").merge(plain, on="group").merge(weighted, on="group", suffixes=("", "_w"))
+    )
     np.testing.assert_allclose(merged["estimate"], merged["mean"], atol=CLOSED)
     np.testing.assert_allclose(merged["sd_x"], merged["sd_y"], atol=CLOSED)
     np.testing.assert_allclose(merged["estimate_w"], merged["weighted_mean"], atol=CLOSED)
@@ -92,7 +93,8 @@ def test_rank_tests_match_r(data):
     assert tuple(result.columns) == likert.RANK_TEST_COLUMNS
     ref = expected("rank")
     mwu = ref[ref["test"] == "mann_whitney"].merge(
-        result[result["effect_size_name"] == "cles"], on=["test", "group"])
+        result[result["effect_size_name"] == "cles"], on=["test", "group"]
+    )
     assert len(mwu) == 5
     np.testing.assert_allclose(mwu["statistic_x"], mwu["statistic_y"], atol=CLOSED)
     np.testing.assert_allclose(mwu["p_value_x"], mwu["p_value_y"], atol=CLOSED)
@@ -132,8 +134,9 @@ def test_mann_whitney_large_sample_path_agrees_with_pingouin():
 
 
 def test_proportional_odds_matches_polr(data):
-    result = likert.proportional_odds(data, "q1", "ethnicity", reference="White",
-                                      covariates=COVARIATES)
+    result = likert.proportional_odds(
+        data, "q1", "ethnicity", reference="White", covariates=COVARIATES
+    )
     assert tuple(result.columns) == MODEL_COLUMNS
     merged = expected("polr").merge(result, on=["model", "variable", "level"])
     assert len(merged) == 21

@@ -35,10 +35,17 @@ def expected() -> pd.DataFrame:
 def test_logistic_matches_r(data, expected, design, weights):
     # R fitted the data without the separable group "Arab"; so do we, to compare like with like.
     without_separable = data[data["ethnicity"] != "Arab"]
-    result = logistic(without_separable, "outcome", "ethnicity", reference="White",
-                      covariates=COVARIATES, weights=weights)
+    result = logistic(
+        without_separable,
+        "outcome",
+        "ethnicity",
+        reference="White",
+        covariates=COVARIATES,
+        weights=weights,
+    )
     merged = expected[expected["design"] == design].merge(
-        result, on=["model", "variable", "level"], suffixes=("_r", ""), validate="one_to_one")
+        result, on=["model", "variable", "level"], suffixes=("_r", ""), validate="one_to_one"
+    )
     assert len(merged) == (expected["design"] == design).sum() == 21
     np.testing.assert_allclose(np.log(merged["odds_ratio"]), merged["estimate"], rtol=0, atol=TOL)
     for column in ("se", "p_value", "ci_low", "ci_high"):
@@ -60,8 +67,9 @@ def test_columns_and_models(data):
 @pytest.mark.parametrize("weights", [None, "w"])
 def test_separated_group_is_reported_not_estimated(data, expected, weights):
     # "Arab" (9 respondents) has no events: quasi-complete separation.
-    result = logistic(data, "outcome", "ethnicity", reference="White", covariates=COVARIATES,
-                      weights=weights)
+    result = logistic(
+        data, "outcome", "ethnicity", reference="White", covariates=COVARIATES, weights=weights
+    )
     arab = result[result["level"] == "Arab"]
     assert len(arab) == 2
     assert arab["separation"].all()
@@ -77,10 +85,12 @@ def test_separated_group_is_reported_not_estimated(data, expected, weights):
 
 
 def test_all_events_in_a_group_is_separation():
-    frame = pd.DataFrame({
-        "y": [1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0],
-        "g": ["A"] * 3 + ["B"] * 9,
-    })
+    frame = pd.DataFrame(
+        {
+            "y": [1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0],
+            "g": ["A"] * 3 + ["B"] * 9,
+        }
+    )
     result = logistic(frame, "y", "g", reference="B")
     row = result.iloc[0]
     assert row["separation"] and np.isnan(row["odds_ratio"])
@@ -93,11 +103,13 @@ def test_separation_in_a_combination_is_caught_after_the_fit():
     # adjusted fit diverges only through that combination.
     rng = np.random.default_rng(7)
     n = 400
-    frame = pd.DataFrame({
-        "g": rng.choice(["A", "B"], n),
-        "sector": rng.choice(["S1", "S2"], n),
-        "y": rng.integers(0, 2, n).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "g": rng.choice(["A", "B"], n),
+            "sector": rng.choice(["S1", "S2"], n),
+            "y": rng.integers(0, 2, n).astype(float),
+        }
+    )
     frame.loc[(frame["g"] == "B") & (frame["sector"] == "S1"), "y"] = 1.0
     frame.loc[(frame["g"] == "A") & (frame["sector"] == "S2"), "y"] = 0.0
     result = logistic(frame, "y", "g", reference="A", covariates=["sector"])
@@ -109,15 +121,19 @@ def test_separation_in_a_combination_is_caught_after_the_fit():
 
 
 def test_absent_level_and_absent_reference_give_notes(data):
-    frame = data.assign(ethnicity=pd.Categorical(
-        data["ethnicity"], categories=["White", "Asian", "Black", "Mixed", "Other", "Arab",
-                                       "Chinese"]))
+    frame = data.assign(
+        ethnicity=pd.Categorical(
+            data["ethnicity"],
+            categories=["White", "Asian", "Black", "Mixed", "Other", "Arab", "Chinese"],
+        )
+    )
     result = logistic(frame, "outcome", "ethnicity", reference="White")
     chinese = result[result["level"] == "Chinese"].iloc[0]
     assert chinese["n"] == 0 and np.isnan(chinese["odds_ratio"])
     assert "no respondents" in chinese["note"]
-    no_reference = logistic(data[data["ethnicity"] != "White"], "outcome", "ethnicity",
-                            reference="White")
+    no_reference = logistic(
+        data[data["ethnicity"] != "White"], "outcome", "ethnicity", reference="White"
+    )
     assert no_reference["odds_ratio"].isna().all()
     assert no_reference["note"].str.contains('reference level "White"').all()
 

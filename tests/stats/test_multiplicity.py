@@ -12,8 +12,9 @@ from toolkit.stats.multiplicity import adjust_p_values
 REFERENCE = Path(__file__).parents[1] / "reference" / "expected" / "core_multiplicity.csv"
 
 
-@pytest.mark.parametrize(("method", "column", "name"),
-                         [("fdr_bh", "bh", "Benjamini-Hochberg"), ("holm", "holm", "Holm")])
+@pytest.mark.parametrize(
+    ("method", "column", "name"), [("fdr_bh", "bh", "Benjamini-Hochberg"), ("holm", "holm", "Holm")]
+)
 def test_matches_r_p_adjust_within_families(method, column, name):
     reference = pd.read_csv(REFERENCE)
     ours = adjust_p_values(reference, family_cols=("family",), method=method)
@@ -23,7 +24,8 @@ def test_matches_r_p_adjust_within_families(method, column, name):
     assert set(ours["family"]) == {"family=a", "family=b"}
     # NaN p-values do not count in the family size: 12 of 13 and 9 of 10
     assert ours.groupby("family")["family_size"].first().to_dict() == {
-        "family=a": 12, "family=b": 9,
+        "family=a": 12,
+        "family=b": 9,
     }
 
 

@@ -16,8 +16,9 @@ def test_closed_form_value():
 
 def test_mdd_gives_the_requested_power_under_its_own_approximation():
     table = minimum_detectable_difference([50, 200], [1000, 1000], 0.2, deff=[1.0, 1.5])
-    se = np.sqrt(table["p_reference"] * 0.8 * (1 / table["n_group"] + 1 / table["n_reference"])
-                 * [1.0, 1.5])
+    se = np.sqrt(
+        table["p_reference"] * 0.8 * (1 / table["n_group"] + 1 / table["n_reference"]) * [1.0, 1.5]
+    )
     achieved = stats.norm.sf(stats.norm.ppf(0.975) - table["mdd"] / se)
     np.testing.assert_allclose(achieved, 0.8, atol=1e-12)
     assert table["mdd"].iloc[1] < table["mdd"].iloc[0]

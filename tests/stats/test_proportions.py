@@ -69,8 +69,10 @@ def test_weighted_matches_r_survey(core_input, design, method):
         tolerance = 1e-6 if method == "logit" else 1e-9
         for side in ("low", "high"):
             np.testing.assert_allclose(
-                table.loc[finite, f"ci_{side}"], table.loc[finite, f"{method}_{side}"],
-                rtol=0, atol=tolerance,
+                table.loc[finite, f"ci_{side}"],
+                table.loc[finite, f"{method}_{side}"],
+                rtol=0,
+                atol=tolerance,
             )
 
 
@@ -134,10 +136,18 @@ def test_non_binary_outcome_is_located():
 def test_strata_without_clusters_equals_one_row_clusters(core_input):
     """Rows as PSUs within strata (the bincount path) equals the general clustered path."""
     for function_kwargs in ({"ci_method": "logit"}, {"ci_method": "beta"}):
-        fast = proportions(core_input, "outcome1", "group", weights="w", strata="stratum",
-                           **function_kwargs)
-        general = proportions(core_input, "outcome1", "group", weights="w", strata="stratum",
-                              clusters="id", **function_kwargs)
+        fast = proportions(
+            core_input, "outcome1", "group", weights="w", strata="stratum", **function_kwargs
+        )
+        general = proportions(
+            core_input,
+            "outcome1",
+            "group",
+            weights="w",
+            strata="stratum",
+            clusters="id",
+            **function_kwargs,
+        )
         numbers = ["weighted_n", "estimate", "se", "ci_low", "ci_high", "df"]
         np.testing.assert_allclose(fast[numbers], general[numbers], rtol=1e-10)
 

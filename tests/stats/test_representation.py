@@ -14,8 +14,15 @@ from toolkit.stats.representation import (
 )
 
 DATA = Path(__file__).resolve().parents[2] / "toolkit" / "data"
-NHS_REGIONS = {"East of England", "London", "Midlands", "North East and Yorkshire",
-               "North West", "South East", "South West"}
+NHS_REGIONS = {
+    "East of England",
+    "London",
+    "Midlands",
+    "North East and Yorkshire",
+    "North West",
+    "South East",
+    "South West",
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +31,7 @@ def census() -> pd.DataFrame:
 
 
 def population(table, region, level, group):
-    row = table[(table["region"] == region) & (table["level"] == level)
-                & (table["group"] == group)]
+    row = table[(table["region"] == region) & (table["level"] == level) & (table["group"] == group)]
     assert len(row) == 1
     return row.iloc[0]
 
@@ -53,10 +59,12 @@ def test_north_east_and_yorkshire_adds_two_ons_regions(census):
 
 def test_london_matches_published_figures(census):
     """ONS/gov.uk: London 46.2% Asian, Black, Mixed or Other; White British 36.8%."""
-    assert population(census, "London", "binary", "Ethnic minority")["share"] == \
-        pytest.approx(0.4624, abs=5e-5)
-    white_british = population(census, "London", "detailed",
-                               "English, Welsh, Scottish, Northern Irish or British")
+    assert population(census, "London", "binary", "Ethnic minority")["share"] == pytest.approx(
+        0.4624, abs=5e-5
+    )
+    white_british = population(
+        census, "London", "detailed", "English, Welsh, Scottish, Northern Irish or British"
+    )
     assert white_british["population"] == 3239281
     assert white_british["census_label"].startswith("White: English")
 
@@ -69,8 +77,13 @@ def test_labels_use_england_wording_and_keep_the_census_label(census):
 
 def test_representation_ratio_formula(census):
     """ratio = (n / region total) / benchmark share; CI = Wilson limits / benchmark share."""
-    sample = pd.DataFrame({"region": ["London", "London"],
-                           "group": ["White", "Asian or Asian British"], "n": [60, 40]})
+    sample = pd.DataFrame(
+        {
+            "region": ["London", "London"],
+            "group": ["White", "Asian or Asian British"],
+            "n": [60, 40],
+        }
+    )
     table = representation_ratio(sample)
     assert list(table.columns) == RATIO_COLUMNS
     asian = table.set_index("group").loc["Asian or Asian British"]
@@ -82,10 +95,12 @@ def test_representation_ratio_formula(census):
 
 
 def test_user_benchmark_and_unknown_groups_are_notes():
-    own = pd.DataFrame({"region": ["ICB A", "ICB A"], "group": ["Disabled", "Not disabled"],
-                        "share": [0.2, 0.0]})
-    sample = pd.DataFrame({"region": ["ICB A"] * 3, "group": ["Disabled", "Not disabled", "?"],
-                           "n": [10, 30, 0]})
+    own = pd.DataFrame(
+        {"region": ["ICB A", "ICB A"], "group": ["Disabled", "Not disabled"], "share": [0.2, 0.0]}
+    )
+    sample = pd.DataFrame(
+        {"region": ["ICB A"] * 3, "group": ["Disabled", "Not disabled", "?"], "n": [10, 30, 0]}
+    )
     table = representation_ratio(sample, own).set_index("group")
     assert table.loc["Disabled", "representation_ratio"] == pytest.approx(0.25 / 0.2)
     assert np.isnan(table.loc["Not disabled", "representation_ratio"])

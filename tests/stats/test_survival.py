@@ -94,8 +94,9 @@ def test_km_rejects_bad_event_codes():
 @pytest.mark.parametrize("model", ["group", "group + age + sector"])
 def test_cox_matches_coxph(survival_data, ties, model):
     covariates = ("age", "sector") if "age" in model else ()
-    ours = cox(survival_data, "time", "event", "group", reference="White",
-               covariates=covariates, ties=ties)
+    ours = cox(
+        survival_data, "time", "event", "group", reference="White", covariates=covariates, ties=ties
+    )
     theirs = expected("cox").query("ties == @ties and model == @model").reset_index(drop=True)
     assert list(ours.columns) == COX_COLUMNS
     assert (ours["ties"] == ties).all()
@@ -113,8 +114,13 @@ def test_cox_efron_and_breslow_differ_on_tied_times(survival_data):
 
 
 def test_cox_group_without_events_gets_a_note_not_an_absurd_ratio(survival_data):
-    data = pd.concat([survival_data, pd.DataFrame(
-        {"time": [1.0, 2.0, 3.0], "event": [0, 0, 0], "group": "Mixed"})], ignore_index=True)
+    data = pd.concat(
+        [
+            survival_data,
+            pd.DataFrame({"time": [1.0, 2.0, 3.0], "event": [0, 0, 0], "group": "Mixed"}),
+        ],
+        ignore_index=True,
+    )
     ours = cox(data, "time", "event", "group", reference="White").set_index("level")
     assert np.isnan(ours.loc["Mixed", "hazard_ratio"])
     assert "no events" in ours.loc["Mixed", "note"]

@@ -34,24 +34,26 @@ def test_interaction_matches_r_glm_and_svyglm(trend_data, weights, covariates):
     """Known truth: R glm(binomial) / svyglm(quasibinomial) on the same data, to 1e-6."""
     model = "svyglm quasibinomial" if weights else "glm binomial"
     covariate_label = "sector" if covariates else ""
-    theirs = pd.read_csv(REFERENCE / "expected" / "time_trend_models.csv",
-                         keep_default_na=False)
+    theirs = pd.read_csv(REFERENCE / "expected" / "time_trend_models.csv", keep_default_na=False)
     theirs = theirs[(theirs["model"] == model) & (theirs["covariates"] == covariate_label)]
     theirs = theirs[theirs["term"].str.endswith(":cycle_c")].reset_index(drop=True)
-    ours = gap_trend(trend_data, "outcome", "group", "White", "cycle", weights=weights,
-                     covariates=covariates).interaction
+    ours = gap_trend(
+        trend_data, "outcome", "group", "White", "cycle", weights=weights, covariates=covariates
+    ).interaction
     assert list(ours.columns) == INTERACTION_COLUMNS
     assert list(ours["group"]) == ["Asian", "Black"]
     assert list(theirs["term"]) == ["groupAsian:cycle_c", "groupBlack:cycle_c"]
     for column in ["estimate", "se", "p_value", "ci_low", "ci_high"]:
-        np.testing.assert_allclose(ours[column].to_numpy(float), theirs[column].astype(float),
-                                   rtol=0, atol=TOLERANCE)
+        np.testing.assert_allclose(
+            ours[column].to_numpy(float), theirs[column].astype(float), rtol=0, atol=TOLERANCE
+        )
 
 
 def test_reference_data_verdicts_follow_the_injected_gaps(trend_data):
     """The R data set injects a narrowing Asian gap and a constant Black gap."""
-    verdict = gap_trend(trend_data, "outcome", "group", "White", "cycle",
-                        weights="weight").verdict.set_index("group")
+    verdict = gap_trend(
+        trend_data, "outcome", "group", "White", "cycle", weights="weight"
+    ).verdict.set_index("group")
     assert list(verdict.reset_index().columns) == VERDICT_COLUMNS
     assert verdict.loc["Asian", "verdict"] == NARROWING
     assert verdict.loc["Black", "verdict"] == NO_CLEAR_CHANGE
@@ -63,11 +65,17 @@ def simulate(rates_group, rate_reference, per_cycle, seed, first_cycle=2022):
     half = per_cycle // 2
     frames = []
     for step, rate in enumerate(rates_group):
-        frames.append(pd.DataFrame({
-            "cycle": first_cycle + step,
-            "group": ["Black"] * half + ["White"] * half,
-            "y": np.concatenate([rng.random(half) < rate, rng.random(half) < rate_reference]),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cycle": first_cycle + step,
+                    "group": ["Black"] * half + ["White"] * half,
+                    "y": np.concatenate(
+                        [rng.random(half) < rate, rng.random(half) < rate_reference]
+                    ),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -92,8 +100,9 @@ def test_constant_gap_is_rarely_called_a_change():
     narrowing nor widening. (The verdict is a 95% interval, so about 5% of replicates say a
     change by chance: 47 of seeds 0-999 did; 95% of 40 is near that limit.)"""
     verdicts = [
-        gap_trend(simulate([0.30] * 4, 0.20, 3000, seed=seed), "y", "group", "White",
-                  "cycle").verdict["verdict"].iloc[0]
+        gap_trend(simulate([0.30] * 4, 0.20, 3000, seed=seed), "y", "group", "White", "cycle")
+        .verdict["verdict"]
+        .iloc[0]
         for seed in range(40)
     ]
     assert sum(v == NO_CLEAR_CHANGE for v in verdicts) >= 38
@@ -121,11 +130,13 @@ def test_group_with_no_events_is_too_few_not_a_crash():
 def test_per_cycle_unweighted_uses_newcombe_and_katz():
     """Known truth by hand: 30/100 vs 20/100 gives diff 0.1, Newcombe (-0.02025, 0.21673)
     from the Wilson limits, RL 1.5, Katz exp(ln 1.5 +/- 1.96 sqrt(1/30 - 1/100 + 1/20 - 1/100))."""
-    data = pd.DataFrame({
-        "cycle": [1] * 200 + [2] * 200,
-        "group": (["B"] * 100 + ["A"] * 100) * 2,
-        "y": ([1] * 30 + [0] * 70 + [1] * 20 + [0] * 80) * 2,
-    })
+    data = pd.DataFrame(
+        {
+            "cycle": [1] * 200 + [2] * 200,
+            "group": (["B"] * 100 + ["A"] * 100) * 2,
+            "y": ([1] * 30 + [0] * 70 + [1] * 20 + [0] * 80) * 2,
+        }
+    )
     row = gap_trend(data, "y", "group", "A", "cycle").per_cycle.iloc[0]
     assert list(row.index) == PER_CYCLE_COLUMNS
     assert row["diff"] == pytest.approx(0.1)
@@ -162,15 +173,15 @@ def test_change_z_test_uses_design_effects():
 
 
 def test_unweighted_deff_is_one():
-    change = gap_trend(simulate([0.3, 0.3], 0.2, 200, seed=6), "y", "group", "White",
-                       "cycle").change
+    change = gap_trend(
+        simulate([0.3, 0.3], 0.2, 200, seed=6), "y", "group", "White", "cycle"
+    ).change
     assert (change["deff"] == 1).all()
 
 
 def test_multiplicity_applies_bh_within_each_family(trend_data):
     """BH across a family can turn a marginal narrowing into "no clear change"."""
-    verdict = gap_trend(trend_data, "outcome", "group", "White", "cycle",
-                        weights="weight").verdict
+    verdict = gap_trend(trend_data, "outcome", "group", "White", "cycle", weights="weight").verdict
     family = pd.concat([verdict.assign(indicator="q1"), verdict.assign(indicator="q2")])
     # make q2's Asian p-value marginal: adjusted it exceeds 0.05 alongside three others
     family.loc[(family["indicator"] == "q2") & (family["group"] == "Asian"), "p_value"] = 0.04

@@ -163,7 +163,8 @@ def _weights(data: pd.DataFrame, weights: str | None) -> np.ndarray:
     _require_columns(data, [weights])
     values = data[weights].to_numpy(dtype=float)
     _refuse_rows(
-        ~np.isfinite(values) | (values < 0), values,
+        ~np.isfinite(values) | (values < 0),
+        values,
         code="stats.bad_weight",
         message="a survey weight is missing, negative or infinite",
         column=weights,
@@ -200,7 +201,8 @@ def make_design(
     for name, codes in ((strata, stratum), (clusters, psu_key)):
         if name is not None:
             _refuse_rows(
-                codes < 0, data[name].to_numpy(),
+                codes < 0,
+                data[name].to_numpy(),
                 code="stats.missing_design_variable",
                 message="a stratum or cluster identifier is missing",
                 column=name,
@@ -223,7 +225,8 @@ def outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
     _require_columns(data, [outcome])
     y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     _refuse_rows(
-        ~np.isnan(y) & (y != 0) & (y != 1), data[outcome].to_numpy(),
+        ~np.isnan(y) & (y != 0) & (y != 1),
+        data[outcome].to_numpy(),
         code="stats.outcome_not_binary",
         message="a binary outcome holds a value other than 0, 1 or missing",
         column=outcome,
@@ -313,9 +316,7 @@ def _stratified_variance(
     return ((sum_squares - stratum_influence**2 / n_h) * _stratum_scale(design)).sum(axis=1)
 
 
-def _row_psu_means(
-    y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design
-) -> DomainMeans:
+def _row_psu_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design) -> DomainMeans:
     """Domain means of a 0/1 ``y`` when every row is a PSU: a few bincounts, no per-row work.
 
     ``sum_p z^2`` per (domain, stratum) expands to ``(sum w^2 y - 2p sum w^2 y + p^2 sum w^2) /
@@ -335,18 +336,30 @@ def _row_psu_means(
     positive_dh = total((w > 0).astype(float)) if (w <= 0).any() else n_dh
     weighted_n = w_dh.sum(axis=1)
     positive = weighted_n > 0
-    estimate = np.divide(wy_dh.sum(axis=1), weighted_n, out=np.full(n_domains, np.nan),
-                         where=positive)
+    estimate = np.divide(
+        wy_dh.sum(axis=1), weighted_n, out=np.full(n_domains, np.nan), where=positive
+    )
     p = np.where(positive, estimate, 0.0)[:, None]
     scale = np.where(positive, weighted_n, 1.0)[:, None]
     stratum_influence = (wy_dh - p * w_dh) / scale
     sum_squares = ((1 - 2 * p) * w2y_dh + p**2 * w2_dh) / scale**2  # y^2 = y for 0/1
-    variance = np.where(positive, _stratified_variance(sum_squares, stratum_influence, design),
-                        np.nan)
+    variance = np.where(
+        positive, _stratified_variance(sum_squares, stratum_influence, design), np.nan
+    )
     df = (positive_dh.sum(axis=1) - (positive_dh > 0).sum(axis=1)).astype(float)
     empty = np.array([], dtype=np.int64)
-    return DomainMeans(n_dh.sum(axis=1).astype(np.int64), events_dh.sum(axis=1), weighted_n,
-                       estimate, variance, df, stratum_influence, empty, empty, np.array([]))
+    return DomainMeans(
+        n_dh.sum(axis=1).astype(np.int64),
+        events_dh.sum(axis=1),
+        weighted_n,
+        estimate,
+        variance,
+        df,
+        stratum_influence,
+        empty,
+        empty,
+        np.array([]),
+    )
 
 
 def _cluster_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Design) -> DomainMeans:
@@ -360,17 +373,27 @@ def _cluster_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Desi
     weighted_n = np.bincount(entry_domain, weights=entry_w, minlength=n_domains)
     weighted_events = np.bincount(entry_domain, weights=entry_wy, minlength=n_domains)
     positive = weighted_n > 0
-    estimate = np.divide(weighted_events, weighted_n, out=np.full(n_domains, np.nan),
-                         where=positive)
+    estimate = np.divide(
+        weighted_events, weighted_n, out=np.full(n_domains, np.nan), where=positive
+    )
     safe_total = np.where(positive, weighted_n, 1.0)
     influence = (entry_wy - estimate[entry_domain] * entry_w) / safe_total[entry_domain]
     totals = _stratum_totals(entry_domain, entry_psu, influence, n_domains, design)
     variance = _stratified_sum(entry_domain, entry_psu, influence**2, totals, totals, design)
     variance = np.where(positive, variance, np.nan)
     df = _design_df(entry_domain, entry_psu, entry_w, n_domains, design)
-    return DomainMeans(n, events, weighted_n, estimate, variance, df,
-                       totals.reshape(n_domains, len(design.n_psu)), entry_domain, entry_psu,
-                       influence)
+    return DomainMeans(
+        n,
+        events,
+        weighted_n,
+        estimate,
+        variance,
+        df,
+        totals.reshape(n_domains, len(design.n_psu)),
+        entry_domain,
+        entry_psu,
+        influence,
+    )
 
 
 def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> DomainMeans:
@@ -390,8 +413,18 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
     estimate = np.divide(events, n, out=np.full(n_domains, np.nan), where=n > 0)
     nan = np.full(n_domains, np.nan)
     empty = np.array([], dtype=np.int64)
-    return DomainMeans(n, events, n.astype(float), estimate, nan, nan,
-                       np.zeros((n_domains, 1)), empty, empty, np.array([]))
+    return DomainMeans(
+        n,
+        events,
+        n.astype(float),
+        estimate,
+        nan,
+        nan,
+        np.zeros((n_domains, 1)),
+        empty,
+        empty,
+        np.array([]),
+    )
 
 
 def covariance_with(means: DomainMeans, reference: int, design: Design) -> np.ndarray:

@@ -35,12 +35,30 @@ from toolkit.stats.models import (
 )
 from toolkit.stats.proportions import critical_value, proportions
 
-FAVOURABLE_COLUMNS = ("group", "n", "favourable", "estimate", "ci_low", "ci_high", "ci_method",
-                      "note")
+FAVOURABLE_COLUMNS = (
+    "group",
+    "n",
+    "favourable",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "note",
+)
 DISTRIBUTION_COLUMNS = ("group", "level", "n", "share")
 MEAN_COLUMNS = ("group", "n", "estimate", "sd", "se", "ci_low", "ci_high", "ci_method", "note")
-RANK_TEST_COLUMNS = ("test", "group", "reference_group", "statistic", "dof", "p_value",
-                     "effect_size", "effect_size_name", "n", "note")
+RANK_TEST_COLUMNS = (
+    "test",
+    "group",
+    "reference_group",
+    "statistic",
+    "dof",
+    "p_value",
+    "effect_size",
+    "effect_size_name",
+    "n",
+    "note",
+)
 ALPHA_COLUMNS = ("alpha", "ci_low", "ci_high", "n", "n_items", "note")
 NHS_POINTS = (0.0, 2.5, 5.0, 7.5, 10.0)
 _FAVOURABLE = "__favourable__"
@@ -49,15 +67,22 @@ _FAVOURABLE = "__favourable__"
 def _answers(data: pd.DataFrame, item: str) -> np.ndarray:
     """The item's answer codes as floats (NaN = not answered); text raises PtwError."""
     if item not in data.columns:
-        raise PtwError(code="stats.unknown_column", message="the item is not in the data",
-                       column=item, fix="check the item name")
+        raise PtwError(
+            code="stats.unknown_column",
+            message="the item is not in the data",
+            column=item,
+            fix="check the item name",
+        )
     values = pd.to_numeric(data[item], errors="coerce")
     bad = values.isna() & data[item].notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise PtwError(
-            code="stats.likert_not_numeric", message="a Likert answer is not a numeric code",
-            row=row + 1, column=item, value=data[item].iloc[row],
+            code="stats.likert_not_numeric",
+            message="a Likert answer is not a numeric code",
+            row=row + 1,
+            column=item,
+            value=data[item].iloc[row],
             expected="answer codes 1..K or missing",
             fix="code the answers with the instrument's choice list before analysis",
         )
@@ -84,8 +109,9 @@ def percent_favourable(
     """
     answers = _answers(data, item)
     indicator = np.where(np.isnan(answers), np.nan, np.isin(answers, list(favourable)))
-    table = proportions(data.assign(**{_FAVOURABLE: indicator}), _FAVOURABLE, by,
-                        weights=weights, level=level)
+    table = proportions(
+        data.assign(**{_FAVOURABLE: indicator}), _FAVOURABLE, by, weights=weights, level=level
+    )
     return table.rename(columns={"events": "favourable"})[list(FAVOURABLE_COLUMNS)]
 
 
@@ -114,16 +140,20 @@ def likert_distribution(
     counts = counts.reshape(len(domains.labels), n_levels)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.full(counts.shape, np.nan), where=totals > 0)
-    return pd.DataFrame({
-        "group": np.repeat(domains.labels, n_levels),
-        "level": np.tile(level_index.to_numpy(), len(domains.labels)),
-        "n": counts.ravel(),
-        "share": shares.ravel(),
-    }, columns=list(DISTRIBUTION_COLUMNS))
+    return pd.DataFrame(
+        {
+            "group": np.repeat(domains.labels, n_levels),
+            "level": np.tile(level_index.to_numpy(), len(domains.labels)),
+            "n": counts.ravel(),
+            "share": shares.ravel(),
+        },
+        columns=list(DISTRIBUTION_COLUMNS),
+    )
 
 
-def _weighted_mean_variance(y: np.ndarray, codes: np.ndarray, w: np.ndarray,
-                            estimate: np.ndarray, n_design: int) -> np.ndarray:
+def _weighted_mean_variance(
+    y: np.ndarray, codes: np.ndarray, w: np.ndarray, estimate: np.ndarray, n_design: int
+) -> np.ndarray:
     """Linearised variance of each domain's weighted mean, weights-only design.
 
     ``N/(N-1) * sum_d w^2 (y - mean_d)^2 / (sum_d w)^2`` with ``N`` the rows of the whole design:
@@ -177,32 +207,77 @@ def mean_score(
         se = np.sqrt(variance)
         half = critical_value(level, np.where(n >= 2, n - 1, np.nan)) * se
     notes = np.where(n == 0, "no answers", np.where(n < 2, "one answer: no interval", ""))
-    return pd.DataFrame({
-        "group": domains.labels, "n": n.astype(np.int64), "estimate": estimate, "sd": sd,
-        "se": se, "ci_low": estimate - half, "ci_high": estimate + half, "ci_method": method,
-        "note": notes,
-    }, columns=list(MEAN_COLUMNS))
+    return pd.DataFrame(
+        {
+            "group": domains.labels,
+            "n": n.astype(np.int64),
+            "estimate": estimate,
+            "sd": sd,
+            "se": se,
+            "ci_low": estimate - half,
+            "ci_high": estimate + half,
+            "ci_method": method,
+            "note": notes,
+        },
+        columns=list(MEAN_COLUMNS),
+    )
 
 
-def _rank_row(test: str, group: str, reference: str, statistic: float, dof: float,
-              p_value: float, effect: float, effect_name: str, n: int,
-              note: str = "") -> dict[str, object]:
-    return dict(zip(RANK_TEST_COLUMNS, (test, group, reference, statistic, dof, p_value, effect,
-                                        effect_name, n, note), strict=True))
+def _rank_row(
+    test: str,
+    group: str,
+    reference: str,
+    statistic: float,
+    dof: float,
+    p_value: float,
+    effect: float,
+    effect_name: str,
+    n: int,
+    note: str = "",
+) -> dict[str, object]:
+    return dict(
+        zip(
+            RANK_TEST_COLUMNS,
+            (test, group, reference, statistic, dof, p_value, effect, effect_name, n, note),
+            strict=True,
+        )
+    )
 
 
-def _mann_whitney_rows(samples: dict[str, np.ndarray], group: str,
-                       reference: str) -> list[dict[str, object]]:
+def _mann_whitney_rows(
+    samples: dict[str, np.ndarray], group: str, reference: str
+) -> list[dict[str, object]]:
     """Two rows (rank-biserial, CLES) for ``group`` vs ``reference``, or a note row."""
     x, y = samples.get(group, np.array([])), samples.get(reference, np.array([]))
     if len(x) == 0 or len(y) == 0:
         missing = reference if len(y) == 0 else group
-        return [_rank_row("mann_whitney", group, reference, np.nan, np.nan, np.nan, np.nan, "",
-                          len(x) + len(y), f'no answers in "{missing}": no test')]
+        return [
+            _rank_row(
+                "mann_whitney",
+                group,
+                reference,
+                np.nan,
+                np.nan,
+                np.nan,
+                np.nan,
+                "",
+                len(x) + len(y),
+                f'no answers in "{missing}": no test',
+            )
+        ]
     result = pingouin_adapter.mann_whitney(x, y)
     return [
-        _rank_row("mann_whitney", group, reference, result.u, np.nan, result.p_value, value,
-                  name, len(x) + len(y))
+        _rank_row(
+            "mann_whitney",
+            group,
+            reference,
+            result.u,
+            np.nan,
+            result.p_value,
+            value,
+            name,
+            len(x) + len(y),
+        )
         for name, value in (("rank_biserial", result.rank_biserial), ("cles", result.cles))
     ]
 
@@ -230,13 +305,25 @@ def rank_tests(
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     labels = np.array(domains.labels, dtype=object)[domains.codes[answered]]
     values = answers[answered]
-    samples = {label: values[labels == label] for label in domains.labels
-               if (labels == label).any()}
+    samples = {
+        label: values[labels == label] for label in domains.labels if (labels == label).any()
+    }
     rows: list[dict[str, object]] = []
     if len(samples) >= 3:
         kw = pingouin_adapter.kruskal_wallis(values, labels)
-        rows.append(_rank_row("kruskal_wallis", ALL_GROUP, "", kw.h, kw.dof, kw.p_value,
-                              kw.epsilon_squared, "epsilon_squared", kw.n))
+        rows.append(
+            _rank_row(
+                "kruskal_wallis",
+                ALL_GROUP,
+                "",
+                kw.h,
+                kw.dof,
+                kw.p_value,
+                kw.epsilon_squared,
+                "epsilon_squared",
+                kw.n,
+            )
+        )
     if reference is None and len(samples) == 2:
         reference = next(iter(samples))
     if reference is not None:
@@ -244,8 +331,20 @@ def rank_tests(
             if group != reference:
                 rows.extend(_mann_whitney_rows(samples, group, reference))
     if not rows:
-        rows.append(_rank_row("", ALL_GROUP, reference or "", np.nan, np.nan, np.nan, np.nan, "",
-                              len(values), "fewer than two groups answered: no test"))
+        rows.append(
+            _rank_row(
+                "",
+                ALL_GROUP,
+                reference or "",
+                np.nan,
+                np.nan,
+                np.nan,
+                np.nan,
+                "",
+                len(values),
+                "fewer than two groups answered: no test",
+            )
+        )
     return pd.DataFrame(rows, columns=list(RANK_TEST_COLUMNS))
 
 
@@ -280,8 +379,9 @@ def _cumulative_logit_derivatives(
     jac_b[rows[has_b], p + codes[has_b] - 1] = 1.0
     gradient = jac_a.T @ l_a + jac_b.T @ l_b
     cross = (jac_a * l_ab[:, None]).T @ jac_b
-    hessian = ((jac_a * l_aa[:, None]).T @ jac_a + (jac_b * l_bb[:, None]).T @ jac_b
-               + cross + cross.T)
+    hessian = (
+        (jac_a * l_aa[:, None]).T @ jac_a + (jac_b * l_bb[:, None]).T @ jac_b + cross + cross.T
+    )
     return gradient, hessian
 
 
@@ -340,15 +440,23 @@ def proportional_odds(
     """
     y = _answers(data, item)
     tables = []
-    for model, factors in zip(("unadjusted", "adjusted"),
-                              model_factors(data, group, reference, covariates), strict=True):
+    for model, factors in zip(
+        ("unadjusted", "adjusted"), model_factors(data, group, reference, covariates), strict=True
+    ):
         if model == "adjusted" and len(factors) == 1:
             break
         rows = complete_cases(y, factors)
         units = respondent_units(y, factors, rows)
         answers = y[rows]
-        tables.append(fit_table(model, units, factors, level,
-                                lambda sample, a=answers: _ordered_fit(a[sample.keep], sample)))
+        tables.append(
+            fit_table(
+                model,
+                units,
+                factors,
+                level,
+                lambda sample, a=answers: _ordered_fit(a[sample.keep], sample),
+            )
+        )
     return pd.concat(tables, ignore_index=True)
 
 
@@ -376,11 +484,17 @@ def scale_scores(
     """
     unknown = [i for i in reversed_items if i not in items]
     if unknown:
-        raise _scale_error("a reversed item is not one of the scale's items", unknown[0],
-                           "list reversed items among the scale's items")
+        raise _scale_error(
+            "a reversed item is not one of the scale's items",
+            unknown[0],
+            "list reversed items among the scale's items",
+        )
     if not 1 <= min_answered <= len(items):
-        raise _scale_error("min_answered must be between 1 and the number of items",
-                           min_answered, f"choose 1..{len(items)}")
+        raise _scale_error(
+            "min_answered must be between 1 and the number of items",
+            min_answered,
+            f"choose 1..{len(items)}",
+        )
     k = len(points)
     table = np.asarray(points, dtype=float)
     scored = np.empty((len(data), len(items)))
@@ -389,10 +503,15 @@ def scale_scores(
         bad = ~np.isnan(codes) & ~np.isin(codes, np.arange(1, k + 1))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise PtwError(code="stats.bad_scale", message="an answer code is outside the scale",
-                           row=row + 1, column=item, value=codes[row],
-                           expected=f"codes 1..{k} or missing",
-                           fix="recode non-substantive answers (e.g. don't know) as missing")
+            raise PtwError(
+                code="stats.bad_scale",
+                message="an answer code is outside the scale",
+                row=row + 1,
+                column=item,
+                value=codes[row],
+                expected=f"codes 1..{k} or missing",
+                fix="recode non-substantive answers (e.g. don't know) as missing",
+            )
         index = np.where(np.isnan(codes), 0, codes).astype(int)
         if item in reversed_items:
             index = np.where(np.isnan(codes), 0, k + 1 - index)
@@ -400,12 +519,14 @@ def scale_scores(
     answered = (~np.isnan(scored)).sum(axis=1)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(np.where(answered[:, None] > 0, scored, 0.0), axis=1)
-    return pd.Series(np.where(answered >= min_answered, mean, np.nan), index=data.index,
-                     name="score")
+    return pd.Series(
+        np.where(answered >= min_answered, mean, np.nan), index=data.index, name="score"
+    )
 
 
-def cronbach_alpha(data: pd.DataFrame, items: Sequence[str], *,
-                   level: float = 0.95) -> pd.DataFrame:
+def cronbach_alpha(
+    data: pd.DataFrame, items: Sequence[str], *, level: float = 0.95
+) -> pd.DataFrame:
     """Cronbach's alpha of a scale with Feldt's interval, listwise (via pingouin).
 
     Inputs: ``data``; ``items`` (numeric item columns, reversed items already reversed);
@@ -416,10 +537,22 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence[str], *,
     frame = pd.DataFrame({item: _answers(data, item) for item in items}, index=data.index)
     complete = int(frame.notna().all(axis=1).sum())
     if len(items) < 2 or complete < 2:
-        row = {"alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": complete,
-               "n_items": len(items), "note": "needs at least two items and two complete answers"}
+        row = {
+            "alpha": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": complete,
+            "n_items": len(items),
+            "note": "needs at least two items and two complete answers",
+        }
         return pd.DataFrame([row], columns=list(ALPHA_COLUMNS))
     result = pingouin_adapter.cronbach_alpha(frame, level=level)
-    row = {"alpha": result.alpha, "ci_low": result.ci_low, "ci_high": result.ci_high,
-           "n": result.n, "n_items": result.n_items, "note": ""}
+    row = {
+        "alpha": result.alpha,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "n": result.n,
+        "n_items": result.n_items,
+        "note": "",
+    }
     return pd.DataFrame([row], columns=list(ALPHA_COLUMNS))

@@ -56,8 +56,19 @@ from scipy import special, stats
 from toolkit.stats.design import make_design, outcome_values
 
 MODEL_COLUMNS = (
-    "model", "variable", "level", "reference_level", "odds_ratio", "ci_low", "ci_high",
-    "p_value", "se", "n", "converged", "separation", "note",
+    "model",
+    "variable",
+    "level",
+    "reference_level",
+    "odds_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "se",
+    "n",
+    "converged",
+    "separation",
+    "note",
 )
 # A fitted log odds ratio beyond +/- 10 (odds ratio beyond 22,000) or a standard error above 50
 # only arises when the likelihood has no finite maximum for that level.
@@ -136,8 +147,11 @@ class ModelSample:
     def level_counts(self, j: int, what: np.ndarray | None = None) -> np.ndarray:
         """Per level of factor ``j``, the sum of ``what`` (default respondents) over kept units."""
         values = self.units.count if what is None else what
-        return np.bincount(self.units.codes[self.keep, j], weights=values[self.keep],
-                           minlength=len(self.factors[j].levels))
+        return np.bincount(
+            self.units.codes[self.keep, j],
+            weights=values[self.keep],
+            minlength=len(self.factors[j].levels),
+        )
 
     def dummies(self) -> list[tuple[int, int]]:
         """The estimated ``(factor index, level code)`` pairs, in design-matrix column order."""
@@ -214,13 +228,20 @@ def _separation_pass(sample: ModelSample) -> bool:
     for j, f in enumerate(sample.factors):
         count = sample.level_counts(j)
         present = count > 0
-        lowest = set(np.flatnonzero(present & (sample.level_counts(j, sample.units.at_low)
-                                               == count)).tolist())
-        highest = set(np.flatnonzero(present & (sample.level_counts(j, sample.units.at_high)
-                                                == count)).tolist())
+        lowest = set(
+            np.flatnonzero(
+                present & (sample.level_counts(j, sample.units.at_low) == count)
+            ).tolist()
+        )
+        highest = set(
+            np.flatnonzero(
+                present & (sample.level_counts(j, sample.units.at_high) == count)
+            ).tolist()
+        )
         if f.levels.index(f.reference) in lowest | highest:
-            sample.blocked = NOTE_REFERENCE_SEPARATED.format(reference=f.reference,
-                                                             variable=f.variable)
+            sample.blocked = NOTE_REFERENCE_SEPARATED.format(
+                reference=f.reference, variable=f.variable
+            )
             return False
         for code in sorted(lowest | highest):
             which = "lowest" if code in lowest else "highest"
@@ -259,8 +280,9 @@ def prepare_sample(units: Units, factors: list[Factor]) -> ModelSample:
     return sample
 
 
-def wald(coef: np.ndarray, se: np.ndarray, df: float,
-         level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def wald(
+    coef: np.ndarray, se: np.ndarray, df: float, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf)."""
     distribution = stats.norm if np.isinf(df) else stats.t(df)
     q = distribution.ppf(1 - (1 - level) / 2)
@@ -272,14 +294,25 @@ def wald(coef: np.ndarray, se: np.ndarray, df: float,
 def _level_row(model: str, f: Factor, label: str, n: int) -> dict[str, object]:
     """A row of :data:`MODEL_COLUMNS` with identifiers set and every estimate missing."""
     return {
-        "model": model, "variable": f.variable, "level": label, "reference_level": f.reference,
-        "odds_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-        "se": np.nan, "n": n, "converged": False, "separation": False, "note": "",
+        "model": model,
+        "variable": f.variable,
+        "level": label,
+        "reference_level": f.reference,
+        "odds_ratio": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "se": np.nan,
+        "n": n,
+        "converged": False,
+        "separation": False,
+        "note": "",
     }
 
 
-def coefficient_table(model: str, sample: ModelSample, fit: Fit | None,
-                      level: float) -> pd.DataFrame:
+def coefficient_table(
+    model: str, sample: ModelSample, fit: Fit | None, level: float
+) -> pd.DataFrame:
     """Rows of :data:`MODEL_COLUMNS` for every non-reference level of every factor.
 
     A factor with no level besides its reference gives one row with an empty ``level`` and a
@@ -306,8 +339,13 @@ def coefficient_table(model: str, sample: ModelSample, fit: Fit | None,
             if i is not None and fit.diverged[i]:
                 row.update(separation=True, note=NOTE_SEPARATED_FIT)
             elif i is not None:
-                row.update(odds_ratio=np.exp(fit.coef[i]), ci_low=np.exp(low[i]),
-                           ci_high=np.exp(high[i]), p_value=p_value[i], se=fit.se[i])
+                row.update(
+                    odds_ratio=np.exp(fit.coef[i]),
+                    ci_low=np.exp(low[i]),
+                    ci_high=np.exp(high[i]),
+                    p_value=p_value[i],
+                    se=fit.se[i],
+                )
             rows.append(row)
     return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
 
@@ -343,14 +381,19 @@ def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cell
         return np.bincount(cell, weights=values, minlength=n_cells)
 
     low, high = (yk.min(), yk.max()) if len(yk) else (0.0, 0.0)
-    units = Units(codes, total(np.ones(len(yk))), total((yk == low).astype(float)),
-                  total((yk == high).astype(float)))
+    units = Units(
+        codes,
+        total(np.ones(len(yk))),
+        total((yk == low).astype(float)),
+        total((yk == high).astype(float)),
+    )
     w2 = wk * wk
     return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk), len(y))
 
 
-def newton_logistic(x: np.ndarray, sum_w: np.ndarray,
-                    sum_wy: np.ndarray) -> tuple[np.ndarray, bool]:
+def newton_logistic(
+    x: np.ndarray, sum_w: np.ndarray, sum_wy: np.ndarray
+) -> tuple[np.ndarray, bool]:
     """Solve ``x' (sum_wy - sum_w p) = 0``, ``p = expit(x b)``, by Newton-Raphson.
 
     Starts from the overall log odds; converged when the largest step is below
@@ -406,8 +449,9 @@ def fit_table(
     return coefficient_table(model, sample, fit, level)
 
 
-def model_factors(data: pd.DataFrame, group: str, reference: str,
-                  covariates: Covariates) -> tuple[list[Factor], list[Factor]]:
+def model_factors(
+    data: pd.DataFrame, group: str, reference: str, covariates: Covariates
+) -> tuple[list[Factor], list[Factor]]:
     """Terms of the unadjusted (group only) and adjusted (group + covariates) models."""
     group_factor = factor(data, group, reference)
     extra = [factor(data, column, ref) for column, ref in covariate_references(covariates)]
@@ -437,11 +481,19 @@ def logistic(
     y = outcome_values(data, outcome)
     w = make_design(data, weights=weights).weights
     tables = []
-    for model, factors in zip(("unadjusted", "adjusted"),
-                              model_factors(data, group, reference, covariates), strict=True):
+    for model, factors in zip(
+        ("unadjusted", "adjusted"), model_factors(data, group, reference, covariates), strict=True
+    ):
         if model == "adjusted" and len(factors) == 1:
             break
         cells = aggregate_cells(y, w, factors)
-        tables.append(fit_table(model, cells.units, factors, level,
-                                lambda sample, c=cells: fit_cells(sample, c, weights is not None)))
+        tables.append(
+            fit_table(
+                model,
+                cells.units,
+                factors,
+                level,
+                lambda sample, c=cells: fit_cells(sample, c, weights is not None),
+            )
+        )
     return pd.concat(tables, ignore_index=True)

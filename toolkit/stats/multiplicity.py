@@ -74,8 +74,12 @@ def adjust_p_values(
         )
     missing = [c for c in (p_col, *family_cols) if c not in table.columns]
     if missing:
-        raise PtwError(code="stats.unknown_column", message="column not in the results table",
-                       column=missing[0], fix="name an existing p-value or family column")
+        raise PtwError(
+            code="stats.unknown_column",
+            message="column not in the results table",
+            column=missing[0],
+            fix="name an existing p-value or family column",
+        )
     result = table.copy()
     family = _family_labels(table, family_cols)
     p_values = table[p_col].to_numpy(dtype=float)

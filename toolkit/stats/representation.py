@@ -28,16 +28,23 @@ from toolkit.stats.proportions import wilson_interval
 
 BENCHMARK_COLUMNS = ["region", "level", "group", "census_label", "population", "share"]
 RATIO_COLUMNS = [
-    "region", "group", "n", "sample_share", "benchmark_share", "representation_ratio", "ci_low",
-    "ci_high", "ci_method", "note",
+    "region",
+    "group",
+    "n",
+    "sample_share",
+    "benchmark_share",
+    "representation_ratio",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "note",
 ]
 CENSUS_FILE = "census2021_ethnic_group_by_region.csv"
 LOOKUP_FILE = "nhs_england_region_to_ons_region_lookup.csv"
 # England wording for the Census labels that differ from ptw's (after the "Group: " prefix).
 ENGLAND_LABELS = {
     "Asian, Asian British or Asian Welsh": "Asian or Asian British",
-    "Black, Black British, Black Welsh, Caribbean or African":
-        "Black, Black British, Caribbean or African",
+    "Black, Black British, Black Welsh, Caribbean or African": "Black, Black British, Caribbean or African",
     "Other Asian": "Any other Asian background",
     "Other Black": "Any other Black, Black British, or Caribbean background",
     "Other Mixed or Multiple ethnic groups": "Any other Mixed or Multiple ethnic background",
@@ -70,18 +77,33 @@ def load_census_benchmark() -> pd.DataFrame:
     """
     census = _read_packaged(CENSUS_FILE)
     lookup = _read_packaged(LOOKUP_FILE)
-    census = census.merge(lookup[["ons_region_code", "nhs_england_region"]],
-                          left_on="area_code", right_on="ons_region_code", validate="m:1")
-    totals = (census[census["ethnic_group_level"] == "total"]
-              .groupby("nhs_england_region")["count"].sum())
+    census = census.merge(
+        lookup[["ons_region_code", "nhs_england_region"]],
+        left_on="area_code",
+        right_on="ons_region_code",
+        validate="m:1",
+    )
+    totals = (
+        census[census["ethnic_group_level"] == "total"].groupby("nhs_england_region")["count"].sum()
+    )
     rows = census[census["ethnic_group_level"].isin(list(LEVELS))].copy()
     rows["level"] = rows["ethnic_group_level"].map(LEVELS)
-    rows["group"] = [_england_label(label, level)
-                     for label, level in zip(rows["ethnic_group"], rows["level"], strict=True)]
-    table = (rows.groupby(["nhs_england_region", "level", "group", "ethnic_group"], sort=True)
-             ["count"].sum().reset_index()
-             .rename(columns={"nhs_england_region": "region", "ethnic_group": "census_label",
-                              "count": "population"}))
+    rows["group"] = [
+        _england_label(label, level)
+        for label, level in zip(rows["ethnic_group"], rows["level"], strict=True)
+    ]
+    table = (
+        rows.groupby(["nhs_england_region", "level", "group", "ethnic_group"], sort=True)["count"]
+        .sum()
+        .reset_index()
+        .rename(
+            columns={
+                "nhs_england_region": "region",
+                "ethnic_group": "census_label",
+                "count": "population",
+            }
+        )
+    )
     table = pd.concat([table, _binary_level(table)], ignore_index=True)
     table["share"] = table["population"] / table["region"].map(totals)
     return table[BENCHMARK_COLUMNS].sort_values(["region", "level", "group"], ignore_index=True)
@@ -119,9 +141,13 @@ def representation_ratio(
     """
     for column in ("region", "group", "n"):
         if column not in sample_counts.columns:
-            raise PtwError(code="stats.missing_column", message="sample counts lack a column",
-                           column=column, expected="region, group, n",
-                           fix="count respondents per region and group first")
+            raise PtwError(
+                code="stats.missing_column",
+                message="sample counts lack a column",
+                column=column,
+                expected="region, group, n",
+                fix="count respondents per region and group first",
+            )
     bench = load_census_benchmark() if benchmark is None else benchmark
     shares = bench.drop_duplicates(["region", "group"]).set_index(["region", "group"])["share"]
     table = sample_counts[["region", "group", "n"]].copy()
@@ -136,6 +162,8 @@ def representation_ratio(
     table["ci_low"], table["ci_high"] = low / divisor, high / divisor
     table["ci_method"] = "wilson on the sample share"
     table["note"] = np.where(
-        table["benchmark_share"].isna(), "no benchmark share for this region and group",
-        np.where(usable, "", "benchmark share is 0: ratio undefined"))
+        table["benchmark_share"].isna(),
+        "no benchmark share for this region and group",
+        np.where(usable, "", "benchmark share is 0: ratio undefined"),
+    )
     return table[RATIO_COLUMNS].reset_index(drop=True)

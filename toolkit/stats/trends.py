@@ -596,8 +596,12 @@ def _model_fit(
     rates = frame.groupby(group)[outcome].mean()
     degenerate = sorted(rates.index[(rates == 0) | (rates == 1)])
     if degenerate:
-        return _Fit(nan, nan, np.nan,
-                    f"separation: {', '.join(degenerate)} has all or no events in every cycle")
+        return _Fit(
+            nan,
+            nan,
+            np.nan,
+            f"separation: {', '.join(degenerate)} has all or no events in every cycle",
+        )
     return _fit_logistic(frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weighted)
 
 

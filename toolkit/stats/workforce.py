@@ -31,21 +31,60 @@ from toolkit.stats.comparisons import relative_likelihood, standard_relative_lik
 from toolkit.stats.proportions import wilson_interval
 
 WORKFORCE_COLUMNS = [
-    "period", "dimension", "group", "headcount_start", "headcount_end", "mean_headcount",
-    "leavers", "joiners", "leaver_rate", "joiner_rate", "stable_staff", "stability_index",
-    "fte_start", "fte_end", "note",
+    "period",
+    "dimension",
+    "group",
+    "headcount_start",
+    "headcount_end",
+    "mean_headcount",
+    "leavers",
+    "joiners",
+    "leaver_rate",
+    "joiner_rate",
+    "stable_staff",
+    "stability_index",
+    "fte_start",
+    "fte_end",
+    "note",
 ]
 TRAINING_COLUMNS = [
-    "cohort", "dimension", "group", "starters", "withdrawals", "completers",
-    "registered_within_6m", "attrition", "attrition_ci_low", "attrition_ci_high", "conversion",
-    "conversion_ci_low", "conversion_ci_high", "conversion_of_completers",
-    "conversion_of_completers_ci_low", "conversion_of_completers_ci_high", "ci_method",
-    "reference_group", "attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
-    "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high", "note",
+    "cohort",
+    "dimension",
+    "group",
+    "starters",
+    "withdrawals",
+    "completers",
+    "registered_within_6m",
+    "attrition",
+    "attrition_ci_low",
+    "attrition_ci_high",
+    "conversion",
+    "conversion_ci_low",
+    "conversion_ci_high",
+    "conversion_of_completers",
+    "conversion_of_completers_ci_low",
+    "conversion_of_completers_ci_high",
+    "ci_method",
+    "reference_group",
+    "attrition_rl",
+    "attrition_rl_ci_low",
+    "attrition_rl_ci_high",
+    "conversion_rl",
+    "conversion_rl_ci_low",
+    "conversion_rl_ci_high",
+    "note",
 ]
 APPOINTMENT_COLUMNS = [
-    "year", "dimension", "group", "shortlisted", "appointed", "rate", "ci_low", "ci_high",
-    "ci_method", "note",
+    "year",
+    "dimension",
+    "group",
+    "shortlisted",
+    "appointed",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "note",
 ]
 PLANNED_LENGTH = pd.Timedelta(weeks=104)
 REGISTRATION_WINDOW = pd.Timedelta(days=182)
@@ -60,20 +99,27 @@ def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def leaver_rate(leavers: np.ndarray | float, headcount_start: np.ndarray | float,
-                headcount_end: np.ndarray | float) -> np.ndarray:
+def leaver_rate(
+    leavers: np.ndarray | float,
+    headcount_start: np.ndarray | float,
+    headcount_end: np.ndarray | float,
+) -> np.ndarray:
     """Leaver rate = leavers / ((headcount_start + headcount_end) / 2); NaN if no headcount."""
     return _ratio(leavers, (np.asarray(headcount_start) + np.asarray(headcount_end)) / 2)
 
 
-def joiner_rate(joiners: np.ndarray | float, headcount_start: np.ndarray | float,
-                headcount_end: np.ndarray | float) -> np.ndarray:
+def joiner_rate(
+    joiners: np.ndarray | float,
+    headcount_start: np.ndarray | float,
+    headcount_end: np.ndarray | float,
+) -> np.ndarray:
     """Joiner rate = joiners / ((headcount_start + headcount_end) / 2); NaN if no headcount."""
     return _ratio(joiners, (np.asarray(headcount_start) + np.asarray(headcount_end)) / 2)
 
 
-def stability_index(stable_staff: np.ndarray | float,
-                    headcount_start: np.ndarray | float) -> np.ndarray:
+def stability_index(
+    stable_staff: np.ndarray | float, headcount_start: np.ndarray | float
+) -> np.ndarray:
     """Stability index = staff in post at both start and end / headcount at start."""
     return _ratio(stable_staff, headcount_start)
 
@@ -88,8 +134,10 @@ def _require(records: pd.DataFrame, columns: Sequence[str], kind: str) -> None:
     for column in columns:
         if column not in records.columns:
             raise PtwError(
-                code="stats.records_column", message=f"{kind} records lack a required column",
-                column=column, expected=", ".join(columns),
+                code="stats.records_column",
+                message=f"{kind} records lack a required column",
+                column=column,
+                expected=", ".join(columns),
                 fix=f"rename the column in the {kind} file or map it when ingesting",
             )
 
@@ -102,9 +150,14 @@ def _dates(records: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             try:
                 frame[column] = pd.to_datetime(frame[column])
             except (ValueError, TypeError) as error:
-                raise PtwError(code="stats.bad_date", message="a date cannot be read",
-                               column=column, value=str(error), expected="YYYY-MM-DD",
-                               fix="write dates as YYYY-MM-DD") from error
+                raise PtwError(
+                    code="stats.bad_date",
+                    message="a date cannot be read",
+                    column=column,
+                    value=str(error),
+                    expected="YYYY-MM-DD",
+                    fix="write dates as YYYY-MM-DD",
+                ) from error
     return frame
 
 
@@ -123,11 +176,15 @@ def _workforce_records(records: pd.DataFrame) -> pd.DataFrame:
     backwards = frame["end_date"] < frame["start_date"]
     if backwards.any():
         first = int(np.flatnonzero(backwards.to_numpy())[0])
-        raise PtwError(code="stats.end_before_start", message="a record ends before it starts",
-                       row=first + 1, column="end_date",
-                       value=str(frame["end_date"].iloc[first].date()),
-                       expected="an end date on or after the start date",
-                       fix="correct the dates in the workforce file")
+        raise PtwError(
+            code="stats.end_before_start",
+            message="a record ends before it starts",
+            row=first + 1,
+            column="end_date",
+            value=str(frame["end_date"].iloc[first].date()),
+            expected="an end date on or after the start date",
+            fix="correct the dates in the workforce file",
+        )
     return frame
 
 
@@ -136,8 +193,9 @@ def _in_post(frame: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
     return (frame["start_date"] <= day) & (frame["end_date"].isna() | (frame["end_date"] >= day))
 
 
-def _period_counts(rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
-                   fte: str | None) -> dict[str, float]:
+def _period_counts(
+    rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, fte: str | None
+) -> dict[str, float]:
     """Headcounts (distinct people), leavers, joiners and stable staff of one group.
 
     Leaver: has a record ending in [start, end) and is not in post at ``end``. Joiner: has a
@@ -150,7 +208,8 @@ def _period_counts(rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     ended = rows["end_date"].ge(start) & rows["end_date"].lt(end)
     began = rows["start_date"].gt(start) & rows["start_date"].le(end)
     return {
-        "headcount_start": len(people_start), "headcount_end": len(people_end),
+        "headcount_start": len(people_start),
+        "headcount_end": len(people_end),
         "leavers": len(set(rows.loc[ended, "person"]) - people_end),
         "joiners": len(set(rows.loc[began, "person"]) - people_start),
         "stable_staff": len(people_start & people_end),
@@ -188,14 +247,23 @@ def workforce_metrics(
     for group in sorted(labels.unique()):
         counts = _period_counts(frame[labels == group], start, end, fte)
         note = "" if counts["headcount_start"] else "no staff in post at the start"
-        rows.append({"period": f"{start.date()} to {end.date()}", "dimension": dimension,
-                     "group": group, **counts, "note": note})
+        rows.append(
+            {
+                "period": f"{start.date()} to {end.date()}",
+                "dimension": dimension,
+                "group": group,
+                **counts,
+                "note": note,
+            }
+        )
     table = pd.DataFrame(rows, columns=WORKFORCE_COLUMNS)
     table["mean_headcount"] = (table["headcount_start"] + table["headcount_end"]) / 2
-    table["leaver_rate"] = leaver_rate(table["leavers"], table["headcount_start"],
-                                       table["headcount_end"])
-    table["joiner_rate"] = joiner_rate(table["joiners"], table["headcount_start"],
-                                       table["headcount_end"])
+    table["leaver_rate"] = leaver_rate(
+        table["leavers"], table["headcount_start"], table["headcount_end"]
+    )
+    table["joiner_rate"] = joiner_rate(
+        table["joiners"], table["headcount_start"], table["headcount_end"]
+    )
     table["stability_index"] = stability_index(table["stable_staff"], table["headcount_start"])
     return table
 
@@ -227,25 +295,28 @@ def _with_wilson(table: pd.DataFrame, name: str, events: str, total: str, level:
 def _trainee_flags(records: pd.DataFrame) -> pd.DataFrame:
     """Per trainee: withdrew, completed, registered within 182 days of the planned end."""
     _require(records, ["trainee", "cohort", "start_date"], "training")
-    frame = _dates(records, ["start_date", "planned_end_date", "withdrawn_date",
-                             "completed_date", "registered_date"])
+    frame = _dates(
+        records,
+        ["start_date", "planned_end_date", "withdrawn_date", "completed_date", "registered_date"],
+    )
     for column in ("planned_end_date", "withdrawn_date", "completed_date", "registered_date"):
         if column not in frame.columns:
             frame[column] = pd.NaT
     planned_end = frame["planned_end_date"].fillna(frame["start_date"] + PLANNED_LENGTH)
     frame["withdrew"] = frame["withdrawn_date"].notna().astype(int)
     frame["completed"] = frame["completed_date"].notna().astype(int)
-    frame["registered"] = (frame["registered_date"].notna()
-                           & (frame["registered_date"] <= planned_end + REGISTRATION_WINDOW)
-                           ).astype(int)
+    frame["registered"] = (
+        frame["registered_date"].notna()
+        & (frame["registered_date"] <= planned_end + REGISTRATION_WINDOW)
+    ).astype(int)
     return frame
 
 
-def _rl_columns(frame: pd.DataFrame, labels: pd.Series, outcome: str, reference: str,
-                level: float) -> pd.DataFrame:
+def _rl_columns(
+    frame: pd.DataFrame, labels: pd.Series, outcome: str, reference: str, level: float
+) -> pd.DataFrame:
     """Katz relative likelihood of ``outcome`` per group against ``reference`` (one cohort)."""
-    rl = relative_likelihood(frame.assign(_group=labels), outcome, "_group", reference,
-                             level=level)
+    rl = relative_likelihood(frame.assign(_group=labels), outcome, "_group", reference, level=level)
     return rl.set_index("group")[["rel_likelihood", "rl_ci_low", "rl_ci_high", "note"]]
 
 
@@ -274,21 +345,31 @@ def trainee_outcomes(
     rows = []
     for cohort, cohort_rows in frame.groupby("cohort", sort=True):
         cohort_labels = labels[cohort_rows.index]
-        rl = {name: _rl_columns(cohort_rows, cohort_labels, flag, reference, level)
-              for name, flag in (("attrition", "withdrew"), ("conversion", "registered"))
-              } if reference is not None else {}
+        rl = (
+            {
+                name: _rl_columns(cohort_rows, cohort_labels, flag, reference, level)
+                for name, flag in (("attrition", "withdrew"), ("conversion", "registered"))
+            }
+            if reference is not None
+            else {}
+        )
         for group in sorted(cohort_labels.unique()):
             members = cohort_rows[cohort_labels == group]
             row: dict[str, object] = {
-                "cohort": cohort, "dimension": dimension, "group": group,
-                "starters": len(members), "withdrawals": int(members["withdrew"].sum()),
+                "cohort": cohort,
+                "dimension": dimension,
+                "group": group,
+                "starters": len(members),
+                "withdrawals": int(members["withdrew"].sum()),
                 "completers": int(members["completed"].sum()),
                 "registered_within_6m": int(members["registered"].sum()),
-                "reference_group": reference or "", "note": "",
+                "reference_group": reference or "",
+                "note": "",
             }
             for name, table in rl.items():
                 row[f"{name}_rl"], row[f"{name}_rl_ci_low"], row[f"{name}_rl_ci_high"], note = (
-                    table.loc[group].tolist())
+                    table.loc[group].tolist()
+                )
                 row["note"] = "; ".join(filter(None, [row["note"], note and f"{name}: {note}"]))
             rows.append(row)
     table = pd.DataFrame(rows, columns=TRAINING_COLUMNS)
@@ -318,8 +399,12 @@ def appointment_from_shortlisting(
     """
     frame = _shortlisted(records)
     dimension, labels = _groups(frame, by)
-    counts = (frame.assign(group=labels).groupby(["year", "group"], sort=True)["appointed"]
-              .agg(shortlisted="size", appointed="sum").reset_index())
+    counts = (
+        frame.assign(group=labels)
+        .groupby(["year", "group"], sort=True)["appointed"]
+        .agg(shortlisted="size", appointed="sum")
+        .reset_index()
+    )
     counts["dimension"] = dimension
     _with_wilson(counts, "rate", "appointed", "shortlisted", level)
     counts = counts.rename(columns={"rate_ci_low": "ci_low", "rate_ci_high": "ci_high"})
@@ -329,7 +414,11 @@ def appointment_from_shortlisting(
 
 
 def appointment_relative_likelihood(
-    records: pd.DataFrame, *, by: str, preset_code: str, groups: Mapping[str, str],
+    records: pd.DataFrame,
+    *,
+    by: str,
+    preset_code: str,
+    groups: Mapping[str, str],
     level: float = 0.95,
 ) -> pd.DataFrame:
     """WRES 2 / WDES 2 relative likelihood of appointment from shortlisting, per year.
@@ -341,8 +430,9 @@ def appointment_relative_likelihood(
     """
     frame = _shortlisted(records)
     tables = [
-        standard_relative_likelihood(rows, preset_code, "appointed", by, groups=groups,
-                                     level=level).assign(year=year)
+        standard_relative_likelihood(
+            rows, preset_code, "appointed", by, groups=groups, level=level
+        ).assign(year=year)
         for year, rows in frame.groupby("year", sort=True)
     ]
     table = pd.concat(tables, ignore_index=True)

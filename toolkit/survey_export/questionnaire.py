@@ -35,8 +35,10 @@ def question_numbers(instrument: Instrument) -> dict[str, str]:
 
 def _question_html(instrument: Instrument, item: Item, numbers: dict[str, str]) -> str:
     marker = "&#9744;" if item.base_type == "select_multiple" else "&#9675;"
-    parts = [f'<div class="question" id="{escape(item.name)}">',
-             f"<h3>{numbers[item.name]}. {escape(item.label)}</h3>"]
+    parts = [
+        f'<div class="question" id="{escape(item.name)}">',
+        f"<h3>{numbers[item.name]}. {escape(item.label)}</h3>",
+    ]
     if item.relevant:
         condition = describe_relevant(instrument, item.relevant, numbers)
         parts.append(f'<p class="condition">Answer only if {escape(condition)}.</p>')

@@ -14,13 +14,34 @@ from toolkit.instrument import Instrument, Item
 from toolkit.relevance import Compare, Expression, Literal, Not, Ref, Selected, parse_relevant
 
 ITEM_COLUMNS = (
-    "item", "label", "type", "choice_list", "options", "required", "relevant", "asked",
-    "favourable", "outcome", "scales", "reversed_in", "nss_item", "standards", "programme",
-    "equality_role", "source",
+    "item",
+    "label",
+    "type",
+    "choice_list",
+    "options",
+    "required",
+    "relevant",
+    "asked",
+    "favourable",
+    "outcome",
+    "scales",
+    "reversed_in",
+    "nss_item",
+    "standards",
+    "programme",
+    "equality_role",
+    "source",
 )
 CHOICE_COLUMNS = ("choice_list", "order", "code", "label", "synonyms", "missing", "groups")
 SCALE_COLUMNS = (
-    "scale", "label", "items", "reversed", "min_answered", "scoring", "nss_theme", "standards",
+    "scale",
+    "label",
+    "items",
+    "reversed",
+    "min_answered",
+    "scoring",
+    "nss_theme",
+    "standards",
     "source",
 )
 DIMENSION_COLUMNS = ("dimension", "label", "source", "levels", "reference")
@@ -56,12 +77,23 @@ def items_table(instrument: Instrument) -> pd.DataFrame:
     """One row per item: the data dictionary (columns :data:`ITEM_COLUMNS`)."""
     rows = [
         (
-            item.name, item.label, item.base_type, item.list_name or "",
-            _options(instrument, item), item.required, item.relevant or "", item.ask,
-            item.favourable or "", _outcome(item), _joined(instrument.scales_of(item.name)),
+            item.name,
+            item.label,
+            item.base_type,
+            item.list_name or "",
+            _options(instrument, item),
+            item.required,
+            item.relevant or "",
+            item.ask,
+            item.favourable or "",
+            _outcome(item),
+            _joined(instrument.scales_of(item.name)),
             _joined([s.name for s in instrument.scales if item.name in s.reversed]),
-            item.nss_item or "", _joined(item.standards), _joined(item.programme),
-            item.equality_role or "", item.source or "",
+            item.nss_item or "",
+            _joined(item.standards),
+            _joined(item.programme),
+            item.equality_role or "",
+            item.source or "",
         )
         for item in instrument.items
     ]
@@ -72,7 +104,12 @@ def choices_table(instrument: Instrument) -> pd.DataFrame:
     """One row per option of every choice list (columns :data:`CHOICE_COLUMNS`)."""
     rows = [
         (
-            list_name, order, choice.code, choice.label, _joined(choice.synonyms), choice.missing,
+            list_name,
+            order,
+            choice.code,
+            choice.label,
+            _joined(choice.synonyms),
+            choice.missing,
             _joined([f"{level}: {group}" for level, group in choice.groups.items()]),
         )
         for list_name, choices in instrument.choice_lists.items()
@@ -85,8 +122,14 @@ def scales_table(instrument: Instrument) -> pd.DataFrame:
     """One row per scale (columns :data:`SCALE_COLUMNS`)."""
     rows = [
         (
-            scale.name, scale.label, _joined(scale.items), _joined(scale.reversed),
-            scale.min_answered, scale.scoring, scale.nss_theme or "", _joined(scale.standards),
+            scale.name,
+            scale.label,
+            _joined(scale.items),
+            _joined(scale.reversed),
+            scale.min_answered,
+            scale.scoring,
+            scale.nss_theme or "",
+            _joined(scale.standards),
             scale.source or "",
         )
         for scale in instrument.scales
@@ -98,9 +141,11 @@ def dimensions_table(instrument: Instrument) -> pd.DataFrame:
     """One row per equality dimension and level (columns :data:`DIMENSION_COLUMNS`)."""
     rows = [
         (
-            dimension.name, dimension.label,
+            dimension.name,
+            dimension.label,
             dimension.item or f"{dimension.derived}({_joined(dimension.items)})",
-            level, dimension.reference[level],
+            level,
+            dimension.reference[level],
         )
         for dimension in instrument.dimensions
         for level in dimension.levels

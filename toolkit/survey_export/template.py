@@ -54,8 +54,11 @@ def _add_dropdowns(workbook: Workbook, instrument: Instrument, items: list[Item]
         if item.base_type not in ("select_one", "likert") or not item.list_name:
             continue
         validation = DataValidation(
-            type="list", formula1=list_columns[item.list_name], allow_blank=True,
-            showErrorMessage=True, errorTitle="Not an option",
+            type="list",
+            formula1=list_columns[item.list_name],
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Not an option",
             error=f"Choose one of the options of {item.name}, or leave blank.",
         )
         letter = get_column_letter(column)

@@ -14,8 +14,17 @@ import pandas as pd
 from toolkit.instrument import Instrument, Item
 from toolkit.survey_export.tables import output_path, template_items
 
-SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",
-                  "appearance", "calculation")
+SURVEY_COLUMNS = (
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "relevant",
+    "constraint",
+    "appearance",
+    "calculation",
+)
 CHOICE_COLUMNS = ("list_name", "name", "label")
 
 
