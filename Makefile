@@ -33,7 +33,8 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check toolkit tests benchmarks analysis
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check toolkit tests benchmarks analysis

@@ -22,7 +22,7 @@ import pytest
 from toolkit.bundle import read_bundle
 from toolkit.reporting import disclosure_findings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.slow  # one module: `--dist loadscope` keeps its demo fixture on one worker
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from browser_harness import describe_violations, run_axe
 
-# browser: needs Chromium; xdist_group: the worker that renders the fixture runs these too.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("rendered_fixture")]
+# browser: needs Chromium.
+pytestmark = pytest.mark.browser
 
 BAD_PAGE = (
     "<!DOCTYPE html><html><head></head><body><img src='chart.png'>"

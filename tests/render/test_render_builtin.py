@@ -21,7 +21,6 @@ from toolkit.errors import RenderError
 from toolkit.render import render_report
 
 # One xdist worker renders the fixture once for every test that reads it.
-pytestmark = pytest.mark.xdist_group("rendered_fixture")
 
 FIG_ALT = "Bar chart: White 52%, Asian 41%, Black 37%."
 HEADINGS = ("Fixture equality report", "Summary", "Rates by group", "Table of rates")
