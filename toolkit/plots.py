@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from mizani.breaks import breaks_extended
 from plotnine import (
     aes,
     annotate,
@@ -356,6 +357,11 @@ def likert_alt_text(distribution: pd.DataFrame, *, subject: str, levels: Sequenc
 # --- response profile ---------------------------------------------------------------------------
 
 
+def _thousands(values: list[float]) -> list[str]:
+    """Axis labels with thousands separators (few enough to stay readable in small panels)."""
+    return [f"{value:,.0f}" for value in values]
+
+
 def response_profile_plot(profile: pd.DataFrame, *, title: str) -> ggplot:
     """Respondents per group (bars), one panel per dimension.
 
@@ -368,6 +374,7 @@ def response_profile_plot(profile: pd.DataFrame, *, title: str) -> ggplot:
         + geom_col(fill=PALETTE[0], width=0.7)
         + coord_flip()
         + facet_wrap("dimension", scales="free_y", ncol=2)
+        + scale_y_continuous(breaks=breaks_extended(n=3), labels=_thousands)
         + labs(x="", y="Respondents", title=title)
         + ptw_theme()
         + theme(figure_size=(7.5, 6.5))
