@@ -330,9 +330,11 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     Separation or non-convergence gives NaN coefficients and a note.
     """
     nan = pd.Series(np.nan, index=x.columns)
+    if not weighted:
+        return _fit_cells(y, x)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = sm.GLM(y, x, family=sm.families.Binomial(), var_weights=w if weighted else None)
+        model = sm.GLM(y, x, family=sm.families.Binomial(), var_weights=w)
         try:
             result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
@@ -341,8 +343,6 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
         return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
     if not result.converged:
         return _Fit(nan, nan, np.nan, "model did not converge")
-    if not weighted:
-        return _Fit(result.params, result.bse, np.inf, "")
     xm, mu = x.to_numpy(), result.mu
     bread = np.linalg.inv(xm.T @ (xm * (w * mu * (1 - mu))[:, None]))
     scores = xm * (w * (y - mu))[:, None]
@@ -353,6 +353,42 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     return _Fit(
         result.params, pd.Series(np.sqrt(np.diag(cov)), index=x.columns), float(m - x.shape[1]), ""
     )
+
+
+def _fit_cells(y: np.ndarray, x: pd.DataFrame) -> _Fit:
+    """The unweighted fit on cell-level sufficient statistics: rows with the same covariate
+    pattern collapse to (events, non-events), which gives the same maximum-likelihood
+    estimates and standard errors as the row-level fit, in time independent of the rows.
+
+    Separation: a pattern set can make the cell fit saturated (two cycles), where
+    statsmodels' separation warning fires on every fit, so it is detected directly instead:
+    a cell with no events or only events in a group that has no other cell to borrow from
+    shows as fitted probabilities at 0 or 1, or coefficients beyond any real effect.
+    """
+    nan = pd.Series(np.nan, index=x.columns)
+    cells = (
+        x.assign(_y=y).groupby(list(x.columns), sort=True)["_y"].agg(["sum", "count"]).reset_index()
+    )
+    events = cells["sum"].to_numpy(dtype=float)
+    endog = np.column_stack([events, cells["count"].to_numpy(dtype=float) - events])
+    design = cells[list(x.columns)].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        # A saturated cell fit has no residual df; statsmodels then divides by zero while
+        # computing a Pearson scale the binomial family never uses (its scale is fixed at 1).
+        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
+        try:
+            result = sm.GLM(endog, design, family=sm.families.Binomial()).fit(
+                tol=1e-12, maxiter=100
+            )
+        except (np.linalg.LinAlgError, ValueError) as error:
+            return _Fit(nan, nan, np.nan, f"model failed: {error}")
+    mu = np.asarray(result.mu)
+    if (mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any():
+        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+    if not result.converged:
+        return _Fit(nan, nan, np.nan, "model did not converge")
+    return _Fit(result.params, result.bse, np.inf, "")
 
 
 def _interaction_rows(fit: _Fit, others: list[str], weighted: bool, level: float) -> pd.DataFrame:
