@@ -447,7 +447,8 @@ def methods_used(report: Report) -> str:
     if multiplicity:
         lines.append(f"Multiple comparisons: {text.md_escape(multiplicity.get('method'))} within "
                      f"families of {text.md_escape(', '.join(multiplicity.get('family', [])))}.")  # fmt: skip
-    for column, title in (("ci_method", "Interval methods"), ("test", "Tests"),
+    for column, title in (("ci_method", "Interval methods"), ("rl_ci_method", "Relative likelihood intervals"),
+                          ("diff_ci_method", "Gap intervals"), ("test", "Tests"),
                           ("adjust_method", "Adjustment methods")):  # fmt: skip
         if column in comparisons.columns:
             values = sorted(str(v) for v in comparisons[column].dropna().unique())
