@@ -32,13 +32,13 @@ demo: $(VENV)/.runtime
 	$(BIN)/ptw demo
 
 test: $(VENV)/.dev
-	$(BIN)/ruff check toolkit tests benchmarks analysis
-	$(BIN)/ruff format --check toolkit tests benchmarks analysis
+	$(BIN)/ruff check toolkit tests benchmarks analysis reports
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports
 	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check toolkit tests benchmarks analysis
-	$(BIN)/ruff format --check toolkit tests benchmarks analysis
+	$(BIN)/ruff check toolkit tests benchmarks analysis reports
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/run.py
