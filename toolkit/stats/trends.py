@@ -586,7 +586,7 @@ def gap_trend(
     frame = _prepare(data, outcome, group, cycle, weights, covariates)
     cycle_values = _cycle_values(frame[cycle])
     cycles = list(cycle_values)
-    others = sorted(set(frame[group]) - {reference})
+    others = sorted(set(frame[group].unique()) - {reference})
     cells = _cycle_cells(frame, outcome, group, cycle)
     weighted = weights is not None
     per_cycle = pd.DataFrame(
@@ -625,7 +625,7 @@ def _model_fit(
     """Fit the interaction model, or explain why it cannot be fitted."""
     x = _design(frame, group, reference, others, cycle_c, covariates)
     nan = pd.Series(np.nan, index=x.columns)
-    if reference not in set(frame[group]):
+    if reference not in set(frame[group].unique()):
         return _Fit(nan, nan, np.nan, f"reference group {reference!r} has no responses")
     if cycle_c.nunique() < 2:
         return _Fit(nan, nan, np.nan, "fewer than two cycles: no trend")
