@@ -32,20 +32,20 @@ demo: $(VENV)/.runtime
 	$(BIN)/ptw demo
 
 test: $(VENV)/.dev
-	$(BIN)/ruff check toolkit tests benchmarks analysis reports
-	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports
+	$(BIN)/ruff check toolkit tests benchmarks analysis reports requirements
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports requirements
 	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check toolkit tests benchmarks analysis reports
-	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports
+	$(BIN)/ruff check toolkit tests benchmarks analysis reports requirements
+	$(BIN)/ruff format --check toolkit tests benchmarks analysis reports requirements
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/run.py
 
 # Re-resolve the lock files from requirements/*.in (needs PyPI).
 lock: $(BIN)/python
-	$(BIN)/python tools/lock.py
+	$(BIN)/python requirements/lock.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
