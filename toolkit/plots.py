@@ -38,6 +38,7 @@ from plotnine import (
     scale_color_manual,
     scale_fill_gradient2,
     scale_fill_manual,
+    scale_x_continuous,
     scale_y_continuous,
     scale_y_log10,
     theme,
@@ -226,11 +227,13 @@ def trend_plot(
     for column in (value, "ci_low", "ci_high"):
         data[column] = data[column].astype(float) * scale
     data["cycle"] = data["cycle"].astype(int)
+    cycles = sorted(data["cycle"].unique())
     return (
         ggplot(data, aes(x="cycle", y=value, color="group", fill="group", group="group"))
         + geom_ribbon(aes(ymin="ci_low", ymax="ci_high"), alpha=0.15, color="none")
         + geom_line(size=1)
         + geom_point(size=2)
+        + scale_x_continuous(breaks=cycles, labels=[str(c) for c in cycles])
         + scale_color_manual(values=list(PALETTE))
         + scale_fill_manual(values=list(PALETTE))
         + labs(
