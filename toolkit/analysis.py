@@ -45,11 +45,10 @@ from toolkit.instrument import Instrument, instrument_path, load_instrument
 from toolkit.plan import IndicatorSpec, Plan
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.sweep import Grouping, comparison_sweep
-from toolkit.store import ResponseStore, table_name
+from toolkit.store import RECORD_KINDS, ResponseStore, table_name
 from toolkit.survey_versions import instrument_versions
 
 NATIONAL = "England"
-RECORD_KINDS = ("workforce", "training", "recruitment")
 WEIGHT = "_weight"
 COMPARISON_COLUMNS = (
     "survey", "cycle", "region", "indicator", "item", "dimension", "level", "group", "reference_group",

@@ -17,29 +17,17 @@ from __future__ import annotations
 import pandas as pd
 
 from toolkit.plan import Plan
-from toolkit.stats.models import logistic
+from toolkit.stats.models import MODEL_COLUMNS, logistic
 
+_TERM_COLUMNS = ("variable", "level", "reference_level", "note")
 MODEL_TABLE_COLUMNS = (
-    "survey",
-    "cycle",
-    "region",
-    "indicator",
-    "dimension",
-    "level",
-    "group",
-    "reference_group",
-    "model",
-    "odds_ratio",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "se",
-    "n",
-    "converged",
-    "separation",
+    *("survey", "cycle", "region", "indicator", "dimension", "level", "group", "reference_group"),
+    *(column for column in MODEL_COLUMNS if column not in _TERM_COLUMNS),
     "covariates",
     "note",
 )
+"""The fit's columns (:data:`toolkit.stats.models.MODEL_COLUMNS`) without the term names, which
+become the bundle's group and reference group, after the cell's identifying columns."""
 
 
 def _group_rows(fit: pd.DataFrame, group_column: str, counts: pd.Series) -> pd.DataFrame:

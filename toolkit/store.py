@@ -46,6 +46,13 @@ from toolkit.errors import StoreError
 
 PROVENANCE_COLUMNS = ("batch_id", "respondent", "cycle", "region", "source_row", "flagged")
 RECORD_KINDS = ("workforce", "training", "recruitment")
+#: Record kind -> (identifier item, other items that make a record unique): a person can hold
+#: several posts, so a workforce record is its identifier and its start date.
+RECORD_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "workforce": ("person_id", ("start_date",)),
+    "training": ("trainee_id", ("cohort_start",)),
+    "recruitment": ("application_id", ()),
+}
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FIXED_TABLES = ("batches", "quarantine", "issues")
 

@@ -26,8 +26,7 @@ import pandas as pd
 
 from toolkit import __version__
 from toolkit.errors import StoreError
-from toolkit.ingest.records import RECORD_KEYS
-from toolkit.store import FIXED_TABLES, PROVENANCE_COLUMNS, ResponseStore, quote
+from toolkit.store import FIXED_TABLES, PROVENANCE_COLUMNS, RECORD_KEYS, ResponseStore, quote
 
 MANIFEST = "manifest.json"
 _ORDER = {

@@ -17,12 +17,11 @@ from toolkit.config import init_workspace
 from toolkit.ingest.pipeline import ingest_records_file, ingest_survey_file
 from toolkit.instrument import Instrument, instrument_path, load_instrument
 from toolkit.reporting import render_all, report_jobs
-from toolkit.store import ResponseStore
+from toolkit.store import RECORD_KINDS, ResponseStore
 from toolkit.synth import parse_cycles, spec_for, write_platform_exports
 from toolkit.synth_records import records_spec_for, write_record_exports
 
 DEMO_SURVEYS = ("culture", "retention")
-RECORD_KINDS = ("workforce", "training", "recruitment")
 DemoCycles = Annotated[str, typer.Option(help="Survey years, e.g. 2023,2024,2025 or 2023-2025.")]
 Responses = Annotated[
     int, typer.Option(help="Responses per survey per cycle, all regions together.")

@@ -45,9 +45,16 @@ from toolkit.ingest.coding import (
 from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
 from toolkit.ingest.raw_export import TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
-from toolkit.ingest.records import RECORD_KEYS, extract_year, record_instrument_name
+from toolkit.ingest.records import extract_year, record_instrument_name
 from toolkit.instrument import Instrument
-from toolkit.store import PROVENANCE_COLUMNS, BatchRecord, Release, ResponseStore, table_name
+from toolkit.store import (
+    PROVENANCE_COLUMNS,
+    RECORD_KEYS,
+    BatchRecord,
+    Release,
+    ResponseStore,
+    table_name,
+)
 
 #: Unmatched headers whose values are checked against the batch's cycle.
 CYCLE_HEADERS = frozenset({"cycle", "year", "survey year", "survey cycle"})

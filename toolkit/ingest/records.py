@@ -5,7 +5,7 @@ provenance) against the record definition ``surveys/<kind>_records.yaml`` into
 ``records_<kind>``. Two things differ from surveys:
 
 - **Identity.** A person can hold several posts, so a record is identified by its
-  identifier *and* its start date (:data:`RECORD_KEYS`); the identifier is pseudonymised
+  identifier *and* its start date (:data:`toolkit.store.RECORD_KEYS`); the identifier is pseudonymised
   into ``respondent`` as for surveys. A record already stored with the same answers is
   skipped; one stored with different answers is quarantined (``record_already_stored``).
 - **Year.** Records have no survey cycle. The ``cycle`` column holds the *extract year*:
@@ -22,13 +22,6 @@ import pandas as pd
 from toolkit.errors import IngestError
 from toolkit.instrument import Instrument
 from toolkit.store import RECORD_KINDS
-
-#: Record kind -> (identifier item, other items that make a record unique).
-RECORD_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "workforce": ("person_id", ("start_date",)),
-    "training": ("trainee_id", ("cohort_start",)),
-    "recruitment": ("application_id", ()),
-}
 
 
 def record_instrument_name(kind: str) -> str:
