@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from toolkit.config import init_workspace
-from toolkit.instrument import load_instrument
+from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
 
 BLOCK = 100_000

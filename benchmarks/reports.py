@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from toolkit.reporting import ReportPaths, render_all, report_jobs
+from toolkit.report.runner import ReportPaths, render_all, report_jobs
 from toolkit.resources import reports_dir
 
 

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from toolkit.config import init_workspace
-from toolkit.instrument import instrument_path, load_instrument
+from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.resources import surveys_dir
-from toolkit.synth import parse_cycles, spec_for, write_platform_exports
+from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
 
 SURVEYS = ("culture", "retention")
 MEASURE = (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import settings
 
 from toolkit.config import Workspace, init_workspace
-from toolkit.instrument import Instrument, load_instrument
+from toolkit.instruments.model import Instrument, load_instrument
 from toolkit.resources import surveys_dir
 
 REPO = Path(__file__).resolve().parents[1]

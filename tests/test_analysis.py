@@ -1,6 +1,6 @@
 """The analysis recovers every injected effect (issue 5 acceptance).
 
-Known truth: :mod:`toolkit.synth` multiplies one factor per characteristic, so the
+Known truth: :mod:`toolkit.synth.responses` multiplies one factor per characteristic, so the
 population relative likelihood of each group against its reference is exactly the injected
 ratio (``truth_table``). Here the synthetic respondents (6,000 per cycle, fixed seed) are
 written as platform exports, ingested into the real DuckDB store and the real plan runs over them; every injected RL
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.analysis import COMPARISON_COLUMNS, run_plan
-from toolkit.disclosure import SuppressionPolicy, audit_disclosure
+from toolkit.analysis.plan import load_plan
+from toolkit.analysis.runner import COMPARISON_COLUMNS, run_plan
+from toolkit.disclosure.suppression import SuppressionPolicy, audit_disclosure
 from toolkit.ingest.pipeline import ingest_survey_file
-from toolkit.instrument import load_instrument
-from toolkit.plan import load_plan
+from toolkit.instruments.model import load_instrument
 from toolkit.resources import analysis_dir, surveys_dir
-from toolkit.store import ResponseStore
-from toolkit.synth import SynthSpec, truth_table, write_platform_exports
+from toolkit.store.database import ResponseStore
+from toolkit.synth.responses import SynthSpec, truth_table, write_platform_exports
 
 SPEC = SynthSpec(cycles=(2024, 2025), responses_per_cycle=6000, seed=99)
 
@@ -143,7 +143,7 @@ def test_reliability_and_scales_are_present_and_bounded(bundle) -> None:
 
 
 def test_the_bundle_passes_the_disclosure_audit_for_its_own_tables(bundle) -> None:
-    from toolkit.analysis import LAYOUTS
+    from toolkit.analysis.runner import LAYOUTS
 
     tables = {k: v for k, v in bundle.tables.items() if k in LAYOUTS}
     assert audit_disclosure(

@@ -1,7 +1,7 @@
 """Over-time tables recover the injected synthetic truth and publish nothing disclosive.
 
-Truths come from toolkit.synth (survey gaps; harassment_public ethnicity RL 1.6 -> 1.4 -> 1.2)
-and toolkit.synth_records (leaving HR 1.4 / 1.3, PTPT attrition RL 1.5, conversion RL 0.85,
+Truths come from toolkit.synth.responses (survey gaps; harassment_public ethnicity RL 1.6 -> 1.4 -> 1.2)
+and toolkit.synth.records (leaving HR 1.4 / 1.3, PTPT attrition RL 1.5, conversion RL 0.85,
 WRES 2 RL 1.5 -> 1.35 -> 1.2, WDES 2 RL 1.25). The generators' unbiasedness over large samples
 is checked in tests/test_synth_records.py; here each truth must lie inside the analysis' own
 95% interval for the fixed seed (each interval would miss 5% of seeds).
@@ -15,15 +15,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.analysis_time import DimensionLevel, OverTimeResult, OverTimeSpec, over_time_tables
-from toolkit.analysis_trends import comparable_cycles, trend_tables
-from toolkit.disclosure import SuppressionPolicy, assert_no_disclosure
-from toolkit.instrument import Instrument, load_instrument
-from toolkit.plan import Plan, load_plan
+from toolkit.analysis.over_time import (
+    DimensionLevel,
+    OverTimeResult,
+    OverTimeSpec,
+    over_time_tables,
+)
+from toolkit.analysis.plan import Plan, load_plan
+from toolkit.analysis.trends import comparable_cycles, trend_tables
+from toolkit.disclosure.suppression import SuppressionPolicy, assert_no_disclosure
+from toolkit.instruments.model import Instrument, load_instrument
+from toolkit.instruments.versions import instrument_versions
 from toolkit.resources import surveys_dir
-from toolkit.survey_versions import instrument_versions
-from toolkit.synth import HARASSMENT_CODES, IndicatorTruth, SynthSpec, synthetic_responses
-from toolkit.synth_records import RECORD_KINDS, RecordsSpec, synthetic_records
+from toolkit.synth.records import RECORD_KINDS, RecordsSpec, synthetic_records
+from toolkit.synth.responses import HARASSMENT_CODES, IndicatorTruth, SynthSpec, synthetic_responses
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY = SuppressionPolicy(threshold=10)

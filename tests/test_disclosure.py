@@ -1,4 +1,4 @@
-"""Unit tests for toolkit.disclosure: one small hand-made table per rule, exact expected output.
+"""Unit tests for toolkit.disclosure.suppression: one small hand-made table per rule, exact expected output.
 
 The expected suppression patterns are derived by hand in each test's comments from the
 additive relations (partition total = sum of its groups; parent = sum of its children).
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.disclosure import (
+from toolkit.disclosure.suppression import (
     REASON_REFERENCE,
     REASON_SECONDARY,
     REASON_ZERO,

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) for toolkit.disclosure over random tables.
+"""Property tests (hypothesis) for toolkit.disclosure.suppression over random tables.
 
 Each example is one or two populations (cycles) of an indicator with a three-level ethnicity
 hierarchy (six detailed groups -> three grouped -> two binary), counts 0-60 with many small
@@ -16,7 +16,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.disclosure import (
+from toolkit.disclosure.suppression import (
     REASON_ZERO,
     TOTAL_GROUP,
     Link,

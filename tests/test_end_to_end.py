@@ -1,8 +1,8 @@
 """End to end: the same path as `ptw demo` on a smaller synthetic workspace.
 
-Known truth: ``toolkit.synth`` injects relative likelihoods that narrow over the cycles
+Known truth: ``toolkit.synth.responses`` injects relative likelihoods that narrow over the cycles
 (harassment from the public, ethnic minority vs White: 1.6, 1.4, 1.2; see
-``toolkit.synth.DEFAULT_INDICATORS``). The pipeline must recover them: each true value
+``toolkit.synth.responses.DEFAULT_INDICATORS``). The pipeline must recover them: each true value
 inside the reported 95% CI, and the reported gap narrowing as injected.
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from toolkit.bundle import read_bundle
-from toolkit.reporting import disclosure_findings
+from toolkit.report.runner import disclosure_findings
 
 pytestmark = pytest.mark.slow  # one module: `--dist loadscope` keeps its demo fixture on one worker
 

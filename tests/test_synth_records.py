@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.instrument import Instrument, load_instrument
+from toolkit.instruments.model import Instrument, load_instrument
 from toolkit.resources import surveys_dir
-from toolkit.synth import REGIONS, SynthSpec
-from toolkit.synth_records import (
+from toolkit.synth.records import (
     RECORD_KINDS,
     RecordsSpec,
     records_spec_for,
@@ -20,6 +19,7 @@ from toolkit.synth_records import (
     synthetic_records,
     write_record_exports,
 )
+from toolkit.synth.responses import REGIONS, SynthSpec
 
 SMALL = RecordsSpec(staff=1500, trainees_per_cohort=300, shortlisted_per_year=600)
 

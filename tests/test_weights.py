@@ -1,4 +1,4 @@
-"""toolkit.weights.rake against R survey::rake, plus capping, trimming and errors.
+"""toolkit.stats.rake.rake against R survey::rake, plus capping, trimming and errors.
 
 Expected weights: tests/reference/expected/models_rake.csv (survey::rake of
 svydesign(ids = ~1, weights = ~w), and of equal weights, to the margins in
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import PtwError
-from toolkit.weights import rake
+from toolkit.stats.rake import rake
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 

@@ -12,7 +12,7 @@ does not:
    scale (proportional-odds model)?
 
 Every result is a tidy DataFrame; nothing is published until it has passed
-``toolkit.disclosure.suppress_small_cells``.
+``toolkit.disclosure.suppression.suppress_small_cells``.
 
     python analysis/examples/custom_analysis.py --workspace out
 """
@@ -25,12 +25,12 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.config import load_workspace
-from toolkit.dimensions import group_labels, intersect
-from toolkit.disclosure import SuppressionPolicy, suppress_small_cells
-from toolkit.instrument import instrument_path, load_instrument
+from toolkit.disclosure.suppression import SuppressionPolicy, suppress_small_cells
+from toolkit.instruments.dimensions import group_labels, intersect
+from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.stats import logistic, proportional_odds, relative_likelihood
-from toolkit.store import ResponseStore
-from toolkit.weights import rake
+from toolkit.stats.rake import rake
+from toolkit.store.database import ResponseStore
 
 
 def load_culture(workspace: Path) -> pd.DataFrame:

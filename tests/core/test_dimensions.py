@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.dimensions import equality_act_disability, group_labels, intersect
-from toolkit.instrument import load_instrument
+from toolkit.instruments.dimensions import equality_act_disability, group_labels, intersect
+from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
 
 culture = load_instrument(surveys_dir() / "culture.yaml")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.synth import DEFAULT_INDICATORS, SynthSpec, synthetic_responses, truth_table
+from toolkit.synth.responses import DEFAULT_INDICATORS, SynthSpec, synthetic_responses, truth_table
 
 
 def test_large_sample_rate_ratio_matches_the_injected_multiplier() -> None:

@@ -1,4 +1,4 @@
-"""Synthetic exports for the ingest tests: codes from toolkit.synth, labels from the instrument."""
+"""Synthetic exports for the ingest tests: codes from toolkit.synth.responses, labels from the instrument."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from toolkit.cli import app
-from toolkit.instrument import Instrument
-from toolkit.synth import SynthSpec, synthetic_responses
+from toolkit.instruments.model import Instrument
+from toolkit.synth.responses import SynthSpec, synthetic_responses
 
 GROUNDS = ("ETHNIC", "GENDER", "AGE", "DISABILITY")
 

@@ -15,9 +15,9 @@ import tests.ingest.bad.make_bad_inputs as corpus
 from toolkit.errors import PtwError
 from toolkit.ingest.mapping import read_mapping
 from toolkit.ingest.pipeline import Target, ingest_file, records_target, survey_target
-from toolkit.instrument import load_instrument
+from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
-from toolkit.store import ResponseStore
+from toolkit.store.database import ResponseStore
 
 BAD = Path(__file__).parent / "bad"
 CASES = list(csv.DictReader((BAD / "EXPECTED.csv").open(encoding="utf-8")))

@@ -1,5 +1,5 @@
 """Unit tests of the coder: dates, numbers, column-wise skip logic against the row-wise
-evaluator of toolkit.relevance, multi-select separators, and header matching."""
+evaluator of toolkit.instruments.relevance, multi-select separators, and header matching."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from toolkit.ingest.coding import code_number, code_select_multiple, parse_date, relevant_mask
 from toolkit.ingest.mapping import match_columns
 from toolkit.ingest.raw_export import TEXT_DTYPE
-from toolkit.instrument import Item
-from toolkit.relevance import evaluate_relevant
+from toolkit.instruments.model import Item
+from toolkit.instruments.relevance import evaluate_relevant
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_multi_select_accepts_labels_codes_and_spaces(instruments):
 
 
 def test_column_wise_skip_logic_equals_row_wise_evaluator(instruments):
-    """Truth: toolkit.relevance.evaluate_relevant, row by row, on random answers."""
+    """Truth: toolkit.instruments.relevance.evaluate_relevant, row by row, on random answers."""
     rng = np.random.default_rng(5)
     for instrument in instruments.values():
         codes = {

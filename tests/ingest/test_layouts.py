@@ -1,7 +1,7 @@
 """Acceptance: `ptw ingest` of the same synthetic responses in every supported layout stores
 the same responses (the stored tables are compared), and re-ingesting a file adds 0 rows.
 
-Truth: the codes drawn by toolkit.synth (plus a multi-select answer); each layout writes them
+Truth: the codes drawn by toolkit.synth.responses (plus a multi-select answer); each layout writes them
 the way a platform would (labels or codes, header style, encoding, format)."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from openpyxl import Workbook
 
 from tests.ingest.conftest import culture_codes, ptw, to_labels
 from toolkit.config import init_workspace
-from toolkit.instrument import Instrument
-from toolkit.store import ResponseStore
+from toolkit.instruments.model import Instrument
+from toolkit.store.database import ResponseStore
 
 MULTI = "discrimination_grounds"
 COMPARED = ["respondent", "cycle", "region", "flagged"]

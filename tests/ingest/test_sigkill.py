@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from toolkit.config import init_workspace
-from toolkit.store import ResponseStore
+from toolkit.store.database import ResponseStore
 
 ROWS = 300_000
 REPO = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ import yaml
 from tests.ingest.conftest import culture_codes, ptw, to_labels
 from toolkit.config import init_workspace
 from toolkit.errors import StoreError
-from toolkit.instrument import Instrument
-from toolkit.store import ResponseStore
-from toolkit.store_merge import merge_store
+from toolkit.instruments.model import Instrument
+from toolkit.store.database import ResponseStore
+from toolkit.store.merge import merge_store
 
 KEY = "cd" * 32
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.instrument import Instrument, instrument_path, load_instrument
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.resources import surveys_dir
 
 SURVEYS = surveys_dir()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import InstrumentError
-from toolkit.instrument import RULES, load_instrument
+from toolkit.instruments.model import RULES, load_instrument
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.yaml"))
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.errors import InstrumentError
-from toolkit.survey_export import export_instrument
-from toolkit.survey_export.template import template_columns
+from toolkit.instruments.export import export_instrument
+from toolkit.instruments.export.template import template_columns
 
 
 def test_codebook_lists_every_item_option_scale_and_standard(tmp_path, culture):

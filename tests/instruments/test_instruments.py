@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.instrument import instrument_path, load_instrument, normalise_answer
+from toolkit.instruments.model import instrument_path, load_instrument, normalise_answer
 
 # The 19 Census 2021 ethnic group labels, copied verbatim from DOMAIN.md section 2.
 DOMAIN_ETHNICITY = {
@@ -174,7 +174,7 @@ def test_harassment_outcome_counts_any_experience_as_adverse(culture):
 
 
 def test_adjustments_are_asked_of_disabled_staff_only(culture):
-    from toolkit.relevance import evaluate_relevant
+    from toolkit.instruments.relevance import evaluate_relevant
 
     relevant = culture.item_map["adequate_adjustments"].relevant
     asked = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toolkit.errors import InstrumentError
-from toolkit.relevance import compared_codes, evaluate_relevant, referenced_items
+from toolkit.instruments.relevance import compared_codes, evaluate_relevant, referenced_items
 
 ANSWERS = {
     "q1": "Y",

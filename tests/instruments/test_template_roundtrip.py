@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.ingest.pipeline import ingest_survey_file
-from toolkit.instrument import Instrument
-from toolkit.relevance import evaluate_relevant
-from toolkit.store import ResponseStore
-from toolkit.survey_export.tables import MULTIPLE_JOIN
+from toolkit.instruments.export.tables import MULTIPLE_JOIN
+from toolkit.instruments.model import Instrument
+from toolkit.instruments.relevance import evaluate_relevant
+from toolkit.store.database import ResponseStore
 
 ROWS = 300
 

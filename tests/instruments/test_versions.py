@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from toolkit.cli import app
 from toolkit.errors import InstrumentError
-from toolkit.instrument import load_instrument
-from toolkit.survey_versions import (
+from toolkit.instruments.model import load_instrument
+from toolkit.instruments.versions import (
     DIFF_COLUMNS,
     bring_forward,
     comparable_items,

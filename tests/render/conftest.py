@@ -12,7 +12,7 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(TESTS_DIR) not in sys.path:
     sys.path.append(str(TESTS_DIR))
 
-from toolkit.render import RenderResult, render_report  # noqa: E402
+from toolkit.report.render import RenderResult, render_report  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_TEMPLATE = FIXTURES / "fixture_report.qmd"

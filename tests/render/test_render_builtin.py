@@ -18,7 +18,7 @@ import pytest
 from browser_harness import require_executables
 
 from toolkit.errors import RenderError
-from toolkit.render import render_report
+from toolkit.report.render import render_report
 
 # One xdist worker renders the fixture once for every test that reads it.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from toolkit.render.pandoc import FILTERS, pandoc_path
+from toolkit.report.render.pandoc import FILTERS, pandoc_path
 
 DOCUMENT = """\
 See @fig-b, @tbl-counts and @fig-missing.

@@ -6,7 +6,7 @@ import base64
 
 from nbformat import v4
 
-from toolkit.render.markdown import fenced, notebook_to_markdown
+from toolkit.report.render.markdown import fenced, notebook_to_markdown
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode("ascii")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toolkit.errors import RenderError
-from toolkit.render.qmd import (
+from toolkit.report.render.qmd import (
     DEFAULT_CELL_OPTIONS,
     cell_options,
     inject_parameters,

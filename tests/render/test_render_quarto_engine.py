@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import RenderError
-from toolkit.render import available_engines, choose_engine, render_report
+from toolkit.report.render import available_engines, choose_engine, render_report
 
 FAKE_QUARTO = r"""#!/usr/bin/env bash
 set -u

@@ -21,16 +21,16 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(TESTS_DIR) not in sys.path:
     sys.path.append(str(TESTS_DIR))
 
-from toolkit.analysis import run_plan  # noqa: E402
+from toolkit.analysis.plan import load_plan  # noqa: E402
+from toolkit.analysis.runner import run_plan  # noqa: E402
 from toolkit.bundle import read_bundle, write_bundle  # noqa: E402
 from toolkit.cli.report import report  # noqa: E402
 from toolkit.config import Workspace, init_workspace  # noqa: E402
-from toolkit.disclosure import SuppressionPolicy  # noqa: E402
+from toolkit.disclosure.suppression import SuppressionPolicy  # noqa: E402
 from toolkit.ingest.pipeline import ingest_survey_file  # noqa: E402
-from toolkit.instrument import instrument_path, load_instrument  # noqa: E402
-from toolkit.plan import load_plan  # noqa: E402
-from toolkit.store import ResponseStore  # noqa: E402
-from toolkit.synth import parse_cycles, spec_for, write_platform_exports  # noqa: E402
+from toolkit.instruments.model import instrument_path, load_instrument  # noqa: E402
+from toolkit.store.database import ResponseStore  # noqa: E402
+from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports  # noqa: E402
 
 #: A label no real group has: HTML tags, quotes and an ampersand, with a unique marker "Zq".
 HOSTILE = '<script>alert("x")</script> Zq&Roma'

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import plots, report_text
 from toolkit.bundle import Bundle
 from toolkit.errors import PtwError
-from toolkit.reporting import REGIONS, check_bundle, disclosure_findings, report_jobs
+from toolkit.report import charts
+from toolkit.report import sentences as report_text
+from toolkit.report.runner import REGIONS, check_bundle, disclosure_findings, report_jobs
 
 
 def test_all_regions_is_national_seven_regions_and_trends():
@@ -48,13 +49,15 @@ def _rows() -> pd.DataFrame:
 
 def test_charts_never_draw_or_describe_suppressed_rows():
     rows = _rows()
-    forest = plots.forest_plot(rows)
+    forest = charts.forest_plot(rows)
     assert list(forest.data["group"]) == ["Asian"]
-    assert "Hidden" not in plots.forest_alt_text(rows, indicator_label="Harassment")
-    assert "1.50 (95% CI 1.10 to 2.00)" in plots.forest_alt_text(rows, indicator_label="Harassment")
-    assert "Hidden group" not in set(plots.heat_map(rows, title="t").data["group"])
-    assert "Hidden group" not in set(plots.trend_plot(rows, title="t").data["group"])
-    assert "Hidden" not in plots.trend_alt_text(rows, subject="x")
+    assert "Hidden" not in charts.forest_alt_text(rows, indicator_label="Harassment")
+    assert "1.50 (95% CI 1.10 to 2.00)" in charts.forest_alt_text(
+        rows, indicator_label="Harassment"
+    )
+    assert "Hidden group" not in set(charts.heat_map(rows, title="t").data["group"])
+    assert "Hidden group" not in set(charts.trend_plot(rows, title="t").data["group"])
+    assert "Hidden" not in charts.trend_alt_text(rows, subject="x")
 
 
 def test_sentences_name_suppressed_groups_with_reason_and_escape_labels():

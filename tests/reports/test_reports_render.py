@@ -17,8 +17,8 @@ from browser_harness import describe_violations, require_executables, run_axe
 from conftest import HOSTILE, MARKER
 from openpyxl import load_workbook
 
-from toolkit.excel_export import write_bundle_excel
-from toolkit.reporting import REGIONS
+from toolkit.report.excel import write_bundle_excel
+from toolkit.report.runner import REGIONS
 
 #: Numeric columns that identify a row (not values): allowed in a suppressed row.
 IDENTIFYING_NUMBERS = {"cycle", "previous_cycle", "order"}

@@ -17,7 +17,7 @@ from toolkit.stats.association import association
 from toolkit.stats.comparisons import difference, relative_likelihood
 from toolkit.stats.proportions import proportions
 from toolkit.stats.sweep import ALL_RESPONDENTS, SWEEP_COLUMNS, Grouping, comparison_sweep
-from toolkit.synth import SynthSpec, synthetic_responses
+from toolkit.synth.responses import SynthSpec, synthetic_responses
 
 TABLES = 2_000  # Monte Carlo tables on both sides; small to keep the test fast
 SPLIT = ("cycle", "region")

@@ -14,12 +14,13 @@ from toolkit.bundle import read_bundle
 from toolkit.cli.analyse import analyse_workspace
 from toolkit.cli.common import console, user_errors
 from toolkit.config import init_workspace
+from toolkit.ingest.batch import RECORD_KINDS
 from toolkit.ingest.pipeline import ingest_records_file, ingest_survey_file
-from toolkit.instrument import Instrument, instrument_path, load_instrument
-from toolkit.reporting import render_all, report_jobs
-from toolkit.store import RECORD_KINDS, ResponseStore
-from toolkit.synth import parse_cycles, spec_for, write_platform_exports
-from toolkit.synth_records import records_spec_for, write_record_exports
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.report.runner import render_all, report_jobs
+from toolkit.store.database import ResponseStore
+from toolkit.synth.records import records_spec_for, write_record_exports
+from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
 
 DEMO_SURVEYS = ("culture", "retention")
 DemoCycles = Annotated[str, typer.Option(help="Survey years, e.g. 2023,2024,2025 or 2023-2025.")]

@@ -14,8 +14,8 @@ from toolkit.errors import PtwError
 from toolkit.ingest.mapping import read_mapping, suggest_mapping
 from toolkit.ingest.pipeline import IngestReport, ingest_survey_file
 from toolkit.ingest.readers import read_export
-from toolkit.instrument import instrument_path, load_instrument
-from toolkit.store import ResponseStore
+from toolkit.instruments.model import instrument_path, load_instrument
+from toolkit.store.database import ResponseStore
 
 MappingOption = Annotated[
     Path | None,

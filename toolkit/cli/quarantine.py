@@ -11,8 +11,8 @@ from rich.table import Table
 from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
 from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
 from toolkit.ingest.records import record_instrument_name
-from toolkit.instrument import Instrument, instrument_path, load_instrument
-from toolkit.store import ResponseStore
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.store.database import ResponseStore
 
 app = typer.Typer(
     help="Rows held back at ingest: list them, export them to fix, release the fixed ones.",

@@ -12,8 +12,8 @@ from toolkit.cli.ingest import IssuesOption, MappingOption, StrictOption, print_
 from toolkit.ingest.mapping import read_mapping
 from toolkit.ingest.pipeline import ingest_records_file
 from toolkit.ingest.records import record_instrument_name
-from toolkit.instrument import instrument_path, load_instrument
-from toolkit.store import ResponseStore
+from toolkit.instruments.model import instrument_path, load_instrument
+from toolkit.store.database import ResponseStore
 
 app = typer.Typer(help="Workforce, training and recruitment records.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ import typer
 
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.errors import PtwError
-from toolkit.render import choose_engine
-from toolkit.reporting import REGIONS, REPORTS, render_all, report_jobs
+from toolkit.report.render import choose_engine
+from toolkit.report.runner import REGIONS, REPORTS, render_all, report_jobs
 
 
 def report(

@@ -10,9 +10,9 @@ import typer
 from toolkit.bundle import read_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.errors import PtwError
-from toolkit.excel_export import write_bundle_excel
-from toolkit.store import ResponseStore
-from toolkit.store_merge import export_parquet, merge_store
+from toolkit.report.excel import write_bundle_excel
+from toolkit.store.database import ResponseStore
+from toolkit.store.merge import export_parquet, merge_store
 
 
 def export(

@@ -13,11 +13,11 @@ from rich.table import Table
 from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
 from toolkit.config import CONFIG_NAME
 from toolkit.errors import InstrumentError
-from toolkit.instrument import Instrument, instrument_path, load_instrument
+from toolkit.instruments.export import export_instrument
+from toolkit.instruments.export.tables import items_table
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.instruments.versions import comparable_items, diff_instruments, instrument_versions
 from toolkit.resources import surveys_dir
-from toolkit.survey_export import export_instrument
-from toolkit.survey_export.tables import items_table
-from toolkit.survey_versions import comparable_items, diff_instruments, instrument_versions
 
 app = typer.Typer(help="List, show, export and compare survey instruments.", no_args_is_help=True)
 

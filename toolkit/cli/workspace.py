@@ -15,8 +15,8 @@ from toolkit import __version__
 from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
 from toolkit.config import init_workspace
 from toolkit.errors import PtwError
-from toolkit.render import available_engines
-from toolkit.store import ResponseStore
+from toolkit.report.render import available_engines
+from toolkit.store.database import ResponseStore
 
 
 def init(

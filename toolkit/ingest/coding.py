@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 
 from toolkit.ingest.mapping import ColumnMatch, normalise
 from toolkit.ingest.raw_export import TEXT_DTYPE, RawExport, is_user_missing, parse_number
-from toolkit.instrument import Instrument, Item
-from toolkit.relevance import BoolOp, Compare, Literal, Not, Selected, parse_relevant
+from toolkit.instruments.model import Instrument, Item
+from toolkit.instruments.relevance import BoolOp, Compare, Literal, Not, Selected, parse_relevant
 
 ISSUE_COLUMNS = ("source_row", "respondent", "column", "value", "rule", "severity", "message")
 MULTI_SEPARATOR = re.compile(r"\s*[;|]\s*")
@@ -369,7 +369,7 @@ def code_item(
 def relevant_mask(expression: str, values: pd.DataFrame) -> np.ndarray | None:
     """Rows where an item with this ``relevant`` is asked, evaluated column-wise.
 
-    Same semantics as :func:`toolkit.relevance.evaluate_relevant` (an unanswered item
+    Same semantics as :func:`toolkit.instruments.relevance.evaluate_relevant` (an unanswered item
     compares as ``''``; ``selected`` reads space-separated codes). ``None`` when an item the
     expression reads is not in ``values`` (the check cannot be made).
     """

@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from toolkit.errors import IngestError
-from toolkit.instrument import Instrument, Item, normalise_answer
+from toolkit.instruments.model import Instrument, Item, normalise_answer
 
 #: Similarity (difflib ratio) at which an unmatched header is reported as a near miss.
 NEAR_MISS_CUTOFF = 0.8

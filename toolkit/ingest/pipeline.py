@@ -35,6 +35,14 @@ import pyarrow as pa
 
 from toolkit import __version__
 from toolkit.errors import IngestError
+from toolkit.ingest.batch import (
+    PROVENANCE_COLUMNS,
+    RECORD_KEYS,
+    BatchRecord,
+    BatchStore,
+    Release,
+    table_name,
+)
 from toolkit.ingest.coding import (
     ISSUE_COLUMNS,
     CodedAnswers,
@@ -46,15 +54,7 @@ from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
 from toolkit.ingest.raw_export import TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import extract_year, record_instrument_name
-from toolkit.instrument import Instrument
-from toolkit.store import (
-    PROVENANCE_COLUMNS,
-    RECORD_KEYS,
-    BatchRecord,
-    Release,
-    ResponseStore,
-    table_name,
-)
+from toolkit.instruments.model import Instrument
 
 #: Unmatched headers whose values are checked against the batch's cycle.
 CYCLE_HEADERS = frozenset({"cycle", "year", "survey year", "survey cycle"})
@@ -263,7 +263,7 @@ class StoreComparison:
 
 
 def compare_with_store(
-    store: ResponseStore, target: Target, keyed: pd.DataFrame, items: list[str]
+    store: BatchStore, target: Target, keyed: pd.DataFrame, items: list[str]
 ) -> StoreComparison:
     """Find repeated keys and keys already stored.
 
@@ -325,7 +325,7 @@ class Validated:
 
 
 def validate_rows(
-    store: ResponseStore,
+    store: BatchStore,
     raw: RawExport,
     target: Target,
     *,
@@ -452,7 +452,7 @@ def quarantine_rows(
     )
 
 
-def released_by_reingest(store: ResponseStore, target: Target, accepted: pd.DataFrame) -> list[str]:
+def released_by_reingest(store: BatchStore, target: Target, accepted: pd.DataFrame) -> list[str]:
     """Held quarantine ids for the same survey, cycle and respondent as newly accepted rows.
 
     Records are matched by respondent only for kinds whose identifier alone is the key.
@@ -478,7 +478,7 @@ def stored_issues(issues: pd.DataFrame, batch_id: str) -> pd.DataFrame:
 
 
 def ingest_file(
-    store: ResponseStore,
+    store: BatchStore,
     path: Path,
     target: Target,
     *,
@@ -552,7 +552,7 @@ def ingest_file(
 
 
 def ingest_survey_file(
-    store: ResponseStore,
+    store: BatchStore,
     path: Path,
     *,
     instrument: Instrument,
@@ -568,7 +568,7 @@ def ingest_survey_file(
 
 
 def ingest_records_file(
-    store: ResponseStore,
+    store: BatchStore,
     path: Path,
     *,
     kind: str,
@@ -592,7 +592,7 @@ def quarantine_sheet(held: pd.DataFrame) -> pd.DataFrame:
     """Quarantined rows as a sheet to fix: :data:`QUARANTINE_SHEET_COLUMNS`, then the raw cells.
 
     Args:
-        held: rows of :meth:`ResponseStore.quarantine`.
+        held: rows of :meth:`BatchStore.quarantine`.
     """
     cells = pd.DataFrame([json.loads(text) for text in held["raw"]], index=held.index)
     sheet = pd.concat([held[list(QUARANTINE_SHEET_COLUMNS)], cells], axis=1)
@@ -610,7 +610,7 @@ class ReleaseReport:
 
 
 def release_quarantined(
-    store: ResponseStore,
+    store: BatchStore,
     path: Path,
     *,
     instruments: Mapping[tuple[str, str], Instrument],
@@ -666,7 +666,7 @@ def _check_sheet(sheet: RawExport) -> None:
 
 
 def _release_batch(
-    store: ResponseStore,
+    store: BatchStore,
     sheet: RawExport,
     positions: np.ndarray,
     batch_id: str,

@@ -5,7 +5,7 @@ provenance) against the record definition ``surveys/<kind>_records.yaml`` into
 ``records_<kind>``. Two things differ from surveys:
 
 - **Identity.** A person can hold several posts, so a record is identified by its
-  identifier *and* its start date (:data:`toolkit.store.RECORD_KEYS`); the identifier is pseudonymised
+  identifier *and* its start date (:data:`toolkit.ingest.batch.RECORD_KEYS`); the identifier is pseudonymised
   into ``respondent`` as for surveys. A record already stored with the same answers is
   skipped; one stored with different answers is quarantined (``record_already_stored``).
 - **Year.** Records have no survey cycle. The ``cycle`` column holds the *extract year*:
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import IngestError
-from toolkit.instrument import Instrument
-from toolkit.store import RECORD_KINDS
+from toolkit.ingest.batch import RECORD_KINDS
+from toolkit.instruments.model import Instrument
 
 
 def record_instrument_name(kind: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from toolkit.instrument import load_instrument
+from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
 
 HERE = Path(__file__).parent

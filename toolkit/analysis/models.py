@@ -1,0 +1,135 @@
+"""Adjusted comparisons for the results bundle: logistic regression per indicator.
+
+For each indicator, cycle and binary dimension (e.g. ethnicity: ethnic minority vs White)
+the odds ratio of the outcome is estimated unadjusted and adjusted for the plan's
+covariates (sector, career stage and region by default), with
+:func:`toolkit.stats.models.logistic` (sandwich standard errors when weighted; separation
+detected and reported). Only the rows for the compared group are kept: covariate odds
+ratios are nuisance terms here.
+
+Columns: survey, cycle, region, indicator, dimension, level, group, reference_group,
+model, odds_ratio, ci_low, ci_high, p_value, se, n, converged, separation, covariates,
+note. ``n`` is the number of respondents in the group who answered (the disclosure base).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from toolkit.analysis.plan import Plan
+from toolkit.stats.models import MODEL_COLUMNS, logistic
+
+_TERM_COLUMNS = ("variable", "level", "reference_level", "note")
+MODEL_TABLE_COLUMNS = (
+    *("survey", "cycle", "region", "indicator", "dimension", "level", "group", "reference_group"),
+    *(column for column in MODEL_COLUMNS if column not in _TERM_COLUMNS),
+    "covariates",
+    "note",
+)
+"""The fit's columns (:data:`toolkit.stats.models.MODEL_COLUMNS`) without the term names, which
+become the bundle's group and reference group, after the cell's identifying columns."""
+
+
+def _group_rows(fit: pd.DataFrame, group_column: str, counts: pd.Series) -> pd.DataFrame:
+    rows = fit[fit["variable"] == group_column].rename(
+        columns={"level": "group", "reference_level": "reference_group"}
+    )
+    rows = rows.drop(columns=["n"]).assign(n=rows["group"].map(counts).fillna(0).astype("int64"))
+    return rows
+
+
+def indicator_models(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    group_column: str,
+    reference: str,
+    covariates: tuple[str, ...],
+    weights: str | None,
+    level: float,
+) -> pd.DataFrame:
+    """Unadjusted and adjusted odds ratios of ``outcome`` for each group vs ``reference``.
+
+    Args:
+        frame: respondents of one slice with the outcome (0/1/NaN), the group column and
+            the covariate columns.
+        outcome, group_column, reference: what is compared.
+        covariates: adjustment columns (categorical); absent or constant ones are dropped
+            and named in ``note``.
+        weights: weight column or ``None``.
+        level: confidence level.
+    """
+    data = frame[frame[group_column].notna() & frame[outcome].notna()]
+    usable = tuple(c for c in covariates if c in data and data[c].nunique(dropna=True) > 1)
+    dropped = sorted(set(covariates) - set(usable))
+    data = data.dropna(subset=list(usable))
+    fit = logistic(
+        data,
+        outcome,
+        group_column,
+        reference=reference,
+        covariates=usable,
+        weights=weights,
+        level=level,
+    )
+    counts = data[group_column].value_counts()
+    rows = _group_rows(fit, group_column, counts)
+    rows["covariates"] = (
+        rows["model"].map({"adjusted": ", ".join(usable), "unadjusted": ""}).fillna("")
+    )
+    if dropped:
+        rows["note"] = (
+            rows["note"].fillna("").astype(str)
+            + f" covariates not used (constant or absent): {', '.join(dropped)}"
+        )
+    return rows
+
+
+def model_table(
+    plan: Plan,
+    frame: pd.DataFrame,
+    *,
+    survey: str,
+    groupings: list[tuple[str, str, str, str]],
+    outcomes: dict[str, str],
+    weights: str | None,
+) -> pd.DataFrame:
+    """The bundle's ``models`` table for one survey (national level, every cycle).
+
+    Args:
+        plan: the analysis plan (covariates, confidence level).
+        frame: respondents with group columns, outcome columns and covariate columns.
+        survey: the survey name written into each row.
+        groupings: ``(column, reference, dimension, level)`` for each binary dimension to model.
+        outcomes: indicator name -> outcome column in ``frame``.
+        weights: weight column or ``None``.
+    """
+    parts = []
+    for cycle, part in frame.groupby("cycle", sort=True):
+        for indicator, outcome in outcomes.items():
+            for column, reference, dimension, level in groupings:
+                rows = indicator_models(
+                    part,
+                    outcome=outcome,
+                    group_column=column,
+                    reference=reference,
+                    covariates=plan.models.covariates,
+                    weights=weights,
+                    level=plan.level,
+                )
+                parts.append(
+                    rows.assign(
+                        survey=survey,
+                        cycle=int(cycle),
+                        region="England",
+                        indicator=indicator,
+                        dimension=dimension,
+                        level=level,
+                    )
+                )
+    if not parts:
+        return pd.DataFrame(columns=list(MODEL_TABLE_COLUMNS))
+    table = pd.concat(parts, ignore_index=True)
+    return table[list(MODEL_TABLE_COLUMNS)].sort_values(
+        ["survey", "cycle", "indicator", "dimension", "group", "model"], kind="stable"
+    )

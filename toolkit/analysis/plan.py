@@ -1,0 +1,210 @@
+"""The analysis plan (``analysis/plan.yaml``): a typed model and its loader.
+
+The plan declares indicators (an item and the answers that count as the event, adverse or
+favourable), dimensions with their levels, intersections, the confidence level, the
+four-fifths band and the multiplicity family. Errors are reported as ``file:line``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from toolkit.errors import InstrumentError
+from toolkit.instruments.dimensions import Crossing
+from toolkit.instruments.yaml_lines import load_with_lines
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndicatorSpec(_Strict):
+    """A binary indicator: share of those answering whose answer is in ``events``."""
+
+    name: str
+    survey: str
+    item: str
+    label: str
+    events: tuple[str, ...]
+    direction: Literal["adverse", "favourable"]
+    standards: tuple[str, ...] = ()
+
+
+class DimensionSpec(_Strict):
+    """A dimension to compare by, at the levels listed (coarsest first)."""
+
+    name: str
+    levels: tuple[str, ...]
+
+
+class IntersectionSpec(_Strict):
+    """Groups formed by crossing dimensions, at one level for each (or one level for all)."""
+
+    dimensions: tuple[str, ...]
+    level: str | None = None
+    levels: tuple[str, ...] | None = None
+
+    def level_of(self, index: int) -> str:
+        """The level used for the ``index``-th dimension."""
+        if self.levels:
+            return self.levels[index]
+        return self.level or "binary"
+
+    @property
+    def name(self) -> str:
+        """e.g. ``ethnicity × disability``."""
+        return " × ".join(self.dimensions)
+
+    def crossing(self) -> Crossing:
+        """The intersection as the instruments' hierarchy describes it."""
+        levels = tuple(self.level_of(i) for i in range(len(self.dimensions)))
+        return Crossing(name=self.name, dimensions=self.dimensions, levels=levels)
+
+
+class MultiplicitySpec(_Strict):
+    """Which p-value adjustment, over which family of comparisons."""
+
+    method: Literal["fdr_bh", "holm"] = "fdr_bh"
+    family: tuple[str, ...] = ("survey", "cycle", "region", "dimension", "level")
+
+
+class ModelsSpec(_Strict):
+    """Adjusted comparisons: logistic regression of each indicator on each binary dimension."""
+
+    dimensions: tuple[str, ...] = ("ethnicity", "disability")
+    covariates: tuple[str, ...] = ("sector", "career_stage", "region")
+
+
+class WeightsSpec(_Strict):
+    """Survey weights.
+
+    ``none``: every respondent counts once. ``raked``: weights raked (iterative proportional
+    fitting) per cycle to the population totals in ``margins`` (a CSV with columns
+    ``cycle`` (optional), ``variable``, ``level``, ``total``; path relative to the plan file),
+    capped at ``cap`` times the mean weight (the NHS Staff Survey caps at 5).
+    """
+
+    method: Literal["none", "raked"] = "none"
+    margins: str | None = None
+    cap: float | None = 5.0
+
+
+class DimensionLevel(_Strict):
+    """One dimension at one level, e.g. ``{name: ethnicity, level: binary}``."""
+
+    name: str
+    level: str
+
+
+def _dims(*pairs: tuple[str, str]) -> tuple[DimensionLevel, ...]:
+    return tuple(DimensionLevel(name=name, level=level) for name, level in pairs)
+
+
+class OverTimeSpec(_Strict):
+    """The ``over_time`` section of ``analysis/plan.yaml``.
+
+    Attributes:
+        indicators: plan indicator names that get trends; None = every plan indicator.
+        trend_dimensions: dimensions and levels compared across cycles.
+        min_n: fewest responses per cycle in a group and in the reference for a trend verdict
+            (raised to the suppression threshold when lower).
+        weights: optional survey weight column for the trend models (design-based SEs).
+        multiplicity_method: p-value adjustment of the trend interactions.
+        multiplicity_family: columns of ``trend_interactions`` that define one family.
+        retention_survey: the survey holding the intention-to-leave items.
+        leaving_items: items reported in ``intention_to_leave`` (their ``outcome`` codes count).
+        leaving_scale: the combined score (an instrument scale), NHS 0-10 scoring.
+        record_dimensions: dimensions of the workforce rates and trainee outcomes.
+        survival_dimensions: dimensions of the time-in-post curves, Cox and log-rank.
+        km_times: years at which S(t) is reported.
+        km_grid_months: spacing of the published Kaplan-Meier grid.
+        ties: Cox ties method (``efron`` as R's coxph, or ``breslow``).
+        years: workforce years; None = the survey cycles (or, without responses, the records'
+            cycles). Year Y runs from the 1st of ``year_start_month`` in Y for twelve months.
+        year_start_month: 4 = NHS financial years (April to March).
+        benchmark: CSV with ``region, group, share`` (and optional ``level``) to use instead of
+            the packaged Census 2021 benchmark.
+        representation_levels: ethnicity levels compared with the benchmark.
+        recruitment_standards: appointment-from-shortlisting presets reported.
+    """
+
+    indicators: tuple[str, ...] | None = None
+    trend_dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"),
+        ("ethnicity", "grouped"),
+        ("disability", "binary"),
+        ("sector", "detailed"),
+        ("career_stage", "detailed"),
+    )
+    min_n: int = 30
+    weights: str | None = None
+    multiplicity_method: Literal["fdr_bh", "holm"] = "fdr_bh"
+    multiplicity_family: tuple[str, ...] = ("dimension", "level")
+    retention_survey: str = "retention"
+    leaving_items: tuple[str, ...] = ("think_leaving", "look_new_job", "leave_asap",
+                                      "intend_leave_12m")  # fmt: skip
+    leaving_scale: str = "thinking_about_leaving"
+    record_dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"),
+        ("ethnicity", "grouped"),
+        ("disability", "binary"),
+        ("sector", "detailed"),
+        ("career_stage", "detailed"),
+        ("region", "detailed"),
+    )
+    survival_dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"), ("disability", "binary")
+    )
+    km_times: tuple[float, ...] = (1.0, 2.0, 3.0)
+    km_grid_months: int = 1
+    ties: Literal["efron", "breslow"] = "efron"
+    years: tuple[int, ...] | None = None
+    year_start_month: int = 4
+    benchmark: Path | None = None
+    representation_levels: tuple[str, ...] = ("binary", "grouped")
+    recruitment_standards: tuple[Literal["WRES 2", "WDES 2"], ...] = ("WRES 2", "WDES 2")
+
+
+class Plan(_Strict):
+    """An analysis plan."""
+
+    name: str
+    title: str
+    level: float = 0.95
+    band: tuple[float, float] = (0.8, 1.25)
+    multiplicity: MultiplicitySpec = MultiplicitySpec()
+    regions: bool = True
+    dimensions: tuple[DimensionSpec, ...]
+    intersections: tuple[IntersectionSpec, ...] = ()
+    indicators: tuple[IndicatorSpec, ...]
+    models: ModelsSpec = ModelsSpec()
+    weights: WeightsSpec = WeightsSpec()
+    over_time: OverTimeSpec = OverTimeSpec()
+
+    @property
+    def surveys(self) -> list[str]:
+        """The surveys the indicators come from, in first-use order."""
+        return list(dict.fromkeys(ind.survey for ind in self.indicators))
+
+
+def load_plan(path: Path) -> Plan:
+    """Load and validate an analysis plan.
+
+    Raises:
+        InstrumentError: located at ``file:line`` with the field and what is wrong.
+    """
+    located = load_with_lines(path)
+    try:
+        return Plan.model_validate(located.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InstrumentError(
+            code="plan.invalid",
+            message=f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
+            file=str(path),
+            line=located.line_of(tuple(first["loc"])),
+            fix="see the comments in analysis/plan.yaml for the expected shape",
+        ) from exc

@@ -1,0 +1,447 @@
+"""Record tables over years: workforce rates, time in post, PTPT outcomes, recruitment.
+
+Called by :func:`toolkit.analysis.over_time.over_time_tables`, which applies disclosure control with
+:data:`LAYOUTS`. Inputs are store tables as read (``records_workforce``, ``records_training``,
+``records_recruitment``: provenance columns, then one column per record-instrument item holding
+answer codes, numbers, and dates as ISO text or DATE). They are renamed to the layouts of
+:mod:`toolkit.stats.workforce` here (:data:`WORKFORCE_FIELDS`, :data:`TRAINING_FIELDS`).
+
+* ``workforce_rates``: per year x dimension x level x group (and "All staff"): headcount and FTE
+  at the start and end, leavers, joiners, leaver and joiner rates, stability index.
+  ``n`` = the smaller of the two headcounts (the disclosure base).
+* ``survival_*``: time in post of staff who joined from the first day of the first year, censored
+  at the last day of the last year (no left truncation: staff already in post then are not
+  followed, because their earlier exits are unseen). Kaplan-Meier curves on a monthly grid,
+  median and S(t) at ``km_times``, Cox hazard ratios against the reference (ties method in the
+  ``ties`` column), log-rank test; groups under the threshold are left out of the models.
+* ``trainee_outcomes``: attrition and registration conversion per cohort (year of the start date).
+* ``recruitment``: appointment from shortlisting per year and group with the WRES 2 / WDES 2
+  relative likelihood on the numerator group's row.
+* ``representation_workforce``: staff in post at the end of each year against the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from toolkit.analysis.plan import DimensionLevel, OverTimeSpec
+from toolkit.analysis.trends import (
+    REPRESENTATION_COLUMNS,
+    read_benchmark,
+    region_names,
+    representation_table,
+)
+from toolkit.disclosure.suppression import TableLayout
+from toolkit.instruments.dimensions import group_labels
+from toolkit.instruments.model import Instrument
+from toolkit.stats.survival import cox, kaplan_meier, logrank
+from toolkit.stats.workforce import (
+    appointment_from_shortlisting,
+    appointment_relative_likelihood,
+    time_in_post,
+    trainee_outcomes,
+    workforce_metrics,
+)
+
+ALL_STAFF = "All staff"
+ALL_TRAINEES = "All trainees"
+ALL_SHORTLISTED = "All shortlisted"
+ALL_GROUPS = "all groups"
+WORKFORCE_FIELDS = {"person_id": "person", "start_date": "start_date", "end_date": "end_date"}
+TRAINING_FIELDS = {
+    "trainee_id": "trainee", "cohort_start": "start_date", "planned_end": "planned_end_date",
+    "withdrawal_date": "withdrawn_date", "completion_date": "completed_date",
+    "registration_date": "registered_date",
+}  # fmt: skip
+STANDARD_GROUPS = {
+    "WRES 2": ("ethnicity", "binary", {"White": "White", "BME": "Ethnic minority"}),
+    "WDES 2": ("disability", "binary", {"non-disabled": "Not disabled", "Disabled": "Disabled"}),
+}
+RATE_COLUMNS = [
+    "year", "period", "dimension", "level", "group", "n", "headcount_start", "headcount_end",
+    "mean_headcount", "leavers", "joiners", "leaver_rate", "joiner_rate", "stable_staff",
+    "stability_index", "fte_start", "fte_end", "note",
+]  # fmt: skip
+CURVE_COLUMNS = ["dimension", "level", "group", "time", "n_risk", "survival", "ci_low",
+                 "ci_high", "note"]  # fmt: skip
+SUMMARY_COLUMNS = ["dimension", "level", "group", "statistic", "time", "n", "events", "n_risk",
+                   "estimate", "ci_low", "ci_high", "note"]  # fmt: skip
+COX_COLUMNS = ["dimension", "level", "group", "reference_group", "is_reference", "n", "events",
+               "hazard_ratio", "ci_low", "ci_high", "p_value", "se", "ties", "note"]  # fmt: skip
+LOGRANK_COLUMNS = ["dimension", "level", "group", "n", "groups_tested", "test", "statistic",
+                   "dof", "p_value", "note"]  # fmt: skip
+TRAINEE_COLUMNS = ["cohort", "dimension", "level", "group", "starters", "withdrawals",
+                   "completers", "registered_within_6m", "attrition", "attrition_ci_low",
+                   "attrition_ci_high", "conversion", "conversion_ci_low", "conversion_ci_high",
+                   "conversion_of_completers", "conversion_of_completers_ci_low",
+                   "conversion_of_completers_ci_high", "ci_method", "reference_group",
+                   "attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
+                   "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high",
+                   "note"]  # fmt: skip
+RECRUITMENT_COLUMNS = ["year", "standard", "dimension", "level", "group", "reference_group",
+                       "is_reference", "shortlisted", "appointed", "rate", "ci_low", "ci_high",
+                       "ci_method", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording",
+                       "note"]  # fmt: skip
+MEDIAN = "median years in post"
+STILL_IN_POST = "still in post"
+_COUNTS = ("headcount_start", "headcount_end", "leavers", "joiners", "stable_staff")
+LAYOUTS: dict[str, TableLayout] = {
+    "workforce_rates": TableLayout(
+        partition_cols=("year", "dimension", "level"), population_cols=("year",),
+        total_group=ALL_STAFF, complete=False, count_cols=_COUNTS,
+    ),
+    "survival_curves": TableLayout(
+        base_col="n_risk", partition_cols=("time", "dimension", "level"),
+        population_cols=("time",), total_group=ALL_STAFF, complete=False, key_cols=("time",),
+    ),
+    "survival_summary": TableLayout(
+        partition_cols=("statistic", "time", "dimension", "level"),
+        population_cols=("statistic", "time"), total_group=ALL_STAFF, complete=False,
+        key_cols=("time",),
+    ),
+    "survival_cox": TableLayout(
+        partition_cols=("dimension", "level"), population_cols=(), complete=False,
+        comparison_cols=("hazard_ratio", "ci_low", "ci_high", "p_value", "se"),
+    ),
+    "survival_logrank": TableLayout(
+        partition_cols=("dimension", "level"), population_cols=(), complete=False,
+    ),
+    "trainee_outcomes": TableLayout(
+        base_col="starters", partition_cols=("cohort", "dimension", "level"),
+        population_cols=("cohort",), total_group=ALL_TRAINEES, complete=False,
+        comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
+                         "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
+    ),
+    "recruitment": TableLayout(
+        base_col="shortlisted", partition_cols=("year", "dimension", "level"),
+        population_cols=("year",), total_group=ALL_SHORTLISTED, complete=False,
+        comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"),
+    ),
+}  # fmt: skip
+
+
+def _labelled(
+    records: pd.DataFrame, instrument: Instrument, dim: DimensionLevel
+) -> tuple[pd.Series, str]:
+    """Group labels of ``dim`` per record and the reference group."""
+    dimension = instrument.dimension(dim.name)
+    return group_labels(records, instrument, dimension, dim.level), dimension.reference[dim.level]
+
+
+def _as_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Date columns (ISO text, "" or DATE) as timestamps; blank = NaT."""
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            out[column] = pd.to_datetime(out[column].replace("", None), errors="raise")
+    return out
+
+
+def year_period(year: int, start_month: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of workforce year ``year`` starting in ``start_month``."""
+    first = pd.Timestamp(year, start_month, 1)
+    return first, first + pd.DateOffset(years=1) - pd.Timedelta(days=1)
+
+
+def workforce_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """Store workforce records in the :mod:`toolkit.stats.workforce` layout (``person``, dates,
+    ``fte`` as a number)."""
+    frame = records.copy()
+    if "person_id" not in frame:
+        frame["person_id"] = frame["respondent"]
+    frame = _as_dates(frame.rename(columns=WORKFORCE_FIELDS), ["start_date", "end_date"])
+    frame["fte"] = pd.to_numeric(frame.get("fte", pd.Series(np.nan, index=frame.index)))
+    return frame
+
+
+def _rates_for(frame: pd.DataFrame, year: int, spec: OverTimeSpec,
+               labels: pd.Series | None) -> pd.DataFrame:  # fmt: skip
+    """workforce_metrics of one year, by ``labels`` (None = all staff)."""
+    start, end = year_period(year, spec.year_start_month)
+    data = frame if labels is None else frame.assign(_g=labels).dropna(subset=["_g"])
+    table = workforce_metrics(data, period_start=start, period_end=end,
+                              by=None if labels is None else "_g", fte="fte")  # fmt: skip
+    return table.assign(year=year)
+
+
+def workforce_rates(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int]
+) -> pd.DataFrame:
+    """``workforce_rates`` (unsuppressed, :data:`RATE_COLUMNS`)."""
+    if records.empty or not years:
+        return pd.DataFrame(columns=RATE_COLUMNS)
+    frame = workforce_frame(records)
+    parts = []
+    for year in years:
+        total = _rates_for(frame, year, spec, None)
+        parts.append(total.assign(group=ALL_STAFF, dimension="all", level="all"))
+        for dim in spec.record_dimensions:
+            labels, _ = _labelled(frame, instrument, dim)
+            parts.append(_rates_for(frame, year, spec, labels).assign(dimension=dim.name,
+                                                                       level=dim.level))  # fmt: skip
+    table = pd.concat(parts, ignore_index=True)
+    table["n"] = table[["headcount_start", "headcount_end"]].min(axis=1)
+    return table.reindex(columns=RATE_COLUMNS)
+
+
+def _entrants(records: pd.DataFrame, spec: OverTimeSpec, years: Sequence[int]) -> pd.DataFrame:
+    """Time in post of staff who started on or after the first day of the first year."""
+    frame = workforce_frame(records)
+    first, _ = year_period(years[0], spec.year_start_month)
+    _, as_of = year_period(years[-1], spec.year_start_month)
+    return time_in_post(frame[frame["start_date"] >= first], as_of=as_of)
+
+
+def _grid_curve(curve: pd.DataFrame, durations: np.ndarray, grid: np.ndarray) -> pd.DataFrame:
+    """A Kaplan-Meier curve read at ``grid`` times: the last step at or before each time, and
+    the number still at risk (time in post >= t)."""
+    steps = np.searchsorted(curve["time"].to_numpy(), grid, side="right") - 1
+    at_step = curve.iloc[np.maximum(steps, 0)]
+    before = steps < 0
+    return pd.DataFrame(
+        {
+            "time": grid,
+            "n_risk": (durations[None, :] >= grid[:, None]).sum(axis=1),
+            "survival": np.where(before, 1.0, at_step["survival"].to_numpy()),
+            "ci_low": np.where(before, 1.0, at_step["ci_low"].to_numpy()),
+            "ci_high": np.where(before, 1.0, at_step["ci_high"].to_numpy()),
+        }
+    )
+
+
+def _km_tables(data: pd.DataFrame, spec: OverTimeSpec, threshold: int,
+               keys: dict[str, str], level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Grid curves and summary rows for each group of ``_g`` in ``data``."""
+    km = kaplan_meier(data, "duration_years", "event", "_g", level=level, at=spec.km_times)
+    step = spec.km_grid_months / 12
+    curves, summary = [], []
+    for group, rows in data.groupby("_g", sort=True):
+        durations = rows["duration_years"].to_numpy()
+        grid = np.round(np.arange(0, durations.max() + 1e-9, step), 6)
+        curve = _grid_curve(km.curve[km.curve["group"] == group], durations, grid)
+        curves.append(curve.assign(group=group, note=""))
+        counts = {"group": group, "n": len(rows), "events": int(rows["event"].sum())}
+        med = km.summary[km.summary["group"] == group].iloc[0]
+        summary.append({**counts, "statistic": MEDIAN, "time": np.nan,
+                        "n_risk": int((durations >= med["median"]).sum())
+                        if np.isfinite(med["median"]) else len(rows),
+                        "estimate": med["median"], "ci_low": med["median_ci_low"],
+                        "ci_high": med["median_ci_high"], "note": med["note"]})  # fmt: skip
+        for at in km.at[km.at["group"] == group].to_dict(orient="records"):
+            summary.append({**counts, "statistic": STILL_IN_POST, "time": at["time"],
+                            "n_risk": int((durations >= at["time"]).sum()),
+                            "estimate": at["survival"], "ci_low": at["ci_low"],
+                            "ci_high": at["ci_high"], "note": at["note"]})  # fmt: skip
+    summary_table = pd.DataFrame(summary)
+    few = summary_table["n_risk"] < threshold
+    summary_table.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
+    summary_table.loc[few, "note"] = f"withheld: fewer than {threshold} still at risk"
+    return (pd.concat(curves, ignore_index=True).assign(**keys), summary_table.assign(**keys))
+
+
+def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold: int,
+              level: float) -> pd.DataFrame:  # fmt: skip
+    """Hazard ratio of each group against ``reference``, groups under the threshold left out."""
+    counts = data.groupby("_g").agg(n=("event", "size"), events=("event", "sum")).reset_index()
+    counts = counts.rename(columns={"_g": "group"})
+    fitted = data[data["_g"].isin(counts.loc[counts["n"] >= threshold, "group"])]
+    ratios = cox(fitted, "duration_years", "event", "_g", reference=reference, ties=spec.ties,
+                 level=level)  # fmt: skip
+    ratios = ratios.rename(columns={"level": "group", "n": "model_n", "events": "model_events"})
+    table = counts.merge(ratios.drop(columns=["variable", "reference_level"]), on="group",
+                         how="left")  # fmt: skip
+    table["is_reference"] = table["group"] == reference
+    table.loc[table["is_reference"], "hazard_ratio"] = 1.0
+    table["reference_group"] = reference
+    table["ties"] = spec.ties
+    small = table["n"] < threshold
+    table["note"] = np.where(small, f"left out of the model: fewer than {threshold} records",
+                             table["note"].fillna(""))  # fmt: skip
+    return table
+
+
+def _logrank_row(data: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Log-rank test over the groups with at least ``threshold`` records."""
+    sizes = data["_g"].value_counts()
+    kept = data[data["_g"].isin(sizes.index[sizes >= threshold])]
+    row = logrank(kept, "duration_years", "event", "_g")
+    left_out = int((sizes < threshold).sum())
+    note = f"{left_out} group(s) under {threshold} records left out" if left_out else ""
+    row["note"] = "; ".join(filter(None, [row["note"].iloc[0], note]))
+    return row.assign(n=len(kept), groups_tested=int((sizes >= threshold).sum()),
+                      group=ALL_GROUPS)  # fmt: skip
+
+
+def survival_tables(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int], *,
+    threshold: int, level: float,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """``survival_curves``, ``survival_summary``, ``survival_cox``, ``survival_logrank``."""
+    columns = {"survival_curves": CURVE_COLUMNS, "survival_summary": SUMMARY_COLUMNS,
+               "survival_cox": COX_COLUMNS, "survival_logrank": LOGRANK_COLUMNS}  # fmt: skip
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in columns}
+    entrants = _entrants(records, spec, years) if not records.empty and years else None
+    if entrants is not None and not entrants.empty:
+        everyone = entrants.assign(_g=ALL_STAFF)
+        curves, summary = _km_tables(everyone, spec, threshold, {"dimension": "all",
+                                     "level": "all"}, level)  # fmt: skip
+        parts["survival_curves"].append(curves)
+        parts["survival_summary"].append(summary)
+        for dim in spec.survival_dimensions:
+            labels, reference = _labelled(entrants, instrument, dim)
+            data = entrants.assign(_g=labels).dropna(subset=["_g"])
+            data["_g"] = data["_g"].astype(str)
+            keys = {"dimension": dim.name, "level": dim.level}
+            curves, summary = _km_tables(data, spec, threshold, keys, level)
+            parts["survival_curves"].append(curves)
+            parts["survival_summary"].append(summary)
+            parts["survival_cox"].append(_cox_rows(data, reference, spec, threshold, level)
+                                         .assign(**keys))  # fmt: skip
+            parts["survival_logrank"].append(_logrank_row(data, threshold).assign(**keys))
+    return {
+        name: (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()).reindex(
+            columns=columns[name]
+        )
+        for name, frames in parts.items()
+    }
+
+
+def training_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """Store training records in the :func:`toolkit.stats.workforce.trainee_outcomes` layout;
+    ``cohort`` = the year of the start date."""
+    frame = records.copy()
+    if "trainee_id" not in frame:
+        frame["trainee_id"] = frame["respondent"]
+    frame = _as_dates(frame.rename(columns=TRAINING_FIELDS), list(TRAINING_FIELDS.values())[1:])
+    frame["cohort"] = frame["start_date"].dt.year
+    return frame
+
+
+def trainee_table(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
+) -> pd.DataFrame:
+    """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`)."""
+    if records.empty:
+        return pd.DataFrame(columns=TRAINEE_COLUMNS)
+    frame = training_frame(records)
+    parts = [trainee_outcomes(frame, level=level).assign(group=ALL_TRAINEES, dimension="all",
+                                                         level="all")]  # fmt: skip
+    for dim in spec.record_dimensions:
+        labels, reference = _labelled(frame, instrument, dim)
+        data = frame.assign(_g=labels).dropna(subset=["_g"])
+        data["_g"] = data["_g"].astype(str)
+        table = trainee_outcomes(data, by="_g", reference=reference, level=level)
+        parts.append(table.assign(dimension=dim.name, level=dim.level))
+    return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
+
+
+def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """Store recruitment records as ``applicant, year, shortlisted, appointed`` (0/1) plus the
+    demographic columns: shortlisted = stage SHORTLISTED or APPOINTED."""
+    frame = records.copy()
+    frame["applicant"] = frame["application_id"] if "application_id" in frame else frame[
+        "respondent"]  # fmt: skip
+    frame["year"] = pd.to_numeric(frame["year"]).astype(int)
+    stage = frame["stage"].astype("string")
+    frame["shortlisted"] = stage.isin(["SHORTLISTED", "APPOINTED"]).astype(int)
+    frame["appointed"] = (stage == "APPOINTED").astype(int)
+    return frame
+
+
+def recruitment_table(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
+) -> pd.DataFrame:
+    """``recruitment`` (unsuppressed, :data:`RECRUITMENT_COLUMNS`)."""
+    if records.empty:
+        return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
+    frame = recruitment_frame(records)
+    totals = frame[frame["shortlisted"] == 1].groupby("year")["appointed"].agg(
+        shortlisted="size", appointed="sum").reset_index()  # fmt: skip
+    parts = [totals.assign(group=ALL_SHORTLISTED, dimension="all", level="all", standard="")]
+    for code in spec.recruitment_standards:
+        name, lvl, roles = STANDARD_GROUPS[code]
+        labels, _ = _labelled(frame, instrument, DimensionLevel(name=name, level=lvl))
+        data = frame.assign(_g=labels).dropna(subset=["_g"])
+        data["_g"] = data["_g"].astype(str)
+        rates = appointment_from_shortlisting(data, by="_g", level=level)
+        rl = appointment_relative_likelihood(data, by="_g", preset_code=code, groups=roles,
+                                             level=level)  # fmt: skip
+        table = rates.drop(columns=["note"]).merge(
+            rl[["year", "group", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording", "note"]],
+            on=["year", "group"], how="left",
+        )  # fmt: skip
+        denominator = roles[{"WRES 2": "BME", "WDES 2": "Disabled"}[code]]
+        parts.append(table.assign(standard=code, dimension=name, level=lvl,
+                                  reference_group=denominator,
+                                  is_reference=table["group"] == denominator))  # fmt: skip
+    table = pd.concat(parts, ignore_index=True)
+    table["note"] = table["note"].fillna("")
+    return table.reindex(columns=RECRUITMENT_COLUMNS)
+
+
+def workforce_representation(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int], *,
+    level: float,
+) -> pd.DataFrame:  # fmt: skip
+    """Staff in post on the last day of each year by region and ethnicity vs the benchmark."""
+    if records.empty or not years:
+        return pd.DataFrame()
+    frame = workforce_frame(records)
+    benchmark = read_benchmark(spec)
+    dimension = instrument.dimension("ethnicity")
+    parts = []
+    for year in years:
+        _, end = year_period(year, spec.year_start_month)
+        in_post = frame[(frame["start_date"] <= end)
+                        & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
+        in_post = in_post.drop_duplicates("person")
+        labels = {lv: group_labels(in_post, instrument, dimension, lv)
+                  for lv in spec.representation_levels}  # fmt: skip
+        parts.append(representation_table("workforce", year, in_post["region"], labels, benchmark,
+                                          level, region_names(instrument)))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def record_tables(
+    records: Mapping[str, pd.DataFrame],
+    instruments: Mapping[str, Instrument],
+    spec: OverTimeSpec,
+    *,
+    years: Sequence[int],
+    level: float,
+    threshold: int,
+) -> dict[str, pd.DataFrame]:
+    """Every record-based over-time table, unsuppressed (module docstring).
+
+    A kind without records or without its instrument gives empty tables.
+    """
+
+    def usable(kind: str) -> bool:
+        return kind in instruments and not records.get(kind, pd.DataFrame()).empty
+
+    tables = {name: pd.DataFrame(columns=columns) for name, columns in (
+        ("workforce_rates", RATE_COLUMNS), ("survival_curves", CURVE_COLUMNS),
+        ("survival_summary", SUMMARY_COLUMNS), ("survival_cox", COX_COLUMNS),
+        ("survival_logrank", LOGRANK_COLUMNS), ("trainee_outcomes", TRAINEE_COLUMNS),
+        ("recruitment", RECRUITMENT_COLUMNS),
+        ("representation_workforce", REPRESENTATION_COLUMNS))}  # fmt: skip
+    if usable("workforce") and years:
+        workforce, instrument = records["workforce"], instruments["workforce"]
+        tables["workforce_rates"] = workforce_rates(workforce, instrument, spec, years)
+        tables |= survival_tables(workforce, instrument, spec, years, threshold=threshold,
+                                  level=level)  # fmt: skip
+        tables["representation_workforce"] = workforce_representation(
+            workforce, instrument, spec, years, level=level
+        )
+    if usable("training"):
+        tables["trainee_outcomes"] = trainee_table(
+            records["training"], instruments["training"], spec, level=level
+        )
+    if usable("recruitment"):
+        tables["recruitment"] = recruitment_table(
+            records["recruitment"], instruments["recruitment"], spec, level=level
+        )
+    return tables

@@ -1,0 +1,431 @@
+"""Run an analysis plan over the store and produce a results bundle.
+
+The steps read as a list (STYLE.md, "a top-level script that reads as a list of steps"):
+
+1. load the instruments the plan uses and read each survey's responses from the store;
+2. derive the equality groups (dimensions, levels, intersections) and the indicators' 0/1
+   outcomes, and the survey weights the plan asks for;
+3. compare groups: rates with CIs, relative likelihood and gap against the reference group
+   and a test of association, for every indicator x cycle x (England and each region) x
+   dimension x level, in one vectorised sweep (:func:`toolkit.stats.sweep.comparison_sweep`);
+4. adjusted odds ratios, Likert distributions, scale scores and their reliability;
+5. apply disclosure control to every table together (primary and secondary suppression,
+   linked across tables) and withhold tests that would involve a suppressed group;
+6. adjust p-values of the published comparisons within the plan's multiplicity family;
+7. audit the disclosure control and return the bundle with its manifest.
+
+Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit import __version__
+from toolkit.analysis import records as analysis_records
+from toolkit.analysis import trends as analysis_trends
+from toolkit.analysis.likert import likert_table, scale_tables
+from toolkit.analysis.models import model_table
+from toolkit.analysis.over_time import OverTimeResult, over_time_tables
+from toolkit.analysis.plan import IndicatorSpec, Plan
+from toolkit.analysis.weights import plan_weights
+from toolkit.bundle import Bundle
+from toolkit.disclosure.suppression import (
+    TOTAL_GROUP,
+    Link,
+    SuppressionPolicy,
+    TableLayout,
+    assert_no_disclosure,
+    suppress_linked,
+)
+from toolkit.errors import PtwError
+from toolkit.ingest.batch import RECORD_KINDS, table_name
+from toolkit.instruments.dimensions import group_hierarchy, group_labels, intersect
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.instruments.versions import instrument_versions
+from toolkit.stats.multiplicity import adjust_p_values
+from toolkit.stats.sweep import Grouping, comparison_sweep
+from toolkit.store.database import ResponseStore
+
+NATIONAL = "England"
+WEIGHT = "_weight"
+COMPARISON_COLUMNS = (
+    "survey", "cycle", "region", "indicator", "item", "dimension", "level", "group", "reference_group",
+    "is_reference", "n", "events", "weighted_n", "estimate", "se", "ci_low", "ci_high", "ci_method",
+    "rel_likelihood", "rl_ci_low", "rl_ci_high", "rl_ci_method", "p_value", "p_adjusted",
+    "adjust_method", "outside_band", "band_convention", "diff", "diff_ci_low", "diff_ci_high",
+    "diff_ci_method", "test", "statistic", "dof", "test_p_value", "suppressed",
+    "suppression_reason", "note",
+)  # fmt: skip
+"""Columns of the bundle's ``comparisons`` table (one row per survey x cycle x region x
+indicator x dimension x level x group; ``p_value`` tests the group against the reference,
+``test_p_value`` the association over the whole dimension level)."""
+PARTITION = ("survey", "cycle", "region", "indicator", "dimension", "level")
+PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
+CELL = ("survey", "cycle", "region", "dimension", "level", "group")
+TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
+LAYOUTS = {
+    "comparisons": TableLayout(partition_cols=PARTITION, complete=False),
+    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
+    "models": TableLayout(
+        partition_cols=PARTITION, complete=False, reference_col="reference_group"
+    ),
+    "likert": TableLayout(
+        partition_cols=("survey", "cycle", "region", "item", "dimension", "level"),
+        complete=False,
+        key_cols=("answer", "order"),
+    ),
+    "scales": TableLayout(
+        partition_cols=("survey", "cycle", "region", "scale", "dimension", "level"), complete=False
+    ),
+    "reliability": TableLayout(partition_cols=("survey", "cycle", "scale", "dimension", "level")),
+}
+LINKS = (
+    Link(("comparisons", "models"), (*CELL, "indicator")),
+    Link(("comparisons", "likert"), (*CELL, "item")),
+)
+"""Cells that are the same count in two tables: the group's respondents answering one item
+(an indicator's comparison row, its model rows and the item's Likert rows). The response
+profile and scale scores count other things (respondents; people scoring a scale), so each
+is protected on its own relations."""
+
+
+TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
+BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS}
+BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK)
+"""How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
+HIERARCHY_TABLE = "group_hierarchy"
+
+
+@dataclass(frozen=True)
+class SurveyFrame:
+    """One survey's respondents with derived columns, ready for the statistics.
+
+    Attributes:
+        instrument: the survey's instrument.
+        frame: stored answers plus one column per grouping and per indicator outcome, and
+            ``_weight`` when the plan weights.
+        groupings: the groupings compared (column, reference, dimension, level).
+        outcomes: indicator name -> outcome column.
+        weights: the weight column, or ``None``.
+        weighting: raking diagnostics (empty when unweighted).
+    """
+
+    instrument: Instrument
+    frame: pd.DataFrame
+    groupings: list[Grouping]
+    outcomes: dict[str, str]
+    weights: str | None
+    weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def grouping_columns(
+    plan: Plan, instrument: Instrument, answers: pd.DataFrame
+) -> tuple[pd.DataFrame, list[Grouping]]:
+    """One group-label column per dimension x level and per intersection (plan order)."""
+    columns: dict[str, pd.Series] = {}
+    found: list[Grouping] = []
+    for spec in plan.dimensions:
+        dimension = instrument.dimension(spec.name)
+        for level in spec.levels:
+            column = f"_g_{spec.name}_{level}"
+            columns[column] = group_labels(answers, instrument, dimension, level)
+            found.append(Grouping(column, dimension.reference[level], spec.name, level))
+    for spec in plan.intersections:
+        dims = [instrument.dimension(name) for name in spec.dimensions]
+        levels = [spec.level_of(i) for i in range(len(dims))]
+        parts = [
+            columns.get(f"_g_{d.name}_{lv}", group_labels(answers, instrument, d, lv))
+            for d, lv in zip(dims, levels, strict=True)
+        ]
+        column = f"_g_{'_'.join(spec.dimensions)}_{'_'.join(levels)}"
+        columns[column] = intersect(parts)
+        reference = " × ".join(d.reference[lv] for d, lv in zip(dims, levels, strict=True))
+        found.append(Grouping(column, reference, spec.name, "×".join(levels)))
+    return answers.assign(**columns), found
+
+
+def indicator_outcome(
+    answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec
+) -> pd.Series:
+    """1 if the answer is one of the indicator's events, 0 if another substantive answer,
+    NaN if blank or a non-substantive answer ("Prefer not to say", "Don't know")."""
+    codes = answers[indicator.item].astype("string")
+    missing = {c.code for c in instrument.choices(indicator.item) if c.missing}
+    outcome = codes.isin(list(indicator.events)).astype(float)
+    return outcome.where(codes.notna() & ~codes.isin(list(missing)))
+
+
+def prepare_survey(
+    plan: Plan, instrument: Instrument, answers: pd.DataFrame, *, plan_dir: Path
+) -> SurveyFrame:
+    """Steps 2: groups, outcomes and weights for one survey's stored answers."""
+    frame, found = grouping_columns(plan, instrument, answers.reset_index(drop=True))
+    indicators = [i for i in plan.indicators if i.survey == instrument.name]
+    outcomes = {i.name: f"_y_{i.name}" for i in indicators}
+    frame = frame.assign(
+        **{outcomes[i.name]: indicator_outcome(frame, instrument, i) for i in indicators}
+    )
+    weights, weighting = plan_weights(
+        plan.weights, frame, survey=instrument.name, plan_dir=plan_dir
+    )
+    if weights is not None:
+        frame[WEIGHT] = weights
+    return SurveyFrame(
+        instrument, frame, found, outcomes, WEIGHT if weights is not None else None, weighting
+    )
+
+
+def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd.DataFrame:
+    """Step 3: the comparison rows of one survey, nationally and (if planned) by region.
+
+    A dimension's test of association is not run where a group has fewer than ``threshold``
+    answers: that group will be suppressed, and the test with it.
+    """
+    options = {
+        "weights": survey.weights,
+        "level": plan.level,
+        "band": plan.band,
+        "test_min_n": threshold,
+    }
+    outcome_columns = list(survey.outcomes.values())
+    parts = [
+        comparison_sweep(
+            survey.frame, outcome_columns, survey.groupings, split_by=("cycle",), **options
+        ).assign(region=NATIONAL)
+    ]
+    if plan.regions:
+        parts.append(
+            comparison_sweep(
+                survey.frame,
+                outcome_columns,
+                survey.groupings,
+                split_by=("cycle", "region"),
+                **options,
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    indicator = {column: name for name, column in survey.outcomes.items()}
+    items = {i.name: i.item for i in plan.indicators}
+    table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
+    return table.assign(item=table["indicator"].map(items))
+
+
+def response_profile(survey: SurveyFrame) -> pd.DataFrame:
+    """Respondents per group of every (non-intersection) grouping, nationally and by region.
+
+    Non-substantive answers are counted as the group "Not stated" (the declaration rate).
+    """
+    frame = survey.frame
+    rows = []
+    for grouping in (g for g in survey.groupings if " × " not in g.dimension):
+        labels = frame[grouping.column].astype("string").fillna("Not stated")
+        for keys, part in ((("cycle",), frame), (("cycle", "region"), frame)):
+            counts = part.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
+            counts = counts.rename(columns={grouping.column: "group"})
+            if "region" not in keys:
+                counts["region"] = NATIONAL
+            rows.append(
+                counts.assign(
+                    survey=survey.instrument.name,
+                    dimension=grouping.dimension,
+                    level=grouping.level,
+                )
+            )
+    profile = pd.concat(rows, ignore_index=True)
+    return profile[["survey", "cycle", "region", "dimension", "level", "group", "n"]]
+
+
+def extra_survey_tables(plan: Plan, survey: SurveyFrame) -> dict[str, pd.DataFrame]:
+    """Step 4: adjusted models, Likert distributions, scale scores and reliability."""
+    binary = [
+        g for g in survey.groupings if g.dimension in plan.models.dimensions and g.level == "binary"
+    ]
+    models = model_table(
+        plan,
+        survey.frame,
+        survey=survey.instrument.name,
+        groupings=[(g.column, g.reference, g.dimension, g.level) for g in binary],
+        outcomes=survey.outcomes,
+        weights=survey.weights,
+    )
+    by_group = [(g.column, g.dimension, g.level) for g in binary]
+    scales, reliability = scale_tables(survey.instrument, survey.frame, by_group, level=plan.level)
+    reliability = reliability.assign(
+        region=NATIONAL, dimension="all", level="all", group=TOTAL_GROUP
+    )
+    return {
+        "models": models,
+        "likert": likert_table(survey.instrument, survey.frame, by_group),
+        "scales": scales,
+        "reliability": reliability,
+    }
+
+
+def withhold_tests_with_suppressed_groups(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank the association test of any partition in which a group is suppressed.
+
+    The test is computed over every group of the partition, so publishing it next to a
+    suppressed group would release information about that group.
+    """
+    touched = table.groupby(list(PARTITION), dropna=False)["suppressed"].transform("any")
+    affected = touched & ~table["suppressed"] & table["dimension"].ne("all")
+    table = table.copy()
+    for column in TEST_RESULT:
+        table[column] = table[column].astype("object").where(~affected, None)
+    note = table["note"].fillna("").astype(str)
+    table.loc[affected, "note"] = (
+        note[affected] + "; test withheld: a group is suppressed"
+    ).str.lstrip("; ")
+    return table
+
+
+def over_time(
+    plan: Plan,
+    store: ResponseStore,
+    surveys_dir: Path,
+    surveys: dict[str, SurveyFrame],
+    policy: SuppressionPolicy,
+) -> OverTimeResult:
+    """Trends across cycles, retention, training and recruitment tables (already suppressed)."""
+    records = {kind: store.read_table(table_name("records", kind)) for kind in RECORD_KINDS}
+    record_instruments = {
+        kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
+        for kind in RECORD_KINDS
+    }
+    return over_time_tables(
+        responses={name: survey.frame for name, survey in surveys.items()},
+        instruments={name: survey.instrument for name, survey in surveys.items()},
+        records=records,
+        record_instruments=record_instruments,
+        indicators=plan.indicators,
+        spec=plan.over_time,
+        policy=policy,
+        level=plan.level,
+        versions={name: instrument_versions(surveys_dir, name) for name in surveys},
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _manifest(plan: Plan, store: ResponseStore, instruments: dict[str, str], policy: SuppressionPolicy,
+              cycles: list[int]) -> dict[str, object]:  # fmt: skip
+    batches = store.batches()
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "instruments": instruments,
+        "batches": batches[
+            ["batch_id", "kind", "survey", "cycle", "region", "sha256", "accepted"]
+        ].to_dict(orient="records"),
+        "data_as_of": str(batches["ingested_at"].max()) if not batches.empty else None,
+        "suppression": {"threshold": policy.threshold, "rounding": policy.rounding},
+        "weights": plan.weights.model_dump(mode="json"),
+        "toolkit_version": __version__,
+        "cycles": cycles,
+    }
+
+
+def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: SuppressionPolicy,
+             plan_dir: Path) -> Bundle:  # fmt: skip
+    """Run ``plan`` over ``store`` and return the (suppressed, audited) results bundle.
+
+    Args:
+        plan: the analysis plan.
+        store: an open store (read-only is enough).
+        surveys_dir: where the plan's instruments are defined.
+        policy: disclosure control policy.
+        plan_dir: the plan's folder (relative paths in the plan, e.g. margins, start there).
+
+    Raises:
+        PtwError: the store holds no responses for the plan's surveys.
+        DisclosureError: the disclosure audit found a number that would reveal a small group.
+    """
+    raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
+                                                                "scales", "reliability", "weighting")}  # fmt: skip
+    hierarchies, instruments, surveys = [], {}, {}
+    for name in plan.surveys:
+        instrument = load_instrument(instrument_path(surveys_dir, name))
+        instruments[name] = instrument.version
+        answers = store.read_table(table_name("responses", name))
+        if answers.empty:
+            continue
+        survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
+        surveys[name] = survey
+        raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
+        raw["response_profile"].append(response_profile(survey))
+        for table, frame in extra_survey_tables(plan, survey).items():
+            raw[table].append(frame)
+        raw["weighting"].append(survey.weighting)
+        hierarchies.append(
+            group_hierarchy(
+                instrument,
+                levels={spec.name: spec.levels for spec in plan.dimensions},
+                crossings=[spec.crossing() for spec in plan.intersections],
+            )
+        )
+    if not surveys:
+        raise PtwError(
+            code="analysis.no_responses",
+            message="the store has no responses for the surveys in the plan",
+            file=str(store.path),
+            fix="ingest survey exports first with `ptw ingest`",
+        )
+    timed = over_time(plan, store, surveys_dir, surveys, policy)
+    published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
+    published = {name: frame for name, frame in published.items() if not frame.empty}
+    layouts = {name: LAYOUTS[name] for name in published}
+    links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
+    published |= timed.tables
+    layouts |= timed.layouts
+    links += (*timed.links, TIME_LINK)
+    hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
+    tables = suppress_linked(
+        published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    )
+    comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
+    comparisons = adjust_p_values(
+        comparisons,
+        p_col="p_value",
+        family_cols=plan.multiplicity.family,
+        method=plan.multiplicity.method,
+    )
+    tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)].sort_values(
+        [*PARTITION, "group"], kind="stable"
+    )
+    assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
+    tables["suppression_log"] = _suppression_log(tables)
+    tables["weighting"] = _concat(raw["weighting"])
+    tables[HIERARCHY_TABLE] = hierarchy
+    cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())
+    return Bundle(tables=tables, manifest=_manifest(plan, store, instruments, policy, cycles))
+
+
+def _suppression_log(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every suppressed row of every table, with its reason (what was hidden, and why)."""
+    keys = (
+        "survey",
+        "cycle",
+        "region",
+        "indicator",
+        "item",
+        "scale",
+        "dimension",
+        "level",
+        "group",
+    )
+    logged = []
+    for name, frame in tables.items():
+        hidden = frame[frame["suppressed"].fillna(False).astype(bool)]
+        present = [c for c in keys if c in hidden]
+        logged.append(
+            hidden[present].assign(table=name, suppression_reason=hidden["suppression_reason"])
+        )
+    log = _concat(logged)
+    return log.astype("object").replace({np.nan: None}) if not log.empty else log

@@ -1,0 +1,504 @@
+"""Survey tables over cycles: gap trends, intention to leave, representation of respondents.
+
+Called by :func:`toolkit.analysis.over_time.over_time_tables`, which applies disclosure control with
+:data:`LAYOUTS` and :data:`LINKS`. Inputs are store tables as read (``responses_<survey>``: one
+row per response with ``cycle``, ``region`` (code) and one column per item holding answer codes).
+
+* ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
+  events, rate with its Wilson interval, and against the reference the gap in percentage points
+  (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend`.
+* ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
+  verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
+  (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
+* ``trend_changes``: latest vs previous cycle, group rate and gap, design-effect z test.
+* ``intention_to_leave``: % agreeing with each intention-to-leave item, % intending to leave
+  within 12 months, and the mean combined score (NHS 0-10, higher = less likely to leave), per
+  cycle and group, with an "All respondents" row.
+* ``representation_respondents``: respondents' ethnic make-up per region against the benchmark.
+
+Trends use only comparable cycles: with the instrument's versions, an item whose wording,
+type or options changed without a mapping breaks the trend, and only the cycles after the last
+break are modelled (answers of earlier versions are brought forward with their mappings);
+without versions, items are compared by name. The ``comparability`` column says which.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from toolkit.analysis.plan import DimensionLevel, IndicatorSpec, OverTimeSpec
+from toolkit.disclosure.suppression import Link, TableLayout
+from toolkit.instruments.dimensions import group_labels
+from toolkit.instruments.model import Instrument
+from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
+from toolkit.stats.likert import mean_score, scale_scores
+from toolkit.stats.proportions import proportions, wilson_interval
+from toolkit.stats.representation import load_census_benchmark, representation_ratio
+from toolkit.stats.trends import gap_trend, verdicts_with_multiplicity
+
+NATIONAL = "England"
+ALL_RESPONDENTS = "All respondents"
+TREND_KEYS = ("survey", "region", "indicator", "dimension", "level")
+TREND_GAP_COLUMNS = [
+    *TREND_KEYS, "cycle", "group", "reference_group", "is_reference", "n", "events", "estimate",
+    "ci_low", "ci_high", "reference_estimate", "diff", "diff_ci_low", "diff_ci_high",
+    "rel_likelihood", "rl_ci_low", "rl_ci_high", "ci_method", "comparability", "note",
+]  # fmt: skip
+TREND_INTERACTION_COLUMNS = [
+    *TREND_KEYS, "group", "reference_group", "cycles", "interaction", "ci_low", "ci_high",
+    "p_value", "p_adjusted", "adjust_method", "verdict", "reason", "smallest_n", "min_n",
+    "confidence_level", "model", "comparability", "note",
+]  # fmt: skip
+TREND_CHANGE_COLUMNS = [
+    *TREND_KEYS, "cycle", "previous_cycle", "group", "reference_group", "measure", "n",
+    "change", "z", "p_value", "deff", "previous_deff", "note",
+]  # fmt: skip
+LEAVING_COLUMNS = [
+    "survey", "cycle", "region", "indicator", "measure", "dimension", "level", "group", "n",
+    "events", "estimate", "ci_low", "ci_high", "ci_method", "note",
+]  # fmt: skip
+REPRESENTATION_COLUMNS = [
+    "source", "cycle", "region", "dimension", "level", "group", "n", "sample_share",
+    "benchmark_share", "representation_ratio", "ci_low", "ci_high", "ci_method", "note",
+]  # fmt: skip
+AGREEING = "% with the outcome"
+MEAN_SCORE = "mean score (0-10, higher = less likely to leave)"
+REASON_DERIVED = "withheld: computed from a cell suppressed in trend_gaps"
+BY_NAME = "compared by item name (no version history given)"
+ALL_STATED = "All who stated"
+
+_CELL = ("survey", "region", "indicator", "dimension", "level", "cycle", "group")
+_ONE_ROW_PER_PARTITION = ("indicator", "dimension", "level", "group", "measure")
+LAYOUTS: dict[str, TableLayout] = {
+    "trend_gaps": TableLayout(
+        partition_cols=("survey", "region", "indicator", "dimension", "level", "cycle"),
+        population_cols=("survey", "region", "indicator", "cycle"),
+        complete=False,
+    ),
+    "trend_interactions": TableLayout(
+        base_col="smallest_n",
+        partition_cols=("survey", *_ONE_ROW_PER_PARTITION),
+        population_cols=("survey",),
+        complete=False,
+        comparison_cols=(),
+    ),
+    "trend_changes": TableLayout(
+        partition_cols=("survey", "cycle", *_ONE_ROW_PER_PARTITION),
+        population_cols=("survey", "cycle"),
+        complete=False,
+        comparison_cols=(),
+    ),
+    "intention_to_leave": TableLayout(
+        partition_cols=("survey", "cycle", "region", "indicator", "dimension", "level"),
+        population_cols=("survey", "cycle", "region", "indicator"),
+        complete=False,
+    ),
+    "representation": TableLayout(
+        partition_cols=("source", "cycle", "region", "dimension", "level"),
+        population_cols=("source", "cycle", "region"),
+        total_group=ALL_STATED,
+    ),
+}
+LINKS: tuple[Link, ...] = (Link(("trend_gaps", "intention_to_leave"), _CELL),)
+
+
+def event_flags(codes: pd.Series, events: Sequence[str], missing: Sequence[str]) -> pd.Series:
+    """1.0 if the code is an event, 0.0 if another substantive answer, NaN if blank or missing."""
+    text = codes.astype("string").replace("", pd.NA)
+    flags = text.isin(list(events)).astype(float)
+    return flags.where(text.notna() & ~text.isin(list(missing)))
+
+
+def _version_for(versions: Sequence[Instrument], cycle: int) -> Instrument:
+    """The version applying to ``cycle`` (the earliest when none applies that early)."""
+    applicable = [v for v in versions if v.applies_from <= cycle]
+    return applicable[-1] if applicable else versions[0]
+
+
+def _break_between(old: Instrument, new: Instrument, item: str) -> str:
+    """Why the trend of ``item`` breaks from ``old`` to ``new`` ("" when comparable)."""
+    if new.previous is None or new.previous.version != old.version:
+        return f"version {new.version} declares no mapping onto {old.version}"
+    table = comparable_items(diff_instruments(old, new))
+    row = table[(table["kind"] == "item") & (table["name"] == item)]
+    if row.empty or not bool(row["comparable"].iloc[0]):
+        changes = row["changes"].iloc[0] if not row.empty else "not asked"
+        return f"{item} changed in version {new.version} ({changes})"
+    return ""
+
+
+def comparable_cycles(
+    versions: Sequence[Instrument] | None, item: str, cycles: Sequence[int]
+) -> tuple[list[int], str]:
+    """The cycles whose answers to ``item`` are comparable with the latest, and a note.
+
+    Walks the cycles in order; where the applying version changes and the item is not
+    comparable (:func:`toolkit.instruments.versions.diff_instruments`), the trend restarts.
+    """
+    ordered = sorted(cycles)
+    if not versions or not ordered:
+        return ordered, BY_NAME
+    kept, breaks = [ordered[0]], []
+    for before, after in itertools.pairwise(ordered):
+        old, new = _version_for(versions, before), _version_for(versions, after)
+        reason = "" if old.version == new.version else _break_between(old, new, item)
+        if reason:
+            kept, breaks = [], [*breaks, f"trend breaks at {after}: {reason}"]
+        kept.append(after)
+    span = f"cycles {kept[0]}-{kept[-1]} comparable" if len(kept) > 1 else f"cycle {kept[0]} only"
+    return kept, "; ".join([span, *breaks])
+
+
+def harmonised(answers: pd.DataFrame, versions: Sequence[Instrument] | None) -> pd.DataFrame:
+    """Answers of every cycle renamed and recoded to the latest version's items.
+
+    Rows of cycles answered under an older version go through
+    :func:`toolkit.instruments.versions.bring_forward` once per later version.
+    """
+    if not versions or answers.empty:
+        return answers
+    parts = []
+    for cycle, rows in answers.groupby("cycle", sort=True):
+        applied = _version_for(versions, int(cycle))
+        for later in versions[versions.index(applied) + 1 :]:
+            renamed = set((later.previous.renamed if later.previous else {}).keys())
+            rows = bring_forward(rows.drop(columns=[c for c in renamed if c in rows]), later)
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _grouped(answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel) -> tuple[pd.Series, str]:  # fmt: skip
+    """Group labels of ``dim`` and its reference group."""
+    dimension = instrument.dimension(dim.name)
+    return group_labels(answers, instrument, dimension, dim.level), dimension.reference[dim.level]
+
+
+def _cell_counts(data: pd.DataFrame, level: float) -> pd.DataFrame:
+    """n, events, rate and Wilson interval per cycle and group (``_y`` 0/1, ``_g`` group)."""
+    counts = (data.groupby(["cycle", "_g"], sort=True)["_y"].agg(n="size", events="sum")
+              .reset_index().rename(columns={"_g": "group"}))  # fmt: skip
+    counts["events"] = counts["events"].astype(int)
+    counts["estimate"] = counts["events"] / counts["n"]
+    counts["ci_low"], counts["ci_high"] = wilson_interval(counts["events"], counts["n"], level)
+    return counts
+
+
+def _trend_frames(
+    data: pd.DataFrame, keys: dict[str, object], reference: str, note: str, *,
+    level: float, min_n: int, weights: str | None,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The three trend tables of one indicator x dimension x level."""
+    trend = gap_trend(data, "_y", "_g", reference, "cycle", weights=weights, level=level,
+                      min_n=min_n)  # fmt: skip
+    counts = _cell_counts(data, level)
+    comparison = trend.per_cycle.drop(columns=["n", "events", "estimate"]).rename(
+        columns={"note": "comparison_note"}
+    )
+    gaps = counts.merge(comparison, on=["cycle", "group"], how="left")
+    gaps["reference_group"] = reference
+    gaps["is_reference"] = gaps["group"] == reference
+    gaps["note"] = gaps["comparison_note"].fillna("")
+    cycles = sorted(trend.cycles)
+    interactions = trend.verdict.merge(
+        trend.interaction[["group", "model", "note"]], on="group", how="left"
+    ).assign(cycles=f"{cycles[0]}-{cycles[-1]}" if cycles else "")
+    n_cells = counts.set_index(["cycle", "group"])["n"]
+    changes = trend.change.assign(
+        reference_group=reference,
+        n=[min(n_cells.get((c, g), 0), n_cells.get((p, g), 0), n_cells.get((c, reference), 0),
+               n_cells.get((p, reference), 0))
+           for c, p, g in trend.change[["cycle", "previous_cycle", "group"]].to_numpy()],
+    )  # fmt: skip
+    return {
+        "trend_gaps": gaps.assign(**keys, comparability=note),
+        "trend_interactions": interactions.assign(
+            **{k: v for k, v in keys.items() if k != "level"},
+            dimension_level=keys["level"],
+            comparability=note,
+        ),
+        "trend_changes": changes.assign(**keys),
+    }
+
+
+def _trend_data(
+    answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec, dim: DimensionLevel,
+    cycles: Sequence[int], weights: str | None,
+) -> tuple[pd.DataFrame, str]:  # fmt: skip
+    """Rows of the comparable cycles with ``_y`` (0/1), ``_g`` (group) and optional weights."""
+    labels, reference = _grouped(answers, instrument, dim)
+    missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
+    frame = pd.DataFrame(
+        {
+            "cycle": answers["cycle"].astype(int),
+            "_y": event_flags(answers[indicator.item], indicator.events, missing),
+            "_g": labels,
+        }
+    )
+    if weights:
+        frame[weights] = answers[weights]
+    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g"])
+    return frame.assign(_g=frame["_g"].astype(str)), reference
+
+
+def _too_few_reason(table: pd.DataFrame) -> pd.Series:
+    """Reasons that name no count: "fewer than min_n" instead of the cell's own n."""
+    few = table["smallest_n"] < table["min_n"]
+    generic = (
+        "a cycle has fewer than "
+        + table["min_n"].astype(str)
+        + (" responses in this group or the reference")
+    )
+    return table["reason"].where(~few, generic)
+
+
+def trend_tables(
+    responses: Mapping[str, pd.DataFrame],
+    instruments: Mapping[str, Instrument],
+    indicators: Sequence[IndicatorSpec],
+    spec: OverTimeSpec,
+    *,
+    level: float,
+    min_n: int,
+    versions: Mapping[str, Sequence[Instrument]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``trend_gaps``, ``trend_interactions`` and ``trend_changes`` (unsuppressed).
+
+    Every indicator in ``spec.indicators`` (all when None) whose survey has responses, by every
+    ``spec.trend_dimensions`` entry, nationally, over the comparable cycles.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {"trend_gaps": [], "trend_interactions": [],
+                                            "trend_changes": []}  # fmt: skip
+    chosen = [i for i in indicators if spec.indicators is None or i.name in spec.indicators]
+    for indicator in chosen:
+        answers = responses.get(indicator.survey)
+        if answers is None or answers.empty or indicator.item not in answers:
+            continue
+        history = (versions or {}).get(indicator.survey)
+        answers = harmonised(answers, history)
+        cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
+        instrument = instruments[indicator.survey]
+        for dim in spec.trend_dimensions:
+            data, reference = _trend_data(answers, instrument, indicator, dim, cycles, spec.weights)
+            if data.empty:
+                continue
+            keys = {"survey": indicator.survey, "region": NATIONAL, "indicator": indicator.name,
+                    "dimension": dim.name, "level": dim.level}  # fmt: skip
+            frames = _trend_frames(data, keys, reference, note, level=level, min_n=min_n,
+                                   weights=spec.weights)  # fmt: skip
+            for name, frame in frames.items():
+                parts[name].append(frame)
+    columns = {"trend_gaps": TREND_GAP_COLUMNS, "trend_interactions": TREND_INTERACTION_COLUMNS,
+               "trend_changes": TREND_CHANGE_COLUMNS}  # fmt: skip
+    tables = {
+        name: pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=columns[name])
+        for name, frames in parts.items()
+    }
+    verdicts = tables["trend_interactions"]
+    if not verdicts.empty:
+        family = ["survey", *("dimension_level" if c == "level" else c
+                              for c in spec.multiplicity_family)]  # fmt: skip
+        verdicts = verdicts_with_multiplicity(verdicts, family, method=spec.multiplicity_method)
+        verdicts["reason"] = _too_few_reason(verdicts)
+        verdicts = verdicts.rename(columns={"level": "confidence_level"}).rename(
+            columns={"dimension_level": "level"}
+        )
+    tables["trend_interactions"] = verdicts
+    return {name: table.reindex(columns=columns[name]) for name, table in tables.items()}
+
+
+def computed_from_hidden(table: pd.DataFrame, hidden_cells: pd.DataFrame) -> np.ndarray:
+    """Rows of ``trend_interactions`` / ``trend_changes`` that use a suppressed gap cell.
+
+    A row uses its group's and its reference's cells: every cycle for an interaction, the two
+    cycles it compares for a change.
+    """
+    keys = ["survey", "indicator", "dimension", "level"]
+    hidden = {(*k, c, g) for *k, c, g in hidden_cells[[*keys, "cycle", "group"]].to_numpy()}
+    groups = {(*k, g) for *k, _, g in hidden}
+    marked = []
+    for row in table.to_dict(orient="records"):
+        base = tuple(row[k] for k in keys)
+        pair = (row["group"], row["reference_group"])
+        if "previous_cycle" in row:
+            cells = [(*base, c, g) for c in (row["cycle"], row["previous_cycle"]) for g in pair]
+            marked.append(any(cell in hidden for cell in cells))
+        else:
+            marked.append(any((*base, g) in groups for g in pair))
+    return np.array(marked, dtype=bool)
+
+
+def _leaving_measures(
+    answers: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec
+) -> pd.DataFrame:
+    """One column per reported measure: 0/1 outcome per item, and the combined score."""
+    measures = pd.DataFrame(index=answers.index)
+    for item in spec.leaving_items:
+        definition = instrument.item_map.get(item)
+        if definition is None or definition.outcome is None or item not in answers:
+            continue
+        missing = [c.code for c in instrument.choices(item) if c.missing]
+        measures[item] = event_flags(answers[item], definition.outcome.codes, missing)
+    scale = next((s for s in instrument.scales if s.name == spec.leaving_scale), None)
+    if scale is not None and all(item in answers for item in scale.items):
+        coded = answers[list(scale.items)].apply(pd.to_numeric, errors="coerce")
+        measures[scale.name] = scale_scores(coded, scale.items, reversed_items=scale.reversed,
+                                            min_answered=scale.min_answered)  # fmt: skip
+    return measures
+
+
+def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float) -> pd.DataFrame:
+    """Rate (Wilson) or mean score (t) per group of ``_g`` and for all respondents."""
+    rows = data.dropna(subset=[measure])
+    if rows.empty:
+        return pd.DataFrame()
+    if is_score:
+        by_group = mean_score(rows.dropna(subset=["_g"]), measure, "_g", level=level)
+        overall = mean_score(rows, measure, level=level)
+    else:
+        by_group = proportions(rows.dropna(subset=["_g"]), measure, "_g", level=level)
+        overall = proportions(rows, measure, level=level)
+    table = pd.concat([overall.assign(group=ALL_RESPONDENTS, dimension="all", level="all"),
+                       by_group], ignore_index=True)  # fmt: skip
+    return table.assign(indicator=measure, measure=MEAN_SCORE if is_score else AGREEING)
+
+
+def intention_to_leave(
+    responses: Mapping[str, pd.DataFrame],
+    instruments: Mapping[str, Instrument],
+    spec: OverTimeSpec,
+    *,
+    level: float,
+) -> pd.DataFrame:
+    """``intention_to_leave`` (unsuppressed): :data:`LEAVING_COLUMNS`, one row per cycle x
+    indicator x dimension x level x group, plus "All respondents"."""
+    answers = responses.get(spec.retention_survey)
+    if answers is None or answers.empty:
+        return pd.DataFrame(columns=LEAVING_COLUMNS)
+    instrument = instruments[spec.retention_survey]
+    measures = _leaving_measures(answers, instrument, spec)
+    parts = []
+    for cycle, rows in answers.groupby("cycle", sort=True):
+        for dim in spec.trend_dimensions:
+            labels, _ = _grouped(rows, instrument, dim)
+            data = measures.loc[rows.index].assign(_g=labels)
+            for measure in measures.columns:
+                table = _leaving_rows(data, measure, measure == spec.leaving_scale, level)
+                if table.empty:
+                    continue
+                keys = {"survey": spec.retention_survey, "cycle": int(cycle), "region": NATIONAL}
+                table = table.assign(**keys)
+                grouped = table["dimension"].isna()
+                table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
+                parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=LEAVING_COLUMNS)
+    table = pd.concat(parts, ignore_index=True).drop_duplicates(
+        ["cycle", "indicator", "dimension", "level", "group"]
+    )
+    if "events" not in table:
+        table["events"] = np.nan
+    return table.reindex(columns=LEAVING_COLUMNS).reset_index(drop=True)
+
+
+def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:
+    """The representation benchmark: the spec's CSV (``region, group, share`` [``level``]) or the
+    packaged Census 2021 one."""
+    if spec.benchmark is None:
+        return load_census_benchmark()
+    return pd.read_csv(spec.benchmark)
+
+
+def representation_table(
+    source: str, cycle: int, regions: pd.Series, labels: Mapping[str, pd.Series],
+    benchmark: pd.DataFrame, level: float, names: Mapping[str, str],
+) -> pd.DataFrame:  # fmt: skip
+    """Representation ratios per region for each ethnicity level, with an ``All who stated`` row.
+
+    The benchmark is keyed by region name; the table's ``region`` holds the store's region
+    codes, as every other bundle table does.
+
+    Args:
+        source: e.g. "respondents: culture" or "workforce".
+        cycle: the cycle or year.
+        regions: NHS England region code per person.
+        labels: level -> ethnicity group per person (NA = not stated).
+        benchmark: ``region, group, share`` [``level``].
+        level: confidence level.
+        names: region code -> region name (the benchmark's key).
+    """
+    codes = {name: code for code, name in names.items()}
+    parts = []
+    for lvl, groups in labels.items():
+        region_name = regions.astype("string").map(lambda code: names.get(code, code))
+        known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
+        if known.empty:
+            continue
+        counts = known.groupby(["region", "group"]).size().rename("n").reset_index()
+        bench = benchmark[benchmark["level"] == lvl] if "level" in benchmark else benchmark
+        ratios = representation_ratio(counts, bench, level=level)
+        totals = counts.groupby("region")["n"].sum().reset_index().assign(group=ALL_STATED)
+        parts.append(pd.concat([ratios, totals], ignore_index=True).assign(level=lvl))
+    if not parts:
+        return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    table = table.assign(source=source, cycle=cycle, dimension="ethnicity")
+    table["region"] = table["region"].map(lambda name: codes.get(name, name))
+    table["n"] = pd.to_numeric(table["n"]).astype("Int64")
+    table["note"] = table["note"].fillna("")
+    return table.reindex(columns=REPRESENTATION_COLUMNS)
+
+
+def region_names(instrument: Instrument) -> dict[str, str]:
+    """NHS England region code -> name, from the instrument's region list."""
+    return {c.code: c.label for c in instrument.choices("region")}
+
+
+def respondent_representation(
+    responses: Mapping[str, pd.DataFrame],
+    instruments: Mapping[str, Instrument],
+    spec: OverTimeSpec,
+    *,
+    level: float,
+) -> pd.DataFrame:
+    """Respondents' ethnic make-up per survey, cycle and region against the benchmark."""
+    benchmark = read_benchmark(spec)
+    parts = []
+    for survey, answers in sorted(responses.items()):
+        if answers.empty:
+            continue
+        instrument = instruments[survey]
+        dimension = instrument.dimension("ethnicity")
+        for cycle, rows in answers.groupby("cycle", sort=True):
+            labels = {lv: group_labels(rows, instrument, dimension, lv)
+                      for lv in spec.representation_levels}  # fmt: skip
+            parts.append(representation_table(f"respondents: {survey}", int(cycle), rows["region"],
+                                              labels, benchmark, level, region_names(instrument)))  # fmt: skip
+    if not parts:
+        return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def survey_tables(
+    responses: Mapping[str, pd.DataFrame],
+    instruments: Mapping[str, Instrument],
+    indicators: Sequence[IndicatorSpec],
+    spec: OverTimeSpec,
+    *,
+    level: float,
+    min_n: int,
+    versions: Mapping[str, Sequence[Instrument]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every survey-based over-time table, unsuppressed (module docstring)."""
+    tables = trend_tables(responses, instruments, indicators, spec, level=level, min_n=min_n,
+                          versions=versions)  # fmt: skip
+    tables["intention_to_leave"] = intention_to_leave(responses, instruments, spec, level=level)
+    tables["representation_respondents"] = respondent_representation(
+        responses, instruments, spec, level=level
+    )
+    return tables

@@ -1,0 +1,1024 @@
+"""Disclosure control for results-bundle tables: primary and secondary suppression, audits.
+
+Every published table is tidy: one row per cell (survey x cycle x region x indicator x dimension x
+level x group), with a base column ``n`` (respondents answering, the group's base) and value
+columns (counts, estimates, CIs, relative likelihoods ...). This module decides which rows are
+suppressed; everything downstream obeys the ``suppressed`` / ``suppression_reason`` columns.
+
+Rules (DOMAIN.md section 7):
+
+* **Primary**: a row whose base is under ``policy.threshold`` (default 10, never below 5) is
+  suppressed. A base of 0 reveals no one, but there is no estimate, so it is suppressed with a
+  reason that says so; its value (0) is treated as known by any reader.
+* **Secondary**: the cells of one *population* (the columns that identify who was asked: survey,
+  cycle, region, indicator) are tied by additive relations:
+  ``total = sum(groups of a partition)`` for every partition (dimension x level; "Prefer not to
+  say" rows are groups like any other, and the relation is treated as exact, which errs on the
+  safe side), and ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary (or
+  an intersection's margins). A total or parent that is not published is an unknown of the
+  system. After primary suppression, a suppressed cell is *determined* when the published cells
+  pin it to one value: with ``A`` the relation matrix restricted to the unknown cells, cell ``i``
+  is determined iff row ``i`` of a basis of the null space of ``A`` is zero. While some
+  suppressed non-zero cell is determined, the cheapest published cell (smallest base, then the
+  cell key, so the choice does not depend on row order) that shares a relation with it and
+  un-determines it is suppressed too. The result never lets differencing recover a suppressed
+  base, count or weighted count, since all additive columns share the same relations.
+* **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
+  same cell; if one is suppressed all are. Links and secondary suppression are iterated to a
+  fixed point.
+* **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
+  every comparison value (RL, difference, test): the reference rate is recoverable from them.
+* **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
+  as missing ("*") and rounds the rest to the nearest 5; ``ons_10_5`` does the same for counts
+  1-9. Zero stays zero.
+
+``SuppressionPolicy.secondary=False`` exists so tests can show that primary suppression alone
+leaks; :func:`audit_disclosure` (run whenever a bundle is written or a report rendered) finds that
+leak, so such an output is refused rather than published.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import null_space
+
+from toolkit.errors import DisclosureError
+
+Rounding = Literal["none", "nhs_digital", "ons_10_5"]
+
+MIN_THRESHOLD = 5
+TOTAL_GROUP = "All respondents"
+DEFAULT_PARTITION_COLS = ("survey", "cycle", "region", "indicator", "dimension", "level")
+DEFAULT_COMPARISON_COLS = (
+    "reference_estimate",
+    "rel_likelihood",
+    "rl_ci_low",
+    "rl_ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "statistic",
+    "dof",
+    "p_value",
+    "p_adjusted",
+    "outside_band",
+)
+AUDIT_COLUMNS = ("table", "row", "column", "value", "problem")
+
+REASON_ZERO = "primary: no respondents (a base of 0 reveals no one, but there is no estimate)"
+REASON_BASE_MISSING = "primary: base not known"
+REASON_SECONDARY = "secondary: protects a suppressed cell in the same table"
+REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
+
+_ROUNDING_LIMIT = {"nhs_digital": 8, "ons_10_5": 10}
+_ROUNDING_LABEL = {"nhs_digital": "NHS Digital style", "ons_10_5": "ONS 10-5 rule"}
+_TOLERANCE = 1e-9
+
+
+def primary_reason(threshold: int) -> str:
+    """The reason written on a row whose base is under ``threshold``."""
+    return f"primary: fewer than {threshold} respondents"
+
+
+def linked_reason(table: str) -> str:
+    """The reason written on a row suppressed because the same cell is suppressed in ``table``."""
+    return f"secondary: the same cell is suppressed in linked table '{table}'"
+
+
+@dataclass(frozen=True)
+class SuppressionPolicy:
+    """How small cells are protected.
+
+    Attributes:
+        threshold: minimum base for a published row (default 10; below 5 is refused).
+        rounding: ``"none"``, ``"nhs_digital"`` (1-7 shown as "*", others to the nearest 5) or
+            ``"ons_10_5"`` (under 10 shown as "*", others to the nearest 5), on count columns.
+        secondary: complementary suppression. Leave it on: ``False`` is for tests that show
+            primary suppression alone leaks. The audit refuses any leaking output anyway.
+    """
+
+    threshold: int = 10
+    rounding: Rounding = "none"
+    secondary: bool = True
+
+    def __post_init__(self) -> None:
+        if int(self.threshold) < MIN_THRESHOLD:
+            raise DisclosureError(
+                code="disclosure.threshold_too_low",
+                message="the suppression threshold is below the minimum group size",
+                column="threshold",
+                value=self.threshold,
+                expected=f"an integer of at least {MIN_THRESHOLD}",
+                fix=f"set the suppression threshold to {MIN_THRESHOLD} or more (default 10)",
+            )
+        if self.rounding not in get_args(Rounding):
+            raise DisclosureError(
+                code="disclosure.unknown_rounding",
+                message="unknown count rounding policy",
+                column="rounding",
+                value=self.rounding,
+                expected=" or ".join(get_args(Rounding)),
+                fix='use "none", "nhs_digital" or "ons_10_5"',
+            )
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Which columns of a table play which role. Columns absent from a table are ignored.
+
+    Attributes:
+        base_col: the group's base (respondents answering, headcount, starters ...).
+        group_col: the group label; ``total_group`` marks the population total row.
+        partition_cols: columns whose values define a partition: the groups of one partition
+            (plus "Prefer not to say") add up to the population total.
+        population_cols: columns that identify a population (who was asked); default the
+            partition columns without ``dimension_col`` and ``level_col``.
+        dimension_col, level_col: used with a hierarchy.
+        value_cols: columns blanked in a suppressed row; default every numeric or boolean
+            column that does not identify the row.
+        count_cols: columns rounded under a rounding policy (counts tables).
+        reference_col: the reference group of a comparison row.
+        comparison_cols: blanked when the reference group is suppressed; default the
+            comparison columns of DESIGN.md decision 4 present in the table.
+        key_cols: further identifying columns that must never be blanked (e.g. ``time``).
+        complete: whether every partition lists all its groups (with "Prefer not to say"),
+            so that they add up to the total. Set ``False`` for a table that republishes a
+            subset of another table's cells (e.g. comparisons without "Prefer not to say")
+            and link it to that table: its own partitions are then never treated as sums.
+    """
+
+    base_col: str = "n"
+    group_col: str = "group"
+    partition_cols: tuple[str, ...] = DEFAULT_PARTITION_COLS
+    population_cols: tuple[str, ...] | None = None
+    dimension_col: str = "dimension"
+    level_col: str = "level"
+    total_group: str = TOTAL_GROUP
+    value_cols: tuple[str, ...] | None = None
+    count_cols: tuple[str, ...] = ()
+    reference_col: str = "reference_group"
+    comparison_cols: tuple[str, ...] | None = None
+    key_cols: tuple[str, ...] = ()
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Link:
+    """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none."""
+
+    tables: tuple[str, ...]
+    on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A :class:`TableLayout` resolved against one table's columns."""
+
+    base: str
+    group: str
+    partition: tuple[str, ...]
+    population: tuple[str, ...]
+    dimension: str | None
+    level: str | None
+    total_group: str
+    values: tuple[str, ...]
+    counts: tuple[str, ...]
+    reference: str | None
+    comparisons: tuple[str, ...]
+    complete: bool
+
+
+def _holds_numbers(column: pd.Series) -> bool:
+    """Numeric or boolean, or text-typed (object) but holding only numbers and blanks: a
+    count that arrived as ``object`` after a concat must be blanked like any other number."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return True
+    if column.dtype != object:
+        return False
+    present = column.dropna()
+    return (
+        not present.empty
+        and present.map(lambda v: isinstance(v, (int, float, np.number, bool))).all()
+    )
+
+
+def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
+    """Resolve ``layout`` against ``table``: keep present columns, fill defaults."""
+    present = set(table.columns)
+    for required in (layout.base_col, layout.group_col):
+        if required not in present:
+            raise DisclosureError(
+                code="disclosure.missing_column",
+                message="a table passed to disclosure control lacks a required column",
+                column=required,
+                expected=f"columns {layout.base_col!r} and {layout.group_col!r}",
+                fix="name the base and group columns with base_col= and group_col=",
+            )
+    partition = tuple(c for c in layout.partition_cols if c in present)
+    dims = {layout.dimension_col, layout.level_col}
+    population = tuple(
+        c
+        for c in (layout.population_cols or tuple(c for c in partition if c not in dims))
+        if c in present
+    )
+    reference = layout.reference_col if layout.reference_col in present else None
+    identifying = {*partition, *population, layout.group_col, *layout.key_cols}
+    identifying |= {reference, "is_reference", "suppressed"}
+    values = layout.value_cols or tuple(
+        c for c in table.columns if c not in identifying and _holds_numbers(table[c])
+    )
+    comparisons = layout.comparison_cols or DEFAULT_COMPARISON_COLS
+    return _Columns(
+        base=layout.base_col,
+        group=layout.group_col,
+        partition=partition,
+        population=population,
+        dimension=layout.dimension_col if layout.dimension_col in partition else None,
+        level=layout.level_col if layout.level_col in partition else None,
+        total_group=layout.total_group,
+        values=tuple(c for c in values if c in present),
+        counts=tuple(c for c in layout.count_cols if c in present),
+        reference=reference,
+        comparisons=tuple(c for c in comparisons if c in present) if reference else (),
+        complete=layout.complete,
+    )
+
+
+def _key(values: Iterable[object]) -> tuple[object, ...]:
+    """A hashable key with every missing value as ``None`` (NaN never equals itself)."""
+    return tuple(None if pd.isna(v) else v for v in values)
+
+
+# --- the additive relations of one population ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Population:
+    """The additive relations among the cells of one population.
+
+    Attributes:
+        cells: for each published cell (variable), the table row positions that hold it.
+        keys: for each cell, its key (partition values + group) used for tie-breaks.
+        matrix: relations x (cells + unpublished totals/parents); a relation reads
+            ``parent - sum(children) = 0``.
+    """
+
+    cells: tuple[np.ndarray, ...]
+    keys: tuple[str, ...]
+    matrix: np.ndarray
+
+    @property
+    def n_cells(self) -> int:
+        """Number of published cells (the first columns of ``matrix``)."""
+        return len(self.cells)
+
+
+@dataclass
+class _RelationBuilder:
+    """Accumulates cells, unpublished variables and relations for one population."""
+
+    cell_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    cell_rows: list[list[int]] = field(default_factory=list)
+    hidden_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    relations: list[tuple[tuple[object, ...], list[tuple[object, ...]]]] = field(
+        default_factory=list
+    )
+
+    def add_row(self, key: tuple[object, ...], row: int) -> None:
+        """Record that table row ``row`` holds cell ``key``."""
+        if key not in self.cell_index:
+            self.cell_index[key] = len(self.cell_rows)
+            self.cell_rows.append([])
+        self.cell_rows[self.cell_index[key]].append(row)
+
+    def _column(self, key: tuple[object, ...]) -> int:
+        if key in self.cell_index:
+            return self.cell_index[key]
+        return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
+
+    def build(self) -> _Population:
+        """The population's cells and relation matrix (hidden variables after the cells)."""
+        columns = [
+            (self._column(parent), [self._column(child) for child in children])
+            for parent, children in self.relations
+        ]
+        n_cells = len(self.cell_rows)
+        matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
+        for r, (parent, children) in enumerate(columns):
+            matrix[r, parent if parent >= 0 else n_cells - 1 - parent] += 1.0
+            for child in children:
+                matrix[r, child if child >= 0 else n_cells - 1 - child] -= 1.0
+        return _Population(
+            cells=tuple(np.asarray(rows) for rows in self.cell_rows),
+            keys=tuple(repr(k) for k in self.cell_index),
+            matrix=matrix,
+        )
+
+
+_TOTAL_KEY: tuple[object, ...] = ("__population_total__",)
+_UNLISTED = "__groups_not_listed__"
+
+
+_Node = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class _Hierarchy:
+    """A dimension hierarchy as lookups on (dimension, level, group) nodes.
+
+    Attributes:
+        parents: node -> its parents (two for an intersection cell: one per margin).
+        children: (parent node, (child dimension, child level)) -> all its children at that
+            dimension and level, published or not. A parent can be split several ways (White
+            into detailed White groups, and into White x each sector); each way is its own
+            relation.
+        groups: (dimension, level) -> every group the hierarchy knows at that level.
+    """
+
+    parents: dict[_Node, list[_Node]] = field(default_factory=dict)
+    children: dict[tuple[_Node, tuple[object, ...]], list[_Node]] = field(default_factory=dict)
+    groups: dict[_Node, list[object]] = field(default_factory=dict)
+
+
+def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
+    """Read ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``]."""
+    tree = _Hierarchy()
+    if hierarchy is None or hierarchy.empty:
+        return tree
+    parent_dim = hierarchy.get("parent_dimension", hierarchy["dimension"])
+    columns = ["dimension", "level", "group", "parent_level", "parent_group"]
+    for (dim, level, group, p_level, p_group), p_dim in zip(
+        hierarchy[columns].to_numpy(dtype=object), parent_dim, strict=True
+    ):
+        child, parent = _key((dim, level, group)), _key((p_dim, p_level, p_group))
+        tree.parents.setdefault(child, []).append(parent)
+        tree.children.setdefault((parent, child[:2]), []).append(child)
+        for node in (child, parent):
+            members = tree.groups.setdefault(node[:2], [])
+            if node[2] not in members:
+                members.append(node[2])
+    return tree
+
+
+def _population(
+    cell_keys: Sequence[tuple[object, ...]],
+    rows: Sequence[int],
+    inner: Sequence[str],
+    cols: _Columns,
+    tree: _Hierarchy,
+) -> _Population:
+    """Build the cells and relations of one population.
+
+    ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
+    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
+    hierarchy knows but the table lacks is an unknown, never assumed to be zero.
+    """
+    builder = _RelationBuilder()
+    partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
+    for row in rows:
+        key = cell_keys[row]
+        builder.add_row(key, row)
+        if key != _TOTAL_KEY:
+            partitions.setdefault(key[:-1], {})[key] = None
+    node = _NodeMap(inner, cols)
+    for part, members in partitions.items():
+        known = tree.groups.get(node.dim_level(part), []) if node.active else []
+        members.update(dict.fromkeys((*part, group) for group in known))
+        if not cols.complete:
+            members[(*part, _UNLISTED)] = None
+        builder.relations.append((_TOTAL_KEY, list(members)))
+    if node.active:
+        builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
+    return builder.build()
+
+
+@dataclass(frozen=True)
+class _NodeMap:
+    """Converts between cell keys (inner partition values + group) and hierarchy nodes."""
+
+    inner: Sequence[str]
+    cols: _Columns
+
+    @property
+    def active(self) -> bool:
+        """Whether the table has both a dimension and a level column."""
+        return self.cols.dimension is not None and self.cols.level is not None
+
+    def dim_level(self, part: Sequence[object]) -> _Node:
+        """(dimension, level) of a partition key."""
+        return (
+            part[self.inner.index(self.cols.dimension)],
+            part[self.inner.index(self.cols.level)],
+        )
+
+    def node(self, key: tuple[object, ...]) -> _Node:
+        """The hierarchy node of a cell key."""
+        return (*self.dim_level(key[:-1]), key[-1])
+
+    def key(self, like: tuple[object, ...], node: _Node) -> tuple[object, ...]:
+        """The cell key of ``node`` in the same partition context as cell key ``like``."""
+        part = list(like[:-1])
+        part[self.inner.index(self.cols.dimension)] = node[0]
+        part[self.inner.index(self.cols.level)] = node[1]
+        return (*part, node[2])
+
+
+def _hierarchy_relations(
+    cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy
+) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
+    """``parent = sum(its children)`` for every parent reachable from the cells, once for each
+    dimension and level its children are published at.
+
+    A node that is not published is still a node (an unknown), so a chain
+    detailed -> grouped -> binary holds even when the grouped level is missing.
+    """
+    relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
+    reached: set[tuple[object, ...]] = set()
+    pending = [key for key in cell_index if key != _TOTAL_KEY]
+    while pending:
+        key = pending.pop(0)
+        child = node.node(key)
+        for parent in tree.parents.get(child, []):
+            parent_key = node.key(key, parent)
+            split = (parent_key, child[:2])
+            if split not in relations:
+                relations[split] = [node.key(key, c) for c in tree.children[(parent, child[:2])]]
+            if parent_key not in reached:
+                reached.add(parent_key)
+                pending.append(parent_key)
+    return [(parent_key, members) for (parent_key, _), members in relations.items()]
+
+
+def _populations(
+    table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
+) -> list[_Population]:
+    """Split ``table`` into populations and build each one's relations."""
+    tree = _read_hierarchy(hierarchy)
+    inner = [c for c in cols.partition if c not in cols.population]
+    keyed = table[[*cols.population, *inner, cols.group]].to_numpy(dtype=object)
+    n_pop, total = len(cols.population), cols.total_group
+    grouped: dict[tuple[object, ...], list[int]] = {}
+    cell_keys: list[tuple[object, ...]] = []
+    for row, values in enumerate(keyed):
+        grouped.setdefault(_key(values[:n_pop]), []).append(row)
+        cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
+    return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
+
+
+def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Which unknown variables the relations pin to one value.
+
+    Variable ``i`` is determined iff the ``i``-th row of a null-space basis of ``matrix``
+    restricted to the unknown columns is zero (every solution agrees on it).
+    """
+    determined = np.zeros(len(unknown), dtype=bool)
+    sub = matrix[:, unknown]
+    if sub.shape[1] == 0 or not sub.any():
+        return determined
+    basis = null_space(sub)
+    if basis.shape[1] == 0:
+        determined[unknown] = True
+    else:
+        determined[unknown] = np.abs(basis).max(axis=1) < _TOLERANCE
+    return determined
+
+
+def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
+    """Unknown mask over all variables: the given cells plus every unpublished variable."""
+    extra = pop.matrix.shape[1] - pop.n_cells
+    return np.concatenate([hidden, np.ones(extra, dtype=bool)])
+
+
+# --- table state and the suppression steps ----------------------------------------------------
+
+
+@dataclass
+class _State:
+    """One table while it is being suppressed."""
+
+    name: str
+    table: pd.DataFrame
+    cols: _Columns
+    base: np.ndarray
+    suppressed: np.ndarray
+    reason: np.ndarray
+    populations: list[_Population]
+
+    @property
+    def zero(self) -> np.ndarray:
+        """Rows whose base is known to be 0 (its value is public)."""
+        return (self.base == 0) | (self.reason == REASON_ZERO)
+
+    def mark(self, rows: np.ndarray, reason: str) -> bool:
+        """Suppress ``rows`` not yet suppressed, with ``reason``; whether anything changed."""
+        new = np.asarray(rows, dtype=int)
+        new = new[~self.suppressed[new]]
+        self.suppressed[new] = True
+        self.reason[new] = reason
+        return bool(len(new))
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """A column as floats, NaN where missing or not a number."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _observe(
+    name: str, table: pd.DataFrame, layout: TableLayout, hierarchy: pd.DataFrame | None
+) -> _State:
+    """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed."""
+    frame = table.reset_index(drop=True)
+    cols = _resolve(layout, frame)
+    base = _numbers(frame[cols.base])
+    suppressed = np.zeros(len(frame), dtype=bool)
+    reason = np.full(len(frame), None, dtype=object)
+    if "suppressed" in frame.columns:
+        suppressed = np.array(frame["suppressed"].fillna(False), dtype=bool)
+        old = frame.get("suppression_reason", pd.Series(None, index=frame.index, dtype=object))
+        reason = np.where(suppressed, old.fillna(REASON_SECONDARY).to_numpy(dtype=object), None)
+    return _State(name, frame, cols, base, suppressed, reason, _populations(frame, cols, hierarchy))
+
+
+def _start(
+    name: str,
+    table: pd.DataFrame,
+    layout: TableLayout,
+    policy: SuppressionPolicy,
+    hierarchy: pd.DataFrame | None,
+) -> _State:
+    """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
+    state = _observe(name, table, layout, hierarchy)
+    base = state.base
+    state.mark(np.flatnonzero(base == 0), REASON_ZERO)
+    state.mark(np.flatnonzero(np.isnan(base)), REASON_BASE_MISSING)
+    state.mark(np.flatnonzero(base < policy.threshold), primary_reason(policy.threshold))
+    return state
+
+
+def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell of ``pop``: suppressed (any of its rows), known zero, and base (for cost)."""
+    suppressed = np.array([state.suppressed[r].any() for r in pop.cells], dtype=bool)
+    known_zero = state.zero
+    zero = np.array([known_zero[r].all() for r in pop.cells], dtype=bool)
+    base = np.array([np.nanmax(state.base[r], initial=-np.inf) for r in pop.cells])
+    return suppressed, zero, base
+
+
+def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
+    """The first candidate whose suppression un-determines ``cell``.
+
+    If none does on its own, the first candidate: one of the cells in a relation where
+    ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
+    first. (Preferring whichever candidate leaves the fewest cells determined instead picks
+    cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
+    """
+    for candidate in candidates:
+        trial = hidden.copy()
+        trial[candidate] = True
+        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
+            return candidate
+    return candidates[0]
+
+
+def _candidates(
+    pop: _Population, hidden: np.ndarray, zero: np.ndarray, base: np.ndarray, cell: int
+) -> list[int]:
+    """Published non-zero cells in the order they are tried as complements for ``cell``.
+
+    First those in a relation where ``cell`` is the only unknown (one of them must go), then
+    those sharing any relation with it, then the rest; within each, smallest base, then key.
+    """
+    mine = pop.matrix[pop.matrix[:, cell] != 0]
+    alone = (mine[:, _unknown(pop, hidden)] != 0).sum(axis=1) == 1
+    sole = (mine[alone, : pop.n_cells] != 0).any(axis=0)
+    related = (mine[:, : pop.n_cells] != 0).any(axis=0)
+    pool = np.flatnonzero(~hidden & ~zero)
+    return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
+
+
+def _protect(state: _State, pop: _Population) -> bool:
+    """Secondary suppression in one population until no suppressed cell is determined."""
+    suppressed, zero, base = _cell_status(state, pop)
+    if not (suppressed & ~zero).any():
+        return False
+    changed = False
+    while True:
+        hidden = suppressed & ~zero
+        exposed = np.flatnonzero(
+            hidden & _determined(pop.matrix, _unknown(pop, hidden))[: pop.n_cells]
+        )
+        if not len(exposed):
+            return changed
+        cell = int(min(exposed, key=lambda c: pop.keys[c]))
+        candidates = _candidates(pop, hidden, zero, base, cell)
+        if not candidates:
+            raise DisclosureError(
+                code="disclosure.unprotectable",
+                message=f"table {state.name!r}: a suppressed cell is fixed by zero cells alone",
+                value=pop.keys[cell],
+                fix="check that the groups of each partition add up to its total; for a table "
+                "that omits groups, use TableLayout(complete=False) and link it",
+            )
+        chosen = _complement(pop, hidden, cell, candidates)
+        suppressed[chosen] = True
+        changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
+
+
+def _secondary(state: _State) -> bool:
+    """Secondary suppression over every population of the table; whether anything changed."""
+    changed = False
+    for pop in state.populations:
+        changed |= _protect(state, pop)
+    return changed
+
+
+def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
+    """The link key of every row of a table."""
+    missing = [c for c in on if c not in state.table.columns]
+    if missing:
+        raise DisclosureError(
+            code="disclosure.bad_link",
+            message=f"table {state.name!r} lacks a column named in a link",
+            column=missing[0],
+            fix="link tables only on columns they all have",
+        )
+    return [_key(v) for v in state.table[list(on)].to_numpy()]
+
+
+def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
+    """Suppress in every linked table the cells suppressed in any of them.
+
+    Every row carrying a suppressed key is suppressed, in the other tables and in the same
+    table too (a table may hold the same cell more than once, e.g. once per indicator).
+    """
+    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
+    source: dict[tuple[object, ...], str] = {}
+    for name in link.tables:
+        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
+            if hidden:
+                source.setdefault(key, name)
+    changed = False
+    for name in link.tables:
+        for row, key in enumerate(keys[name]):
+            if key in source and not states[name].suppressed[row]:
+                changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
+    return changed
+
+
+# --- output: blanking, reference rule, rounding ----------------------------------------------
+
+
+def _nullable(series: pd.Series) -> pd.Series:
+    """Integer and boolean columns as pandas nullable dtypes, so they can hold NA."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean")
+    if pd.api.types.is_integer_dtype(series):
+        return series.astype("Int64")
+    return series
+
+
+def _reference_withheld(state: _State) -> np.ndarray:
+    """Unsuppressed rows whose reference group (same partition) is suppressed."""
+    cols = state.cols
+    withheld = np.zeros(len(state.table), dtype=bool)
+    if cols.reference is None or not cols.comparisons:
+        return withheld
+    parts = [_key(v) for v in state.table[list(cols.partition)].to_numpy()]
+    hidden = {
+        (part, group)
+        for part, group, flag in zip(parts, state.table[cols.group], state.suppressed, strict=True)
+        if flag
+    }
+    for row, (part, ref) in enumerate(zip(parts, state.table[cols.reference], strict=True)):
+        withheld[row] = not state.suppressed[row] and (part, ref) in hidden
+    return withheld
+
+
+def _round_to_five(values: pd.Series, limit: int) -> tuple[pd.Series, np.ndarray]:
+    """Counts 1..limit-1 become NA, others the nearest multiple of 5; and which were hidden."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
+    small = ((numbers > 0) & (numbers < limit)).fillna(False).to_numpy(dtype=bool)
+    rounded = (np.floor(numbers / 5 + 0.5) * 5).mask(small)
+    if pd.api.types.is_integer_dtype(values):
+        return rounded.astype("Int64"), small
+    return rounded, small
+
+
+def _apply_rounding(out: pd.DataFrame, state: _State, rounding: Rounding) -> np.ndarray:
+    """Round the count columns in place; the rows where a count was shown as "*"."""
+    hidden = np.zeros(len(out), dtype=bool)
+    if rounding == "none":
+        return hidden
+    for col in state.cols.counts:
+        out[col], small = _round_to_five(out[col], _ROUNDING_LIMIT[rounding])
+        hidden |= small & ~state.suppressed
+    return hidden
+
+
+def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.DataFrame:
+    """The published table: blanked values, reasons, rounded counts, original index."""
+    out = state.table.copy()
+    withheld = _reference_withheld(state)
+    for col in dict.fromkeys((*state.cols.values, *state.cols.comparisons, *state.cols.counts)):
+        blank = state.suppressed if col in state.cols.values else np.zeros(len(out), dtype=bool)
+        if col in state.cols.comparisons:
+            blank = blank | withheld
+        out[col] = _nullable(out[col]).mask(blank)
+    reason = state.reason.copy()
+    reason[withheld] = REASON_REFERENCE
+    starred = _apply_rounding(out, state, policy.rounding)
+    if starred.any():
+        limit = _ROUNDING_LIMIT[policy.rounding]
+        note = f"rounded: counts 1-{limit - 1} shown as * ({_ROUNDING_LABEL[policy.rounding]})"
+        reason[starred] = [note if r is None else f"{r}; {note}" for r in reason[starred]]
+    out["suppressed"] = state.suppressed
+    out["suppression_reason"] = pd.Series(reason, dtype=object)
+    out.index = index
+    return out
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def suppress_linked(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout] | None = None,
+    links: Sequence[Link] = (),
+    hierarchy: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Suppress small cells consistently across the tables of one output.
+
+    Args:
+        tables: name -> tidy table (see :class:`TableLayout` for the roles of columns).
+        policy: threshold, rounding and secondary switch.
+        layouts: name -> layout; a table without one uses ``TableLayout()``.
+        links: cells shared between tables (e.g. the estimates and comparisons tables on
+            survey, cycle, region, indicator, dimension, level, group).
+        hierarchy: ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``].
+
+    Returns:
+        name -> the table with value columns blanked (NA) in suppressed rows, count columns
+        rounded under the policy, and two more columns: ``suppressed`` (bool) and
+        ``suppression_reason`` (str or None). Primary, links and secondary suppression are
+        iterated until nothing changes.
+    """
+    layouts = layouts or {}
+    states = {
+        name: _start(name, table, layouts.get(name, TableLayout()), policy, hierarchy)
+        for name, table in tables.items()
+    }
+    changed = True
+    while changed:
+        changed = False
+        for link in links:
+            changed |= _apply_link(states, link)
+        if policy.secondary:
+            for state in states.values():
+                changed |= _secondary(state)
+    return {name: _finish(states[name], policy, tables[name].index) for name in tables}
+
+
+def suppress_small_cells(
+    table: pd.DataFrame,
+    *,
+    policy: SuppressionPolicy,
+    base_col: str = "n",
+    group_col: str = "group",
+    partition_cols: Sequence[str] = DEFAULT_PARTITION_COLS,
+    population_cols: Sequence[str] | None = None,
+    total_group: str = TOTAL_GROUP,
+    value_cols: Sequence[str] | None = None,
+    count_cols: Sequence[str] = (),
+    key_cols: Sequence[str] = (),
+    hierarchy: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Primary and secondary suppression of one table (see the module docstring for the rules).
+
+    Returns the table with ``suppressed`` and ``suppression_reason`` columns added, every value
+    column of a suppressed row blanked, comparison values withheld where the reference group is
+    suppressed and count columns rounded under ``policy.rounding``.
+    """
+    layout = TableLayout(
+        base_col=base_col,
+        group_col=group_col,
+        partition_cols=tuple(partition_cols),
+        population_cols=None if population_cols is None else tuple(population_cols),
+        total_group=total_group,
+        value_cols=None if value_cols is None else tuple(value_cols),
+        count_cols=tuple(count_cols),
+        key_cols=tuple(key_cols),
+    )
+    return suppress_linked(
+        {"table": table}, policy=policy, layouts={"table": layout}, hierarchy=hierarchy
+    )["table"]
+
+
+# --- audits -----------------------------------------------------------------------------------
+
+_Finding = tuple[str, int, str, float, str]
+
+
+def _cell_values(state: _State, pop: _Population, known: np.ndarray) -> np.ndarray:
+    """Published value of each known cell (0 for known-zero cells), NaN elsewhere."""
+    values = np.full(pop.n_cells, np.nan)
+    for c in np.flatnonzero(known):
+        rows = pop.cells[c]
+        shown = state.base[rows][~state.suppressed[rows]]
+        values[c] = 0.0 if state.zero[rows].all() else np.nanmax(shown, initial=np.nan)
+    return values
+
+
+def _derived(pop: _Population, unknown: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares values of the unknowns given the known cells (exact where determined)."""
+    known = ~unknown
+    rhs = -pop.matrix[:, known] @ np.nan_to_num(values[known[: pop.n_cells]])
+    solution = np.full(len(unknown), np.nan)
+    if unknown.any():
+        solution[unknown] = np.linalg.lstsq(pop.matrix[:, unknown], rhs, rcond=None)[0]
+    return solution
+
+
+def _audit_population(state: _State, pop: _Population, threshold: int) -> list[_Finding]:
+    """Suppressed cells recoverable by differencing, and hidden bases derivable under threshold."""
+    suppressed, zero, _ = _cell_status(state, pop)
+    base_hidden = np.array([np.isnan(state.base[r]).all() for r in pop.cells], dtype=bool)
+    hidden = (suppressed | base_hidden) & ~zero
+    unknown = _unknown(pop, hidden)
+    determined = _determined(pop.matrix, unknown)[: pop.n_cells] & hidden
+    if not determined.any():
+        return []
+    value = _derived(pop, unknown, _cell_values(state, pop, ~hidden))
+    findings: list[_Finding] = []
+    for c in np.flatnonzero(determined):
+        if abs(value[c]) < 0.5:
+            continue
+        row = int(pop.cells[c][0])
+        if suppressed[c]:
+            problem = "suppressed base recoverable by differencing the published cells"
+        elif value[c] < threshold:
+            problem = f"base not shown but derivable as total minus others, under {threshold}"
+        else:
+            continue
+        findings.append((state.name, row, state.cols.base, float(value[c]), problem))
+    return findings
+
+
+def _audit_rows(state: _State, policy: SuppressionPolicy) -> list[_Finding]:
+    """Row checks: small published bases, numbers left in suppressed rows, comparisons."""
+    table, cols, findings = state.table, state.cols, []
+    small = ~state.suppressed & (state.base > 0) & (state.base < policy.threshold)
+    findings += [
+        (state.name, int(r), cols.base, state.base[r], f"base under {policy.threshold} shown")
+        for r in np.flatnonzero(small)
+    ]
+    checks = [(state.suppressed, cols.values, "number left in a suppressed row")]
+    checks.append((_reference_withheld(state), cols.comparisons, REASON_REFERENCE + " but shown"))
+    for rows, columns, problem in checks:
+        for col in columns:
+            shown = rows & table[col].notna().to_numpy(dtype=bool)
+            findings += [
+                (state.name, int(r), col, _as_float(table[col].iloc[r]), problem)
+                for r in np.flatnonzero(shown)
+            ]
+    return findings
+
+
+def _as_float(value: object) -> float:
+    """A cell value as a float for the audit's ``value`` column (NaN if not numeric)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _audit_rounding(state: _State, rounding: Rounding) -> list[_Finding]:
+    """Count columns that break the rounding policy in published rows."""
+    if rounding == "none":
+        return []
+    limit, findings = _ROUNDING_LIMIT[rounding], []
+    for col in state.cols.counts:
+        values = _numbers(state.table[col])
+        bad = ~state.suppressed & ~np.isnan(values)
+        bad &= ((values > 0) & (values < limit)) | (np.mod(values, 5) != 0)
+        findings += [
+            (state.name, int(r), col, float(values[r]), f"count not rounded ({rounding})")
+            for r in np.flatnonzero(bad)
+        ]
+    return findings
+
+
+def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
+    """Cells published in one linked table but suppressed in another."""
+    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
+    hidden = {
+        key: name
+        for name in link.tables
+        for key, flag in zip(keys[name], states[name].suppressed, strict=True)
+        if flag
+    }
+    findings: list[_Finding] = []
+    for name in link.tables:
+        state = states[name]
+        for row, key in enumerate(keys[name]):
+            if key in hidden and hidden[key] != name and not state.suppressed[row]:
+                problem = f"published here but suppressed in linked table '{hidden[key]}'"
+                findings.append((name, row, state.cols.base, float(state.base[row]), problem))
+    return findings
+
+
+def _audit_table(state: _State, policy: SuppressionPolicy) -> list[_Finding]:
+    """Every check on one table."""
+    findings = _audit_rows(state, policy) + _audit_rounding(state, policy.rounding)
+    for pop in state.populations:
+        findings += _audit_population(state, pop, policy.threshold)
+    return findings
+
+
+def audit_disclosure(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout] | None = None,
+    links: Sequence[Link] = (),
+    hierarchy: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Check published tables for disclosure; an empty result means none was found.
+
+    Finds: a table without a ``suppressed`` column; a published row whose base is under the
+    threshold; any number left in a suppressed row; a comparison value shown against a
+    suppressed reference group; a suppressed non-zero base that the published cells of its
+    population determine (e.g. a partition with one suppressed cell and a known total); a base
+    not shown in a published row but derivable and under the threshold; counts that break the
+    rounding policy; a cell published in one linked table and suppressed in another. The same
+    layouts, links and hierarchy as for :func:`suppress_linked` describe the tables.
+
+    Returns:
+        DataFrame with columns ``table`` (str), ``row`` (0-based position, -1 for the whole
+        table), ``column``, ``value`` (float: the value seen or derived) and ``problem``.
+    """
+    layouts = layouts or {}
+    findings: list[_Finding] = []
+    states: dict[str, _State] = {}
+    for name, table in tables.items():
+        if "suppressed" not in table.columns:
+            findings.append((name, -1, "suppressed", np.nan, "not passed through suppression"))
+        states[name] = _observe(name, table, layouts.get(name, TableLayout()), hierarchy)
+        findings += _audit_table(states[name], policy)
+    for link in links:
+        findings += _audit_link(states, link)
+    return pd.DataFrame(findings, columns=list(AUDIT_COLUMNS)).astype(
+        {"table": object, "row": "int64", "column": object, "value": "float64", "problem": object}
+    )
+
+
+def assert_no_disclosure(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout] | None = None,
+    links: Sequence[Link] = (),
+    hierarchy: pd.DataFrame | None = None,
+) -> None:
+    """Raise :class:`DisclosureError` if :func:`audit_disclosure` finds anything.
+
+    For the bundle writer and the report renderer: the error names the first finding and
+    carries the whole audit table in ``details["audit"]``.
+    """
+    audit = audit_disclosure(
+        tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    )
+    if audit.empty:
+        return
+    first = audit.iloc[0]
+    raise DisclosureError(
+        code="disclosure.leak",
+        message=f"{len(audit)} disclosure problem(s); first in table {first['table']!r}: "
+        f"{first['problem']}",
+        row=int(first["row"]) + 1,
+        column=str(first["column"]),
+        value=None if np.isnan(first["value"]) else float(first["value"]),
+        fix="run the tables through toolkit.disclosure.suppression.suppress_linked before publishing",
+        details={"audit": audit},
+    )
+
+
+def audit_text(text: str, *, forbidden: Iterable[str]) -> list[str]:
+    """The ``forbidden`` strings (e.g. suppressed values or labels) that occur in ``text``.
+
+    A string matches only as a whole token: not inside a longer word or number, so ``"7"``
+    is not found in ``"17"`` or ``"7.5"``.
+    """
+    found = []
+    for item in forbidden:
+        pattern = rf"(?<![\w.]){re.escape(item)}(?![\w]|\.\d)"
+        if re.search(pattern, text):
+            found.append(item)
+    return found

@@ -1,0 +1,397 @@
+"""The chart library: plotnine charts with one theme (DESIGN.md decision 6).
+
+Every chart function takes a bundle table (already suppressed) and returns a ``ggplot``; none
+computes statistics or saves files. Rows flagged ``suppressed`` are never drawn and never
+appear in labels or alt text: :func:`published` removes them first, and the report names them
+in its text with their reasons. Each chart has a companion ``*_alt_text`` function that
+describes it from the same published rows, so alt text is generated from the data.
+
+Columns are read by name; a table lacking a column a chart needs yields an empty chart frame
+rather than an error (bundles grow over time, see ``toolkit.report.sentences``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from mizani.breaks import breaks_extended
+from plotnine import (
+    aes,
+    annotate,
+    coord_flip,
+    element_blank,
+    element_text,
+    facet_wrap,
+    geom_col,
+    geom_hline,
+    geom_line,
+    geom_point,
+    geom_pointrange,
+    geom_ribbon,
+    geom_step,
+    geom_text,
+    geom_tile,
+    ggplot,
+    labs,
+    scale_color_manual,
+    scale_fill_gradient2,
+    scale_fill_manual,
+    scale_x_continuous,
+    scale_y_continuous,
+    scale_y_log10,
+    theme,
+    theme_minimal,
+)
+
+# Okabe-Ito: a colour-blind-safe qualitative palette (black last, for the reference group).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+#: Diverging Likert colours, disagree (vermillion) -> neutral (grey) -> agree (blue).
+LIKERT_COLOURS = ("#B2432F", "#E69F7A", "#BBBBBB", "#7FB2D9", "#0072B2")
+BAND = (0.8, 1.25)
+BAND_LABEL = "four-fifths convention (0.80-1.25)"
+#: A4 text width is about 6.3 in; 7.5 in drawn at 150 dpi and scaled down keeps 11 pt legible.
+FIGURE_SIZE = (7.5, 4.5)
+CI_TEXT = "95% CI"
+
+
+def ptw_theme() -> theme:
+    """The one theme: minimal, large readable text at A4 width, no minor grid."""
+    return theme_minimal(base_size=11) + theme(
+        figure_size=FIGURE_SIZE,
+        panel_grid_minor=element_blank(),
+        plot_title=element_text(size=12, weight="bold"),
+        legend_position="bottom",
+        strip_text=element_text(size=10, weight="bold"),
+    )
+
+
+def published(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows that may be drawn: those not flagged ``suppressed`` (all rows if no such column)."""
+    if "suppressed" not in table.columns:
+        return table
+    return table[~table["suppressed"].astype("boolean").fillna(False).astype(bool)]
+
+
+def _with_columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Published rows with every column in ``columns`` present and not missing."""
+    data = published(table)
+    if any(column not in data.columns for column in columns):
+        return data.iloc[0:0].reindex(columns=list(dict.fromkeys([*data.columns, *columns])))
+    return data.dropna(subset=list(columns)).copy()
+
+
+def _label(frame: pd.DataFrame) -> pd.Series:
+    """``dimension: group`` labels (``group`` alone when there is no dimension column)."""
+    group = frame["group"].astype(str)
+    if "dimension" not in frame.columns:
+        return group
+    return frame["dimension"].astype(str).str.replace("_", " ") + ": " + group
+
+
+def _ci(low: float, high: float) -> str:
+    return f"{CI_TEXT} {low:.2f} to {high:.2f}"
+
+
+# --- forest plot -------------------------------------------------------------------------------
+
+_FOREST = ("rel_likelihood", "rl_ci_low", "rl_ci_high", "group")
+
+
+def forest_rows(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """The rows a forest plot draws: published, non-reference, with a relative likelihood."""
+    data = _with_columns(comparisons, _FOREST)
+    if "is_reference" in data.columns:
+        data = data[~data["is_reference"].astype("boolean").fillna(False).astype(bool)]
+    return data
+
+
+def forest_plot(
+    comparisons: pd.DataFrame, *, title: str | None = None, band: tuple[float, float] = BAND
+) -> ggplot:
+    """Relative likelihood with its 95% CI per group on a log scale; the band shaded and labelled.
+
+    Input: comparison rows (``COMPARISON_COLUMNS``) of one indicator x cycle x region, any
+    dimensions. Reference rows, suppressed rows and rows without a ratio are not drawn.
+    Output: a ggplot; points outside ``band`` (the row's ``outside_band``) are coloured apart.
+    """
+    data = forest_rows(comparisons)
+    data["label"] = _label(data)
+    outside = (
+        data["outside_band"] if "outside_band" in data.columns else pd.Series(False, data.index)
+    )
+    data["position"] = np.where(
+        outside.astype("boolean").fillna(False), "outside band", "inside band"
+    )
+    return (
+        ggplot(data, aes(x="label", y="rel_likelihood", ymin="rl_ci_low", ymax="rl_ci_high"))
+        + annotate(
+            "rect",
+            xmin=-np.inf,
+            xmax=np.inf,
+            ymin=band[0],
+            ymax=band[1],
+            alpha=0.15,
+            fill="#999999",
+        )
+        + geom_hline(yintercept=1.0, color="#555555")
+        + geom_hline(yintercept=list(band), linetype="dashed", color="#777777")
+        + geom_pointrange(aes(color="position"))
+        + scale_y_log10()
+        + scale_color_manual(values={"inside band": PALETTE[0], "outside band": PALETTE[1]})
+        + coord_flip()
+        + labs(
+            x="", y=f"Relative likelihood (log scale); shaded: {BAND_LABEL}", color="", title=title
+        )
+        + ptw_theme()
+    )
+
+
+def forest_alt_text(comparisons: pd.DataFrame, *, indicator_label: str) -> str:
+    """Alt text for :func:`forest_plot` from its published rows (largest ratios first)."""
+    data = forest_rows(comparisons).sort_values("rel_likelihood", ascending=False)
+    if data.empty:
+        return f"No relative likelihoods can be shown for {indicator_label}."
+    parts = [
+        f"{label} {row.rel_likelihood:.2f} ({_ci(row.rl_ci_low, row.rl_ci_high)})"
+        for label, row in zip(_label(data), data.itertuples(), strict=True)
+    ]
+    return (
+        f"Forest plot of relative likelihood for {indicator_label} against each reference group, "
+        f"with the {BAND_LABEL} band shaded. {len(parts)} groups drawn: {'; '.join(parts)}."
+    )
+
+
+# --- heat map ----------------------------------------------------------------------------------
+
+
+def heat_map(comparisons: pd.DataFrame, *, title: str, y: str = "indicator_label") -> ggplot:
+    """Relative likelihood of ``y`` (default the indicator label) x group as coloured tiles.
+
+    Input: comparison rows with ``group``, ``rel_likelihood`` and the ``y`` column. Tiles are
+    coloured on a log2 scale centred on 1 and labelled with the ratio; suppressed rows and rows
+    without a ratio leave an empty tile.
+    """
+    data = _with_columns(comparisons, ("group", "rel_likelihood", y))
+    data = data[data["rel_likelihood"] > 0]
+    data["log2_rl"] = np.log2(data["rel_likelihood"].astype(float))
+    data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.2f}")
+    return (
+        ggplot(data, aes(x="group", y=y, fill="log2_rl"))
+        + geom_tile(color="white")
+        + geom_text(aes(label="text"), size=8)
+        + scale_fill_gradient2(
+            low=PALETTE[0],
+            mid="#F7F7F7",
+            high=PALETTE[1],
+            midpoint=0,
+            name="log2 relative likelihood",
+        )
+        + labs(x="", y="", title=title)
+        + ptw_theme()
+        + theme(axis_text_x=element_text(rotation=30, ha="right"))
+    )
+
+
+def heat_map_alt_text(
+    comparisons: pd.DataFrame, *, subject: str, y: str = "indicator_label"
+) -> str:
+    """Alt text for :func:`heat_map`: the size of the grid and its extreme cells."""
+    data = _with_columns(comparisons, ("group", "rel_likelihood", y))
+    if data.empty:
+        return f"No relative likelihoods can be shown for {subject}."
+    ordered = data.sort_values("rel_likelihood")
+    low, high = ordered.iloc[0], ordered.iloc[-1]
+    return (
+        f"Heat map of relative likelihood for {subject}: {data[y].nunique()} rows by "
+        f"{data['group'].nunique()} groups. Highest: {high['group']}, {high[y]}, "
+        f"{high['rel_likelihood']:.2f}. Lowest: {low['group']}, {low[y]}, "
+        f"{low['rel_likelihood']:.2f}."
+    )
+
+
+# --- trend lines -------------------------------------------------------------------------------
+
+
+def trend_plot(
+    per_cycle: pd.DataFrame, *, title: str, value: str = "estimate", percent: bool = True
+) -> ggplot:
+    """One line per group across cycles with its 95% CI as a ribbon.
+
+    Input: rows with ``cycle``, ``group``, ``value``, ``ci_low``, ``ci_high`` (a rate, a gap or
+    a relative likelihood; ``percent`` scales proportions to %).
+    """
+    data = _with_columns(per_cycle, ("cycle", "group", value, "ci_low", "ci_high"))
+    scale = 100.0 if percent else 1.0
+    for column in (value, "ci_low", "ci_high"):
+        data[column] = data[column].astype(float) * scale
+    data["cycle"] = data["cycle"].astype(int)
+    cycles = sorted(data["cycle"].unique())
+    return (
+        ggplot(data, aes(x="cycle", y=value, color="group", fill="group", group="group"))
+        + geom_ribbon(aes(ymin="ci_low", ymax="ci_high"), alpha=0.15, color="none")
+        + geom_line(size=1)
+        + geom_point(size=2)
+        + scale_x_continuous(breaks=cycles, labels=[str(c) for c in cycles])
+        + scale_color_manual(values=list(PALETTE))
+        + scale_fill_manual(values=list(PALETTE))
+        + labs(
+            x="Survey cycle",
+            y="%" if percent else value.replace("_", " "),
+            color="",
+            fill="",
+            title=title,
+        )
+        + ptw_theme()
+    )
+
+
+def trend_alt_text(
+    per_cycle: pd.DataFrame, *, subject: str, value: str = "estimate", percent: bool = True
+) -> str:
+    """Alt text for :func:`trend_plot`: each group's first and latest value."""
+    data = _with_columns(per_cycle, ("cycle", "group", value, "ci_low", "ci_high"))
+    if data.empty:
+        return f"No trend can be shown for {subject}."
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+    parts = []
+    for group, rows in data.sort_values("cycle").groupby("group", sort=True):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        parts.append(
+            f"{group} {scale * first[value]:.1f}{unit} in {int(first['cycle'])} and "
+            f"{scale * last[value]:.1f}{unit} in {int(last['cycle'])}"
+        )
+    return f"Line chart of {subject} by survey cycle with 95% CI ribbons: {'; '.join(parts)}."
+
+
+# --- Kaplan-Meier ------------------------------------------------------------------------------
+
+
+def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Months in post") -> ggplot:
+    """Kaplan-Meier survival curves per group (steps) with 95% CI ribbons.
+
+    Input: rows with ``group``, ``time``, ``survival``, ``ci_low``, ``ci_high``
+    (``toolkit.stats.survival.CURVE_COLUMNS``).
+    """
+    data = _with_columns(curves, ("group", "time", "survival"))
+    if "ci_low" in data.columns and "ci_high" in data.columns:
+        data["ci_low"] = data["ci_low"].fillna(data["survival"])
+        data["ci_high"] = data["ci_high"].fillna(data["survival"])
+    chart = ggplot(data, aes(x="time", y="survival", color="group", group="group"))
+    if {"ci_low", "ci_high"} <= set(data.columns):
+        chart += geom_ribbon(aes(ymin="ci_low", ymax="ci_high", fill="group"), alpha=0.12,
+                             color="none")  # fmt: skip
+    return (
+        chart
+        + geom_step(size=1)
+        + scale_color_manual(values=list(PALETTE))
+        + scale_fill_manual(values=list(PALETTE))
+        + scale_y_continuous(
+            limits=(0, 1), labels=lambda values: [f"{100 * v:.0f}%" for v in values]
+        )
+        + labs(x=time_label, y="Still in post", color="", fill="", title=title)
+        + ptw_theme()
+    )
+
+
+def km_alt_text(curves: pd.DataFrame, *, subject: str) -> str:
+    """Alt text for :func:`km_plot`: each group's share still in post at its last time."""
+    data = _with_columns(curves, ("group", "time", "survival"))
+    if data.empty:
+        return f"No survival curves can be shown for {subject}."
+    parts = [
+        f"{group} {100 * rows.iloc[-1]['survival']:.0f}% at {rows.iloc[-1]['time']:g}"
+        for group, rows in data.sort_values("time").groupby("group", sort=True)
+    ]
+    return (
+        f"Kaplan-Meier curves of {subject} with 95% CI ribbons; still in post: {'; '.join(parts)}."
+    )
+
+
+# --- Likert bars -------------------------------------------------------------------------------
+
+
+def likert_bars(distribution: pd.DataFrame, *, title: str, levels: Sequence[str]) -> ggplot:
+    """Diverging stacked bars: each group's answer shares, disagree left of 0, agree right.
+
+    Input: rows with ``group``, ``level`` (an answer in ``levels``, ordered most negative
+    first) and ``share`` (0-1). The middle answer of an odd scale is split across zero.
+    """
+    data = _with_columns(distribution, ("group", "level", "share"))
+    data = data[data["level"].isin(levels)]
+    rank = {level: position for position, level in enumerate(levels)}
+    middle = (len(levels) - 1) / 2
+    data["rank"] = data["level"].map(rank)
+    data["signed"] = np.where(data["rank"] < middle, -1.0, 1.0) * 100 * data["share"]
+    halves = data[data["rank"] == middle]
+    negative_middle = halves.assign(signed=-halves["signed"] / 2)
+    data = pd.concat([data[data["rank"] != middle], negative_middle,
+                      halves.assign(signed=halves["signed"] / 2)])  # fmt: skip
+    data["level"] = pd.Categorical(data["level"], categories=list(levels), ordered=True)
+    colours = dict(zip(levels, _likert_colours(len(levels)), strict=True))
+    return (
+        ggplot(data, aes(x="group", y="signed", fill="level"))
+        + geom_col(width=0.7)
+        + geom_hline(yintercept=0, color="#333333")
+        + coord_flip()
+        + scale_fill_manual(values=colours, breaks=list(levels))
+        + labs(x="", y="% of respondents (disagree left, agree right)", fill="", title=title)
+        + ptw_theme()
+    )
+
+
+def _likert_colours(count: int) -> list[str]:
+    positions = np.linspace(0, len(LIKERT_COLOURS) - 1, count).round().astype(int)
+    return [LIKERT_COLOURS[p] for p in positions]
+
+
+def likert_alt_text(distribution: pd.DataFrame, *, subject: str, levels: Sequence[str]) -> str:
+    """Alt text for :func:`likert_bars`: per group, the share in the top half of the scale."""
+    data = _with_columns(distribution, ("group", "level", "share"))
+    agree = set(levels[(len(levels) + 1) // 2 :])
+    if data.empty:
+        return f"No answers can be shown for {subject}."
+    shares = data[data["level"].isin(agree)].groupby("group", sort=True)["share"].sum()
+    parts = [f"{group} {100 * share:.0f}%" for group, share in shares.items()]
+    return f"Diverging bar chart of answers to {subject}; agreeing: {'; '.join(parts)}."
+
+
+# --- response profile ---------------------------------------------------------------------------
+
+
+def _thousands(values: list[float]) -> list[str]:
+    """Axis labels with thousands separators (few enough to stay readable in small panels)."""
+    return [f"{value:,.0f}" for value in values]
+
+
+def response_profile_plot(profile: pd.DataFrame, *, title: str) -> ggplot:
+    """Respondents per group (bars), one panel per dimension.
+
+    Input: response profile rows with ``dimension``, ``group`` and ``n``.
+    """
+    data = _with_columns(profile, ("dimension", "group", "n"))
+    data["dimension"] = data["dimension"].astype(str).str.replace("_", " ")
+    return (
+        ggplot(data, aes(x="group", y="n"))
+        + geom_col(fill=PALETTE[0], width=0.7)
+        + coord_flip()
+        + facet_wrap("dimension", scales="free_y", ncol=2)
+        + scale_y_continuous(breaks=breaks_extended(n=3), labels=_thousands)
+        + labs(x="", y="Respondents", title=title)
+        + ptw_theme()
+        + theme(figure_size=(7.5, 6.5))
+    )
+
+
+def response_profile_alt_text(profile: pd.DataFrame, *, subject: str) -> str:
+    """Alt text for :func:`response_profile_plot`: the respondents per group in each panel."""
+    data = _with_columns(profile, ("dimension", "group", "n"))
+    if data.empty:
+        return f"No response profile can be shown for {subject}."
+    parts = [
+        f"{str(dimension).replace('_', ' ')}: "
+        + ", ".join(f"{row.group} {int(row.n):,}" for row in rows.itertuples())
+        for dimension, rows in data.groupby("dimension", sort=True)
+    ]
+    return f"Bar charts of respondents by group for {subject}. {'. '.join(parts)}."

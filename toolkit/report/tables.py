@@ -1,0 +1,139 @@
+"""Publication tables from bundle tables (great_tables: accessible HTML, real Word tables).
+
+Functions take suppressed bundle tables, format them and return a ``GT`` object; a
+suppressed row shows "suppressed" in every number column and its reason in the note column,
+never a number. great_tables escapes cell text, so a group named ``<script>`` is shown as
+text, and every column has a header (no empty header cell for axe-core to flag).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+from great_tables import GT
+
+from toolkit.report.sentences import SUPPRESSED, is_suppressed, percent, ratio
+
+NOTE = "Note"
+
+
+def _integer(value: float) -> str:
+    return "" if pd.isna(value) else f"{round(float(value)):,}"
+
+
+def _plain(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _number(value: float) -> str:
+    return "" if pd.isna(value) else f"{float(value):.3g}"
+
+
+#: Formatters by kind: how a number column is written.
+FORMATTERS: dict[str, Callable[[object], str]] = {
+    "percent": percent,
+    "ratio": ratio,
+    "integer": _integer,
+    "number": _number,
+    "text": _plain,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One shown column: the bundle column, its header and its formatter kind.
+
+    ``ci`` names the (low, high) columns shown after the value as "low to high".
+    """
+
+    name: str
+    header: str
+    kind: str = "text"
+    ci: tuple[str, str] | None = None
+    identifying: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of a published table, in order (those absent from the data are skipped)."""
+
+    columns: tuple[Column, ...]
+    note_column: str = "note"
+
+
+def _cell(row: Mapping[str, object], column: Column) -> str:
+    if is_suppressed(row) and not column.identifying:
+        return SUPPRESSED
+    formatter = FORMATTERS[column.kind]
+    text = formatter(row.get(column.name))
+    if column.ci and text:
+        low, high = (formatter(row.get(name)) for name in column.ci)
+        if low and high:
+            text = f"{text} ({low} to {high})"
+    return text
+
+
+def _note(row: Mapping[str, object], note_column: str) -> str:
+    if is_suppressed(row):
+        return _plain(row.get("suppression_reason")) or SUPPRESSED
+    return _plain(row.get(note_column))
+
+
+def formatted_frame(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """``table`` as strings for publication: the spec's columns present in ``table`` and a note.
+
+    Suppressed rows keep their identifying columns, show "suppressed" elsewhere and their
+    reason as the note.
+    """
+    shown = [column for column in spec.columns if column.name in table.columns]
+    records = table.to_dict(orient="records")
+    frame = pd.DataFrame(
+        {column.header: [_cell(row, column) for row in records] for column in shown}
+    )
+    frame[NOTE] = [_note(row, spec.note_column) for row in records]
+    return frame
+
+
+def bundle_table(table: pd.DataFrame, spec: TableSpec, *, title: str) -> GT:
+    """A great_tables table of ``table`` formatted by ``spec`` under ``title``.
+
+    The HTML id is derived from the title and content (great_tables' default is random), so
+    the same bundle gives byte-identical reports.
+    """
+    frame = formatted_frame(table, spec)
+    digest = hashlib.sha1((title + frame.to_csv()).encode("utf-8")).hexdigest()[:12]
+    return GT(frame, id=f"tbl-{digest}").tab_header(title=title)
+
+
+RATES = TableSpec(
+    columns=(
+        Column("group", "Group", identifying=True),
+        Column("n", "Respondents", "integer"),
+        Column("estimate", "Rate (95% CI)", "percent", ci=("ci_low", "ci_high")),
+        Column(
+            "rel_likelihood",
+            "Relative likelihood (95% CI)",
+            "ratio",
+            ci=("rl_ci_low", "rl_ci_high"),
+        ),
+        Column("p_adjusted", "Adjusted p", "number"),
+    )
+)
+
+
+def rates_table(comparisons: pd.DataFrame, *, title: str) -> GT:
+    """Rates with 95% CIs and relative likelihoods by group for one indicator and dimension.
+
+    Columns shown: group (the reference marked), respondents, rate (95% CI), relative
+    likelihood (95% CI), adjusted p, note.
+    """
+    rows = comparisons.copy()
+    if "is_reference" in rows.columns:
+        reference = rows["is_reference"].astype("boolean").fillna(False).astype(bool)
+        rows["group"] = (
+            rows["group"].astype(str).where(~reference, rows["group"].astype(str) + " (reference)")
+        )
+    return bundle_table(rows, RATES, title=title)
