@@ -158,3 +158,10 @@ def test_the_same_inputs_give_the_same_bundle(bundle, store_path: Path, tmp_path
     second = write_bundle(_run(store_path), tmp_path / "b")
     for path in sorted(first.iterdir()):
         assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+
+
+def test_the_manifest_lists_batches_in_a_fixed_order(bundle) -> None:
+    """Ingest order (and time) must not change the bundle: batches are listed by batch id."""
+    ids = [batch["batch_id"] for batch in bundle.manifest["batches"]]
+    assert len(ids) > 1
+    assert ids == sorted(ids)

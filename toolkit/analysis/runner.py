@@ -321,7 +321,7 @@ def _manifest(plan: Plan, store: ResponseStore, instruments: dict[str, str], pol
     return {
         "plan": plan.model_dump(mode="json"),
         "instruments": instruments,
-        "batches": batches[
+        "batches": batches.sort_values("batch_id")[
             ["batch_id", "kind", "survey", "cycle", "region", "sha256", "accepted"]
         ].to_dict(orient="records"),
         "data_as_of": str(batches["ingested_at"].max()) if not batches.empty else None,
