@@ -12,6 +12,7 @@ from toolkit.stats.comparisons import (
     relative_likelihood,
     standard_relative_likelihood,
 )
+from toolkit.stats.funnel import FUNNEL_COLUMNS, FUNNEL_LIMIT_COLUMNS, funnel, funnel_limits
 from toolkit.stats.likert import (
     cronbach_alpha,
     likert_distribution,
@@ -41,6 +42,8 @@ from toolkit.stats.workforce import (
 )
 
 __all__ = [
+    "FUNNEL_COLUMNS",
+    "FUNNEL_LIMIT_COLUMNS",
     "MODEL_COLUMNS",
     "STANDARD_PRESETS",
     "GapTrend",
@@ -52,6 +55,8 @@ __all__ = [
     "cox",
     "cronbach_alpha",
     "difference",
+    "funnel",
+    "funnel_limits",
     "gap_trend",
     "joiner_rate",
     "kaplan_meier",
