@@ -19,7 +19,8 @@ GLMMs). The tests reproduce glmer to 1e-4.
 * Laplace deviance ``d(beta, sigma) = -2 sum_c log f(y_c | mu_c) + |u|^2 + log det(Lambda Z' W Z
   Lambda + I)`` at that mode (the binomial log-likelihood with its binomial coefficients, so
   ``d`` is glmer's ``-2 logLik``); minimised over ``(sigma >= 0, beta)`` with L-BFGS-B and
-  central-difference gradients. The estimate ``b = Lambda u`` is glmer's ``ranef``.
+  the analytic gradient given in :class:`_Glmm`, from ``sigma = 1`` and the fixed-effects-only
+  fit. The estimate ``b = Lambda u`` is glmer's ``ranef``.
 * Standard errors: ``C = [[X'WX, X'W Z Lambda], [Lambda Z'W X, Lambda Z'W Z Lambda + I]]`` at
   the optimum; fixed effects ``sqrt(diag(C^-1))`` over beta (glmer's ``vcov(use.hessian =
   FALSE)``); random effects ``sigma_k sqrt(diag((Lambda Z'WZ Lambda + I)^-1))`` (glmer's
