@@ -12,6 +12,7 @@ from toolkit.stats.comparisons import (
     relative_likelihood,
     standard_relative_likelihood,
 )
+from toolkit.stats.funnel import FUNNEL_COLUMNS, FUNNEL_LIMIT_COLUMNS, funnel, funnel_limits
 from toolkit.stats.likert import (
     cronbach_alpha,
     likert_distribution,
@@ -23,6 +24,12 @@ from toolkit.stats.likert import (
 )
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 from toolkit.stats.multiplicity import adjust_p_values
+from toolkit.stats.pooling import (
+    POOLED_COLUMNS,
+    POOLING_PARAMETER_COLUMNS,
+    PooledEstimates,
+    pooled_rates,
+)
 from toolkit.stats.power import minimum_detectable_difference
 from toolkit.stats.proportions import proportions
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
@@ -41,10 +48,15 @@ from toolkit.stats.workforce import (
 )
 
 __all__ = [
+    "FUNNEL_COLUMNS",
+    "FUNNEL_LIMIT_COLUMNS",
     "MODEL_COLUMNS",
+    "POOLED_COLUMNS",
+    "POOLING_PARAMETER_COLUMNS",
     "STANDARD_PRESETS",
     "GapTrend",
     "KaplanMeierResult",
+    "PooledEstimates",
     "adjust_p_values",
     "appointment_from_shortlisting",
     "appointment_relative_likelihood",
@@ -52,6 +64,8 @@ __all__ = [
     "cox",
     "cronbach_alpha",
     "difference",
+    "funnel",
+    "funnel_limits",
     "gap_trend",
     "joiner_rate",
     "kaplan_meier",
@@ -63,6 +77,7 @@ __all__ = [
     "mean_score",
     "minimum_detectable_difference",
     "percent_favourable",
+    "pooled_rates",
     "proportional_odds",
     "proportions",
     "rank_tests",
