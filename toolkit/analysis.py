@@ -192,15 +192,19 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd
     outcome_columns = list(survey.outcomes.values())
     parts = [
         comparison_sweep(
-            survey.frame, outcome_columns, survey.groupings, split_by=("cycle",), **options
+            survey.frame,
+            outcomes=outcome_columns,
+            groupings=survey.groupings,
+            split_by=("cycle",),
+            **options,
         ).assign(region=NATIONAL)
     ]
     if plan.regions:
         parts.append(
             comparison_sweep(
                 survey.frame,
-                outcome_columns,
-                survey.groupings,
+                outcomes=outcome_columns,
+                groupings=survey.groupings,
                 split_by=("cycle", "region"),
                 **options,
             )

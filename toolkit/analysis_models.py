@@ -65,8 +65,8 @@ def indicator_models(
     data = data.dropna(subset=list(usable))
     fit = logistic(
         data,
-        outcome,
-        group_column,
+        outcome=outcome,
+        group=group_column,
         reference=reference,
         covariates=usable,
         weights=weights,

@@ -74,9 +74,14 @@ def _expected_counts(table: np.ndarray) -> np.ndarray:
     return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
 
 
-def _unweighted_test(
+def unweighted_test(
     table: np.ndarray, note: str, monte_carlo_tables: int = MONTE_CARLO_TABLES
 ) -> pd.DataFrame:
+    """Pearson chi-square, Fisher exact or Monte Carlo Fisher on a groups x 2 count table.
+
+    The rule (module docstring) picks the test from the smallest expected count and the table
+    size; output is one row of :data:`ASSOCIATION_COLUMNS` carrying ``note``.
+    """
     min_expected = float(_expected_counts(table).min())
     if min_expected >= MIN_EXPECTED:
         chi = stats.chi2_contingency(table, correction=False)
@@ -165,24 +170,24 @@ def _rao_scott(
 
 def association(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str],
     *,
+    outcome: str,
+    group: str | Sequence[str],
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
     monte_carlo_tables: int = MONTE_CARLO_TABLES,
 ) -> pd.DataFrame:
-    """Test whether the rate of a 0/1 ``outcome`` differs between the groups of ``by``.
+    """Test whether the rate of a 0/1 ``outcome`` differs between the groups of ``group``.
 
-    Inputs: ``data``; ``outcome`` 0/1 with NaN = not answered; ``by`` a column or list of columns
+    Inputs: ``data``; ``outcome`` 0/1 with NaN = not answered; ``group`` a column or list of columns
     (intersection); optional design columns (any of them selects the Rao-Scott test);
     ``monte_carlo_tables`` the number of seeded tables of the R x C Fisher test.
     Output: one row with columns :data:`ASSOCIATION_COLUMNS`; the rules are in the module
     docstring. Fewer than two groups or outcome values give NaN and a note.
     """
     design = make_design(data, weights=weights, strata=strata, clusters=clusters)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     y = outcome_values(data, outcome)
     inside = (domains.codes >= 0) & ~np.isnan(y)
     counts = np.zeros((len(domains.labels), 2))
@@ -198,7 +203,7 @@ def association(
         return _result(test, note="the outcome takes a single value: no test")
     table = counts[present_rows]
     if not design.weighted:
-        return _unweighted_test(table, note, monte_carlo_tables)
+        return unweighted_test(table, note, monte_carlo_tables)
     row_index = np.cumsum(present_rows) - 1
     cell = np.where(inside, row_index[domains.codes] + len(table) * np.nan_to_num(y), -1)
     return _rao_scott(

@@ -114,7 +114,8 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
-def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise PtwError naming the first of ``columns`` that ``data`` lacks."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise PtwError(
@@ -126,18 +127,18 @@ def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def make_domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
+def make_domains(data: pd.DataFrame, group: str | Sequence[str] | None) -> Domains:
     """Domains from one grouping column, a list of columns (intersection) or none ("All").
 
     Levels of each column are its categories (if categorical) or its sorted observed values;
     an intersection has every combination of levels, labelled ``"a × b"``. Rows with a missing
     value in any grouping column are in no domain.
     """
-    if by is None:
+    if group is None:
         codes = np.zeros(len(data), dtype=np.int64)
         return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
-    columns = [by] if isinstance(by, str) else list(by)
-    _require_columns(data, columns)
+    columns = [group] if isinstance(group, str) else list(group)
+    require_columns(data, columns)
     codes, first_levels = _codes(data[columns[0]])
     level_lists = [first_levels]
     for column in columns[1:]:
@@ -160,7 +161,7 @@ def _refuse_rows(bad: np.ndarray, values: np.ndarray, **fields: str) -> None:
 def _weights(data: pd.DataFrame, weights: str | None) -> np.ndarray:
     if weights is None:
         return np.ones(len(data))
-    _require_columns(data, [weights])
+    require_columns(data, [weights])
     values = data[weights].to_numpy(dtype=float)
     _refuse_rows(
         ~np.isfinite(values) | (values < 0),
@@ -190,12 +191,12 @@ def make_design(
     n = len(data)
     stratum = np.zeros(n, dtype=np.int64)
     if strata is not None:
-        _require_columns(data, [strata])
+        require_columns(data, [strata])
         stratum, _ = _codes(data[strata])
     if clusters is None:
         psu_key = np.arange(n, dtype=np.int64)
     else:
-        _require_columns(data, [clusters])
+        require_columns(data, [clusters])
         cluster, _ = _codes(data[clusters])
         psu_key = np.where(cluster < 0, -1, stratum * (int(cluster.max(initial=0)) + 1) + cluster)
     for name, codes in ((strata, stratum), (clusters, psu_key)):
@@ -222,7 +223,7 @@ def make_design(
 
 def outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
     """The outcome column as floats (0/1, NaN = not answered); other values raise PtwError."""
-    _require_columns(data, [outcome])
+    require_columns(data, [outcome])
     y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     _refuse_rows(
         ~np.isnan(y) & (y != 0) & (y != 1),
@@ -308,7 +309,7 @@ def _design_df(
     return (psus - strata).astype(float)
 
 
-def _stratified_variance(
+def stratified_variance(
     sum_squares: np.ndarray, stratum_influence: np.ndarray, design: Design
 ) -> np.ndarray:
     """``sum_h n_h/(n_h-1) (S2_dh - S1_dh^2 / n_h)`` per domain from D x H arrays."""
@@ -344,7 +345,7 @@ def _row_psu_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Desi
     stratum_influence = (wy_dh - p * w_dh) / scale
     sum_squares = ((1 - 2 * p) * w2y_dh + p**2 * w2_dh) / scale**2  # y^2 = y for 0/1
     variance = np.where(
-        positive, _stratified_variance(sum_squares, stratum_influence, design), np.nan
+        positive, stratified_variance(sum_squares, stratum_influence, design), np.nan
     )
     df = (positive_dh.sum(axis=1) - (positive_dh > 0).sum(axis=1)).astype(float)
     empty = np.array([], dtype=np.int64)

@@ -91,16 +91,16 @@ def _answers(data: pd.DataFrame, item: str) -> np.ndarray:
 
 def percent_favourable(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     favourable: Sequence[float] = (4, 5),
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Share of those who answered ``item`` whose answer is in ``favourable``, per group.
 
-    Inputs: ``data``; ``item`` (answer codes, NaN = not answered); ``by`` (column, columns for an
+    Inputs: ``data``; ``item`` (answer codes, NaN = not answered); ``group`` (column, columns for an
     intersection, or None for one group "All"); ``favourable`` (the codes counted, default the top
     two boxes); ``weights`` (survey weight column); ``level``.
     Output: :data:`FAVOURABLE_COLUMNS`. The estimate and interval come from
@@ -110,27 +110,31 @@ def percent_favourable(
     answers = _answers(data, item)
     indicator = np.where(np.isnan(answers), np.nan, np.isin(answers, list(favourable)))
     table = proportions(
-        data.assign(**{_FAVOURABLE: indicator}), _FAVOURABLE, by, weights=weights, level=level
+        data.assign(**{_FAVOURABLE: indicator}),
+        outcome=_FAVOURABLE,
+        group=group,
+        weights=weights,
+        level=level,
     )
     return table.rename(columns={"events": "favourable"})[list(FAVOURABLE_COLUMNS)]
 
 
 def likert_distribution(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     levels: Sequence[float],
 ) -> pd.DataFrame:
     """Count and share of each answer level per group (input to diverging stacked bars).
 
-    Inputs: ``data``; ``item``; ``by`` (as in :func:`percent_favourable`); ``levels`` (the answer
+    Inputs: ``data``; ``item``; ``group`` (as in :func:`percent_favourable`); ``levels`` (the answer
     codes in scale order; other codes, e.g. "don't know", are left out of the denominator).
     Output: :data:`DISTRIBUTION_COLUMNS`, one row per group and level in the given order;
     ``share = n / (answers in levels)``, NaN for a group with no such answers.
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     level_index = pd.Index(list(levels))
     level_code = level_index.get_indexer(answers)
     inside = (domains.codes >= 0) & (level_code >= 0)
@@ -171,9 +175,9 @@ def _weighted_mean_variance(
 
 def mean_score(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
@@ -187,7 +191,7 @@ def mean_score(
     (``ci_method`` "taylor_t").
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     w_all = make_design(data, weights=weights).weights
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     codes, y, w = domains.codes[answered], answers[answered], w_all[answered]
@@ -284,14 +288,14 @@ def _mann_whitney_rows(
 
 def rank_tests(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str],
     *,
+    item: str,
+    group: str | Sequence[str],
     reference: str | None = None,
 ) -> pd.DataFrame:
     """Rank tests of an ordinal item across groups, with effect sizes (via pingouin).
 
-    Inputs: ``data``; ``item``; ``by`` (grouping column or columns); ``reference`` (compare each
+    Inputs: ``data``; ``item``; ``group`` (grouping column or columns); ``reference`` (compare each
     group with it; default: with exactly two groups, the first level).
     Output: :data:`RANK_TEST_COLUMNS`. With three or more groups answering, one Kruskal-Wallis
     row (``group`` "All", epsilon-squared). With a reference, for each other group two
@@ -301,7 +305,7 @@ def rank_tests(
     gives a row with a note.
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     labels = np.array(domains.labels, dtype=object)[domains.codes[answered]]
     values = answers[answered]
@@ -423,9 +427,9 @@ def _ordered_fit(y: np.ndarray, sample: ModelSample) -> Fit:
 
 def proportional_odds(
     data: pd.DataFrame,
+    *,
     item: str,
     group: str,
-    *,
     reference: str,
     covariates: Covariates = (),
     level: float = 0.95,
@@ -466,8 +470,8 @@ def _scale_error(message: str, value: object, fix: str, column: str | None = Non
 
 def scale_scores(
     data: pd.DataFrame,
-    items: Sequence[str],
     *,
+    items: Sequence[str],
     reversed_items: Sequence[str] = (),
     min_answered: int,
     points: Sequence[float] = NHS_POINTS,
@@ -525,7 +529,7 @@ def scale_scores(
 
 
 def cronbach_alpha(
-    data: pd.DataFrame, items: Sequence[str], *, level: float = 0.95
+    data: pd.DataFrame, *, items: Sequence[str], level: float = 0.95
 ) -> pd.DataFrame:
     """Cronbach's alpha of a scale with Feldt's interval, listwise (via pingouin).
 

@@ -460,9 +460,9 @@ def model_factors(
 
 def logistic(
     data: pd.DataFrame,
+    *,
     outcome: str,
     group: str,
-    *,
     reference: str,
     covariates: Covariates = (),
     weights: str | None = None,

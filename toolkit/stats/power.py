@@ -22,10 +22,10 @@ MDD_METHOD = "two-proportion normal approximation, variance at p_reference, two-
 
 
 def minimum_detectable_difference(
+    *,
     n_group: npt.ArrayLike,
     n_reference: npt.ArrayLike,
     p_reference: npt.ArrayLike,
-    *,
     alpha: float = 0.05,
     power: float = 0.8,
     deff: npt.ArrayLike = 1.0,

@@ -170,19 +170,19 @@ def _intervals(
 
 def proportions(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str] | None = None,
     *,
+    outcome: str,
+    group: str | Sequence[str] | None = None,
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
     ci_method: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Proportion of a 0/1 ``outcome`` per group of ``by`` with a confidence interval.
+    """Proportion of a 0/1 ``outcome`` per group of ``group`` with a confidence interval.
 
     Inputs: ``data``; ``outcome`` a 0/1 column (NaN = not answered, excluded from the
-    denominator); ``by`` a column, a list of columns (intersection, labels joined with " × ") or
+    denominator); ``group`` a column, a list of columns (intersection, labels joined with " × ") or
     None (one group "All"); design columns ``weights``, ``strata``, ``clusters`` (any of them makes
     the estimate design-based); ``ci_method`` (None: "wilson" unweighted, "logit" weighted; see the
     module docstring); ``level``.
@@ -191,7 +191,7 @@ def proportions(
     """
     design = make_design(data, weights=weights, strata=strata, clusters=clusters)
     method = resolve_ci_method(ci_method, design.weighted)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     means = domain_means(outcome_values(data, outcome), domains, design)
     return proportion_table(means, domains, method, level, design.weighted)
 

@@ -120,8 +120,8 @@ def _binary_level(table: pd.DataFrame) -> pd.DataFrame:
 
 def representation_ratio(
     sample_counts: pd.DataFrame,
-    benchmark: pd.DataFrame | None = None,
     *,
+    benchmark: pd.DataFrame | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Each group's share of the sample against its share of the benchmark population.

@@ -115,11 +115,11 @@ def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     return frame
 
 
-def _group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
-    """The group of each row: the ``by`` column as text, or ``"All"`` when ``by`` is None."""
-    if by is None:
+def _group_labels(frame: pd.DataFrame, group: str | None) -> pd.Series:
+    """The group of each row: the ``group`` column as text, or ``"All"`` when ``group`` is None."""
+    if group is None:
         return pd.Series(ALL_GROUP, index=frame.index)
-    return frame[by].astype(str)
+    return frame[group].astype(str)
 
 
 def _z(level: float) -> float:
@@ -231,10 +231,10 @@ def _at_rows(group: str, curve: pd.DataFrame, at: Sequence[float]) -> list[dict[
 
 def kaplan_meier(
     data: pd.DataFrame,
+    *,
     time: str,
     event: str,
-    by: str | None = None,
-    *,
+    group: str | None = None,
     level: float = 0.95,
     at: Sequence[float] = (1.0, 2.0, 3.0),
 ) -> KaplanMeierResult:
@@ -245,7 +245,7 @@ def kaplan_meier(
         time: column with time in post, e.g. years from
             :func:`toolkit.stats.workforce.time_in_post`.
         event: column with 1 = left (event), 0 = still in post (censored).
-        by: optional group column; without it one curve labelled ``"All"``.
+        group: optional group column; without it one curve labelled ``"All"``.
         level: confidence level of the pointwise intervals.
         at: times at which to report S(t) (default 1, 2 and 3 years).
 
@@ -253,16 +253,16 @@ def kaplan_meier(
         :class:`KaplanMeierResult` with ``curve``, ``summary`` and ``at`` tables.
     """
     frame = _clean_times(data, time, event)
-    groups = _group_labels(frame, by)
+    groups = _group_labels(frame, group)
     z = _z(level)
     curves, summaries, at_rows = [], [], []
-    for group in sorted(groups.unique()):
-        rows = frame[groups == group]
+    for label in sorted(groups.unique()):
+        rows = frame[groups == label]
         curve = _km_curve(rows[time].to_numpy(), rows[event].to_numpy(), z)
-        curve.insert(0, "group", group)
+        curve.insert(0, "group", label)
         curves.append(curve)
-        summaries.append(_median_row(group, curve))
-        at_rows.extend(_at_rows(group, curve, at))
+        summaries.append(_median_row(label, curve))
+        at_rows.extend(_at_rows(label, curve, at))
     curve_table = (
         pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
     )
@@ -314,10 +314,10 @@ def _cox_unestimable(
 
 def cox(
     data: pd.DataFrame,
+    *,
     time: str,
     event: str,
     group: str,
-    *,
     reference: str,
     covariates: Sequence[str] = (),
     ties: str = "efron",
@@ -421,7 +421,7 @@ def _fit_cox(
     )
 
 
-def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
+def logrank(data: pd.DataFrame, *, time: str, event: str, group: str) -> pd.DataFrame:
     """Log-rank test that the survival curves of all groups are equal (R ``survdiff``, rho 0).
 
     At each distinct event time t with n_t at risk and d_t events, group g expects

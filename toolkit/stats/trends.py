@@ -556,11 +556,11 @@ def _verdict_table(
 
 def gap_trend(
     data: pd.DataFrame,
+    *,
     outcome: str,
     group: str,
     reference: str,
     cycle: str,
-    *,
     weights: str | None = None,
     covariates: Sequence[str] = (),
     level: float = 0.95,
@@ -642,7 +642,7 @@ def _model_fit(
 
 
 def verdicts_with_multiplicity(
-    table: pd.DataFrame, family_cols: Sequence[str] = (), *, method: str = "fdr_bh"
+    table: pd.DataFrame, *, family_cols: Sequence[str] = (), method: str = "fdr_bh"
 ) -> pd.DataFrame:
     """Re-decide verdicts with Benjamini-Hochberg adjusted interaction p-values per family.
 
