@@ -254,6 +254,8 @@ def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold:
     counts = data.groupby("_g").agg(n=("event", "size"), events=("event", "sum")).reset_index()
     counts = counts.rename(columns={"_g": "group"})
     fitted = data[data["_g"].isin(counts.loc[counts["n"] >= threshold, "group"])]
+    # the reference stays a declared level when too few: cox notes it instead of raising
+    fitted = fitted.astype({"_g": pd.CategoricalDtype(sorted({*counts["group"], reference}))})
     ratios = cox(fitted, time="duration_years", event="event", group="_g", reference=reference, ties=spec.ties,
                  level=level)  # fmt: skip
     ratios = ratios.rename(columns={"level": "group", "n": "model_n", "events": "model_events"})

@@ -109,15 +109,16 @@ def test_columns_reference_row_and_band(core_input):
     ) == list(DIFFERENCE_COLUMNS)
 
 
-def test_zero_reference_rate_and_absent_reference_give_notes():
+def test_zero_reference_rate_and_empty_reference_give_notes():
     data = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 5, "y": [0] * 5 + [1, 0, 1, 0, 0]})
     table = relative_likelihood(data, outcome="y", group="g", reference="a").set_index("group")
     assert np.isnan(table.loc["b", "rel_likelihood"])
     assert table.loc["b", "note"] == "reference rate is zero: ratio undefined"
-    absent = relative_likelihood(data, outcome="y", group="g", reference="c")
-    assert absent["rel_likelihood"].isna().all()
-    assert (absent["note"] == "reference group 'c' not present").all()
-    assert difference(data, outcome="y", group="g", reference="c")["diff"].isna().all()
+    declared = data.assign(g=pd.Categorical(data["g"], categories=["a", "b", "c"]))
+    empty = relative_likelihood(declared, outcome="y", group="g", reference="c")
+    assert empty["rel_likelihood"].drop(index=2).isna().all()
+    assert (empty["note"].drop(index=2) == "reference group 'c' has no answers").all()
+    assert difference(declared, outcome="y", group="g", reference="c")["diff"].isna().all()
 
 
 def aggregate_rows(counts: dict[str, tuple[int, int]]) -> pd.DataFrame:

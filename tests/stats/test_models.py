@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.errors import PtwError
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -139,10 +140,22 @@ def test_absent_level_and_absent_reference_give_notes(data):
     assert chinese["n"] == 0 and np.isnan(chinese["odds_ratio"])
     assert "no respondents" in chinese["note"]
     no_reference = logistic(
-        data[data["ethnicity"] != "White"], outcome="outcome", group="ethnicity", reference="White"
+        frame[frame["ethnicity"] != "White"],
+        outcome="outcome",
+        group="ethnicity",
+        reference="White",
     )
     assert no_reference["odds_ratio"].isna().all()
     assert no_reference["note"].str.contains('reference level "White"').all()
+    with pytest.raises(PtwError) as raised:
+        logistic(
+            data[data["ethnicity"] != "White"],
+            outcome="outcome",
+            group="ethnicity",
+            reference="White",
+        )
+    assert raised.value.code == "stats.unknown_reference"
+    assert raised.value.column == "ethnicity" and "Asian" in raised.value.expected
 
 
 def test_single_category_and_all_missing(data):

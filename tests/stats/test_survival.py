@@ -139,8 +139,13 @@ def test_cox_group_without_events_gets_a_note_not_an_absurd_ratio(survival_data)
     assert ours.loc["Asian", "hazard_ratio"] == pytest.approx(1.88315964170132, abs=TOLERANCE)
 
 
-def test_cox_unknown_reference_is_a_note(survival_data):
-    ours = cox(survival_data, time="time", event="event", group="group", reference="Chinese")
+def test_cox_unknown_reference_raises_and_empty_reference_is_a_note(survival_data):
+    with pytest.raises(PtwError) as raised:
+        cox(survival_data, time="time", event="event", group="group", reference="Chinese")
+    assert raised.value.code == "stats.unknown_reference" and raised.value.column == "group"
+    levels = sorted({*survival_data["group"].astype(str), "Chinese"})
+    declared = survival_data.assign(group=pd.Categorical(survival_data["group"], levels))
+    ours = cox(declared, time="time", event="event", group="group", reference="Chinese")
     assert ours["hazard_ratio"].isna().all()
     assert ours["note"].str.contains("reference group").all()
 

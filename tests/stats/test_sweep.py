@@ -79,15 +79,26 @@ def _joined(*notes: str) -> str:
     return "; ".join(dict.fromkeys(n for n in notes if n))
 
 
+def _compare_slice(function, subset, outcome, grouping, **design):
+    """``function`` on one slice's subset. The per-call functions refuse a reference that is not
+    a level of the column; the sweep notes it, so for a slice without the reference the oracle is
+    the call with the reference declared (a category) minus its empty row, noted as the sweep does.
+    """
+    column, reference = grouping.column, grouping.reference
+    if reference in set(subset[column].dropna()):
+        return function(subset, outcome=outcome, group=column, reference=reference, **design)
+    levels = sorted({*subset[column].dropna(), reference})
+    declared = subset.assign(**{column: pd.Categorical(subset[column], categories=levels)})
+    table = function(declared, outcome=outcome, group=column, reference=reference, **design)
+    table = table[table["group"] != reference].reset_index(drop=True)
+    return table.assign(note=f"reference group {reference!r} not present")
+
+
 def _slice_rows(subset, outcome, grouping, keys, tables, **design):
     """What the per-call functions say about one grouping of one slice's subset."""
     rates = proportions(subset, outcome=outcome, group=grouping.column, **design)
-    rl = relative_likelihood(
-        subset, outcome=outcome, group=grouping.column, reference=grouping.reference, **design
-    )
-    gap = difference(
-        subset, outcome=outcome, group=grouping.column, reference=grouping.reference, **design
-    )
+    rl = _compare_slice(relative_likelihood, subset, outcome, grouping, **design)
+    gap = _compare_slice(difference, subset, outcome, grouping, **design)
     test = association(
         subset, outcome=outcome, group=grouping.column, **design, monte_carlo_tables=tables
     )

@@ -40,6 +40,7 @@ from toolkit.stats.design import (
     make_design,
     make_domains,
     outcome_values,
+    require_reference,
 )
 from toolkit.stats.proportions import critical_value, wilson_interval
 
@@ -101,7 +102,7 @@ def _compare(
     design = make_design(data, **design_columns)
     domains = make_domains(data, group)
     means = domain_means(outcome_values(data, outcome), domains, design)
-    index = domains.labels.index(reference) if reference in domains.labels else None
+    index = require_reference(domains.labels, reference, group)
     covariance = np.full(len(domains.labels), np.nan)
     if design.weighted and index is not None:
         covariance = covariance_with(means, index, design)

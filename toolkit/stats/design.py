@@ -221,20 +221,57 @@ def make_design(
     return Design(w, psu.astype(np.int64), psu_stratum, n_psu, weighted, clusters is None)
 
 
+def declared_levels(column: pd.Series) -> list[str]:
+    """A grouping column's levels as text: its categories if categorical, else its sorted values."""
+    return _codes(column)[1]
+
+
+def values_found(column: pd.Series, limit: int = 10) -> list[str]:
+    """The distinct non-missing values of ``column`` as text, sorted, at most ``limit``."""
+    return sorted({str(value) for value in column.dropna().unique()})[:limit]
+
+
 def outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
-    """The outcome column as floats (0/1, NaN = not answered); other values raise PtwError."""
+    """The outcome column as floats (0/1, NaN = not answered).
+
+    Any other value, text such as "Yes"/"No" included, raises PtwError located at its first row
+    and listing the values found in the column.
+    """
     require_columns(data, [outcome])
-    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    _refuse_rows(
-        ~np.isnan(y) & (y != 0) & (y != 1),
-        data[outcome].to_numpy(),
-        code="stats.outcome_not_binary",
-        message="a binary outcome holds a value other than 0, 1 or missing",
-        column=outcome,
-        expected="0, 1 or missing",
-        fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
-    )
+    raw = data[outcome]
+    y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    unreadable = np.isnan(y) & raw.notna().to_numpy()
+    bad = unreadable | (~np.isnan(y) & (y != 0) & (y != 1))
+    if bad.any():
+        raise PtwError(
+            code="stats.outcome_not_binary",
+            message="a binary outcome holds a value other than 0, 1 or missing",
+            row=int(np.flatnonzero(bad)[0]) + 1,
+            column=outcome,
+            value=values_found(raw),
+            expected="0, 1 or missing",
+            fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
+        )
     return y
+
+
+def require_reference(labels: Sequence[str], reference: str, group: str | Sequence[str]) -> int:
+    """Index of ``reference`` among the group ``labels``; PtwError naming the levels if absent.
+
+    ``labels`` are a grouping's levels (categories, or the values in the data); a declared
+    category with no rows is a level, so it passes and is reported with a note downstream.
+    """
+    if reference in labels:
+        return list(labels).index(reference)
+    column = group if isinstance(group, str) else INTERSECTION_SEPARATOR.join(group)
+    raise PtwError(
+        code="stats.unknown_reference",
+        message="the reference group is not a level of the grouping column",
+        column=column,
+        value=reference,
+        expected=f"one of the levels found: {list(labels)[:20]}",
+        fix="pass reference= exactly as the label appears in the data (case and spaces count)",
+    )
 
 
 def _stratum_scale(design: Design) -> np.ndarray:

@@ -19,7 +19,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversion
 
 from toolkit.errors import PtwError
 from toolkit.stats import pingouin_adapter
-from toolkit.stats.design import ALL_GROUP, make_design, make_domains
+from toolkit.stats.design import ALL_GROUP, make_design, make_domains, require_reference
 from toolkit.stats.models import (
     NEWTON_MAX_ITER,
     NEWTON_TOL,
@@ -306,6 +306,8 @@ def rank_tests(
     """
     answers = _answers(data, item)
     domains = make_domains(data, group)
+    if reference is not None:
+        require_reference(domains.labels, reference, group)
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     labels = np.array(domains.labels, dtype=object)[domains.codes[answered]]
     values = answers[answered]

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from toolkit.stats.design import make_design, outcome_values
+from toolkit.stats.design import make_design, outcome_values, require_reference
 
 MODEL_COLUMNS = (
     "model",
@@ -196,6 +196,8 @@ def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> F
         raw_codes, uniques = pd.factorize(column, sort=True)
         codes, levels = raw_codes.astype(np.int64), tuple(str(u) for u in uniques)
     chosen = levels[0] if reference is None and levels else str(reference)
+    if levels:
+        require_reference(levels, chosen, variable)
     return Factor(variable, levels, chosen, codes)
 
 

@@ -23,6 +23,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from toolkit.errors import PtwError
+from toolkit.stats.design import declared_levels, require_columns, require_reference
 
 CURVE_COLUMNS = [
     "group",
@@ -348,6 +349,8 @@ def cox(
             expected=" or ".join(TIES_METHODS),
             fix='use ties="efron" as R does',
         )
+    require_columns(data, [group, *covariates])
+    require_reference(declared_levels(data[group]), reference, group)
     frame = _clean_times(data, time, event).dropna(subset=[group, *covariates])
     text_group = frame[group].astype(str)
     levels = sorted(text_group.unique())

@@ -35,6 +35,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from toolkit.errors import PtwError
+from toolkit.stats.design import declared_levels, require_reference
 
 PER_CYCLE_COLUMNS = [
     "cycle",
@@ -584,6 +585,7 @@ def gap_trend(
         :class:`GapTrend` (tables described in the module docstring).
     """
     frame = _prepare(data, outcome, group, cycle, weights, covariates)
+    require_reference(declared_levels(data[group]), reference, group)
     cycle_values = _cycle_values(frame[cycle])
     cycles = list(cycle_values)
     others = sorted(set(frame[group].unique()) - {reference})

@@ -28,6 +28,7 @@ import pandas as pd
 
 from toolkit.errors import PtwError
 from toolkit.stats.comparisons import relative_likelihood, standard_relative_likelihood
+from toolkit.stats.design import declared_levels, require_reference
 from toolkit.stats.proportions import wilson_interval
 
 WORKFORCE_COLUMNS = [
@@ -356,6 +357,11 @@ def trainee_outcomes(
     """
     frame = _trainee_flags(records)
     dimension, labels = _groups(frame, group)
+    if reference is not None:
+        # a cohort without the reference keeps a note; a reference absent from every cohort is
+        # a mistake in the call
+        require_reference(declared_levels(labels), reference, dimension)
+        labels = labels.astype(pd.CategoricalDtype(declared_levels(labels)))
     rows = []
     for cohort, cohort_rows in frame.groupby("cohort", sort=True):
         cohort_labels = labels[cohort_rows.index]
@@ -367,7 +373,7 @@ def trainee_outcomes(
             if reference is not None
             else {}
         )
-        for label in sorted(cohort_labels.unique()):
+        for label in sorted(cohort_labels.dropna().unique().astype(str)):
             members = cohort_rows[cohort_labels == label]
             row: dict[str, object] = {
                 "cohort": cohort,
