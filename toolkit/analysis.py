@@ -27,7 +27,7 @@ import pandas as pd
 
 from toolkit import __version__, analysis_records, analysis_trends
 from toolkit.analysis_likert import likert_table, scale_tables
-from toolkit.analysis_models import model_table
+from toolkit.analysis_models import covariate_references, model_table
 from toolkit.analysis_time import OverTimeResult, over_time_tables
 from toolkit.analysis_weights import plan_weights
 from toolkit.bundle import Bundle
@@ -253,6 +253,7 @@ def extra_survey_tables(plan: Plan, survey: SurveyFrame) -> dict[str, pd.DataFra
         groupings=[(g.column, g.reference, g.dimension, g.level) for g in binary],
         outcomes=survey.outcomes,
         weights=survey.weights,
+        references=covariate_references(survey.instrument, plan.models.covariates),
     )
     by_group = [(g.column, g.dimension, g.level) for g in binary]
     scales, reliability = scale_tables(survey.instrument, survey.frame, by_group, level=plan.level)

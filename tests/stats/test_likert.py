@@ -20,7 +20,9 @@ from toolkit.stats.models import MODEL_COLUMNS
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CLOSED = 1e-9
 ITERATIVE = 1e-6
-COVARIATES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": None}
+COVARIATES = ["sector", "career_stage", "region"]
+# R relevels sector and career_stage; region keeps R's default, its first level
+REFERENCES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": "East of England"}
 ITEMS = ["q1", "q2", "q3", "q4", "q5"]
 
 
@@ -135,7 +137,12 @@ def test_mann_whitney_large_sample_path_agrees_with_pingouin():
 
 def test_proportional_odds_matches_polr(data):
     result = likert.proportional_odds(
-        data, item="q1", group="ethnicity", reference="White", covariates=COVARIATES
+        data,
+        item="q1",
+        group="ethnicity",
+        reference="White",
+        covariates=COVARIATES,
+        references=REFERENCES,
     )
     assert tuple(result.columns) == MODEL_COLUMNS
     merged = expected("polr").merge(result, on=["model", "variable", "level"])

@@ -18,7 +18,9 @@ from toolkit.errors import PtwError
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-COVARIATES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": None}
+COVARIATES = ["sector", "career_stage", "region"]
+# R relevels sector and career_stage; region keeps R's default, its first level
+REFERENCES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": "East of England"}
 TOL = 1e-6
 
 
@@ -42,6 +44,7 @@ def test_logistic_matches_r(data, expected, design, weights):
         group="ethnicity",
         reference="White",
         covariates=COVARIATES,
+        references=REFERENCES,
         weights=weights,
     )
     merged = expected[expected["design"] == design].merge(
@@ -76,6 +79,7 @@ def test_separated_group_is_reported_not_estimated(data, expected, weights):
         group="ethnicity",
         reference="White",
         covariates=COVARIATES,
+        references=REFERENCES,
         weights=weights,
     )
     arab = result[result["level"] == "Arab"]

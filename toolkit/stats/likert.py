@@ -9,7 +9,7 @@ DataFrame with fixed columns (or, for :func:`scale_scores`, a Series per respond
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,6 @@ from toolkit.stats.models import (
     NEWTON_TOL,
     SEPARATED_LOG_ODDS,
     SEPARATED_SE,
-    Covariates,
     Fit,
     ModelSample,
     complete_cases,
@@ -433,7 +432,8 @@ def proportional_odds(
     item: str,
     group: str,
     reference: str,
-    covariates: Covariates = (),
+    covariates: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Proportional-odds model of an ordinal item on ``group`` (and covariates).
@@ -447,7 +447,9 @@ def proportional_odds(
     y = _answers(data, item)
     tables = []
     for model, factors in zip(
-        ("unadjusted", "adjusted"), model_factors(data, group, reference, covariates), strict=True
+        ("unadjusted", "adjusted"),
+        model_factors(data, group, reference, covariates, references),
+        strict=True,
     ):
         if model == "adjusted" and len(factors) == 1:
             break

@@ -1,0 +1,128 @@
+"""The public face of toolkit.stats reads as one API (issue 10, "one researcher API").
+
+Every public function takes its data first and everything else by keyword, names its grouping
+column ``group``, refuses text outcomes and unknown reference groups with a located PtwError.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import toolkit.stats as stats
+from toolkit.errors import PtwError
+
+FUNCTIONS = [
+    getattr(stats, name) for name in stats.__all__ if inspect.isfunction(getattr(stats, name))
+]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+def test_data_first_then_keyword_only(function) -> None:
+    parameters = list(inspect.signature(function).parameters.values())
+    positional = [p for p in parameters if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    assert len(positional) <= 1, [p.name for p in positional]
+    names = {p.name for p in parameters}
+    assert not names & {"by", "group_col", "group_column"}
+
+
+def _rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ethnicity": ["White"] * 6 + ["Asian"] * 6,
+            "sector": ["Hospital", "Community"] * 6,
+            "y": [1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0],
+            "answer": ["Yes", "No", None] * 4,
+            "time": np.arange(1.0, 13.0),
+            "cycle": [2024, 2025] * 6,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: stats.proportions(d, outcome="answer", group="ethnicity"),
+        lambda d: stats.relative_likelihood(
+            d, outcome="answer", group="ethnicity", reference="White"
+        ),
+        lambda d: stats.association(d, outcome="answer", group="ethnicity"),
+        lambda d: stats.logistic(d, outcome="answer", group="ethnicity", reference="White"),
+    ],
+    ids=["proportions", "relative_likelihood", "association", "logistic"],
+)
+def test_a_text_outcome_is_an_error_naming_the_column_and_values(call) -> None:
+    with pytest.raises(PtwError) as raised:
+        call(_rows())
+    assert raised.value.code == "stats.outcome_not_binary"
+    assert raised.value.column == "answer"
+    assert raised.value.value == ["No", "Yes"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: stats.relative_likelihood(d, outcome="y", group="ethnicity", reference="white"),
+        lambda d: stats.difference(d, outcome="y", group="ethnicity", reference="white"),
+        lambda d: stats.logistic(d, outcome="y", group="ethnicity", reference="white"),
+        lambda d: stats.logistic(
+            d,
+            outcome="y",
+            group="ethnicity",
+            reference="White",
+            covariates=["sector"],
+            references={"sector": "GP"},
+        ),
+        lambda d: stats.proportional_odds(d, item="y", group="ethnicity", reference="white"),
+        lambda d: stats.rank_tests(d, item="y", group="ethnicity", reference="white"),
+        lambda d: stats.gap_trend(
+            d, outcome="y", group="ethnicity", reference="white", cycle="cycle"
+        ),
+        lambda d: stats.cox(d, time="time", event="y", group="ethnicity", reference="white"),
+    ],
+    ids=[
+        "relative_likelihood",
+        "difference",
+        "logistic",
+        "logistic_covariate",
+        "proportional_odds",
+        "rank_tests",
+        "gap_trend",
+        "cox",
+    ],
+)
+def test_an_unknown_reference_is_an_error_naming_the_levels_found(call) -> None:
+    with pytest.raises(PtwError) as raised:
+        call(_rows())
+    assert raised.value.code == "stats.unknown_reference"
+    assert raised.value.column in ("ethnicity", "sector")
+    assert "Asian" in raised.value.expected or "Community" in raised.value.expected
+
+
+def test_logistic_covariate_reference_defaults_to_the_largest_level() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "g": rng.choice(["A", "B"], n),
+            "sector": rng.choice(["Community", "Hospital", "GP"], n, p=[0.2, 0.6, 0.2]),
+            "y": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    result = stats.logistic(frame, outcome="y", group="g", reference="A", covariates=["sector"])
+    sector = result[result["variable"] == "sector"]
+    assert set(sector["reference_level"]) == {"Hospital"}
+    assert set(sector["level"]) == {"Community", "GP"}
+    chosen = stats.logistic(
+        frame,
+        outcome="y",
+        group="g",
+        reference="A",
+        covariates=["sector"],
+        references={"sector": "GP"},
+    )
+    assert set(chosen.loc[chosen["variable"] == "sector", "reference_level"]) == {"GP"}
+    assert set(chosen.loc[chosen["variable"] == "g", "reference_level"]) == {"A"}
