@@ -340,7 +340,9 @@ def trainee_table(
     for dim in spec.record_dimensions:
         labels, reference = _labelled(frame, instrument, dim)
         data = frame.assign(_g=labels).dropna(subset=["_g"])
-        data["_g"] = data["_g"].astype(str)
+        data["_g"] = pd.Categorical(
+            data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
+        )
         table = trainee_outcomes(data, group="_g", reference=reference, level=level)
         parts.append(table.assign(dimension=dim.name, level=dim.level))
     return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)

@@ -358,10 +358,11 @@ def trainee_outcomes(
     frame = _trainee_flags(records)
     dimension, labels = _groups(frame, group)
     if reference is not None:
-        # a cohort without the reference keeps a note; a reference absent from every cohort is
-        # a mistake in the call
-        require_reference(declared_levels(labels), reference, dimension)
-        labels = labels.astype(pd.CategoricalDtype(declared_levels(labels)))
+        # a reference that is no level of the column (categories count) is a mistake in the
+        # call; a cohort without it keeps a note
+        levels = declared_levels(frame[group]) if group is not None else [ALL_GROUP]
+        require_reference(levels, reference, dimension)
+        labels = labels.astype(pd.CategoricalDtype(levels))
     rows = []
     for cohort, cohort_rows in frame.groupby("cohort", sort=True):
         cohort_labels = labels[cohort_rows.index]
