@@ -126,3 +126,83 @@ def test_logistic_covariate_reference_defaults_to_the_largest_level() -> None:
     )
     assert set(chosen.loc[chosen["variable"] == "sector", "reference_level"]) == {"GP"}
     assert set(chosen.loc[chosen["variable"] == "g", "reference_level"]) == {"A"}
+
+
+COUNTS = pd.DataFrame(
+    {
+        "sex": ["Female", "Female", "Male", "Male", "Male"],
+        "band": ["A", "B", "A", "B", "B"],
+        "events": [30, 0, 7, 12, 3],
+        "base": [80, 5, 40, 30, 10],
+    }
+)
+
+
+def _expand(counts: pd.DataFrame) -> pd.DataFrame:
+    """One row per person: ``events`` rows of 1 and ``base - events`` rows of 0 per count row."""
+    rows = [
+        pd.DataFrame(
+            {
+                "sex": row.sex,
+                "band": row.band,
+                "y": [1] * row.events + [0] * (row.base - row.events),
+            }
+        )
+        for row in counts.itertuples()
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _assert_frames_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    for column in want.columns:
+        if pd.api.types.is_float_dtype(want[column]):
+            np.testing.assert_allclose(
+                got[column].to_numpy(float), want[column].to_numpy(float),
+                rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=column,
+            )  # fmt: skip
+        else:
+            assert got[column].astype(object).tolist() == want[column].astype(object).tolist()
+
+
+@pytest.mark.parametrize("group", ["sex", ["sex", "band"]], ids=["one", "intersection"])
+@pytest.mark.parametrize("ci_method", ["wilson", "clopper-pearson"])
+def test_proportions_from_counts_equal_the_rows(group, ci_method) -> None:
+    got = stats.proportions_from_counts(
+        COUNTS, events="events", n="base", group=group, ci_method=ci_method
+    )
+    want = stats.proportions(_expand(COUNTS), outcome="y", group=group, ci_method=ci_method)
+    _assert_frames_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("group", "reference"),
+    [("sex", "Male"), (["sex", "band"], "Male × B"), (["sex", "band"], "Female × A")],
+)
+def test_comparisons_from_counts_equal_the_rows(group, reference) -> None:
+    rows = _expand(COUNTS)
+    _assert_frames_equal(
+        stats.relative_likelihood_from_counts(
+            COUNTS, events="events", n="base", group=group, reference=reference
+        ),
+        stats.relative_likelihood(rows, outcome="y", group=group, reference=reference),
+    )
+    _assert_frames_equal(
+        stats.difference_from_counts(
+            COUNTS, events="events", n="base", group=group, reference=reference
+        ),
+        stats.difference(rows, outcome="y", group=group, reference=reference),
+    )
+
+
+def test_bad_counts_are_errors() -> None:
+    with pytest.raises(PtwError) as raised:
+        stats.proportions_from_counts(
+            COUNTS.assign(events=[30, 6, 7, 12, 3]), events="events", n="base", group="sex"
+        )
+    assert raised.value.code == "stats.events_above_base" and raised.value.row == 2
+    with pytest.raises(PtwError) as raised:
+        stats.proportions_from_counts(
+            COUNTS.assign(base=[80, 5, 40.5, 30, 10]), events="events", n="base", group="sex"
+        )
+    assert raised.value.code == "stats.bad_count" and raised.value.column == "base"

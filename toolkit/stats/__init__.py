@@ -9,7 +9,9 @@ from toolkit.stats.association import association
 from toolkit.stats.comparisons import (
     STANDARD_PRESETS,
     difference,
+    difference_from_counts,
     relative_likelihood,
+    relative_likelihood_from_counts,
     standard_relative_likelihood,
 )
 from toolkit.stats.likert import (
@@ -24,7 +26,7 @@ from toolkit.stats.likert import (
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.power import minimum_detectable_difference
-from toolkit.stats.proportions import proportions
+from toolkit.stats.proportions import proportions, proportions_from_counts
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.survival import KaplanMeierResult, cox, kaplan_meier, logrank
 from toolkit.stats.trends import GapTrend, gap_trend, verdicts_with_multiplicity
@@ -52,6 +54,7 @@ __all__ = [
     "cox",
     "cronbach_alpha",
     "difference",
+    "difference_from_counts",
     "gap_trend",
     "joiner_rate",
     "kaplan_meier",
@@ -65,8 +68,10 @@ __all__ = [
     "percent_favourable",
     "proportional_odds",
     "proportions",
+    "proportions_from_counts",
     "rank_tests",
     "relative_likelihood",
+    "relative_likelihood_from_counts",
     "representation_ratio",
     "scale_scores",
     "stability_index",

@@ -35,6 +35,7 @@ from toolkit.stats.design import (
     Design,
     DomainMeans,
     Domains,
+    count_domains,
     covariance_with,
     domain_means,
     make_design,
@@ -107,6 +108,16 @@ def _compare(
     if design.weighted and index is not None:
         covariance = covariance_with(means, index, design)
     return Comparison(domains, means, design, reference, index, covariance)
+
+
+def _compare_counts(
+    counts: pd.DataFrame, events: str, n: str, group: str | Sequence[str], reference: str
+) -> Comparison:
+    """The unweighted :class:`Comparison` of a table of counts (see ``design.count_domains``)."""
+    domains, means = count_domains(counts, events=events, n=n, group=group)
+    index = require_reference(domains.labels, reference, group)
+    covariance = np.full(len(domains.labels), np.nan)
+    return Comparison(domains, means, make_design(counts), reference, index, covariance)
 
 
 def _reference_note(comparison: Comparison) -> str:
@@ -195,7 +206,38 @@ def relative_likelihood(
         reference,
         {"weights": weights, "strata": strata, "clusters": clusters},
     )
+    return relative_likelihood_table(comparison, level, band)
+
+
+def relative_likelihood_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str],
+    reference: str,
+    level: float = 0.95,
+    band: tuple[float, float] = FOUR_FIFTHS_BAND,
+) -> pd.DataFrame:
+    """:func:`relative_likelihood` of a published table of counts (Katz log interval).
+
+    Inputs: ``counts`` with one row per group (rows of the same group are added); ``events``
+    the column counting people with the outcome; ``n`` the column counting those who answered;
+    ``group``, ``reference``, ``level``, ``band`` as in :func:`relative_likelihood`.
+    Output: exactly :func:`relative_likelihood` on the counts expanded to 0/1 rows, columns
+    :data:`RELATIVE_LIKELIHOOD_COLUMNS`.
+    """
+    return relative_likelihood_table(
+        _compare_counts(counts, events, n, group, reference), level, band
+    )
+
+
+def relative_likelihood_table(
+    comparison: Comparison, level: float, band: tuple[float, float]
+) -> pd.DataFrame:
+    """The :data:`RELATIVE_LIKELIHOOD_COLUMNS` table of a comparison (module docstring)."""
     means = comparison.means
+    reference = comparison.reference
     notes = _comparison_notes(comparison, zero_event_rule=True)
     reference_estimate = comparison.reference_value(means.estimate)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -281,6 +323,28 @@ def difference(
         reference,
         {"weights": weights, "strata": strata, "clusters": clusters},
     )
+    return difference_table(comparison, level)
+
+
+def difference_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str],
+    reference: str,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`difference` of a published table of counts (Newcombe hybrid score interval).
+
+    Inputs as :func:`relative_likelihood_from_counts` without ``band``. Output: exactly
+    :func:`difference` on the counts expanded to 0/1 rows, columns :data:`DIFFERENCE_COLUMNS`.
+    """
+    return difference_table(_compare_counts(counts, events, n, group, reference), level)
+
+
+def difference_table(comparison: Comparison, level: float) -> pd.DataFrame:
+    """The :data:`DIFFERENCE_COLUMNS` table of a comparison (module docstring)."""
     notes = _comparison_notes(comparison, zero_event_rule=False)
     weighted = comparison.design.weighted
     with np.errstate(invalid="ignore", divide="ignore"):

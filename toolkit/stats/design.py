@@ -27,7 +27,7 @@ Everything is computed with ``numpy.bincount`` over integer codes: no Python loo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
@@ -448,13 +448,22 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
         return means(y, bins, n_domains, design)
     n = np.bincount(bins, minlength=n_domains + 1)[:n_domains]
     events = np.bincount(bins, weights=y, minlength=n_domains + 1)[:n_domains]
+    return count_means(events, n)
+
+
+def count_means(events: np.ndarray, n: np.ndarray) -> DomainMeans:
+    """Unweighted :class:`DomainMeans` from ``events`` out of ``n`` per domain.
+
+    ``estimate = events / n`` (NaN when ``n == 0``); variance and df are NaN (no design).
+    """
+    n_domains = len(n)
     estimate = np.divide(events, n, out=np.full(n_domains, np.nan), where=n > 0)
     nan = np.full(n_domains, np.nan)
     empty = np.array([], dtype=np.int64)
     return DomainMeans(
-        n,
-        events,
-        n.astype(float),
+        np.asarray(n).astype(np.int64),
+        np.asarray(events, dtype=float),
+        np.asarray(n, dtype=float),
         estimate,
         nan,
         nan,
@@ -463,6 +472,48 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
         empty,
         np.array([]),
     )
+
+
+def count_domains(
+    counts: pd.DataFrame, *, events: str, n: str, group: str | Sequence[str] | None
+) -> tuple[Domains, DomainMeans]:
+    """Domains and unweighted means from a table of counts (one row per group, or several).
+
+    Inputs: ``counts`` with an ``events`` column (how many had the outcome) and an ``n`` column
+    (how many answered) per row; ``group`` as in :func:`make_domains`. Rows of the same group
+    are added up; the result equals :func:`make_domains` + :func:`domain_means` on the counts
+    expanded to ``events`` rows of 1 and ``n - events`` rows of 0 per row. Counts that are
+    missing, negative, not whole, or with ``events > n`` raise PtwError.
+    """
+    require_columns(counts, [events, n])
+    table = {}
+    for column in (events, n):
+        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
+        _refuse_rows(
+            ~np.isfinite(values) | (values < 0) | (values != np.round(values)),
+            counts[column].to_numpy(),
+            code="stats.bad_count",
+            message="a count is missing, negative or not a whole number",
+            column=column,
+            expected="a whole number >= 0 on every row",
+            fix="give counts of people; turn a percentage into events = round(percent * n / 100)",
+        )
+        table[column] = values
+    _refuse_rows(
+        table[events] > table[n],
+        counts[events].to_numpy(),
+        code="stats.events_above_base",
+        message="more people had the outcome than answered",
+        column=events,
+        expected=f"at most the base in column {n!r}",
+        fix="check that the base column is the number who answered",
+    )
+    domains = make_domains(counts, group)
+    n_domains = len(domains.labels)
+    n_total = np.bincount(domains.bins, weights=table[n], minlength=n_domains + 1)[:n_domains]
+    event_total = np.bincount(domains.bins, weights=table[events], minlength=n_domains + 1)
+    domains = replace(domains, rows=n_total.astype(np.int64))
+    return domains, count_means(event_total[:n_domains], n_total.astype(np.int64))
 
 
 def covariance_with(means: DomainMeans, reference: int, design: Design) -> np.ndarray:

@@ -32,6 +32,7 @@ from toolkit.errors import PtwError
 from toolkit.stats.design import (
     DomainMeans,
     Domains,
+    count_domains,
     domain_means,
     make_design,
     make_domains,
@@ -194,6 +195,29 @@ def proportions(
     domains = make_domains(data, group)
     means = domain_means(outcome_values(data, outcome), domains, design)
     return proportion_table(means, domains, method, level, design.weighted)
+
+
+def proportions_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str] | None = None,
+    ci_method: str | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`proportions` of a published table of counts, unweighted.
+
+    Inputs: ``counts`` with one row per group (rows of the same group are added); ``events``
+    the column counting people with the outcome; ``n`` the column counting those who answered
+    (the base); ``group`` as in :func:`proportions`; ``ci_method`` "wilson" (default) or
+    "clopper-pearson"; ``level``.
+    Output: exactly :func:`proportions` on the counts expanded to 0/1 rows: the columns
+    :data:`PROPORTION_COLUMNS`, ``weighted_n = n``, binomial ``se``, ``df`` NaN.
+    """
+    method = resolve_ci_method(ci_method, weighted=False)
+    domains, means = count_domains(counts, events=events, n=n, group=group)
+    return proportion_table(means, domains, method, level, weighted=False)
 
 
 def proportion_table(
