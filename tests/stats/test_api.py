@@ -206,3 +206,35 @@ def test_bad_counts_are_errors() -> None:
             COUNTS.assign(base=[80, 5, 40.5, 30, 10]), events="events", n="base", group="sex"
         )
     assert raised.value.code == "stats.bad_count" and raised.value.column == "base"
+
+
+def test_every_method_label_written_is_in_the_vocabulary() -> None:
+    from toolkit.stats import methods
+
+    rows = _rows()
+    weighted = rows.assign(w=np.linspace(0.5, 2.0, len(rows)))
+    tables = [
+        stats.proportions(rows, outcome="y", group="ethnicity"),
+        stats.proportions(weighted, outcome="y", group="ethnicity", weights="w"),
+        stats.relative_likelihood(rows, outcome="y", group="ethnicity", reference="White"),
+        stats.difference(weighted, outcome="y", group="ethnicity", reference="White", weights="w"),
+        stats.association(rows, outcome="y", group="ethnicity"),
+        stats.association(weighted, outcome="y", group="ethnicity", weights="w"),
+        stats.mean_score(weighted, item="y", group="ethnicity", weights="w"),
+        stats.rank_tests(rows, item="time", group="ethnicity", reference="White"),
+        stats.logrank(rows, time="time", event="y", group="ethnicity"),
+        stats.adjust_p_values(pd.DataFrame({"p_value": [0.01, 0.2]})),
+        stats.minimum_detectable_difference(n_group=50, n_reference=500, p_reference=0.2),
+    ]
+    columns = ["ci_method", "rl_ci_method", "diff_ci_method", "test", "adjust_method", "method"]
+    written = {
+        label
+        for table in tables
+        for column in columns
+        if column in table
+        for label in table[column].dropna()
+    }
+    assert written and written <= set(methods.DESCRIPTIONS), written - set(methods.DESCRIPTIONS)
+    trend = stats.gap_trend(rows, outcome="y", group="ethnicity", reference="White", cycle="cycle")
+    assert set(trend.per_cycle["ci_method"]) == {methods.both(methods.NEWCOMBE, methods.KATZ_LOG)}
+    assert set(trend.interaction["model"]) <= set(methods.DESCRIPTIONS)

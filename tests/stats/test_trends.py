@@ -225,7 +225,7 @@ def test_multiplicity_applies_bh_within_each_family(trend_data):
     # make q2's Asian p-value marginal: adjusted it exceeds 0.05 alongside three others
     family.loc[(family["indicator"] == "q2") & (family["group"] == "Asian"), "p_value"] = 0.04
     adjusted = verdicts_with_multiplicity(family, family_cols=["indicator"])
-    assert (adjusted["adjust_method"] == "fdr_bh").all()
+    assert (adjusted["adjust_method"] == "benjamini-hochberg").all()
     q2 = adjusted[adjusted["indicator"] == "q2"].set_index("group")
     assert q2.loc["Asian", "p_adjusted"] == pytest.approx(0.08)  # 0.04 * 2 / 1
     assert q2.loc["Asian", "verdict"] == NO_CLEAR_CHANGE

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from toolkit.stats import methods
 from toolkit.stats.design import (
     Design,
     domain_df,
@@ -86,7 +87,7 @@ def unweighted_test(
     if min_expected >= MIN_EXPECTED:
         chi = stats.chi2_contingency(table, correction=False)
         return _result(
-            "pearson-chi-square",
+            methods.PEARSON_CHI_SQUARE,
             float(chi.statistic),
             float(chi.dof),
             np.nan,
@@ -96,7 +97,7 @@ def unweighted_test(
         )
     if table.shape == (2, 2):
         return _result(
-            "fisher-exact",
+            methods.FISHER_EXACT,
             p_value=float(stats.fisher_exact(table).pvalue),
             min_expected=min_expected,
             note=note,
@@ -106,7 +107,7 @@ def unweighted_test(
     )
     p_value = float(stats.fisher_exact(table, method=method).pvalue)
     return _result(
-        "fisher-freeman-halton-monte-carlo", p_value=p_value, min_expected=min_expected, note=note
+        methods.FISHER_MONTE_CARLO, p_value=p_value, min_expected=min_expected, note=note
     )
 
 
@@ -165,7 +166,7 @@ def _rao_scott(
     nu = domain_df(inside, design)
     statistic = float(pearson) / trace
     p_value = float(stats.f.sf(statistic, d0, d0 * nu))
-    return _result("rao-scott-f", statistic, d0, d0 * nu, p_value, min_expected, note)
+    return _result(methods.RAO_SCOTT_F, statistic, d0, d0 * nu, p_value, min_expected, note)
 
 
 def association(
@@ -196,7 +197,7 @@ def association(
     present_cols = counts.sum(axis=0) > 0
     dropped = [label for label, keep in zip(domains.labels, present_rows, strict=True) if not keep]
     note = f"groups without answers left out: {', '.join(dropped)}" if dropped else ""
-    test = "rao-scott-f" if design.weighted else "pearson-chi-square"
+    test = methods.RAO_SCOTT_F if design.weighted else methods.PEARSON_CHI_SQUARE
     if present_rows.sum() < 2:
         return _result(test, note="fewer than two groups with answers: no test")
     if present_cols.sum() < 2:

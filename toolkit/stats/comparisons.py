@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import (
     Design,
     DomainMeans,
@@ -264,7 +265,9 @@ def relative_likelihood_table(
             "rel_likelihood": ratio,
             "rl_ci_low": low,
             "rl_ci_high": high,
-            "rl_ci_method": "linearised-log" if comparison.design.weighted else "katz-log",
+            "rl_ci_method": methods.LINEARISED_LOG
+            if comparison.design.weighted
+            else methods.KATZ_LOG,
             "p_value": p_value,
             "outside_band": outside_band(low, high, band),
             "band_convention": band_label(band),
@@ -359,7 +362,7 @@ def difference_table(comparison: Comparison, level: float) -> pd.DataFrame:
             "diff": diff,
             "diff_ci_low": np.where(undefined, np.nan, low),
             "diff_ci_high": np.where(undefined, np.nan, high),
-            "diff_ci_method": "linearised-wald" if weighted else "newcombe-hybrid-score",
+            "diff_ci_method": methods.LINEARISED_WALD if weighted else methods.NEWCOMBE,
             "note": notes,
         },
         columns=list(DIFFERENCE_COLUMNS),

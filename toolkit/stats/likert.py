@@ -18,7 +18,7 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from toolkit.errors import PtwError
-from toolkit.stats import pingouin_adapter
+from toolkit.stats import methods, pingouin_adapter
 from toolkit.stats.design import ALL_GROUP, make_design, make_domains, require_reference
 from toolkit.stats.models import (
     NEWTON_MAX_ITER,
@@ -187,7 +187,7 @@ def mean_score(
     ``se = sd / sqrt(n)``, t on ``n - 1`` df (``ci_method`` "t"). Weighted: ``sum(w y) / sum(w)``,
     ``sd = sqrt(sum w (y - mean)^2 / sum w)``, linearised ``se`` as R ``svymean``
     (:func:`_weighted_mean_variance`), t on ``n - 1`` df, the domain's design df
-    (``ci_method`` "taylor_t").
+    (``ci_method`` "taylor-t").
     """
     answers = _answers(data, item)
     domains = make_domains(data, group)
@@ -203,10 +203,10 @@ def mean_score(
         if weights is not None:
             sd = np.sqrt(squares / weight_sum)
             variance = _weighted_mean_variance(y, codes, w, estimate, len(data))
-            method = "taylor_t"
+            method = methods.TAYLOR_T
         else:
             sd = np.sqrt(squares / (n - 1))
-            variance, method = sd**2 / n, "t"
+            variance, method = sd**2 / n, methods.T
         se = np.sqrt(variance)
         half = critical_value(level, np.where(n >= 2, n - 1, np.nan)) * se
     notes = np.where(n == 0, "no answers", np.where(n < 2, "one answer: no interval", ""))
@@ -256,7 +256,7 @@ def _mann_whitney_rows(
         missing = reference if len(y) == 0 else group
         return [
             _rank_row(
-                "mann_whitney",
+                methods.MANN_WHITNEY,
                 group,
                 reference,
                 np.nan,
@@ -271,7 +271,7 @@ def _mann_whitney_rows(
     result = pingouin_adapter.mann_whitney(x, y)
     return [
         _rank_row(
-            "mann_whitney",
+            methods.MANN_WHITNEY,
             group,
             reference,
             result.u,
@@ -318,7 +318,7 @@ def rank_tests(
         kw = pingouin_adapter.kruskal_wallis(values, labels)
         rows.append(
             _rank_row(
-                "kruskal_wallis",
+                methods.KRUSKAL_WALLIS,
                 ALL_GROUP,
                 "",
                 kw.h,

@@ -17,8 +17,10 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from toolkit.stats import methods
+
 MDD_COLUMNS = ("n_group", "n_reference", "p_reference", "mdd", "alpha", "power", "method")
-MDD_METHOD = "two-proportion normal approximation, variance at p_reference, two-sided"
+MDD_METHOD = methods.TWO_PROPORTION_NORMAL
 
 
 def minimum_detectable_difference(

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import special, stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import (
     DomainMeans,
     Domains,
@@ -52,8 +53,8 @@ PROPORTION_COLUMNS = (
     "df",
     "note",
 )
-UNWEIGHTED_METHODS = ("wilson", "clopper-pearson")
-WEIGHTED_METHODS = ("logit", "beta")
+UNWEIGHTED_METHODS = (methods.WILSON, methods.CLOPPER_PEARSON)
+WEIGHTED_METHODS = (methods.LOGIT, methods.BETA)
 
 
 def critical_value(level: float, df: np.ndarray | float = np.inf) -> np.ndarray:
@@ -158,11 +159,11 @@ def _intervals(
         p, n = means.estimate, means.n
         with np.errstate(invalid="ignore", divide="ignore"):
             se = np.sqrt(p * (1 - p) / n)
-        interval = wilson_interval if method == "wilson" else clopper_pearson_interval
+        interval = wilson_interval if method == methods.WILSON else clopper_pearson_interval
         return (se, *interval(means.events, n, level))
     se = np.sqrt(means.variance)
     inside = (means.estimate > 0) & (means.estimate < 1) & (means.df >= 1)
-    if method == "logit":
+    if method == methods.LOGIT:
         low, high = _logit_interval(means.estimate, se, means.df, level)
     else:
         low, high = _design_beta_interval(means.estimate, se, means.n, means.df, level)

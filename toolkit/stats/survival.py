@@ -23,6 +23,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import declared_levels, require_columns, require_reference
 
 CURVE_COLUMNS = [
@@ -54,7 +55,7 @@ COX_COLUMNS = [
 ]
 LOGRANK_COLUMNS = ["test", "statistic", "dof", "p_value", "note"]
 ALL_GROUP = "All"
-TIES_METHODS = ("efron", "breslow")
+TIES_METHODS = (methods.EFRON, methods.BRESLOW)
 # quantile.survfit's tolerance for "the curve sits exactly on the probability"
 _QUANTILE_TOLERANCE = np.sqrt(np.finfo(float).eps)
 
@@ -321,7 +322,7 @@ def cox(
     group: str,
     reference: str,
     covariates: Sequence[str] = (),
-    ties: str = "efron",
+    ties: str = methods.EFRON,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Cox proportional hazards ratios of each group against ``reference`` (R ``coxph``).
@@ -443,7 +444,7 @@ def logrank(data: pd.DataFrame, *, time: str, event: str, group: str) -> pd.Data
     )
     kept = expected > 0
     row: dict[str, object] = {
-        "test": "log-rank",
+        "test": methods.LOG_RANK,
         "statistic": np.nan,
         "dof": np.nan,
         "p_value": np.nan,

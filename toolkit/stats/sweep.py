@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.association import MIN_EXPECTED, unweighted_test
 from toolkit.stats.association import association as association_test
 from toolkit.stats.comparisons import (
@@ -642,14 +643,14 @@ def _comparison_columns(
         "rel_likelihood": ratio,
         "rl_ci_low": rl_low,
         "rl_ci_high": rl_high,
-        "rl_ci_method": "linearised-log" if weighted else "katz-log",
+        "rl_ci_method": methods.LINEARISED_LOG if weighted else methods.KATZ_LOG,
         "p_value": p_value,
         "outside_band": outside_band(rl_low, rl_high, settings.band).array,
         "band_convention": band_label(settings.band),
         "diff": means.estimate - reference_rate,
         "diff_ci_low": np.where(no_gap, np.nan, diff_low),
         "diff_ci_high": np.where(no_gap, np.nan, diff_high),
-        "diff_ci_method": "linearised-wald" if weighted else "newcombe-hybrid-score",
+        "diff_ci_method": methods.LINEARISED_WALD if weighted else methods.NEWCOMBE,
     }
     return columns, rl_notes, diff_notes
 
@@ -731,12 +732,16 @@ def _count_test(
             "not run", note=f"a group has fewer than {settings.test_min_n} answers: no test"
         )
     if answered.sum() < 2:
-        return _TableTest("pearson-chi-square", note="fewer than two groups with answers: no test")
+        return _TableTest(
+            methods.PEARSON_CHI_SQUARE, note="fewer than two groups with answers: no test"
+        )
     if (observed.sum(axis=0) == 0).any():
-        return _TableTest("pearson-chi-square", note="the outcome takes a single value: no test")
+        return _TableTest(
+            methods.PEARSON_CHI_SQUARE, note="the outcome takes a single value: no test"
+        )
     if tables.min_expected[at] >= MIN_EXPECTED:
         return _TableTest(
-            "pearson-chi-square",
+            methods.PEARSON_CHI_SQUARE,
             float(tables.statistic[at]),
             float(answered.sum() - 1),
             float(tables.p_value[at]),

@@ -35,7 +35,9 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import declared_levels, require_reference
+from toolkit.stats.multiplicity import ADJUST_METHODS
 
 PER_CYCLE_COLUMNS = [
     "cycle",
@@ -98,10 +100,10 @@ NARROWING = "gap narrowing"
 WIDENING = "gap widening"
 NO_CLEAR_CHANGE = "no clear change"
 TOO_FEW = "too few responses to say"
-UNWEIGHTED_MODEL = "glm binomial, model-based SE"
-WEIGHTED_MODEL = "survey-weighted logistic (quasibinomial), sandwich SE, t(n - p)"
-UNWEIGHTED_CI = "newcombe hybrid score (diff); katz log (ratio)"
-WEIGHTED_CI = "taylor linearised, weights only (diff Wald; ratio log Wald)"
+UNWEIGHTED_MODEL = methods.LOGISTIC_MODEL_BASED
+WEIGHTED_MODEL = methods.LOGISTIC_SANDWICH_T
+UNWEIGHTED_CI = methods.both(methods.NEWCOMBE, methods.KATZ_LOG)
+WEIGHTED_CI = methods.both(methods.LINEARISED_WALD, methods.LINEARISED_LOG)
 
 
 @dataclass(frozen=True)
@@ -506,7 +508,11 @@ def decide(row: pd.Series, significant: bool) -> tuple[str, str]:
     slope = (
         f"the log-odds gap changes by {row['interaction']:+.3f} per cycle "
         f"({row['level']:.0%} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}"
-        + (f", BH-adjusted p = {row['p_adjusted']:.3g})" if row["adjust_method"] != "none" else ")")
+        + (
+            f", BH-adjusted p = {row['p_adjusted']:.3g})"
+            if row["adjust_method"] != methods.NO_ADJUSTMENT
+            else ")"
+        )
     )
     if not significant:
         return NO_CLEAR_CHANGE, f"{slope}: consistent with no change"
@@ -541,7 +547,7 @@ def _verdict_table(
                 "ci_high": inter["ci_high"],
                 "p_value": inter["p_value"],
                 "p_adjusted": np.nan,
-                "adjust_method": "none",
+                "adjust_method": methods.NO_ADJUSTMENT,
                 "first_cycle_gap": main + inter["estimate"] * first_c,
                 "smallest_n": smallest[grp],
                 "min_n": min_n,
@@ -653,7 +659,8 @@ def verdicts_with_multiplicity(
             dimension) concatenated.
         family_cols: the columns that define a family (e.g. ``("dimension",)``: all indicators and
             groups of a dimension form one family); empty = the whole table is one family.
-        method: ``"fdr_bh"`` (statsmodels ``multipletests``); written into ``adjust_method``.
+        method: ``"fdr_bh"`` or ``"holm"`` (statsmodels ``multipletests``); its label
+            (:data:`toolkit.stats.multiplicity.ADJUST_METHODS`) is written into ``adjust_method``.
 
     Returns:
         The same rows and columns with ``p_adjusted``, ``adjust_method``, ``verdict`` and
@@ -671,7 +678,7 @@ def verdicts_with_multiplicity(
     for key in family[eligible].unique():
         index = out.index[eligible & (family == key)]
         out.loc[index, "p_adjusted"] = multipletests(out.loc[index, "p_value"], method=method)[1]
-    out["adjust_method"] = method
+    out["adjust_method"] = ADJUST_METHODS[method]
     for i, row in out.iterrows():
         significant = bool(eligible[i] and row["p_adjusted"] < 1 - row["level"])
         out.loc[i, ["verdict", "reason"]] = decide(row, significant)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.comparisons import relative_likelihood, standard_relative_likelihood
 from toolkit.stats.design import declared_levels, require_reference
 from toolkit.stats.proportions import wilson_interval
@@ -90,7 +91,6 @@ APPOINTMENT_COLUMNS = [
 PLANNED_LENGTH = pd.Timedelta(weeks=104)
 REGISTRATION_WINDOW = pd.Timedelta(days=182)
 ALL_GROUP = "All"
-WILSON = "wilson"
 
 
 def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
@@ -397,7 +397,7 @@ def trainee_outcomes(
     _with_wilson(table, "attrition", "withdrawals", "starters", level)
     _with_wilson(table, "conversion", "registered_within_6m", "starters", level)
     _with_wilson(table, "conversion_of_completers", "registered_within_6m", "completers", level)
-    table["ci_method"] = WILSON
+    table["ci_method"] = methods.WILSON
     return table
 
 
@@ -429,7 +429,7 @@ def appointment_from_shortlisting(
     counts["dimension"] = dimension
     _with_wilson(counts, "rate", "appointed", "shortlisted", level)
     counts = counts.rename(columns={"rate_ci_low": "ci_low", "rate_ci_high": "ci_high"})
-    counts["ci_method"] = WILSON
+    counts["ci_method"] = methods.WILSON
     counts["note"] = ""
     return counts[APPOINTMENT_COLUMNS]
 
