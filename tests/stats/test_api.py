@@ -238,3 +238,17 @@ def test_every_method_label_written_is_in_the_vocabulary() -> None:
     trend = stats.gap_trend(rows, outcome="y", group="ethnicity", reference="White", cycle="cycle")
     assert set(trend.per_cycle["ci_method"]) == {methods.both(methods.NEWCOMBE, methods.KATZ_LOG)}
     assert set(trend.interaction["model"]) <= set(methods.DESCRIPTIONS)
+
+
+def test_result_objects_give_their_tables_the_same_way() -> None:
+    rows = _rows()
+    trend = stats.gap_trend(rows, outcome="y", group="ethnicity", reference="White", cycle="cycle")
+    km = stats.kaplan_meier(rows, time="time", event="y", group="ethnicity")
+    assert list(trend.tables()) == ["per_cycle", "interaction", "change", "verdict"]
+    assert list(km.tables()) == ["curve", "summary", "at"]
+    for result in (trend, km):
+        assert all(isinstance(table, pd.DataFrame) for table in result.tables().values())
+    assert trend.tables()["verdict"] is trend.verdict
+    assert list(trend.cycles) == [2024, 2025]
+    assert all(type(cycle) is int for cycle in trend.cycles)
+    assert all(type(value) is float for value in trend.cycles.values())

@@ -64,6 +64,9 @@ _QUANTILE_TOLERANCE = np.sqrt(np.finfo(float).eps)
 class KaplanMeierResult:
     """Kaplan-Meier estimates in three tidy tables.
 
+    A result object, not a DataFrame: :meth:`tables` gives the tables as a dict (the same method
+    as :class:`toolkit.stats.trends.GapTrend`).
+
     Attributes:
         curve: one row per group and distinct time (``CURVE_COLUMNS``); ``se`` is the Greenwood
             standard error of S(t), ``ci_low``/``ci_high`` the log interval.
@@ -77,6 +80,10 @@ class KaplanMeierResult:
     summary: pd.DataFrame
     at: pd.DataFrame
     level: float
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name: ``curve``, ``summary``, ``at``."""
+        return {"curve": self.curve, "summary": self.summary, "at": self.at}
 
 
 def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
@@ -252,7 +259,8 @@ def kaplan_meier(
         at: times at which to report S(t) (default 1, 2 and 3 years).
 
     Returns:
-        :class:`KaplanMeierResult` with ``curve``, ``summary`` and ``at`` tables.
+        :class:`KaplanMeierResult`, a result object holding the ``curve``, ``summary`` and
+        ``at`` DataFrames (:meth:`KaplanMeierResult.tables` gives them as a dict).
     """
     frame = _clean_times(data, time, event)
     groups = _group_labels(frame, group)

@@ -110,12 +110,16 @@ WEIGHTED_CI = methods.both(methods.LINEARISED_WALD, methods.LINEARISED_LOG)
 class GapTrend:
     """The trend in the gap between each group and the reference (see the module docstring).
 
+    A result object, not a DataFrame: four tidy tables, also given by :meth:`tables` as a dict
+    (the same method as :class:`toolkit.stats.survival.KaplanMeierResult`).
+
     Attributes:
         per_cycle: ``PER_CYCLE_COLUMNS``, one row per cycle and non-reference group.
         interaction: ``INTERACTION_COLUMNS``, one row per non-reference group.
         change: ``CHANGE_COLUMNS``, latest vs previous cycle, measures "group rate" and "gap".
         verdict: ``VERDICT_COLUMNS``, one row per non-reference group.
-        cycles: the cycles in order, and the numeric value of each used in the model.
+        cycles: the cycles in order (plain Python values: ints for numeric cycles), and the
+            numeric value of each used in the model.
     """
 
     per_cycle: pd.DataFrame
@@ -123,6 +127,15 @@ class GapTrend:
     change: pd.DataFrame
     verdict: pd.DataFrame
     cycles: dict[object, float]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name: ``per_cycle``, ``interaction``, ``change``, ``verdict``."""
+        return {
+            "per_cycle": self.per_cycle,
+            "interaction": self.interaction,
+            "change": self.change,
+            "verdict": self.verdict,
+        }
 
 
 @dataclass(frozen=True)
@@ -176,9 +189,18 @@ def _prepare(
     return frame
 
 
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value (a whole float as int); anything else unchanged."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _cycle_values(cycles: pd.Series) -> dict[object, float]:
-    """Numeric value of each cycle for the model: the value itself when numeric, else its rank."""
-    ordered = sorted(cycles.unique())
+    """Numeric value of each cycle for the model: the value itself when numeric, else its rank.
+
+    Keys are plain Python values (:func:`_plain`), e.g. ``{2023: 2023.0, 2024: 2024.0}``.
+    """
+    ordered = [_plain(c) for c in sorted(cycles.unique())]
     if pd.api.types.is_numeric_dtype(cycles):
         return {c: float(c) for c in ordered}
     return {c: float(i) for i, c in enumerate(ordered)}
@@ -588,7 +610,9 @@ def gap_trend(
             is "too few responses to say".
 
     Returns:
-        :class:`GapTrend` (tables described in the module docstring).
+        :class:`GapTrend`, a result object holding four DataFrames (``per_cycle``,
+        ``interaction``, ``change``, ``verdict``; :meth:`GapTrend.tables` gives them as a dict),
+        described in the module docstring.
     """
     frame = _prepare(data, outcome, group, cycle, weights, covariates)
     require_reference(declared_levels(data[group]), reference, group)
