@@ -252,3 +252,14 @@ def test_result_objects_give_their_tables_the_same_way() -> None:
     assert list(trend.cycles) == [2024, 2025]
     assert all(type(cycle) is int for cycle in trend.cycles)
     assert all(type(value) is float for value in trend.cycles.values())
+
+
+def test_docs_api_lists_every_public_function_and_method_label() -> None:
+    from pathlib import Path
+
+    from toolkit.stats import methods
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    missing = [f.__name__ for f in FUNCTIONS if f"`{f.__name__}`" not in text]
+    missing += [label for label in methods.DESCRIPTIONS if f"`{label}`" not in text]
+    assert not missing

@@ -1,8 +1,13 @@
 """Equality statistics: one function per statistical question, tidy DataFrames out.
 
-Every function takes a DataFrame and column names with keyword-only options and returns a
-DataFrame (or a dataclass of DataFrames) whose columns never change with the options; the
-method used is a value in a column. See each module's docstring for formulas and sources.
+Every function takes its data first and everything else by keyword: the grouping column is
+``group`` (a column, or a list of columns for an intersection, where that makes sense), the
+reference group ``reference``. It returns a DataFrame whose columns never change with the
+options; the method used is a value in a column, one of the labels of
+:mod:`toolkit.stats.methods`. :func:`gap_trend` and :func:`kaplan_meier` return result objects
+holding several DataFrames, given as a dict by their ``tables()`` method. Published aggregate
+tables go through the ``*_from_counts`` twins. ``docs/api.md`` lists the API; each module's
+docstring gives the formulas and sources.
 """
 
 from toolkit.stats.association import association
