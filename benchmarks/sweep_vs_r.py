@@ -94,7 +94,7 @@ def time_sweep(data: pd.DataFrame, repeats: int) -> tuple[float, pd.DataFrame]:
     table = pd.DataFrame()
     for _ in range(repeats):
         started = time.perf_counter()
-        table = comparison_sweep(data, outcomes, groupings(), split_by=(), weights="w",
+        table = comparison_sweep(data, outcomes=outcomes, groupings=groupings(), split_by=(), weights="w",
                                  association=False)  # fmt: skip
         best = min(best, time.perf_counter() - started)
     return best, table

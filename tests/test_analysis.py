@@ -114,7 +114,7 @@ def test_comparisons_have_the_documented_columns_and_name_their_methods(bundle) 
     compared = rows[~rows["is_reference"] & rows["rel_likelihood"].notna()]
     assert set(compared["ci_method"]) == {"wilson"}
     assert set(compared["rl_ci_method"]) == {"katz-log"}
-    assert set(compared["adjust_method"].dropna()) == {"Benjamini-Hochberg"}
+    assert set(compared["adjust_method"].dropna()) == {"benjamini-hochberg"}
     tested = compared[compared["p_value"].notna()]
     assert tested["p_adjusted"].notna().all()
     assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()

@@ -98,7 +98,7 @@ def test_narrowing_synthetic_gap_gives_gap_narrowing(full):
     verdict = _row(full.tables["trend_interactions"], indicator="harassment_public",
                    dimension="ethnicity", level="binary", group="Ethnic minority")  # fmt: skip
     assert verdict["verdict"] == "gap narrowing"
-    assert verdict["interaction"] < 0 and verdict["adjust_method"] == "fdr_bh"
+    assert verdict["interaction"] < 0 and verdict["adjust_method"] == "benjamini-hochberg"
 
 
 def test_per_cycle_gaps_shrink_with_the_injected_gap(full):

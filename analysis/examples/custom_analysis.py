@@ -71,24 +71,27 @@ def main() -> None:
 
     weighted = relative_likelihood(
         data.dropna(subset=["ethnicity_disability"]),
-        "harassed",
-        "ethnicity_disability",
-        "White × Not disabled",
+        outcome="harassed",
+        group="ethnicity_disability",
+        reference="White × Not disabled",
         weights="weight",
     )
     print(suppress_small_cells(weighted, policy=SuppressionPolicy()).to_string())
 
     odds = logistic(
         data.dropna(subset=["ethnicity", "sector", "career_stage"]),
-        "harassed",
-        "ethnicity",
+        outcome="harassed",
+        group="ethnicity",
         reference="White",
         covariates=("sector", "career_stage", "region"),
     )
     print(odds[odds["variable"] == "ethnicity"].to_string())
 
     ordinal = proportional_odds(
-        data.dropna(subset=["ethnicity", "valued"]), "valued", "ethnicity", reference="White"
+        data.dropna(subset=["ethnicity", "valued"]),
+        item="valued",
+        group="ethnicity",
+        reference="White",
     )
     print(ordinal.to_string())
 

@@ -37,7 +37,7 @@ def test_unweighted_matches_r(core_input, reference):
     rows = reference[reference["design"] == "none"]
     tests_seen = set()
     for row in rows.itertuples():
-        ours = association(core_input, row.outcome, row.dimension).iloc[0]
+        ours = association(core_input, outcome=row.outcome, group=row.dimension).iloc[0]
         assert ours["min_expected"] == pytest.approx(row.min_expected, rel=1e-12)
         tests_seen.add(ours["test"])
         if row.min_expected >= 5:
@@ -55,7 +55,9 @@ def test_unweighted_matches_r(core_input, reference):
 def test_rao_scott_matches_svychisq(core_input, reference, design):
     rows = reference[reference["design"] == design]
     for row in rows.itertuples():
-        ours = association(core_input, row.outcome, row.dimension, **DESIGNS[design]).iloc[0]
+        ours = association(
+            core_input, outcome=row.outcome, group=row.dimension, **DESIGNS[design]
+        ).iloc[0]
         assert ours["test"] == "rao-scott-f"
         assert ours["statistic"] == pytest.approx(row.rs_statistic, rel=1e-9)
         assert ours["dof"] == pytest.approx(row.rs_ndf, rel=1e-9)
@@ -69,20 +71,20 @@ def test_two_by_two_fisher_is_exact():
     R: fisher.test(matrix(c(2, 6, 6, 2), 2))$p.value = 0.13193473193473204.
     """
     data = pd.DataFrame({"g": ["a"] * 8 + ["b"] * 8, "y": [1] * 6 + [0] * 2 + [1] * 2 + [0] * 6})
-    row = association(data, "y", "g").iloc[0]
+    row = association(data, outcome="y", group="g").iloc[0]
     assert row["test"] == "fisher-exact"
     assert row["p_value"] == pytest.approx(0.13193473193473204, rel=1e-9)
 
 
 def test_degenerate_tables_give_notes():
     single = pd.DataFrame({"g": ["a"] * 6, "y": [0, 1] * 3})
-    row = association(single, "y", "g").iloc[0]
+    row = association(single, outcome="y", group="g").iloc[0]
     assert list(row.index) == list(ASSOCIATION_COLUMNS)
     assert np.isnan(row["p_value"]) and "fewer than two groups" in row["note"]
     constant = pd.DataFrame({"g": ["a", "b"] * 3, "y": [1] * 6, "w": 1.5})
-    row = association(constant, "y", "g", weights="w").iloc[0]
+    row = association(constant, outcome="y", group="g", weights="w").iloc[0]
     assert np.isnan(row["p_value"]) and "single value" in row["note"]
     empty_group = pd.DataFrame(
         {"g": pd.Categorical(["a", "b"] * 10, categories=["a", "b", "c"]), "y": [0, 1, 1, 1] * 5}
     )
-    assert "c" in association(empty_group, "y", "g").iloc[0]["note"]
+    assert "c" in association(empty_group, outcome="y", group="g").iloc[0]["note"]

@@ -52,7 +52,9 @@ def ours_against_r(core_input, reference_rows, function, design):
     for (outcome, dimension, ref), theirs in theirs_all.groupby(
         ["outcome", "dimension", "reference_group"]
     ):
-        ours = function(core_input, outcome, BY[dimension], ref, **DESIGNS[design])
+        ours = function(
+            core_input, outcome=outcome, group=BY[dimension], reference=ref, **DESIGNS[design]
+        )
         table = theirs.merge(ours, on=["group", "reference_group"], suffixes=("_r", ""))
         assert len(table) == len(theirs)
         yield table
@@ -87,7 +89,7 @@ def test_difference_matches_r(core_input, reference_rows, design):
 
 
 def test_columns_reference_row_and_band(core_input):
-    table = relative_likelihood(core_input, "outcome1", "group", "White")
+    table = relative_likelihood(core_input, outcome="outcome1", group="group", reference="White")
     assert list(table.columns) == list(RELATIVE_LIKELIHOOD_COLUMNS)
     white = table[table["is_reference"]].iloc[0]
     assert white["rel_likelihood"] == 1 and np.isnan(white["rl_ci_low"])
@@ -98,22 +100,25 @@ def test_columns_reference_row_and_band(core_input):
     assert (compared["outside_band"].astype(bool) == expected).all()
     black = table.set_index("group").loc["Black"]
     assert black["rl_ci_low"] > 1  # the injected effect (logit +0.6) is detected
-    narrow = relative_likelihood(core_input, "outcome1", "group", "White", band=(0.9, 1.11))
-    assert narrow["band_convention"].iloc[0] == "configured band (0.90-1.11)"
-    assert list(difference(core_input, "outcome1", "group", "White").columns) == list(
-        DIFFERENCE_COLUMNS
+    narrow = relative_likelihood(
+        core_input, outcome="outcome1", group="group", reference="White", band=(0.9, 1.11)
     )
+    assert narrow["band_convention"].iloc[0] == "configured band (0.90-1.11)"
+    assert list(
+        difference(core_input, outcome="outcome1", group="group", reference="White").columns
+    ) == list(DIFFERENCE_COLUMNS)
 
 
-def test_zero_reference_rate_and_absent_reference_give_notes():
+def test_zero_reference_rate_and_empty_reference_give_notes():
     data = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 5, "y": [0] * 5 + [1, 0, 1, 0, 0]})
-    table = relative_likelihood(data, "y", "g", "a").set_index("group")
+    table = relative_likelihood(data, outcome="y", group="g", reference="a").set_index("group")
     assert np.isnan(table.loc["b", "rel_likelihood"])
     assert table.loc["b", "note"] == "reference rate is zero: ratio undefined"
-    absent = relative_likelihood(data, "y", "g", "c")
-    assert absent["rel_likelihood"].isna().all()
-    assert (absent["note"] == "reference group 'c' not present").all()
-    assert difference(data, "y", "g", "c")["diff"].isna().all()
+    declared = data.assign(g=pd.Categorical(data["g"], categories=["a", "b", "c"]))
+    empty = relative_likelihood(declared, outcome="y", group="g", reference="c")
+    assert empty["rel_likelihood"].drop(index=2).isna().all()
+    assert (empty["note"].drop(index=2) == "reference group 'c' has no answers").all()
+    assert difference(declared, outcome="y", group="g", reference="c")["diff"].isna().all()
 
 
 def aggregate_rows(counts: dict[str, tuple[int, int]]) -> pd.DataFrame:
@@ -129,7 +134,11 @@ def test_wres_2_worked_check():
     """DOMAIN.md: 46.99% / 14.65% = 3.2, White over BME appointed from shortlisting."""
     data = aggregate_rows({"White": (4699, 10000), "Ethnic minority": (1465, 10000)})
     row = standard_relative_likelihood(
-        data, "WRES 2", "y", "ethnicity", groups={"White": "White", "BME": "Ethnic minority"}
+        data,
+        preset_code="WRES 2",
+        outcome="y",
+        group="ethnicity",
+        groups={"White": "White", "BME": "Ethnic minority"},
     ).iloc[0]
     assert row["group"] == "White" and row["reference_group"] == "Ethnic minority"
     assert round(row["rel_likelihood"], 1) == 3.2
@@ -140,7 +149,11 @@ def test_wres_3_worked_check():
     """DOMAIN.md: 1.2% / 0.7% = 1.7, BME over White entering the disciplinary process."""
     data = aggregate_rows({"White": (70, 10000), "BME": (120, 10000)})
     row = standard_relative_likelihood(
-        data, "WRES 3", "y", "ethnicity", groups={"White": "White", "BME": "BME"}
+        data,
+        preset_code="WRES 3",
+        outcome="y",
+        group="ethnicity",
+        groups={"White": "White", "BME": "BME"},
     ).iloc[0]
     assert row["group"] == "BME" and row["reference_group"] == "White"
     assert round(row["rel_likelihood"], 1) == 1.7
@@ -153,14 +166,22 @@ def test_presets_cover_the_standards():
     assert (wdes3.numerator, wdes3.denominator) == ("Disabled", "non-disabled")
     with pytest.raises(PtwError):
         standard_relative_likelihood(
-            aggregate_rows({"a": (1, 2)}), "WRES 9", "y", "ethnicity", groups={}
+            aggregate_rows({"a": (1, 2)}),
+            preset_code="WRES 9",
+            outcome="y",
+            group="ethnicity",
+            groups={},
         )
 
 
 def test_strata_without_clusters_covariance_equals_general_path(core_input):
     """The covariance shortcut for row PSUs equals the clustered computation with 1-row PSUs."""
     design = {"weights": "w", "strata": "stratum"}
-    fast = relative_likelihood(core_input, "outcome1", "group", "White", **design)
-    general = relative_likelihood(core_input, "outcome1", "group", "White", clusters="id", **design)
+    fast = relative_likelihood(
+        core_input, outcome="outcome1", group="group", reference="White", **design
+    )
+    general = relative_likelihood(
+        core_input, outcome="outcome1", group="group", reference="White", clusters="id", **design
+    )
     numbers = ["rel_likelihood", "rl_ci_low", "rl_ci_high", "p_value"]
     np.testing.assert_allclose(fast[numbers], general[numbers], rtol=1e-10)

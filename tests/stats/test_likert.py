@@ -20,7 +20,9 @@ from toolkit.stats.models import MODEL_COLUMNS
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CLOSED = 1e-9
 ITERATIVE = 1e-6
-COVARIATES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": None}
+COVARIATES = ["sector", "career_stage", "region"]
+# R relevels sector and career_stage; region keeps R's default, its first level
+REFERENCES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": "East of England"}
 ITEMS = ["q1", "q2", "q3", "q4", "q5"]
 
 
@@ -34,7 +36,7 @@ def data() -> pd.DataFrame:
 
 
 def test_percent_favourable_wilson_matches_r(data):
-    result = likert.percent_favourable(data, "q1", "ethnicity")
+    result = likert.percent_favourable(data, item="q1", group="ethnicity")
     assert tuple(result.columns) == likert.FAVOURABLE_COLUMNS
     merged = expected("favourable").merge(result, on="group", suffixes=("_r", ""))
     assert len(merged) == 6
@@ -46,7 +48,7 @@ def test_percent_favourable_wilson_matches_r(data):
 
 
 def test_percent_favourable_weighted_matches_svyciprop(data):
-    result = likert.percent_favourable(data, "q1", "ethnicity", weights="w")
+    result = likert.percent_favourable(data, item="q1", group="ethnicity", weights="w")
     merged = expected("favourable").merge(result, on="group")
     np.testing.assert_allclose(merged["estimate_y"], merged["weighted_estimate"], atol=CLOSED)
     # R's svyciprop gives a meaningless interval at 0 events; we give NaN and a note.
@@ -59,8 +61,8 @@ def test_percent_favourable_weighted_matches_svyciprop(data):
 
 
 def test_mean_score_matches_r(data):
-    plain = likert.mean_score(data, "q1", "ethnicity")
-    weighted = likert.mean_score(data, "q1", "ethnicity", weights="w")
+    plain = likert.mean_score(data, item="q1", group="ethnicity")
+    weighted = likert.mean_score(data, item="q1", group="ethnicity", weights="w")
     assert tuple(plain.columns) == tuple(weighted.columns) == likert.MEAN_COLUMNS
     merged = (
         expected("mean").merge(plain, on="group").merge(weighted, on="group", suffixes=("", "_w"))
@@ -69,11 +71,11 @@ def test_mean_score_matches_r(data):
     np.testing.assert_allclose(merged["sd_x"], merged["sd_y"], atol=CLOSED)
     np.testing.assert_allclose(merged["estimate_w"], merged["weighted_mean"], atol=CLOSED)
     np.testing.assert_allclose(merged["se_w"], merged["weighted_se"], atol=CLOSED)
-    assert set(plain["ci_method"]) == {"t"} and set(weighted["ci_method"]) == {"taylor_t"}
+    assert set(plain["ci_method"]) == {"t"} and set(weighted["ci_method"]) == {"taylor-t"}
 
 
 def test_likert_distribution_counts_and_shares(data):
-    result = likert.likert_distribution(data, "q1", "ethnicity", levels=[1, 2, 3, 4, 5])
+    result = likert.likert_distribution(data, item="q1", group="ethnicity", levels=[1, 2, 3, 4, 5])
     assert tuple(result.columns) == likert.DISTRIBUTION_COLUMNS
     answered = data.dropna(subset=["q1", "ethnicity"])
     counts = answered.groupby(["ethnicity", "q1"]).size()
@@ -83,16 +85,17 @@ def test_likert_distribution_counts_and_shares(data):
     shares = result.groupby("group")["share"].sum()
     np.testing.assert_allclose(shares, 1.0, atol=1e-12)
     # Codes outside the given levels (here 5) leave the denominator.
-    four = likert.likert_distribution(data, "q1", None, levels=[1, 2, 3, 4])
+    four = likert.likert_distribution(data, item="q1", group=None, levels=[1, 2, 3, 4])
     assert four["n"].sum() == (data["q1"] <= 4).sum()
     assert (four["group"] == "All").all()
 
 
 def test_rank_tests_match_r(data):
-    result = likert.rank_tests(data, "q1", "ethnicity", reference="White")
+    result = likert.rank_tests(data, item="q1", group="ethnicity", reference="White")
     assert tuple(result.columns) == likert.RANK_TEST_COLUMNS
-    ref = expected("rank")
-    mwu = ref[ref["test"] == "mann_whitney"].merge(
+    # the R script labels its tests with underscores; ours are toolkit.stats.methods labels
+    ref = expected("rank").assign(test=lambda t: t["test"].str.replace("_", "-"))
+    mwu = ref[ref["test"] == "mann-whitney"].merge(
         result[result["effect_size_name"] == "cles"], on=["test", "group"]
     )
     assert len(mwu) == 5
@@ -102,8 +105,8 @@ def test_rank_tests_match_r(data):
     rbc = result[result["effect_size_name"] == "rank_biserial"].set_index("group")
     cles = result[result["effect_size_name"] == "cles"].set_index("group")
     np.testing.assert_allclose(rbc["effect_size"], 2 * cles["effect_size"] - 1, atol=1e-12)
-    kw = result[result["test"] == "kruskal_wallis"].iloc[0]
-    kw_r = ref[ref["test"] == "kruskal_wallis"].iloc[0]
+    kw = result[result["test"] == "kruskal-wallis"].iloc[0]
+    kw_r = ref[ref["test"] == "kruskal-wallis"].iloc[0]
     assert kw["statistic"] == pytest.approx(kw_r["statistic"], abs=CLOSED)
     assert kw["p_value"] == pytest.approx(kw_r["p_value"], abs=CLOSED)
     assert kw["dof"] == kw_r["dof"]
@@ -112,10 +115,10 @@ def test_rank_tests_match_r(data):
 
 def test_rank_tests_two_groups_and_no_groups(data):
     two = data[data["ethnicity"].isin(["White", "Black"])]
-    result = likert.rank_tests(two, "q1", "ethnicity")
-    assert set(result["test"]) == {"mann_whitney"}
+    result = likert.rank_tests(two, item="q1", group="ethnicity")
+    assert set(result["test"]) == {"mann-whitney"}
     assert set(result["reference_group"]) == {"Black"}  # first level when none is stated
-    single = likert.rank_tests(data.assign(g="x"), "q1", "g")
+    single = likert.rank_tests(data.assign(g="x"), item="q1", group="g")
     assert len(single) == 1 and "fewer than two groups" in single["note"].iloc[0]
 
 
@@ -135,7 +138,12 @@ def test_mann_whitney_large_sample_path_agrees_with_pingouin():
 
 def test_proportional_odds_matches_polr(data):
     result = likert.proportional_odds(
-        data, "q1", "ethnicity", reference="White", covariates=COVARIATES
+        data,
+        item="q1",
+        group="ethnicity",
+        reference="White",
+        covariates=COVARIATES,
+        references=REFERENCES,
     )
     assert tuple(result.columns) == MODEL_COLUMNS
     merged = expected("polr").merge(result, on=["model", "variable", "level"])
@@ -149,7 +157,7 @@ def test_proportional_odds_matches_polr(data):
 
 
 def test_scale_scores_match_r(data):
-    scores = likert.scale_scores(data, ITEMS, reversed_items=["q3"], min_answered=3)
+    scores = likert.scale_scores(data, items=ITEMS, reversed_items=["q3"], min_answered=3)
     ref = expected("scale_scores")
     assert scores.index.equals(data.index)
     assert (scores.isna().to_numpy() == ref["score"].isna().to_numpy()).all()
@@ -158,22 +166,22 @@ def test_scale_scores_match_r(data):
 
 def test_scale_scores_rules():
     frame = pd.DataFrame({"a": [5, 1, np.nan], "b": [4, np.nan, np.nan]})
-    scores = likert.scale_scores(frame, ["a", "b"], reversed_items=["b"], min_answered=1)
+    scores = likert.scale_scores(frame, items=["a", "b"], reversed_items=["b"], min_answered=1)
     assert scores.iloc[0] == pytest.approx((10 + 2.5) / 2)
     assert scores.iloc[1] == 0.0 and np.isnan(scores.iloc[2])
     with pytest.raises(PtwError, match="outside the scale"):
-        likert.scale_scores(frame.assign(a=[6, 1, 2]), ["a", "b"], min_answered=1)
+        likert.scale_scores(frame.assign(a=[6, 1, 2]), items=["a", "b"], min_answered=1)
     with pytest.raises(PtwError, match="reversed item"):
-        likert.scale_scores(frame, ["a"], reversed_items=["b"], min_answered=1)
+        likert.scale_scores(frame, items=["a"], reversed_items=["b"], min_answered=1)
     with pytest.raises(PtwError, match="min_answered"):
-        likert.scale_scores(frame, ["a", "b"], min_answered=3)
+        likert.scale_scores(frame, items=["a", "b"], min_answered=3)
 
 
 def test_cronbach_alpha_matches_closed_form(data):
     ref = expected("alpha")
     reversed_q3 = data.assign(q3=6 - data["q3"])
     for frame, items, row in ((data, ["q1", "q2", "q4", "q5"], 0), (reversed_q3, ITEMS, 1)):
-        result = likert.cronbach_alpha(frame, items)
+        result = likert.cronbach_alpha(frame, items=items)
         assert tuple(result.columns) == likert.ALPHA_COLUMNS
         for column in ("alpha", "ci_low", "ci_high"):
             assert result[column].iloc[0] == pytest.approx(ref[column].iloc[row], abs=CLOSED)
@@ -183,12 +191,12 @@ def test_cronbach_alpha_matches_closed_form(data):
 
 def test_edge_cases_give_notes_not_crashes(data):
     missing = data.assign(q1=np.nan)
-    fav = likert.percent_favourable(missing, "q1", "ethnicity")
+    fav = likert.percent_favourable(missing, item="q1", group="ethnicity")
     assert fav["estimate"].isna().all() and (fav["note"] != "").all()
-    assert likert.mean_score(missing, "q1", "ethnicity")["note"].eq("no answers").all()
-    alpha = likert.cronbach_alpha(data, ["q1"])
+    assert likert.mean_score(missing, item="q1", group="ethnicity")["note"].eq("no answers").all()
+    alpha = likert.cronbach_alpha(data, items=["q1"])
     assert np.isnan(alpha["alpha"].iloc[0]) and alpha["note"].iloc[0]
-    model = likert.proportional_odds(missing, "q1", "ethnicity", reference="White")
+    model = likert.proportional_odds(missing, item="q1", group="ethnicity", reference="White")
     assert model["odds_ratio"].isna().all()
     with pytest.raises(PtwError, match="not a numeric code"):
-        likert.percent_favourable(data.assign(q1="Agree"), "q1")
+        likert.percent_favourable(data.assign(q1="Agree"), item="q1")

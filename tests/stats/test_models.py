@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.errors import PtwError
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-COVARIATES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": None}
+COVARIATES = ["sector", "career_stage", "region"]
+# R relevels sector and career_stage; region keeps R's default, its first level
+REFERENCES = {"sector": "Hospital", "career_stage": "Over 10 years", "region": "East of England"}
 TOL = 1e-6
 
 
@@ -37,10 +40,11 @@ def test_logistic_matches_r(data, expected, design, weights):
     without_separable = data[data["ethnicity"] != "Arab"]
     result = logistic(
         without_separable,
-        "outcome",
-        "ethnicity",
+        outcome="outcome",
+        group="ethnicity",
         reference="White",
         covariates=COVARIATES,
+        references=REFERENCES,
         weights=weights,
     )
     merged = expected[expected["design"] == design].merge(
@@ -55,11 +59,13 @@ def test_logistic_matches_r(data, expected, design, weights):
 
 
 def test_columns_and_models(data):
-    result = logistic(data, "outcome", "ethnicity", reference="White", covariates=["sector"])
+    result = logistic(
+        data, outcome="outcome", group="ethnicity", reference="White", covariates=["sector"]
+    )
     assert tuple(result.columns) == MODEL_COLUMNS
     assert set(result["model"]) == {"unadjusted", "adjusted"}
     assert set(result.loc[result["model"] == "adjusted", "variable"]) == {"ethnicity", "sector"}
-    unadjusted_only = logistic(data, "outcome", "ethnicity", reference="White")
+    unadjusted_only = logistic(data, outcome="outcome", group="ethnicity", reference="White")
     assert tuple(unadjusted_only.columns) == MODEL_COLUMNS
     assert set(unadjusted_only["model"]) == {"unadjusted"}
 
@@ -68,7 +74,13 @@ def test_columns_and_models(data):
 def test_separated_group_is_reported_not_estimated(data, expected, weights):
     # "Arab" (9 respondents) has no events: quasi-complete separation.
     result = logistic(
-        data, "outcome", "ethnicity", reference="White", covariates=COVARIATES, weights=weights
+        data,
+        outcome="outcome",
+        group="ethnicity",
+        reference="White",
+        covariates=COVARIATES,
+        references=REFERENCES,
+        weights=weights,
     )
     arab = result[result["level"] == "Arab"]
     assert len(arab) == 2
@@ -91,7 +103,7 @@ def test_all_events_in_a_group_is_separation():
             "g": ["A"] * 3 + ["B"] * 9,
         }
     )
-    result = logistic(frame, "y", "g", reference="B")
+    result = logistic(frame, outcome="y", group="g", reference="B")
     row = result.iloc[0]
     assert row["separation"] and np.isnan(row["odds_ratio"])
     assert "highest" in row["note"]
@@ -112,7 +124,7 @@ def test_separation_in_a_combination_is_caught_after_the_fit():
     )
     frame.loc[(frame["g"] == "B") & (frame["sector"] == "S1"), "y"] = 1.0
     frame.loc[(frame["g"] == "A") & (frame["sector"] == "S2"), "y"] = 0.0
-    result = logistic(frame, "y", "g", reference="A", covariates=["sector"])
+    result = logistic(frame, outcome="y", group="g", reference="A", covariates=["sector"])
     adjusted = result[result["model"] == "adjusted"]
     assert adjusted["separation"].all()
     assert adjusted["odds_ratio"].isna().all()
@@ -127,21 +139,35 @@ def test_absent_level_and_absent_reference_give_notes(data):
             categories=["White", "Asian", "Black", "Mixed", "Other", "Arab", "Chinese"],
         )
     )
-    result = logistic(frame, "outcome", "ethnicity", reference="White")
+    result = logistic(frame, outcome="outcome", group="ethnicity", reference="White")
     chinese = result[result["level"] == "Chinese"].iloc[0]
     assert chinese["n"] == 0 and np.isnan(chinese["odds_ratio"])
     assert "no respondents" in chinese["note"]
     no_reference = logistic(
-        data[data["ethnicity"] != "White"], "outcome", "ethnicity", reference="White"
+        frame[frame["ethnicity"] != "White"],
+        outcome="outcome",
+        group="ethnicity",
+        reference="White",
     )
     assert no_reference["odds_ratio"].isna().all()
     assert no_reference["note"].str.contains('reference level "White"').all()
+    with pytest.raises(PtwError) as raised:
+        logistic(
+            data[data["ethnicity"] != "White"],
+            outcome="outcome",
+            group="ethnicity",
+            reference="White",
+        )
+    assert raised.value.code == "stats.unknown_reference"
+    assert raised.value.column == "ethnicity" and "Asian" in raised.value.expected
 
 
 def test_single_category_and_all_missing(data):
-    single = logistic(data.assign(g="only"), "outcome", "g", reference="only")
+    single = logistic(data.assign(g="only"), outcome="outcome", group="g", reference="only")
     assert len(single) == 1 and "only the reference level" in single["note"].iloc[0]
-    missing = logistic(data.assign(outcome=np.nan), "outcome", "ethnicity", reference="White")
+    missing = logistic(
+        data.assign(outcome=np.nan), outcome="outcome", group="ethnicity", reference="White"
+    )
     assert missing["odds_ratio"].isna().all()
     assert missing["note"].str.startswith("no respondent").all()
 
@@ -156,6 +182,8 @@ def test_injected_effect_is_recovered():
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     w = rng.uniform(0.5, 2.0, n)
     frame = pd.DataFrame({"g": g, "sector": sector, "y": y, "w": w})
-    result = logistic(frame, "y", "g", reference="A", covariates=["sector"], weights="w")
+    result = logistic(
+        frame, outcome="y", group="g", reference="A", covariates=["sector"], weights="w"
+    )
     row = result[(result["model"] == "adjusted") & (result["level"] == "B")].iloc[0]
     assert row["ci_low"] < np.exp(0.7) < row["ci_high"]

@@ -13,7 +13,7 @@ REFERENCE = Path(__file__).parents[1] / "reference" / "expected" / "core_multipl
 
 
 @pytest.mark.parametrize(
-    ("method", "column", "name"), [("fdr_bh", "bh", "Benjamini-Hochberg"), ("holm", "holm", "Holm")]
+    ("method", "column", "name"), [("fdr_bh", "bh", "benjamini-hochberg"), ("holm", "holm", "holm")]
 )
 def test_matches_r_p_adjust_within_families(method, column, name):
     reference = pd.read_csv(REFERENCE)
@@ -32,7 +32,7 @@ def test_matches_r_p_adjust_within_families(method, column, name):
 def test_default_is_benjamini_hochberg_over_all_rows():
     table = pd.DataFrame({"p_value": [0.01, 0.04, 0.03]})
     ours = adjust_p_values(table)
-    assert ours["adjust_method"].iloc[0] == "Benjamini-Hochberg"
+    assert ours["adjust_method"].iloc[0] == "benjamini-hochberg"
     assert ours["family"].iloc[0] == "all rows"
     np.testing.assert_allclose(ours["p_adjusted"], [0.03, 0.04, 0.04])
     with pytest.raises(PtwError):

@@ -21,7 +21,7 @@ from toolkit.stats.pooling import POOLED_COLUMNS, POOLING_PARAMETER_COLUMNS, poo
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 TOL = 1e-4
-MODELS = {"crossed": (), "covariate": {"sector": "Hospital"}}
+MODELS = {"crossed": {}, "covariate": {"sector": "Hospital"}}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,10 @@ def glmer() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fits(data) -> dict[str, object]:
     return {
-        model: pooled_rates(data, group="group", crossed="region", covariates=covariates)
-        for model, covariates in MODELS.items()
+        model: pooled_rates(
+            data, group="group", crossed="region", covariates=list(refs), references=refs
+        )
+        for model, refs in MODELS.items()
     }
 
 
@@ -108,7 +110,7 @@ def test_cells_table(data, fits):
     assert cells["pooled"].std() < cells["estimate"].std()
 
 
-@pytest.mark.parametrize("method", ["glmm", "beta_binomial"])
+@pytest.mark.parametrize("method", ["glmm", "beta-binomial"])
 def test_empty_cell_gets_a_row_and_a_note(data, method):
     extra = pd.DataFrame(
         {
@@ -130,7 +132,7 @@ def test_empty_cell_gets_a_row_and_a_note(data, method):
 
 
 def test_beta_binomial_is_the_marginal_maximum_and_its_posterior(data):
-    result = pooled_rates(data, group="group", crossed="region", method="beta_binomial")
+    result = pooled_rates(data, group="group", crossed="region", method="beta-binomial")
     assert result.converged
     prior = result.parameters.set_index("term")["estimate"]
     a, b = prior["alpha"], prior["beta"]
@@ -148,7 +150,7 @@ def test_beta_binomial_is_the_marginal_maximum_and_its_posterior(data):
     np.testing.assert_allclose(
         cells["ci_high"], stats.beta.ppf(0.975, a + y, b + n - y), rtol=0, atol=1e-12
     )
-    assert (cells["ci_method"] == "beta posterior quantiles").all()
+    assert (cells["ci_method"] == "beta-posterior-quantiles").all()
 
 
 def test_bad_options_are_errors(data):
@@ -156,7 +158,7 @@ def test_bad_options_are_errors(data):
         pooled_rates(data, group="group", method="bayes")
     assert caught.value.code == "stats.bad_option"
     with pytest.raises(PtwError) as caught:
-        pooled_rates(data, group="group", covariates=["sector"], method="beta_binomial")
+        pooled_rates(data, group="group", covariates=["sector"], method="beta-binomial")
     assert caught.value.code == "stats.bad_option"
     with pytest.raises(PtwError) as caught:
         pooled_rates(data, group="group", crossed="area")

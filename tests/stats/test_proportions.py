@@ -44,7 +44,7 @@ def test_unweighted_matches_r(core_input, method):
     reference = expected("proportions_unweighted")
     prefix = "wilson" if method == "wilson" else "cp"
     for (outcome, dimension), theirs in reference.groupby(["outcome", "dimension"]):
-        ours = proportions(core_input, outcome, BY[dimension], ci_method=method)
+        ours = proportions(core_input, outcome=outcome, group=BY[dimension], ci_method=method)
         table = merged(ours, theirs)
         assert (table["n"] == table["n_r"]).all()
         assert (table["events"] == table["events_r"]).all()
@@ -60,7 +60,9 @@ def test_weighted_matches_r_survey(core_input, design, method):
     reference = expected("proportions_weighted")
     reference = reference[reference["design"] == design]
     for (outcome, dimension), theirs in reference.groupby(["outcome", "dimension"]):
-        ours = proportions(core_input, outcome, BY[dimension], ci_method=method, **DESIGNS[design])
+        ours = proportions(
+            core_input, outcome=outcome, group=BY[dimension], ci_method=method, **DESIGNS[design]
+        )
         table = merged(ours, theirs)
         assert (table["n"] == table["n_r"]).all()
         for column in ("weighted_n", "estimate", "se", "df"):
@@ -83,7 +85,7 @@ def test_weights_only_se_is_the_domain_formula(core_input):
     p = (w * y).sum() / w.sum()
     n = len(core_input)  # rows that did not answer stay in the design with zero influence
     se = np.sqrt(n / (n - 1) * (w**2 * (y - p) ** 2).sum() / w.sum() ** 2)
-    row = proportions(core_input, "outcome1", weights="w").iloc[0]
+    row = proportions(core_input, outcome="outcome1", weights="w").iloc[0]
     assert row["group"] == "All"
     assert row["estimate"] == pytest.approx(p, abs=1e-14)
     assert row["se"] == pytest.approx(se, rel=1e-12)
@@ -101,7 +103,7 @@ def test_edge_groups_give_notes_not_errors():
         }
     )
     for kwargs in ({}, {"weights": "w"}):
-        table = proportions(data, "y", "group", **kwargs).set_index("group")
+        table = proportions(data, outcome="y", group="group", **kwargs).set_index("group")
         assert list(table.columns) == list(PROPORTION_COLUMNS[1:])
         assert table.loc["a", "note"].startswith("no events")
         assert table.loc["b", "note"].startswith("all events")
@@ -109,26 +111,26 @@ def test_edge_groups_give_notes_not_errors():
         assert table.loc["empty", "note"] == "empty group: no rows"
         assert table.loc[["c", "empty"], "n"].tolist() == [0, 0]
         assert table.loc[["c", "empty"], "estimate"].isna().all()
-    unweighted = proportions(data, "y", "group").set_index("group")
+    unweighted = proportions(data, outcome="y", group="group").set_index("group")
     assert unweighted.loc["a", "ci_low"] == 0
     assert 0 < unweighted.loc["a", "ci_high"] < 1  # Wilson at zero events is not zero-width
-    weighted = proportions(data, "y", "group", weights="w").set_index("group")
+    weighted = proportions(data, outcome="y", group="group", weights="w").set_index("group")
     assert weighted.loc[["a", "b"], ["ci_low", "ci_high"]].isna().all().all()
 
 
 def test_intersection_labels_and_wald_is_refused(core_input):
-    table = proportions(core_input, "outcome1", ["group", "disability"])
+    table = proportions(core_input, outcome="outcome1", group=["group", "disability"])
     assert "White × Disabled" in set(table["group"])
     with pytest.raises(PtwError, match="wald"):
-        proportions(core_input, "outcome1", "group", ci_method="wald")
+        proportions(core_input, outcome="outcome1", group="group", ci_method="wald")
     with pytest.raises(PtwError):
-        proportions(core_input, "outcome1", "group", weights="w", ci_method="wilson")
+        proportions(core_input, outcome="outcome1", group="group", weights="w", ci_method="wilson")
 
 
 def test_non_binary_outcome_is_located():
     data = pd.DataFrame({"y": [0, 1, 2], "g": ["a", "a", "b"]})
     with pytest.raises(PtwError) as error:
-        proportions(data, "y", "g")
+        proportions(data, outcome="y", group="g")
     assert error.value.row == 3
     assert error.value.column == "y"
 
@@ -137,12 +139,17 @@ def test_strata_without_clusters_equals_one_row_clusters(core_input):
     """Rows as PSUs within strata (the bincount path) equals the general clustered path."""
     for function_kwargs in ({"ci_method": "logit"}, {"ci_method": "beta"}):
         fast = proportions(
-            core_input, "outcome1", "group", weights="w", strata="stratum", **function_kwargs
+            core_input,
+            outcome="outcome1",
+            group="group",
+            weights="w",
+            strata="stratum",
+            **function_kwargs,
         )
         general = proportions(
             core_input,
-            "outcome1",
-            "group",
+            outcome="outcome1",
+            group="group",
             weights="w",
             strata="stratum",
             clusters="id",
@@ -156,10 +163,10 @@ def test_bad_weight_and_missing_stratum_are_located(core_input):
     data = core_input.head(20).copy()
     data.loc[4, "w"] = -1.0
     with pytest.raises(PtwError) as error:
-        proportions(data, "outcome1", "group", weights="w")
+        proportions(data, outcome="outcome1", group="group", weights="w")
     assert (error.value.code, error.value.row) == ("stats.bad_weight", 5)
     data = core_input.head(20).copy()
     data.loc[2, "stratum"] = None
     with pytest.raises(PtwError) as error:
-        proportions(data, "outcome1", "group", weights="w", strata="stratum")
+        proportions(data, outcome="outcome1", group="group", weights="w", strata="stratum")
     assert (error.value.code, error.value.row) == ("stats.missing_design_variable", 3)

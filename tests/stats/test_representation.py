@@ -101,7 +101,7 @@ def test_user_benchmark_and_unknown_groups_are_notes():
     sample = pd.DataFrame(
         {"region": ["ICB A"] * 3, "group": ["Disabled", "Not disabled", "?"], "n": [10, 30, 0]}
     )
-    table = representation_ratio(sample, own).set_index("group")
+    table = representation_ratio(sample, benchmark=own).set_index("group")
     assert table.loc["Disabled", "representation_ratio"] == pytest.approx(0.25 / 0.2)
     assert np.isnan(table.loc["Not disabled", "representation_ratio"])
     assert "share is 0" in table.loc["Not disabled", "note"]

@@ -43,7 +43,7 @@ def assert_close(ours: pd.Series, theirs: pd.Series) -> None:
 
 
 def test_km_curve_matches_survfit_log_ci(survival_data):
-    ours = kaplan_meier(survival_data, "time", "event", "group").curve
+    ours = kaplan_meier(survival_data, time="time", event="event", group="group").curve
     theirs = expected("km_curve")
     merged = theirs.merge(ours, on=["group", "time"], suffixes=("_r", ""), how="outer")
     assert len(merged) == len(theirs) == len(ours)
@@ -52,7 +52,7 @@ def test_km_curve_matches_survfit_log_ci(survival_data):
 
 
 def test_km_median_and_interval_match_quantile_survfit(survival_data):
-    ours = kaplan_meier(survival_data, "time", "event", "group").summary
+    ours = kaplan_meier(survival_data, time="time", event="event", group="group").summary
     merged = expected("km_summary").merge(ours, on="group", suffixes=("_r", ""))
     assert len(merged) == 3
     for column in ["n", "events", "median", "median_ci_low", "median_ci_high"]:
@@ -62,7 +62,7 @@ def test_km_median_and_interval_match_quantile_survfit(survival_data):
 
 
 def test_km_survival_at_1_2_3_years_matches_summary_times(survival_data):
-    ours = kaplan_meier(survival_data, "time", "event", "group").at
+    ours = kaplan_meier(survival_data, time="time", event="event", group="group").at
     merged = expected("km_at").merge(ours, on=["group", "time"], suffixes=("_r", ""))
     assert len(merged) == 9
     for column in ["survival", "ci_low", "ci_high"]:
@@ -71,7 +71,7 @@ def test_km_survival_at_1_2_3_years_matches_summary_times(survival_data):
 
 def test_km_columns_fixed_and_beyond_follow_up_is_a_note():
     data = pd.DataFrame({"t": [0.5, 1.0, 1.5], "e": [1, 0, 1]})
-    result = kaplan_meier(data, "t", "e", at=(0.25, 1.2, 4.0))
+    result = kaplan_meier(data, time="t", event="e", at=(0.25, 1.2, 4.0))
     assert list(result.curve.columns) == CURVE_COLUMNS
     assert list(result.summary.columns) == SUMMARY_COLUMNS
     assert list(result.at.columns) == AT_COLUMNS
@@ -87,7 +87,7 @@ def test_km_columns_fixed_and_beyond_follow_up_is_a_note():
 
 def test_km_rejects_bad_event_codes():
     with pytest.raises(PtwError, match="0 \\(censored\\)"):
-        kaplan_meier(pd.DataFrame({"t": [1.0], "e": [2]}), "t", "e")
+        kaplan_meier(pd.DataFrame({"t": [1.0], "e": [2]}), time="t", event="e")
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
@@ -95,7 +95,13 @@ def test_km_rejects_bad_event_codes():
 def test_cox_matches_coxph(survival_data, ties, model):
     covariates = ("age", "sector") if "age" in model else ()
     ours = cox(
-        survival_data, "time", "event", "group", reference="White", covariates=covariates, ties=ties
+        survival_data,
+        time="time",
+        event="event",
+        group="group",
+        reference="White",
+        covariates=covariates,
+        ties=ties,
     )
     theirs = expected("cox").query("ties == @ties and model == @model").reset_index(drop=True)
     assert list(ours.columns) == COX_COLUMNS
@@ -108,8 +114,12 @@ def test_cox_matches_coxph(survival_data, ties, model):
 
 
 def test_cox_efron_and_breslow_differ_on_tied_times(survival_data):
-    efron = cox(survival_data, "time", "event", "group", reference="White", ties="efron")
-    breslow = cox(survival_data, "time", "event", "group", reference="White", ties="breslow")
+    efron = cox(
+        survival_data, time="time", event="event", group="group", reference="White", ties="efron"
+    )
+    breslow = cox(
+        survival_data, time="time", event="event", group="group", reference="White", ties="breslow"
+    )
     assert abs(efron["hazard_ratio"].iloc[0] - breslow["hazard_ratio"].iloc[0]) > 0.01
 
 
@@ -121,20 +131,27 @@ def test_cox_group_without_events_gets_a_note_not_an_absurd_ratio(survival_data)
         ],
         ignore_index=True,
     )
-    ours = cox(data, "time", "event", "group", reference="White").set_index("level")
+    ours = cox(data, time="time", event="event", group="group", reference="White").set_index(
+        "level"
+    )
     assert np.isnan(ours.loc["Mixed", "hazard_ratio"])
     assert "no events" in ours.loc["Mixed", "note"]
     assert ours.loc["Asian", "hazard_ratio"] == pytest.approx(1.88315964170132, abs=TOLERANCE)
 
 
-def test_cox_unknown_reference_is_a_note(survival_data):
-    ours = cox(survival_data, "time", "event", "group", reference="Chinese")
+def test_cox_unknown_reference_raises_and_empty_reference_is_a_note(survival_data):
+    with pytest.raises(PtwError) as raised:
+        cox(survival_data, time="time", event="event", group="group", reference="Chinese")
+    assert raised.value.code == "stats.unknown_reference" and raised.value.column == "group"
+    levels = sorted({*survival_data["group"].astype(str), "Chinese"})
+    declared = survival_data.assign(group=pd.Categorical(survival_data["group"], levels))
+    ours = cox(declared, time="time", event="event", group="group", reference="Chinese")
     assert ours["hazard_ratio"].isna().all()
     assert ours["note"].str.contains("reference group").all()
 
 
 def test_logrank_matches_survdiff(survival_data):
-    ours = logrank(survival_data, "time", "event", "group")
+    ours = logrank(survival_data, time="time", event="event", group="group")
     theirs = expected("logrank")
     assert list(ours.columns) == LOGRANK_COLUMNS
     assert ours["test"].iloc[0] == "log-rank"
@@ -143,6 +160,11 @@ def test_logrank_matches_survdiff(survival_data):
 
 
 def test_logrank_one_group_is_a_note():
-    ours = logrank(pd.DataFrame({"t": [1.0, 2.0], "e": [1, 1], "g": ["a", "a"]}), "t", "e", "g")
+    ours = logrank(
+        pd.DataFrame({"t": [1.0, 2.0], "e": [1, 1], "g": ["a", "a"]}),
+        time="t",
+        event="e",
+        group="g",
+    )
     assert np.isnan(ours["statistic"].iloc[0])
     assert "fewer than two groups" in ours["note"].iloc[0]

@@ -79,12 +79,29 @@ def _joined(*notes: str) -> str:
     return "; ".join(dict.fromkeys(n for n in notes if n))
 
 
+def _compare_slice(function, subset, outcome, grouping, **design):
+    """``function`` on one slice's subset. The per-call functions refuse a reference that is not
+    a level of the column; the sweep notes it, so for a slice without the reference the oracle is
+    the call with the reference declared (a category) minus its empty row, noted as the sweep does.
+    """
+    column, reference = grouping.column, grouping.reference
+    if reference in set(subset[column].dropna()):
+        return function(subset, outcome=outcome, group=column, reference=reference, **design)
+    levels = sorted({*subset[column].dropna(), reference})
+    declared = subset.assign(**{column: pd.Categorical(subset[column], categories=levels)})
+    table = function(declared, outcome=outcome, group=column, reference=reference, **design)
+    table = table[table["group"] != reference].reset_index(drop=True)
+    return table.assign(note=f"reference group {reference!r} not present")
+
+
 def _slice_rows(subset, outcome, grouping, keys, tables, **design):
     """What the per-call functions say about one grouping of one slice's subset."""
-    rates = proportions(subset, outcome, grouping.column, **design)
-    rl = relative_likelihood(subset, outcome, grouping.column, grouping.reference, **design)
-    gap = difference(subset, outcome, grouping.column, grouping.reference, **design)
-    test = association(subset, outcome, grouping.column, **design, monte_carlo_tables=tables)
+    rates = proportions(subset, outcome=outcome, group=grouping.column, **design)
+    rl = _compare_slice(relative_likelihood, subset, outcome, grouping, **design)
+    gap = _compare_slice(difference, subset, outcome, grouping, **design)
+    test = association(
+        subset, outcome=outcome, group=grouping.column, **design, monte_carlo_tables=tables
+    )
     test = test.iloc[0]
     merged = rates.merge(
         rl.drop(columns=["n", "events", "weighted_n", "estimate"]), on="group", suffixes=("", "_rl")
@@ -107,7 +124,7 @@ def _per_slice(data: pd.DataFrame, outcomes, tables: int) -> pd.DataFrame:
     for outcome in outcomes:
         for (cycle, region), subset in data.groupby(list(SPLIT), sort=True):
             keys = {"cycle": cycle, "region": region}
-            overall = proportions(subset, outcome).assign(
+            overall = proportions(subset, outcome=outcome).assign(
                 outcome=outcome, **keys, dimension="all", level="all", group=ALL_RESPONDENTS,
                 is_reference=False,
             )  # fmt: skip
@@ -158,7 +175,9 @@ OUTCOMES = ["harassment", "opportunities"]
 
 @pytest.fixture(scope="module")
 def unweighted(responses):
-    return comparison_sweep(responses, OUTCOMES, GROUPINGS, monte_carlo_tables=TABLES)
+    return comparison_sweep(
+        responses, outcomes=OUTCOMES, groupings=GROUPINGS, monte_carlo_tables=TABLES
+    )
 
 
 def test_unweighted_sweep_equals_per_slice_calls(responses, unweighted):
@@ -185,17 +204,27 @@ def test_sweep_covers_the_edge_cases(unweighted):
 def test_weighted_sweep_is_domain_estimation_in_the_full_design(responses):
     """Numbers equal the per-call functions on the FULL data with slice x group domains
     (R svyby(~y, ~group + cycle + region, design)); notes equal the per-slice calls."""
-    sweep = comparison_sweep(responses, ["harassment"], GROUPINGS, weights="w")
+    sweep = comparison_sweep(responses, outcomes=["harassment"], groupings=GROUPINGS, weights="w")
     for grouping in GROUPINGS:
         by = [*SPLIT, grouping.column]
-        rates = proportions(responses, "harassment", by, weights="w")
+        rates = proportions(responses, outcome="harassment", group=by, weights="w")
         part = sweep[sweep["dimension"] == grouping.dimension]
         for (cycle, region), rows in part.groupby(list(SPLIT), sort=True):
             prefix = f"{cycle} × {region} × "
             rl = relative_likelihood(
-                responses, "harassment", by, prefix + grouping.reference, weights="w"
+                responses,
+                outcome="harassment",
+                group=by,
+                reference=prefix + grouping.reference,
+                weights="w",
             )
-            gap = difference(responses, "harassment", by, prefix + grouping.reference, weights="w")
+            gap = difference(
+                responses,
+                outcome="harassment",
+                group=by,
+                reference=prefix + grouping.reference,
+                weights="w",
+            )
             labels = [prefix + g for g in rows["group"]]
             want = rates.set_index("group").loc[labels]
             got = rows.set_index(pd.Index(labels))
@@ -212,7 +241,9 @@ def test_weighted_sweep_is_domain_estimation_in_the_full_design(responses):
                     (responses["cycle"] == cycle) & (responses["region"] == region)
                 )
             )
-            test = association(masked, "harassment", grouping.column, weights="w").iloc[0]
+            test = association(
+                masked, outcome="harassment", group=grouping.column, weights="w"
+            ).iloc[0]
             assert set(got["test"]) == {"rao-scott-f"}
             np.testing.assert_allclose(
                 got[["statistic", "dof", "test_p_value"]].to_numpy(float)[0],
@@ -225,13 +256,13 @@ def test_weighted_sweep_is_domain_estimation_in_the_full_design(responses):
 def test_weights_only_se_is_the_subset_se_rescaled(responses):
     """Known relation (design.py formulas): with weights only, a domain of the full design and
     the same rows analysed as their own design differ by sqrt((N/(N-1)) / (n_s/(n_s-1)))."""
-    sweep = comparison_sweep(responses, ["opportunities"], GROUPINGS[:1], weights="w",
+    sweep = comparison_sweep(responses, outcomes=["opportunities"], groupings=GROUPINGS[:1], weights="w",
                              association=False)  # fmt: skip
     big_n = len(responses)
     for (cycle, region), subset in responses.groupby(list(SPLIT)):
         rows = sweep[(sweep["cycle"] == cycle) & (sweep["region"] == region)
                      & (sweep["dimension"] == "ethnicity")]  # fmt: skip
-        alone = proportions(subset, "opportunities", "ethnic_group", weights="w")
+        alone = proportions(subset, outcome="opportunities", group="ethnic_group", weights="w")
         factor = np.sqrt((big_n / (big_n - 1)) / (len(subset) / (len(subset) - 1)))
         np.testing.assert_allclose(
             rows["se"].to_numpy(), alone["se"].to_numpy() * factor, rtol=1e-12
@@ -247,25 +278,41 @@ def test_stratified_and_clustered_designs(responses, clusters):
     small = responses[responses["region"].isin(["LON", "NW"]) & (responses["cycle"] == 2024)].copy()
     small["site"] = np.arange(len(small)) % 6
     design = {"weights": "w", "strata": "region", "clusters": clusters}
-    sweep = comparison_sweep(small, ["harassment"], GROUPINGS[:3], split_by=("cycle",), **design,
+    sweep = comparison_sweep(small, outcomes=["harassment"], groupings=GROUPINGS[:3], split_by=("cycle",), **design,
                              association=False)  # fmt: skip
     for grouping in GROUPINGS[:3]:
         rows = sweep[sweep["dimension"] == grouping.dimension]
         by = ["cycle", grouping.column]
         labels = [f"2024 × {g}" for g in rows["group"]]
-        want = proportions(small, "harassment", by, **design).set_index("group").loc[labels]
-        rl = relative_likelihood(small, "harassment", by, f"2024 × {grouping.reference}", **design)
-        gap = difference(small, "harassment", by, f"2024 × {grouping.reference}", **design)
+        want = (
+            proportions(small, outcome="harassment", group=by, **design)
+            .set_index("group")
+            .loc[labels]
+        )
+        rl = relative_likelihood(
+            small,
+            outcome="harassment",
+            group=by,
+            reference=f"2024 × {grouping.reference}",
+            **design,
+        )
+        gap = difference(
+            small,
+            outcome="harassment",
+            group=by,
+            reference=f"2024 × {grouping.reference}",
+            **design,
+        )
         _assert_numbers(rows, _with_comparisons(want, rl, gap))
 
 
 def test_no_split_and_association_off(responses):
     """split_by=() is one slice of all rows; association=False leaves the test columns empty."""
-    sweep = comparison_sweep(responses, ["opportunities"], GROUPINGS[:1], split_by=(),
+    sweep = comparison_sweep(responses, outcomes=["opportunities"], groupings=GROUPINGS[:1], split_by=(),
                              association=False)  # fmt: skip
     assert list(sweep["group"]) == [ALL_RESPONDENTS, "Ethnic minority", "White"]
     assert sweep["test"].isna().all() and sweep["statistic"].isna().all()
-    whole = proportions(responses, "opportunities", "ethnic_group")
+    whole = proportions(responses, outcome="opportunities", group="ethnic_group")
     np.testing.assert_allclose(
         sweep["ci_low"].to_numpy()[1:], whole["ci_low"].to_numpy(), rtol=1e-12
     )
@@ -275,26 +322,28 @@ def test_zero_weights_count_only_positive_psus_in_df(responses):
     """Rows with weight 0 stay in the design but not in a domain's degrees of freedom: the logit
     interval (t on df) equals the per-call one on the full design."""
     zeroed = responses.assign(w=np.where(np.arange(len(responses)) % 9 == 0, 0.0, responses["w"]))
-    sweep = comparison_sweep(zeroed, ["harassment"], GROUPINGS[:1], weights="w", association=False)
+    sweep = comparison_sweep(
+        zeroed, outcomes=["harassment"], groupings=GROUPINGS[:1], weights="w", association=False
+    )
     rows = sweep[sweep["dimension"] == "ethnicity"]
     labels = [
         f"{c} × {r} × {g}"
         for c, r, g in zip(rows["cycle"], rows["region"], rows["group"], strict=True)
     ]
-    want = proportions(zeroed, "harassment", [*SPLIT, "ethnic_group"], weights="w")
+    want = proportions(zeroed, outcome="harassment", group=[*SPLIT, "ethnic_group"], weights="w")
     _assert_numbers(rows, want.set_index("group").loc[labels])
 
 
 def test_no_outcomes_is_refused(responses):
     with pytest.raises(PtwError, match="no outcome columns"):
-        comparison_sweep(responses, [], GROUPINGS)
+        comparison_sweep(responses, outcomes=[], groupings=GROUPINGS)
 
 
 def test_outcome_other_than_0_1_is_refused_with_its_row(responses):
     """The per-call rule (design.outcome_values): a value other than 0, 1 or missing is refused."""
     bad = responses.assign(harassment=responses["harassment"].where(responses.index != 5, 2.0))
     with pytest.raises(PtwError, match="row 6") as raised:
-        comparison_sweep(bad, ["harassment"], GROUPINGS[:1], association=False)
+        comparison_sweep(bad, outcomes=["harassment"], groupings=GROUPINGS[:1], association=False)
     assert raised.value.code == "stats.outcome_not_binary"
 
 
@@ -308,8 +357,12 @@ def test_association_is_not_run_where_a_group_is_below_test_min_n() -> None:
         }
     )
     grouping = Grouping("g", "a", "dim", "detailed")
-    skipped = comparison_sweep(data, ["y"], [grouping], split_by=("cycle",), test_min_n=10)
-    run = comparison_sweep(data, ["y"], [grouping], split_by=("cycle",), test_min_n=3)
+    skipped = comparison_sweep(
+        data, outcomes=["y"], groupings=[grouping], split_by=("cycle",), test_min_n=10
+    )
+    run = comparison_sweep(
+        data, outcomes=["y"], groupings=[grouping], split_by=("cycle",), test_min_n=3
+    )
     compared = skipped[skipped["dimension"] == "dim"]
     assert set(compared["test"]) == {"not run"}
     assert compared["test_p_value"].isna().all()

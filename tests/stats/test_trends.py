@@ -38,7 +38,13 @@ def test_interaction_matches_r_glm_and_svyglm(trend_data, weights, covariates):
     theirs = theirs[(theirs["model"] == model) & (theirs["covariates"] == covariate_label)]
     theirs = theirs[theirs["term"].str.endswith(":cycle_c")].reset_index(drop=True)
     ours = gap_trend(
-        trend_data, "outcome", "group", "White", "cycle", weights=weights, covariates=covariates
+        trend_data,
+        outcome="outcome",
+        group="group",
+        reference="White",
+        cycle="cycle",
+        weights=weights,
+        covariates=covariates,
     ).interaction
     assert list(ours.columns) == INTERACTION_COLUMNS
     assert list(ours["group"]) == ["Asian", "Black"]
@@ -52,7 +58,12 @@ def test_interaction_matches_r_glm_and_svyglm(trend_data, weights, covariates):
 def test_reference_data_verdicts_follow_the_injected_gaps(trend_data):
     """The R data set injects a narrowing Asian gap and a constant Black gap."""
     verdict = gap_trend(
-        trend_data, "outcome", "group", "White", "cycle", weights="weight"
+        trend_data,
+        outcome="outcome",
+        group="group",
+        reference="White",
+        cycle="cycle",
+        weights="weight",
     ).verdict.set_index("group")
     assert list(verdict.reset_index().columns) == VERDICT_COLUMNS
     assert verdict.loc["Asian", "verdict"] == NARROWING
@@ -82,7 +93,7 @@ def simulate(rates_group, rate_reference, per_cycle, seed, first_cycle=2022):
 def test_known_narrowing_gap_is_called_narrowing():
     """Known truth: RL 1.8 -> 1.6 -> 1.4 -> 1.2 (reference 20%), 3,000 responses per cycle."""
     data = simulate([0.36, 0.32, 0.28, 0.24], 0.20, 3000, seed=1)
-    result = gap_trend(data, "y", "group", "White", "cycle")
+    result = gap_trend(data, outcome="y", group="group", reference="White", cycle="cycle")
     assert result.verdict["verdict"].iloc[0] == NARROWING
     assert result.interaction["ci_high"].iloc[0] < 0
     true_rl = np.array([1.8, 1.6, 1.4, 1.2])
@@ -92,7 +103,12 @@ def test_known_narrowing_gap_is_called_narrowing():
 
 def test_known_widening_gap_is_called_widening():
     data = simulate([0.24, 0.28, 0.32, 0.36], 0.20, 3000, seed=2)
-    assert gap_trend(data, "y", "group", "White", "cycle").verdict["verdict"].iloc[0] == WIDENING
+    assert (
+        gap_trend(data, outcome="y", group="group", reference="White", cycle="cycle")
+        .verdict["verdict"]
+        .iloc[0]
+        == WIDENING
+    )
 
 
 def test_constant_gap_is_rarely_called_a_change():
@@ -100,7 +116,13 @@ def test_constant_gap_is_rarely_called_a_change():
     narrowing nor widening. (The verdict is a 95% interval, so about 5% of replicates say a
     change by chance: 47 of seeds 0-999 did; 95% of 40 is near that limit.)"""
     verdicts = [
-        gap_trend(simulate([0.30] * 4, 0.20, 3000, seed=seed), "y", "group", "White", "cycle")
+        gap_trend(
+            simulate([0.30] * 4, 0.20, 3000, seed=seed),
+            outcome="y",
+            group="group",
+            reference="White",
+            cycle="cycle",
+        )
         .verdict["verdict"]
         .iloc[0]
         for seed in range(40)
@@ -111,7 +133,9 @@ def test_constant_gap_is_rarely_called_a_change():
 def test_small_cycle_gives_too_few_responses():
     data = simulate([0.36, 0.32, 0.28, 0.24], 0.20, 3000, seed=3)
     small = data[(data["cycle"] == 2023) & (data["group"] == "Black")].index[9:]
-    verdict = gap_trend(data.drop(small), "y", "group", "White", "cycle").verdict.iloc[0]
+    verdict = gap_trend(
+        data.drop(small), outcome="y", group="group", reference="White", cycle="cycle"
+    ).verdict.iloc[0]
     assert verdict["verdict"] == TOO_FEW
     assert verdict["smallest_n"] == 9
     assert "minimum 10" in verdict["reason"]
@@ -120,7 +144,7 @@ def test_small_cycle_gives_too_few_responses():
 def test_group_with_no_events_is_too_few_not_a_crash():
     data = simulate([0.36, 0.32, 0.28, 0.24], 0.20, 400, seed=4)
     data.loc[data["group"] == "Black", "y"] = False
-    result = gap_trend(data, "y", "group", "White", "cycle")
+    result = gap_trend(data, outcome="y", group="group", reference="White", cycle="cycle")
     assert result.verdict["verdict"].iloc[0] == TOO_FEW
     assert result.interaction["estimate"].isna().all()
     assert result.interaction["note"].iloc[0] != ""
@@ -137,7 +161,9 @@ def test_per_cycle_unweighted_uses_newcombe_and_katz():
             "y": ([1] * 30 + [0] * 70 + [1] * 20 + [0] * 80) * 2,
         }
     )
-    row = gap_trend(data, "y", "group", "A", "cycle").per_cycle.iloc[0]
+    row = gap_trend(data, outcome="y", group="group", reference="A", cycle="cycle").per_cycle.iloc[
+        0
+    ]
     assert list(row.index) == PER_CYCLE_COLUMNS
     assert row["diff"] == pytest.approx(0.1)
     assert row["diff_ci_low"] == pytest.approx(-0.0202494, abs=1e-6)
@@ -152,7 +178,9 @@ def test_change_z_test_uses_design_effects():
     rng = np.random.default_rng(5)
     data = simulate([0.36, 0.30], 0.20, 1000, seed=5)
     data["w"] = rng.uniform(0.5, 2.0, len(data))
-    change = gap_trend(data, "y", "group", "White", "cycle", weights="w").change
+    change = gap_trend(
+        data, outcome="y", group="group", reference="White", cycle="cycle", weights="w"
+    ).change
     assert list(change.columns) == CHANGE_COLUMNS
     rate = change[change["measure"] == "group rate"].iloc[0]
 
@@ -174,19 +202,30 @@ def test_change_z_test_uses_design_effects():
 
 def test_unweighted_deff_is_one():
     change = gap_trend(
-        simulate([0.3, 0.3], 0.2, 200, seed=6), "y", "group", "White", "cycle"
+        simulate([0.3, 0.3], 0.2, 200, seed=6),
+        outcome="y",
+        group="group",
+        reference="White",
+        cycle="cycle",
     ).change
     assert (change["deff"] == 1).all()
 
 
 def test_multiplicity_applies_bh_within_each_family(trend_data):
     """BH across a family can turn a marginal narrowing into "no clear change"."""
-    verdict = gap_trend(trend_data, "outcome", "group", "White", "cycle", weights="weight").verdict
+    verdict = gap_trend(
+        trend_data,
+        outcome="outcome",
+        group="group",
+        reference="White",
+        cycle="cycle",
+        weights="weight",
+    ).verdict
     family = pd.concat([verdict.assign(indicator="q1"), verdict.assign(indicator="q2")])
     # make q2's Asian p-value marginal: adjusted it exceeds 0.05 alongside three others
     family.loc[(family["indicator"] == "q2") & (family["group"] == "Asian"), "p_value"] = 0.04
     adjusted = verdicts_with_multiplicity(family, family_cols=["indicator"])
-    assert (adjusted["adjust_method"] == "fdr_bh").all()
+    assert (adjusted["adjust_method"] == "benjamini-hochberg").all()
     q2 = adjusted[adjusted["indicator"] == "q2"].set_index("group")
     assert q2.loc["Asian", "p_adjusted"] == pytest.approx(0.08)  # 0.04 * 2 / 1
     assert q2.loc["Asian", "verdict"] == NO_CLEAR_CHANGE
@@ -197,7 +236,9 @@ def test_multiplicity_applies_bh_within_each_family(trend_data):
 
 def test_multiplicity_leaves_too_few_rows_alone():
     data = simulate([0.36, 0.32, 0.28, 0.24], 0.20, 60, seed=7)
-    verdict = gap_trend(data, "y", "group", "White", "cycle", min_n=100).verdict
+    verdict = gap_trend(
+        data, outcome="y", group="group", reference="White", cycle="cycle", min_n=100
+    ).verdict
     adjusted = verdicts_with_multiplicity(verdict)
     assert adjusted["verdict"].iloc[0] == TOO_FEW
     assert np.isnan(adjusted["p_adjusted"].iloc[0])
@@ -205,7 +246,7 @@ def test_multiplicity_leaves_too_few_rows_alone():
 
 def test_single_cycle_has_no_trend_but_does_not_crash():
     data = simulate([0.3], 0.2, 400, seed=8)
-    result = gap_trend(data, "y", "group", "White", "cycle")
+    result = gap_trend(data, outcome="y", group="group", reference="White", cycle="cycle")
     assert result.change.empty and list(result.change.columns) == CHANGE_COLUMNS
     assert result.verdict["verdict"].iloc[0] == TOO_FEW
     assert "fewer than two cycles" in result.interaction["note"].iloc[0]

@@ -24,26 +24,29 @@ from toolkit.stats.workforce import (
 
 def test_leaver_rate_is_leavers_over_mean_headcount():
     """leaver rate = leavers / mean(headcount at start, headcount at end)."""
-    assert leaver_rate(10, 100, 80) == pytest.approx(10 / 90)
-    assert np.isnan(leaver_rate(0, 0, 0))
+    assert leaver_rate(leavers=10, headcount_start=100, headcount_end=80) == pytest.approx(10 / 90)
+    assert np.isnan(leaver_rate(leavers=0, headcount_start=0, headcount_end=0))
 
 
 def test_joiner_rate_is_joiners_over_mean_headcount():
     """joiner rate = joiners / mean(headcount at start, headcount at end)."""
-    assert joiner_rate(12, 100, 110) == pytest.approx(12 / 105)
+    assert joiner_rate(joiners=12, headcount_start=100, headcount_end=110) == pytest.approx(
+        12 / 105
+    )
 
 
 def test_stability_index_is_stable_staff_over_start_headcount():
     """stability index = in post at start and still at end / headcount at start."""
-    assert stability_index(85, 100) == pytest.approx(0.85)
-    assert np.isnan(stability_index(0, 0))
+    assert stability_index(stable_staff=85, headcount_start=100) == pytest.approx(0.85)
+    assert np.isnan(stability_index(stable_staff=0, headcount_start=0))
 
 
 def test_vacancy_rate_is_vacant_over_establishment():
     """vacancy rate = vacant FTE / (FTE in post + vacant FTE)."""
-    assert vacancy_rate(5.0, 45.0) == pytest.approx(0.1)
+    assert vacancy_rate(vacant_fte=5.0, fte_in_post=45.0) == pytest.approx(0.1)
     np.testing.assert_allclose(
-        vacancy_rate(np.array([1.0, 0.0]), np.array([9.0, 0.0])), [0.1, np.nan]
+        vacancy_rate(vacant_fte=np.array([1.0, 0.0]), fte_in_post=np.array([9.0, 0.0])),
+        [0.1, np.nan],
     )
 
 
@@ -72,7 +75,7 @@ def records() -> pd.DataFrame:
 
 def test_workforce_metrics_counts_by_hand(records):
     table = workforce_metrics(
-        records, period_start="2024-04-01", period_end="2025-03-31", by="ethnicity", fte="fte"
+        records, period_start="2024-04-01", period_end="2025-03-31", group="ethnicity", fte="fte"
     ).set_index("group")
     assert sorted(table.reset_index().columns) == sorted(WORKFORCE_COLUMNS)
     asian, white = table.loc["Asian"], table.loc["White"]
@@ -99,11 +102,11 @@ def test_workforce_metrics_without_groups_or_fte(records):
 
 def test_group_without_staff_at_start_is_a_note(records):
     table = workforce_metrics(
-        records, period_start="2019-06-01", period_end="2019-12-31", by="ethnicity"
+        records, period_start="2019-06-01", period_end="2019-12-31", group="ethnicity"
     ).set_index("group")
     assert table.loc["Asian", "headcount_start"] == 1
     table = workforce_metrics(
-        records, period_start="2017-01-01", period_end="2017-12-31", by="ethnicity"
+        records, period_start="2017-01-01", period_end="2017-12-31", group="ethnicity"
     )
     assert table["stability_index"].isna().all()
     assert (table["note"] == "no staff in post at the start").all()
@@ -123,7 +126,7 @@ def test_time_in_post_censors_at_as_of_and_feeds_kaplan_meier(records):
     )
     assert table.loc["e", "event"] == 1
     assert table.loc["e", "duration_years"] == pytest.approx(244 / 365.25)
-    km = kaplan_meier(table, "duration_years", "event", "ethnicity")
+    km = kaplan_meier(table, time="duration_years", event="event", group="ethnicity")
     assert set(km.summary["group"]) == {"Asian", "White"}
 
 
@@ -158,7 +161,7 @@ def test_trainee_outcomes_by_hand():
             "ethnicity": ["White"] * 4 + ["Black"] * 4,
         }
     )
-    table = trainee_outcomes(trainees, by="ethnicity", reference="White").set_index("group")
+    table = trainee_outcomes(trainees, group="ethnicity", reference="White").set_index("group")
     assert sorted(table.reset_index().columns) == sorted(TRAINING_COLUMNS)
     white, black = table.loc["White"], table.loc["Black"]
     assert (white["starters"], white["withdrawals"], white["completers"]) == (4, 1, 3)
@@ -197,13 +200,13 @@ def test_appointment_from_shortlisting_and_wres2_direction():
             "ethnicity": ["White"] * 6 + ["Ethnic minority"] * 6,
         }
     )
-    rates = appointment_from_shortlisting(applicants, by="ethnicity").set_index("group")
+    rates = appointment_from_shortlisting(applicants, group="ethnicity").set_index("group")
     assert sorted(rates.reset_index().columns) == sorted(APPOINTMENT_COLUMNS)
     assert (rates.loc["White", "shortlisted"], rates.loc["White", "appointed"]) == (6, 3)
     assert rates.loc["Ethnic minority", "shortlisted"] == 5  # the unshortlisted one is out
     rl = appointment_relative_likelihood(
         applicants,
-        by="ethnicity",
+        group="ethnicity",
         preset_code="WRES 2",
         groups={"White": "White", "BME": "Ethnic minority"},
     ).iloc[0]

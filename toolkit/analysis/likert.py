@@ -42,7 +42,9 @@ def likert_table(
             labels = {float(c.code): c.label for c in choices}
             for column, dimension, level in groupings:
                 data = pd.DataFrame({"answer": numeric[item.name], "group": part[column]}).dropna()
-                table = likert_distribution(data, "answer", "group", levels=sorted(labels))
+                table = likert_distribution(
+                    data, item="answer", group="group", levels=sorted(labels)
+                )
                 parts.append(
                     table.assign(
                         survey=instrument.name,
@@ -98,11 +100,11 @@ def scale_tables(
             answers = _numeric(part, list(scale.items))
             score = scale_scores(
                 answers,
-                list(scale.items),
+                items=list(scale.items),
                 reversed_items=list(scale.reversed),
                 min_answered=scale.min_answered,
             )
-            alpha = cronbach_alpha(answers, list(scale.items), level=level)
+            alpha = cronbach_alpha(answers, items=list(scale.items), level=level)
             reliability.append(
                 alpha.assign(survey=instrument.name, cycle=int(cycle), scale=scale.name)
             )
@@ -110,7 +112,7 @@ def scale_tables(
                 data = pd.DataFrame(
                     {"score": score.to_numpy(), "group": part[column].to_numpy()}
                 ).dropna()
-                table = mean_score(data, "score", "group", level=level)
+                table = mean_score(data, item="score", group="group", level=level)
                 scores.append(
                     table.assign(
                         survey=instrument.name,

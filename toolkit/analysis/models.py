@@ -14,9 +14,12 @@ note. ``n`` is the number of respondents in the group who answered (the disclosu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from toolkit.analysis.plan import Plan
+from toolkit.instruments.model import Instrument
 from toolkit.stats.models import MODEL_COLUMNS, logistic
 
 _TERM_COLUMNS = ("variable", "level", "reference_level", "note")
@@ -28,6 +31,23 @@ MODEL_TABLE_COLUMNS = (
 )
 """The fit's columns (:data:`toolkit.stats.models.MODEL_COLUMNS`) without the term names, which
 become the bundle's group and reference group, after the cell's identifying columns."""
+
+
+def covariate_references(instrument: Instrument, covariates: Sequence[str]) -> dict[str, str]:
+    """Covariate column -> answer code of its dimension's reference group at the detailed level.
+
+    Covariates that are no dimension's item are left out (the model takes their largest level).
+    """
+    references = {}
+    for dimension in instrument.dimensions:
+        label = dimension.reference.get("detailed")
+        if dimension.item in covariates and label is not None:
+            choices = (
+                instrument.choices(dimension.item) if dimension.item in instrument.item_map else ()
+            )
+            codes = [c.code for c in choices if c.label == label]
+            references[dimension.item] = codes[0] if codes else label
+    return references
 
 
 def _group_rows(fit: pd.DataFrame, group_column: str, counts: pd.Series) -> pd.DataFrame:
@@ -45,6 +65,7 @@ def indicator_models(
     group_column: str,
     reference: str,
     covariates: tuple[str, ...],
+    references: dict[str, str],
     weights: str | None,
     level: float,
 ) -> pd.DataFrame:
@@ -56,6 +77,8 @@ def indicator_models(
         outcome, group_column, reference: what is compared.
         covariates: adjustment columns (categorical); absent or constant ones are dropped
             and named in ``note``.
+        references: covariate -> reference level from the plan's dimensions; one not in the
+            data leaves the covariate at its largest level.
         weights: weight column or ``None``.
         level: confidence level.
     """
@@ -65,10 +88,11 @@ def indicator_models(
     data = data.dropna(subset=list(usable))
     fit = logistic(
         data,
-        outcome,
-        group_column,
+        outcome=outcome,
+        group=group_column,
         reference=reference,
         covariates=usable,
+        references={c: r for c, r in references.items() if c in usable and r in set(data[c])},
         weights=weights,
         level=level,
     )
@@ -93,6 +117,7 @@ def model_table(
     groupings: list[tuple[str, str, str, str]],
     outcomes: dict[str, str],
     weights: str | None,
+    references: dict[str, str],
 ) -> pd.DataFrame:
     """The bundle's ``models`` table for one survey (national level, every cycle).
 
@@ -103,6 +128,7 @@ def model_table(
         groupings: ``(column, reference, dimension, level)`` for each binary dimension to model.
         outcomes: indicator name -> outcome column in ``frame``.
         weights: weight column or ``None``.
+        references: covariate column -> its reference level (the plan's dimension reference).
     """
     parts = []
     for cycle, part in frame.groupby("cycle", sort=True):
@@ -114,6 +140,7 @@ def model_table(
                     group_column=column,
                     reference=reference,
                     covariates=plan.models.covariates,
+                    references=references,
                     weights=weights,
                     level=plan.level,
                 )

@@ -163,7 +163,7 @@ def _rates_for(frame: pd.DataFrame, year: int, spec: OverTimeSpec,
     start, end = year_period(year, spec.year_start_month)
     data = frame if labels is None else frame.assign(_g=labels).dropna(subset=["_g"])
     table = workforce_metrics(data, period_start=start, period_end=end,
-                              by=None if labels is None else "_g", fte="fte")  # fmt: skip
+                              group=None if labels is None else "_g", fte="fte")  # fmt: skip
     return table.assign(year=year)
 
 
@@ -215,7 +215,9 @@ def _grid_curve(curve: pd.DataFrame, durations: np.ndarray, grid: np.ndarray) ->
 def _km_tables(data: pd.DataFrame, spec: OverTimeSpec, threshold: int,
                keys: dict[str, str], level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Grid curves and summary rows for each group of ``_g`` in ``data``."""
-    km = kaplan_meier(data, "duration_years", "event", "_g", level=level, at=spec.km_times)
+    km = kaplan_meier(
+        data, time="duration_years", event="event", group="_g", level=level, at=spec.km_times
+    )
     step = spec.km_grid_months / 12
     curves, summary = [], []
     for group, rows in data.groupby("_g", sort=True):
@@ -248,7 +250,9 @@ def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold:
     counts = data.groupby("_g").agg(n=("event", "size"), events=("event", "sum")).reset_index()
     counts = counts.rename(columns={"_g": "group"})
     fitted = data[data["_g"].isin(counts.loc[counts["n"] >= threshold, "group"])]
-    ratios = cox(fitted, "duration_years", "event", "_g", reference=reference, ties=spec.ties,
+    # the reference stays a declared level when too few: cox notes it instead of raising
+    fitted = fitted.astype({"_g": pd.CategoricalDtype(sorted({*counts["group"], reference}))})
+    ratios = cox(fitted, time="duration_years", event="event", group="_g", reference=reference, ties=spec.ties,
                  level=level)  # fmt: skip
     ratios = ratios.rename(columns={"level": "group", "n": "model_n", "events": "model_events"})
     table = counts.merge(ratios.drop(columns=["variable", "reference_level"]), on="group",
@@ -267,7 +271,7 @@ def _logrank_row(data: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Log-rank test over the groups with at least ``threshold`` records."""
     sizes = data["_g"].value_counts()
     kept = data[data["_g"].isin(sizes.index[sizes >= threshold])]
-    row = logrank(kept, "duration_years", "event", "_g")
+    row = logrank(kept, time="duration_years", event="event", group="_g")
     left_out = int((sizes < threshold).sum())
     note = f"{left_out} group(s) under {threshold} records left out" if left_out else ""
     row["note"] = "; ".join(filter(None, [row["note"].iloc[0], note]))
@@ -332,8 +336,10 @@ def trainee_table(
     for dim in spec.record_dimensions:
         labels, reference = _labelled(frame, instrument, dim)
         data = frame.assign(_g=labels).dropna(subset=["_g"])
-        data["_g"] = data["_g"].astype(str)
-        table = trainee_outcomes(data, by="_g", reference=reference, level=level)
+        data["_g"] = pd.Categorical(
+            data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
+        )
+        table = trainee_outcomes(data, group="_g", reference=reference, level=level)
         parts.append(table.assign(dimension=dim.name, level=dim.level))
     return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
 
@@ -366,8 +372,8 @@ def recruitment_table(
         labels, _ = _labelled(frame, instrument, DimensionLevel(name=name, level=lvl))
         data = frame.assign(_g=labels).dropna(subset=["_g"])
         data["_g"] = data["_g"].astype(str)
-        rates = appointment_from_shortlisting(data, by="_g", level=level)
-        rl = appointment_relative_likelihood(data, by="_g", preset_code=code, groups=roles,
+        rates = appointment_from_shortlisting(data, group="_g", level=level)
+        rl = appointment_relative_likelihood(data, group="_g", preset_code=code, groups=roles,
                                              level=level)  # fmt: skip
         table = rates.drop(columns=["note"]).merge(
             rl[["year", "group", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording", "note"]],

@@ -29,7 +29,7 @@ from toolkit import __version__
 from toolkit.analysis import records as analysis_records
 from toolkit.analysis import trends as analysis_trends
 from toolkit.analysis.likert import likert_table, scale_tables
-from toolkit.analysis.models import model_table
+from toolkit.analysis.models import covariate_references, model_table
 from toolkit.analysis.over_time import OverTimeResult, over_time_tables
 from toolkit.analysis.plan import IndicatorSpec, Plan
 from toolkit.analysis.weights import plan_weights
@@ -195,15 +195,19 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd
     outcome_columns = list(survey.outcomes.values())
     parts = [
         comparison_sweep(
-            survey.frame, outcome_columns, survey.groupings, split_by=("cycle",), **options
+            survey.frame,
+            outcomes=outcome_columns,
+            groupings=survey.groupings,
+            split_by=("cycle",),
+            **options,
         ).assign(region=NATIONAL)
     ]
     if plan.regions:
         parts.append(
             comparison_sweep(
                 survey.frame,
-                outcome_columns,
-                survey.groupings,
+                outcomes=outcome_columns,
+                groupings=survey.groupings,
                 split_by=("cycle", "region"),
                 **options,
             )
@@ -252,6 +256,7 @@ def extra_survey_tables(plan: Plan, survey: SurveyFrame) -> dict[str, pd.DataFra
         groupings=[(g.column, g.reference, g.dimension, g.level) for g in binary],
         outcomes=survey.outcomes,
         weights=survey.weights,
+        references=covariate_references(survey.instrument, plan.models.covariates),
     )
     by_group = [(g.column, g.dimension, g.level) for g in binary]
     scales, reliability = scale_tables(survey.instrument, survey.frame, by_group, level=plan.level)

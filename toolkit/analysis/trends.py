@@ -192,7 +192,7 @@ def _trend_frames(
     level: float, min_n: int, weights: str | None,
 ) -> dict[str, pd.DataFrame]:  # fmt: skip
     """The three trend tables of one indicator x dimension x level."""
-    trend = gap_trend(data, "_y", "_g", reference, "cycle", weights=weights, level=level,
+    trend = gap_trend(data, outcome="_y", group="_g", reference=reference, cycle="cycle", weights=weights, level=level,
                       min_n=min_n)  # fmt: skip
     counts = _cell_counts(data, level)
     comparison = trend.per_cycle.drop(columns=["n", "events", "estimate"]).rename(
@@ -303,7 +303,9 @@ def trend_tables(
     if not verdicts.empty:
         family = ["survey", *("dimension_level" if c == "level" else c
                               for c in spec.multiplicity_family)]  # fmt: skip
-        verdicts = verdicts_with_multiplicity(verdicts, family, method=spec.multiplicity_method)
+        verdicts = verdicts_with_multiplicity(
+            verdicts, family_cols=family, method=spec.multiplicity_method
+        )
         verdicts["reason"] = _too_few_reason(verdicts)
         verdicts = verdicts.rename(columns={"level": "confidence_level"}).rename(
             columns={"dimension_level": "level"}
@@ -347,7 +349,7 @@ def _leaving_measures(
     scale = next((s for s in instrument.scales if s.name == spec.leaving_scale), None)
     if scale is not None and all(item in answers for item in scale.items):
         coded = answers[list(scale.items)].apply(pd.to_numeric, errors="coerce")
-        measures[scale.name] = scale_scores(coded, scale.items, reversed_items=scale.reversed,
+        measures[scale.name] = scale_scores(coded, items=scale.items, reversed_items=scale.reversed,
                                             min_answered=scale.min_answered)  # fmt: skip
     return measures
 
@@ -358,11 +360,11 @@ def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float
     if rows.empty:
         return pd.DataFrame()
     if is_score:
-        by_group = mean_score(rows.dropna(subset=["_g"]), measure, "_g", level=level)
-        overall = mean_score(rows, measure, level=level)
+        by_group = mean_score(rows.dropna(subset=["_g"]), item=measure, group="_g", level=level)
+        overall = mean_score(rows, item=measure, level=level)
     else:
-        by_group = proportions(rows.dropna(subset=["_g"]), measure, "_g", level=level)
-        overall = proportions(rows, measure, level=level)
+        by_group = proportions(rows.dropna(subset=["_g"]), outcome=measure, group="_g", level=level)
+        overall = proportions(rows, outcome=measure, level=level)
     table = pd.concat([overall.assign(group=ALL_RESPONDENTS, dimension="all", level="all"),
                        by_group], ignore_index=True)  # fmt: skip
     return table.assign(indicator=measure, measure=MEAN_SCORE if is_score else AGREEING)
@@ -441,7 +443,7 @@ def representation_table(
             continue
         counts = known.groupby(["region", "group"]).size().rename("n").reset_index()
         bench = benchmark[benchmark["level"] == lvl] if "level" in benchmark else benchmark
-        ratios = representation_ratio(counts, bench, level=level)
+        ratios = representation_ratio(counts, benchmark=bench, level=level)
         totals = counts.groupby("region")["n"].sum().reset_index().assign(group=ALL_STATED)
         parts.append(pd.concat([ratios, totals], ignore_index=True).assign(level=lvl))
     if not parts:

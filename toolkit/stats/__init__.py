@@ -1,15 +1,22 @@
 """Equality statistics: one function per statistical question, tidy DataFrames out.
 
-Every function takes a DataFrame and column names with keyword-only options and returns a
-DataFrame (or a dataclass of DataFrames) whose columns never change with the options; the
-method used is a value in a column. See each module's docstring for formulas and sources.
+Every function takes its data first and everything else by keyword: the grouping column is
+``group`` (a column, or a list of columns for an intersection, where that makes sense), the
+reference group ``reference``. It returns a DataFrame whose columns never change with the
+options; the method used is a value in a column, one of the labels of
+:mod:`toolkit.stats.methods`. :func:`gap_trend` and :func:`kaplan_meier` return result objects
+holding several DataFrames, given as a dict by their ``tables()`` method. Published aggregate
+tables go through the ``*_from_counts`` twins. ``docs/api.md`` lists the API; each module's
+docstring gives the formulas and sources.
 """
 
 from toolkit.stats.association import association
 from toolkit.stats.comparisons import (
     STANDARD_PRESETS,
     difference,
+    difference_from_counts,
     relative_likelihood,
+    relative_likelihood_from_counts,
     standard_relative_likelihood,
 )
 from toolkit.stats.funnel import FUNNEL_COLUMNS, FUNNEL_LIMIT_COLUMNS, funnel, funnel_limits
@@ -31,7 +38,7 @@ from toolkit.stats.pooling import (
     pooled_rates,
 )
 from toolkit.stats.power import minimum_detectable_difference
-from toolkit.stats.proportions import proportions
+from toolkit.stats.proportions import proportions, proportions_from_counts
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.survival import KaplanMeierResult, cox, kaplan_meier, logrank
 from toolkit.stats.trends import GapTrend, gap_trend, verdicts_with_multiplicity
@@ -64,6 +71,7 @@ __all__ = [
     "cox",
     "cronbach_alpha",
     "difference",
+    "difference_from_counts",
     "funnel",
     "funnel_limits",
     "gap_trend",
@@ -80,8 +88,10 @@ __all__ = [
     "pooled_rates",
     "proportional_odds",
     "proportions",
+    "proportions_from_counts",
     "rank_tests",
     "relative_likelihood",
+    "relative_likelihood_from_counts",
     "representation_ratio",
     "scale_scores",
     "stability_index",

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from toolkit.stats import methods
 from toolkit.stats.design import (
     Design,
     domain_df,
@@ -74,14 +75,19 @@ def _expected_counts(table: np.ndarray) -> np.ndarray:
     return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
 
 
-def _unweighted_test(
+def unweighted_test(
     table: np.ndarray, note: str, monte_carlo_tables: int = MONTE_CARLO_TABLES
 ) -> pd.DataFrame:
+    """Pearson chi-square, Fisher exact or Monte Carlo Fisher on a groups x 2 count table.
+
+    The rule (module docstring) picks the test from the smallest expected count and the table
+    size; output is one row of :data:`ASSOCIATION_COLUMNS` carrying ``note``.
+    """
     min_expected = float(_expected_counts(table).min())
     if min_expected >= MIN_EXPECTED:
         chi = stats.chi2_contingency(table, correction=False)
         return _result(
-            "pearson-chi-square",
+            methods.PEARSON_CHI_SQUARE,
             float(chi.statistic),
             float(chi.dof),
             np.nan,
@@ -91,7 +97,7 @@ def _unweighted_test(
         )
     if table.shape == (2, 2):
         return _result(
-            "fisher-exact",
+            methods.FISHER_EXACT,
             p_value=float(stats.fisher_exact(table).pvalue),
             min_expected=min_expected,
             note=note,
@@ -101,7 +107,7 @@ def _unweighted_test(
     )
     p_value = float(stats.fisher_exact(table, method=method).pvalue)
     return _result(
-        "fisher-freeman-halton-monte-carlo", p_value=p_value, min_expected=min_expected, note=note
+        methods.FISHER_MONTE_CARLO, p_value=p_value, min_expected=min_expected, note=note
     )
 
 
@@ -160,29 +166,29 @@ def _rao_scott(
     nu = domain_df(inside, design)
     statistic = float(pearson) / trace
     p_value = float(stats.f.sf(statistic, d0, d0 * nu))
-    return _result("rao-scott-f", statistic, d0, d0 * nu, p_value, min_expected, note)
+    return _result(methods.RAO_SCOTT_F, statistic, d0, d0 * nu, p_value, min_expected, note)
 
 
 def association(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str],
     *,
+    outcome: str,
+    group: str | Sequence[str],
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
     monte_carlo_tables: int = MONTE_CARLO_TABLES,
 ) -> pd.DataFrame:
-    """Test whether the rate of a 0/1 ``outcome`` differs between the groups of ``by``.
+    """Test whether the rate of a 0/1 ``outcome`` differs between the groups of ``group``.
 
-    Inputs: ``data``; ``outcome`` 0/1 with NaN = not answered; ``by`` a column or list of columns
+    Inputs: ``data``; ``outcome`` 0/1 with NaN = not answered; ``group`` a column or list of columns
     (intersection); optional design columns (any of them selects the Rao-Scott test);
     ``monte_carlo_tables`` the number of seeded tables of the R x C Fisher test.
     Output: one row with columns :data:`ASSOCIATION_COLUMNS`; the rules are in the module
     docstring. Fewer than two groups or outcome values give NaN and a note.
     """
     design = make_design(data, weights=weights, strata=strata, clusters=clusters)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     y = outcome_values(data, outcome)
     inside = (domains.codes >= 0) & ~np.isnan(y)
     counts = np.zeros((len(domains.labels), 2))
@@ -191,14 +197,14 @@ def association(
     present_cols = counts.sum(axis=0) > 0
     dropped = [label for label, keep in zip(domains.labels, present_rows, strict=True) if not keep]
     note = f"groups without answers left out: {', '.join(dropped)}" if dropped else ""
-    test = "rao-scott-f" if design.weighted else "pearson-chi-square"
+    test = methods.RAO_SCOTT_F if design.weighted else methods.PEARSON_CHI_SQUARE
     if present_rows.sum() < 2:
         return _result(test, note="fewer than two groups with answers: no test")
     if present_cols.sum() < 2:
         return _result(test, note="the outcome takes a single value: no test")
     table = counts[present_rows]
     if not design.weighted:
-        return _unweighted_test(table, note, monte_carlo_tables)
+        return unweighted_test(table, note, monte_carlo_tables)
     row_index = np.cumsum(present_rows) - 1
     cell = np.where(inside, row_index[domains.codes] + len(table) * np.nan_to_num(y), -1)
     return _rao_scott(

@@ -31,15 +31,18 @@ import pandas as pd
 from scipy import stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import (
     Design,
     DomainMeans,
     Domains,
+    count_domains,
     covariance_with,
     domain_means,
     make_design,
     make_domains,
     outcome_values,
+    require_reference,
 )
 from toolkit.stats.proportions import critical_value, wilson_interval
 
@@ -74,7 +77,7 @@ FOUR_FIFTHS_BAND = (0.8, 1.25)
 
 
 @dataclass(frozen=True)
-class _Comparison:
+class Comparison:
     """Group estimates, the reference's index (None if absent) and covariances with it."""
 
     domains: Domains
@@ -85,6 +88,7 @@ class _Comparison:
     covariance: np.ndarray
 
     def reference_value(self, values: np.ndarray) -> np.float64:
+        """The entry of ``values`` at the reference group (NaN when the reference is absent)."""
         if self.reference_index is None:
             return np.float64(np.nan)
         return np.float64(values[self.reference_index])
@@ -93,21 +97,31 @@ class _Comparison:
 def _compare(
     data: pd.DataFrame,
     outcome: str,
-    by: str | Sequence[str],
+    group: str | Sequence[str],
     reference: str,
     design_columns: Mapping[str, str | None],
-) -> _Comparison:
+) -> Comparison:
     design = make_design(data, **design_columns)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     means = domain_means(outcome_values(data, outcome), domains, design)
-    index = domains.labels.index(reference) if reference in domains.labels else None
+    index = require_reference(domains.labels, reference, group)
     covariance = np.full(len(domains.labels), np.nan)
     if design.weighted and index is not None:
         covariance = covariance_with(means, index, design)
-    return _Comparison(domains, means, design, reference, index, covariance)
+    return Comparison(domains, means, design, reference, index, covariance)
 
 
-def _reference_note(comparison: _Comparison) -> str:
+def _compare_counts(
+    counts: pd.DataFrame, events: str, n: str, group: str | Sequence[str], reference: str
+) -> Comparison:
+    """The unweighted :class:`Comparison` of a table of counts (see ``design.count_domains``)."""
+    domains, means = count_domains(counts, events=events, n=n, group=group)
+    index = require_reference(domains.labels, reference, group)
+    covariance = np.full(len(domains.labels), np.nan)
+    return Comparison(domains, means, make_design(counts), reference, index, covariance)
+
+
+def _reference_note(comparison: Comparison) -> str:
     """Why no group can be compared, or "" when the reference is usable."""
     if comparison.reference_index is None:
         return f"reference group {comparison.reference!r} not present"
@@ -116,7 +130,7 @@ def _reference_note(comparison: _Comparison) -> str:
     return ""
 
 
-def _comparison_notes(comparison: _Comparison, zero_event_rule: bool) -> list[str]:
+def _comparison_notes(comparison: Comparison, zero_event_rule: bool) -> list[str]:
     """Per-group note; ``zero_event_rule`` adds the zero-count notes of a ratio."""
     shared = _reference_note(comparison)
     means = comparison.means
@@ -139,7 +153,8 @@ def _comparison_notes(comparison: _Comparison, zero_event_rule: bool) -> list[st
     return notes
 
 
-def _log_ratio_se(comparison: _Comparison) -> np.ndarray:
+def log_ratio_se(comparison: Comparison) -> np.ndarray:
+    """Standard error of ``ln RL`` per group: Katz unweighted, delta method weighted."""
     means = comparison.means
     if comparison.design.weighted:
         p1, p0 = means.estimate, comparison.reference_value(means.estimate)
@@ -158,7 +173,8 @@ def band_label(band: tuple[float, float]) -> str:
     return f"{name} ({band[0]:.2f}-{band[1]:.2f})"
 
 
-def _outside_band(low: np.ndarray, high: np.ndarray, band: tuple[float, float]) -> pd.Series:
+def outside_band(low: np.ndarray, high: np.ndarray, band: tuple[float, float]) -> pd.Series:
+    """True where the interval lies wholly outside ``band``, False where it overlaps, NA if NaN."""
     outside = pd.Series((high < band[0]) | (low > band[1]), dtype="boolean")
     outside[np.isnan(low) | np.isnan(high)] = pd.NA
     return outside
@@ -166,33 +182,68 @@ def _outside_band(low: np.ndarray, high: np.ndarray, band: tuple[float, float]) 
 
 def relative_likelihood(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str],
-    reference: str,
     *,
+    outcome: str,
+    group: str | Sequence[str],
+    reference: str,
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
     level: float = 0.95,
     band: tuple[float, float] = FOUR_FIFTHS_BAND,
 ) -> pd.DataFrame:
-    """Relative likelihood of the outcome in each group of ``by`` against ``reference``.
+    """Relative likelihood of the outcome in each group of ``group`` against ``reference``.
 
-    Inputs: ``data``; ``outcome`` a 0/1 column (NaN = not answered); ``by`` a column or list of
+    Inputs: ``data``; ``outcome`` a 0/1 column (NaN = not answered); ``group`` a column or list of
     columns (intersection); ``reference`` the label of the reference group (intersection labels
     joined with " × "); design columns; ``level``; ``band`` (low, high) for ``outside_band``.
     Output: one row per group, the reference included (RL 1, no interval), with columns
     :data:`RELATIVE_LIKELIHOOD_COLUMNS`. Formulas in the module docstring.
     """
     comparison = _compare(
-        data, outcome, by, reference, {"weights": weights, "strata": strata, "clusters": clusters}
+        data,
+        outcome,
+        group,
+        reference,
+        {"weights": weights, "strata": strata, "clusters": clusters},
     )
+    return relative_likelihood_table(comparison, level, band)
+
+
+def relative_likelihood_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str],
+    reference: str,
+    level: float = 0.95,
+    band: tuple[float, float] = FOUR_FIFTHS_BAND,
+) -> pd.DataFrame:
+    """:func:`relative_likelihood` of a published table of counts (Katz log interval).
+
+    Inputs: ``counts`` with one row per group (rows of the same group are added); ``events``
+    the column counting people with the outcome; ``n`` the column counting those who answered;
+    ``group``, ``reference``, ``level``, ``band`` as in :func:`relative_likelihood`.
+    Output: exactly :func:`relative_likelihood` on the counts expanded to 0/1 rows, columns
+    :data:`RELATIVE_LIKELIHOOD_COLUMNS`.
+    """
+    return relative_likelihood_table(
+        _compare_counts(counts, events, n, group, reference), level, band
+    )
+
+
+def relative_likelihood_table(
+    comparison: Comparison, level: float, band: tuple[float, float]
+) -> pd.DataFrame:
+    """The :data:`RELATIVE_LIKELIHOOD_COLUMNS` table of a comparison (module docstring)."""
     means = comparison.means
+    reference = comparison.reference
     notes = _comparison_notes(comparison, zero_event_rule=True)
     reference_estimate = comparison.reference_value(means.estimate)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = means.estimate / reference_estimate
-        log_se = _log_ratio_se(comparison)
+        log_se = log_ratio_se(comparison)
         z = critical_value(level)
         undefined = np.array([note != "" for note in notes])
         low = np.where(undefined, np.nan, np.exp(np.log(ratio) - z * log_se))
@@ -214,9 +265,11 @@ def relative_likelihood(
             "rel_likelihood": ratio,
             "rl_ci_low": low,
             "rl_ci_high": high,
-            "rl_ci_method": "linearised-log" if comparison.design.weighted else "katz-log",
+            "rl_ci_method": methods.LINEARISED_LOG
+            if comparison.design.weighted
+            else methods.KATZ_LOG,
             "p_value": p_value,
-            "outside_band": _outside_band(low, high, band),
+            "outside_band": outside_band(low, high, band),
             "band_convention": band_label(band),
             "note": notes,
         },
@@ -224,7 +277,8 @@ def relative_likelihood(
     )
 
 
-def _newcombe_interval(comparison: _Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
+def newcombe_interval(comparison: Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe hybrid score interval of ``p(group) - p(reference)`` (module docstring)."""
     means = comparison.means
     low1, high1 = wilson_interval(means.events, means.n, level)
     low0, high0 = (comparison.reference_value(bound) for bound in (low1, high1))
@@ -236,7 +290,8 @@ def _newcombe_interval(comparison: _Comparison, level: float) -> tuple[np.ndarra
     )
 
 
-def _wald_interval(comparison: _Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
+def wald_interval(comparison: Comparison, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Linearised Wald interval of ``p(group) - p(reference)``: ``diff ± z sqrt(v1 + v0 - 2 cov)``."""
     means = comparison.means
     diff = means.estimate - comparison.reference_value(means.estimate)
     variance = (
@@ -248,10 +303,10 @@ def _wald_interval(comparison: _Comparison, level: float) -> tuple[np.ndarray, n
 
 def difference(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str],
-    reference: str,
     *,
+    outcome: str,
+    group: str | Sequence[str],
+    reference: str,
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
@@ -265,12 +320,38 @@ def difference(
     unweighted and "linearised-wald" weighted.
     """
     comparison = _compare(
-        data, outcome, by, reference, {"weights": weights, "strata": strata, "clusters": clusters}
+        data,
+        outcome,
+        group,
+        reference,
+        {"weights": weights, "strata": strata, "clusters": clusters},
     )
+    return difference_table(comparison, level)
+
+
+def difference_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str],
+    reference: str,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`difference` of a published table of counts (Newcombe hybrid score interval).
+
+    Inputs as :func:`relative_likelihood_from_counts` without ``band``. Output: exactly
+    :func:`difference` on the counts expanded to 0/1 rows, columns :data:`DIFFERENCE_COLUMNS`.
+    """
+    return difference_table(_compare_counts(counts, events, n, group, reference), level)
+
+
+def difference_table(comparison: Comparison, level: float) -> pd.DataFrame:
+    """The :data:`DIFFERENCE_COLUMNS` table of a comparison (module docstring)."""
     notes = _comparison_notes(comparison, zero_event_rule=False)
     weighted = comparison.design.weighted
     with np.errstate(invalid="ignore", divide="ignore"):
-        interval = _wald_interval if weighted else _newcombe_interval
+        interval = wald_interval if weighted else newcombe_interval
         low, high = interval(comparison, level)
     undefined = np.array([note != "" for note in notes])
     diff = comparison.means.estimate - comparison.reference_value(comparison.means.estimate)
@@ -281,7 +362,7 @@ def difference(
             "diff": diff,
             "diff_ci_low": np.where(undefined, np.nan, low),
             "diff_ci_high": np.where(undefined, np.nan, high),
-            "diff_ci_method": "linearised-wald" if weighted else "newcombe-hybrid-score",
+            "diff_ci_method": methods.LINEARISED_WALD if weighted else methods.NEWCOMBE,
             "note": notes,
         },
         columns=list(DIFFERENCE_COLUMNS),
@@ -377,10 +458,10 @@ def preset(code: str) -> StandardPreset:
 
 def standard_relative_likelihood(
     data: pd.DataFrame,
+    *,
     preset_code: str,
     outcome: str,
-    group_col: str,
-    *,
+    group: str,
     groups: Mapping[str, str],
     weights: str | None = None,
     strata: str | None = None,
@@ -391,7 +472,7 @@ def standard_relative_likelihood(
     """One WRES/WDES relative likelihood with the standard's wording and direction.
 
     Inputs: ``preset_code`` (see :data:`STANDARD_PRESETS`); ``outcome`` the 0/1 column the
-    indicator counts; ``group_col`` the grouping column; ``groups`` maps the preset's roles to
+    indicator counts; ``group`` the grouping column; ``groups`` maps the preset's roles to
     labels in the data, e.g. ``{"White": "White", "BME": "Ethnic minority"}``.
     Output: one row, the numerator group against the denominator group, with the columns of
     :func:`relative_likelihood` followed by ``standard_code, wording, numerator, denominator,
@@ -409,9 +490,9 @@ def standard_relative_likelihood(
         )
     table = relative_likelihood(
         data,
-        outcome,
-        group_col,
-        groups[chosen.denominator],
+        outcome=outcome,
+        group=group,
+        reference=groups[chosen.denominator],
         weights=weights,
         strata=strata,
         clusters=clusters,

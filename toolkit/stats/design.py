@@ -27,7 +27,7 @@ Everything is computed with ``numpy.bincount`` over integer codes: no Python loo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
@@ -114,7 +114,8 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
-def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise PtwError naming the first of ``columns`` that ``data`` lacks."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise PtwError(
@@ -126,18 +127,18 @@ def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def make_domains(data: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
+def make_domains(data: pd.DataFrame, group: str | Sequence[str] | None) -> Domains:
     """Domains from one grouping column, a list of columns (intersection) or none ("All").
 
     Levels of each column are its categories (if categorical) or its sorted observed values;
     an intersection has every combination of levels, labelled ``"a × b"``. Rows with a missing
     value in any grouping column are in no domain.
     """
-    if by is None:
+    if group is None:
         codes = np.zeros(len(data), dtype=np.int64)
         return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
-    columns = [by] if isinstance(by, str) else list(by)
-    _require_columns(data, columns)
+    columns = [group] if isinstance(group, str) else list(group)
+    require_columns(data, columns)
     codes, first_levels = _codes(data[columns[0]])
     level_lists = [first_levels]
     for column in columns[1:]:
@@ -160,7 +161,7 @@ def _refuse_rows(bad: np.ndarray, values: np.ndarray, **fields: str) -> None:
 def _weights(data: pd.DataFrame, weights: str | None) -> np.ndarray:
     if weights is None:
         return np.ones(len(data))
-    _require_columns(data, [weights])
+    require_columns(data, [weights])
     values = data[weights].to_numpy(dtype=float)
     _refuse_rows(
         ~np.isfinite(values) | (values < 0),
@@ -190,12 +191,12 @@ def make_design(
     n = len(data)
     stratum = np.zeros(n, dtype=np.int64)
     if strata is not None:
-        _require_columns(data, [strata])
+        require_columns(data, [strata])
         stratum, _ = _codes(data[strata])
     if clusters is None:
         psu_key = np.arange(n, dtype=np.int64)
     else:
-        _require_columns(data, [clusters])
+        require_columns(data, [clusters])
         cluster, _ = _codes(data[clusters])
         psu_key = np.where(cluster < 0, -1, stratum * (int(cluster.max(initial=0)) + 1) + cluster)
     for name, codes in ((strata, stratum), (clusters, psu_key)):
@@ -220,20 +221,57 @@ def make_design(
     return Design(w, psu.astype(np.int64), psu_stratum, n_psu, weighted, clusters is None)
 
 
+def declared_levels(column: pd.Series) -> list[str]:
+    """A grouping column's levels as text: its categories if categorical, else its sorted values."""
+    return _codes(column)[1]
+
+
+def values_found(column: pd.Series, limit: int = 10) -> list[str]:
+    """The distinct non-missing values of ``column`` as text, sorted, at most ``limit``."""
+    return sorted({str(value) for value in column.dropna().unique()})[:limit]
+
+
 def outcome_values(data: pd.DataFrame, outcome: str) -> np.ndarray:
-    """The outcome column as floats (0/1, NaN = not answered); other values raise PtwError."""
-    _require_columns(data, [outcome])
-    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    _refuse_rows(
-        ~np.isnan(y) & (y != 0) & (y != 1),
-        data[outcome].to_numpy(),
-        code="stats.outcome_not_binary",
-        message="a binary outcome holds a value other than 0, 1 or missing",
-        column=outcome,
-        expected="0, 1 or missing",
-        fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
-    )
+    """The outcome column as floats (0/1, NaN = not answered).
+
+    Any other value, text such as "Yes"/"No" included, raises PtwError located at its first row
+    and listing the values found in the column.
+    """
+    require_columns(data, [outcome])
+    raw = data[outcome]
+    y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    unreadable = np.isnan(y) & raw.notna().to_numpy()
+    bad = unreadable | (~np.isnan(y) & (y != 0) & (y != 1))
+    if bad.any():
+        raise PtwError(
+            code="stats.outcome_not_binary",
+            message="a binary outcome holds a value other than 0, 1 or missing",
+            row=int(np.flatnonzero(bad)[0]) + 1,
+            column=outcome,
+            value=values_found(raw),
+            expected="0, 1 or missing",
+            fix="derive the indicator as 0/1 (favourable or adverse answer) before analysis",
+        )
     return y
+
+
+def require_reference(labels: Sequence[str], reference: str, group: str | Sequence[str]) -> int:
+    """Index of ``reference`` among the group ``labels``; PtwError naming the levels if absent.
+
+    ``labels`` are a grouping's levels (categories, or the values in the data); a declared
+    category with no rows is a level, so it passes and is reported with a note downstream.
+    """
+    if reference in labels:
+        return list(labels).index(reference)
+    column = group if isinstance(group, str) else INTERSECTION_SEPARATOR.join(group)
+    raise PtwError(
+        code="stats.unknown_reference",
+        message="the reference group is not a level of the grouping column",
+        column=column,
+        value=reference,
+        expected=f"one of the levels found: {list(labels)[:20]}",
+        fix="pass reference= exactly as the label appears in the data (case and spaces count)",
+    )
 
 
 def _stratum_scale(design: Design) -> np.ndarray:
@@ -308,7 +346,7 @@ def _design_df(
     return (psus - strata).astype(float)
 
 
-def _stratified_variance(
+def stratified_variance(
     sum_squares: np.ndarray, stratum_influence: np.ndarray, design: Design
 ) -> np.ndarray:
     """``sum_h n_h/(n_h-1) (S2_dh - S1_dh^2 / n_h)`` per domain from D x H arrays."""
@@ -344,7 +382,7 @@ def _row_psu_means(y: np.ndarray, bins: np.ndarray, n_domains: int, design: Desi
     stratum_influence = (wy_dh - p * w_dh) / scale
     sum_squares = ((1 - 2 * p) * w2y_dh + p**2 * w2_dh) / scale**2  # y^2 = y for 0/1
     variance = np.where(
-        positive, _stratified_variance(sum_squares, stratum_influence, design), np.nan
+        positive, stratified_variance(sum_squares, stratum_influence, design), np.nan
     )
     df = (positive_dh.sum(axis=1) - (positive_dh > 0).sum(axis=1)).astype(float)
     empty = np.array([], dtype=np.int64)
@@ -410,13 +448,22 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
         return means(y, bins, n_domains, design)
     n = np.bincount(bins, minlength=n_domains + 1)[:n_domains]
     events = np.bincount(bins, weights=y, minlength=n_domains + 1)[:n_domains]
+    return count_means(events, n)
+
+
+def count_means(events: np.ndarray, n: np.ndarray) -> DomainMeans:
+    """Unweighted :class:`DomainMeans` from ``events`` out of ``n`` per domain.
+
+    ``estimate = events / n`` (NaN when ``n == 0``); variance and df are NaN (no design).
+    """
+    n_domains = len(n)
     estimate = np.divide(events, n, out=np.full(n_domains, np.nan), where=n > 0)
     nan = np.full(n_domains, np.nan)
     empty = np.array([], dtype=np.int64)
     return DomainMeans(
-        n,
-        events,
-        n.astype(float),
+        np.asarray(n).astype(np.int64),
+        np.asarray(events, dtype=float),
+        np.asarray(n, dtype=float),
         estimate,
         nan,
         nan,
@@ -425,6 +472,48 @@ def domain_means(y: np.ndarray, domains: Domains, design: Design | None) -> Doma
         empty,
         np.array([]),
     )
+
+
+def count_domains(
+    counts: pd.DataFrame, *, events: str, n: str, group: str | Sequence[str] | None
+) -> tuple[Domains, DomainMeans]:
+    """Domains and unweighted means from a table of counts (one row per group, or several).
+
+    Inputs: ``counts`` with an ``events`` column (how many had the outcome) and an ``n`` column
+    (how many answered) per row; ``group`` as in :func:`make_domains`. Rows of the same group
+    are added up; the result equals :func:`make_domains` + :func:`domain_means` on the counts
+    expanded to ``events`` rows of 1 and ``n - events`` rows of 0 per row. Counts that are
+    missing, negative, not whole, or with ``events > n`` raise PtwError.
+    """
+    require_columns(counts, [events, n])
+    table = {}
+    for column in (events, n):
+        values = pd.to_numeric(counts[column], errors="coerce").to_numpy(dtype=float)
+        _refuse_rows(
+            ~np.isfinite(values) | (values < 0) | (values != np.round(values)),
+            counts[column].to_numpy(),
+            code="stats.bad_count",
+            message="a count is missing, negative or not a whole number",
+            column=column,
+            expected="a whole number >= 0 on every row",
+            fix="give counts of people; turn a percentage into events = round(percent * n / 100)",
+        )
+        table[column] = values
+    _refuse_rows(
+        table[events] > table[n],
+        counts[events].to_numpy(),
+        code="stats.events_above_base",
+        message="more people had the outcome than answered",
+        column=events,
+        expected=f"at most the base in column {n!r}",
+        fix="check that the base column is the number who answered",
+    )
+    domains = make_domains(counts, group)
+    n_domains = len(domains.labels)
+    n_total = np.bincount(domains.bins, weights=table[n], minlength=n_domains + 1)[:n_domains]
+    event_total = np.bincount(domains.bins, weights=table[events], minlength=n_domains + 1)
+    domains = replace(domains, rows=n_total.astype(np.int64))
+    return domains, count_means(event_total[:n_domains], n_total.astype(np.int64))
 
 
 def covariance_with(means: DomainMeans, reference: int, design: Design) -> np.ndarray:

@@ -59,6 +59,7 @@ import pandas as pd
 from scipy import stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 
 FUNNEL_COLUMNS = (
     "group",
@@ -215,8 +216,8 @@ def _flags(estimate: np.ndarray, limits: dict[tuple[str, str], np.ndarray]) -> l
 
 def _limits_method(kind: str, adjust: str) -> str:
     if kind == "ratio":
-        return "exact poisson" if adjust == "none" else "log"
-    return "arcsine"
+        return methods.EXACT_POISSON if adjust == "none" else methods.LOG_RATIO
+    return methods.ARCSINE
 
 
 def funnel(

@@ -9,7 +9,7 @@ DataFrame with fixed columns (or, for :func:`scale_scores`, a Series per respond
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,14 +18,13 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from toolkit.errors import PtwError
-from toolkit.stats import pingouin_adapter
-from toolkit.stats.design import ALL_GROUP, make_design, make_domains
+from toolkit.stats import methods, pingouin_adapter
+from toolkit.stats.design import ALL_GROUP, make_design, make_domains, require_reference
 from toolkit.stats.models import (
     NEWTON_MAX_ITER,
     NEWTON_TOL,
     SEPARATED_LOG_ODDS,
     SEPARATED_SE,
-    Covariates,
     Fit,
     ModelSample,
     complete_cases,
@@ -91,16 +90,16 @@ def _answers(data: pd.DataFrame, item: str) -> np.ndarray:
 
 def percent_favourable(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     favourable: Sequence[float] = (4, 5),
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Share of those who answered ``item`` whose answer is in ``favourable``, per group.
 
-    Inputs: ``data``; ``item`` (answer codes, NaN = not answered); ``by`` (column, columns for an
+    Inputs: ``data``; ``item`` (answer codes, NaN = not answered); ``group`` (column, columns for an
     intersection, or None for one group "All"); ``favourable`` (the codes counted, default the top
     two boxes); ``weights`` (survey weight column); ``level``.
     Output: :data:`FAVOURABLE_COLUMNS`. The estimate and interval come from
@@ -110,27 +109,31 @@ def percent_favourable(
     answers = _answers(data, item)
     indicator = np.where(np.isnan(answers), np.nan, np.isin(answers, list(favourable)))
     table = proportions(
-        data.assign(**{_FAVOURABLE: indicator}), _FAVOURABLE, by, weights=weights, level=level
+        data.assign(**{_FAVOURABLE: indicator}),
+        outcome=_FAVOURABLE,
+        group=group,
+        weights=weights,
+        level=level,
     )
     return table.rename(columns={"events": "favourable"})[list(FAVOURABLE_COLUMNS)]
 
 
 def likert_distribution(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     levels: Sequence[float],
 ) -> pd.DataFrame:
     """Count and share of each answer level per group (input to diverging stacked bars).
 
-    Inputs: ``data``; ``item``; ``by`` (as in :func:`percent_favourable`); ``levels`` (the answer
+    Inputs: ``data``; ``item``; ``group`` (as in :func:`percent_favourable`); ``levels`` (the answer
     codes in scale order; other codes, e.g. "don't know", are left out of the denominator).
     Output: :data:`DISTRIBUTION_COLUMNS`, one row per group and level in the given order;
     ``share = n / (answers in levels)``, NaN for a group with no such answers.
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     level_index = pd.Index(list(levels))
     level_code = level_index.get_indexer(answers)
     inside = (domains.codes >= 0) & (level_code >= 0)
@@ -171,9 +174,9 @@ def _weighted_mean_variance(
 
 def mean_score(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str] | None = None,
     *,
+    item: str,
+    group: str | Sequence[str] | None = None,
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
@@ -184,10 +187,10 @@ def mean_score(
     ``se = sd / sqrt(n)``, t on ``n - 1`` df (``ci_method`` "t"). Weighted: ``sum(w y) / sum(w)``,
     ``sd = sqrt(sum w (y - mean)^2 / sum w)``, linearised ``se`` as R ``svymean``
     (:func:`_weighted_mean_variance`), t on ``n - 1`` df, the domain's design df
-    (``ci_method`` "taylor_t").
+    (``ci_method`` "taylor-t").
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     w_all = make_design(data, weights=weights).weights
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     codes, y, w = domains.codes[answered], answers[answered], w_all[answered]
@@ -200,10 +203,10 @@ def mean_score(
         if weights is not None:
             sd = np.sqrt(squares / weight_sum)
             variance = _weighted_mean_variance(y, codes, w, estimate, len(data))
-            method = "taylor_t"
+            method = methods.TAYLOR_T
         else:
             sd = np.sqrt(squares / (n - 1))
-            variance, method = sd**2 / n, "t"
+            variance, method = sd**2 / n, methods.T
         se = np.sqrt(variance)
         half = critical_value(level, np.where(n >= 2, n - 1, np.nan)) * se
     notes = np.where(n == 0, "no answers", np.where(n < 2, "one answer: no interval", ""))
@@ -253,7 +256,7 @@ def _mann_whitney_rows(
         missing = reference if len(y) == 0 else group
         return [
             _rank_row(
-                "mann_whitney",
+                methods.MANN_WHITNEY,
                 group,
                 reference,
                 np.nan,
@@ -268,7 +271,7 @@ def _mann_whitney_rows(
     result = pingouin_adapter.mann_whitney(x, y)
     return [
         _rank_row(
-            "mann_whitney",
+            methods.MANN_WHITNEY,
             group,
             reference,
             result.u,
@@ -284,14 +287,14 @@ def _mann_whitney_rows(
 
 def rank_tests(
     data: pd.DataFrame,
-    item: str,
-    by: str | Sequence[str],
     *,
+    item: str,
+    group: str | Sequence[str],
     reference: str | None = None,
 ) -> pd.DataFrame:
     """Rank tests of an ordinal item across groups, with effect sizes (via pingouin).
 
-    Inputs: ``data``; ``item``; ``by`` (grouping column or columns); ``reference`` (compare each
+    Inputs: ``data``; ``item``; ``group`` (grouping column or columns); ``reference`` (compare each
     group with it; default: with exactly two groups, the first level).
     Output: :data:`RANK_TEST_COLUMNS`. With three or more groups answering, one Kruskal-Wallis
     row (``group`` "All", epsilon-squared). With a reference, for each other group two
@@ -301,7 +304,9 @@ def rank_tests(
     gives a row with a note.
     """
     answers = _answers(data, item)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
+    if reference is not None:
+        require_reference(domains.labels, reference, group)
     answered = ~np.isnan(answers) & (domains.codes >= 0)
     labels = np.array(domains.labels, dtype=object)[domains.codes[answered]]
     values = answers[answered]
@@ -313,7 +318,7 @@ def rank_tests(
         kw = pingouin_adapter.kruskal_wallis(values, labels)
         rows.append(
             _rank_row(
-                "kruskal_wallis",
+                methods.KRUSKAL_WALLIS,
                 ALL_GROUP,
                 "",
                 kw.h,
@@ -423,11 +428,12 @@ def _ordered_fit(y: np.ndarray, sample: ModelSample) -> Fit:
 
 def proportional_odds(
     data: pd.DataFrame,
+    *,
     item: str,
     group: str,
-    *,
     reference: str,
-    covariates: Covariates = (),
+    covariates: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Proportional-odds model of an ordinal item on ``group`` (and covariates).
@@ -441,7 +447,9 @@ def proportional_odds(
     y = _answers(data, item)
     tables = []
     for model, factors in zip(
-        ("unadjusted", "adjusted"), model_factors(data, group, reference, covariates), strict=True
+        ("unadjusted", "adjusted"),
+        model_factors(data, group, reference, covariates, references),
+        strict=True,
     ):
         if model == "adjusted" and len(factors) == 1:
             break
@@ -466,8 +474,8 @@ def _scale_error(message: str, value: object, fix: str, column: str | None = Non
 
 def scale_scores(
     data: pd.DataFrame,
-    items: Sequence[str],
     *,
+    items: Sequence[str],
     reversed_items: Sequence[str] = (),
     min_answered: int,
     points: Sequence[float] = NHS_POINTS,
@@ -525,7 +533,7 @@ def scale_scores(
 
 
 def cronbach_alpha(
-    data: pd.DataFrame, items: Sequence[str], *, level: float = 0.95
+    data: pd.DataFrame, *, items: Sequence[str], level: float = 0.95
 ) -> pd.DataFrame:
     """Cronbach's alpha of a scale with Feldt's interval, listwise (via pingouin).
 

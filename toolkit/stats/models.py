@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from toolkit.stats.design import make_design, outcome_values
+from toolkit.errors import PtwError
+from toolkit.stats.design import make_design, outcome_values, require_reference
 
 MODEL_COLUMNS = (
     "model",
@@ -92,8 +93,6 @@ NOTE_REFERENCE_SEPARATED = (
     'separation: every respondent at reference level "{reference}" of "{variable}" has the same '
     "outcome, so no odds ratio against it is finite"
 )
-
-Covariates = Sequence[str] | Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -183,10 +182,18 @@ class Fit:
     diverged: np.ndarray
 
 
+def largest_level(levels: Sequence[str], codes: np.ndarray) -> str:
+    """The level with the most rows (``codes`` index ``levels``, -1 = missing); ties: first."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(levels))
+    return levels[int(np.argmax(counts))]
+
+
 def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> Factor:
     """A :class:`Factor` from a column: categories in order if categorical, else sorted values.
 
-    ``reference`` defaults to the first level. Labels are compared as text.
+    ``reference`` defaults to the level with the most rows of ``data`` (:func:`largest_level`),
+    not the alphabetically first one. Labels are compared as text; a reference that is not a
+    level raises PtwError.
     """
     column = data[variable]
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -195,15 +202,11 @@ def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> F
     else:
         raw_codes, uniques = pd.factorize(column, sort=True)
         codes, levels = raw_codes.astype(np.int64), tuple(str(u) for u in uniques)
-    chosen = levels[0] if reference is None and levels else str(reference)
+    if not levels:
+        return Factor(variable, levels, "" if reference is None else str(reference), codes)
+    chosen = largest_level(levels, codes) if reference is None else str(reference)
+    require_reference(levels, chosen, variable)
     return Factor(variable, levels, chosen, codes)
-
-
-def covariate_references(covariates: Covariates) -> list[tuple[str, str | None]]:
-    """``[(column, reference or None)]`` from a list of columns or a column -> reference map."""
-    if isinstance(covariates, Mapping):
-        return list(covariates.items())
-    return [(c, None) for c in covariates]
 
 
 def complete_cases(y: np.ndarray, factors: list[Factor]) -> np.ndarray:
@@ -450,39 +453,63 @@ def fit_table(
 
 
 def model_factors(
-    data: pd.DataFrame, group: str, reference: str, covariates: Covariates
+    data: pd.DataFrame,
+    group: str,
+    reference: str,
+    covariates: Sequence[str],
+    references: Mapping[str, str] | None = None,
 ) -> tuple[list[Factor], list[Factor]]:
-    """Terms of the unadjusted (group only) and adjusted (group + covariates) models."""
+    """Terms of the unadjusted (group only) and adjusted (group + covariates) models.
+
+    ``references`` maps a covariate to its reference level; a covariate not in it takes its
+    largest level (:func:`factor`). A key that is not a covariate raises PtwError.
+    """
+    chosen = dict(references or {})
+    unknown = sorted(set(chosen) - set(covariates))
+    if unknown:
+        raise PtwError(
+            code="stats.unknown_covariate",
+            message="a reference level is given for a column that is not a covariate",
+            column=unknown[0],
+            expected=f"one of the covariates {list(covariates)}",
+            fix="add the column to covariates= or drop it from references=",
+        )
     group_factor = factor(data, group, reference)
-    extra = [factor(data, column, ref) for column, ref in covariate_references(covariates)]
+    extra = [factor(data, column, chosen.get(column)) for column in covariates]
     return [group_factor], [group_factor, *extra]
 
 
 def logistic(
     data: pd.DataFrame,
+    *,
     outcome: str,
     group: str,
-    *,
     reference: str,
-    covariates: Covariates = (),
+    covariates: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Odds ratios of a 0/1 ``outcome`` for each level of ``group`` against ``reference``.
 
     Inputs: ``data``; ``outcome`` (0/1, NaN = not answered); ``group`` (categorical column);
-    ``reference`` (its reference level); ``covariates`` (columns, or a mapping column ->
-    reference level, None = first level; every covariate is categorical); ``weights`` (survey
-    weight column: svyglm point estimates and sandwich SEs, see the module docstring);
-    ``level`` (interval coverage).
+    ``reference`` (its reference level); ``covariates`` (categorical adjustment columns);
+    ``references`` (covariate column -> its reference level; a covariate left out takes its
+    largest level, the one with most rows in ``data``, ties to the first in level order);
+    ``weights`` (survey weight column: svyglm point estimates and sandwich SEs, see the module
+    docstring); ``level`` (interval coverage).
     Output: :data:`MODEL_COLUMNS`; ``model`` is "unadjusted", plus "adjusted" rows for the group
-    and every covariate level when covariates are given. Each model uses its own complete cases.
+    and every covariate level when covariates are given; ``reference_level`` states each
+    factor's reference on every row. Each model uses its own complete cases. A reference that is
+    not a level of its column raises PtwError.
     """
     y = outcome_values(data, outcome)
     w = make_design(data, weights=weights).weights
     tables = []
     for model, factors in zip(
-        ("unadjusted", "adjusted"), model_factors(data, group, reference, covariates), strict=True
+        ("unadjusted", "adjusted"),
+        model_factors(data, group, reference, covariates, references),
+        strict=True,
     ):
         if model == "adjusted" and len(factors) == 1:
             break

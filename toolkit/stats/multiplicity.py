@@ -1,10 +1,10 @@
 """Adjustment of p-values for multiple comparisons within declared families.
 
-Methods (the name is written into ``adjust_method`` on every row):
+Methods (the label of :mod:`toolkit.stats.methods` is written into ``adjust_method`` on every row):
 
-* ``"fdr_bh"`` (default), "Benjamini-Hochberg": with the m p-values of a family sorted,
+* ``"fdr_bh"`` (default), label "benjamini-hochberg": with the m p-values of a family sorted,
   ``p_(i) * m / i``, made monotone from the largest down, capped at 1 (R ``p.adjust("BH")``).
-* ``"holm"``, "Holm": ``p_(i) * (m - i + 1)``, made monotone from the smallest up, capped at 1
+* ``"holm"``, label "holm": ``p_(i) * (m - i + 1)``, made monotone from the smallest up, capped at 1
   (R ``p.adjust("holm")``).
 
 A family is the set of rows sharing the values of ``family_cols`` (all rows when empty). Missing
@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 
-ADJUST_METHODS = {"fdr_bh": "Benjamini-Hochberg", "holm": "Holm"}
+ADJUST_METHODS = {"fdr_bh": methods.BENJAMINI_HOCHBERG, "holm": methods.HOLM}
 ALL_ROWS_FAMILY = "all rows"
 
 

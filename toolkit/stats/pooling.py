@@ -30,7 +30,7 @@ GLMMs). The tests reproduce glmer to 1e-4.
   the linear predictor (Henderson's mixed-model equations) with the fixed effects' uncertainty
   included and the variance components taken as known.
 
-``method="beta_binomial"``: empirical Bayes. Every cell's rate ``p_c ~ Beta(a, b)``; ``a, b``
+``method="beta-binomial"``: empirical Bayes. Every cell's rate ``p_c ~ Beta(a, b)``; ``a, b``
 maximise the beta-binomial marginal likelihood ``sum_c [log B(a + y_c, b + n_c - y_c) -
 log B(a, b)]`` (mean ``a / (a + b)`` and prior size ``a + b``, the latter searched up to
 :data:`MAX_PRIOR_SIZE`). Pooled estimate the posterior mean ``(a + y_c) / (a + b + n_c)``,
@@ -43,7 +43,7 @@ A cell with n = 0 gets a row with NaN and a note and is left out of the fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +51,8 @@ import pandas as pd
 from scipy import linalg, optimize, special, stats
 
 from toolkit.errors import PtwError
-from toolkit.stats.models import Covariates, covariate_references, factor
+from toolkit.stats import methods
+from toolkit.stats.models import factor
 
 POOLED_COLUMNS = (
     "group",
@@ -67,10 +68,10 @@ POOLED_COLUMNS = (
     "note",
 )
 POOLING_PARAMETER_COLUMNS = ("method", "kind", "term", "level", "estimate", "se")
-METHODS = ("glmm", "beta_binomial")
+METHODS = (methods.GLMM, methods.BETA_BINOMIAL)
 CI_METHODS = {
-    "glmm": "laplace prediction variance",
-    "beta_binomial": "beta posterior quantiles",
+    methods.GLMM: methods.LAPLACE_PREDICTION,
+    methods.BETA_BINOMIAL: methods.BETA_POSTERIOR,
 }
 MAX_PRIOR_SIZE = 1e8
 NEWTON_TOL = 1e-11
@@ -396,7 +397,8 @@ def pooled_rates(
     events: str = "events",
     n: str = "n",
     crossed: str | Sequence[str] = (),
-    covariates: Covariates = (),
+    covariates: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
     method: str = "glmm",
     level: float = 0.95,
 ) -> PooledEstimates:
@@ -405,8 +407,8 @@ def pooled_rates(
     Inputs: ``data`` with counts (rows sharing every cell column are summed); ``group`` the
     group column (a random intercept); ``events`` and ``n`` the count columns; ``crossed``
     further columns with crossed random intercepts (e.g. "region"); ``covariates`` categorical
-    fixed effects (columns, or a mapping column -> reference level, None = first level;
-    GLMM only); ``method`` ("glmm" or "beta_binomial"); ``level`` of the intervals. Formulas and
+    fixed-effect columns (GLMM only) and ``references`` their reference levels (a covariate
+    left out takes its largest level, as :func:`toolkit.stats.logistic` does); ``method`` ("glmm" or "beta-binomial"); ``level`` of the intervals. Formulas and
     sources in the module docstring.
     Output: :class:`PooledEstimates`. ``cells`` has one row per cell (columns
     :data:`POOLED_COLUMNS`, ``cell`` the cell's labels joined with " × ", group first): the raw
@@ -419,11 +421,12 @@ def pooled_rates(
             message="unknown partial pooling method",
             value=method,
             expected=f"one of {METHODS}",
-            fix='use method="glmm" (multilevel model) or "beta_binomial" (empirical Bayes)',
+            fix='use method="glmm" (multilevel model) or "beta-binomial" (empirical Bayes)',
         )
     crossed_columns = [crossed] if isinstance(crossed, str) else list(crossed)
-    references = covariate_references(covariates)
-    if method == "beta_binomial" and references:
+    chosen = references or {}
+    references = [(column, chosen.get(column)) for column in covariates]
+    if method == methods.BETA_BINOMIAL and references:
         raise PtwError(
             code="stats.bad_option",
             message="the beta-binomial method has no covariates",
@@ -438,7 +441,7 @@ def pooled_rates(
     rows: list[dict[str, object]] = []
     converged = False
     if fitted.any():
-        if method == "glmm":
+        if method == methods.GLMM:
             z_crit = stats.norm.ppf(1 - (1 - level) / 2)
             fit = _fit_glmm(cells, fitted, [group, *crossed_columns], references, z_crit)
         else:

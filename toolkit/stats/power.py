@@ -17,15 +17,17 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from toolkit.stats import methods
+
 MDD_COLUMNS = ("n_group", "n_reference", "p_reference", "mdd", "alpha", "power", "method")
-MDD_METHOD = "two-proportion normal approximation, variance at p_reference, two-sided"
+MDD_METHOD = methods.TWO_PROPORTION_NORMAL
 
 
 def minimum_detectable_difference(
+    *,
     n_group: npt.ArrayLike,
     n_reference: npt.ArrayLike,
     p_reference: npt.ArrayLike,
-    *,
     alpha: float = 0.05,
     power: float = 0.8,
     deff: npt.ArrayLike = 1.0,

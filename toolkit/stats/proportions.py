@@ -29,9 +29,11 @@ import pandas as pd
 from scipy import special, stats
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.design import (
     DomainMeans,
     Domains,
+    count_domains,
     domain_means,
     make_design,
     make_domains,
@@ -51,8 +53,8 @@ PROPORTION_COLUMNS = (
     "df",
     "note",
 )
-UNWEIGHTED_METHODS = ("wilson", "clopper-pearson")
-WEIGHTED_METHODS = ("logit", "beta")
+UNWEIGHTED_METHODS = (methods.WILSON, methods.CLOPPER_PEARSON)
+WEIGHTED_METHODS = (methods.LOGIT, methods.BETA)
 
 
 def critical_value(level: float, df: np.ndarray | float = np.inf) -> np.ndarray:
@@ -157,11 +159,11 @@ def _intervals(
         p, n = means.estimate, means.n
         with np.errstate(invalid="ignore", divide="ignore"):
             se = np.sqrt(p * (1 - p) / n)
-        interval = wilson_interval if method == "wilson" else clopper_pearson_interval
+        interval = wilson_interval if method == methods.WILSON else clopper_pearson_interval
         return (se, *interval(means.events, n, level))
     se = np.sqrt(means.variance)
     inside = (means.estimate > 0) & (means.estimate < 1) & (means.df >= 1)
-    if method == "logit":
+    if method == methods.LOGIT:
         low, high = _logit_interval(means.estimate, se, means.df, level)
     else:
         low, high = _design_beta_interval(means.estimate, se, means.n, means.df, level)
@@ -170,19 +172,19 @@ def _intervals(
 
 def proportions(
     data: pd.DataFrame,
-    outcome: str,
-    by: str | Sequence[str] | None = None,
     *,
+    outcome: str,
+    group: str | Sequence[str] | None = None,
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
     ci_method: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Proportion of a 0/1 ``outcome`` per group of ``by`` with a confidence interval.
+    """Proportion of a 0/1 ``outcome`` per group of ``group`` with a confidence interval.
 
     Inputs: ``data``; ``outcome`` a 0/1 column (NaN = not answered, excluded from the
-    denominator); ``by`` a column, a list of columns (intersection, labels joined with " × ") or
+    denominator); ``group`` a column, a list of columns (intersection, labels joined with " × ") or
     None (one group "All"); design columns ``weights``, ``strata``, ``clusters`` (any of them makes
     the estimate design-based); ``ci_method`` (None: "wilson" unweighted, "logit" weighted; see the
     module docstring); ``level``.
@@ -191,9 +193,32 @@ def proportions(
     """
     design = make_design(data, weights=weights, strata=strata, clusters=clusters)
     method = resolve_ci_method(ci_method, design.weighted)
-    domains = make_domains(data, by)
+    domains = make_domains(data, group)
     means = domain_means(outcome_values(data, outcome), domains, design)
     return proportion_table(means, domains, method, level, design.weighted)
+
+
+def proportions_from_counts(
+    counts: pd.DataFrame,
+    *,
+    events: str,
+    n: str,
+    group: str | Sequence[str] | None = None,
+    ci_method: str | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`proportions` of a published table of counts, unweighted.
+
+    Inputs: ``counts`` with one row per group (rows of the same group are added); ``events``
+    the column counting people with the outcome; ``n`` the column counting those who answered
+    (the base); ``group`` as in :func:`proportions`; ``ci_method`` "wilson" (default) or
+    "clopper-pearson"; ``level``.
+    Output: exactly :func:`proportions` on the counts expanded to 0/1 rows: the columns
+    :data:`PROPORTION_COLUMNS`, ``weighted_n = n``, binomial ``se``, ``df`` NaN.
+    """
+    method = resolve_ci_method(ci_method, weighted=False)
+    domains, means = count_domains(counts, events=events, n=n, group=group)
+    return proportion_table(means, domains, method, level, weighted=False)
 
 
 def proportion_table(

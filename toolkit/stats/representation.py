@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.proportions import wilson_interval
 
 BENCHMARK_COLUMNS = ["region", "level", "group", "census_label", "population", "share"]
@@ -120,8 +121,8 @@ def _binary_level(table: pd.DataFrame) -> pd.DataFrame:
 
 def representation_ratio(
     sample_counts: pd.DataFrame,
-    benchmark: pd.DataFrame | None = None,
     *,
+    benchmark: pd.DataFrame | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Each group's share of the sample against its share of the benchmark population.
@@ -160,7 +161,7 @@ def representation_ratio(
     low, high = wilson_interval(table["n"].to_numpy(), totals.to_numpy(), level)
     table["representation_ratio"] = table["sample_share"] / divisor
     table["ci_low"], table["ci_high"] = low / divisor, high / divisor
-    table["ci_method"] = "wilson on the sample share"
+    table["ci_method"] = methods.WILSON
     table["note"] = np.where(
         table["benchmark_share"].isna(),
         "no benchmark share for this region and group",

@@ -23,6 +23,8 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
+from toolkit.stats.design import declared_levels, require_columns, require_reference
 
 CURVE_COLUMNS = [
     "group",
@@ -53,7 +55,7 @@ COX_COLUMNS = [
 ]
 LOGRANK_COLUMNS = ["test", "statistic", "dof", "p_value", "note"]
 ALL_GROUP = "All"
-TIES_METHODS = ("efron", "breslow")
+TIES_METHODS = (methods.EFRON, methods.BRESLOW)
 # quantile.survfit's tolerance for "the curve sits exactly on the probability"
 _QUANTILE_TOLERANCE = np.sqrt(np.finfo(float).eps)
 
@@ -61,6 +63,9 @@ _QUANTILE_TOLERANCE = np.sqrt(np.finfo(float).eps)
 @dataclass(frozen=True)
 class KaplanMeierResult:
     """Kaplan-Meier estimates in three tidy tables.
+
+    A result object, not a DataFrame: :meth:`tables` gives the tables as a dict (the same method
+    as :class:`toolkit.stats.trends.GapTrend`).
 
     Attributes:
         curve: one row per group and distinct time (``CURVE_COLUMNS``); ``se`` is the Greenwood
@@ -75,6 +80,10 @@ class KaplanMeierResult:
     summary: pd.DataFrame
     at: pd.DataFrame
     level: float
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name: ``curve``, ``summary``, ``at``."""
+        return {"curve": self.curve, "summary": self.summary, "at": self.at}
 
 
 def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
@@ -115,11 +124,11 @@ def _clean_times(data: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     return frame
 
 
-def _group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
-    """The group of each row: the ``by`` column as text, or ``"All"`` when ``by`` is None."""
-    if by is None:
+def _group_labels(frame: pd.DataFrame, group: str | None) -> pd.Series:
+    """The group of each row: the ``group`` column as text, or ``"All"`` when ``group`` is None."""
+    if group is None:
         return pd.Series(ALL_GROUP, index=frame.index)
-    return frame[by].astype(str)
+    return frame[group].astype(str)
 
 
 def _z(level: float) -> float:
@@ -231,10 +240,10 @@ def _at_rows(group: str, curve: pd.DataFrame, at: Sequence[float]) -> list[dict[
 
 def kaplan_meier(
     data: pd.DataFrame,
+    *,
     time: str,
     event: str,
-    by: str | None = None,
-    *,
+    group: str | None = None,
     level: float = 0.95,
     at: Sequence[float] = (1.0, 2.0, 3.0),
 ) -> KaplanMeierResult:
@@ -245,24 +254,25 @@ def kaplan_meier(
         time: column with time in post, e.g. years from
             :func:`toolkit.stats.workforce.time_in_post`.
         event: column with 1 = left (event), 0 = still in post (censored).
-        by: optional group column; without it one curve labelled ``"All"``.
+        group: optional group column; without it one curve labelled ``"All"``.
         level: confidence level of the pointwise intervals.
         at: times at which to report S(t) (default 1, 2 and 3 years).
 
     Returns:
-        :class:`KaplanMeierResult` with ``curve``, ``summary`` and ``at`` tables.
+        :class:`KaplanMeierResult`, a result object holding the ``curve``, ``summary`` and
+        ``at`` DataFrames (:meth:`KaplanMeierResult.tables` gives them as a dict).
     """
     frame = _clean_times(data, time, event)
-    groups = _group_labels(frame, by)
+    groups = _group_labels(frame, group)
     z = _z(level)
     curves, summaries, at_rows = [], [], []
-    for group in sorted(groups.unique()):
-        rows = frame[groups == group]
+    for label in sorted(groups.unique()):
+        rows = frame[groups == label]
         curve = _km_curve(rows[time].to_numpy(), rows[event].to_numpy(), z)
-        curve.insert(0, "group", group)
+        curve.insert(0, "group", label)
         curves.append(curve)
-        summaries.append(_median_row(group, curve))
-        at_rows.extend(_at_rows(group, curve, at))
+        summaries.append(_median_row(label, curve))
+        at_rows.extend(_at_rows(label, curve, at))
     curve_table = (
         pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
     )
@@ -314,13 +324,13 @@ def _cox_unestimable(
 
 def cox(
     data: pd.DataFrame,
+    *,
     time: str,
     event: str,
     group: str,
-    *,
     reference: str,
     covariates: Sequence[str] = (),
-    ties: str = "efron",
+    ties: str = methods.EFRON,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Cox proportional hazards ratios of each group against ``reference`` (R ``coxph``).
@@ -348,6 +358,8 @@ def cox(
             expected=" or ".join(TIES_METHODS),
             fix='use ties="efron" as R does',
         )
+    require_columns(data, [group, *covariates])
+    require_reference(declared_levels(data[group]), reference, group)
     frame = _clean_times(data, time, event).dropna(subset=[group, *covariates])
     text_group = frame[group].astype(str)
     levels = sorted(text_group.unique())
@@ -421,7 +433,7 @@ def _fit_cox(
     )
 
 
-def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
+def logrank(data: pd.DataFrame, *, time: str, event: str, group: str) -> pd.DataFrame:
     """Log-rank test that the survival curves of all groups are equal (R ``survdiff``, rho 0).
 
     At each distinct event time t with n_t at risk and d_t events, group g expects
@@ -440,7 +452,7 @@ def logrank(data: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFra
     )
     kept = expected > 0
     row: dict[str, object] = {
-        "test": "log-rank",
+        "test": methods.LOG_RANK,
         "statistic": np.nan,
         "dof": np.nan,
         "p_value": np.nan,

@@ -63,29 +63,30 @@ import pandas as pd
 from scipy import sparse, stats
 
 from toolkit.errors import PtwError
-from toolkit.stats.association import MIN_EXPECTED, _unweighted_test
+from toolkit.stats import methods
+from toolkit.stats.association import MIN_EXPECTED, unweighted_test
 from toolkit.stats.association import association as association_test
 from toolkit.stats.comparisons import (
     DIFFERENCE_COLUMNS,
     FOUR_FIFTHS_BAND,
     RELATIVE_LIKELIHOOD_COLUMNS,
-    _log_ratio_se,
-    _newcombe_interval,
-    _outside_band,
-    _wald_interval,
     band_label,
+    log_ratio_se,
+    newcombe_interval,
+    outside_band,
+    wald_interval,
 )
 from toolkit.stats.design import (
     Design,
     DomainMeans,
     Domains,
-    _require_columns,
-    _stratified_variance,
     covariance_with,
     domain_means,
     make_design,
     make_domains,
     outcome_values,
+    require_columns,
+    stratified_variance,
 )
 from toolkit.stats.proportions import (
     PROPORTION_COLUMNS,
@@ -192,7 +193,7 @@ def domain_means_from_sums(sums: StratumSums, design: Design) -> DomainMeans:
     total = np.where(has_weight, weighted_n, 1.0)[:, None]
     influence = (sums.wy - p * sums.w) / total
     squares = ((1 - 2 * p) * sums.w2y + p**2 * sums.w2) / total**2
-    variance = np.where(has_weight, _stratified_variance(squares, influence, design), np.nan)
+    variance = np.where(has_weight, stratified_variance(squares, influence, design), np.nan)
     df = (sums.positive.sum(axis=1) - (sums.positive > 0).sum(axis=1)).astype(float)
     return DomainMeans(
         n, events, weighted_n, estimate, variance, df, influence, empty, empty, np.array([])
@@ -211,7 +212,7 @@ def _slices(data: pd.DataFrame, split_by: Sequence[str]) -> _Slices:
     """Observed combinations of the ``split_by`` columns, sorted."""
     if not split_by:
         return _Slices(np.zeros(len(data), dtype=np.int64), pd.DataFrame(index=range(1)))
-    _require_columns(data, split_by)
+    require_columns(data, split_by)
     grouped = data.groupby(list(split_by), sort=True, observed=True, dropna=True)
     codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     return _Slices(codes, grouped.size().index.to_frame(index=False))
@@ -461,7 +462,7 @@ def _estimates(
 class _SliceComparisons:
     """Every group of every slice against its own slice's reference group.
 
-    Reads like :class:`toolkit.stats.comparisons._Comparison` (``means``, ``design``,
+    Reads like :class:`toolkit.stats.comparisons.Comparison` (``means``, ``design``,
     ``covariance``, ``reference_value``) so that module's interval helpers apply to all slices at
     once; ``reference_index`` holds, per entry, the position of its reference (-1 = not listed).
     """
@@ -628,13 +629,13 @@ def _comparison_columns(
     weighted = settings.design.weighted
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = means.estimate / reference_rate
-        log_ratio, log_se = np.log(ratio), _log_ratio_se(comparisons)
+        log_ratio, log_se = np.log(ratio), log_ratio_se(comparisons)
         half = critical_value(settings.level) * log_se
         undefined = rl_notes != ""
         rl_low = np.where(undefined, np.nan, np.exp(log_ratio - half))
         rl_high = np.where(undefined, np.nan, np.exp(log_ratio + half))
         p_value = np.where(undefined, np.nan, 2 * stats.norm.sf(np.abs(log_ratio / log_se)))
-        interval = _wald_interval if weighted else _newcombe_interval
+        interval = wald_interval if weighted else newcombe_interval
         diff_low, diff_high = interval(comparisons, settings.level)
     ratio = np.where(is_reference, 1.0, np.where(np.isinf(ratio), np.nan, ratio))
     no_gap = diff_notes != ""
@@ -642,14 +643,14 @@ def _comparison_columns(
         "rel_likelihood": ratio,
         "rl_ci_low": rl_low,
         "rl_ci_high": rl_high,
-        "rl_ci_method": "linearised-log" if weighted else "katz-log",
+        "rl_ci_method": methods.LINEARISED_LOG if weighted else methods.KATZ_LOG,
         "p_value": p_value,
-        "outside_band": _outside_band(rl_low, rl_high, settings.band).array,
+        "outside_band": outside_band(rl_low, rl_high, settings.band).array,
         "band_convention": band_label(settings.band),
         "diff": means.estimate - reference_rate,
         "diff_ci_low": np.where(no_gap, np.nan, diff_low),
         "diff_ci_high": np.where(no_gap, np.nan, diff_high),
-        "diff_ci_method": "linearised-wald" if weighted else "newcombe-hybrid-score",
+        "diff_ci_method": methods.LINEARISED_WALD if weighted else methods.NEWCOMBE,
     }
     return columns, rl_notes, diff_notes
 
@@ -731,18 +732,22 @@ def _count_test(
             "not run", note=f"a group has fewer than {settings.test_min_n} answers: no test"
         )
     if answered.sum() < 2:
-        return _TableTest("pearson-chi-square", note="fewer than two groups with answers: no test")
+        return _TableTest(
+            methods.PEARSON_CHI_SQUARE, note="fewer than two groups with answers: no test"
+        )
     if (observed.sum(axis=0) == 0).any():
-        return _TableTest("pearson-chi-square", note="the outcome takes a single value: no test")
+        return _TableTest(
+            methods.PEARSON_CHI_SQUARE, note="the outcome takes a single value: no test"
+        )
     if tables.min_expected[at] >= MIN_EXPECTED:
         return _TableTest(
-            "pearson-chi-square",
+            methods.PEARSON_CHI_SQUARE,
             float(tables.statistic[at]),
             float(answered.sum() - 1),
             float(tables.p_value[at]),
             note,
         )
-    exact = _unweighted_test(observed, note, settings.monte_carlo_tables).iloc[0]
+    exact = unweighted_test(observed, note, settings.monte_carlo_tables).iloc[0]
     return _TableTest(exact["test"], exact["statistic"], exact["dof"], exact["p_value"], note)
 
 
@@ -765,8 +770,8 @@ def _design_tests(
         for outcome_index, outcome in enumerate(outcomes):
             row = association_test(
                 frame,
-                outcome,
-                _GROUP,
+                outcome=outcome,
+                group=_GROUP,
                 **settings.design_columns,
                 monte_carlo_tables=settings.monte_carlo_tables,
             ).iloc[0]
@@ -949,9 +954,9 @@ def _table(
 
 def comparison_sweep(
     data: pd.DataFrame,
+    *,
     outcomes: Sequence[str],
     groupings: Sequence[Grouping],
-    *,
     split_by: Sequence[str] = ("cycle", "region"),
     weights: str | None = None,
     strata: str | None = None,
@@ -983,7 +988,7 @@ def comparison_sweep(
     """
     design_columns = {"weights": weights, "strata": strata, "clusters": clusters}
     design = make_design(data, **design_columns)
-    _require_columns(data, outcomes)
+    require_columns(data, outcomes)
     if not outcomes:
         raise PtwError(
             code="stats.no_outcomes",

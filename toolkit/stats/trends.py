@@ -35,6 +35,9 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
+from toolkit.stats.design import declared_levels, require_reference
+from toolkit.stats.multiplicity import ADJUST_METHODS
 
 PER_CYCLE_COLUMNS = [
     "cycle",
@@ -97,22 +100,26 @@ NARROWING = "gap narrowing"
 WIDENING = "gap widening"
 NO_CLEAR_CHANGE = "no clear change"
 TOO_FEW = "too few responses to say"
-UNWEIGHTED_MODEL = "glm binomial, model-based SE"
-WEIGHTED_MODEL = "survey-weighted logistic (quasibinomial), sandwich SE, t(n - p)"
-UNWEIGHTED_CI = "newcombe hybrid score (diff); katz log (ratio)"
-WEIGHTED_CI = "taylor linearised, weights only (diff Wald; ratio log Wald)"
+UNWEIGHTED_MODEL = methods.LOGISTIC_MODEL_BASED
+WEIGHTED_MODEL = methods.LOGISTIC_SANDWICH_T
+UNWEIGHTED_CI = methods.both(methods.NEWCOMBE, methods.KATZ_LOG)
+WEIGHTED_CI = methods.both(methods.LINEARISED_WALD, methods.LINEARISED_LOG)
 
 
 @dataclass(frozen=True)
 class GapTrend:
     """The trend in the gap between each group and the reference (see the module docstring).
 
+    A result object, not a DataFrame: four tidy tables, also given by :meth:`tables` as a dict
+    (the same method as :class:`toolkit.stats.survival.KaplanMeierResult`).
+
     Attributes:
         per_cycle: ``PER_CYCLE_COLUMNS``, one row per cycle and non-reference group.
         interaction: ``INTERACTION_COLUMNS``, one row per non-reference group.
         change: ``CHANGE_COLUMNS``, latest vs previous cycle, measures "group rate" and "gap".
         verdict: ``VERDICT_COLUMNS``, one row per non-reference group.
-        cycles: the cycles in order, and the numeric value of each used in the model.
+        cycles: the cycles in order (plain Python values: ints for numeric cycles), and the
+            numeric value of each used in the model.
     """
 
     per_cycle: pd.DataFrame
@@ -120,6 +127,15 @@ class GapTrend:
     change: pd.DataFrame
     verdict: pd.DataFrame
     cycles: dict[object, float]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name: ``per_cycle``, ``interaction``, ``change``, ``verdict``."""
+        return {
+            "per_cycle": self.per_cycle,
+            "interaction": self.interaction,
+            "change": self.change,
+            "verdict": self.verdict,
+        }
 
 
 @dataclass(frozen=True)
@@ -173,9 +189,18 @@ def _prepare(
     return frame
 
 
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value (a whole float as int); anything else unchanged."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _cycle_values(cycles: pd.Series) -> dict[object, float]:
-    """Numeric value of each cycle for the model: the value itself when numeric, else its rank."""
-    ordered = sorted(cycles.unique())
+    """Numeric value of each cycle for the model: the value itself when numeric, else its rank.
+
+    Keys are plain Python values (:func:`_plain`), e.g. ``{2023: 2023.0, 2024: 2024.0}``.
+    """
+    ordered = [_plain(c) for c in sorted(cycles.unique())]
     if pd.api.types.is_numeric_dtype(cycles):
         return {c: float(c) for c in ordered}
     return {c: float(i) for i, c in enumerate(ordered)}
@@ -505,7 +530,11 @@ def decide(row: pd.Series, significant: bool) -> tuple[str, str]:
     slope = (
         f"the log-odds gap changes by {row['interaction']:+.3f} per cycle "
         f"({row['level']:.0%} CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}"
-        + (f", BH-adjusted p = {row['p_adjusted']:.3g})" if row["adjust_method"] != "none" else ")")
+        + (
+            f", BH-adjusted p = {row['p_adjusted']:.3g})"
+            if row["adjust_method"] != methods.NO_ADJUSTMENT
+            else ")"
+        )
     )
     if not significant:
         return NO_CLEAR_CHANGE, f"{slope}: consistent with no change"
@@ -540,7 +569,7 @@ def _verdict_table(
                 "ci_high": inter["ci_high"],
                 "p_value": inter["p_value"],
                 "p_adjusted": np.nan,
-                "adjust_method": "none",
+                "adjust_method": methods.NO_ADJUSTMENT,
                 "first_cycle_gap": main + inter["estimate"] * first_c,
                 "smallest_n": smallest[grp],
                 "min_n": min_n,
@@ -556,11 +585,11 @@ def _verdict_table(
 
 def gap_trend(
     data: pd.DataFrame,
+    *,
     outcome: str,
     group: str,
     reference: str,
     cycle: str,
-    *,
     weights: str | None = None,
     covariates: Sequence[str] = (),
     level: float = 0.95,
@@ -581,9 +610,12 @@ def gap_trend(
             is "too few responses to say".
 
     Returns:
-        :class:`GapTrend` (tables described in the module docstring).
+        :class:`GapTrend`, a result object holding four DataFrames (``per_cycle``,
+        ``interaction``, ``change``, ``verdict``; :meth:`GapTrend.tables` gives them as a dict),
+        described in the module docstring.
     """
     frame = _prepare(data, outcome, group, cycle, weights, covariates)
+    require_reference(declared_levels(data[group]), reference, group)
     cycle_values = _cycle_values(frame[cycle])
     cycles = list(cycle_values)
     others = sorted(set(frame[group].unique()) - {reference})
@@ -642,7 +674,7 @@ def _model_fit(
 
 
 def verdicts_with_multiplicity(
-    table: pd.DataFrame, family_cols: Sequence[str] = (), *, method: str = "fdr_bh"
+    table: pd.DataFrame, *, family_cols: Sequence[str] = (), method: str = "fdr_bh"
 ) -> pd.DataFrame:
     """Re-decide verdicts with Benjamini-Hochberg adjusted interaction p-values per family.
 
@@ -651,7 +683,8 @@ def verdicts_with_multiplicity(
             dimension) concatenated.
         family_cols: the columns that define a family (e.g. ``("dimension",)``: all indicators and
             groups of a dimension form one family); empty = the whole table is one family.
-        method: ``"fdr_bh"`` (statsmodels ``multipletests``); written into ``adjust_method``.
+        method: ``"fdr_bh"`` or ``"holm"`` (statsmodels ``multipletests``); its label
+            (:data:`toolkit.stats.multiplicity.ADJUST_METHODS`) is written into ``adjust_method``.
 
     Returns:
         The same rows and columns with ``p_adjusted``, ``adjust_method``, ``verdict`` and
@@ -669,7 +702,7 @@ def verdicts_with_multiplicity(
     for key in family[eligible].unique():
         index = out.index[eligible & (family == key)]
         out.loc[index, "p_adjusted"] = multipletests(out.loc[index, "p_value"], method=method)[1]
-    out["adjust_method"] = method
+    out["adjust_method"] = ADJUST_METHODS[method]
     for i, row in out.iterrows():
         significant = bool(eligible[i] and row["p_adjusted"] < 1 - row["level"])
         out.loc[i, ["verdict", "reason"]] = decide(row, significant)

@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import PtwError
+from toolkit.stats import methods
 from toolkit.stats.comparisons import relative_likelihood, standard_relative_likelihood
+from toolkit.stats.design import declared_levels, require_reference
 from toolkit.stats.proportions import wilson_interval
 
 WORKFORCE_COLUMNS = [
@@ -89,7 +91,6 @@ APPOINTMENT_COLUMNS = [
 PLANNED_LENGTH = pd.Timedelta(weeks=104)
 REGISTRATION_WINDOW = pd.Timedelta(days=182)
 ALL_GROUP = "All"
-WILSON = "wilson"
 
 
 def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
@@ -100,6 +101,7 @@ def _ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np
 
 
 def leaver_rate(
+    *,
     leavers: np.ndarray | float,
     headcount_start: np.ndarray | float,
     headcount_end: np.ndarray | float,
@@ -109,6 +111,7 @@ def leaver_rate(
 
 
 def joiner_rate(
+    *,
     joiners: np.ndarray | float,
     headcount_start: np.ndarray | float,
     headcount_end: np.ndarray | float,
@@ -118,13 +121,13 @@ def joiner_rate(
 
 
 def stability_index(
-    stable_staff: np.ndarray | float, headcount_start: np.ndarray | float
+    *, stable_staff: np.ndarray | float, headcount_start: np.ndarray | float
 ) -> np.ndarray:
     """Stability index = staff in post at both start and end / headcount at start."""
     return _ratio(stable_staff, headcount_start)
 
 
-def vacancy_rate(vacant_fte: np.ndarray | float, fte_in_post: np.ndarray | float) -> np.ndarray:
+def vacancy_rate(*, vacant_fte: np.ndarray | float, fte_in_post: np.ndarray | float) -> np.ndarray:
     """Vacancy rate = vacant FTE / (FTE in post + vacant FTE)."""
     return _ratio(vacant_fte, np.asarray(fte_in_post) + np.asarray(vacant_fte))
 
@@ -161,12 +164,12 @@ def _dates(records: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def _groups(frame: pd.DataFrame, by: str | None) -> tuple[str, pd.Series]:
-    """(dimension name, group label per row): ``by`` as text, or ("all", "All")."""
-    if by is None:
+def _groups(frame: pd.DataFrame, group: str | None) -> tuple[str, pd.Series]:
+    """(dimension name, group label per row): ``group`` as text, or ("all", "All")."""
+    if group is None:
         return "all", pd.Series(ALL_GROUP, index=frame.index)
-    _require(frame, [by], "the")
-    return by, frame[by].astype(str)
+    _require(frame, [group], "the")
+    return group, frame[group].astype(str)
 
 
 def _workforce_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -223,7 +226,7 @@ def workforce_metrics(
     *,
     period_start: str | pd.Timestamp,
     period_end: str | pd.Timestamp,
-    by: str | None = None,
+    group: str | None = None,
     fte: str | None = None,
 ) -> pd.DataFrame:
     """Headcount, leaver and joiner rates and stability index per group for one period.
@@ -231,7 +234,7 @@ def workforce_metrics(
     Args:
         records: workforce records (module docstring layout).
         period_start, period_end: the period's first and last day (e.g. 2024-04-01, 2025-03-31).
-        by: optional group column (ethnicity, disability, sector, career stage, region).
+        group: optional group column (ethnicity, disability, sector, career stage, region).
         fte: optional FTE column summed over records in post at start and end.
 
     Returns:
@@ -242,16 +245,16 @@ def workforce_metrics(
     if fte is not None:
         _require(frame, [fte], "workforce")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
-    dimension, labels = _groups(frame, by)
+    dimension, labels = _groups(frame, group)
     rows = []
-    for group in sorted(labels.unique()):
-        counts = _period_counts(frame[labels == group], start, end, fte)
+    for label in sorted(labels.unique()):
+        counts = _period_counts(frame[labels == label], start, end, fte)
         note = "" if counts["headcount_start"] else "no staff in post at the start"
         rows.append(
             {
                 "period": f"{start.date()} to {end.date()}",
                 "dimension": dimension,
-                "group": group,
+                "group": label,
                 **counts,
                 "note": note,
             }
@@ -259,12 +262,18 @@ def workforce_metrics(
     table = pd.DataFrame(rows, columns=WORKFORCE_COLUMNS)
     table["mean_headcount"] = (table["headcount_start"] + table["headcount_end"]) / 2
     table["leaver_rate"] = leaver_rate(
-        table["leavers"], table["headcount_start"], table["headcount_end"]
+        leavers=table["leavers"],
+        headcount_start=table["headcount_start"],
+        headcount_end=table["headcount_end"],
     )
     table["joiner_rate"] = joiner_rate(
-        table["joiners"], table["headcount_start"], table["headcount_end"]
+        joiners=table["joiners"],
+        headcount_start=table["headcount_start"],
+        headcount_end=table["headcount_end"],
     )
-    table["stability_index"] = stability_index(table["stable_staff"], table["headcount_start"])
+    table["stability_index"] = stability_index(
+        stable_staff=table["stable_staff"], headcount_start=table["headcount_start"]
+    )
     return table
 
 
@@ -316,14 +325,20 @@ def _rl_columns(
     frame: pd.DataFrame, labels: pd.Series, outcome: str, reference: str, level: float
 ) -> pd.DataFrame:
     """Katz relative likelihood of ``outcome`` per group against ``reference`` (one cohort)."""
-    rl = relative_likelihood(frame.assign(_group=labels), outcome, "_group", reference, level=level)
+    rl = relative_likelihood(
+        frame.assign(_group=labels),
+        outcome=outcome,
+        group="_group",
+        reference=reference,
+        level=level,
+    )
     return rl.set_index("group")[["rel_likelihood", "rl_ci_low", "rl_ci_high", "note"]]
 
 
 def trainee_outcomes(
     records: pd.DataFrame,
     *,
-    by: str | None = None,
+    group: str | None = None,
     reference: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
@@ -331,7 +346,7 @@ def trainee_outcomes(
 
     Args:
         records: one row per trainee (module docstring layout).
-        by: optional equality group column.
+        group: optional equality group column.
         reference: optional reference group for relative likelihoods of attrition and
             conversion (Katz log intervals, :func:`toolkit.stats.comparisons.relative_likelihood`).
         level: confidence level.
@@ -341,7 +356,13 @@ def trainee_outcomes(
         columns are NaN without ``reference`` and for the reference itself RL = 1.
     """
     frame = _trainee_flags(records)
-    dimension, labels = _groups(frame, by)
+    dimension, labels = _groups(frame, group)
+    if reference is not None:
+        # a reference that is no level of the column (categories count) is a mistake in the
+        # call; a cohort without it keeps a note
+        levels = declared_levels(frame[group]) if group is not None else [ALL_GROUP]
+        require_reference(levels, reference, dimension)
+        labels = labels.astype(pd.CategoricalDtype(levels))
     rows = []
     for cohort, cohort_rows in frame.groupby("cohort", sort=True):
         cohort_labels = labels[cohort_rows.index]
@@ -353,12 +374,12 @@ def trainee_outcomes(
             if reference is not None
             else {}
         )
-        for group in sorted(cohort_labels.unique()):
-            members = cohort_rows[cohort_labels == group]
+        for label in sorted(cohort_labels.dropna().unique().astype(str)):
+            members = cohort_rows[cohort_labels == label]
             row: dict[str, object] = {
                 "cohort": cohort,
                 "dimension": dimension,
-                "group": group,
+                "group": label,
                 "starters": len(members),
                 "withdrawals": int(members["withdrew"].sum()),
                 "completers": int(members["completed"].sum()),
@@ -368,7 +389,7 @@ def trainee_outcomes(
             }
             for name, table in rl.items():
                 row[f"{name}_rl"], row[f"{name}_rl_ci_low"], row[f"{name}_rl_ci_high"], note = (
-                    table.loc[group].tolist()
+                    table.loc[label].tolist()
                 )
                 row["note"] = "; ".join(filter(None, [row["note"], note and f"{name}: {note}"]))
             rows.append(row)
@@ -376,7 +397,7 @@ def trainee_outcomes(
     _with_wilson(table, "attrition", "withdrawals", "starters", level)
     _with_wilson(table, "conversion", "registered_within_6m", "starters", level)
     _with_wilson(table, "conversion_of_completers", "registered_within_6m", "completers", level)
-    table["ci_method"] = WILSON
+    table["ci_method"] = methods.WILSON
     return table
 
 
@@ -389,7 +410,7 @@ def _shortlisted(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def appointment_from_shortlisting(
-    records: pd.DataFrame, *, by: str, level: float = 0.95
+    records: pd.DataFrame, *, group: str, level: float = 0.95
 ) -> pd.DataFrame:
     """Rate of appointment from shortlisting per group per year, with Wilson intervals.
 
@@ -398,7 +419,7 @@ def appointment_from_shortlisting(
         rate = appointed / shortlisted.
     """
     frame = _shortlisted(records)
-    dimension, labels = _groups(frame, by)
+    dimension, labels = _groups(frame, group)
     counts = (
         frame.assign(group=labels)
         .groupby(["year", "group"], sort=True)["appointed"]
@@ -408,7 +429,7 @@ def appointment_from_shortlisting(
     counts["dimension"] = dimension
     _with_wilson(counts, "rate", "appointed", "shortlisted", level)
     counts = counts.rename(columns={"rate_ci_low": "ci_low", "rate_ci_high": "ci_high"})
-    counts["ci_method"] = WILSON
+    counts["ci_method"] = methods.WILSON
     counts["note"] = ""
     return counts[APPOINTMENT_COLUMNS]
 
@@ -416,7 +437,7 @@ def appointment_from_shortlisting(
 def appointment_relative_likelihood(
     records: pd.DataFrame,
     *,
-    by: str,
+    group: str,
     preset_code: str,
     groups: Mapping[str, str],
     level: float = 0.95,
@@ -424,14 +445,19 @@ def appointment_relative_likelihood(
     """WRES 2 / WDES 2 relative likelihood of appointment from shortlisting, per year.
 
     ``preset_code`` is "WRES 2" (White vs BME) or "WDES 2" (non-disabled vs Disabled);
-    ``groups`` maps the preset's roles to labels in ``by``, e.g. ``{"White": "White",
+    ``groups`` maps the preset's roles to labels in ``group``, e.g. ``{"White": "White",
     "BME": "Ethnic minority"}``. Returns one row per year: ``year`` followed by the columns of
     :func:`toolkit.stats.comparisons.standard_relative_likelihood`.
     """
     frame = _shortlisted(records)
     tables = [
         standard_relative_likelihood(
-            rows, preset_code, "appointed", by, groups=groups, level=level
+            rows,
+            preset_code=preset_code,
+            outcome="appointed",
+            group=group,
+            groups=groups,
+            level=level,
         ).assign(year=year)
         for year, rows in frame.groupby("year", sort=True)
     ]
