@@ -11,6 +11,7 @@ from rich.table import Table
 from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
 from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
 from toolkit.ingest.records import record_instrument_name
+from toolkit.ingest.sheets import write_sheet
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
 
@@ -60,10 +61,7 @@ def export_rows(
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
             sheet = quarantine_sheet(store.quarantine(batch_id=batch))
-        if out.suffix.lower() == ".xlsx":
-            sheet.to_excel(out, index=False)
-        else:
-            sheet.to_csv(out, index=False)
+        write_sheet(sheet, out)
         console.print(
             f"{len(sheet)} row(s) written to {out}; fix the cells, keep the first five columns"
         )
@@ -86,8 +84,9 @@ def release_rows(
                     instrument_path(space.surveys_dir, file_name)
                 )
             report = release_quarantined(
-                store, fixed, instruments=instruments, secret=space.secret()
-            )
+                store, fixed, instruments=instruments, secret=space.secret(),
+                max_unzipped=space.max_unzipped_bytes,
+            )  # fmt: skip
         console.print(
             f"{report.released} row(s) released, {report.still_held} still held, "
             f"{report.already_released} released before (ignored)"

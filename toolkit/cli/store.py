@@ -36,7 +36,7 @@ def export(
 
     The Parquet export holds pseudonymised microdata for other engines; the Excel workbook holds
     only the suppressed results bundle, with suppressed cells written as "suppressed" and text
-    that a spreadsheet would run as a formula neutralised.
+    that a spreadsheet would run as a formula neutralised (`toolkit.ingest.sheets`).
     """
     with user_errors():
         space = workspace(workspace_dir)
