@@ -43,6 +43,7 @@ from toolkit.ingest.batch import (
     BatchRecord,
     BatchStore,
     Release,
+    key_check,
     table_name,
 )
 from toolkit.ingest.coding import (
@@ -634,6 +635,7 @@ def ingest_file(
         ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
         toolkit_version=__version__, key_id=key_fingerprint(secret),
         mapping=json.dumps(dict(mapping or {}), ensure_ascii=False, sort_keys=True),
+        key_check=key_check(secret, batch_id),
     )  # fmt: skip
     released = released_by_reingest(store, target, accepted)
     store.write_batch(batch, table=target.table, accepted=accepted, quarantined=quarantined,

@@ -8,7 +8,8 @@ Tables:
     cycle (survey year; for records the extract year), region (code, or 'several'),
     source_file, sha256, reader, encoding, layout, rows_read, accepted, quarantined, warned,
     skipped (rows already stored with the same answers), ingested_at, toolkit_version,
-    key_id (fingerprint of the pseudonymisation key), mapping (JSON of ``--mapping``).
+    key_id (fingerprint of the pseudonymisation key), mapping (JSON of ``--mapping``),
+    key_check (HMAC of the batch id with the key: :func:`toolkit.ingest.batch.key_check`).
 ``responses_<survey>`` and ``records_<kind>`` (``records_workforce``, ``records_training``,
 ``records_recruitment``)
     one row per accepted response or record: the provenance columns
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS batches (
     cycle INTEGER, region VARCHAR, source_file VARCHAR, sha256 VARCHAR, reader VARCHAR,
     encoding VARCHAR, layout VARCHAR, rows_read BIGINT, accepted BIGINT, quarantined BIGINT,
     warned BIGINT, skipped BIGINT, ingested_at TIMESTAMP, toolkit_version VARCHAR,
-    key_id VARCHAR, mapping VARCHAR);
+    key_id VARCHAR, mapping VARCHAR, key_check VARCHAR);
+ALTER TABLE batches ADD COLUMN IF NOT EXISTS key_check VARCHAR;
 CREATE TABLE IF NOT EXISTS quarantine (
     quarantine_id VARCHAR, batch_id VARCHAR, kind VARCHAR, survey VARCHAR, cycle INTEGER,
     region VARCHAR, source_row BIGINT, respondent VARCHAR, raw VARCHAR, reasons VARCHAR,
