@@ -733,10 +733,7 @@ def release_quarantined(
         secret: the workspace key.
         max_unzipped: bytes an .xlsx may expand to.
     """
-    sheet = _read_back(
-        read_export(path, max_unzipped=max_unzipped, max_cell_chars=SHEET_CELL_CHARS)
-    )
-    _check_sheet(sheet)
+    sheet = read_quarantine_sheet(path, max_unzipped=max_unzipped)
     held = store.quarantine(include_released=True).set_index("quarantine_id")
     ids = sheet.frame["quarantine_id"].astype(str).str.strip()
     known = ids.isin(held.index).to_numpy()
@@ -758,9 +755,15 @@ def release_quarantined(
     )
 
 
-def _read_back(sheet: RawExport) -> RawExport:
-    """The sheet with headers and cells as they were before
-    :func:`toolkit.ingest.sheets.write_sheet` made them safe."""
+def read_quarantine_sheet(path: Path, *, max_unzipped: int = MAX_UNZIPPED_BYTES) -> RawExport:
+    """A quarantine export (perhaps edited), headers and cells as they were before
+    :func:`toolkit.ingest.sheets.write_sheet` made them safe.
+
+    Raises:
+        IngestError: a ``read.*`` error, ``read.cell_too_large`` for a cell over
+            :data:`MAX_CELL_CHARS` once read back, or ``ingest.not_a_quarantine_export``.
+    """
+    sheet = read_export(path, max_unzipped=max_unzipped, max_cell_chars=SHEET_CELL_CHARS)
 
     def original(text: str) -> str:
         return read_back(text, reader=sheet.reader)
@@ -768,7 +771,9 @@ def _read_back(sheet: RawExport) -> RawExport:
     frame = sheet.frame.apply(lambda cells: cells.map(original, na_action="ignore"))
     frame = frame.astype(TEXT_DTYPE).rename(columns=original)
     check_cell_sizes(frame, sheet.source_rows, path=sheet.path)
-    return replace(sheet, frame=frame)
+    sheet = replace(sheet, frame=frame)
+    _check_sheet(sheet)
+    return sheet
 
 
 def _check_sheet(sheet: RawExport) -> None:
