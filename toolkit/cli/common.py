@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from toolkit.config import Workspace, load_workspace
 from toolkit.errors import PtwError
@@ -39,7 +40,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PtwError as error:
-        errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+        errors.print(
+            f"[bold red]error:[/] {escape(str(error))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(code=1) from error
 
 

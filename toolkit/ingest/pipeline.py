@@ -807,8 +807,9 @@ def _release_batch(
         .reset_index(drop=True)
     )
     rows = pd.to_numeric(sheet.frame["source_row"].iloc[positions]).to_numpy(dtype=np.int64)
+    # the cells are the original file's text cells: code them as its reader's were
     raw = RawExport(frame=frame, source_rows=rows, path=sheet.path, sha256=sheet.sha256,
-                    reader=sheet.reader, encoding=sheet.encoding, layout="plain",
+                    reader=str(batch["reader"]), encoding=sheet.encoding, layout="plain",
                     header_row=sheet.header_row, sheet=sheet.sheet)  # fmt: skip
     match = match_columns(list(frame.columns), instrument, json.loads(batch["mapping"] or "{}"))
     ids = sheet.frame["quarantine_id"].iloc[positions].str.strip().to_numpy()

@@ -21,7 +21,9 @@ text comes from the data, so it may be hostile or simply awkward:
 
 :func:`sheet_text` applies both (``escape(neutralise(t))``); reading back is
 ``restore(unescape(t))`` for CSV and ``restore(t)`` for .xlsx, whose reader has already
-unescaped. :func:`write_sheet` writes a frame as CSV or .xlsx with every text cell made safe.
+unescaped. :func:`write_sheet` writes a frame as CSV or .xlsx with every text cell made safe;
+an .xlsx cell keeps at most 32,767 characters as written, so a text that grows past that
+when made safe is refused for .xlsx (CSV has no limit).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+
+from toolkit.errors import PtwError
+from toolkit.ingest.raw_export import MAX_CELL_CHARS
 
 #: First characters that make a spreadsheet read text as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -84,20 +89,43 @@ def _plain(value: object) -> object:
     return value
 
 
+def _check_lengths(header: list[object], rows: list[list[object]], path: Path) -> None:
+    """``sheet.cell_too_long`` for the first text an .xlsx cell cannot hold whole."""
+    for number, row in enumerate([header, *rows], start=1):
+        for column, value in enumerate(row):
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                raise PtwError(
+                    code="sheet.cell_too_long",
+                    message=f"a cell would hold {len(value):,} characters once made safe, more "
+                    "than an .xlsx cell keeps",
+                    file=str(path),
+                    row=number,
+                    column=str(header[column]),
+                    expected=f"at most {MAX_CELL_CHARS:,} characters",
+                    fix="write the file as .csv instead, which keeps every character",
+                )
+
+
 def write_sheet(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` to ``path`` as .xlsx (by its suffix) or else CSV, every text safe.
 
     Headers and cells go through :func:`sheet_text`; numbers stay numbers in .xlsx. The CSV
     is UTF-8 with quoted cells where needed; no cell holds a carriage return or NUL.
+
+    Raises:
+        PtwError: ``sheet.cell_too_long`` when a text, made safe, is longer than an .xlsx cell
+            holds (32,767 characters; a cell full of control characters grows sevenfold);
+            nothing is written. A CSV has no such limit.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = [sheet_text(str(column)) for column in frame.columns]
-    rows = (
+    rows = [
         [sheet_text(_plain(value)) for value in row]
         for row in frame.itertuples(index=False, name=None)
-    )
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
+        _check_lengths(header, rows, path)
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()
         sheet.append(header)
