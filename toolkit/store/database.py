@@ -21,10 +21,13 @@ Tables:
 ``quarantine``
     rows not accepted: quarantine_id ('<batch_id>:<source_row>'), batch_id, kind, survey,
     cycle, region, source_row, respondent, raw (JSON object of the raw cells by source
-    header), reasons, released, released_by (the batch or release that accepted the row).
+    header: only columns matched to an item, and a cycle/year column; the identifier's cell
+    holds its marked pseudonym, ``ptw-pseudonym:<hash>``), reasons, released, released_by
+    (the batch or release that accepted the row).
 ``issues``
-    every finding of validation: batch_id, source_row, respondent, column, value, rule,
-    severity ('error', 'warning' or 'info'), message.
+    every finding of validation: batch_id, source_row, respondent (pseudonym), column, value
+    (an identifier's value as its marked pseudonym), rule, severity ('error', 'warning' or
+    'info'), message.
 
 Every write is one transaction (:meth:`ResponseStore.transaction`): the batch record,
 accepted rows, quarantined rows and issues commit together or not at all, so a killed
