@@ -12,6 +12,8 @@
     [analysis]
     plan = ""                    # analysis plan; empty = the shipped analysis/plan.yaml
     surveys = ""                 # instrument folder; empty = the shipped surveys/
+    [ingest]
+    max_unzipped_mb = 300        # an .xlsx/.ods expanding past this is refused (zip bombs)
 
 Command-line options override these values.
 """
@@ -30,6 +32,9 @@ from toolkit.resources import analysis_dir, reports_dir, surveys_dir
 CONFIG_NAME = "ptw.toml"
 SECRET_NAME = ".ptw-secret"
 MIN_THRESHOLD = 5
+#: Default of ``[ingest] max_unzipped_mb``: a workbook (a zip) may expand to this many MB.
+MAX_UNZIPPED_MB = 300
+MAX_UNZIPPED_BYTES = MAX_UNZIPPED_MB * 2**20
 
 DEFAULT_TOML = """\
 # ptw workspace settings; command-line options override them.
@@ -45,6 +50,9 @@ rounding = "none"
 [analysis]
 plan = ""
 surveys = ""
+
+[ingest]
+max_unzipped_mb = 300
 """
 
 
@@ -62,6 +70,7 @@ class Workspace:
         region: default region for ingest ('' for none).
         threshold: minimum published group size.
         rounding: count rounding policy.
+        max_unzipped_bytes: what an .xlsx/.ods may expand to when read.
     """
 
     root: Path
@@ -73,6 +82,7 @@ class Workspace:
     region: str = ""
     threshold: int = 10
     rounding: str = "none"
+    max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
 
     @property
     def bundle_dir(self) -> Path:
@@ -164,6 +174,16 @@ def load_workspace(root: Path | None = None) -> Workspace:
     space = settings.get("workspace", {})
     suppression = settings.get("suppression", {})
     analysis = settings.get("analysis", {})
+    unzipped = settings.get("ingest", {}).get("max_unzipped_mb", MAX_UNZIPPED_MB)
+    if isinstance(unzipped, bool) or not isinstance(unzipped, int | float) or unzipped <= 0:
+        raise PtwError(
+            code="workspace.bad_max_unzipped",
+            message="[ingest] max_unzipped_mb must be a positive number of megabytes",
+            file=str(config),
+            value=unzipped,
+            expected="a number above 0",
+            fix=f"set [ingest] max_unzipped_mb = {MAX_UNZIPPED_MB} (the default)",
+        )
     rounding = suppression.get("rounding", "none")
     if rounding not in ("none", "nhs_digital", "ons_10_5"):
         raise PtwError(
@@ -183,6 +203,7 @@ def load_workspace(root: Path | None = None) -> Workspace:
         region=space.get("region", ""),
         threshold=_checked_threshold(suppression.get("threshold", 10), config),
         rounding=rounding,
+        max_unzipped_bytes=int(unzipped * 2**20),
     )
 
 

@@ -86,7 +86,7 @@ def test_merge_reports_conflicting_respondents_and_refuses_another_key(culture, 
     changed.to_csv(tmp_path / "changed.csv", index=False)
     _ingest(second, tmp_path / "changed.csv")
     with ResponseStore(first / "store" / "ptw.duckdb") as store:
-        report = merge_store(store, second / "store" / "ptw.duckdb")
+        report = merge_store(store, second / "store" / "ptw.duckdb", secret=bytes.fromhex(KEY))
         assert len(report.conflicts) == 1
         assert report.skipped == len(changed) - 1
         assert store.row_counts()["responses_culture"] == len(changed)
@@ -98,7 +98,7 @@ def test_merge_reports_conflicting_respondents_and_refuses_another_key(culture, 
         ResponseStore(first / "store" / "ptw.duckdb") as store,
         pytest.raises(StoreError) as caught,
     ):
-        merge_store(store, other / "store" / "ptw.duckdb")
+        merge_store(store, other / "store" / "ptw.duckdb", secret=bytes.fromhex(KEY))
     assert caught.value.code == "store.key_mismatch"
 
 

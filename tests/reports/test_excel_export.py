@@ -7,7 +7,8 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from toolkit.bundle import Bundle
-from toolkit.report.excel import SUPPRESSED, neutralise, write_bundle_excel
+from toolkit.ingest.sheets import neutralise
+from toolkit.report.excel import SUPPRESSED, write_bundle_excel
 
 HOSTILE_CELLS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x")', "safe"]
 

@@ -9,9 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from toolkit.config import Workspace, load_workspace
 from toolkit.errors import PtwError
+from toolkit.ingest.records import record_instrument_name
+from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.store.database import ResponseStore
 
 console = Console()
 errors = Console(stderr=True)
@@ -36,10 +40,25 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PtwError as error:
-        errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+        errors.print(
+            f"[bold red]error:[/] {escape(str(error))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(code=1) from error
 
 
 def workspace(folder: Path | None) -> Workspace:
     """The workspace in ``folder`` or the current directory."""
     return load_workspace(folder)
+
+
+def batch_instruments(space: Workspace, store: ResponseStore) -> dict[tuple[str, str], Instrument]:
+    """``(kind, name)`` -> instrument, for every kind of batch the store holds."""
+    batches = store.batches()
+    found: dict[tuple[str, str], Instrument] = {}
+    for kind, name in set(zip(batches["kind"], batches["survey"], strict=True)):
+        file_name = name if kind == "survey" else record_instrument_name(name)
+        found[(kind, name)] = load_instrument(instrument_path(space.surveys_dir, file_name))
+    return found

@@ -14,6 +14,7 @@ from toolkit.errors import PtwError
 from toolkit.ingest.mapping import read_mapping, suggest_mapping
 from toolkit.ingest.pipeline import IngestReport, ingest_survey_file
 from toolkit.ingest.readers import read_export
+from toolkit.ingest.sheets import write_sheet
 from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
 
@@ -64,7 +65,7 @@ def ingest(
             raise _usage("--survey is required (e.g. --survey culture)")
         instrument = load_instrument(instrument_path(space.surveys_dir, survey))
         if suggest is not None:
-            raw = read_export(suggest)
+            raw = read_export(suggest, max_unzipped=space.max_unzipped_bytes)
             draft = suggest_mapping(list(raw.frame.columns), instrument, raw.question_text)
             if mapping_out is None:
                 typer.echo(draft, nl=False)
@@ -83,6 +84,7 @@ def ingest(
                 report = ingest_survey_file(
                     store, path, instrument=instrument, cycle=cycle, region=region or space.region,
                     secret=space.secret(), mapping=explicit, strict=strict,
+                    max_unzipped=space.max_unzipped_bytes,
                 )  # fmt: skip
                 reports.append(report)
                 print_report(path, report)
@@ -121,13 +123,11 @@ def print_report(path: Path, report: IngestReport) -> None:
 
 
 def write_issues(reports: list[IngestReport], path: Path) -> None:
-    """Every issue of the reports, with its batch id, to a CSV or XLSX file."""
+    """Every issue of the reports, with its batch id, to a CSV or XLSX file (cells made safe:
+    :func:`toolkit.ingest.sheets.write_sheet`; respondents appear only as pseudonyms)."""
     frame = pd.concat(
         [r.issues.assign(batch_id=r.batch.batch_id, file=r.batch.source_file) for r in reports],
         ignore_index=True,
     )
-    if path.suffix.lower() == ".xlsx":
-        frame.to_excel(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+    write_sheet(frame, path)
     console.print(f"Issues written to {path}")

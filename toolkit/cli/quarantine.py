@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
+from toolkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    batch_instruments,
+    console,
+    user_errors,
+    workspace,
+)
 from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
-from toolkit.ingest.records import record_instrument_name
-from toolkit.instruments.model import Instrument, instrument_path, load_instrument
+from toolkit.ingest.sheets import write_sheet
 from toolkit.store.database import ResponseStore
 
 app = typer.Typer(
@@ -60,10 +66,7 @@ def export_rows(
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
             sheet = quarantine_sheet(store.quarantine(batch_id=batch))
-        if out.suffix.lower() == ".xlsx":
-            sheet.to_excel(out, index=False)
-        else:
-            sheet.to_csv(out, index=False)
+        write_sheet(sheet, out)
         console.print(
             f"{len(sheet)} row(s) written to {out}; fix the cells, keep the first five columns"
         )
@@ -78,16 +81,10 @@ def release_rows(
     with user_errors():
         space = workspace(workspace_dir)
         with ResponseStore(space.store_path) as store:
-            batches = store.batches()
-            instruments: dict[tuple[str, str], Instrument] = {}
-            for kind, name in set(zip(batches["kind"], batches["survey"], strict=True)):
-                file_name = name if kind == "survey" else record_instrument_name(name)
-                instruments[(kind, name)] = load_instrument(
-                    instrument_path(space.surveys_dir, file_name)
-                )
             report = release_quarantined(
-                store, fixed, instruments=instruments, secret=space.secret()
-            )
+                store, fixed, instruments=batch_instruments(space, store), secret=space.secret(),
+                max_unzipped=space.max_unzipped_bytes,
+            )  # fmt: skip
         console.print(
             f"{report.released} row(s) released, {report.still_held} still held, "
             f"{report.already_released} released before (ignored)"

@@ -49,7 +49,7 @@ def ingest_records(
                 report = ingest_records_file(
                     store, path, kind=kind, instrument=instrument, year=year,
                     region=region or space.region, secret=space.secret(), mapping=explicit,
-                    strict=strict,
+                    strict=strict, max_unzipped=space.max_unzipped_bytes,
                 )  # fmt: skip
                 reports.append(report)
                 print_report(path, report)

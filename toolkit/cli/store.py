@@ -8,8 +8,15 @@ from typing import Annotated
 import typer
 
 from toolkit.bundle import read_bundle
-from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.cli.common import (
+    WorkspaceOption,
+    batch_instruments,
+    console,
+    user_errors,
+    workspace,
+)
 from toolkit.errors import PtwError
+from toolkit.ingest.batch import table_name
 from toolkit.report.excel import write_bundle_excel
 from toolkit.store.database import ResponseStore
 from toolkit.store.merge import export_parquet, merge_store
@@ -20,7 +27,8 @@ def export(
         Path | None,
         typer.Option(
             "--parquet",
-            help="Folder to write the store to, one Parquet file per table (microdata).",
+            help="Folder to write pseudonymised microdata to: batches and one Parquet file "
+            "per responses/records table, free-text items left out.",
         ),
     ] = None,
     excel: Annotated[
@@ -34,9 +42,10 @@ def export(
 ) -> None:
     """Export the store to Parquet (--parquet) and/or the results bundle to Excel (--excel).
 
-    The Parquet export holds pseudonymised microdata for other engines; the Excel workbook holds
+    The Parquet export holds pseudonymised microdata for other engines (no identifier, no
+    free-text item, no quarantined or issue cells); the Excel workbook holds
     only the suppressed results bundle, with suppressed cells written as "suppressed" and text
-    that a spreadsheet would run as a formula neutralised.
+    that a spreadsheet would run as a formula neutralised (`toolkit.ingest.sheets`).
     """
     with user_errors():
         space = workspace(workspace_dir)
@@ -48,7 +57,13 @@ def export(
             )
         if parquet is not None:
             with ResponseStore(space.store_path, read_only=True) as store:
-                counts = export_parquet(store, parquet)
+                free_text = {
+                    table_name("responses" if kind == "survey" else "records", name): [
+                        item.name for item in instrument.items if item.base_type == "text"
+                    ]
+                    for (kind, name), instrument in batch_instruments(space, store).items()
+                }
+                counts = export_parquet(store, parquet, free_text=free_text)
             console.print(
                 f"{len(counts)} tables, {sum(counts.values()):,} rows written to {parquet}"
             )
@@ -66,8 +81,9 @@ def merge(
 ) -> None:
     """Merge a regional store into this one; batches held already are not added twice."""
     with user_errors():
-        with ResponseStore(workspace(workspace_dir).store_path) as store:
-            report = merge_store(store, other)
+        space = workspace(workspace_dir)
+        with ResponseStore(space.store_path) as store:
+            report = merge_store(store, other, secret=space.secret())
         rows = sum(report.rows_added.values())
         console.print(
             f"{len(report.batches_added)} batch(es) added ({rows:,} rows), "

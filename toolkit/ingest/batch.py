@@ -9,6 +9,8 @@ pipeline uses (so ingest never imports the store: data flows instrument -> inges
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ class BatchRecord:
     toolkit_version: str
     key_id: str
     mapping: str
+    key_check: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,17 @@ class Release:
     reasons: dict[str, str]
     issues: pd.DataFrame
     released_by: str
+
+
+def key_check(secret: bytes, batch_id: str) -> str:
+    """Proof that a batch was written with the key ``secret``: HMAC-SHA256 of the batch id.
+
+    Stored with each batch (``key_check``); a store merging it recomputes the value with its
+    own key and compares in constant time. Unlike the public ``key_id`` fingerprint, it cannot
+    be made for a new batch without the key, nor copied from another batch.
+    """
+    message = b"ptw batch key check\x00" + batch_id.encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def table_name(kind: str, name: str) -> str:

@@ -10,7 +10,10 @@ with value labels and user-missing codes, which are applied first. Stored values
   labels or codes joined by ``;`` or ``|``, codes joined by spaces (as stored), or one
   column per option (see ``mapping``).
 - ``integer`` / ``decimal``: DOUBLE, read with :func:`toolkit.ingest.readers.parse_number`
-  (``"12%"`` -> 12, ``"220,419"`` -> 220419).
+  (``"12%"`` -> 12, ``"220,419"`` -> 220419). Within the item's ``min``/``max`` and never
+  beyond +-(2**53 - 1) (:data:`LARGEST_NUMBER`, past which a DOUBLE no longer holds every
+  whole number, and an int64 or a double may overflow): ``"1e400"`` is out of range, not
+  infinity.
 - ``date``: ISO text ``YYYY-MM-DD`` (see :func:`parse_date`).
 - ``text``: the text, stripped.
 
@@ -44,6 +47,10 @@ _SPACES = re.compile(r"\s+")
 NOT_SELECTED = frozenset({"0", "false", "no", "n", "not selected", "unchecked"})
 #: Excel's day 0 for serial dates (1900 system, with Lotus's leap-year bug folded in).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+#: The largest magnitude a number item may have whatever its bounds: 2**53 - 1, the largest
+#: whole number below which a DOUBLE holds every whole number exactly (a text past it parses
+#: to at least 2**53, so it is always caught).
+LARGEST_NUMBER = float(2**53 - 1)
 #: Dates outside these years are refused as implausible.
 DATE_YEARS = (1900, 2100)
 _MISSING = object()
@@ -257,8 +264,8 @@ def code_number(item: Item, raw: pd.Series) -> tuple[pd.Series, list[Problem]]:
         number[retry] = np.array([np.nan if v is None else v for v in parsed], dtype=float)
     number[blank] = np.nan
     bad = ~blank & np.isnan(number)
-    low = item.min if item.min is not None else -np.inf
-    high = item.max if item.max is not None else np.inf
+    low = max(item.min, -LARGEST_NUMBER) if item.min is not None else -LARGEST_NUMBER
+    high = min(item.max, LARGEST_NUMBER) if item.max is not None else LARGEST_NUMBER
     with np.errstate(invalid="ignore"):
         problems = [
             Problem(bad, "not_a_number", "error", f"{item.name} must be a number"),

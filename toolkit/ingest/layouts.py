@@ -172,22 +172,25 @@ def drop_blank_rows(
     return frame.loc[keep].reset_index(drop=True), source_rows[keep]
 
 
-def check_cell_sizes(frame: pd.DataFrame, source_rows: np.ndarray, *, path: Path) -> None:
-    """Raise ``read.cell_too_large`` for the first cell over Excel's 32,767-character limit."""
+def check_cell_sizes(
+    frame: pd.DataFrame, source_rows: np.ndarray, *, path: Path, limit: int = MAX_CELL_CHARS
+) -> None:
+    """Raise ``read.cell_too_large`` for the first cell over ``limit`` characters (default
+    Excel's 32,767)."""
     for name in frame.columns:
         values = frame[name].array.__arrow_array__()
-        if (pc.max(pc.binary_length(values)).as_py() or 0) <= MAX_CELL_CHARS:
+        if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
             continue
         lengths = pc.fill_null(pc.utf8_length(values), 0).to_numpy()
-        if lengths.max() <= MAX_CELL_CHARS:
+        if lengths.max() <= limit:
             continue
-        first = int(np.argmax(lengths > MAX_CELL_CHARS))
+        first = int(np.argmax(lengths > limit))
         raise read_error(
             "read.cell_too_large",
             f"a cell holds {int(lengths[first]):,} characters, more than a spreadsheet cell can",
             path=path,
             row=int(source_rows[first]),
             column=str(name),
-            expected=f"at most {MAX_CELL_CHARS:,} characters",
+            expected=f"at most {limit:,} characters",
             fix="check the file is not damaged and that the delimiter and quotes are right",
         )

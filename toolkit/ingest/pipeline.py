@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import blake2b
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from toolkit import __version__
+from toolkit.config import MAX_UNZIPPED_BYTES
 from toolkit.errors import IngestError
 from toolkit.ingest.batch import (
     PROVENANCE_COLUMNS,
@@ -41,6 +43,7 @@ from toolkit.ingest.batch import (
     BatchRecord,
     BatchStore,
     Release,
+    key_check,
     table_name,
 )
 from toolkit.ingest.coding import (
@@ -50,14 +53,22 @@ from toolkit.ingest.coding import (
     empty_issues,
     issue_rows,
 )
+from toolkit.ingest.layouts import check_cell_sizes
 from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
-from toolkit.ingest.raw_export import TEXT_DTYPE
+from toolkit.ingest.raw_export import MAX_CELL_CHARS, TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import extract_year, record_instrument_name
+from toolkit.ingest.sheets import read_back
 from toolkit.instruments.model import Instrument
 
 #: Unmatched headers whose values are checked against the batch's cycle.
 CYCLE_HEADERS = frozenset({"cycle", "year", "survey year", "survey cycle"})
+#: How a pseudonymised identifier is written where a raw one stood (quarantine cells, issues):
+#: this mark, then the 32 hex digits of :func:`pseudonymise`. Release takes it as it is.
+PSEUDONYM_MARK = "ptw-pseudonym:"
+#: Years a survey cycle or records extract may have.
+CYCLE_YEARS = (1990, 2100)
+_MARKED = re.compile(re.escape(PSEUDONYM_MARK) + r"([0-9a-f]{32})")
 
 
 @dataclass(frozen=True)
@@ -123,18 +134,26 @@ class IngestReport:
     released: int = 0
 
 
-def pseudonymise(identifiers: pd.Series, secret: bytes) -> pd.Series:
+def pseudonymise(identifiers: pd.Series, secret: bytes, *, marked: bool = False) -> pd.Series:
     """Keyed hash of each stripped identifier: BLAKE2b in keyed (MAC) mode with the
     workspace key, 16-byte digest as 32 hex digits. Computed once per distinct identifier;
     blanks stay ``<NA>``. (BLAKE2b's keyed mode is a MAC by design, about three times as
     fast here as HMAC-SHA256.)
+
+    With ``marked`` (a quarantine release), an identifier written as :data:`PSEUDONYM_MARK`
+    and 32 hex digits is that pseudonym already and is kept, not hashed a second time.
     """
     positions, uniques = pd.factorize(identifiers.astype(TEXT_DTYPE).str.strip())
     key = secret[:64]
-    hashed = [
-        blake2b(v.encode(), key=key, digest_size=16).hexdigest() if v else None
-        for v in uniques.tolist()
-    ]
+
+    def hashed_one(value: str) -> str | None:
+        if not value:
+            return None
+        if marked and (found := _MARKED.fullmatch(value)):
+            return found.group(1)
+        return blake2b(value.encode(), key=key, digest_size=16).hexdigest()
+
+    hashed = [hashed_one(v) for v in uniques.tolist()]
     taken = pa.array(hashed, type=pa.large_string()).take(pa.array(positions, mask=positions < 0))
     return pd.Series(pd.array(taken, dtype=TEXT_DTYPE), index=identifiers.index)
 
@@ -142,6 +161,22 @@ def pseudonymise(identifiers: pd.Series, secret: bytes) -> pd.Series:
 def key_fingerprint(secret: bytes) -> str:
     """A short public fingerprint of the workspace key (stores to merge must share it)."""
     return hmac.new(secret, b"ptw key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def check_cycle(cycle: int, *, source: str, path: Path | None = None) -> None:
+    """``ingest.implausible_cycle`` unless ``cycle`` is a year in :data:`CYCLE_YEARS`."""
+    low, high = CYCLE_YEARS
+    if not low <= cycle <= high:
+        raise IngestError(
+            code="ingest.implausible_cycle",
+            message=f"the cycle (survey or extract year) taken from {source} is not a "
+            "plausible year",
+            file=str(path) if path else None,
+            value=cycle,
+            expected=f"a year from {low} to {high}",
+            fix="give the year the survey ran or the records were extracted, e.g. --cycle 2025 "
+            "(records: --year 2025)",
+        )
 
 
 def batch_identifier(sha256: str, name: str, cycle: int | str, region: str) -> str:
@@ -334,13 +369,19 @@ def validate_rows(
     secret: bytes,
     match: ColumnMatch,
     coded: CodedAnswers,
+    marked_ids: bool = False,
 ) -> Validated:
-    """Check coded rows for consistency with the batch and the store (module docstring)."""
+    """Check coded rows for consistency with the batch and the store (module docstring).
+
+    The issues name each row's respondent by its pseudonym, and an identifier cell's value
+    as :data:`PSEUDONYM_MARK` and the pseudonym, never the raw identifier. ``marked_ids``:
+    identifiers may be marked pseudonyms already (:func:`pseudonymise`).
+    """
     values = coded.values
     respondent_raw = values.get(
         target.identifier, pd.Series(pd.NA, index=values.index, dtype="string")
     )
-    keys = pseudonymise(respondent_raw, secret)
+    keys = pseudonymise(respondent_raw, secret, marked=marked_ids)
     row_region = (
         values["region"]
         if "region" in values
@@ -377,6 +418,9 @@ def validate_rows(
         if any(not f.empty for f in found)
         else empty_issues()
     )
+    issues = _pseudonymised_issues(
+        issues, keys, {target.identifier, *_identifier_columns(match, target)}
+    )
     positions = issues["position"].astype(int).to_numpy()
     severity = issues["severity"].to_numpy()
     bad = np.zeros(len(values), dtype=bool)
@@ -385,6 +429,23 @@ def validate_rows(
     flagged[positions[(severity == "warning") & (positions >= 0)]] = True
     skipped = compared.same & ~bad
     return Validated(coded, provenance, issues, bad, skipped, flagged & ~bad)
+
+
+def _identifier_columns(match: ColumnMatch, target: Target) -> list[str]:
+    """The source column(s) holding the identifier (none when the file has no such column)."""
+    return [column for column, item in match.items.items() if item == target.identifier]
+
+
+def _pseudonymised_issues(issues: pd.DataFrame, keys: pd.Series, columns: set[str]) -> pd.DataFrame:
+    """``issues`` with each row's respondent as its pseudonym and identifier values marked."""
+    positions = issues["position"].astype(int).to_numpy()
+    pseudonyms = keys.to_numpy(dtype=object, na_value=None)
+    respondent = [pseudonyms[p] if p >= 0 else None for p in positions]
+    identifier = issues["column"].isin(columns).to_numpy(dtype=bool)
+    marked = [PSEUDONYM_MARK + r if r else None for r in respondent]
+    value = np.where(identifier, marked, issues["value"].to_numpy(dtype=object))
+    return issues.assign(respondent=pd.array(respondent, dtype="string"),
+                         value=pd.array(value, dtype="string"))  # fmt: skip
 
 
 def _key_issues(
@@ -423,16 +484,40 @@ def row_reasons(issues: pd.DataFrame) -> pd.Series:
     return text.groupby(errors["position"].astype(int)).agg(lambda m: "; ".join(dict.fromkeys(m)))
 
 
+def kept_columns(raw: RawExport, match: ColumnMatch) -> list[str]:
+    """The source columns the quarantine keeps: those matched to an item (spread multi-select
+    columns included) and a cycle/year column (checked again on release), in file order.
+
+    Other columns (names, e-mail addresses, staff numbers, notes) are not instrument items:
+    they are never stored, and the issues table names each as an ``unknown_column`` warning.
+    """
+    matched = set(match.items) | {c for columns in match.spread.values() for c in columns}
+    return [c for c in raw.frame.columns if c in matched or normalise(c) in CYCLE_HEADERS]
+
+
 def quarantine_rows(
-    raw: RawExport, validated: Validated, *, batch_id: str, target: Target, cycle: int
+    raw: RawExport,
+    validated: Validated,
+    *,
+    batch_id: str,
+    target: Target,
+    cycle: int,
+    match: ColumnMatch,
 ) -> pd.DataFrame:
-    """Quarantine records for the rows with errors: raw cells as JSON and every reason."""
+    """Quarantine records for the rows with errors: raw cells as JSON and every reason.
+
+    The cells are those of :func:`kept_columns`; the identifier's cell holds the row's
+    pseudonym marked with :data:`PSEUDONYM_MARK` (release accepts it as it is).
+    """
     positions = np.flatnonzero(validated.bad)
     if positions.size == 0:
         return pd.DataFrame()
     reasons = row_reasons(validated.issues)
-    cells = raw.frame.iloc[positions]
-    rows = cells.astype(object).where(cells.notna(), None).to_dict(orient="records")
+    cells = raw.frame[kept_columns(raw, match)].iloc[positions].astype(object)
+    pseudonyms = validated.provenance["respondent"].iloc[positions]
+    for column in _identifier_columns(match, target):
+        cells[column] = (PSEUDONYM_MARK + pseudonyms).to_numpy(dtype=object, na_value=None)
+    rows = cells.where(cells.notna(), None).to_dict(orient="records")
     source_rows = raw.source_rows[positions]
     return pd.DataFrame(
         {
@@ -487,6 +572,7 @@ def ingest_file(
     secret: bytes,
     mapping: Mapping[str, str] | None = None,
     strict: bool = False,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
 ) -> IngestReport:
     """Ingest one survey export or records file into ``store`` (module docstring).
 
@@ -499,6 +585,7 @@ def ingest_file(
         secret: the workspace key for pseudonymising identifiers.
         mapping: explicit ``source header -> item`` for headers that do not match.
         strict: refuse the whole file if any row has an error.
+        max_unzipped: bytes an .xlsx/.ods may expand to (``read.too_large_unzipped``).
 
     Returns:
         An :class:`IngestReport`. Rows with errors are quarantined with their reasons.
@@ -506,7 +593,9 @@ def ingest_file(
     Raises:
         IngestError: the file as a whole cannot be accepted; the store is unchanged.
     """
-    raw = read_export(path)
+    if cycle is not None:
+        check_cycle(cycle, source="--cycle" if target.kind == "survey" else "--year")
+    raw = read_export(path, max_unzipped=max_unzipped)
     code = region_code(target.instrument, region)
     batch_id = batch_identifier(raw.sha256, target.name, cycle or "auto", code)
     existing = store.find_batch(batch_id)
@@ -526,13 +615,16 @@ def ingest_file(
     if cycle is None:
         raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
                           file=str(path), fix="pass --year YEAR")  # fmt: skip
+    check_cycle(cycle, source="the file's latest date or year", path=path)
     validated = validate_rows(
         store, raw, target, cycle=cycle, region=code, secret=secret, match=match, coded=coded
     )
     if strict:
         refuse_if_strict(validated, path)
     accepted = validated.accepted(batch_id, target.identifier)
-    quarantined = quarantine_rows(raw, validated, batch_id=batch_id, target=target, cycle=cycle)
+    quarantined = quarantine_rows(
+        raw, validated, batch_id=batch_id, target=target, cycle=cycle, match=match
+    )
     batch = BatchRecord(
         batch_id=batch_id, kind=target.kind, survey=target.name,
         instrument_version=target.instrument.version, cycle=cycle, region=code or "several",
@@ -543,6 +635,7 @@ def ingest_file(
         ingested_at=pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
         toolkit_version=__version__, key_id=key_fingerprint(secret),
         mapping=json.dumps(dict(mapping or {}), ensure_ascii=False, sort_keys=True),
+        key_check=key_check(secret, batch_id),
     )  # fmt: skip
     released = released_by_reingest(store, target, accepted)
     store.write_batch(batch, table=target.table, accepted=accepted, quarantined=quarantined,
@@ -561,10 +654,11 @@ def ingest_survey_file(
     secret: bytes,
     mapping: Mapping[str, str] | None = None,
     strict: bool = False,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
 ) -> IngestReport:
     """Ingest one survey export (:func:`ingest_file` with :func:`survey_target`)."""
     return ingest_file(store, Path(path), survey_target(instrument), cycle=cycle, region=region,
-                       secret=secret, mapping=mapping, strict=strict)  # fmt: skip
+                       secret=secret, mapping=mapping, strict=strict, max_unzipped=max_unzipped)  # fmt: skip
 
 
 def ingest_records_file(
@@ -578,18 +672,25 @@ def ingest_records_file(
     secret: bytes,
     mapping: Mapping[str, str] | None = None,
     strict: bool = False,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
 ) -> IngestReport:
     """Ingest one records file (:func:`ingest_file` with :func:`records_target`)."""
     return ingest_file(store, Path(path), records_target(kind, instrument), cycle=year, region=region,
-                       secret=secret, mapping=mapping, strict=strict)  # fmt: skip
+                       secret=secret, mapping=mapping, strict=strict, max_unzipped=max_unzipped)  # fmt: skip
 
 
 #: Columns of a quarantine export besides the raw cells (which follow, under their headers).
 QUARANTINE_SHEET_COLUMNS = ("quarantine_id", "batch_id", "source_file", "source_row", "reasons")
+#: The longest cell a quarantine export may hold as written: every character of a cell of
+#: :data:`MAX_CELL_CHARS` escaped (7 characters each) after its apostrophe.
+SHEET_CELL_CHARS = 7 * (MAX_CELL_CHARS + 1)
 
 
 def quarantine_sheet(held: pd.DataFrame) -> pd.DataFrame:
     """Quarantined rows as a sheet to fix: :data:`QUARANTINE_SHEET_COLUMNS`, then the raw cells.
+
+    Write it with :func:`toolkit.ingest.sheets.write_sheet`, which makes every cell safe in a
+    way :func:`release_quarantined` undoes, so a cell nobody edited comes back exactly.
 
     Args:
         held: rows of :meth:`BatchStore.quarantine`.
@@ -615,6 +716,7 @@ def release_quarantined(
     *,
     instruments: Mapping[tuple[str, str], Instrument],
     secret: bytes,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
 ) -> ReleaseReport:
     """Re-validate rows fixed in a quarantine export and accept those that now pass.
 
@@ -629,9 +731,9 @@ def release_quarantined(
         path: the edited export (CSV/XLSX with :data:`QUARANTINE_SHEET_COLUMNS`).
         instruments: ``(kind, name)`` -> instrument, for every batch in the file.
         secret: the workspace key.
+        max_unzipped: bytes an .xlsx may expand to.
     """
-    sheet = read_export(path)
-    _check_sheet(sheet)
+    sheet = read_quarantine_sheet(path, max_unzipped=max_unzipped)
     held = store.quarantine(include_released=True).set_index("quarantine_id")
     ids = sheet.frame["quarantine_id"].astype(str).str.strip()
     known = ids.isin(held.index).to_numpy()
@@ -651,6 +753,27 @@ def release_quarantined(
     return ReleaseReport(
         totals["released"], totals["held"], int((known & ~open_rows).sum()), issues
     )
+
+
+def read_quarantine_sheet(path: Path, *, max_unzipped: int = MAX_UNZIPPED_BYTES) -> RawExport:
+    """A quarantine export (perhaps edited), headers and cells as they were before
+    :func:`toolkit.ingest.sheets.write_sheet` made them safe.
+
+    Raises:
+        IngestError: a ``read.*`` error, ``read.cell_too_large`` for a cell over
+            :data:`MAX_CELL_CHARS` once read back, or ``ingest.not_a_quarantine_export``.
+    """
+    sheet = read_export(path, max_unzipped=max_unzipped, max_cell_chars=SHEET_CELL_CHARS)
+
+    def original(text: str) -> str:
+        return read_back(text, reader=sheet.reader)
+
+    frame = sheet.frame.apply(lambda cells: cells.map(original, na_action="ignore"))
+    frame = frame.astype(TEXT_DTYPE).rename(columns=original)
+    check_cell_sizes(frame, sheet.source_rows, path=sheet.path)
+    sheet = replace(sheet, frame=frame)
+    _check_sheet(sheet)
+    return sheet
 
 
 def _check_sheet(sheet: RawExport) -> None:
@@ -684,8 +807,9 @@ def _release_batch(
         .reset_index(drop=True)
     )
     rows = pd.to_numeric(sheet.frame["source_row"].iloc[positions]).to_numpy(dtype=np.int64)
+    # the cells are the original file's text cells: code them as its reader's were
     raw = RawExport(frame=frame, source_rows=rows, path=sheet.path, sha256=sheet.sha256,
-                    reader=sheet.reader, encoding=sheet.encoding, layout="plain",
+                    reader=str(batch["reader"]), encoding=sheet.encoding, layout="plain",
                     header_row=sheet.header_row, sheet=sheet.sheet)  # fmt: skip
     match = match_columns(list(frame.columns), instrument, json.loads(batch["mapping"] or "{}"))
     ids = sheet.frame["quarantine_id"].iloc[positions].str.strip().to_numpy()
@@ -695,7 +819,8 @@ def _release_batch(
     )
     region = "" if batch["region"] == "several" else str(batch["region"])
     validated = validate_rows(store, raw, target, cycle=int(batch["cycle"]), region=region, secret=secret,
-                              match=match, coded=code_answers(raw, instrument, match, respondents))  # fmt: skip
+                              match=match, coded=code_answers(raw, instrument, match, respondents),
+                              marked_ids=True)  # fmt: skip
     reasons = row_reasons(validated.issues)
     accepted = validated.accepted(batch_id, target.identifier)
     store.write_release(Release(

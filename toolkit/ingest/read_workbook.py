@@ -9,6 +9,12 @@ Cells: calamine gives each formula's cached value. A formula saved without a cac
 (files written by scripts, e.g. openpyxl) would read as empty, so for .xlsx the sheet XML is
 scanned and such a cell is kept as its formula text, ``"=..."``, for the coder to refuse.
 Source rows are the spreadsheet's own row numbers (row 1 is the top of the sheet).
+
+Size: an .xlsx or .ods is a zip whose XML can expand a thousandfold (a 1.5 MB "zip bomb"
+becomes 1.5 GB). Before anything is decompressed, the sizes the zip declares for its
+members are added up and the workbook is refused (``read.too_large_unzipped``) past the
+limit (``[ingest] max_unzipped_mb``), and so is a member whose declared size is not what a
+deflated member can hold (more than :data:`MAX_DEFLATE_RATIO` times its compressed size).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ _FORMULA_TAG = re.compile(rb"<(\w+:)?f[ >/]")
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _MIN_TABLE_COLUMNS = 3
+#: Deflate expands at most about 1032-fold; a zip declaring more is malformed or hostile.
+MAX_DEFLATE_RATIO = 1100
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,34 @@ def _overlay(grid: Grid, cells: dict[tuple[int, int], str]) -> Grid:
     for (row, col), text in cells.items():
         padded[row][col] = text
     return padded
+
+
+def check_expansion(raw: bytes, *, path: Path, limit: int) -> None:
+    """Refuse a zipped workbook that would expand past ``limit`` bytes (module docstring).
+
+    Reads only the zip's directory; a file that is not a readable zip is left to the reader.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return
+    total = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    forged = [m for m in members if m.file_size > MAX_DEFLATE_RATIO * max(m.compress_size, 1)]
+    if total <= limit and not forged:
+        return
+    raise read_error(
+        "read.too_large_unzipped",
+        f"the workbook would expand from {packed:,} to {total:,} bytes when opened"
+        + (f" ({forged[0].filename} declares an impossible size)" if forged else ""),
+        path=path,
+        value=f"{total / 2**20:,.0f} MB",
+        expected=f"at most {limit / 2**20:,.0f} MB unpacked, at most {MAX_DEFLATE_RATIO} times "
+        "the packed size of each part",
+        fix="check where the file came from; if it is a genuine large export, save it as CSV, "
+        "or raise [ingest] max_unzipped_mb in ptw.toml",
+    )
 
 
 def _open(raw: bytes, path: Path) -> CalamineWorkbook:
@@ -224,7 +260,13 @@ def _default_sheet(
 
 
 def read_workbook(
-    raw: bytes, *, path: Path, kind: str, sheet: str | int | None, header_row: int | None
+    raw: bytes,
+    *,
+    path: Path,
+    kind: str,
+    sheet: str | int | None,
+    header_row: int | None,
+    max_unzipped: int,
 ) -> SheetTable:
     """Read one sheet of a workbook into a frame of text cells (module docstring).
 
@@ -234,7 +276,10 @@ def read_workbook(
         kind: ``"xlsx"``, ``"xls"`` or ``"ods"``.
         sheet: sheet name or 0-based index, or ``None`` for the default rule.
         header_row: 1-based header row, or ``None`` to find it.
+        max_unzipped: bytes an .xlsx/.ods may expand to (:func:`check_expansion`).
     """
+    if kind in ("xlsx", "ods"):
+        check_expansion(raw, path=path, limit=max_unzipped)
     workbook = _open(raw, path)
     if sheet is None:
         name, grid = _default_sheet(workbook, raw, kind, path)

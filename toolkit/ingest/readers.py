@@ -26,6 +26,8 @@ Error codes (``IngestError.code``), each raised for the whole file:
 - ``read.blank_header``: a column holds data under a blank header cell.
 - ``read.duplicate_columns``: column names repeat (names and column letters listed).
 - ``read.cell_too_large``: a cell over 32,767 characters (Excel's limit), with row and column.
+- ``read.too_large_unzipped``: an .xlsx/.ods that would expand past the workspace's limit
+  (``[ingest] max_unzipped_mb``), refused from the zip's declared sizes before decompressing.
 - ``read.unsupported_column``: a Parquet column of nested values.
 """
 
@@ -38,8 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.config import MAX_UNZIPPED_BYTES
 from toolkit.ingest.layouts import check_cell_sizes, drop_blank_rows
 from toolkit.ingest.raw_export import (
+    MAX_CELL_CHARS,
     RawExport,
     is_user_missing,
     parse_number,
@@ -146,6 +150,8 @@ def read_export(
     sheet: str | int | None = None,
     encoding: str | None = None,
     header_row: int | None = None,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> RawExport:
     """Read one data file as text cells.
 
@@ -156,6 +162,8 @@ def read_export(
         encoding: the text encoding of a CSV/TSV; default: detected.
         header_row: 1-based row of the column names; default: found (preamble skipped).
             Ignored for SPSS and Parquet, which have no header row.
+        max_unzipped: bytes an .xlsx/.ods may expand to (``read.too_large_unzipped``).
+        max_cell_chars: characters a cell may hold (``read.cell_too_large``).
 
     Returns:
         The :class:`RawExport`. Raises :class:`toolkit.errors.IngestError` with a ``read.*``
@@ -187,7 +195,14 @@ def read_export(
             **common,
         )
     elif kind in _WORKBOOKS:
-        book = read_workbook(raw, path=path, kind=kind, sheet=sheet, header_row=header_row)
+        book = read_workbook(
+            raw,
+            path=path,
+            kind=kind,
+            sheet=sheet,
+            header_row=header_row,
+            max_unzipped=max_unzipped,
+        )
         found = RawExport(
             frame=book.frame,
             source_rows=book.source_rows,
@@ -209,7 +224,7 @@ def read_export(
         )
     else:
         found = _headerless(read_parquet(raw, path=path), "parquet", **common)
-    return _finish(found)
+    return _finish(found, max_cell_chars)
 
 
 def _question_text(names: list[str | None], questions: list[str | None] | None) -> dict[str, str]:
@@ -235,7 +250,7 @@ def _headerless(frame: pd.DataFrame, reader: str, *, path: Path, sha256: str) ->
     )
 
 
-def _finish(found: RawExport) -> RawExport:
+def _finish(found: RawExport, max_cell_chars: int) -> RawExport:
     """Drop all-empty rows, refuse over-long cells and a file without data rows."""
     frame, source_rows = drop_blank_rows(found.frame, found.source_rows)
     if frame.empty:
@@ -245,5 +260,5 @@ def _finish(found: RawExport) -> RawExport:
             path=found.path,
             row=found.header_row or None,
         )
-    check_cell_sizes(frame, source_rows, path=found.path)
+    check_cell_sizes(frame, source_rows, path=found.path, limit=max_cell_chars)
     return replace(found, frame=frame, source_rows=source_rows)

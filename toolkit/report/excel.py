@@ -3,10 +3,11 @@
 Each sheet has a bold, filled header row, frozen panes below the header, an autofilter and
 column widths fitted to the content (capped). Suppression is preserved: in a row flagged
 ``suppressed`` every blank number cell reads "suppressed" (the reason stays in its column).
-Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
-or a tab or carriage return, the OWASP CSV-injection list) are prefixed with an apostrophe and
-stored as text, so they are shown literally and never run. A ``manifest`` sheet lists the
-manifest's top-level entries.
+Text cells go through :func:`toolkit.ingest.sheets.sheet_text`, as in every sheet ptw writes:
+text a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, or a tab
+or carriage return, the OWASP CSV-injection list) is prefixed with an apostrophe and stored as
+text, so it is shown literally and never runs, and control characters are escaped. A
+``manifest`` sheet lists the manifest's top-level entries.
 """
 
 from __future__ import annotations
@@ -22,22 +23,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from toolkit.bundle import Bundle
+from toolkit.ingest.sheets import sheet_text
 
 SUPPRESSED = "suppressed"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 MAX_WIDTH = 60
 #: Excel's sheet-name limit.
 SHEET_NAME_LENGTH = 31
-
-
-def neutralise(value: object) -> object:
-    """A cell value safe from formula injection: text starting with a formula character gets
-    a leading apostrophe; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _cell_value(value: object, *, suppressed: bool) -> object:
@@ -48,12 +41,12 @@ def _cell_value(value: object, *, suppressed: bool) -> object:
         return value.to_pydatetime()
     if hasattr(value, "item") and not isinstance(value, str):
         return value.item()
-    return neutralise(value)
+    return sheet_text(value)
 
 
 def _write_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
     columns = [str(column) for column in table.columns]
-    sheet.append([neutralise(column) for column in columns])
+    sheet.append([sheet_text(column) for column in columns])
     flags = (
         table["suppressed"].astype("boolean").fillna(False).astype(bool).tolist()
         if "suppressed" in table.columns

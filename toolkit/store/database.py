@@ -8,7 +8,8 @@ Tables:
     cycle (survey year; for records the extract year), region (code, or 'several'),
     source_file, sha256, reader, encoding, layout, rows_read, accepted, quarantined, warned,
     skipped (rows already stored with the same answers), ingested_at, toolkit_version,
-    key_id (fingerprint of the pseudonymisation key), mapping (JSON of ``--mapping``).
+    key_id (fingerprint of the pseudonymisation key), mapping (JSON of ``--mapping``),
+    key_check (HMAC of the batch id with the key: :func:`toolkit.ingest.batch.key_check`).
 ``responses_<survey>`` and ``records_<kind>`` (``records_workforce``, ``records_training``,
 ``records_recruitment``)
     one row per accepted response or record: the provenance columns
@@ -20,10 +21,13 @@ Tables:
 ``quarantine``
     rows not accepted: quarantine_id ('<batch_id>:<source_row>'), batch_id, kind, survey,
     cycle, region, source_row, respondent, raw (JSON object of the raw cells by source
-    header), reasons, released, released_by (the batch or release that accepted the row).
+    header: only columns matched to an item, and a cycle/year column; the identifier's cell
+    holds its marked pseudonym, ``ptw-pseudonym:<hash>``), reasons, released, released_by
+    (the batch or release that accepted the row).
 ``issues``
-    every finding of validation: batch_id, source_row, respondent, column, value, rule,
-    severity ('error', 'warning' or 'info'), message.
+    every finding of validation: batch_id, source_row, respondent (pseudonym), column, value
+    (an identifier's value as its marked pseudonym), rule, severity ('error', 'warning' or
+    'info'), message.
 
 Every write is one transaction (:meth:`ResponseStore.transaction`): the batch record,
 accepted rows, quarantined rows and issues commit together or not at all, so a killed
@@ -56,7 +60,8 @@ CREATE TABLE IF NOT EXISTS batches (
     cycle INTEGER, region VARCHAR, source_file VARCHAR, sha256 VARCHAR, reader VARCHAR,
     encoding VARCHAR, layout VARCHAR, rows_read BIGINT, accepted BIGINT, quarantined BIGINT,
     warned BIGINT, skipped BIGINT, ingested_at TIMESTAMP, toolkit_version VARCHAR,
-    key_id VARCHAR, mapping VARCHAR);
+    key_id VARCHAR, mapping VARCHAR, key_check VARCHAR);
+ALTER TABLE batches ADD COLUMN IF NOT EXISTS key_check VARCHAR;
 CREATE TABLE IF NOT EXISTS quarantine (
     quarantine_id VARCHAR, batch_id VARCHAR, kind VARCHAR, survey VARCHAR, cycle INTEGER,
     region VARCHAR, source_row BIGINT, respondent VARCHAR, raw VARCHAR, reasons VARCHAR,

@@ -1,8 +1,13 @@
 """Export a store to Parquet, and merge another store (or its Parquet export) into this one.
 
-Export writes one ``<table>.parquet`` per table (rows in a stable order) and
-``manifest.json`` (toolkit version, key fingerprints, row counts) into a folder; Parquet is
-also the way into any larger engine.
+Export writes pseudonymised microdata: ``batches.parquet`` and one ``<table>.parquet`` per
+responses or records table (rows in a stable order), without the free-text items the caller
+names, and ``manifest.json`` (toolkit version, key fingerprints, row counts, columns left
+out) into a folder; Parquet is also the way into any larger engine. Respondents appear only
+as keyed pseudonyms (the store never holds a raw identifier). The ``quarantine`` and
+``issues`` tables hold the raw cells of rows that failed their checks, which may be anything
+a respondent typed, so they stay in the store: merging a store file brings them along,
+merging a Parquet export does not.
 
 Merge (a regional store into the national one) adds every batch of the other store that
 this store does not hold, with its rows, quarantine and issues, in one transaction. A batch
@@ -11,13 +16,17 @@ surveys; respondent and start date for workforce and training records) is stored
 already is *skipped* when its answers are the same, and otherwise quarantined with the
 reason ``respondent_already_stored (merge)`` and reported: the same outcome as ingesting
 both exports into one store. Both stores must pseudonymise with the same key (the same
-``.ptw-secret``), or the same person would not be recognised across them.
+``.ptw-secret``), or the same person would not be recognised across them: every incoming
+batch must carry the keyed check of its batch id made with this workspace's key
+(:func:`toolkit.ingest.batch.key_check`, compared in constant time). The public ``key_id``
+fingerprint is shown in messages but never trusted, since anyone can copy it.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +35,7 @@ import pandas as pd
 
 from toolkit import __version__
 from toolkit.errors import StoreError
-from toolkit.ingest.batch import PROVENANCE_COLUMNS, RECORD_KEYS
+from toolkit.ingest.batch import PROVENANCE_COLUMNS, RECORD_KEYS, key_check
 from toolkit.store.database import FIXED_TABLES, ResponseStore, quote
 
 MANIFEST = "manifest.json"
@@ -37,17 +46,38 @@ _ORDER = {
 }
 
 
-def export_parquet(store: ResponseStore, folder: Path) -> dict[str, int]:
-    """Write every table to ``folder/<table>.parquet`` and a manifest; returns rows per table."""
+def export_parquet(
+    store: ResponseStore, folder: Path, *, free_text: Mapping[str, Collection[str]]
+) -> dict[str, int]:
+    """Write the batches and data tables to ``folder/<table>.parquet`` and a manifest.
+
+    Args:
+        store: the store.
+        folder: where to write (created).
+        free_text: data table -> its free-text item columns, which are left out.
+
+    Returns:
+        Rows per table written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    counts = store.row_counts()
+    counts = {t: n for t, n in store.row_counts().items() if t not in FIXED_TABLES[1:]}
+    left_out: dict[str, list[str]] = {}
     for table in counts:
         order = _ORDER.get(table, "batch_id, source_row")
+        stored = [row[0] for row in store.con.execute(f"DESCRIBE {quote(table)}").fetchall()]
+        left_out[table] = sorted(set(free_text.get(table, ())) & set(stored))
+        columns = ", ".join(quote(c) for c in stored if c not in left_out[table])
         target = str(folder / f"{table}.parquet").replace("'", "''")
         store.con.execute(
-            f"COPY (SELECT * FROM {quote(table)} ORDER BY {order}) TO '{target}' (FORMAT parquet)"
+            f"COPY (SELECT {columns} FROM {quote(table)} ORDER BY {order}) "
+            f"TO '{target}' (FORMAT parquet)"
         )
-    manifest = {"toolkit_version": __version__, "key_ids": sorted(store.key_ids()), "rows": counts}
+    manifest = {
+        "toolkit_version": __version__,
+        "key_ids": sorted(store.key_ids()),
+        "rows": counts,
+        "free_text_left_out": {t: c for t, c in left_out.items() if c},
+    }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return counts
 
@@ -173,8 +203,13 @@ def _conflict_quarantine(
     })  # fmt: skip
 
 
-def merge_store(store: ResponseStore, other: Path) -> MergeReport:
+def merge_store(store: ResponseStore, other: Path, *, secret: bytes) -> MergeReport:
     """Merge another store file or Parquet export into ``store`` (module docstring).
+
+    Args:
+        store: this workspace's store.
+        other: the other store file or Parquet export folder.
+        secret: this workspace's pseudonymisation key.
 
     Raises:
         StoreError: ``store.not_a_store`` (not a store or export), ``store.key_mismatch``
@@ -182,7 +217,7 @@ def merge_store(store: ResponseStore, other: Path) -> MergeReport:
     """
     with _source(store, other) as source:
         incoming_batches = store.con.execute(f"SELECT * FROM {source['batches']}").df()
-        _check_keys(store, incoming_batches, other)
+        _check_keys(incoming_batches, other, secret)
         present = set(store.batches()["batch_id"])
         new = incoming_batches[~incoming_batches["batch_id"].isin(present)].copy()
         new_ids = pd.DataFrame({"batch_id": new["batch_id"].astype("string")})
@@ -199,19 +234,25 @@ def merge_store(store: ResponseStore, other: Path) -> MergeReport:
     )
 
 
-def _check_keys(store: ResponseStore, incoming: pd.DataFrame, other: Path) -> None:
-    ours, theirs = store.key_ids(), set(incoming["key_id"].dropna())
-    if ours and theirs and ours != theirs:
-        raise StoreError(
-            code="store.key_mismatch",
-            message="the other store pseudonymises respondents with a different key, so the "
-            "same person could not be recognised in both",
-            file=str(other),
-            value=", ".join(sorted(theirs)),
-            expected=", ".join(sorted(ours)),
-            fix="use one key for every regional workspace: copy the national .ptw-secret into "
-            "each workspace before ingesting",
-        )
+def _check_keys(incoming: pd.DataFrame, other: Path, secret: bytes) -> None:
+    """``store.key_mismatch`` unless every incoming batch carries this key's check."""
+    checks = incoming.get("key_check", pd.Series(None, index=incoming.index, dtype=object))
+    for batch_id, found, source in zip(
+        incoming["batch_id"], checks, incoming["source_file"], strict=True
+    ):
+        claimed = found if isinstance(found, str) else ""
+        if not hmac.compare_digest(key_check(secret, str(batch_id)), claimed):
+            raise StoreError(
+                code="store.key_mismatch",
+                message="the other store was not made with this workspace's pseudonymisation "
+                f"key (batch {batch_id}, from {source}, fails the keyed check), so the same "
+                "person could not be recognised in both",
+                file=str(other),
+                expected="batches made with this workspace's .ptw-secret",
+                fix="use one key for every regional workspace: copy the national .ptw-secret "
+                "into each workspace before ingesting (a store made by a ptw without key checks "
+                "must be ingested again)",
+            )
 
 
 def _write_merge(

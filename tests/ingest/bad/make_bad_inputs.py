@@ -85,6 +85,33 @@ def _xlsx_with_formula(name: str) -> None:
     book.save(HERE / name)
 
 
+def zip_bomb(path: Path, *, expanded_mb: int) -> None:
+    """A valid .xlsx of a few hundred KB whose first sheet's XML expands to ``expanded_mb`` MB
+    (a row, then spaces between the rows, which deflate packs about a thousandfold; written
+    in chunks, never held whole in memory)."""
+    book = Workbook()
+    book.active.append(list(good_survey().columns))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>B-1</t></is></c></row>'
+    chunk = b" " * 2**20
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(member, data)
+                continue
+            head, tail = data.split(b"</sheetData>")
+            with target.open(member.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head + row)
+                for _ in range(expanded_mb):
+                    sheet.write(chunk)
+                sheet.write(b"</sheetData>" + tail)
+
+
 def write_all() -> None:
     """Every corpus file."""
     survey = good_survey()
@@ -140,6 +167,13 @@ def write_all() -> None:
     _csv(pd.concat([workforce, workforce.iloc[[1]]]), "wf_duplicate_record.csv")
     _csv(_edit(good_recruitment(), 1, "year", "2024.5"), "rec_not_whole.csv")
     _csv(_edit(good_recruitment(), 1, "stage", "Interviewed"), "rec_unknown_stage.csv")
+    zip_bomb(HERE / "zip_bomb.xlsx", expanded_mb=400)
+    _csv(_edit(workforce, 2, "fte", "1e400"), "wf_overflowing_number.csv")
+    _csv(_edit(good_recruitment(), 1, "year", "99999999999999999999"), "rec_absurd_year.csv")
+    _text(
+        "control_characters.csv",
+        _edit(survey, 1, "sector", "=1+1\x00\rx").to_csv(index=False).encode(),
+    )
 
 
 if __name__ == "__main__":
