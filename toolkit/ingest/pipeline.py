@@ -1,6 +1,7 @@
 """One export -> the store, in one transaction, losing nothing.
 
-Steps (:func:`ingest_file`): read the file; match its headers to the instrument's items;
+Steps (:func:`ingest_file`): read the file; recognise a survey platform's export (its
+identifier and metadata columns, :mod:`toolkit.ingest.platforms`); match its headers to the instrument's items;
 code and check every row; pseudonymise identifiers; compare with what the store holds;
 then write the batch record, accepted rows, quarantined rows (raw cells and reasons) and
 the issues table in one transaction. Re-ingesting a file already stored adds nothing.
@@ -25,7 +26,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import blake2b
 from pathlib import Path
 
@@ -51,6 +52,7 @@ from toolkit.ingest.coding import (
     issue_rows,
 )
 from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
+from toolkit.ingest.platforms import prepare_platform_export
 from toolkit.ingest.raw_export import TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import extract_year, record_instrument_name
@@ -513,6 +515,11 @@ def ingest_file(
     if existing is not None:
         stored = BatchRecord(**{k: existing[k] for k in BatchRecord.__dataclass_fields__})
         return IngestReport(stored, True, empty_issues()[list(ISSUE_COLUMNS)])
+    platform_note = empty_issues()
+    if target.kind == "survey":
+        raw, platform_note = prepare_platform_export(
+            raw, target.instrument, target.identifier, list(mapping or {})
+        )
     match = match_columns(list(raw.frame.columns), target.instrument, mapping, raw.question_text)
     _file_level_checks(raw, target, match)
     id_column = next((c for c, i in match.items.items() if i == target.identifier), None)
@@ -529,6 +536,10 @@ def ingest_file(
     validated = validate_rows(
         store, raw, target, cycle=cycle, region=code, secret=secret, match=match, coded=coded
     )
+    if not platform_note.empty:
+        validated = replace(
+            validated, issues=pd.concat([platform_note, validated.issues], ignore_index=True)
+        )
     if strict:
         refuse_if_strict(validated, path)
     accepted = validated.accepted(batch_id, target.identifier)
