@@ -52,7 +52,9 @@ QUALTRICS_VALUES = {"IPAddress": IP, "RecipientEmail": EMAIL, "RecipientLastName
                     "DistributionChannel": "anonymous", "UserLanguage": "EN-GB"}  # fmt: skip
 
 
-def _answers(codes: pd.DataFrame, instrument: Instrument, *, labels: bool, join: str) -> pd.DataFrame:
+def _answers(
+    codes: pd.DataFrame, instrument: Instrument, *, labels: bool, join: str
+) -> pd.DataFrame:
     """Answers without the identifier: labels (multi-select joined by ``join``) or codes."""
     frame = to_labels(codes, instrument, join=join) if labels else codes.copy()
     if not labels:
@@ -124,7 +126,9 @@ def smart_survey(codes: pd.DataFrame, instrument: Instrument, path: Path) -> Non
     frame = pd.DataFrame({"UserID": codes[ID], "UserNo": range(1, len(codes) + 1),
                           "Name": "Asha Patel", "Email": EMAIL, "IP Address": IP, "Unique ID": "",
                           "Started": "01/05/2024 10:00", "Ended": "01/05/2024 10:09"})  # fmt: skip
-    frame = pd.concat([frame, labels.rename(columns=lambda c: instrument.item_map[c].label)], axis=1)
+    frame = pd.concat(
+        [frame, labels.rename(columns=lambda c: instrument.item_map[c].label)], axis=1
+    )
     item = instrument.item_map[MULTI]
     for choice in instrument.choices(item):
         picked = codes[MULTI].str.split().map(lambda c, x=choice.code: x in c)
@@ -152,8 +156,12 @@ def google_forms(codes: pd.DataFrame, instrument: Instrument, path: Path) -> Non
     joined by ', '."""
     answers = _answers(codes, instrument, labels=True, join=", ")
     stamps = pd.date_range("2024-05-01 09:00", periods=len(codes), freq="37s")
-    frame = pd.DataFrame({"Timestamp": stamps.strftime("%d/%m/%Y %H:%M:%S"), "Email Address": EMAIL})
-    frame = pd.concat([frame, answers.rename(columns=lambda c: instrument.item_map[c].label)], axis=1)
+    frame = pd.DataFrame(
+        {"Timestamp": stamps.strftime("%d/%m/%Y %H:%M:%S"), "Email Address": EMAIL}
+    )
+    frame = pd.concat(
+        [frame, answers.rename(columns=lambda c: instrument.item_map[c].label)], axis=1
+    )
     frame.to_csv(path, index=False)
 
 

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
 
 from toolkit.config import Workspace, load_workspace
 from toolkit.errors import PtwError
@@ -36,10 +38,21 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PtwError as error:
-        errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+        errors.print(
+            f"[bold red]error:[/] {escape(str(error))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(code=1) from error
 
 
 def workspace(folder: Path | None) -> Workspace:
     """The workspace in ``folder`` or the current directory."""
     return load_workspace(folder)
+
+
+def wrapped_table(*columns: str, title: str) -> Table:
+    """A table whose cells wrap onto more lines instead of being cut short with "...",
+    so ids, file names and messages are always shown whole, however narrow the terminal."""
+    return Table(*(Column(name, overflow="fold") for name in columns), title=title)

@@ -1,23 +1,34 @@
-"""`ptw quarantine list|export|release`: see, fix and re-admit rows held back at ingest."""
+"""`ptw quarantine list|export|release|reject`: see, fix, re-admit or reject rows held back."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
-from rich.table import Table
 
-from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
+from toolkit.cli.batch import current_user
+from toolkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    user_errors,
+    workspace,
+    wrapped_table,
+)
 from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
 from toolkit.ingest.records import record_instrument_name
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
 
 app = typer.Typer(
-    help="Rows held back at ingest: list them, export them to fix, release the fixed ones.",
+    help="Rows held back at ingest: list them, export them to fix, release the fixed ones, "
+    "reject the genuinely wrong ones.",
     no_args_is_help=True,
 )
+#: Held rows `release` and `reject` print before pointing to `ptw quarantine list`.
+STILL_HELD_SHOWN = 20
 BatchOption = Annotated[str | None, typer.Option("--batch", help="Only this batch id.")]
 
 
@@ -39,12 +50,13 @@ def list_rows(
             "survey",
             "cycle",
             "released",
+            "rejected",
             "reasons",
         ]
         if as_json:
             typer.echo(rows[columns].to_json(orient="records"))
             return
-        table = Table(*columns, title=f"{len(rows)} quarantined row(s)")
+        table = wrapped_table(*columns, title=f"{len(rows)} quarantined row(s)")
         for row in rows[columns].itertuples(index=False):
             table.add_row(*(str(v) for v in row))
         console.print(table)
@@ -88,6 +100,7 @@ def release_rows(
             report = release_quarantined(
                 store, fixed, instruments=instruments, secret=space.secret()
             )
+            held = store.quarantine()
         console.print(
             f"{report.released} row(s) released, {report.still_held} still held, "
             f"{report.already_released} released before (ignored)"
@@ -95,5 +108,38 @@ def release_rows(
         errors = report.issues[report.issues["severity"] == "error"]
         for row in errors.head(20).itertuples():
             console.print(
-                f"  source row {row.source_row}, column {row.column!r}: {row.message} (value {row.value!r})"
+                f"  source row {row.source_row}, column {row.column!r}: {row.message} (value {row.value!r})",
+                markup=False,
             )
+        print_still_held(held)
+
+
+def print_still_held(held: pd.DataFrame) -> None:
+    """What the store still holds in quarantine and why (the first rows of each file)."""
+    if held.empty:
+        console.print("Nothing is held in quarantine now.")
+        return
+    console.print(f"Still held in quarantine: {len(held)} row(s)")
+    for row in held.head(STILL_HELD_SHOWN).itertuples():
+        console.print(f"  {row.quarantine_id} ({row.source_file}, source row {row.source_row}): "
+                      f"{row.reasons}", markup=False)  # fmt: skip
+    if len(held) > STILL_HELD_SHOWN:
+        console.print(f"  ... and {len(held) - STILL_HELD_SHOWN} more: `ptw quarantine list`")
+
+
+@app.command("reject")
+def reject_rows(
+    rows: Annotated[
+        list[str], typer.Argument(help="Quarantine ids, as `ptw quarantine list` shows them.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the rows are wrong, e.g. 'true duplicate'.")],
+    workspace_dir: WorkspaceOption = None,
+) -> None:
+    """Reject held rows that are genuinely wrong (a true duplicate): no longer held, never
+    stored, recorded in the audit table with who, when and why."""
+    with user_errors():
+        with ResponseStore(workspace(workspace_dir).store_path) as store:
+            entries = store.reject_quarantined(rows, reason=reason, by=current_user())
+            held = store.quarantine()
+        console.print(f"{len(entries)} row(s) rejected; recorded in the audit table.")
+        print_still_held(held)

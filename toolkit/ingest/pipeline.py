@@ -612,7 +612,8 @@ def quarantine_sheet(held: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ReleaseReport:
-    """What ``ptw quarantine release`` did, per batch: released, still held, not found."""
+    """What ``ptw quarantine release`` did: rows released and still held (of the file's
+    rows), rows released or rejected before (ignored), and the re-validation's issues."""
 
     released: int
     still_held: int
@@ -646,7 +647,8 @@ def release_quarantined(
     held = store.quarantine(include_released=True).set_index("quarantine_id")
     ids = sheet.frame["quarantine_id"].astype(str).str.strip()
     known = ids.isin(held.index).to_numpy()
-    open_rows = known & ~held["released"].reindex(ids).fillna(True).to_numpy(dtype=bool)
+    closed = held["released"] | held["rejected"]
+    open_rows = known & ~closed.reindex(ids).fillna(True).to_numpy(dtype=bool)
     totals = {"released": 0, "held": 0}
     found: list[pd.DataFrame] = []
     for batch_id, positions in pd.Series(np.flatnonzero(open_rows)).groupby(
