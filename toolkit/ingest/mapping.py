@@ -255,7 +255,7 @@ def _bad_mapping(path: Path, message: str) -> IngestError:
         message=message,
         file=str(path),
         expected="YAML 'source header: item' lines, or a CSV with columns source,item",
-        fix="draft one with `ptw ingest FILE --survey S --suggest-mapping MAPPING.yaml`",
+        fix="draft one with `ptw ingest FILE --survey S --suggest-mapping --mapping-out MAPPING.yaml`",
     )
 
 

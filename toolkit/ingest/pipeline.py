@@ -22,6 +22,7 @@ readers, ``ingest.unknown_region``, ``ingest.missing_required_column``,
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -152,19 +153,24 @@ def batch_identifier(sha256: str, name: str, cycle: int | str, region: str) -> s
 
 
 def region_code(instrument: Instrument, region: str) -> str:
-    """The option code of ``--region`` (name, code or synonym); ``''`` stays ``''``."""
+    """The option code of ``--region`` (name, code or synonym); ``''`` stays ``''``.
+
+    A batch's region must be a region: a non-substantive option ("Prefer not to say") is
+    refused like an unknown one.
+    """
     if not region or "region" not in instrument.item_map:
         return region
-    lookup = instrument.accepted_answers("region")
-    if lookup.get(normalise(region)) is None:
+    code = instrument.accepted_answers("region").get(normalise(region))
+    if code is None or code not in instrument.substantive_codes("region"):
         raise IngestError(
             code="ingest.unknown_region",
-            message="unknown region",
+            message="unknown region" if code is None else "not a region a batch can belong to",
             value=region,
-            expected=", ".join(c.label for c in instrument.choices("region")),
-            fix="pass --region with one of the NHS England regions (name or code)",
+            expected=", ".join(c.label for c in instrument.choices("region") if not c.missing),
+            fix="pass --region with one of the NHS England regions (name or code), or leave "
+            "it out to take each row's own region",
         )
-    return str(lookup[normalise(region)])
+    return str(code)
 
 
 def _file_level_checks(raw: RawExport, target: Target, match: ColumnMatch) -> None:
@@ -529,16 +535,27 @@ def ingest_file(
         else pd.Series(pd.NA, index=raw.frame.index, dtype="string")
     )
     coded = code_answers(raw, target.instrument, match, respondents)
-    cycle = cycle if cycle is not None else extract_year(coded.values, target.instrument)
+    notes = [platform_note]
     if cycle is None:
-        raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
-                          file=str(path), fix="pass --year YEAR")  # fmt: skip
+        file_date = dt.date.fromtimestamp(path.stat().st_mtime)
+        found = extract_year(
+            coded.values, target.instrument, as_of=file_date, start_items=target.key_items
+        )
+        if found is None:
+            raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
+                              file=str(path), fix="pass --year YEAR")  # fmt: skip
+        cycle = found.year
+        notes.append(pd.DataFrame({"source_row": [raw.header_row], "respondent": [None], "column": [None],
+                                   "value": [str(cycle)], "rule": ["extract_year"], "severity": ["info"],
+                                   "message": [f"extract year {cycle} taken from {found.source}; "
+                                               "pass --year to set it"], "position": [-1]}))  # fmt: skip
     validated = validate_rows(
         store, raw, target, cycle=cycle, region=code, secret=secret, match=match, coded=coded
     )
-    if not platform_note.empty:
+    notes = [n for n in notes if not n.empty]
+    if notes:
         validated = replace(
-            validated, issues=pd.concat([platform_note, validated.issues], ignore_index=True)
+            validated, issues=pd.concat([*notes, validated.issues], ignore_index=True)
         )
     if strict:
         refuse_if_strict(validated, path)

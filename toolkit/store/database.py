@@ -402,9 +402,10 @@ class ResponseStore:
     def counts(self) -> pd.DataFrame:
         """Batches and accepted, quarantined, warned and skipped rows by kind, survey, cycle, region."""
         return self.con.execute(
-            """SELECT kind, survey, cycle, region, count(*) AS batches, sum(rows_read) AS rows_read,
-                      sum(accepted) AS accepted, sum(quarantined) AS quarantined,
-                      sum(warned) AS warned, sum(skipped) AS skipped
+            """SELECT kind, survey, cycle, region, count(*) AS batches,
+                      sum(rows_read)::BIGINT AS rows_read, sum(accepted)::BIGINT AS accepted,
+                      sum(quarantined)::BIGINT AS quarantined, sum(warned)::BIGINT AS warned,
+                      sum(skipped)::BIGINT AS skipped
                FROM batches GROUP BY ALL ORDER BY ALL"""
         ).df()
 
