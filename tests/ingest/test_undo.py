@@ -140,3 +140,23 @@ def test_release_says_what_is_still_held_and_why(export, tmp_path):
     assert "1 row(s) released, 2 still held" in out
     assert "Still held in quarantine: 2 row(s)" in out
     assert "ethnicity: not an option of ethnicity" in out
+
+
+def test_removing_a_corrected_file_holds_the_rows_it_released_again(export, tmp_path):
+    root = _workspace(tmp_path / "ws")
+    _ingest(export, root)
+    first = _batch_id(root)
+    corrected = tmp_path / "corrected.csv"
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    frame.loc[list(BAD_ROWS), "ethnicity"] = "African"
+    frame.to_csv(corrected, index=False)
+    assert "3 row(s) quarantined earlier are now released" in flat(_ingest(corrected, root))
+    with ResponseStore(root / "store" / "ptw.duckdb") as store:
+        second = next(b for b in store.batches()["batch_id"] if b != first)
+        assert store.quarantine().empty
+    ptw("batch", "remove", second, "--reason", "released too early", "-w", root)
+    with ResponseStore(root / "store" / "ptw.duckdb") as store:
+        held = store.quarantine()
+        assert sorted(held["quarantine_id"]) == sorted(f"{first}:{r + 2}" for r in BAD_ROWS)
+        assert store.find_batch(first)["quarantined"] == 3
+        assert len(store.read_table("responses_culture")) == 57
