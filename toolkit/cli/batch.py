@@ -57,8 +57,10 @@ def remove_batch(
     ],
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Remove one batch: its rows, quarantine and issues, in one transaction; recorded in the
-    audit table with who, when and why. The file can then be ingested again."""
+    """Remove one batch (its rows, quarantine and issues) in one transaction.
+
+    The audit table records who removed it, when and why; the file can then be ingested again.
+    """
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path) as store:
             entry = store.remove_batch(batch, reason=reason, by=current_user())

@@ -58,7 +58,10 @@ def ingest(
     issues_out: IssuesOption = None,
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Validate survey exports and store them; rows with errors go to quarantine with their reasons."""
+    """Validate survey exports and store them; rows with errors go to quarantine with their reasons.
+
+    Qualtrics, SurveyMonkey, Microsoft Forms, Smart Survey, JISC and Google Forms exports load as is.
+    """
     with user_errors():
         space = workspace(workspace_dir)
         if not survey:

@@ -135,8 +135,10 @@ def reject_rows(
     reason: Annotated[str, typer.Option(help="Why the rows are wrong, e.g. 'true duplicate'.")],
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Reject held rows that are genuinely wrong (a true duplicate): no longer held, never
-    stored, recorded in the audit table with who, when and why."""
+    """Reject held rows that are genuinely wrong (a true duplicate): never stored, no longer held.
+
+    The audit table records who rejected them, when and why.
+    """
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path) as store:
             entries = store.reject_quarantined(rows, reason=reason, by=current_user())
