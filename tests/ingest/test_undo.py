@@ -160,3 +160,15 @@ def test_removing_a_corrected_file_holds_the_rows_it_released_again(export, tmp_
         assert sorted(held["quarantine_id"]) == sorted(f"{first}:{r + 2}" for r in BAD_ROWS)
         assert store.find_batch(first)["quarantined"] == 3
         assert len(store.read_table("responses_culture")) == 57
+
+
+def test_a_store_from_before_rejections_lists_its_quarantine_read_only(export, tmp_path):
+    root = _workspace(tmp_path / "ws")
+    _ingest(export, root)
+    with ResponseStore(root / "store" / "ptw.duckdb") as store:
+        store.con.execute("ALTER TABLE quarantine DROP COLUMN rejected")  # as an older ptw wrote it
+    with ResponseStore(root / "store" / "ptw.duckdb", read_only=True) as store:
+        held = store.quarantine()
+    assert len(held) == 3 and not held["rejected"].any()
+    listed = json.loads(ptw("quarantine", "list", "--json", "-w", root))
+    assert [row["rejected"] for row in listed] == [False] * 3

@@ -296,15 +296,18 @@ class ResponseStore:
     ) -> pd.DataFrame:
         """Quarantined rows (held ones, neither released nor rejected, unless
         ``include_released``), optionally of one batch."""
+        columns = {r[0] for r in self.con.execute("DESCRIBE quarantine").fetchall()}
+        # a store written before rejections existed, opened read-only (so not yet upgraded)
+        rejected = "" if "rejected" in columns else ", FALSE AS rejected"
         where = ["TRUE"]
         params: list[object] = []
         if not include_released:
-            where.append("NOT q.released AND NOT q.rejected")
+            where.append("NOT q.released" + (" AND NOT q.rejected" if not rejected else ""))
         if batch_id:
             where.append("q.batch_id = ?")
             params.append(batch_id)
         return self.con.execute(
-            "SELECT q.*, b.source_file FROM quarantine q JOIN batches b USING (batch_id) "
+            f"SELECT q.*{rejected}, b.source_file FROM quarantine q JOIN batches b USING (batch_id) "
             f"WHERE {' AND '.join(where)} ORDER BY b.ingested_at, q.batch_id, q.source_row",
             params,
         ).df()
