@@ -110,18 +110,27 @@ class Workspace:
         """A copy with the suppression threshold overridden (``None`` keeps it)."""
         if threshold is None:
             return self
-        return replace(self, threshold=_checked_threshold(threshold, self.root / CONFIG_NAME))
+        return replace(self, threshold=_checked_threshold(threshold, source=None))
 
 
-def _checked_threshold(value: object, source: Path) -> int:
+def _checked_threshold(value: object, *, source: Path | None) -> int:
+    """``value`` when it is a whole number of at least :data:`MIN_THRESHOLD`.
+
+    Args:
+        source: the ``ptw.toml`` it was read from, or ``None`` for the ``--threshold`` option
+            (the message then blames the option, not the file).
+    """
     if not isinstance(value, int) or value < MIN_THRESHOLD:
         raise PtwError(
             code="workspace.threshold_too_low",
-            message="the suppression threshold must be a whole number of at least 5",
-            file=str(source),
+            message="the suppression threshold must be a whole number of at least 5"
+            + ("" if source else " (--threshold)"),
+            file=str(source) if source else None,
             value=value,
             expected=f"an integer >= {MIN_THRESHOLD}",
-            fix="set [suppression] threshold = 10 (the default) or higher",
+            fix="set [suppression] threshold = 10 (the default) or higher in ptw.toml"
+            if source
+            else f"pass --threshold {MIN_THRESHOLD} or higher, or leave it out to use ptw.toml's",
         )
     return value
 
@@ -201,7 +210,7 @@ def load_workspace(root: Path | None = None) -> Workspace:
         plan_path=_plan_path(folder, analysis.get("plan", "")),
         reports_dir=_folder_or_default(folder, space.get("reports", ""), reports_dir()),
         region=space.get("region", ""),
-        threshold=_checked_threshold(suppression.get("threshold", 10), config),
+        threshold=_checked_threshold(suppression.get("threshold", 10), source=config),
         rounding=rounding,
         max_unzipped_bytes=int(unzipped * 2**20),
     )

@@ -72,17 +72,18 @@ def test_census_nomis_xlsx_preamble_and_counts(real):
     assert found.frame["Ethnic group"].iloc[-1].startswith("In order to protect against disclosure")
 
 
-def test_csps2016_csv_is_cp1252_and_its_two_row_header_is_refused(real):
+def test_csps2016_csv_is_cp1252_and_is_refused_as_a_published_table(real):
     path = real / "csps2016_results_by_demographic_groups.csv"
     raw = path.read_bytes()
     assert detect_encoding(raw) == "cp1252"
     with pytest.raises(IngestError) as caught:
         read_export(path)
     error = caught.value
-    # row 1 holds the question groups, row 2 the answer options, which repeat across groups
-    assert (error.code, error.row) == ("read.duplicate_columns", 2)
-    assert error.details["duplicates"]["Less than 1 year"] == ["Y", "AE", "AK"]
-    assert "two-row header" in str(error)
+    # row 2 holds the answer options over columns of percentages ("53%") by group
+    assert (error.code, error.row) == ("read.aggregate_table", 2)
+    assert "published table of results" in str(error)
+    assert "toolkit.stats.proportions_from_counts" in str(error)
+    assert "relative_likelihood_from_counts" in str(error)
     assert b'"220,419"' in raw
     assert parse_number("220,419") == 220419.0
 
@@ -97,13 +98,15 @@ def test_csps2016_csv_declared_as_utf8_names_the_first_bad_byte(real):
     assert caught.value.line == 99
 
 
-def test_nhs_staff_survey_xls_multi_row_header_is_refused(real):
+def test_nhs_staff_survey_xls_is_refused_as_a_published_table(real):
     with pytest.raises(IngestError) as caught:
         read_export(real / "nhs_staff_survey_2018_abuse_sheet5_religion.xls")
     error = caught.value
-    # row 4 (answer options) is taken as the header; column B holds the group names
-    # ("ALL TRUSTS", "No religion", ...) under a blank header cell
-    assert (error.code, error.row, error.column) == ("read.blank_header", 4, "B")
+    # row 4 (answer options) is the header; row 5 is a row of units ("%", "n") over
+    # percentages by religion
+    assert (error.code, error.row) == ("read.aggregate_table", 4)
+    assert "percentages by group" in str(error)
+    assert "toolkit.stats.relative_likelihood_from_counts" in str(error)
 
 
 def test_nhs_staff_survey_xls_notes_sheet_reads(real):

@@ -164,8 +164,9 @@ def test_suggested_mapping_drafts_and_then_maps_headers(culture, tmp_path):
     )
     renamed.to_csv(tmp_path / "forms.csv", index=False)
     root = _workspace(tmp_path / "ws")
+    # a flag on the file being ingested: the file is given once, where it always goes
     draft = ptw(
-        "ingest", "--suggest-mapping", tmp_path / "forms.csv", "--survey", "culture", "-w", root
+        "ingest", tmp_path / "forms.csv", "--survey", "culture", "--suggest-mapping", "-w", root
     )
     mapping = yaml.safe_load(draft)
     assert mapping["ethnicity"] == "ethnicity"

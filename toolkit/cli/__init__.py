@@ -2,7 +2,18 @@
 
 import typer
 
-from toolkit.cli import analyse, demo, ingest, quarantine, records, report, store, survey, workspace
+from toolkit.cli import (
+    analyse,
+    batch,
+    demo,
+    ingest,
+    quarantine,
+    records,
+    report,
+    store,
+    survey,
+    workspace,
+)
 
 app = typer.Typer(
     help="ptw: pharmacy technician workforce equality toolkit.",
@@ -20,6 +31,7 @@ app.command()(report.report)
 app.add_typer(survey.app, name="survey")
 app.add_typer(records.app, name="records")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(batch.app, name="batch")
 app.command()(store.export)
 app.command()(store.merge)
 

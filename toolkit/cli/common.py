@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column, Table
 
 from toolkit.config import Workspace, load_workspace
 from toolkit.errors import PtwError
@@ -62,3 +63,9 @@ def batch_instruments(space: Workspace, store: ResponseStore) -> dict[tuple[str,
         file_name = name if kind == "survey" else record_instrument_name(name)
         found[(kind, name)] = load_instrument(instrument_path(space.surveys_dir, file_name))
     return found
+
+
+def wrapped_table(*columns: str, title: str) -> Table:
+    """A table whose cells wrap onto more lines instead of being cut short with "...",
+    so ids, file names and messages are always shown whole, however narrow the terminal."""
+    return Table(*(Column(name, overflow="fold") for name in columns), title=title)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.table import Table
 
-from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace, wrapped_table
 from toolkit.errors import PtwError
+from toolkit.ingest.batch import BatchRecord
 from toolkit.ingest.mapping import read_mapping, suggest_mapping
 from toolkit.ingest.pipeline import IngestReport, ingest_survey_file
 from toolkit.ingest.readers import read_export
@@ -45,12 +45,13 @@ def ingest(
     ] = "",
     mapping: MappingOption = None,
     suggest: Annotated[
-        Path | None,
+        bool,
         typer.Option(
             "--suggest-mapping",
-            help="Draft a mapping for this export (printed, or written to --mapping-out).",
+            help="Draft a mapping for the export instead of ingesting it "
+            "(printed, or written to --mapping-out).",
         ),
-    ] = None,
+    ] = False,
     mapping_out: Annotated[
         Path | None, typer.Option(help="Where --suggest-mapping writes the YAML draft.")
     ] = None,
@@ -58,14 +59,19 @@ def ingest(
     issues_out: IssuesOption = None,
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Validate survey exports and store them; rows with errors go to quarantine with their reasons."""
+    """Validate survey exports and store them; rows with errors go to quarantine with their reasons.
+
+    Qualtrics, SurveyMonkey, Microsoft Forms, Smart Survey, JISC and Google Forms exports load as is.
+    """
     with user_errors():
         space = workspace(workspace_dir)
         if not survey:
             raise _usage("--survey is required (e.g. --survey culture)")
         instrument = load_instrument(instrument_path(space.surveys_dir, survey))
-        if suggest is not None:
-            raw = read_export(suggest, max_unzipped=space.max_unzipped_bytes)
+        if suggest:
+            if not files or len(files) > 1:
+                raise _usage("--suggest-mapping drafts a mapping for one export: give one file")
+            raw = read_export(files[0], max_unzipped=space.max_unzipped_bytes)
             draft = suggest_mapping(list(raw.frame.columns), instrument, raw.question_text)
             if mapping_out is None:
                 typer.echo(draft, nl=False)
@@ -105,7 +111,7 @@ def print_report(path: Path, report: IngestReport) -> None:
     console.print(
         f"{path.name}: {batch.accepted} accepted, {batch.quarantined} quarantined, "
         f"{batch.warned} flagged, {batch.skipped} already stored "
-        f"(batch {batch.batch_id}, {batch.reader}, {batch.encoding or 'binary'}, {batch.layout})"
+        f"(batch {batch.batch_id}; {how_read(batch)})"
     )
     if report.released:
         console.print(f"  {report.released} row(s) quarantined earlier are now released.")
@@ -115,19 +121,45 @@ def print_report(path: Path, report: IngestReport) -> None:
             .agg(rows=("rule", "size"), example=("value", "first"), message=("message", "first"))
             .reset_index()
         )
-        table = Table("severity", "rule", "column", "rows", "example", "message", title="Issues")
+        table = wrapped_table(
+            "severity", "rule", "column", "rows", "example", "message", title="Issues"
+        )
         for row in summary.itertuples():
             table.add_row(row.severity, row.rule, str(row.column), str(row.rows),
-                          str(row.example)[:30], str(row.message)[:90])  # fmt: skip
+                          str(row.example), str(row.message))  # fmt: skip
         console.print(table)
 
 
+#: How each reader and layout is said in the ingest summary.
+READ_AS = {"csv": "CSV", "tsv": "tab-separated text", "xlsx": "Excel workbook",
+           "xls": "Excel 97-2003 workbook", "ods": "OpenDocument spreadsheet",
+           "spss": "SPSS data file", "parquet": "Parquet file"}  # fmt: skip
+LAYOUT_AS = {"plain": "one header row", "qualtrics": "Qualtrics' three header rows",
+             "surveymonkey": "SurveyMonkey's two header rows"}  # fmt: skip
+
+
+def how_read(batch: BatchRecord) -> str:
+    """How the file was read, in words: ``read as CSV, UTF-8, one header row``."""
+    parts = [f"read as {READ_AS.get(batch.reader, batch.reader)}"]
+    if batch.encoding:
+        parts.append(batch.encoding.upper().replace("-SIG", " with a byte-order mark"))
+    if batch.reader not in ("spss", "parquet"):
+        parts.append(LAYOUT_AS.get(batch.layout, batch.layout))
+    return ", ".join(parts)
+
+
 def write_issues(reports: list[IngestReport], path: Path) -> None:
-    """Every issue of the reports, with its batch id, to a CSV or XLSX file (cells made safe:
-    :func:`toolkit.ingest.sheets.write_sheet`; respondents appear only as pseudonyms)."""
+    """Every issue of the reports, with its batch id, to a CSV or XLSX file, in file order
+    and, within a file, by source row (notes about whole columns, on the header row, first).
+    Cells are made safe (:func:`toolkit.ingest.sheets.write_sheet`); respondents appear only as
+    pseudonyms."""
     frame = pd.concat(
         [r.issues.assign(batch_id=r.batch.batch_id, file=r.batch.source_file) for r in reports],
         ignore_index=True,
     )
+    frame = frame.assign(
+        _file=frame["file"].map({r.batch.source_file: k for k, r in enumerate(reports)})
+    )
+    frame = frame.sort_values(["_file", "source_row"], kind="stable").drop(columns="_file")
     write_sheet(frame, path)
     console.print(f"Issues written to {path}")

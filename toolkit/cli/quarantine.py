@@ -1,13 +1,14 @@
-"""`ptw quarantine list|export|release`: see, fix and re-admit rows held back at ingest."""
+"""`ptw quarantine list|export|release|reject`: see, fix, re-admit or reject rows held back."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
-from rich.table import Table
 
+from toolkit.cli.batch import current_user
 from toolkit.cli.common import (
     JsonOption,
     WorkspaceOption,
@@ -15,15 +16,19 @@ from toolkit.cli.common import (
     console,
     user_errors,
     workspace,
+    wrapped_table,
 )
 from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
 from toolkit.ingest.sheets import write_sheet
 from toolkit.store.database import ResponseStore
 
 app = typer.Typer(
-    help="Rows held back at ingest: list them, export them to fix, release the fixed ones.",
+    help="Rows held back at ingest: list them, export them to fix, release the fixed ones, "
+    "reject the genuinely wrong ones.",
     no_args_is_help=True,
 )
+#: Held rows `release` and `reject` print before pointing to `ptw quarantine list`.
+STILL_HELD_SHOWN = 20
 BatchOption = Annotated[str | None, typer.Option("--batch", help="Only this batch id.")]
 
 
@@ -45,12 +50,13 @@ def list_rows(
             "survey",
             "cycle",
             "released",
+            "rejected",
             "reasons",
         ]
         if as_json:
             typer.echo(rows[columns].to_json(orient="records"))
             return
-        table = Table(*columns, title=f"{len(rows)} quarantined row(s)")
+        table = wrapped_table(*columns, title=f"{len(rows)} quarantined row(s)")
         for row in rows[columns].itertuples(index=False):
             table.add_row(*(str(v) for v in row))
         console.print(table)
@@ -85,6 +91,7 @@ def release_rows(
                 store, fixed, instruments=batch_instruments(space, store), secret=space.secret(),
                 max_unzipped=space.max_unzipped_bytes,
             )  # fmt: skip
+            held = store.quarantine()
         console.print(
             f"{report.released} row(s) released, {report.still_held} still held, "
             f"{report.already_released} released before (ignored)"
@@ -92,5 +99,40 @@ def release_rows(
         errors = report.issues[report.issues["severity"] == "error"]
         for row in errors.head(20).itertuples():
             console.print(
-                f"  source row {row.source_row}, column {row.column!r}: {row.message} (value {row.value!r})"
+                f"  source row {row.source_row}, column {row.column!r}: {row.message} (value {row.value!r})",
+                markup=False,
             )
+        print_still_held(held)
+
+
+def print_still_held(held: pd.DataFrame) -> None:
+    """What the store still holds in quarantine and why (the first rows of each file)."""
+    if held.empty:
+        console.print("Nothing is held in quarantine now.")
+        return
+    console.print(f"Still held in quarantine: {len(held)} row(s)")
+    for row in held.head(STILL_HELD_SHOWN).itertuples():
+        console.print(f"  {row.quarantine_id} ({row.source_file}, source row {row.source_row}): "
+                      f"{row.reasons}", markup=False)  # fmt: skip
+    if len(held) > STILL_HELD_SHOWN:
+        console.print(f"  ... and {len(held) - STILL_HELD_SHOWN} more: `ptw quarantine list`")
+
+
+@app.command("reject")
+def reject_rows(
+    rows: Annotated[
+        list[str], typer.Argument(help="Quarantine ids, as `ptw quarantine list` shows them.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the rows are wrong, e.g. 'true duplicate'.")],
+    workspace_dir: WorkspaceOption = None,
+) -> None:
+    """Reject held rows that are genuinely wrong (a true duplicate): never stored, no longer held.
+
+    The audit table records who rejected them, when and why.
+    """
+    with user_errors():
+        with ResponseStore(workspace(workspace_dir).store_path) as store:
+            entries = store.reject_quarantined(rows, reason=reason, by=current_user())
+            held = store.quarantine()
+        console.print(f"{len(entries)} row(s) rejected; recorded in the audit table.")
+        print_still_held(held)

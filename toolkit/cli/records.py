@@ -11,7 +11,7 @@ from toolkit.cli.common import WorkspaceOption, user_errors, workspace
 from toolkit.cli.ingest import IssuesOption, MappingOption, StrictOption, print_report, write_issues
 from toolkit.ingest.mapping import read_mapping
 from toolkit.ingest.pipeline import ingest_records_file
-from toolkit.ingest.records import record_instrument_name
+from toolkit.ingest.records import record_instrument_name, record_kind
 from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
 
@@ -39,6 +39,7 @@ def ingest_records(
     """Validate records and store them in records_<kind>; rows with errors go to quarantine."""
     with user_errors():
         space = workspace(workspace_dir)
+        kind = record_kind(kind)
         instrument = load_instrument(
             instrument_path(space.surveys_dir, record_instrument_name(kind))
         )

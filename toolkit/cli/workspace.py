@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from toolkit import __version__
-from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
+from toolkit.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    user_errors,
+    workspace,
+    wrapped_table,
+)
 from toolkit.config import init_workspace
 from toolkit.errors import PtwError
 from toolkit.report.render import available_engines
@@ -42,7 +48,7 @@ def status(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -
             return
         columns = ("kind", "survey", "cycle", "region", "batches", "accepted", "quarantined",
                    "warned", "skipped")  # fmt: skip
-        table = Table(*columns, title="Batches")
+        table = wrapped_table(*columns, title="Batches")
         for row in summary["by_batch_group"]:
             table.add_row(*(str(row[c]) for c in columns))
         console.print(table)

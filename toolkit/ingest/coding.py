@@ -207,29 +207,77 @@ def _join_codes(codes: list[str], order: dict[str, int]) -> str | None:
     return " ".join(unique) or None
 
 
+#: The separator platforms join several choices with when ``;`` and ``|`` are not used
+#: (Qualtrics by default, Google Forms with ", ").
+PLATFORM_SEPARATOR = ","
+_AMBIGUOUS = object()
+
+
+def split_platform_joined(value: str, lookup: dict[str, str | None]) -> object:
+    """Codes of a multi-select answer joined by :data:`PLATFORM_SEPARATOR`.
+
+    Labels may hold the separator themselves ("Any other Black, Black British, or Caribbean
+    background"), so the answer is cut at the commas into the fewest known options (the
+    longest known labels win). Returns the codes (``None`` for a "not known" answer),
+    ``_MISSING`` when no cut gives only known options, or ``_AMBIGUOUS`` when two cuts into
+    the fewest options read as different choices.
+    """
+    parts = value.split(PLATFORM_SEPARATOR)
+    readings: list[list[str | None]] = []
+
+    def walk(start: int, codes: list[str | None]) -> None:
+        if start == len(parts):
+            readings.append(codes)
+            return
+        for end in range(start + 1, len(parts) + 1):
+            key = normalise(PLATFORM_SEPARATOR.join(parts[start:end]))
+            if key and key in lookup:
+                walk(end, [*codes, lookup[key]])
+
+    walk(0, [])
+    if not readings:
+        return _MISSING
+    fewest = min(len(r) for r in readings)
+    choices = {frozenset(r) for r in readings if len(r) == fewest}
+    return next(r for r in readings if len(r) == fewest) if len(choices) == 1 else _AMBIGUOUS
+
+
 def code_select_multiple(
     instrument: Instrument, item: Item, raw: pd.Series
 ) -> tuple[pd.Series, list[Problem]]:
-    """Codes of a multi-select column whose answers are joined by ``;`` or ``|``."""
+    """Codes of a multi-select column whose answers are joined by ``;``, ``|`` or spaces
+    (codes), else by a platform's ``,`` (:func:`split_platform_joined`, reported as an info
+    issue saying the rule was used; an ambiguous cut is an error)."""
     lookup = _choice_lookup(instrument, item)
     order = {c.code: k for k, c in enumerate(instrument.choices(item))}
 
-    def decode(value: str) -> object:
+    def decode(value: str) -> tuple[object, bool]:
         for separator in (MULTI_SEPARATOR, _SPACES):
             parts = [
                 lookup.get(normalise(p), _MISSING) for p in separator.split(value.strip()) if p
             ]
             if not any(p is _MISSING for p in parts):
-                return _join_codes([p for p in parts if p is not None], order)
-        return _MISSING
+                return _join_codes([p for p in parts if p is not None], order), False
+        codes = split_platform_joined(value, lookup)
+        if isinstance(codes, list):
+            return _join_codes([c for c in codes if c is not None], order), True
+        return codes, False
 
     decoded = _by_value(raw, decode)
-    unknown = decoded.rows(lambda v: v is _MISSING)
-    message = (
-        f"an answer is not an option of {item.name} (separate several answers with ';'); "
-        f"accepted: {_accepted_text(instrument, item)}"
-    )
-    return decoded.text(raw.index), [Problem(unknown, "unknown_option", "error", message)]
+    coded = Decoded(decoded.positions, [v[0] for v in decoded.values])
+    accepted = _accepted_text(instrument, item)
+    return coded.text(raw.index), [
+        Problem(coded.rows(lambda v: v is _MISSING), "unknown_option", "error",
+                f"an answer is not an option of {item.name} (separate several answers with ';'); "
+                f"accepted: {accepted}"),
+        Problem(coded.rows(lambda v: v is _AMBIGUOUS), "ambiguous_answers", "error",
+                f"the answer can be cut at its commas into options of {item.name} in more than "
+                "one way; separate the answers with ';'"),
+        Problem(decoded.rows(lambda v: v[1]), "platform_separator", "info",
+                f"several answers to {item.name} joined by '{PLATFORM_SEPARATOR}' (as Qualtrics "
+                "and Google Forms export them) were split into its options, keeping the longest "
+                "known labels whole"),
+    ]  # fmt: skip
 
 
 def combine_spread(
@@ -483,24 +531,39 @@ def code_answers(
             problems = [formula_problem(raw), *problems]
         values[name], sources[name] = coded, (column, raw)
         given[name] = ~blank_mask(raw)
-        found += [_report(p, column=column, values=raw, **where) for p in problems]
+        found += [
+            _report(p, column=column, values=raw, header_row=export.header_row, **where)
+            for p in problems
+        ]
     for name, columns in match.spread.items():
         values[name], _ = combine_spread(instrument, instrument.item_map[name], frame, columns)
         sources[name] = (" + ".join(columns), values[name])
     coded_frame = pd.DataFrame(values, index=frame.index)
     for name, problems in row_problems(instrument, coded_frame, given).items():
         column, raw = sources[name]
-        found += [_report(p, column=column, values=raw, **where) for p in problems]
+        found += [
+            _report(p, column=column, values=raw, header_row=export.header_row, **where)
+            for p in problems
+        ]
     found = [chunk for chunk in found if chunk is not None]
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
     return CodedAnswers(values=coded_frame, issues=issues)
 
 
-def _report(problem: Problem, **where: object) -> pd.DataFrame | None:
-    """The issues of one problem, or ``None`` when no row has it."""
+def _report(problem: Problem, *, header_row: int, **where: object) -> pd.DataFrame | None:
+    """The issues of one problem, or ``None`` when no row has it.
+
+    An ``info`` problem (a rule ptw applied, not a fault of the rows) is one issue for the
+    column, on no row (position -1), counting the rows and showing the first value.
+    """
     mask = np.asarray(problem.mask, dtype=bool)
     if not mask.any():
         return None
-    return issue_rows(
+    rows = issue_rows(
         mask, rule=problem.rule, severity=problem.severity, message=problem.message, **where
     )  # type: ignore[arg-type]
+    if problem.severity != "info":
+        return rows
+    note = rows.head(1).assign(respondent=None, position=-1,
+                               message=f"{int(mask.sum())} row(s): {problem.message}")  # fmt: skip
+    return note.assign(source_row=header_row)

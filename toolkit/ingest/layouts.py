@@ -11,6 +11,17 @@ narrower than the table, so they are skipped as a preamble.
 Qualtrics rule: the row two below the header holds import ids (``{"ImportId":"QID1"}``) in
 at least half of its non-blank cells. Then the header row gives the column names, the next
 row the question text, and data start after the import-id row.
+
+SurveyMonkey rule: the header row names ``Respondent ID`` and the row below it says
+``Response`` (or ``Open-Ended Response``) over at least one question. Then a question's
+options sit in that second row, under the question (written once, over its first option
+column); each option column is named ``question - option`` and data start below the second
+row.
+
+Aggregate-table rule: a published table of results (percentages by group) is not a file of
+responses. It is recognised when, in the rows below the header, at least
+:data:`AGGREGATE_SHARE` of the filled cells are percentages (``53%``), or one of the two rows
+under the header is a row of units (``%`` in at least half of its filled cells).
 """
 
 from __future__ import annotations
@@ -35,6 +46,13 @@ from toolkit.ingest.raw_export import (
 HEADER_SEARCH_ROWS = 50
 
 _IMPORT_ID = re.compile(r'\s*\{\s*"ImportId"\s*:')
+_PERCENT = re.compile(r"\s*-?\d*\.?\d*\s*%\s*")
+#: Share of percentage cells under the header that marks a published aggregate table.
+AGGREGATE_SHARE = 0.3
+#: Rows under the header examined by the aggregate-table rule.
+AGGREGATE_SAMPLE_ROWS = 30
+#: Second-row cells of a SurveyMonkey export over a question with a single answer column.
+SURVEYMONKEY_ANSWER_CELLS = frozenset({"response", "open-ended response"})
 
 Row = Sequence[str | None]
 
@@ -46,7 +64,7 @@ class TableLayout:
     Attributes:
         header_index: 0-based index of the header row in the grid.
         data_start: 0-based index of the first data row.
-        layout: ``"plain"`` or ``"qualtrics"``.
+        layout: ``"plain"``, ``"qualtrics"``, ``"surveymonkey"`` or ``"aggregate"``.
         names: the header cells as read (not yet stripped or checked).
         question_text: the Qualtrics question-text row, else ``None``.
     """
@@ -116,7 +134,67 @@ def locate_table(rows: Sequence[Row], *, header_row: int | None, path: Path) -> 
     names = list(rows[index])
     if _is_qualtrics(rows, index):
         return TableLayout(index, index + 3, "qualtrics", names, list(rows[index + 1]))
+    if _is_surveymonkey(rows, index):
+        return TableLayout(
+            index, index + 2, "surveymonkey", _surveymonkey_names(names, rows[index + 1]), None
+        )
+    if _is_aggregate(rows, index):
+        return TableLayout(index, index + 1, "aggregate", names, None)
     return TableLayout(index, index + 1, "plain", names, None)
+
+
+def _is_surveymonkey(rows: Sequence[Row], header_index: int) -> bool:
+    """Whether the header names ``Respondent ID`` and the next row holds ``Response`` cells."""
+    if len(rows) <= header_index + 1:
+        return False
+    header = {cell.strip().casefold() for cell in _filled(rows[header_index])}
+    below = {cell.strip().casefold() for cell in _filled(rows[header_index + 1])}
+    return "respondent id" in header and bool(below & SURVEYMONKEY_ANSWER_CELLS)
+
+
+def _surveymonkey_names(questions: Row, options: Row) -> list[str | None]:
+    """Column names from SurveyMonkey's two header rows (module docstring)."""
+    names: list[str | None] = []
+    question: str | None = None
+    padded = list(options) + [None] * (len(questions) - len(options))
+    for top, below in zip(questions, padded, strict=False):
+        if top is not None and top.strip():
+            question = top.strip()
+        option = (below or "").strip()
+        if not option or option.casefold() in SURVEYMONKEY_ANSWER_CELLS:
+            names.append(top)
+        else:
+            names.append(f"{question} - {option}" if question else option)
+    return names
+
+
+def _is_aggregate(rows: Sequence[Row], header_index: int) -> bool:
+    """Whether the rows under the header are a published table of percentages (docstring)."""
+    below = rows[header_index + 1 : header_index + 1 + AGGREGATE_SAMPLE_ROWS]
+    for row in below[:2]:
+        cells = _filled(row)
+        if cells and 2 * sum(cell.strip() == "%" for cell in cells) >= len(cells):
+            return True
+    cells = [cell for row in below for cell in _filled(row)]
+    share = sum(bool(_PERCENT.fullmatch(cell)) for cell in cells) / max(len(cells), 1)
+    return share >= AGGREGATE_SHARE
+
+
+def refuse_aggregate(table: TableLayout, *, path: Path) -> None:
+    """Raise ``read.aggregate_table`` for a published table of results (module docstring)."""
+    if table.layout != "aggregate":
+        return
+    raise read_error(
+        "read.aggregate_table",
+        "this is a published table of results (percentages by group), not one row per "
+        "respondent, so it cannot be ingested",
+        path=path,
+        row=table.header_index + 1,
+        expected="a survey export or records file with one row per respondent or record",
+        fix="to compare groups from published figures, take the counts (not the percentages) "
+        "and use toolkit.stats.proportions_from_counts and "
+        "toolkit.stats.relative_likelihood_from_counts",
+    )
 
 
 def settle_columns(

@@ -5,7 +5,8 @@ A header matches an item when, compared case- and space-insensitively, it is
 1. a key of the explicit mapping (``--mapping FILE``: source header -> item name, or
    ``source header -> item name: option code`` for one option of a spread multi-select);
 2. the item's name or its full question text (label), as Microsoft Forms and SmartSurvey
-   export it; for a Qualtrics export (:attr:`RawExport.layout` ``"qualtrics"``) the question
+   export it, also after a leading question number (``3. question``, ``Q3: question``,
+   ``5.1 question``, as JISC Online Surveys numbers them); for a Qualtrics export (:attr:`RawExport.layout` ``"qualtrics"``) the question
    text of the second header row is tried as well;
 3. one option of a ``select_multiple`` item spread over one column per option: the item name
    followed by ``_``, ``.``, ``:`` or `` - `` and the option's code or label
@@ -22,6 +23,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ NEAR_MISS_CUTOFF = 0.8
 #: Similarity at which ``--suggest-mapping`` proposes an item for a header.
 SUGGEST_CUTOFF = 0.6
 _SPREAD_SEPARATORS = (" - selected choice - ", " - ", "_", ".", ":", " ")
+_QUESTION_NUMBER = re.compile(r"^\s*(?:q\s*)?\d+(?:\.\d+)*(?:\.[a-z])?[.:)]?\s+", re.IGNORECASE)
 normalise = normalise_answer
 
 
@@ -153,6 +156,8 @@ def match_columns(
             column,
             *([question_text[column]] if question_text and column in question_text else []),
         ]
+        unnumbered = _QUESTION_NUMBER.sub("", column)
+        texts += [unnumbered] if unnumbered and unnumbered != column else []
         target: tuple[str, str | None] | None = None
         if normalise(column) in explicit:
             target = _explicit_target(instrument, explicit[normalise(column)], column)
@@ -250,7 +255,7 @@ def _bad_mapping(path: Path, message: str) -> IngestError:
         message=message,
         file=str(path),
         expected="YAML 'source header: item' lines, or a CSV with columns source,item",
-        fix="draft one with `ptw ingest FILE --survey S --suggest-mapping MAPPING.yaml`",
+        fix="draft one with `ptw ingest FILE --survey S --suggest-mapping --mapping-out MAPPING.yaml`",
     )
 
 

@@ -1,6 +1,7 @@
 """One export -> the store, in one transaction, losing nothing.
 
-Steps (:func:`ingest_file`): read the file; match its headers to the instrument's items;
+Steps (:func:`ingest_file`): read the file; recognise a survey platform's export (its
+identifier and metadata columns, :mod:`toolkit.ingest.platforms`); match its headers to the instrument's items;
 code and check every row; pseudonymise identifiers; compare with what the store holds;
 then write the batch record, accepted rows, quarantined rows (raw cells and reasons) and
 the issues table in one transaction. Re-ingesting a file already stored adds nothing.
@@ -21,6 +22,7 @@ readers, ``ingest.unknown_region``, ``ingest.missing_required_column``,
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -55,6 +57,7 @@ from toolkit.ingest.coding import (
 )
 from toolkit.ingest.layouts import check_cell_sizes
 from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
+from toolkit.ingest.platforms import prepare_platform_export
 from toolkit.ingest.raw_export import MAX_CELL_CHARS, TEXT_DTYPE
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import extract_year, record_instrument_name
@@ -185,19 +188,24 @@ def batch_identifier(sha256: str, name: str, cycle: int | str, region: str) -> s
 
 
 def region_code(instrument: Instrument, region: str) -> str:
-    """The option code of ``--region`` (name, code or synonym); ``''`` stays ``''``."""
+    """The option code of ``--region`` (name, code or synonym); ``''`` stays ``''``.
+
+    A batch's region must be a region: a non-substantive option ("Prefer not to say") is
+    refused like an unknown one.
+    """
     if not region or "region" not in instrument.item_map:
         return region
-    lookup = instrument.accepted_answers("region")
-    if lookup.get(normalise(region)) is None:
+    code = instrument.accepted_answers("region").get(normalise(region))
+    if code is None or code not in instrument.substantive_codes("region"):
         raise IngestError(
             code="ingest.unknown_region",
-            message="unknown region",
+            message="unknown region" if code is None else "not a region a batch can belong to",
             value=region,
-            expected=", ".join(c.label for c in instrument.choices("region")),
-            fix="pass --region with one of the NHS England regions (name or code)",
+            expected=", ".join(c.label for c in instrument.choices("region") if not c.missing),
+            fix="pass --region with one of the NHS England regions (name or code), or leave "
+            "it out to take each row's own region",
         )
-    return str(lookup[normalise(region)])
+    return str(code)
 
 
 def _file_level_checks(raw: RawExport, target: Target, match: ColumnMatch) -> None:
@@ -602,6 +610,11 @@ def ingest_file(
     if existing is not None:
         stored = BatchRecord(**{k: existing[k] for k in BatchRecord.__dataclass_fields__})
         return IngestReport(stored, True, empty_issues()[list(ISSUE_COLUMNS)])
+    platform_note = empty_issues()
+    if target.kind == "survey":
+        raw, platform_note = prepare_platform_export(
+            raw, target.instrument, target.identifier, list(mapping or {})
+        )
     match = match_columns(list(raw.frame.columns), target.instrument, mapping, raw.question_text)
     _file_level_checks(raw, target, match)
     id_column = next((c for c, i in match.items.items() if i == target.identifier), None)
@@ -611,14 +624,29 @@ def ingest_file(
         else pd.Series(pd.NA, index=raw.frame.index, dtype="string")
     )
     coded = code_answers(raw, target.instrument, match, respondents)
-    cycle = cycle if cycle is not None else extract_year(coded.values, target.instrument)
+    notes = [platform_note]
     if cycle is None:
-        raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
-                          file=str(path), fix="pass --year YEAR")  # fmt: skip
-    check_cycle(cycle, source="the file's latest date or year", path=path)
+        file_date = dt.date.fromtimestamp(path.stat().st_mtime)
+        found = extract_year(
+            coded.values, target.instrument, as_of=file_date, start_items=target.key_items
+        )
+        if found is None:
+            raise IngestError(code="ingest.no_year", message="the file has no dates to take the extract year from",
+                              file=str(path), fix="pass --year YEAR")  # fmt: skip
+        cycle = found.year
+        check_cycle(cycle, source=found.source, path=path)
+        notes.append(pd.DataFrame({"source_row": [raw.header_row], "respondent": [None], "column": [None],
+                                   "value": [str(cycle)], "rule": ["extract_year"], "severity": ["info"],
+                                   "message": [f"extract year {cycle} taken from {found.source}; "
+                                               "pass --year to set it"], "position": [-1]}))  # fmt: skip
     validated = validate_rows(
         store, raw, target, cycle=cycle, region=code, secret=secret, match=match, coded=coded
     )
+    notes = [n for n in notes if not n.empty]
+    if notes:
+        validated = replace(
+            validated, issues=pd.concat([*notes, validated.issues], ignore_index=True)
+        )
     if strict:
         refuse_if_strict(validated, path)
     accepted = validated.accepted(batch_id, target.identifier)
@@ -702,7 +730,8 @@ def quarantine_sheet(held: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ReleaseReport:
-    """What ``ptw quarantine release`` did, per batch: released, still held, not found."""
+    """What ``ptw quarantine release`` did: rows released and still held (of the file's
+    rows), rows released or rejected before (ignored), and the re-validation's issues."""
 
     released: int
     still_held: int
@@ -737,7 +766,8 @@ def release_quarantined(
     held = store.quarantine(include_released=True).set_index("quarantine_id")
     ids = sheet.frame["quarantine_id"].astype(str).str.strip()
     known = ids.isin(held.index).to_numpy()
-    open_rows = known & ~held["released"].reindex(ids).fillna(True).to_numpy(dtype=bool)
+    closed = held["released"] | held["rejected"]
+    open_rows = known & ~closed.reindex(ids).fillna(True).to_numpy(dtype=bool)
     totals = {"released": 0, "held": 0}
     found: list[pd.DataFrame] = []
     for batch_id, positions in pd.Series(np.flatnonzero(open_rows)).groupby(

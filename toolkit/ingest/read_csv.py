@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from toolkit.ingest.layouts import TableLayout, locate_table, settle_columns
+from toolkit.ingest.layouts import TableLayout, locate_table, refuse_aggregate, settle_columns
 from toolkit.ingest.raw_export import read_error, text_frame
 from toolkit.ingest.text_encoding import (
     decode_to_utf8,
@@ -331,6 +331,7 @@ def _read_text(
     head_text = _decode(buf[: head.ends[-1]])
     chosen = delimiter or sniff_delimiter(head_text)
     table = locate_table(_cells(_parse(head_text, chosen)), header_row=header_row, path=path)
+    refuse_aggregate(table, path=path)
     if table.data_start >= len(head.starts):
         head = _head_records(buf, table.data_start + 1, path)
     offset = head.starts[table.data_start] if table.data_start < len(head.starts) else len(buf)

@@ -39,7 +39,7 @@ from python_calamine import (
 )
 
 from toolkit.errors import IngestError
-from toolkit.ingest.layouts import TableLayout, locate_table, settle_columns
+from toolkit.ingest.layouts import TableLayout, locate_table, refuse_aggregate, settle_columns
 from toolkit.ingest.raw_export import TEXT_DTYPE, cell_text, read_error
 
 Grid = list[list[str | None]]
@@ -287,6 +287,7 @@ def read_workbook(
         name = _named_sheet(workbook.sheet_names, sheet, path)
         grid = _grid(workbook, name, raw, kind)
     table = locate_table(grid, header_row=header_row, path=path)
+    refuse_aggregate(table, path=path)
     body = grid[table.data_start :]
     if not any(any(row) for row in body):
         raise read_error(

@@ -25,6 +25,7 @@ Error codes (``IngestError.code``), each raised for the whole file:
 - ``read.no_table``: no header row found, or the header row given is blank.
 - ``read.blank_header``: a column holds data under a blank header cell.
 - ``read.duplicate_columns``: column names repeat (names and column letters listed).
+- ``read.aggregate_table``: a published table of results (percentages by group), not responses.
 - ``read.cell_too_large``: a cell over 32,767 characters (Excel's limit), with row and column.
 - ``read.too_large_unzipped``: an .xlsx/.ods that would expand past the workspace's limit
   (``[ingest] max_unzipped_mb``), refused from the zip's declared sizes before decompressing.

@@ -853,8 +853,14 @@ def load_instrument(path: Path) -> Instrument:
 
 
 def instrument_path(surveys_dir: Path, name: str) -> Path:
-    """The YAML file of instrument ``name`` in ``surveys_dir``, with a clear error if absent."""
+    """The YAML file of instrument ``name`` in ``surveys_dir``, with a clear error if absent.
+
+    A records definition can be named by its kind too: ``workforce`` finds
+    ``workforce_records.yaml``, as ``ptw records ingest --kind workforce`` names it.
+    """
     path = surveys_dir / f"{name}.yaml"
+    if not path.exists() and (surveys_dir / f"{name}_records.yaml").exists():
+        path = surveys_dir / f"{name}_records.yaml"
     if not path.exists():
         available = sorted(p.stem for p in surveys_dir.glob("*.yaml"))
         raise InstrumentError(

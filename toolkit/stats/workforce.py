@@ -12,7 +12,8 @@ Each derived field is defined once, here, with its formula:
 
 Record layouts (column names are fixed; group columns are free):
 
-- workforce: ``person, start_date, end_date`` (end empty = still in post), optional FTE column.
+- workforce: ``person`` (or ``person_id``, the template's name), ``start_date, end_date`` (end
+  empty = still in post), optional FTE column.
   A person is in post on day d when start_date <= d <= end_date (end_date is the last day).
 - training: ``trainee, cohort, start_date`` and optional ``planned_end_date, withdrawn_date,
   completed_date, registered_date``.
@@ -172,8 +173,16 @@ def _groups(frame: pd.DataFrame, group: str | None) -> tuple[str, pd.Series]:
     return group, frame[group].astype(str)
 
 
+#: Other names of the ``person`` column: the workforce records template's ``person_id``.
+PERSON_ALIASES = ("person_id",)
+
+
 def _workforce_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Checked workforce records: dates parsed, no end before start."""
+    """Checked workforce records: the person column named ``person`` (also when it came as
+    ``person_id``, as the template names it), dates parsed, no end before start."""
+    alias = next((a for a in PERSON_ALIASES if a in records.columns), None)
+    if "person" not in records.columns and alias is not None:
+        records = records.rename(columns={alias: "person"})
     _require(records, ["person", "start_date", "end_date"], "workforce")
     frame = _dates(records, ["start_date", "end_date"])
     backwards = frame["end_date"] < frame["start_date"]

@@ -23,11 +23,17 @@ Tables:
     cycle, region, source_row, respondent, raw (JSON object of the raw cells by source
     header: only columns matched to an item, and a cycle/year column; the identifier's cell
     holds its marked pseudonym, ``ptw-pseudonym:<hash>``), reasons, released, released_by
-    (the batch or release that accepted the row).
+    (the batch or release that accepted the row), rejected (true when a person decided the
+    row is genuinely wrong: no longer held).
 ``issues``
     every finding of validation: batch_id, source_row, respondent (pseudonym), column, value
     (an identifier's value as its marked pseudonym), rule, severity ('error', 'warning' or
     'info'), message.
+``audit``
+    decisions that take data out of the store, one row each: action ('remove_batch' or
+    'reject_quarantined'), batch_id, source_file, sha256, quarantine_id (for a rejection),
+    rows (responses or records removed), quarantined (quarantine rows removed or rejected),
+    reason, done_by, done_at.
 
 Every write is one transaction (:meth:`ResponseStore.transaction`): the batch record,
 accepted rows, quarantined rows and issues commit together or not at all, so a killed
@@ -52,7 +58,7 @@ from toolkit.ingest.batch import (
     table_name,
 )
 
-FIXED_TABLES = ("batches", "quarantine", "issues")
+FIXED_TABLES = ("batches", "quarantine", "issues", "audit")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -69,6 +75,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS issues (
     batch_id VARCHAR, source_row BIGINT, respondent VARCHAR, "column" VARCHAR, value VARCHAR,
     rule VARCHAR, severity VARCHAR, message VARCHAR);
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS rejected BOOLEAN DEFAULT FALSE;
+CREATE TABLE IF NOT EXISTS audit (
+    action VARCHAR, batch_id VARCHAR, source_file VARCHAR, sha256 VARCHAR,
+    quarantine_id VARCHAR, rows BIGINT, quarantined BIGINT, reason VARCHAR, done_by VARCHAR,
+    done_at TIMESTAMP);
 """
 
 
@@ -268,7 +279,8 @@ class ResponseStore:
             else 0
         )
         held = con.execute(
-            "SELECT count(*) FROM quarantine WHERE batch_id = ? AND NOT released", [batch_id]
+            "SELECT count(*) FROM quarantine WHERE batch_id = ? AND NOT released AND NOT rejected",
+            [batch_id],
         ).fetchone()[0]
         con.execute(
             "UPDATE batches SET accepted = ?, quarantined = ? WHERE batch_id = ?",
@@ -287,26 +299,121 @@ class ResponseStore:
     def quarantine(
         self, *, batch_id: str | None = None, include_released: bool = False
     ) -> pd.DataFrame:
-        """Quarantined rows (held ones unless ``include_released``), optionally of one batch."""
+        """Quarantined rows (held ones, neither released nor rejected, unless
+        ``include_released``), optionally of one batch."""
+        columns = {r[0] for r in self.con.execute("DESCRIBE quarantine").fetchall()}
+        # a store written before rejections existed, opened read-only (so not yet upgraded)
+        rejected = "" if "rejected" in columns else ", FALSE AS rejected"
         where = ["TRUE"]
         params: list[object] = []
         if not include_released:
-            where.append("NOT q.released")
+            where.append("NOT q.released" + (" AND NOT q.rejected" if not rejected else ""))
         if batch_id:
             where.append("q.batch_id = ?")
             params.append(batch_id)
         return self.con.execute(
-            "SELECT q.*, b.source_file FROM quarantine q JOIN batches b USING (batch_id) "
+            f"SELECT q.*{rejected}, b.source_file FROM quarantine q JOIN batches b USING (batch_id) "
             f"WHERE {' AND '.join(where)} ORDER BY b.ingested_at, q.batch_id, q.source_row",
             params,
         ).df()
 
+    def remove_batch(self, batch_id: str, *, reason: str, by: str) -> dict[str, object]:
+        """Take one batch out of the store, atomically, and record it in ``audit``.
+
+        Removes the batch's stored rows (including rows released into it later), its
+        quarantine rows and issues and its batch record, so the same file can be ingested
+        again. Rows of earlier batches that this batch released (a corrected file) are held
+        in quarantine again. Returns the audit row.
+        """
+        batch = self.find_batch(batch_id)
+        table = self.batch_table(batch_id)
+        with self.transaction() as con:
+            rows = (
+                con.execute(
+                    f"DELETE FROM {quote(table)} WHERE batch_id = ?", [batch_id]
+                ).fetchone()[0]
+                if table in self.tables()
+                else 0
+            )
+            held = con.execute("DELETE FROM quarantine WHERE batch_id = ?", [batch_id]).fetchone()[
+                0
+            ]
+            con.execute("DELETE FROM issues WHERE batch_id = ?", [batch_id])
+            earlier = [r[0] for r in con.execute(
+                "UPDATE quarantine SET released = FALSE, released_by = NULL "
+                "WHERE released_by = ? RETURNING batch_id", [batch_id]).fetchall()]  # fmt: skip
+            con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+            for other in sorted(set(earlier)):
+                self.refresh_counts(con, other)
+            entry = self._audit(con, "remove_batch", batch, rows=rows, quarantined=held,
+                                reason=reason, by=by)  # fmt: skip
+        return entry
+
+    def reject_quarantined(
+        self, quarantine_ids: Sequence[str], *, reason: str, by: str
+    ) -> list[dict[str, object]]:
+        """Mark held quarantine rows as rejected (genuinely wrong), atomically, with an
+        ``audit`` row each. Raises ``store.not_held`` naming ids that are not held rows."""
+        held = self.quarantine().set_index("quarantine_id")
+        missing = [i for i in quarantine_ids if i not in held.index]
+        if missing:
+            raise StoreError(
+                code="store.not_held",
+                message=f"{len(missing)} row(s) are not held in quarantine",
+                file=str(self.path),
+                value=", ".join(missing[:5]),
+                expected="quarantine ids of held rows, as `ptw quarantine list` shows them",
+                fix="copy the ids from `ptw quarantine list` (released or rejected rows "
+                "cannot be rejected)",
+            )
+        entries = []
+        with self.transaction() as con:
+            for quarantine_id in dict.fromkeys(quarantine_ids):
+                con.execute("UPDATE quarantine SET rejected = TRUE WHERE quarantine_id = ?",
+                            [quarantine_id])  # fmt: skip
+                batch = self.find_batch(str(held.loc[quarantine_id, "batch_id"]))
+                entries.append(self._audit(con, "reject_quarantined", batch, rows=0, quarantined=1,
+                                           reason=reason, by=by, quarantine_id=quarantine_id))  # fmt: skip
+            for batch_id in sorted(set(held.loc[list(quarantine_ids), "batch_id"])):
+                self.refresh_counts(con, batch_id)
+        return entries
+
+    def _audit(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        action: str,
+        batch: dict[str, object] | None,
+        *,
+        rows: int,
+        quarantined: int,
+        reason: str,
+        by: str,
+        quarantine_id: str | None = None,
+    ) -> dict[str, object]:
+        """Append one row to ``audit`` and return it."""
+        entry: dict[str, object] = {
+            "action": action, "batch_id": (batch or {}).get("batch_id"),
+            "source_file": (batch or {}).get("source_file"), "sha256": (batch or {}).get("sha256"),
+            "quarantine_id": quarantine_id, "rows": int(rows), "quarantined": int(quarantined),
+            "reason": reason, "done_by": by,
+            "done_at": pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
+        }  # fmt: skip
+        columns = ", ".join(quote(c) for c in entry)
+        marks = ", ".join("?" for _ in entry)
+        con.execute(f"INSERT INTO audit ({columns}) VALUES ({marks})", list(entry.values()))
+        return entry
+
+    def audit(self) -> pd.DataFrame:
+        """The audit table, oldest first."""
+        return self.con.execute("SELECT * FROM audit ORDER BY done_at").df()
+
     def counts(self) -> pd.DataFrame:
         """Batches and accepted, quarantined, warned and skipped rows by kind, survey, cycle, region."""
         return self.con.execute(
-            """SELECT kind, survey, cycle, region, count(*) AS batches, sum(rows_read) AS rows_read,
-                      sum(accepted) AS accepted, sum(quarantined) AS quarantined,
-                      sum(warned) AS warned, sum(skipped) AS skipped
+            """SELECT kind, survey, cycle, region, count(*) AS batches,
+                      sum(rows_read)::BIGINT AS rows_read, sum(accepted)::BIGINT AS accepted,
+                      sum(quarantined)::BIGINT AS quarantined, sum(warned)::BIGINT AS warned,
+                      sum(skipped)::BIGINT AS skipped
                FROM batches GROUP BY ALL ORDER BY ALL"""
         ).df()
 

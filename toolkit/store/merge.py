@@ -43,6 +43,7 @@ _ORDER = {
     "batches": "batch_id",
     "quarantine": "quarantine_id",
     "issues": 'batch_id, source_row, rule, "column"',
+    "audit": "done_at, action, batch_id, quarantine_id",
 }
 
 
