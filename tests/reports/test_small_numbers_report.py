@@ -11,6 +11,11 @@ from toolkit.report.charts import flag_words
 from toolkit.report.sentences import REGION_NAMES
 
 
+def _text(page: str) -> str:
+    """The page's visible text, tags removed and whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
 def _figures(page: str, prefix: str) -> list[str]:
     return re.findall(rf'<figure[^>]*id="{prefix}[^"]*".*?</figure>', page, flags=re.S)
 
@@ -30,7 +35,7 @@ def test_national_report_compares_regions_on_funnel_plots(rendered, bundle) -> N
     # One sentence per region outside the 95% limits, or one saying none is.
     shown = latest[~latest["suppressed"].astype(bool)]
     outside = shown[shown["flag"] != "inside"]
-    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    text = _text(page)
     for row in outside.itertuples():
         assert f"{REGION_NAMES[row.region]}: " in text
     none_sentences = text.count("No region is outside the 95% limits")
@@ -43,24 +48,28 @@ def test_national_report_compares_regions_on_funnel_plots(rendered, bundle) -> N
 def test_regional_report_highlights_its_own_region(rendered, bundle) -> None:
     units = bundle.table("funnel_units")
     latest = units[(units["cycle"] == units["cycle"].max()) & ~units["is_reference"].astype(bool)]
-    code = "LON"
-    page = next(f["html"] for name, f in rendered.items() if name.endswith(code))
-    text = html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    shown = latest[~latest["suppressed"].astype(bool)]
+    code = shown["region"].value_counts().sort_index().idxmax()  # the most often placed region
+    name = REGION_NAMES[code]
+    page = next(f["html"] for key, f in rendered.items() if key.endswith(code))
+    source = page.read_text(encoding="utf-8")
+    text = _text(source)
     assert "The region among all regions" in text
-    figures = _figures(page.read_text(encoding="utf-8"), "fig-funnel-")
+    figures = _figures(source, "fig-funnel-")
     assert len(figures) == latest.groupby(["indicator", "dimension"]).ngroups
-    own = latest[(latest["region"] == code) & ~latest["suppressed"].astype(bool)]
+    own = shown[shown["region"] == code]
+    assert not own.empty
     for row in own.itertuples():
-        words = flag_words(row.flag)
-        assert f"London: {100 * row.estimate:.1f}% of {row.group.lower()} respondents" in text
-        assert words in text
-    first_alt = html.unescape(re.search(r'alt="([^"]*)"', figures[0]).group(1))
-    assert "regions drawn: London " in first_alt  # the highlighted region is described first
+        assert f"{name}: {100 * row.estimate:.1f}% of {row.group.lower()} respondents" in text
+        assert flag_words(row.flag) in text
+    alts = [html.unescape(re.search(r'alt="([^"]*)"', f).group(1)) for f in figures]
+    placed = [alt for alt in alts if f"{name} " in alt]
+    assert len(placed) == len(own)
+    assert all(f"regions drawn: {name} " in alt for alt in placed)  # described first
 
 
 def test_annex_shows_pooled_beside_raw_rates(rendered, bundle) -> None:
-    page = rendered["national"]["html"].read_text(encoding="utf-8")
-    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    text = _text(rendered["national"]["html"].read_text(encoding="utf-8"))
     assert "Annex: pooled estimates for intersections" in text
     assert "Pooled and raw rates: ethnicity × disability, England" in text
     assert "Pooled rate (95% interval)" in text and "Raw rate" in text
