@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from toolkit.errors import InstrumentError
 from toolkit.instruments.dimensions import Crossing
@@ -168,6 +168,42 @@ class OverTimeSpec(_Strict):
     recruitment_standards: tuple[Literal["WRES 2", "WDES 2"], ...] = ("WRES 2", "WDES 2")
 
 
+class SmallNumbersSpec(_Strict):
+    """The ``small_numbers`` section of ``analysis/plan.yaml``: is a region or a small group
+    really different, or is it noise? (funnel plots and partially pooled estimates, issue 15).
+
+    Attributes:
+        indicators: plan indicators that get funnels and pooled estimates (the headline ones);
+            None = every plan indicator. Names must be plan indicators.
+        dimensions: binary comparisons whose groups are placed on a funnel per region, and
+            whose region x group cells get pooled estimates.
+        funnels: whether to write ``funnel_units`` and ``funnel_limits``.
+        funnel_adjust: over-dispersion allowance of the control limits: ``additive``
+            (random-effects tau-squared, DerSimonian-Laird), ``multiplicative`` (phi) or
+            ``none`` (Poisson-binomial limits only); applied only when phi > 1.
+        funnel_trim: how z-scores are trimmed before phi is estimated (``winsorise`` or
+            ``truncate``); None = FunnelPlotR's choice (winsorise for proportions).
+        limit_points: points on each control-limit curve in ``funnel_limits``.
+        pooling: whether to write ``pooled_estimates``.
+        pooling_method: ``glmm`` (multilevel logistic model) or ``beta_binomial`` (empirical
+            Bayes, one common prior).
+        intersections: also pool the cells of every plan intersection (nationally and by
+            region).
+    """
+
+    indicators: tuple[str, ...] | None = None
+    dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"), ("disability", "binary")
+    )
+    funnels: bool = True
+    funnel_adjust: Literal["additive", "multiplicative", "none"] = "additive"
+    funnel_trim: Literal["winsorise", "truncate"] | None = None
+    limit_points: int = 200
+    pooling: bool = True
+    pooling_method: Literal["glmm", "beta_binomial"] = "glmm"
+    intersections: bool = True
+
+
 class Plan(_Strict):
     """An analysis plan."""
 
@@ -183,6 +219,16 @@ class Plan(_Strict):
     models: ModelsSpec = ModelsSpec()
     weights: WeightsSpec = WeightsSpec()
     over_time: OverTimeSpec = OverTimeSpec()
+    small_numbers: SmallNumbersSpec = SmallNumbersSpec()
+
+    @model_validator(mode="after")
+    def _small_numbers_indicators_exist(self) -> Plan:
+        unknown = set(self.small_numbers.indicators or ()) - {i.name for i in self.indicators}
+        if unknown:
+            raise ValueError(
+                f"small_numbers.indicators names {sorted(unknown)}, which are not plan indicators"
+            )
+        return self
 
     @property
     def surveys(self) -> list[str]:

@@ -12,7 +12,9 @@ The steps read as a list (STYLE.md, "a top-level script that reads as a list of 
 5. apply disclosure control to every table together (primary and secondary suppression,
    linked across tables) and withhold tests that would involve a suppressed group;
 6. adjust p-values of the published comparisons within the plan's multiplicity family;
-7. audit the disclosure control and return the bundle with its manifest.
+7. small numbers: funnels of regions and partially pooled estimates for the headline
+   indicators, from the published comparison cells only (:mod:`toolkit.analysis.small_numbers`);
+8. audit the disclosure control and return the bundle with its manifest.
 
 Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 4).
 """
@@ -27,6 +29,7 @@ import pandas as pd
 
 from toolkit import __version__
 from toolkit.analysis import records as analysis_records
+from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
@@ -95,8 +98,9 @@ is protected on its own relations."""
 
 
 TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
-BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS}
-BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK)
+BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS,
+                  **analysis_small.LAYOUTS}  # fmt: skip
+BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, *analysis_small.LINKS)
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
 HIERARCHY_TABLE = "group_hierarchy"
 
@@ -315,6 +319,21 @@ def over_time(
     )
 
 
+def small_numbers(plan: Plan, comparisons: pd.DataFrame) -> analysis_small.SmallNumbers:
+    """Funnels of regions and partially pooled estimates, from the published comparisons
+    (after suppression, so no fit sees a suppressed cell; see
+    :mod:`toolkit.analysis.small_numbers`)."""
+    return analysis_small.small_numbers_tables(
+        plan.small_numbers,
+        comparisons,
+        indicators=[i.name for i in plan.indicators],
+        intersections=[
+            (spec.name, "×".join(spec.crossing().levels)) for spec in plan.intersections
+        ],
+        level=plan.level,
+    )
+
+
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -404,8 +423,14 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)].sort_values(
         [*PARTITION, "group"], kind="stable"
     )
+    small = small_numbers(plan, tables["comparisons"])
+    tables |= small.tables
+    layouts |= {name: analysis_small.LAYOUTS[name] for name in small.tables}
+    links += tuple(Link(tuple(t for t in link.tables if t in tables), link.on)
+                   for link in analysis_small.LINKS)  # fmt: skip
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
     tables["suppression_log"] = _suppression_log(tables)
+    tables["funnel_limits"] = small.limits
     tables["weighting"] = _concat(raw["weighting"])
     tables[HIERARCHY_TABLE] = hierarchy
     cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())

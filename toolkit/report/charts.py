@@ -38,6 +38,7 @@ from plotnine import (
     scale_color_manual,
     scale_fill_gradient2,
     scale_fill_manual,
+    scale_linetype_manual,
     scale_x_continuous,
     scale_y_continuous,
     scale_y_log10,
@@ -395,3 +396,92 @@ def response_profile_alt_text(profile: pd.DataFrame, *, subject: str) -> str:
         for dimension, rows in data.groupby("dimension", sort=True)
     ]
     return f"Bar charts of respondents by group for {subject}. {'. '.join(parts)}."
+
+
+# --- funnel plot --------------------------------------------------------------------------------
+
+_FUNNEL = ("n", "estimate", "target", "flag")
+#: Line types of the control limits, by limit level.
+FUNNEL_LINES = {"95%": "dashed", "99.8%": "solid"}
+FUNNEL_HIGHLIGHT = "this region"
+
+
+def funnel_rows(units: pd.DataFrame) -> pd.DataFrame:
+    """The units a funnel plot draws: published, with a rate, a target and a flag.
+
+    Input: ``funnel_units`` rows of one funnel (``toolkit.analysis.small_numbers``); a
+    ``label`` column names the points (default the ``region`` column).
+    """
+    data = _with_columns(units, _FUNNEL)
+    if "label" not in data.columns:
+        data["label"] = data["region"].astype(str) if "region" in data.columns else ""
+    return data
+
+
+def flag_words(flag: str) -> str:
+    """ "inside the 95% limits", or e.g. "above the 99.8% limit"."""
+    if flag == "inside":
+        return "inside the 95% limits"
+    side, level = flag.split(" ", 1)
+    return f"{side} the {level} limit"
+
+
+def funnel_plot(
+    units: pd.DataFrame, limits: pd.DataFrame, *, title: str, highlight: str | None = None
+) -> ggplot:
+    """Regions' rates against their respondents, with England's rate and control limits.
+
+    Inputs: ``funnel_units`` rows of one indicator x cycle x dimension x group (labelled points)
+    and the matching ``funnel_limits`` rows (curves: 95% dashed, 99.8% solid). ``highlight``
+    names the ``label`` of a point to draw apart (a regional report's own region). The target
+    is the horizontal line. Rates are shown in %.
+    """
+    data = funnel_rows(units)
+    curves = _with_columns(limits, ("denominator", "limit", "limit_level", "side"))
+    curves["limit"] = 100 * curves["limit"].astype(float)
+    curves["curve"] = curves["limit_level"].astype(str) + " " + curves["side"].astype(str)
+    data["estimate"] = 100 * data["estimate"].astype(float)
+    outside = data["flag"].ne("inside")
+    data["position"] = np.where(outside, "outside the 95% limits", "inside the 95% limits")
+    colours = {"inside the 95% limits": PALETTE[0], "outside the 95% limits": PALETTE[1]}
+    if highlight is not None:
+        data["position"] = np.where(data["label"] == highlight, FUNNEL_HIGHLIGHT, "other regions")
+        colours = {"other regions": "#777777", FUNNEL_HIGHLIGHT: PALETTE[1]}
+    target = 100 * float(data["target"].iloc[0]) if not data.empty else None
+    chart = ggplot(data, aes(x="n", y="estimate"))
+    if target is not None:
+        chart += geom_hline(yintercept=target, color="#333333")
+    return (
+        chart
+        + geom_line(
+            aes(x="denominator", y="limit", group="curve", linetype="limit_level"),
+            data=curves,
+            color="#555555",
+        )
+        + geom_point(aes(color="position"), size=3)
+        + geom_text(aes(label="label"), size=8, nudge_y=1.5, va="bottom")
+        + scale_color_manual(values=colours)
+        + scale_linetype_manual(values=FUNNEL_LINES, name="control limit")
+        + labs(x="Respondents in the group", y="Rate (%)", color="", title=title)
+        + ptw_theme()
+    )
+
+
+def funnel_alt_text(units: pd.DataFrame, *, subject: str, highlight: str | None = None) -> str:
+    """Alt text for :func:`funnel_plot`: England's rate and each drawn region's rate, size and
+    position against the limits (the ``highlight`` region first)."""
+    data = funnel_rows(units)
+    if data.empty:
+        return f"No regions can be placed on a funnel plot for {subject}."
+    if highlight is not None:
+        data = data.assign(first=data["label"] != highlight).sort_values(["first", "label"])
+    parts = [
+        f"{row.label} {100 * row.estimate:.1f}% of {int(row.n):,}, {flag_words(row.flag)}"
+        for row in data.itertuples()
+    ]
+    return (
+        f"Funnel plot of {subject}: each region's rate against its number of respondents, with "
+        f"England's rate of {100 * float(data['target'].iloc[0]):.1f}% as a line and 95% "
+        f"(dashed) and 99.8% (solid) control limits. {len(parts)} regions drawn: "
+        f"{'; '.join(parts)}."
+    )

@@ -531,3 +531,147 @@ def retention_trends(report: Report) -> str:
                 alt=charts.trend_alt_text(rows, subject=subject),
             ))  # fmt: skip
     return _blocks(parts)
+
+
+# --- small numbers: regions compared and pooled estimates (issue 15) --------------------------
+
+FUNNEL_KEYS = ("indicator", "cycle", "dimension", "level", "group")
+
+
+def _funnels(report: Report) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(units, limits) of each latest-cycle funnel of a focal (non-reference) group, in the
+    order of the plan's indicators; units labelled with region names."""
+    units, limits = report.bundle.table("funnel_units"), report.bundle.table("funnel_limits")
+    if not text.has_columns(units, *FUNNEL_KEYS, "region", "is_reference"):
+        return []
+    units = _select(units, cycle=report.latest, is_reference=False)
+    units = units.assign(label=units["region"].map(lambda code: text.REGION_NAMES.get(code, code)))
+    order = {name: position for position, name in enumerate(report.labels)}
+    dimensions = {name: position for position, (name, _) in enumerate(TREND_DIMENSIONS)}
+    found = []
+    for key, rows in sorted(
+        units.groupby(list(FUNNEL_KEYS), sort=True),
+        key=lambda item: (order.get(item[0][0], 99), dimensions.get(item[0][2], 99)),
+    ):
+        if key[0] in report.labels:
+            found.append((rows, _select(limits, **dict(zip(FUNNEL_KEYS, key, strict=True)))))
+    return found
+
+
+def _funnel_subject(report: Report, rows: pd.DataFrame) -> str:
+    first = rows.iloc[0]
+    return (f"{report.labels[first['indicator']]}: {str(first['group']).lower()} respondents "
+            f"by region, {report.latest}")  # fmt: skip
+
+
+def _position_sentence(row: pd.Series, *, group: str) -> str:
+    """One region's position, e.g. "North West: 38.5% of ethnic minority respondents (26)
+    against 29.6% in England; above the 99.8% limit."."""
+    where = charts.flag_words(str(row["flag"]))
+    return (
+        f"{text.md_escape(row['label'])}: {text.percent(row['estimate'])} of "
+        f"{text.md_escape(group.lower())} respondents ({int(row['n']):,}) against "
+        f"{text.percent(row['target'])} in England; {where}."
+    )
+
+
+def _hidden_regions(rows: pd.DataFrame) -> str:
+    hidden = rows[rows["suppressed"].astype(bool)]
+    if hidden.empty:
+        return ""
+    names = ", ".join(text.md_escape(label) for label in hidden["label"])
+    return f"Not placed (too few respondents, suppressed): {names}."
+
+
+def regions_compared(report: Report) -> str:
+    """National: a funnel plot per headline indicator and focal group (ethnic minority;
+    disabled), and one sentence per region outside the 95% limits (or one saying none is)."""
+    funnels = _funnels(report)
+    if not funnels:
+        return text.not_available("Funnel plots of regions")
+    parts = []
+    for units, limits in funnels:
+        first = units.iloc[0]
+        label, group = report.labels[first["indicator"]], str(first["group"])
+        subject = _funnel_subject(report, units)
+        parts.append(f"### {text.md_escape(label)}: {text.md_escape(group.lower())} respondents")
+        parts.append(figure(
+            charts.funnel_plot(units, limits, title=f"{label}: {group.lower()}"),
+            label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
+            caption=f"Funnel plot, {subject}. Line: England's rate; dashed: 95% limits; solid: "
+            "99.8% limits. Suppressed regions are not drawn.",
+            alt=charts.funnel_alt_text(units, subject=subject),
+        ))  # fmt: skip
+        shown = charts.funnel_rows(units)
+        outside = shown[shown["flag"] != "inside"]
+        sentences = [_position_sentence(row, group=group) for _, row in outside.iterrows()]
+        parts.append(" ".join(sentences) if sentences else
+                     f"No region is outside the 95% limits for {text.md_escape(group.lower())} "
+                     "respondents: the differences between regions are within chance and the "
+                     "usual spread between regions.")  # fmt: skip
+        parts.append(_hidden_regions(units))
+    return _blocks(parts)
+
+
+def region_in_funnel(report: Report) -> str:
+    """Regional: the region's position among regions, one sentence and the funnel plot with its
+    point highlighted, per headline indicator and focal group."""
+    funnels = _funnels(report)
+    if not funnels:
+        return text.not_available("Funnel plots of regions")
+    parts = []
+    for units, limits in funnels:
+        first = units.iloc[0]
+        label, group = report.labels[first["indicator"]], str(first["group"])
+        own = units[units["region"] == report.region]
+        parts.append(f"### {text.md_escape(label)}: {text.md_escape(group.lower())} respondents")
+        if own.empty or own["suppressed"].astype(bool).any():
+            parts.append(f"{text.md_escape(report.place)} has too few {text.md_escape(group.lower())} "
+                         "respondents to place on the funnel plot (suppressed).")  # fmt: skip
+        else:
+            parts.append(_position_sentence(own.iloc[0], group=group))
+        subject = _funnel_subject(report, units)
+        parts.append(figure(
+            charts.funnel_plot(units, limits, title=f"{label}: {group.lower()}",
+                               highlight=report.place),
+            label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
+            caption=f"Funnel plot, {subject}, {report.place} highlighted. Line: England's rate; "
+            "dashed: 95% limits; solid: 99.8% limits. Suppressed regions are not drawn.",
+            alt=charts.funnel_alt_text(units, subject=subject, highlight=report.place),
+        ))  # fmt: skip
+    return _blocks(parts)
+
+
+POOLED_SPEC = tables.TableSpec((
+    tables.Column("indicator", "Indicator", identifying=True),
+    tables.Column("group", "Group", identifying=True),
+    tables.Column("n", "Respondents", "integer"),
+    tables.Column("estimate", "Raw rate", "percent"),
+    tables.Column("pooled", "Pooled rate (95% interval)", "percent", ci=("ci_low", "ci_high")),
+))  # fmt: skip
+
+
+def pooled_annex(report: Report) -> str:
+    """Intersections: each cell's pooled rate beside its raw rate (latest cycle, this report's
+    region), one compact table per intersection."""
+    pooled = _select(report.table("pooled_estimates"), cycle=report.latest)
+    if pooled.empty:
+        return text.not_available("Pooled estimates")
+    pooled = pooled[pooled["indicator"].isin(list(report.labels))]
+    parts = []
+    for dimension in INTERSECTIONS:
+        rows = pooled[pooled["dimension"] == dimension]
+        if rows.empty:
+            parts.append(text.not_available(f"Pooled estimates for {dimension}"))
+            continue
+        order = {name: position for position, name in enumerate(report.labels)}
+        rows = rows.assign(rank=rows["indicator"].map(order)).sort_values(["rank", "group"])
+        rows = rows.assign(indicator=rows["indicator"].map(report.labels))
+        parts.append(_html(tables.bundle_table(
+            rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
+            f"{report.latest}",
+        )))  # fmt: skip
+    methods = sorted(str(m) for m in pooled["model"].dropna().unique())
+    if methods:
+        parts.append("Models: " + "; ".join(f"`{m}`" for m in methods) + ".")
+    return _blocks(parts)

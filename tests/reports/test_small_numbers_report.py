@@ -1,0 +1,85 @@
+"""The reports show issue 15's sections: regions compared (funnel plots), the region's own
+position, and pooled estimates beside raw ones in the annex. Uses the rendered reports of
+``conftest.py`` (axe-core runs on the same files in ``test_reports_render.py``)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from toolkit.report.charts import flag_words
+from toolkit.report.sentences import REGION_NAMES
+
+
+def _text(page: str) -> str:
+    """The page's visible text, tags removed and whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def _figures(page: str, prefix: str) -> list[str]:
+    return re.findall(rf'<figure[^>]*id="{prefix}[^"]*".*?</figure>', page, flags=re.S)
+
+
+def test_national_report_compares_regions_on_funnel_plots(rendered, bundle) -> None:
+    page = rendered["national"]["html"].read_text(encoding="utf-8")
+    assert "Regions compared" in page
+    funnels = _figures(page, "fig-funnel-")
+    units = bundle.table("funnel_units")
+    latest = units[(units["cycle"] == units["cycle"].max()) & ~units["is_reference"].astype(bool)]
+    expected = latest.groupby(["indicator", "dimension"]).ngroups
+    assert expected >= 2 and len(funnels) == expected
+    for figure in funnels:
+        alt = html.unescape(re.search(r'alt="([^"]*)"', figure).group(1))
+        assert alt.startswith("Funnel plot of") and "England's rate of" in alt
+        assert re.search(r"\d+\.\d%", alt)
+    # One sentence per region outside the 95% limits, or one saying none is.
+    shown = latest[~latest["suppressed"].astype(bool)]
+    outside = shown[shown["flag"] != "inside"]
+    text = _text(page)
+    for row in outside.itertuples():
+        assert f"{REGION_NAMES[row.region]}: " in text
+    none_sentences = text.count("No region is outside the 95% limits")
+    funnels_with_none = sum(
+        (rows["flag"] == "inside").all() for _, rows in shown.groupby(["indicator", "dimension"])
+    )
+    assert none_sentences == funnels_with_none
+
+
+def test_regional_report_highlights_its_own_region(rendered, bundle) -> None:
+    units = bundle.table("funnel_units")
+    latest = units[(units["cycle"] == units["cycle"].max()) & ~units["is_reference"].astype(bool)]
+    shown = latest[~latest["suppressed"].astype(bool)]
+    code = shown["region"].value_counts().sort_index().idxmax()  # the most often placed region
+    name = REGION_NAMES[code]
+    page = next(f["html"] for key, f in rendered.items() if key.endswith(code))
+    source = page.read_text(encoding="utf-8")
+    text = _text(source)
+    assert "The region among all regions" in text
+    figures = _figures(source, "fig-funnel-")
+    assert len(figures) == latest.groupby(["indicator", "dimension"]).ngroups
+    own = shown[shown["region"] == code]
+    assert not own.empty
+    for row in own.itertuples():
+        assert f"{name}: {100 * row.estimate:.1f}% of {row.group.lower()} respondents" in text
+        assert flag_words(row.flag) in text
+    alts = [html.unescape(re.search(r'alt="([^"]*)"', f).group(1)) for f in figures]
+    placed = [alt for alt in alts if f"{name} " in alt]
+    assert len(placed) == len(own)
+    assert all(f"regions drawn: {name} " in alt for alt in placed)  # described first
+
+
+def test_annex_shows_pooled_beside_raw_rates(rendered, bundle) -> None:
+    text = _text(rendered["national"]["html"].read_text(encoding="utf-8"))
+    assert "Annex: pooled estimates for intersections" in text
+    assert "Pooled and raw rates: ethnicity × disability, England" in text
+    assert "Pooled rate (95% interval)" in text and "Raw rate" in text
+    pooled = bundle.table("pooled_estimates")
+    shown = pooled[
+        (pooled["region"] == "England")
+        & (pooled["cycle"] == pooled["cycle"].max())
+        & ~pooled["suppressed"].astype(bool)
+        & pooled["pooled"].notna()
+    ]
+    assert not shown.empty
+    row = shown.iloc[0]
+    assert f"{100 * row.pooled:.1f}% ({100 * row.ci_low:.1f}% to {100 * row.ci_high:.1f}%)" in text
