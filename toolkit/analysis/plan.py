@@ -185,7 +185,7 @@ class SmallNumbersSpec(_Strict):
             ``truncate``); None = FunnelPlotR's choice (winsorise for proportions).
         limit_points: points on each control-limit curve in ``funnel_limits``.
         pooling: whether to write ``pooled_estimates``.
-        pooling_method: ``glmm`` (multilevel logistic model) or ``beta_binomial`` (empirical
+        pooling_method: ``glmm`` (multilevel logistic model) or ``beta-binomial`` (empirical
             Bayes, one common prior).
         intersections: also pool the cells of every plan intersection (nationally and by
             region).
@@ -200,7 +200,7 @@ class SmallNumbersSpec(_Strict):
     funnel_trim: Literal["winsorise", "truncate"] | None = None
     limit_points: int = 200
     pooling: bool = True
-    pooling_method: Literal["glmm", "beta_binomial"] = "glmm"
+    pooling_method: Literal["glmm", "beta-binomial"] = "glmm"
     intersections: bool = True
 
 

@@ -29,7 +29,7 @@ respondents and never from a suppressed cell, for the plan's headline indicators
   between the margins' groups are estimated from all the published cells, not shrunk. A margin
   with a level that has no events (or only events) among the published cells, common for small
   sectors, would have an infinite fixed effect, so that margin enters as a random intercept
-  instead (``model`` says which). With ``beta_binomial`` each group's regional rates shrink towards
+  instead (``model`` says which). With ``beta-binomial`` each group's regional rates shrink towards
   one beta prior fitted to that group's regions, and England's intersection cells towards a
   prior per first margin (e.g. per ethnic group).
 
@@ -97,8 +97,8 @@ keys: suppressed in all or in none."""
 MODELS = {
     ("glmm", "region"): "logit ~ {fixed} + (1 | region){random} + (1 | region:group)",
     ("glmm", "national"): "logit ~ {fixed}{random} + (1 | group)",
-    ("beta_binomial", "region"): "beta prior per group across regions",
-    ("beta_binomial", "national"): "beta prior per first-margin group",
+    ("beta-binomial", "region"): "beta prior per group across regions",
+    ("beta-binomial", "national"): "beta prior per first-margin group",
 }
 NOTE_TOO_FEW = "fewer than 2 published cells: not pooled"
 NOTE_DEGENERATE = "no events, or only events, in every published cell: not pooled"
