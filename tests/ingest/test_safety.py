@@ -373,3 +373,32 @@ def test_merge_refuses_another_key_even_with_a_forged_key_id_or_copied_check(tmp
     ptw("export", "--parquet", manifest, "-w", theirs.parents[1])
     assert json.loads((manifest / "manifest.json").read_text())["rows"]["batches"] == 1
     assert "store.key_mismatch" in _fails("merge", manifest, "-w", ours.parents[1])
+
+
+@pytest.mark.parametrize("name", ["issues.ods", "issues.xls", "issues"])
+def test_a_sheet_is_written_only_in_a_format_its_name_promises(tmp_path: Path, name: str) -> None:
+    from toolkit.ingest.sheets import write_sheet
+
+    with pytest.raises(PtwError) as caught:
+        write_sheet(pd.DataFrame({"a": ["x"]}), tmp_path / name)
+    assert caught.value.code == "sheet.unsupported_format"
+    assert not (tmp_path / name).exists()
+
+
+def test_ingest_refuses_an_issues_file_it_cannot_write_before_storing_anything(
+    tmp_path: Path,
+) -> None:
+    space = tmp_path / "ws"
+    init_workspace(space)
+    export = tmp_path / "export.csv"
+    export.write_text("respondent_id\nR1\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["ingest", str(export), "--survey", "culture", "--cycle", "2025", "--region", "LON",
+         "--issues", str(tmp_path / "issues.ods"), "--workspace", str(space)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "--issues writes a .csv or .xlsx file" in result.output
+    from toolkit.config import load_workspace
+
+    assert not load_workspace(space).store_path.exists()

@@ -14,7 +14,7 @@ from toolkit.ingest.batch import BatchRecord
 from toolkit.ingest.mapping import read_mapping, suggest_mapping
 from toolkit.ingest.pipeline import IngestReport, ingest_survey_file
 from toolkit.ingest.readers import read_export
-from toolkit.ingest.sheets import write_sheet
+from toolkit.ingest.sheets import SHEET_SUFFIXES, write_sheet
 from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
 
@@ -64,6 +64,7 @@ def ingest(
     Qualtrics, SurveyMonkey, Microsoft Forms, Smart Survey, JISC and Google Forms exports load as is.
     """
     with user_errors():
+        check_issues_path(issues_out)
         space = workspace(workspace_dir)
         if not survey:
             raise _usage("--survey is required (e.g. --survey culture)")
@@ -100,6 +101,12 @@ def ingest(
 
 def _usage(message: str) -> PtwError:
     return PtwError(code="cli.usage", message=message, fix="see `ptw ingest --help`")
+
+
+def check_issues_path(path: Path | None) -> None:
+    """Refuse an ``--issues`` file ptw cannot write before anything is ingested."""
+    if path is not None and path.suffix.lower() not in SHEET_SUFFIXES:
+        raise _usage(f"--issues writes a .csv or .xlsx file, not {path.name!r}")
 
 
 def print_report(path: Path, report: IngestReport) -> None:

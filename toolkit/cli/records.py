@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from toolkit.cli.common import WorkspaceOption, user_errors, workspace
-from toolkit.cli.ingest import IssuesOption, MappingOption, StrictOption, print_report, write_issues
+from toolkit.cli.ingest import (
+    IssuesOption,
+    MappingOption,
+    StrictOption,
+    check_issues_path,
+    print_report,
+    write_issues,
+)
 from toolkit.ingest.mapping import read_mapping
 from toolkit.ingest.pipeline import ingest_records_file
 from toolkit.ingest.records import record_instrument_name, record_kind
@@ -38,6 +45,7 @@ def ingest_records(
 ) -> None:
     """Validate records and store them in records_<kind>; rows with errors go to quarantine."""
     with user_errors():
+        check_issues_path(issues_out)
         space = workspace(workspace_dir)
         kind = record_kind(kind)
         instrument = load_instrument(

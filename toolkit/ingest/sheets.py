@@ -106,8 +106,12 @@ def _check_lengths(header: list[object], rows: list[list[object]], path: Path) -
                 )
 
 
+#: The formats ptw writes its own sheets in (issues, quarantine exports), by file suffix.
+SHEET_SUFFIXES = (".csv", ".xlsx")
+
+
 def write_sheet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` as .xlsx (by its suffix) or else CSV, every text safe.
+    """Write ``frame`` to ``path`` as .xlsx or .csv (by its suffix), every text safe.
 
     Headers and cells go through :func:`sheet_text`; numbers stay numbers in .xlsx. The CSV
     is UTF-8 with quoted cells where needed; no cell holds a carriage return or NUL.
@@ -115,9 +119,19 @@ def write_sheet(frame: pd.DataFrame, path: Path) -> Path:
     Raises:
         PtwError: ``sheet.cell_too_long`` when a text, made safe, is longer than an .xlsx cell
             holds (32,767 characters; a cell full of control characters grows sevenfold);
-            nothing is written. A CSV has no such limit.
+            nothing is written. A CSV has no such limit. ``sheet.unsupported_format`` for any
+            other suffix (an .ods or .xls name must not receive CSV text).
     """
     path = Path(path)
+    if path.suffix.lower() not in SHEET_SUFFIXES:
+        raise PtwError(
+            code="sheet.unsupported_format",
+            message="ptw writes issues and quarantine sheets as CSV or Excel (.xlsx) only",
+            file=str(path),
+            value=path.suffix or "(no suffix)",
+            expected=" or ".join(SHEET_SUFFIXES),
+            fix="name the file with .xlsx or .csv; spreadsheet programs open both",
+        )
     header = [sheet_text(str(column)) for column in frame.columns]
     rows = [
         [sheet_text(_plain(value)) for value in row]
