@@ -21,7 +21,7 @@ from toolkit.report.excel import write_bundle_excel
 from toolkit.report.runner import REGIONS
 
 #: Numeric columns that identify a row (not values): allowed in a suppressed row.
-IDENTIFYING_NUMBERS = {"cycle", "previous_cycle", "order"}
+IDENTIFYING_NUMBERS = {"Cycle", "Previous cycle", "Order", "Year", "Cohort", "Time"}
 EXPECTED = {"national", "trends", "methods", *(f"regional-{code}" for code in REGIONS)}
 HEADINGS = {
     "national": ("Summary", "Who responded", "Intersections", "Retention", "Trends", "Suppression"),
