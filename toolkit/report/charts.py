@@ -148,7 +148,7 @@ def forest_plot(
     clipped).
     """
     data = forest_rows(comparisons)
-    data["label"] = _ordered(_label(data).map(lambda text: wrap(text, 40)), reverse=True)
+    data["label"] = _ordered(_label(data).map(lambda text: wrap(text, 60)), reverse=True)
     outside = (
         data["outside_band"] if "outside_band" in data.columns else pd.Series(False, data.index)
     )
@@ -179,7 +179,7 @@ def forest_plot(
         + ptw_theme()
         + theme(
             legend_position="none",
-            figure_size=(7.0, max(2.5, 1.2 + 0.25 * data["label"].nunique())),
+            figure_size=(7.0, max(2.5, 1.2 + 0.27 * data["label"].nunique())),
         )
     )
 

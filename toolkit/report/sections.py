@@ -31,6 +31,7 @@ from toolkit.bundle import Bundle, read_bundle
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.report import charts, tables
 from toolkit.report import sentences as text
+from toolkit.report.excel import TABLE_TITLES
 from toolkit.resources import surveys_dir
 
 NATIONAL = "England"
@@ -75,7 +76,8 @@ class Report:
         cycles: the bundle's cycles in order; ``latest`` the last.
         threshold: the suppression threshold; ``band``: the four-fifths convention band.
         order: (dimension, level) -> groups in the instrument's order.
-        scale_labels: scale name -> its label in the instrument.
+        scale_labels: scale name -> its label in the instrument; ``item_labels`` the same for
+            questions.
         publication: [publication] settings (date, contact, next update, methods, synthetic).
     """
 
@@ -89,6 +91,7 @@ class Report:
     indicators: dict[str, dict[str, object]] = field(default_factory=dict)
     order: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     scale_labels: dict[str, str] = field(default_factory=dict)
+    item_labels: dict[str, str] = field(default_factory=dict)
     publication: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -149,6 +152,7 @@ def load_report(report_config: str) -> Report:
         scale_labels={
             scale.name: scale.label for inst in instruments.values() for scale in inst.scales
         },
+        item_labels={item.name: item.label for inst in instruments.values() for item in inst.items},
         publication={**PUBLICATION_DEFAULTS, **(config.get("publication") or {})},
     )
 
@@ -274,6 +278,12 @@ def plain_group(name: object) -> str:
     return words if words.startswith(keep) else words[:1].lower() + words[1:]
 
 
+def _upper_first(words: str) -> str:
+    """``words`` with its first letter a capital and the rest untouched (not ``capitalize``,
+    which lowers "White" and "CI")."""
+    return words[:1].upper() + words[1:]
+
+
 def _first_only(labels: pd.Series) -> list[str]:
     """``labels`` with each run of repeats blanked after its first row (grouped tables)."""
     shown, previous = [], None
@@ -376,7 +386,7 @@ def _change_words(report: Report, row: Mapping[str, object]) -> str:
                             dimension=row["dimension"], level=row["level"], group=row["group"],
                             cycle=report.latest, measure="gap"))  # fmt: skip
     if change is None or text.is_suppressed(change) or pd.isna(change.get("p_value")):
-        return words + (" (no test of the change for this region)" if report.regional else "")
+        return words
     if float(change["p_value"]) < SIGNIFICANCE:  # type: ignore[arg-type]
         return f"{words}: a clear change, p {text._p_clause(change['p_value'])}"
     return f"{words}: no clear change"
@@ -694,7 +704,7 @@ def indicators(report: Report, *, aim: str | None = None) -> str:
         parts.append(f"### {text.md_escape(label)}")
         line = _indicator_line(report, name)
         parts.append((f"Mirrors {text.md_escape(standards)}. " if standards else "")
-                     + (line.split("**: ", 1)[-1].capitalize() if line else ""))  # fmt: skip
+                     + (_upper_first(line.split("**: ", 1)[-1]) if line else ""))  # fmt: skip
         chosen = _forest_rows(report, rows)
         parts.append(figure(
             charts.forest_plot(chosen, band=report.band, title=charts.wrap(_finding_title(report, name), 62)),
@@ -1085,6 +1095,9 @@ def gap_trends(report: Report) -> str:
     data = data.assign(indicator_label=data["indicator"].map(report.labels).fillna(data["indicator"]),
                        rank=data["indicator"].map({n: i for i, n in enumerate(report.indicators)}))  # fmt: skip
     data = data.sort_values(["rank", "cycle"], kind="stable")
+    if charts.forest_rows(data).empty:
+        return (f"*No relative likelihood for ethnic minority or disabled staff in "
+                f"{text.md_escape(report.place)} can be published for any cycle (suppressed).*")  # fmt: skip
     subject = f"ethnic minority and disabled staff, {report.place}"
     return figure(
         charts.gap_trend_plot(data, title=f"Relative likelihood by survey cycle, {report.place}"),
@@ -1177,7 +1190,7 @@ def retention_trends(report: Report) -> str:
                 charts.trend_plot(rows, title=f"Leaver rate by {DIMENSION_TITLES[dimension].lower()}, England",
                                   y_label="Leavers as % of average headcount"),
                 label=f"trend-leavers-{dimension}",
-                caption=f"{subject.capitalize()}, by year (workforce records; counts, so no interval).",
+                caption=f"{_upper_first(subject)}, by year (workforce records; counts, so no interval).",
                 alt=charts.trend_alt_text(rows, subject=subject),
             ))  # fmt: skip
     return _blocks(parts) or text.not_available("Retention over time")
@@ -1305,12 +1318,24 @@ def definitions(report: Report) -> str:
         return text.not_available("Indicator definitions")
     frame = pd.DataFrame([{
         "indicator": ind.get("label", ind["name"]),
-        "survey_item": f"{ind.get('survey', '')}: {ind.get('item', '')}",
+        "question": f"{str(ind.get('survey', '')).capitalize()} survey: "
+        f"{report.item_labels.get(str(ind.get('item')), str(ind.get('item', '')).replace('_', ' '))}",
         "answers_counted": ", ".join(str(e) for e in ind.get("events", [])),
         "direction": ind.get("direction", ""),
         "standards": ", ".join(ind.get("standards", [])),
     } for ind in indicators_])  # fmt: skip
     return _frame_table(frame, title="Indicators")
+
+
+#: Method names as the bundle records them -> as a reader knows them.
+METHOD_NAMES = {"fdr_bh": "Benjamini-Hochberg", "holm": "Holm", "wilson": "Wilson score",
+                "bonferroni": "Bonferroni"}  # fmt: skip
+
+
+def method_name(name: object) -> str:
+    """A bundle method name for readers: ``fdr_bh`` -> "Benjamini-Hochberg", else the name with
+    underscores and hyphens as spaces."""
+    return METHOD_NAMES.get(str(name), str(name).replace("_", " ").replace("-", " "))
 
 
 def methods_used(report: Report) -> str:
@@ -1322,13 +1347,14 @@ def methods_used(report: Report) -> str:
              "convention, not a WRES rule)."]  # fmt: skip
     multiplicity = plan.get("multiplicity", {})
     if multiplicity:
-        lines.append(f"Multiple comparisons: {text.md_escape(multiplicity.get('method'))} within "
-                     f"families of {text.md_escape(', '.join(multiplicity.get('family', [])))}.")  # fmt: skip
+        family = ", ".join(str(f).replace("_", " ") for f in multiplicity.get("family", []))
+        lines.append(f"Multiple comparisons: {text.md_escape(method_name(multiplicity.get('method')))} "
+                     f"within families of {text.md_escape(family)}.")  # fmt: skip
     for column, title in (("ci_method", "Interval methods"), ("rl_ci_method", "Relative likelihood intervals"),
                           ("diff_ci_method", "Gap intervals"), ("test", "Tests"),
                           ("adjust_method", "Adjustment methods")):  # fmt: skip
         if column in comparisons.columns:
-            values = sorted(str(v) for v in comparisons[column].dropna().unique())
+            values = sorted(method_name(v) for v in comparisons[column].dropna().unique())
             lines.append(f"{title}: {text.md_escape('; '.join(values)) or 'none'}.")
     return text.bullet_list(lines)
 
@@ -1339,6 +1365,9 @@ def reference_groups(report: Report) -> str:
     if not text.has_columns(comparisons, "dimension", "level", "reference_group"):
         return text.not_available("Reference groups")
     frame = comparisons[["dimension", "level", "reference_group"]].dropna().drop_duplicates()
+    frame = frame.assign(
+        dimension=frame["dimension"].map(DIMENSION_TITLES).fillna(frame["dimension"])
+    )
     return _frame_table(
         frame.sort_values(["dimension", "level"]).astype(str), title="Reference groups"
     )
@@ -1366,6 +1395,8 @@ def suppression_policy(report: Report) -> str:
             "every hidden cell from being worked out from totals, other rows or linked tables.")  # fmt: skip
     if counts.empty:
         return head
+    counts = counts.assign(table=counts["table"].map(
+        lambda name: TABLE_TITLES.get(name, (str(name).replace("_", " ").capitalize(),))[0]))  # fmt: skip
     return _blocks([head, _frame_table(counts.astype(str), title="Suppressed rows by reason")])
 
 
