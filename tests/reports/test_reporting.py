@@ -84,7 +84,7 @@ def test_sentences_name_suppressed_groups_with_reason_and_escape_labels():
     assert "1.50 times as likely as White staff (95% CI 1.10 to 2.00)" in said[0]
     assert "<b>" not in said[0]
     summary = report_text.suppression_summary(rows, threshold=10)
-    assert "Hidden group (suppressed: primary\\: fewer than 10 respondents)" in summary
+    assert "Ethnicity: Hidden group, suppressed (primary\\: fewer than 10 respondents)" in summary
 
 
 def test_band_wording_follows_the_bundles_outside_band_flag():

@@ -75,7 +75,8 @@ class Report:
             from the instrument item's programme) added.
         cycles: the bundle's cycles in order; ``latest`` the last.
         threshold: the suppression threshold; ``band``: the four-fifths convention band.
-        order: (dimension, level) -> groups in the instrument's order.
+        order: (dimension, level) -> groups in the instrument's order; ``references`` the
+            reference group of each (from the instrument).
         scale_labels: scale name -> its label in the instrument; ``item_labels`` the same for
             questions.
         publication: [publication] settings (date, contact, next update, methods, synthetic).
@@ -90,6 +91,7 @@ class Report:
     band: tuple[float, float]
     indicators: dict[str, dict[str, object]] = field(default_factory=dict)
     order: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    references: dict[tuple[str, str], str] = field(default_factory=dict)
     scale_labels: dict[str, str] = field(default_factory=dict)
     item_labels: dict[str, str] = field(default_factory=dict)
     publication: dict[str, object] = field(default_factory=dict)
@@ -149,6 +151,12 @@ def load_report(report_config: str) -> Report:
         band=tuple(plan.get("band", charts.BAND)),
         indicators=indicators,
         order=_category_order(instruments, bundle),
+        references={
+            (d.name, level): group
+            for inst in instruments.values()
+            for d in inst.dimensions
+            for level, group in d.reference.items()
+        },
         scale_labels={
             scale.name: scale.label for inst in instruments.values() for scale in inst.scales
         },
@@ -203,7 +211,7 @@ def _category_order(
 
 
 def ordered(report: Report, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` in reading order: dimensions as :data:`FOREST_LEVELS` lists them, then the
+    """``frame`` in reading order: everyone first, dimensions as :data:`FOREST_LEVELS` lists them, then the
     reference group first, then the instrument's order (a ``group_order`` column, when the
     bundle has one, wins); groups the instrument does not list go last, alphabetically."""
     if frame.empty or "group" not in frame.columns:
@@ -211,8 +219,10 @@ def ordered(report: Report, frame: pd.DataFrame) -> pd.DataFrame:
     dims = [d for d, _ in FOREST_LEVELS]
     dimension = frame["dimension"] if "dimension" in frame.columns else pd.Series("", frame.index)
     level = frame["level"] if "level" in frame.columns else pd.Series("", frame.index)
+    named = pd.Series([report.references.get((d, lv)) == g for d, lv, g in
+                       zip(dimension, level, frame["group"], strict=True)], index=frame.index)  # fmt: skip
     reference = (frame["is_reference"].astype("boolean").fillna(False).astype(bool)
-                 if "is_reference" in frame.columns else pd.Series(False, frame.index))  # fmt: skip
+                 if "is_reference" in frame.columns else named)  # fmt: skip
     if "group_order" in frame.columns:
         rank = pd.to_numeric(frame["group_order"], errors="coerce").fillna(1e6)
     else:
@@ -221,7 +231,7 @@ def ordered(report: Report, frame: pd.DataFrame) -> pd.DataFrame:
             for d, lv, g in zip(dimension, level, frame["group"], strict=True)
         ], index=frame.index)  # fmt: skip
     keys = pd.DataFrame({
-        "dim": [dims.index(d) if d in dims else len(dims) for d in dimension],
+        "dim": [-1 if d == "all" else dims.index(d) if d in dims else len(dims) for d in dimension],
         "level": level.astype(str), "ref": (~reference).astype(int), "rank": rank,
         "name": frame["group"].astype(str),
     }, index=frame.index)  # fmt: skip
@@ -594,8 +604,8 @@ def context(report: Report) -> str:
     profile = _select(report.table("response_profile"), cycle=report.latest)
     if profile.empty:
         return text.not_available("Response profile")
-    counts = text.respondent_counts(profile, cycle=report.latest)
-    parts = [text.respondents_sentence(profile, cycle=report.latest, where=report.place),
+    counts = respondent_counts(report)
+    parts = [text.respondents_sentence(counts, cycle=report.latest, where=report.place),
              _response_rate(report, counts)]  # fmt: skip
     survey = next(iter(counts), None)
     shown = profile[profile["survey"] == survey] if survey and "survey" in profile else profile
@@ -612,6 +622,36 @@ def context(report: Report) -> str:
     parts.append(_html(tables.bundle_table(shown, spec, title=f"Respondents by group, {subject}")))
     parts.append(representation(report))
     return _blocks(parts)
+
+
+def respondents(report: Report) -> str:
+    """One sentence: how many people answered each survey in the latest cycle (each once)."""
+    return text.respondents_sentence(respondent_counts(report), cycle=report.latest,
+                                     where=report.place)  # fmt: skip
+
+
+def respondent_counts(report: Report) -> dict[str, int]:
+    """People who answered each survey in the latest cycle in this report's area, each once.
+
+    From the response profile's "All respondents" row when the bundle has one; else the
+    manifest's batches (responses accepted per survey, cycle and region, also published in the
+    methods report); else the largest published breakdown total (a lower bound).
+    """
+    profile = report.table("response_profile")
+    if not _select(profile, dimension="all").empty:
+        return text.respondent_counts(profile, cycle=report.latest)
+    batches = [b for b in report.bundle.manifest.get("batches", [])
+               if b.get("kind", "survey") == "survey" and b.get("survey")
+               and int(b.get("cycle", 0)) == report.latest
+               and (not report.regional or b.get("region") == report.region)]  # fmt: skip
+    if batches:
+        counts: dict[str, int] = {}
+        for batch in sorted(batches, key=lambda b: str(b["survey"])):
+            counts[str(batch["survey"])] = counts.get(str(batch["survey"]), 0) + int(
+                batch["accepted"]
+            )
+        return counts
+    return text.respondent_counts(profile, cycle=report.latest)
 
 
 def _response_rate(report: Report, counts: Mapping[str, int]) -> str:
@@ -945,7 +985,8 @@ def time_in_post(report: Report) -> str:
             tables.Column("n", "Staff", "integer"),
             tables.Column("events", "Leavers", "integer"),
         ]
-        columns += [tables.Column(c, f"Still in post after {c[3:]} {unit or ''}".strip(), "percent")
+        columns += [tables.Column(c, f"Still in post after {c[3:]} "
+                                  f"{(unit or '').rstrip('s') if c[3:] == '1' else unit or ''}".strip(), "percent")
                     for c in wide.columns if frame[c].notna().any()]  # fmt: skip
         parts.append(_html(tables.bundle_table(frame, tables.TableSpec(tuple(columns), note_column="table_note"),
                                                title=f"Still in post, {report.place}")))  # fmt: skip
@@ -1040,7 +1081,7 @@ def verdict_words(report: Report, row: Mapping[str, object]) -> str:
     first, last = gaps.sort_values("cycle").iloc[0], gaps.sort_values("cycle").iloc[-1]
     return (f"{head}: {text.md_escape(plain_group(row['group']))} staff were "
             f"{text.ratio(first['rel_likelihood'])} times as likely as "
-            f"{text.md_escape(row['reference_group'])} staff in {int(first['cycle'])} and "
+            f"{text.md_escape(plain_group(row['reference_group']))} staff in {int(first['cycle'])} and "
             f"{text.ratio(last['rel_likelihood'])} times in {int(last['cycle'])}")  # fmt: skip
 
 
@@ -1395,6 +1436,11 @@ def suppression_policy(report: Report) -> str:
             "every hidden cell from being worked out from totals, other rows or linked tables.")  # fmt: skip
     if counts.empty:
         return head
+    titles = {name: title for name, (title, _) in TABLE_TITLES.items()}
+    counts = counts.assign(suppression_reason=counts["suppression_reason"].map(
+        lambda reason: re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b",
+                              lambda m: f'"{titles.get(m.group(0), m.group(0).replace("_", " "))}"',
+                              str(reason))))  # fmt: skip
     counts = counts.assign(table=counts["table"].map(
         lambda name: TABLE_TITLES.get(name, (str(name).replace("_", " ").capitalize(),))[0]))  # fmt: skip
     return _blocks([head, _frame_table(counts.astype(str), title="Suppressed rows by reason")])

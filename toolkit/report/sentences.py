@@ -182,10 +182,9 @@ def _p_clause(value: object) -> str:
 
 
 def suppression_summary(comparisons: pd.DataFrame, *, threshold: int) -> str:
-    """The suppression policy, and how many groups and rows are suppressed (not a long list).
-
-    Each distinct suppressed group is named once per dimension with its reasons, so no group
-    is silently dropped, in one paragraph per dimension.
+    """The suppression policy, how many figures are suppressed, and each suppressed group
+    named once (one line per dimension and group, with its reasons), so no group is silently
+    dropped and the list stays short.
     """
     policy = (
         f"No figure in this report describes fewer than {threshold} respondents. Smaller groups "
@@ -197,18 +196,16 @@ def suppression_summary(comparisons: pd.DataFrame, *, threshold: int) -> str:
     hidden = comparisons[comparisons["suppressed"].astype("boolean").fillna(False).astype(bool)]
     if hidden.empty:
         return policy + " No group is suppressed in this selection."
+    keys = [c for c in ("dimension", "group") if c in hidden.columns]
+    reasons = hidden.groupby(keys, sort=True)["suppression_reason"].agg(
+        lambda values: "; ".join(sorted({str(v) for v in values.dropna()}))
+    )
     lines = []
-    for dimension, rows in hidden.groupby("dimension", sort=True) if "dimension" in hidden \
-            else [("", hidden)]:  # fmt: skip
-        groups = rows.groupby("group", sort=True)["suppression_reason"].agg(
-            lambda reasons: "; ".join(sorted({str(r) for r in reasons.dropna()}))
-        )
-        named = ", ".join(
-            f"{md_escape(group)} ({SUPPRESSED}: {md_escape(reason)})" if reason
-            else f"{md_escape(group)} ({SUPPRESSED})"
-            for group, reason in groups.items()
-        )  # fmt: skip
-        lines.append(f"{md_escape(str(dimension).replace('_', ' ')).capitalize()}: {named}")
+    for key, reason in reasons.items():
+        dimension, group = key if isinstance(key, tuple) else ("", key)
+        where = md_escape(str(dimension).replace("_", " ")).capitalize()
+        said = f"{SUPPRESSED} ({md_escape(reason)})" if reason else SUPPRESSED
+        lines.append(f"{where}: {md_escape(group)}, {said}")
     return (
         f"{policy} {len(hidden):,} figures are suppressed in this report's selection, "
         "in these groups:\n\n" + bullet_list(lines)
@@ -239,9 +236,8 @@ def respondent_counts(profile: pd.DataFrame, *, cycle: int) -> dict[str, int]:
     return counts
 
 
-def respondents_sentence(profile: pd.DataFrame, *, cycle: int, where: str) -> str:
-    """How many people answered each survey in ``cycle`` (each person once)."""
-    counts = respondent_counts(profile, cycle=cycle)
+def respondents_sentence(counts: Mapping[str, int], *, cycle: int, where: str) -> str:
+    """How many people answered each survey in ``cycle`` (``counts``: survey -> people)."""
     if not counts:
         return f"No published response counts for {md_escape(where)} in {cycle}."
     parts = [
