@@ -61,10 +61,24 @@ def is_suppressed(row: Mapping[str, object]) -> bool:
     return bool(flag) if not pd.isna(flag) else False
 
 
+def readable_reason(reason: object) -> str:
+    """A suppression reason for readers: bundle table names ("trend_gaps") become their
+    workbook titles ("Gaps by cycle"), other variable names plain words."""
+    from toolkit.report.excel import TABLE_TITLES
+
+    def title(match: re.Match[str]) -> str:
+        name = match.group(0)
+        return f'"{TABLE_TITLES[name][0]}"' if name in TABLE_TITLES else name.replace("_", " ")
+
+    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", title, str(reason))
+
+
 def suppressed_text(row: Mapping[str, object]) -> str:
     """``"suppressed (reason)"`` for a suppressed row, reason escaped."""
     reason = row.get("suppression_reason")
-    return f"{SUPPRESSED} ({md_escape(reason)})" if reason and not pd.isna(reason) else SUPPRESSED
+    if not reason or pd.isna(reason):
+        return SUPPRESSED
+    return f"{SUPPRESSED} ({md_escape(readable_reason(reason))})"
 
 
 def not_available(what: str) -> str:
@@ -198,7 +212,7 @@ def suppression_summary(comparisons: pd.DataFrame, *, threshold: int) -> str:
         return policy + " No group is suppressed in this selection."
     keys = [c for c in ("dimension", "group") if c in hidden.columns]
     reasons = hidden.groupby(keys, sort=True)["suppression_reason"].agg(
-        lambda values: "; ".join(sorted({str(v) for v in values.dropna()}))
+        lambda values: "; ".join(sorted({readable_reason(v) for v in values.dropna()}))
     )
     lines = []
     for key, reason in reasons.items():

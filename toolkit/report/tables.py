@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 from great_tables import GT
 
-from toolkit.report.sentences import SUPPRESSED, is_suppressed, p_text, percent, ratio
+from toolkit.report.sentences import (
+    SUPPRESSED,
+    is_suppressed,
+    p_text,
+    percent,
+    ratio,
+    readable_reason,
+)
 
 NOTE = "Note"
 
@@ -79,7 +86,8 @@ def _cell(row: Mapping[str, object], column: Column) -> str:
 
 def _note(row: Mapping[str, object], note_column: str) -> str:
     if is_suppressed(row):
-        return _plain(row.get("suppression_reason")) or SUPPRESSED
+        reason = _plain(row.get("suppression_reason"))
+        return readable_reason(reason) if reason else SUPPRESSED
     return _plain(row.get(note_column))
 
 
