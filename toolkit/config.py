@@ -14,6 +14,13 @@
     surveys = ""                 # instrument folder; empty = the shipped surveys/
     [ingest]
     max_unzipped_mb = 300        # an .xlsx/.ods expanding past this is refused (zip bombs)
+    [publication]                # printed at the top of every report
+    publisher = "NHS England"
+    contact = "..."              # who readers should contact
+    published = ""               # YYYY-MM-DD; empty = the day the report is rendered
+    next_update = ""             # e.g. "December 2027"; empty = a year after publication
+    methods = "methods.html"     # link to the methods report
+    synthetic = false            # true labels every report as synthetic demonstration data
 
 Command-line options override these values.
 """
@@ -23,7 +30,8 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from toolkit.errors import PtwError
@@ -53,6 +61,14 @@ surveys = ""
 
 [ingest]
 max_unzipped_mb = 300
+
+[publication]
+publisher = "NHS England"
+contact = "the pharmacy technician workforce equality team"
+published = ""
+next_update = ""
+methods = "methods.html"
+synthetic = {synthetic}
 """
 
 
@@ -71,6 +87,7 @@ class Workspace:
         threshold: minimum published group size.
         rounding: count rounding policy.
         max_unzipped_bytes: what an .xlsx/.ods may expand to when read.
+        publication: the [publication] settings printed on every report.
     """
 
     root: Path
@@ -83,6 +100,7 @@ class Workspace:
     threshold: int = 10
     rounding: str = "none"
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
+    publication: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def bundle_dir(self) -> Path:
@@ -135,16 +153,20 @@ def _checked_threshold(value: object, *, source: Path | None) -> int:
     return value
 
 
-def init_workspace(root: Path, *, output: str = "out") -> Workspace:
+def init_workspace(root: Path, *, output: str = "out", synthetic: bool = False) -> Workspace:
     """Create (or complete) a workspace in ``root`` and return it.
 
-    Writes ``ptw.toml`` if absent (with ``output`` as the output folder, relative to ``root``), the store and output folders, and a random 32-byte
-    pseudonymisation key in ``.ptw-secret`` with file mode 0600. Existing files are kept.
+    Writes ``ptw.toml`` if absent (with ``output`` as the output folder, relative to ``root``,
+    and ``synthetic`` marking the reports as synthetic demonstration data), the store and
+    output folders, and a random 32-byte pseudonymisation key in ``.ptw-secret`` with file
+    mode 0600. Existing files are kept.
     """
     root.mkdir(parents=True, exist_ok=True)
     config = root / CONFIG_NAME
     if not config.exists():
-        config.write_text(DEFAULT_TOML.format(output=output), encoding="utf-8")
+        config.write_text(
+            DEFAULT_TOML.format(output=output, synthetic=str(synthetic).lower()), encoding="utf-8"
+        )
     secret = root / SECRET_NAME
     if not secret.exists():
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -213,6 +235,7 @@ def load_workspace(root: Path | None = None) -> Workspace:
         threshold=_checked_threshold(suppression.get("threshold", 10), source=config),
         rounding=rounding,
         max_unzipped_bytes=int(unzipped * 2**20),
+        publication=dict(settings.get("publication", {})),
     )
 
 

@@ -36,15 +36,25 @@ def test_neutralise_prefixes_every_formula_start():
 def test_every_table_is_a_formatted_sheet_without_formulas(tmp_path):
     path = write_bundle_excel(_bundle(), tmp_path / "bundle.xlsx")
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["comparisons", "response_profile", "manifest"]
-    sheet = workbook["comparisons"]
-    assert [c.value for c in sheet[1]] == [
-        "group",
-        "n",
-        "estimate",
-        "suppressed",
-        "suppression_reason",
+    assert workbook.sheetnames == [
+        "Contents",
+        "Rates by group",
+        "Respondents",
+        "About this release",
     ]
+    contents = [[c.value for c in row] for row in workbook["Contents"].iter_rows()]
+    assert contents[0] == ["Sheet", "What it holds", "Rows"]
+    assert [row[0] for row in contents[1:]] == workbook.sheetnames[1:]
+    assert contents[1][2] == 6
+    sheet = workbook["Rates by group"]
+    assert [c.value for c in sheet[1]] == [
+        "Group",
+        "Respondents",
+        "Estimate",
+        "Suppressed?",
+        "Why suppressed",
+    ]
+    assert sheet["C2"].number_format == "0.0%"  # a rate reads as a percentage
     assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["E"].width > sheet.column_dimensions["B"].width
     cells = [cell for ws in workbook for row in ws.iter_rows() for cell in row]
@@ -52,11 +62,11 @@ def test_every_table_is_a_formatted_sheet_without_formulas(tmp_path):
     assert [sheet.cell(row=r, column=1).value for r in range(2, 8)] == [
         neutralise(v) for v in HOSTILE_CELLS
     ]
-    assert workbook["manifest"]["B3"].value.startswith("'=")
+    assert workbook["About this release"]["B3"].value.startswith("'=")
 
 
 def test_suppressed_row_reads_suppressed_not_blank_or_a_number(tmp_path):
-    sheet = load_workbook(write_bundle_excel(_bundle(), tmp_path / "b.xlsx"))["comparisons"]
+    sheet = load_workbook(write_bundle_excel(_bundle(), tmp_path / "b.xlsx"))["Rates by group"]
     hidden = [cell.value for cell in sheet[3]]
     assert hidden == [
         "'+SUM(A1:A2)",

@@ -20,6 +20,19 @@ def test_all_regions_is_national_seven_regions_and_trends():
     assert report_jobs("regional", region="LON")[0].region == "LON"
     with pytest.raises(PtwError, match="region"):
         report_jobs("regional")
+    with pytest.raises(PtwError, match="covers England"):
+        report_jobs("national", region="LON")  # never silently the national report
+    with pytest.raises(PtwError, match="unknown region"):
+        report_jobs("regional", region="Wales")
+
+
+@pytest.mark.parametrize("region", ["LON", "lon", "London", "london"])
+def test_region_code_or_name_alone_means_the_regional_report(region):
+    (job,) = report_jobs(None, region=region)
+    assert (job.template, job.region, job.output_name) == ("regional", "LON", "regional-LON")
+    assert report_jobs("regional", region=region) == [job]
+    assert report_jobs(None, region="North East & Yorkshire")[0].region == "NEY"
+    assert report_jobs(None)[0].template == "national"
     with pytest.raises(PtwError, match="unknown report"):
         report_jobs("board")
 
@@ -56,17 +69,65 @@ def test_charts_never_draw_or_describe_suppressed_rows():
         rows, indicator_label="Harassment"
     )
     assert "Hidden group" not in set(charts.heat_map(rows, title="t").data["group"])
+    forest = charts.forest_plot(rows)
+    assert list(forest.data["position"]) == [charts.FOREST_OUTSIDE]  # from outside_band
     assert "Hidden group" not in set(charts.trend_plot(rows, title="t").data["group"])
     assert "Hidden" not in charts.trend_alt_text(rows, subject="x")
 
 
 def test_sentences_name_suppressed_groups_with_reason_and_escape_labels():
     rows = _rows().assign(group=["<b>Asian</b>", "Hidden group", "White"])
-    text = report_text.gap_summary(rows.assign(indicator="h"), labels={"h": "Harassment"})
-    assert "Hidden group: suppressed (primary\\: fewer than 10 respondents)." in text
-    assert "\\<b\\>Asian\\</b\\>: 30.0% (95% CI 20.0% to 40.0%)" in text
-    assert "relative likelihood 1.50 (95% CI 1.10 to 2.00), outside the four-fifths" in text
-    assert "<b>" not in text
+    said = [report_text.comparison_sentence(row, band=(0.8, 1.25))
+            for row in rows.to_dict(orient="records")]  # fmt: skip
+    assert said[1] == "Hidden group: suppressed (primary\\: fewer than 10 respondents)."
+    assert said[0].startswith("\\<b\\>Asian\\</b\\>: 30.0% (95% CI 20.0% to 40.0%), 1.50 times")
+    assert "1.50 times as likely as White staff (95% CI 1.10 to 2.00)" in said[0]
+    assert "<b>" not in said[0]
+    summary = report_text.suppression_summary(rows, threshold=10)
+    assert "Ethnicity: Hidden group, suppressed (primary\\: fewer than 10 respondents)" in summary
+
+
+def test_band_wording_follows_the_bundles_outside_band_flag():
+    row = {"rel_likelihood": 1.38, "rl_ci_low": 1.249, "rl_ci_high": 1.53, "outside_band": False}
+    assert "but its interval reaches into it" in report_text.band_text(row, band=(0.8, 1.25))
+    row = {**row, "rl_ci_low": 1.30, "outside_band": True}
+    assert report_text.band_text(row, band=(0.8, 1.25)).startswith("its whole 95% interval")
+    row = {"rel_likelihood": 1.1, "outside_band": False}
+    assert report_text.band_text(row, band=(0.8, 1.25)).startswith("inside")
+
+
+@pytest.mark.parametrize(
+    ("measure", "value", "expected"),
+    [("% with the outcome", 0.3412, "34.1%"),
+     ("mean score (0-10, higher = less likely to leave)", 5.802, "5.8 out of 10"),
+     ("median years in post", 2.5, "2.5 years")],
+)  # fmt: skip
+def test_values_are_written_as_what_they_measure(measure, value, expected):
+    kind = report_text.measure_kind(measure)
+    unit = {"score": "out of 10", "time": "years"}.get(kind, "")
+    assert report_text.value_text(value, kind, unit=unit) == expected
+    assert report_text.value_text(5000, "count") == "5,000"
+
+
+def test_p_values_are_written_for_readers():
+    assert report_text.p_text(3.1e-13) == "< 0.001"
+    assert report_text.p_text(0.0062) == "0.0062"
+    assert report_text.p_text(0.38) == "0.38"
+
+
+def test_respondents_are_counted_once_not_once_per_breakdown():
+    profile = pd.DataFrame({
+        "survey": "culture", "cycle": 2025, "suppressed": False,
+        "dimension": ["ethnicity"] * 5 + ["disability"] * 2,
+        "level": ["binary", "binary", "grouped", "grouped", "grouped", "binary", "binary"],
+        "group": ["White", "Ethnic minority", "White", "Asian", "Black", "Disabled", "Not disabled"],
+        "n": [80, 20, 80, 12, 8, 10, 90],
+    })  # fmt: skip
+    assert report_text.respondent_counts(profile, cycle=2025) == {"culture": 100}
+    everyone = profile.iloc[:1].assign(dimension="all", level="all", group="All", n=104)
+    assert report_text.respondent_counts(pd.concat([profile, everyone]), cycle=2025) == {
+        "culture": 104
+    }
     assert report_text.not_available("Recruitment funnel").endswith(
         "not available in this bundle.*"
     )

@@ -21,12 +21,15 @@ from toolkit.report.excel import write_bundle_excel
 from toolkit.report.runner import REGIONS
 
 #: Numeric columns that identify a row (not values): allowed in a suppressed row.
-IDENTIFYING_NUMBERS = {"cycle", "previous_cycle", "order"}
+IDENTIFYING_NUMBERS = {"Cycle", "Previous cycle", "Order", "Year", "Cohort", "Time"}
 EXPECTED = {"national", "trends", "methods", *(f"regional-{code}" for code in REGIONS)}
 HEADINGS = {
-    "national": ("Summary", "Who responded", "Intersections", "Retention", "Trends", "Suppression"),
-    "regional": ("Summary", "The region against England", "Who responded", "Retention"),
-    "trends": ("Is bias reducing?", "What changed since the last cycle", "Retention over time"),
+    "national": ("Key findings", "How to read this report", "Context and data", "Intersections",
+                 "Retention", "Trends", "Regional comparison", "Annex", "Suppression"),
+    "regional": ("Key findings", "The region against England", "Context and data", "Retention",
+                 "Trends", "Annex"),
+    "trends": ("Summary", "Is bias reducing?", "What changed since the last cycle",
+               "Retention over time"),
     "methods": ("Definitions", "Confidence intervals and tests", "Reference groups",
                 "Suppression policy", "Instrument versions and data provenance"),
 }  # fmt: skip

@@ -71,7 +71,7 @@ def demo(
 ) -> None:
     """Run the real pipeline on synthetic data: synth -> ingest -> analyse -> national report."""
     with user_errors():
-        space = init_workspace(folder, output=".")
+        space = init_workspace(folder, output=".", synthetic=True)
         shutil.rmtree(space.store_path.parent, ignore_errors=True)
         exports = space.root / "exports"
         shutil.rmtree(exports, ignore_errors=True)

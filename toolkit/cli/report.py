@@ -1,4 +1,4 @@
-"""`ptw report national|regional|trends|methods [--region R | --all-regions]`."""
+"""`ptw report [national|regional|trends|methods] [--region R | --all-regions]`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,25 @@ import typer
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.errors import PtwError
 from toolkit.report.render import choose_engine
-from toolkit.report.runner import REGIONS, REPORTS, render_all, report_jobs
+from toolkit.report.runner import REGION_NAMES, REPORTS, render_all, report_jobs
 
 
 def report(
-    name: Annotated[str, typer.Argument(help=f"Which report: {', '.join(REPORTS)}.")] = "national",
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"Which report: {', '.join(REPORTS)} (default: national, or regional when "
+            "--region is given).",
+            show_default=False,
+        ),
+    ] = None,
     region: Annotated[
-        str | None, typer.Option(help=f"Region code for the regional report: {', '.join(REGIONS)}.")
+        str | None,
+        typer.Option(
+            help="Region for the regional report, as a code or a name: "
+            + ", ".join(f"{code} ({name})" for code, name in REGION_NAMES.items())
+            + ". On its own it means the regional report."
+        ),
     ] = None,
     all_regions: Annotated[
         bool,

@@ -12,11 +12,11 @@ rather than an error (bundles grow over time, see ``toolkit.report.sentences``).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from mizani.breaks import breaks_extended
 from plotnine import (
     aes,
     annotate,
@@ -52,20 +52,44 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 LIKERT_COLOURS = ("#B2432F", "#E69F7A", "#BBBBBB", "#7FB2D9", "#0072B2")
 BAND = (0.8, 1.25)
 BAND_LABEL = "four-fifths convention (0.80-1.25)"
-#: A4 text width is about 6.3 in; 7.5 in drawn at 150 dpi and scaled down keeps 11 pt legible.
-FIGURE_SIZE = (7.5, 4.5)
+#: A4 text width is about 6.3 in: a 7 in figure is shown at 90%, so 10 pt text prints at 9 pt
+#: and the smallest text (9.5 pt tile labels) at over 8 pt.
+FIGURE_SIZE = (7.0, 4.5)
 CI_TEXT = "95% CI"
+#: Heat-map colours: favourable for the group (blue) -> equal (white) -> unfavourable (vermillion).
+FAVOURABLE, UNFAVOURABLE = PALETTE[0], PALETTE[1]
+FOREST_INSIDE = "interval reaches into the band"
+FOREST_OUTSIDE = "whole interval outside the band"
+FOREST_COLOURS = (
+    "Vermillion: the whole 95% interval lies outside the band; blue: the interval reaches into it."
+)
 
 
 def ptw_theme() -> theme:
-    """The one theme: minimal, large readable text at A4 width, no minor grid."""
+    """The one theme: minimal, text readable at A4 width (>= 8 pt printed), no minor grid."""
     return theme_minimal(base_size=11) + theme(
         figure_size=FIGURE_SIZE,
         panel_grid_minor=element_blank(),
-        plot_title=element_text(size=12, weight="bold"),
+        plot_title=element_text(size=12, weight="bold", ha="left"),
+        plot_title_position="plot",
+        axis_text=element_text(size=10),
+        axis_title=element_text(size=10),
         legend_position="bottom",
+        legend_text=element_text(size=10),
         strip_text=element_text(size=10, weight="bold"),
     )
+
+
+def wrap(text: object, width: int = 28) -> str:
+    """``text`` broken onto lines of at most ``width`` characters (for axis labels)."""
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _ordered(values: pd.Series, *, reverse: bool = False) -> pd.Categorical:
+    """``values`` as a categorical in their order of first appearance (reversed for flipped
+    axes, so the first row is drawn at the top)."""
+    levels = list(dict.fromkeys(values))
+    return pd.Categorical(values, categories=levels[::-1] if reverse else levels, ordered=True)
 
 
 def published(table: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +108,10 @@ def _with_columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _label(frame: pd.DataFrame) -> pd.Series:
-    """``dimension: group`` labels (``group`` alone when there is no dimension column)."""
+    """Row labels: the ``label`` column when the table has one, else ``dimension: group``
+    (``group`` alone when there is no dimension column)."""
+    if "label" in frame.columns:
+        return frame["label"].astype(str)
     group = frame["group"].astype(str)
     if "dimension" not in frame.columns:
         return group
@@ -114,16 +141,20 @@ def forest_plot(
     """Relative likelihood with its 95% CI per group on a log scale; the band shaded and labelled.
 
     Input: comparison rows (``COMPARISON_COLUMNS``) of one indicator x cycle x region, any
-    dimensions. Reference rows, suppressed rows and rows without a ratio are not drawn.
-    Output: a ggplot; points outside ``band`` (the row's ``outside_band``) are coloured apart.
+    dimensions, in the order to draw them (top first); an optional ``label`` column names the
+    rows. Reference rows, suppressed rows and rows without a ratio are not drawn.
+    Output: a ggplot; rows whose whole interval lies outside ``band`` (the bundle's
+    ``outside_band``) are drawn in vermillion, the others in blue (no legend: the caption,
+    :data:`FOREST_COLOURS`, says so, since a legend centred under a panel with long labels is
+    clipped).
     """
     data = forest_rows(comparisons)
-    data["label"] = _label(data)
+    data["label"] = _ordered(_label(data).map(lambda text: wrap(text, 60)), reverse=True)
     outside = (
         data["outside_band"] if "outside_band" in data.columns else pd.Series(False, data.index)
     )
     data["position"] = np.where(
-        outside.astype("boolean").fillna(False), "outside band", "inside band"
+        outside.astype("boolean").fillna(False), FOREST_OUTSIDE, FOREST_INSIDE
     )
     return (
         ggplot(data, aes(x="label", y="rel_likelihood", ymin="rl_ci_low", ymax="rl_ci_high"))
@@ -138,14 +169,19 @@ def forest_plot(
         )
         + geom_hline(yintercept=1.0, color="#555555")
         + geom_hline(yintercept=list(band), linetype="dashed", color="#777777")
-        + geom_pointrange(aes(color="position"))
-        + scale_y_log10()
-        + scale_color_manual(values={"inside band": PALETTE[0], "outside band": PALETTE[1]})
-        + coord_flip()
-        + labs(
-            x="", y=f"Relative likelihood (log scale); shaded: {BAND_LABEL}", color="", title=title
+        + geom_pointrange(aes(color="position", group=1))  # one draw call for all points
+        + scale_y_log10(labels=lambda values: [f"{v:g}" for v in values])
+        + scale_color_manual(
+            values={FOREST_INSIDE: PALETTE[0], FOREST_OUTSIDE: PALETTE[1]},
+            breaks=[FOREST_INSIDE, FOREST_OUTSIDE],
         )
+        + coord_flip()
+        + labs(x="", y="Relative likelihood (log scale)", color="", title=title)
         + ptw_theme()
+        + theme(
+            legend_position="none",
+            figure_size=(7.0, max(2.5, 1.2 + 0.27 * data["label"].nunique())),
+        )
     )
 
 
@@ -167,47 +203,62 @@ def forest_alt_text(comparisons: pd.DataFrame, *, indicator_label: str) -> str:
 # --- heat map ----------------------------------------------------------------------------------
 
 
-def heat_map(comparisons: pd.DataFrame, *, title: str, y: str = "indicator_label") -> ggplot:
-    """Relative likelihood of ``y`` (default the indicator label) x group as coloured tiles.
+def heat_map(
+    comparisons: pd.DataFrame, *, title: str, x: str = "group", y: str = "indicator_label"
+) -> ggplot:
+    """Relative likelihood as coloured tiles, ``x`` columns by ``y`` rows (default: group by
+    indicator label).
 
-    Input: comparison rows with ``group``, ``rel_likelihood`` and the ``y`` column. Tiles are
-    coloured on a log2 scale centred on 1 and labelled with the ratio; suppressed rows and rows
-    without a ratio leave an empty tile.
+    Input: comparison rows with ``rel_likelihood``, the ``x`` and ``y`` columns and optionally
+    ``direction`` ("adverse" or "favourable": what a higher rate means for the group), in the
+    order to draw them. Tiles are labelled with the ratio (one decimal) and coloured by how far
+    it is from 1 on a log scale: vermillion where the group fares worse than its reference
+    (a higher rate of an adverse outcome, a lower rate of a favourable one), blue where it
+    fares better, so colour never says "lower" where lower is worse (the caption says so; no
+    legend). Suppressed rows and rows without a ratio leave an empty tile.
     """
-    data = _with_columns(comparisons, ("group", "rel_likelihood", y))
+    data = _with_columns(comparisons, ("rel_likelihood", x, y))
     data = data[data["rel_likelihood"] > 0]
-    data["log2_rl"] = np.log2(data["rel_likelihood"].astype(float))
-    data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.2f}")
+    favourable = (
+        data["direction"].eq("favourable") if "direction" in data.columns
+        else pd.Series(False, data.index)
+    )  # fmt: skip
+    log_rl = np.log2(data["rel_likelihood"].astype(float))
+    data["worse"] = np.clip(np.where(favourable, -log_rl, log_rl), -1.5, 1.5)
+    data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.1f}")
+    width = 13 if data[x].nunique() <= 5 else 9
+    data[x] = _ordered(data[x].map(lambda text: wrap(text, width)))
+    data[y] = _ordered(data[y].map(lambda text: wrap(text, 40)), reverse=True)
+    rows = data[y].nunique()
     return (
-        ggplot(data, aes(x="group", y=y, fill="log2_rl"))
+        ggplot(data, aes(x=x, y=y, fill="worse"))
         + geom_tile(color="white")
-        + geom_text(aes(label="text"), size=8)
+        + geom_text(aes(label="text"), size=10)
         + scale_fill_gradient2(
-            low=PALETTE[0],
-            mid="#F7F7F7",
-            high=PALETTE[1],
-            midpoint=0,
-            name="log2 relative likelihood",
+            low=FAVOURABLE, mid="#F7F7F7", high=UNFAVOURABLE, midpoint=0, limits=(-1.5, 1.5)
         )
         + labs(x="", y="", title=title)
         + ptw_theme()
-        + theme(axis_text_x=element_text(rotation=30, ha="right"))
+        + theme(
+            legend_position="none",
+            figure_size=(7.0, min(9.0, 1.6 + 0.42 * rows)),
+        )
     )
 
 
 def heat_map_alt_text(
-    comparisons: pd.DataFrame, *, subject: str, y: str = "indicator_label"
+    comparisons: pd.DataFrame, *, subject: str, x: str = "group", y: str = "indicator_label"
 ) -> str:
     """Alt text for :func:`heat_map`: the size of the grid and its extreme cells."""
-    data = _with_columns(comparisons, ("group", "rel_likelihood", y))
+    data = _with_columns(comparisons, ("rel_likelihood", x, y))
     if data.empty:
         return f"No relative likelihoods can be shown for {subject}."
     ordered = data.sort_values("rel_likelihood")
     low, high = ordered.iloc[0], ordered.iloc[-1]
     return (
         f"Heat map of relative likelihood for {subject}: {data[y].nunique()} rows by "
-        f"{data['group'].nunique()} groups. Highest: {high['group']}, {high[y]}, "
-        f"{high['rel_likelihood']:.2f}. Lowest: {low['group']}, {low[y]}, "
+        f"{data[x].nunique()} columns. Highest: {high[x]}, {high[y]}, "
+        f"{high['rel_likelihood']:.2f}. Lowest: {low[x]}, {low[y]}, "
         f"{low['rel_likelihood']:.2f}."
     )
 
@@ -216,14 +267,21 @@ def heat_map_alt_text(
 
 
 def trend_plot(
-    per_cycle: pd.DataFrame, *, title: str, value: str = "estimate", percent: bool = True
+    per_cycle: pd.DataFrame,
+    *,
+    title: str,
+    value: str = "estimate",
+    percent: bool = True,
+    y_label: str | None = None,
 ) -> ggplot:
     """One line per group across cycles with its 95% CI as a ribbon.
 
-    Input: rows with ``cycle``, ``group``, ``value``, ``ci_low``, ``ci_high`` (a rate, a gap or
-    a relative likelihood; ``percent`` scales proportions to %).
+    Input: rows with ``cycle``, ``group``, ``value``, ``ci_low``, ``ci_high`` (a rate, a score,
+    a gap or a relative likelihood; ``percent`` scales proportions to %; ``y_label`` names the
+    axis, by default "%" for a rate).
     """
     data = _with_columns(per_cycle, ("cycle", "group", value, "ci_low", "ci_high"))
+    data["group"] = _ordered(data["group"])
     scale = 100.0 if percent else 1.0
     for column in (value, "ci_low", "ci_high"):
         data[column] = data[column].astype(float) * scale
@@ -239,7 +297,7 @@ def trend_plot(
         + scale_fill_manual(values=list(PALETTE))
         + labs(
             x="Survey cycle",
-            y="%" if percent else value.replace("_", " "),
+            y=y_label or ("% of respondents" if percent else "Value"),
             color="",
             fill="",
             title=title,
@@ -266,14 +324,83 @@ def trend_alt_text(
     return f"Line chart of {subject} by survey cycle with 95% CI ribbons: {'; '.join(parts)}."
 
 
+def gap_trend_plot(gaps: pd.DataFrame, *, title: str, ncol: int = 3) -> ggplot:
+    """Small multiples: each indicator's relative likelihood by cycle, one line per comparison.
+
+    Input: ``trend_gaps``-shaped rows (non-reference) with ``cycle``, ``indicator_label``,
+    ``comparison`` (e.g. "Ethnic minority vs White"), ``rel_likelihood``, ``rl_ci_low`` and
+    ``rl_ci_high``, in the order to draw the panels. A line at 1 marks equality.
+    """
+    data = _with_columns(
+        gaps,
+        ("cycle", "indicator_label", "comparison", "rel_likelihood", "rl_ci_low", "rl_ci_high"),
+    )
+    data["cycle"] = data["cycle"].astype(int)
+    data["indicator_label"] = _ordered(data["indicator_label"].map(lambda t: wrap(t, 24)))
+    data["comparison"] = _ordered(data["comparison"])
+    cycles = sorted(data["cycle"].unique())
+    panels = max(1, data["indicator_label"].nunique())
+    return (
+        ggplot(
+            data,
+            aes(
+                x="cycle",
+                y="rel_likelihood",
+                color="comparison",
+                fill="comparison",
+                group="comparison",
+            ),
+        )
+        + geom_hline(yintercept=1.0, color="#555555")
+        + geom_ribbon(aes(ymin="rl_ci_low", ymax="rl_ci_high"), alpha=0.15, color="none")
+        + geom_line(size=0.8)
+        + geom_point(size=1.5)
+        + facet_wrap("indicator_label", ncol=ncol)
+        + scale_x_continuous(
+            breaks=cycles, labels=[f"'{c % 100:02d}" for c in cycles], expand=(0.12, 0)
+        )
+        + scale_y_log10(labels=lambda values: [f"{v:g}" for v in values])
+        + scale_color_manual(values=list(PALETTE))
+        + scale_fill_manual(values=list(PALETTE))
+        + labs(
+            x="Survey cycle", y="Relative likelihood (log scale)", color="", fill="", title=title
+        )
+        + ptw_theme()
+        + theme(
+            figure_size=(7.0, min(9.5, 1.5 + 1.9 * -(-panels // ncol))),
+            strip_text=element_text(size=9, weight="bold"),
+            axis_text=element_text(size=9),
+        )
+    )
+
+
+def gap_trend_alt_text(gaps: pd.DataFrame, *, subject: str) -> str:
+    """Alt text for :func:`gap_trend_plot`: each line's first and latest relative likelihood."""
+    data = _with_columns(
+        gaps,
+        ("cycle", "indicator_label", "comparison", "rel_likelihood", "rl_ci_low", "rl_ci_high"),
+    )
+    if data.empty:
+        return f"No trend can be shown for {subject}."
+    parts = []
+    for (label, comparison), rows in data.sort_values("cycle").groupby(
+        ["indicator_label", "comparison"], sort=False
+    ):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        parts.append(f"{label}, {comparison}: {first['rel_likelihood']:.2f} in "
+                     f"{int(first['cycle'])}, {last['rel_likelihood']:.2f} in {int(last['cycle'])}")  # fmt: skip
+    return f"Small-multiple line charts of relative likelihood by cycle for {subject}: {'; '.join(parts)}."
+
+
 # --- Kaplan-Meier ------------------------------------------------------------------------------
 
 
-def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Months in post") -> ggplot:
+def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Time in post") -> ggplot:
     """Kaplan-Meier survival curves per group (steps) with 95% CI ribbons.
 
     Input: rows with ``group``, ``time``, ``survival``, ``ci_low``, ``ci_high``
-    (``toolkit.stats.survival.CURVE_COLUMNS``).
+    (``toolkit.stats.survival.CURVE_COLUMNS``); ``time_label`` names the time axis with the
+    unit the bundle's times are in (e.g. "Years in post").
     """
     data = _with_columns(curves, ("group", "time", "survival"))
     if "ci_low" in data.columns and "ci_high" in data.columns:
@@ -356,46 +483,6 @@ def likert_alt_text(distribution: pd.DataFrame, *, subject: str, levels: Sequenc
     shares = data[data["level"].isin(agree)].groupby("group", sort=True)["share"].sum()
     parts = [f"{group} {100 * share:.0f}%" for group, share in shares.items()]
     return f"Diverging bar chart of answers to {subject}; agreeing: {'; '.join(parts)}."
-
-
-# --- response profile ---------------------------------------------------------------------------
-
-
-def _thousands(values: list[float]) -> list[str]:
-    """Axis labels with thousands separators (few enough to stay readable in small panels)."""
-    return [f"{value:,.0f}" for value in values]
-
-
-def response_profile_plot(profile: pd.DataFrame, *, title: str) -> ggplot:
-    """Respondents per group (bars), one panel per dimension.
-
-    Input: response profile rows with ``dimension``, ``group`` and ``n``.
-    """
-    data = _with_columns(profile, ("dimension", "group", "n"))
-    data["dimension"] = data["dimension"].astype(str).str.replace("_", " ")
-    return (
-        ggplot(data, aes(x="group", y="n"))
-        + geom_col(fill=PALETTE[0], width=0.7)
-        + coord_flip()
-        + facet_wrap("dimension", scales="free_y", ncol=2)
-        + scale_y_continuous(breaks=breaks_extended(n=3), labels=_thousands)
-        + labs(x="", y="Respondents", title=title)
-        + ptw_theme()
-        + theme(figure_size=(7.5, 6.5))
-    )
-
-
-def response_profile_alt_text(profile: pd.DataFrame, *, subject: str) -> str:
-    """Alt text for :func:`response_profile_plot`: the respondents per group in each panel."""
-    data = _with_columns(profile, ("dimension", "group", "n"))
-    if data.empty:
-        return f"No response profile can be shown for {subject}."
-    parts = [
-        f"{str(dimension).replace('_', ' ')}: "
-        + ", ".join(f"{row.group} {int(row.n):,}" for row in rows.itertuples())
-        for dimension, rows in data.groupby("dimension", sort=True)
-    ]
-    return f"Bar charts of respondents by group for {subject}. {'. '.join(parts)}."
 
 
 # --- funnel plot --------------------------------------------------------------------------------

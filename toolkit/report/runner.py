@@ -14,9 +14,10 @@ Steps of :func:`render_all`:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,10 +27,15 @@ from toolkit.config import Workspace
 from toolkit.disclosure.suppression import Link, SuppressionPolicy, audit_disclosure
 from toolkit.errors import PtwError
 from toolkit.report.render import Engine, RenderResult, render_report
+from toolkit.report.sentences import REGION_NAMES as PLACE_NAMES
 
 REPORTS = ("national", "regional", "trends", "methods")
-REGIONS = ("EOE", "LON", "MID", "NEY", "NW", "SE", "SW")
 NATIONAL = "England"
+#: NHS England region codes used in bundles and their names (England excluded).
+REGION_NAMES: dict[str, str] = {
+    code: name for code, name in PLACE_NAMES.items() if code != NATIONAL
+}
+REGIONS = tuple(REGION_NAMES)
 
 
 @dataclass(frozen=True)
@@ -43,42 +49,80 @@ class ReportJob:
 
 @dataclass(frozen=True)
 class ReportPaths:
-    """Where the bundle and templates are read and the reports written."""
+    """Where the bundle, templates and instruments are read and the reports written, and the
+    publication details printed on every report (``ptw.toml`` [publication])."""
 
     bundle_dir: Path
     reports_dir: Path
     out_dir: Path
+    surveys_dir: Path | None = None
+    publication: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, space: Workspace) -> ReportPaths:
         """The paths of a workspace."""
-        return cls(space.bundle_dir, space.reports_dir, space.report_dir)
+        return cls(space.bundle_dir, space.reports_dir, space.report_dir, space.surveys_dir,
+                   dict(space.publication))  # fmt: skip
+
+
+def region_code(region: str) -> str:
+    """The NHS England region code for ``region``, given as a code or a name (any case).
+
+    ``"LON"``, ``"lon"``, ``"London"`` and ``"london"`` all give ``"LON"``; spaces and "and"
+    may be spelled loosely (``"north east & yorkshire"``).
+
+    Raises:
+        PtwError: ``report.region`` when ``region`` names no region.
+    """
+    wanted = _region_key(region)
+    for code, name in REGION_NAMES.items():
+        if wanted in (_region_key(code), _region_key(name)):
+            return code
+    raise PtwError(code="report.region", message="unknown region", value=region,
+                   expected=", ".join(f"{code} ({name})" for code, name in REGION_NAMES.items()),
+                   fix="pass --region with a region code or name, e.g. --region LON or "
+                   '--region "London"')  # fmt: skip
+
+
+def _region_key(text: str) -> str:
+    return re.sub(r"[^a-z]+", "", text.lower().replace("&", "and"))
 
 
 def report_jobs(
     name: str | None, *, region: str | None = None, all_regions: bool = False
 ) -> list[ReportJob]:
-    """The jobs for ``ptw report NAME [--region R | --all-regions]``.
+    """The jobs for ``ptw report [NAME] [--region R | --all-regions]``.
 
     ``all_regions``: national, the 7 regional reports and trends (plus methods when ``name``
-    is ``methods``). Otherwise one job; ``regional`` needs a ``region`` among :data:`REGIONS`.
+    is ``methods``). Otherwise one job. ``region`` (a code or a name, see :func:`region_code`)
+    with no ``name`` means the regional report; ``regional`` needs a region; national,
+    trends and methods are England-wide, so a region with them is refused rather than ignored.
+    No name and no region: the national report.
 
     Raises:
-        PtwError: unknown report name or region, or ``regional`` without a region.
+        PtwError: unknown report name or region, ``regional`` without a region, or a region
+        with a report that has none.
     """
     if all_regions:
         jobs = [_job("national", NATIONAL)] + [_job("regional", code) for code in REGIONS]
         jobs.append(_job("trends", NATIONAL))
         return jobs + ([_job("methods", NATIONAL)] if name == "methods" else [])
+    if name is None:
+        name = "regional" if region else "national"
     if name not in REPORTS:
         raise PtwError(code="report.unknown", message="unknown report", value=name,
                        expected=", ".join(REPORTS), fix="name one of the reports, or pass --all-regions")  # fmt: skip
     if name == "regional":
-        if region not in REGIONS:
-            raise PtwError(code="report.region", message="a regional report needs a region code",
-                           value=region, expected=", ".join(REGIONS),
-                           fix="pass --region with one of the codes, or --all-regions")  # fmt: skip
-        return [_job(name, region)]
+        if not region:
+            raise PtwError(code="report.region", message="a regional report needs a region",
+                           expected=", ".join(REGIONS),
+                           fix="pass --region with a region code or name, or --all-regions")  # fmt: skip
+        return [_job(name, region_code(region))]
+    if region:
+        raise PtwError(code="report.region", message=f"the {name} report covers England, not a "
+                       "region", value=region, expected="no --region",
+                       fix=f"drop --region, or ask for the regional report: ptw report regional "
+                       f'--region "{region}"')  # fmt: skip
     return [_job(name, NATIONAL)]
 
 
@@ -175,13 +219,18 @@ def render_all(
     count = max(1, min(workers or len(os.sched_getaffinity(0)), len(jobs)))
 
     def run(job: ReportJob) -> RenderResult:
+        config = {"bundle": str(bundle_dir), "region": job.region,
+                  "publication": dict(paths.publication)}  # fmt: skip
+        if paths.surveys_dir:
+            config["surveys"] = str(paths.surveys_dir.resolve())
         return render_report(
             paths.reports_dir / f"{job.template}.qmd",
-            config={"bundle": str(bundle_dir), "region": job.region},
+            config=config,
             out_dir=paths.out_dir,
             formats=formats,
             engine=engine,
             output_name=job.output_name,
+            placeholders={"place": PLACE_NAMES.get(job.region, job.region)},
         )
 
     with ThreadPoolExecutor(max_workers=count) as pool:

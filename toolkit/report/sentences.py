@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
 NOT_AVAILABLE = "not available in this bundle"
@@ -62,10 +61,24 @@ def is_suppressed(row: Mapping[str, object]) -> bool:
     return bool(flag) if not pd.isna(flag) else False
 
 
+def readable_reason(reason: object) -> str:
+    """A suppression reason for readers: bundle table names ("trend_gaps") become their
+    workbook titles ("Gaps by cycle"), other variable names plain words."""
+    from toolkit.report.excel import TABLE_TITLES
+
+    def title(match: re.Match[str]) -> str:
+        name = match.group(0)
+        return f'"{TABLE_TITLES[name][0]}"' if name in TABLE_TITLES else name.replace("_", " ")
+
+    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", title, str(reason))
+
+
 def suppressed_text(row: Mapping[str, object]) -> str:
     """``"suppressed (reason)"`` for a suppressed row, reason escaped."""
     reason = row.get("suppression_reason")
-    return f"{SUPPRESSED} ({md_escape(reason)})" if reason and not pd.isna(reason) else SUPPRESSED
+    if not reason or pd.isna(reason):
+        return SUPPRESSED
+    return f"{SUPPRESSED} ({md_escape(readable_reason(reason))})"
 
 
 def not_available(what: str) -> str:
@@ -83,77 +96,110 @@ def has_columns(table: pd.DataFrame, *columns: str) -> bool:
     return not table.empty and all(column in table.columns for column in columns)
 
 
-def gap_sentence(row: Mapping[str, object], *, band: tuple[float, float] = (0.8, 1.25)) -> str:
-    """One comparison row as a sentence.
+# --- numbers by what they measure ----------------------------------------------------------
 
-    Published: "Group: 34.1% (95% CI 30.2% to 38.3%) against 25.0% for Reference; relative
-    likelihood 1.36 (95% CI 1.15 to 1.61), outside the four-fifths convention (0.80-1.25)."
-    Suppressed: "Group: suppressed (reason)."
+#: How a measure is written: a rate as %, a score on its scale, a time in its unit, a count as
+#: a count, a ratio to two decimals.
+KINDS = ("rate", "score", "time", "count", "ratio")
+
+
+def measure_kind(measure: object) -> str:
+    """The kind of a bundle ``measure`` description: ``"score"`` for a mean score (e.g. "mean
+    score (0-10, ...)"), ``"time"`` for years or months, else ``"rate"``."""
+    text = str(measure or "").lower()
+    if "score" in text:
+        return "score"
+    if "years" in text or "months" in text:
+        return "time"
+    return "rate"
+
+
+def value_text(value: object, kind: str, *, unit: str = "") -> str:
+    """``value`` written as its ``kind`` says (see :data:`KINDS`); missing -> ``""``.
+
+    rate 0.341 -> "34.1%"; score 5.802 -> "5.8" (``unit`` "out of 10" appended); time 2.5 ->
+    "2.5 years" (``unit``); count 5000 -> "5,000"; ratio 1.234 -> "1.23".
+    """
+    if value is None or pd.isna(value):
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    if kind == "rate":
+        return percent(number)
+    if kind == "count":
+        return f"{round(number):,}"
+    if kind == "ratio":
+        return ratio(number)
+    return f"{number:.1f} {unit}".strip()
+
+
+def p_text(value: object) -> str:
+    """A p-value for readers: "< 0.001", else two significant figures ("0.034", "0.38")."""
+    if value is None or pd.isna(value):
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return "< 0.001" if number < 0.001 else f"{number:.2g}" if number < 0.01 else f"{number:.2f}"
+
+
+def times_text(rl: float) -> str:
+    """A relative likelihood in words: 1.28 -> "1.28 times as likely"."""
+    return f"{ratio(rl)} times as likely"
+
+
+def _flag(row: Mapping[str, object], column: str) -> bool:
+    value = row.get(column)
+    return bool(value) if value is not None and not pd.isna(value) else False
+
+
+def band_text(row: Mapping[str, object], *, band: tuple[float, float]) -> str:
+    """Where a comparison row stands against the band, from the bundle's ``outside_band`` flag.
+
+    ``outside_band`` is true when the whole 95% interval lies outside the band; a point outside
+    the band whose interval reaches into it is said to be "not clearly outside".
+    """
+    limits = f"the four-fifths convention ({band[0]:.2f}-{band[1]:.2f})"
+    if _flag(row, "outside_band"):
+        return f"its whole 95% interval lies outside {limits}"
+    rl = row.get("rel_likelihood")
+    if rl is not None and not pd.isna(rl) and not band[0] <= float(rl) <= band[1]:  # type: ignore[arg-type]
+        return f"outside {limits}, but its interval reaches into it"
+    return f"inside {limits}"
+
+
+def comparison_sentence(row: Mapping[str, object], *, band: tuple[float, float]) -> str:
+    """One comparison row as a sentence (group, rate and interval, against the reference).
+
+    Published: "Asian: 34.1% (95% CI 30.2% to 38.3%) against 25.0% for White ... 1.36 times as
+    likely (95% CI 1.15 to 1.61); adjusted p < 0.001; its whole 95% interval lies outside ...".
+    Suppressed: "Asian: suppressed (reason)."
     """
     group = md_escape(row.get("group"))
     if is_suppressed(row):
         return f"{group}: {suppressed_text(row)}."
-    text = f"{group}: {percent(row.get('estimate'))}"
+    text = f"{group}: {percent(row.get('estimate'))}"  # type: ignore[arg-type]
     if not pd.isna(row.get("ci_low")) and not pd.isna(row.get("ci_high")):
-        text += f" (95% CI {percent(row['ci_low'])} to {percent(row['ci_high'])})"
+        text += f" (95% CI {percent(row['ci_low'])} to {percent(row['ci_high'])})"  # type: ignore[arg-type]
     rl = row.get("rel_likelihood")
-    if pd.isna(rl):
-        note = row.get("note")
-        return text + (f"; no relative likelihood ({md_escape(note)})." if note else ".")
-    where = "inside" if band[0] <= float(rl) <= band[1] else "outside"
-    return (
-        f"{text} against the reference group {md_escape(row.get('reference_group'))}; relative "
-        f"likelihood {ratio(rl)} (95% CI {ratio(row.get('rl_ci_low'))} to "
-        f"{ratio(row.get('rl_ci_high'))}), {where} the four-fifths convention "
-        f"({band[0]:.2f}-{band[1]:.2f})."
+    if rl is None or pd.isna(rl):
+        return text + "."
+    text += (
+        f", {times_text(float(rl))} as {md_escape(row.get('reference_group'))} staff (95% CI "  # type: ignore[arg-type]
+        f"{ratio(row.get('rl_ci_low'))} to {ratio(row.get('rl_ci_high'))})"  # type: ignore[arg-type]
     )
+    if not pd.isna(row.get("p_adjusted")):
+        text += f"; adjusted p {_p_clause(row.get('p_adjusted'))}"
+    return f"{text}; {band_text(row, band=band)}."
 
 
-def gap_summary(comparisons: pd.DataFrame, *, labels: Mapping[str, str]) -> str:
-    """Bulleted summary of the non-reference rows of ``comparisons``, one line per row.
-
-    Input: comparison rows of one cycle x region x dimension x level (any indicators).
-    Output: "**Indicator** — sentence" lines; suppressed rows named with their reason.
-    """
-    needed = ("indicator", "group", "estimate", "suppressed")
-    if not has_columns(comparisons, *needed):
-        return not_available("Comparisons for this selection")
-    rows = comparisons
-    if "is_reference" in rows.columns:
-        rows = rows[~rows["is_reference"].astype("boolean").fillna(False).astype(bool)]
-    lines = [
-        f"**{md_escape(labels.get(row['indicator'], row['indicator']))}**: {gap_sentence(row)}"
-        for row in rows.to_dict(orient="records")
-    ]
-    return bullet_list(lines) or "No comparisons for this selection."
-
-
-def largest_gaps(comparisons: pd.DataFrame, *, labels: Mapping[str, str], top: int = 5) -> str:
-    """The ``top`` published comparisons furthest from equality (|log RL| largest), as bullets.
-
-    Only rows whose 95% CI excludes 1 are listed; says so when there are none.
-    """
-    if not has_columns(comparisons, "rel_likelihood", "rl_ci_low", "rl_ci_high", "indicator"):
-        return not_available("Relative likelihoods")
-    data = comparisons[~comparisons["suppressed"].astype("boolean").fillna(False).astype(bool)]
-    data = data.dropna(subset=["rel_likelihood", "rl_ci_low", "rl_ci_high"])
-    data = data[(data["rl_ci_low"] > 1) | (data["rl_ci_high"] < 1)]
-    if data.empty:
-        return "No relative likelihood has a 95% confidence interval that excludes 1."
-    distance = np.log(data["rel_likelihood"].astype(float)).abs()
-    data = data.assign(distance=distance).sort_values(
-        ["distance", "indicator", "group"], ascending=[False, True, True]
-    )
-    lines = []
-    for row in data.head(top).to_dict(orient="records"):
-        where = f"{md_escape(str(row.get('dimension', '')).replace('_', ' '))}, "
-        label = md_escape(labels.get(row["indicator"], row["indicator"]))
-        lines.append(f"**{label}** ({where.rstrip(', ')}): {gap_sentence(row)}")
-    return bullet_list(lines)
+def _p_clause(value: object) -> str:
+    written = p_text(value)
+    return written if written.startswith("<") else f"= {written}"
 
 
 def suppression_summary(comparisons: pd.DataFrame, *, threshold: int) -> str:
-    """The suppression policy and every suppressed group of ``comparisons`` with its reason."""
+    """The suppression policy, how many figures are suppressed, and each suppressed group
+    named once (one line per dimension and group, with its reasons), so no group is silently
+    dropped and the list stays short.
+    """
     policy = (
         f"No figure in this report describes fewer than {threshold} respondents. Smaller groups "
         "are shown as *suppressed* with the reason; where a hidden figure could be worked out "
@@ -164,88 +210,51 @@ def suppression_summary(comparisons: pd.DataFrame, *, threshold: int) -> str:
     hidden = comparisons[comparisons["suppressed"].astype("boolean").fillna(False).astype(bool)]
     if hidden.empty:
         return policy + " No group is suppressed in this selection."
-    keys = [c for c in ("dimension", "group", "suppression_reason") if c in hidden.columns]
-    distinct = hidden[keys].drop_duplicates().sort_values(keys)
-    lines = [
-        f"{md_escape(str(row.get('dimension', '')).replace('_', ' '))}: "
-        f"{md_escape(row['group'])}, {suppressed_text(row)}"
-        for row in distinct.to_dict(orient="records")
-    ]
+    keys = [c for c in ("dimension", "group") if c in hidden.columns]
+    reasons = hidden.groupby(keys, sort=True)["suppression_reason"].agg(
+        lambda values: "; ".join(sorted({readable_reason(v) for v in values.dropna()}))
+    )
+    lines = []
+    for key, reason in reasons.items():
+        dimension, group = key if isinstance(key, tuple) else ("", key)
+        where = md_escape(str(dimension).replace("_", " ")).capitalize()
+        said = f"{SUPPRESSED} ({md_escape(reason)})" if reason else SUPPRESSED
+        lines.append(f"{where}: {md_escape(group)}, {said}")
     return (
-        f"{policy} Groups suppressed in at least one figure ({len(hidden)} rows):\n\n"
-        + bullet_list(lines)
+        f"{policy} {len(hidden):,} figures are suppressed in this report's selection, "
+        "in these groups:\n\n" + bullet_list(lines)
     )
 
 
-def verdict_sentences(verdicts: pd.DataFrame, *, labels: Mapping[str, str]) -> str:
-    """Plain-words trend verdicts ("gap narrowing", ...) per indicator and group, as bullets.
+def respondent_counts(profile: pd.DataFrame, *, cycle: int) -> dict[str, int]:
+    """Respondents per survey in ``cycle``, each person counted once.
 
-    Input: ``trend_interactions`` rows with ``group`` and ``verdict`` (optionally
-    ``indicator``, ``dimension``, ``interaction``, ``ci_low``, ``ci_high``, ``reason``).
+    An ``all`` dimension row ("All respondents") is used when the bundle has one; otherwise the
+    published groups of one breakdown (one dimension at one level, "Not stated" included), the
+    largest such total, since every breakdown counts the same people. Suppressed rows are left
+    out, so the count is a published lower bound when a breakdown hides a group.
     """
-    if not has_columns(verdicts, "group", "verdict"):
-        return not_available("Trend verdicts")
-    lines = []
-    for row in verdicts.to_dict(orient="records"):
-        head = md_escape(labels.get(row.get("indicator"), row.get("indicator") or "Indicator"))
-        if is_suppressed(row):
-            lines.append(f"**{head}**, {md_escape(row['group'])}: {suppressed_text(row)}.")
-            continue
-        text = f"**{head}**, {md_escape(row['group'])}: {md_escape(row['verdict'])}"
-        if not pd.isna(row.get("interaction", float("nan"))) and "ci_low" in row:
-            text += (
-                f" (change in the log-odds gap per cycle {row['interaction']:.3f}, 95% CI "
-                f"{row['ci_low']:.3f} to {row['ci_high']:.3f})"
-            )
-        lines.append(text + ".")
-    return bullet_list(lines)
-
-
-def change_sentences(changes: pd.DataFrame, *, labels: Mapping[str, str]) -> str:
-    """Latest cycle against the previous one, per indicator, group and measure, as bullets.
-
-    Input: ``trend_changes`` rows with ``group``, ``cycle``, ``previous_cycle``, ``measure``
-    and ``change`` (proportion points; optionally ``p_value``, ``indicator``).
-    """
-    if not has_columns(changes, "group", "cycle", "previous_cycle", "change"):
-        return not_available("Changes since the last cycle")
-    lines = []
-    for row in changes.to_dict(orient="records"):
-        head = md_escape(labels.get(row.get("indicator"), row.get("indicator") or "Indicator"))
-        what = md_escape(row.get("measure") or "rate")
-        if is_suppressed(row):
-            lines.append(f"**{head}**, {md_escape(row['group'])} ({what}): {suppressed_text(row)}.")
-            continue
-        change = row["change"]
-        direction = "no change" if change == 0 else ("up" if change > 0 else "down")
-        text = (
-            f"**{head}**, {md_escape(row['group'])} ({what}): {direction} "
-            f"{abs(100 * change):.1f} percentage points from {int(row['previous_cycle'])} to "
-            f"{int(row['cycle'])}"
-        )
-        if not pd.isna(row.get("p_value", float("nan"))):
-            text += f" (p = {row['p_value']:.3f})"
-        lines.append(text + ".")
-    return bullet_list(lines)
-
-
-def respondents_sentence(profile: pd.DataFrame, *, cycle: int, where: str) -> str:
-    """How many people responded in ``cycle`` (the largest published total of any dimension)."""
-    if not has_columns(profile, "n", "cycle", "dimension"):
-        return not_available("Response profile")
-    rows = profile[(profile["cycle"] == cycle)]
+    if not has_columns(profile, "n", "cycle", "dimension", "level"):
+        return {}
+    rows = profile[profile["cycle"] == cycle]
     rows = rows[~rows["suppressed"].astype("boolean").fillna(False).astype(bool)]
-    if rows.empty:
+    if "survey" not in rows.columns:
+        rows = rows.assign(survey="survey")
+    counts: dict[str, int] = {}
+    for survey, survey_rows in rows.groupby("survey", sort=True):
+        total = survey_rows[survey_rows["dimension"] == "all"]["n"]
+        if total.empty:
+            total = survey_rows.groupby(["dimension", "level"])["n"].sum()
+        if not total.empty:
+            counts[str(survey)] = int(total.max())
+    return counts
+
+
+def respondents_sentence(counts: Mapping[str, int], *, cycle: int, where: str) -> str:
+    """How many people answered each survey in ``cycle`` (``counts``: survey -> people)."""
+    if not counts:
         return f"No published response counts for {md_escape(where)} in {cycle}."
-    totals = rows.groupby(["survey", "dimension"] if "survey" in rows else ["dimension"])["n"].sum()
-    per_survey = totals.groupby(level=0).max() if "survey" in rows else totals.max()
-    if isinstance(per_survey, pd.Series):
-        parts = [
-            f"{int(n):,} to the {md_escape(survey)} survey" for survey, n in per_survey.items()
-        ]
-        return (
-            f"In {cycle}, {md_escape(where)}: "
-            + "; ".join(parts)
-            + " (those who answered the equality questions)."
-        )
-    return f"In {cycle}, {int(per_survey):,} people responded in {md_escape(where)}."
+    parts = [
+        f"{n:,} people answered the {md_escape(survey)} survey" for survey, n in counts.items()
+    ]
+    return f"In {cycle}, in {md_escape(where)}, " + " and ".join(parts) + "."

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 from great_tables import GT
 
-from toolkit.report.sentences import SUPPRESSED, is_suppressed, percent, ratio
+from toolkit.report.sentences import (
+    SUPPRESSED,
+    is_suppressed,
+    p_text,
+    percent,
+    ratio,
+    readable_reason,
+)
 
 NOTE = "Note"
 
@@ -38,6 +45,7 @@ FORMATTERS: dict[str, Callable[[object], str]] = {
     "ratio": ratio,
     "integer": _integer,
     "number": _number,
+    "p": p_text,
     "text": _plain,
 }
 
@@ -78,7 +86,8 @@ def _cell(row: Mapping[str, object], column: Column) -> str:
 
 def _note(row: Mapping[str, object], note_column: str) -> str:
     if is_suppressed(row):
-        return _plain(row.get("suppression_reason")) or SUPPRESSED
+        reason = _plain(row.get("suppression_reason"))
+        return readable_reason(reason) if reason else SUPPRESSED
     return _plain(row.get(note_column))
 
 
@@ -86,26 +95,32 @@ def formatted_frame(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """``table`` as strings for publication: the spec's columns present in ``table`` and a note.
 
     Suppressed rows keep their identifying columns, show "suppressed" elsewhere and their
-    reason as the note.
+    reason as the note. The note column is left out when no row has a note.
     """
     shown = [column for column in spec.columns if column.name in table.columns]
     records = table.to_dict(orient="records")
     frame = pd.DataFrame(
         {column.header: [_cell(row, column) for row in records] for column in shown}
     )
-    frame[NOTE] = [_note(row, spec.note_column) for row in records]
+    notes = [_note(row, spec.note_column) for row in records]
+    if any(notes):
+        frame[NOTE] = notes
     return frame
 
 
-def bundle_table(table: pd.DataFrame, spec: TableSpec, *, title: str) -> GT:
+def bundle_table(
+    table: pd.DataFrame, spec: TableSpec, *, title: str, source_note: str | None = None
+) -> GT:
     """A great_tables table of ``table`` formatted by ``spec`` under ``title``.
 
-    The HTML id is derived from the title and content (great_tables' default is random), so
-    the same bundle gives byte-identical reports.
+    ``source_note`` is a line under the table (e.g. the test across all groups). The HTML id
+    is derived from the title and content (great_tables' default is random), so the same
+    bundle gives byte-identical reports.
     """
     frame = formatted_frame(table, spec)
     digest = hashlib.sha1((title + frame.to_csv()).encode("utf-8")).hexdigest()[:12]
-    return GT(frame, id=f"tbl-{digest}").tab_header(title=title)
+    table_ = GT(frame, id=f"tbl-{digest}").tab_header(title=title)
+    return table_.tab_source_note(source_note) if source_note else table_
 
 
 RATES = TableSpec(
@@ -119,21 +134,33 @@ RATES = TableSpec(
             "ratio",
             ci=("rl_ci_low", "rl_ci_high"),
         ),
-        Column("p_adjusted", "Adjusted p", "number"),
-    )
+        Column("p_adjusted", "Adjusted p", "p"),
+    ),
+    note_column="table_note",
 )
 
 
-def rates_table(comparisons: pd.DataFrame, *, title: str) -> GT:
-    """Rates with 95% CIs and relative likelihoods by group for one indicator and dimension.
-
-    Columns shown: group (the reference marked), respondents, rate (95% CI), relative
-    likelihood (95% CI), adjusted p, note.
-    """
-    rows = comparisons.copy()
+def mark_reference(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with " (reference)" after the reference group's name (``is_reference``)."""
+    rows = rows.copy()
     if "is_reference" in rows.columns:
         reference = rows["is_reference"].astype("boolean").fillna(False).astype(bool)
         rows["group"] = (
             rows["group"].astype(str).where(~reference, rows["group"].astype(str) + " (reference)")
         )
-    return bundle_table(rows, RATES, title=title)
+    return rows
+
+
+def rates_table(
+    comparisons: pd.DataFrame,
+    *,
+    title: str,
+    spec: TableSpec = RATES,
+    source_note: str | None = None,
+) -> GT:
+    """Rates with 95% CIs and relative likelihoods by group (rows in the order given).
+
+    Columns shown (default :data:`RATES`): group (the reference marked), respondents, rate
+    (95% CI), relative likelihood (95% CI), adjusted p, and a note only when a row has one.
+    """
+    return bundle_table(mark_reference(comparisons), spec, title=title, source_note=source_note)

@@ -67,13 +67,16 @@ def render_report(
     formats: Sequence[str] = ("html",),
     engine: Engine = "auto",
     output_name: str | None = None,
+    placeholders: Mapping[str, str] | None = None,
 ) -> RenderResult:
     """Render the Quarto ``template`` with ``config`` to ``formats`` in ``out_dir``.
 
     Inputs: the ``.qmd`` path; the report configuration (JSON-serialisable; paths and dates
     are written as strings; give absolute paths, since the template runs in a temporary
     folder); the output folder; formats among ``FORMATS``; the engine (``auto`` picks quarto
-    when on PATH); the output file stem (default: the template's stem).
+    when on PATH); the output file stem (default: the template's stem); ``placeholders``:
+    ``{name}`` markers replaced in the front matter's title and subtitle (e.g. ``{place}`` in
+    the regional template's title becomes the region's name), in the render's own copy.
     Output: a :class:`RenderResult` with the engine used and ``{format: path}``.
 
     Raises:
@@ -95,6 +98,8 @@ def render_report(
     with tempfile.TemporaryDirectory(prefix="ptw-render-") as scratch:
         workdir = Path(scratch) / "template"
         shutil.copytree(template.parent, workdir, ignore=_COPY_IGNORE)
+        if placeholders:
+            fill_front_matter(workdir / template.name, placeholders)
         config_path = Path(scratch) / "report_config.json"
         write_config(config, config_path)
         outputs = run(
@@ -106,6 +111,21 @@ def render_report(
             output_name=output_name or template.stem,
         )
     return RenderResult(engine=chosen, outputs=outputs, seconds=time.perf_counter() - started)
+
+
+def fill_front_matter(qmd_file: Path, placeholders: Mapping[str, str]) -> None:
+    """Replace ``{name}`` markers in the ``title:`` and ``subtitle:`` lines of ``qmd_file``'s
+    front matter with ``placeholders[name]`` (YAML double-quote escaped), in place."""
+    lines = qmd_file.read_text(encoding="utf-8").split("\n")
+    fences = [i for i, line in enumerate(lines) if line.strip() == "---"][:2]
+    if len(fences) < 2:
+        return
+    for index in range(fences[0] + 1, fences[1]):
+        if lines[index].startswith(("title:", "subtitle:")):
+            for name, value in placeholders.items():
+                safe = str(value).replace("\\", "\\\\").replace('"', '\\"')
+                lines[index] = lines[index].replace("{" + name + "}", safe)
+    qmd_file.write_text("\n".join(lines), encoding="utf-8")
 
 
 def write_config(config: Mapping[str, object], path: Path) -> Path:

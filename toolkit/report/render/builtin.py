@@ -159,9 +159,10 @@ def _kernel_name(front_matter: Mapping[str, Any]) -> str:
 
 
 def _metadata_block(document: QmdDocument) -> str:
-    """The pandoc YAML metadata block: title, subtitle, date (``today`` resolved), language."""
+    """The pandoc YAML metadata block: title, subtitle, date (``today`` resolved), language,
+    and the typst format's page ``margin`` (as Quarto reads it), which only typst uses."""
     front = document.front_matter
-    metadata: dict[str, str] = {
+    metadata: dict[str, object] = {
         "pagetitle": str(front.get("title") or document.path.stem),
         "lang": str(front.get("lang") or DEFAULT_LANGUAGE),
     }
@@ -170,6 +171,9 @@ def _metadata_block(document: QmdDocument) -> str:
             metadata[key] = str(front[key])
     if metadata.get("date") in {"today", "now", "last-modified"}:
         metadata["date"] = date.today().isoformat()
+    typst_options = (front.get("format") or {}).get("typst")
+    if isinstance(typst_options, dict) and isinstance(typst_options.get("margin"), dict):
+        metadata["margin"] = {str(k): str(v) for k, v in typst_options["margin"].items()}
     return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True) + "---\n\n"
 
 
