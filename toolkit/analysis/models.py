@@ -104,10 +104,13 @@ def model_table(
         outcomes: indicator name -> outcome column in ``frame``.
         weights: weight column or ``None``.
     """
+    specs = {i.name: i for i in plan.indicators}
     parts = []
     for cycle, part in frame.groupby("cycle", sort=True):
         for indicator, outcome in outcomes.items():
             for column, reference, dimension, level in groupings:
+                if not specs[indicator].compared_by(dimension):
+                    continue
                 rows = indicator_models(
                     part,
                     outcome=outcome,

@@ -21,8 +21,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ProgrammeAim = Literal["train", "retain", "reform"]
+PROGRAMME_AIMS: tuple[ProgrammeAim, ...] = ("train", "retain", "reform")
+"""The programme's three priorities, in its order (seed text: Train, Retain, Reform)."""
+
+
 class IndicatorSpec(_Strict):
-    """A binary indicator: share of those answering whose answer is in ``events``."""
+    """A binary indicator: share of those answering whose answer is in ``events``.
+
+    Attributes:
+        direction: whether the event is adverse or favourable for the people who report it.
+            The relative likelihood is always rate(group) / rate(reference); ``direction`` says
+            whether a value above 1 disadvantages the group (adverse) or favours it.
+        standards: every standard or source the indicator mirrors (WRES 5, WDES 4a, ...).
+        standard_label: the one label a report prints beside the indicator, e.g.
+            "WRES 4 analogue" (empty = join ``standards``).
+        programme_aim: the programme aim the indicator informs (train, retain, reform), so a
+            report can frame its key findings by the programme's three aims.
+        not_compared_by: dimensions or intersections (``ethnicity × sector``) the indicator is
+            not compared by: a dimension because the question is asked of one of its groups only
+            (WDES 8 is asked of disabled staff only: no disabled vs non-disabled comparison),
+            so intersections with it are left out too; an intersection because its cells
+            within the group asked would be too small to publish.
+        asked_of: who is asked, when not everyone (e.g. "Disabled staff"), for the report.
+    """
 
     name: str
     survey: str
@@ -31,6 +53,16 @@ class IndicatorSpec(_Strict):
     events: tuple[str, ...]
     direction: Literal["adverse", "favourable"]
     standards: tuple[str, ...] = ()
+    standard_label: str = ""
+    programme_aim: ProgrammeAim | None = None
+    not_compared_by: tuple[str, ...] = ()
+    asked_of: str = ""
+
+    def compared_by(self, dimension: str) -> bool:
+        """Whether this indicator is compared by ``dimension`` (an intersection's name such as
+        ``ethnicity × disability`` is compared only if it and each of its dimensions are)."""
+        parts = {dimension, *dimension.split(" × ")}
+        return not parts & set(self.not_compared_by)
 
 
 class DimensionSpec(_Strict):
