@@ -144,8 +144,15 @@ class OverTimeSpec(_Strict):
         min_n: fewest responses per cycle in a group and in the reference for a trend verdict
             (raised to the suppression threshold when lower).
         weights: optional survey weight column for the trend models (design-based SEs).
+        regional_dimensions: dimensions and levels of the over-time tables of each NHS England
+            region (trends, intention to leave, workforce rates, time in post, trainee
+            outcomes; recruitment always has its standards' groups). England has every
+            dimension of ``trend_dimensions`` and ``record_dimensions``; a region only these,
+            because finer groups of one region are mostly under the threshold.
         multiplicity_method: p-value adjustment of the trend interactions.
-        multiplicity_family: columns of ``trend_interactions`` that define one family.
+        multiplicity_family: columns of ``trend_interactions`` that define one family
+            (default: one family per survey x region x dimension x level, so a region's verdicts
+            are adjusted among themselves, never with England's or another region's).
         retention_survey: the survey holding the intention-to-leave items.
         leaving_items: items reported in ``intention_to_leave`` (their ``outcome`` codes count).
         leaving_scale: the combined score (an instrument scale), NHS 0-10 scoring.
@@ -171,10 +178,13 @@ class OverTimeSpec(_Strict):
         ("sector", "detailed"),
         ("career_stage", "detailed"),
     )
+    regional_dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"), ("disability", "binary")
+    )
     min_n: int = 30
     weights: str | None = None
     multiplicity_method: Literal["fdr_bh", "holm"] = "fdr_bh"
-    multiplicity_family: tuple[str, ...] = ("dimension", "level")
+    multiplicity_family: tuple[str, ...] = ("region", "dimension", "level")
     retention_survey: str = "retention"
     leaving_items: tuple[str, ...] = ("think_leaving", "look_new_job", "leave_asap",
                                       "intend_leave_12m")  # fmt: skip
