@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from toolkit.analysis.plan import load_plan
@@ -165,3 +167,138 @@ def test_the_manifest_lists_batches_in_a_fixed_order(bundle) -> None:
     ids = [batch["batch_id"] for batch in bundle.manifest["batches"]]
     assert len(ids) > 1
     assert ids == sorted(ids)
+
+
+NEW_INDICATORS = {  # item -> truths per cycle (2 cycles x comparisons in truth_table)
+    "dev_clinical_skills": 28,
+    "dev_mh_ld": 28,
+    "dev_digital": 28,
+    "adequate_adjustments": 8,
+    "discrimination_public": 6,
+}
+LEVELS = {"ethnicity": "binary", "disability": "binary", "sector": "detailed",
+          "career_stage": "detailed", "ethnicity × disability": "binary×binary"}  # fmt: skip
+
+
+def _truth_in_labels(items: list[str]) -> pd.DataFrame:
+    """The injected RLs of ``items`` with sector and career stage codes as group labels."""
+    truth = truth_table(SPEC)
+    truth = truth[truth["item"].isin(items)].copy()
+    for dimension in ("sector", "career_stage"):
+        chosen = truth["dimension"] == dimension
+        for column in ("group", "reference_group"):
+            truth.loc[chosen, column] = [_labels(dimension, g) for g in truth.loc[chosen, column]]
+    return truth[truth["group"] != truth["reference_group"]]
+
+
+def test_reform_and_new_standards_recover_the_injected_relative_likelihoods(bundle) -> None:
+    """Access to development (WRES 4 analogue), WDES 8 and discrimination from the public.
+
+    Tolerance: 98 true values are checked at once, so each must lie inside its interval widened
+    to a family-wise 95% level (Bonferroni: z = 3.47 instead of the 99% intervals' 2.576); the
+    interval comes from the bundle's own 99% Katz interval (its log-scale SE).
+    """
+    rows = bundle.table("comparisons")
+    rows = rows[rows["region"] == "England"]
+    truth = _truth_in_labels(list(NEW_INDICATORS))
+    z_reported, z_family = 2.5758, 3.4655
+    for item, expected in NEW_INDICATORS.items():
+        checked = 0
+        for row in truth[truth["item"] == item].itertuples():
+            match = rows[(rows["indicator"] == item) & (rows["cycle"] == row.cycle)
+                         & (rows["dimension"] == row.dimension)
+                         & (rows["level"] == LEVELS[row.dimension]) & (rows["group"] == row.group)]  # fmt: skip
+            assert len(match) == 1, (item, row.dimension, row.group)
+            got = match.iloc[0]
+            assert got["reference_group"] == row.reference_group
+            assert not got["suppressed"], (item, row.group)
+            se = (np.log(got["rl_ci_high"]) - np.log(got["rl_ci_low"])) / (2 * z_reported)
+            distance = abs(np.log(got["rel_likelihood"]) - np.log(row.true_rel_likelihood))
+            assert distance <= z_family * se, (item, row, got["rel_likelihood"])
+            checked += 1
+        assert checked == expected, item
+
+
+def test_ethnic_minority_staff_are_less_likely_to_be_offered_development(bundle) -> None:
+    """Clinical skills training: injected RL 0.80 in the first of the two cycles (SPEC keeps the
+    last two of 0.70, 0.80, 0.90); the 99% interval and the adjusted odds ratio exclude 1."""
+    rows = bundle.table("comparisons")
+    first = rows[(rows["region"] == "England") & (rows["cycle"] == SPEC.cycles[0])
+                 & (rows["dimension"] == "ethnicity") & (rows["level"] == "binary")
+                 & (rows["group"] == "Ethnic minority")]  # fmt: skip
+    got = first[first["indicator"] == "dev_clinical_skills"].iloc[0]
+    assert got["rl_ci_high"] < 1, got["rel_likelihood"]
+    models = bundle.table("models")
+    adjusted = models[(models["model"] == "adjusted") & (models["indicator"] == "dev_clinical_skills")
+                      & (models["dimension"] == "ethnicity") & (models["cycle"] == SPEC.cycles[0])]  # fmt: skip
+    assert len(adjusted) == 1 and adjusted["ci_high"].iloc[0] < 1
+    pairs = set(zip(models["group"], models["reference_group"], strict=True))
+    assert pairs == {("Ethnic minority", "White"), ("Disabled", "Not disabled")}
+
+
+def test_wdes_8_has_no_disabled_vs_non_disabled_comparison(bundle) -> None:
+    """WDES 8 is asked of disabled staff only: compared within them, never by disability."""
+    for name in ("comparisons", "models", "trend_gaps", "trend_interactions"):
+        table = bundle.table(name)
+        wdes8 = table[table["indicator"] == "adequate_adjustments"]
+        assert not wdes8.empty, name
+        assert not wdes8["dimension"].str.contains("disability").any(), name
+        assert "ethnicity" in set(wdes8["dimension"]), name
+    plan = {i.name: i for i in PLAN.indicators}
+    assert plan["adequate_adjustments"].not_compared_by == ("disability", "ethnicity × sector")
+    assert plan["adequate_adjustments"].asked_of == "Disabled staff"
+
+
+def test_every_indicator_names_its_programme_aim_and_standard() -> None:
+    aims = {i.name: i.programme_aim for i in PLAN.indicators}
+    assert set(aims.values()) <= {"train", "retain", "reform"} and None not in aims.values()
+    assert {n for n, a in aims.items() if a == "reform"} == {"dev_clinical_skills", "dev_mh_ld",
+                                                             "dev_digital"}  # fmt: skip
+    assert all(i.standard_label for i in PLAN.indicators)
+
+
+def test_response_profile_counts_each_respondent_once(bundle) -> None:
+    """The "All respondents" row is the number of people (6,000 per survey and cycle), not a
+    sum over groupings; the regions add up to England."""
+    profile = bundle.table("response_profile")
+    totals = profile[(profile["dimension"] == "all") & (profile["group"] == "All respondents")]
+    england = totals[totals["region"] == "England"].set_index(["survey", "cycle"])["n"]
+    assert set(england) == {SPEC.responses_per_cycle} and len(england) == 2 * len(SPEC.cycles)
+    regions = totals[totals["region"] != "England"].groupby(["survey", "cycle"])["n"].sum()
+    assert (regions == england.loc[regions.index]).all()
+    binary = profile[(profile["region"] == "England") & (profile["dimension"] == "ethnicity")
+                     & (profile["level"] == "binary")]  # fmt: skip
+    assert not binary["suppressed"].any()
+    assert set(binary.groupby(["survey", "cycle"])["n"].sum()) == {SPEC.responses_per_cycle}
+    rates = bundle.table("response_rates")
+    assert len(rates) == len(totals) and rates["response_rate"].isna().all()  # no workforce here
+    assert rates["note"].str.contains("no workforce headcount").all()
+
+
+def test_groups_follow_the_instrument_order_reference_first(bundle) -> None:
+    order = bundle.table("group_order")
+    stages = order[(order["dimension"] == "career_stage") & (order["group_order"] > 0)]
+    stages = stages.sort_values("group_order")["group"]
+    assert list(stages) == [
+        "Registered over 10 years",
+        "Pre-registration trainee pharmacy technician",
+        "Registered under 2 years",
+        "Registered 2 to 5 years",
+        "Registered 5 to 10 years",
+        "Not stated",
+    ]
+    rows = bundle.table("comparisons")
+    one = rows[(rows["region"] == "England") & (rows["indicator"] == "harassment_public")
+               & (rows["cycle"] == SPEC.cycles[0]) & (rows["dimension"] == "career_stage")]  # fmt: skip
+    assert list(one["group"]) == list(stages[:-1])
+    assert one["is_reference"].iloc[0]
+    binary = rows[(rows["region"] == "England") & (rows["indicator"] == "harassment_public")
+                  & (rows["cycle"] == SPEC.cycles[0]) & (rows["level"] == "binary×binary")]  # fmt: skip
+    assert binary["group"].iloc[0] == "White × Not disabled"
+    for name, table in bundle.tables.items():
+        if {"dimension", "level", "group"} <= set(table.columns) and name != "group_order":
+            known = table.merge(order, on=["dimension", "level", "group"], how="left")
+            assert known["group_order"].notna().all(), (
+                name,
+                set(known.loc[known["group_order"].isna(), "group"]),
+            )

@@ -36,7 +36,8 @@ SPEC = OverTimeSpec(
     trend_dimensions=(DimensionLevel(name="ethnicity", level="binary"),
                       DimensionLevel(name="ethnicity", level="grouped"),
                       DimensionLevel(name="disability", level="binary")),
-    indicators=("harassment_public", "discrimination_colleagues", "think_leaving"),
+    indicators=("harassment_public", "discrimination_colleagues", "think_leaving",
+                "dev_clinical_skills"),
 )  # fmt: skip
 
 
@@ -87,6 +88,9 @@ def small(instruments, record_instruments, plan) -> OverTimeResult:
 
 
 def _row(table: pd.DataFrame, **where: object) -> pd.Series:
+    """The one row matching ``where`` (England's unless a region is named)."""
+    if "region" in table:
+        where = {"region": "England", **where}
     mask = np.ones(len(table), dtype=bool)
     for column, value in where.items():
         mask &= (table[column] == value).to_numpy()
@@ -105,8 +109,9 @@ def test_per_cycle_gaps_shrink_with_the_injected_gap(full):
     """Injected RL 1.6, 1.4, 1.2 (2023-2025): the published RL falls cycle on cycle and the
     reference row carries the reference rate."""
     gaps = full.tables["trend_gaps"]
-    picked = gaps[(gaps["indicator"] == "harassment_public") & (gaps["level"] == "binary")
-                  & (gaps["group"] == "Ethnic minority")].sort_values("cycle")  # fmt: skip
+    picked = gaps[(gaps["region"] == "England") & (gaps["indicator"] == "harassment_public")
+                  & (gaps["level"] == "binary") & (gaps["group"] == "Ethnic minority")
+                  ].sort_values("cycle")  # fmt: skip
     assert picked["rel_likelihood"].is_monotonic_decreasing
     white = _row(gaps, indicator="harassment_public", level="binary", group="White", cycle=2025)
     minority = _row(gaps, indicator="harassment_public", level="binary",
@@ -127,7 +132,7 @@ def test_constant_gap_gives_no_trend(seed, instruments, plan):
                           SPEC.model_copy(update={"indicators": ("harassment_public",)}),
                           level=0.95, min_n=30)  # fmt: skip
     verdicts = tables["trend_interactions"]
-    binary = verdicts[verdicts["level"] == "binary"]
+    binary = verdicts[(verdicts["level"] == "binary") & (verdicts["region"] == "England")]
     assert len(binary) == 2
     assert set(binary["verdict"]) == {"no clear change"}
 
@@ -221,7 +226,7 @@ def test_small_samples_are_suppressed_with_reasons(small):
 
 def test_km_curves_stop_below_the_threshold(small):
     curves = small.tables["survival_curves"]
-    for _, curve in curves.groupby(["dimension", "level", "group"]):
+    for _, curve in curves.groupby(["region", "dimension", "level", "group"]):
         raw_hidden = curve["suppressed"].to_numpy()
         if raw_hidden.any():
             first = int(np.argmax(raw_hidden))
@@ -232,8 +237,10 @@ def test_km_curves_stop_below_the_threshold(small):
 def test_too_few_verdict_names_no_count(small):
     verdicts = small.tables["trend_interactions"]
     few = verdicts[verdicts["verdict"] == "too few responses to say"]
-    assert not few.empty
-    assert few["reason"].str.startswith("a cycle has fewer than 30").all()
+    generic = few["reason"].str.startswith("a cycle has fewer than 30 responses")
+    assert generic.any()
+    assert (few.loc[~generic, "reason"] == "the trend model could not be estimated").all()
+    assert not few["reason"].str.contains("only").any()  # "a cycle has only N responses"
 
 
 def test_comparable_cycles_follow_version_mappings():
@@ -258,3 +265,92 @@ def test_spec_reads_the_yaml_shape():
     assert spec.trend_dimensions[0].level == "binary" and spec.km_times == (1.0, 5.0)
     with pytest.raises(ValueError):
         OverTimeSpec.model_validate({"ties": "exact"})
+
+
+REGIONS = {"England", "EOE", "LON", "MID", "NEY", "NW", "SE", "SW"}
+REGIONAL_TABLES = ("trend_gaps", "trend_interactions", "trend_changes", "intention_to_leave",
+                   "workforce_rates", "survival_summary", "survival_cox", "trainee_outcomes",
+                   "recruitment")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REGIONAL_TABLES)
+def test_over_time_tables_cover_england_and_every_region(full, name):
+    table = full.tables[name]
+    assert set(table["region"]) == REGIONS, name
+    regional = table[table["region"] != "England"]
+    assert set(regional["dimension"]) <= {"all", "ethnicity", "disability"}
+    assert "binary" in set(regional["level"]) or name == "recruitment"
+
+
+def test_regional_verdicts_are_adjusted_within_their_region(full):
+    """BH within survey x region x dimension x level: recomputing it per region gives the
+    published adjusted p-values, and a region's verdicts never borrow England's."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = full.tables["trend_interactions"]
+    tested = table[table["p_adjusted"].notna()]
+    for _, family in tested.groupby(["survey", "region", "dimension", "level"]):
+        expected = multipletests(family["p_value"], method="fdr_bh")[1]
+        assert np.allclose(family["p_adjusted"], expected)
+    assert set(tested["region"]) == REGIONS
+
+
+def test_london_trend_gap_recovers_the_injected_relative_likelihood(full):
+    """Harassment from the public, ethnic minority vs White in London (injected RL 1.6, 1.4,
+    1.2 in 2023-2025; the same in every region): the truth is inside each cycle's 95% CI."""
+    gaps = full.tables["trend_gaps"]
+    for cycle, truth in zip((2023, 2024, 2025), (1.6, 1.4, 1.2), strict=True):
+        row = _row(gaps, region="LON", indicator="harassment_public", dimension="ethnicity",
+                   level="binary", cycle=cycle, group="Ethnic minority")  # fmt: skip
+        assert row["rl_ci_low"] <= truth <= row["rl_ci_high"], (cycle, row["rel_likelihood"])
+    regions = gaps[(gaps["region"] != "England") & (gaps["indicator"] == "harassment_public")
+                   & (gaps["level"] == "binary") & (gaps["group"] == "Ethnic minority")
+                   & (gaps["cycle"] == 2025)]  # fmt: skip
+    england = _row(gaps, indicator="harassment_public", dimension="ethnicity", level="binary",
+                   cycle=2025, group="Ethnic minority")  # fmt: skip
+    assert len(regions) == 7 and regions["n"].sum() == england["n"]
+
+
+def test_development_gap_narrows_as_injected(full):
+    """Offered clinical skills training: ethnic minority RL 0.70 -> 0.80 -> 0.90 (narrowing)."""
+    verdict = _row(full.tables["trend_interactions"], region="England",
+                   indicator="dev_clinical_skills", dimension="ethnicity", level="binary",
+                   group="Ethnic minority")  # fmt: skip
+    assert verdict["verdict"] == "gap narrowing"
+    gaps = full.tables["trend_gaps"]
+    for cycle, truth in zip((2023, 2024, 2025), (0.70, 0.80, 0.90), strict=True):
+        row = _row(gaps, region="England", indicator="dev_clinical_skills", dimension="ethnicity",
+                   level="binary", cycle=cycle, group="Ethnic minority")  # fmt: skip
+        assert row["rl_ci_low"] <= truth <= row["rl_ci_high"], (cycle, row["rel_likelihood"])
+
+
+def test_retention_tables_carry_their_measures(full):
+    rates = full.tables["workforce_rates"]
+    for column in ("year", "leaver_rate", "stability_index", "headcount_start", "leavers"):
+        assert rates.loc[~rates["suppressed"], column].notna().all(), column
+    summary = full.tables["survival_summary"]
+    still = summary[(summary["statistic"] == "still in post") & (summary["region"] == "England")]
+    assert set(still["time"]) == {1.0, 2.0, 3.0}
+    assert set(still.groupby(["dimension", "group"]).size()) == {3}
+    cox = full.tables["survival_cox"]
+    assert set(cox.loc[cox["dimension"] == "disability", "group"]) == {"Disabled", "Not disabled"}
+    assert set(cox["reference_group"]) == {"White", "Not disabled"}
+    assert not cox["group"].isin(["binary", "detailed"]).any()
+    trainees = full.tables["trainee_outcomes"]
+    shown = trainees[~trainees["suppressed"]]
+    for column in ("starters", "withdrawals", "attrition", "conversion"):
+        assert shown[column].notna().all(), column
+    recruitment = full.tables["recruitment"]
+    total = recruitment[recruitment["group"] == "All shortlisted"]
+    assert np.allclose(total["rate"], total["appointed"] / total["shortlisted"])
+    assert (total["ci_low"] < total["rate"]).all() and (total["rate"] < total["ci_high"]).all()
+    assert set(total["year"]) == {2023, 2024, 2025}
+
+
+def test_intention_to_leave_says_whether_a_value_is_a_rate_or_a_score(full):
+    leaving = full.tables["intention_to_leave"]
+    score = leaving[leaving["indicator"] == "thinking_about_leaving"]
+    assert set(score["unit"]) == {"score 0-10"}
+    assert set(leaving.loc[leaving["indicator"] != "thinking_about_leaving", "unit"]) == {
+        "proportion"
+    }

@@ -130,10 +130,13 @@ def model_table(
         weights: weight column or ``None``.
         references: covariate column -> its reference level (the plan's dimension reference).
     """
+    specs = {i.name: i for i in plan.indicators}
     parts = []
     for cycle, part in frame.groupby("cycle", sort=True):
         for indicator, outcome in outcomes.items():
             for column, reference, dimension, level in groupings:
+                if not specs[indicator].compared_by(dimension):
+                    continue
                 rows = indicator_models(
                     part,
                     outcome=outcome,

@@ -21,8 +21,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ProgrammeAim = Literal["train", "retain", "reform"]
+PROGRAMME_AIMS: tuple[ProgrammeAim, ...] = ("train", "retain", "reform")
+"""The programme's three priorities, in its order (seed text: Train, Retain, Reform)."""
+
+
 class IndicatorSpec(_Strict):
-    """A binary indicator: share of those answering whose answer is in ``events``."""
+    """A binary indicator: share of those answering whose answer is in ``events``.
+
+    Attributes:
+        direction: whether the event is adverse or favourable for the people who report it.
+            The relative likelihood is always rate(group) / rate(reference); ``direction`` says
+            whether a value above 1 disadvantages the group (adverse) or favours it.
+        standards: every standard or source the indicator mirrors (WRES 5, WDES 4a, ...).
+        standard_label: the one label a report prints beside the indicator, e.g.
+            "WRES 4 analogue" (empty = join ``standards``).
+        programme_aim: the programme aim the indicator informs (train, retain, reform), so a
+            report can frame its key findings by the programme's three aims.
+        not_compared_by: dimensions or intersections (``ethnicity × sector``) the indicator is
+            not compared by: a dimension because the question is asked of one of its groups only
+            (WDES 8 is asked of disabled staff only: no disabled vs non-disabled comparison),
+            so intersections with it are left out too; an intersection because its cells
+            within the group asked would be too small to publish.
+        asked_of: who is asked, when not everyone (e.g. "Disabled staff"), for the report.
+    """
 
     name: str
     survey: str
@@ -31,6 +53,16 @@ class IndicatorSpec(_Strict):
     events: tuple[str, ...]
     direction: Literal["adverse", "favourable"]
     standards: tuple[str, ...] = ()
+    standard_label: str = ""
+    programme_aim: ProgrammeAim | None = None
+    not_compared_by: tuple[str, ...] = ()
+    asked_of: str = ""
+
+    def compared_by(self, dimension: str) -> bool:
+        """Whether this indicator is compared by ``dimension`` (an intersection's name such as
+        ``ethnicity × disability`` is compared only if it and each of its dimensions are)."""
+        parts = {dimension, *dimension.split(" × ")}
+        return not parts & set(self.not_compared_by)
 
 
 class DimensionSpec(_Strict):
@@ -112,8 +144,15 @@ class OverTimeSpec(_Strict):
         min_n: fewest responses per cycle in a group and in the reference for a trend verdict
             (raised to the suppression threshold when lower).
         weights: optional survey weight column for the trend models (design-based SEs).
+        regional_dimensions: dimensions and levels of the over-time tables of each NHS England
+            region (trends, intention to leave, workforce rates, time in post, trainee
+            outcomes; recruitment always has its standards' groups). England has every
+            dimension of ``trend_dimensions`` and ``record_dimensions``; a region only these,
+            because finer groups of one region are mostly under the threshold.
         multiplicity_method: p-value adjustment of the trend interactions.
-        multiplicity_family: columns of ``trend_interactions`` that define one family.
+        multiplicity_family: columns of ``trend_interactions`` that define one family
+            (default: one family per survey x region x dimension x level, so a region's verdicts
+            are adjusted among themselves, never with England's or another region's).
         retention_survey: the survey holding the intention-to-leave items.
         leaving_items: items reported in ``intention_to_leave`` (their ``outcome`` codes count).
         leaving_scale: the combined score (an instrument scale), NHS 0-10 scoring.
@@ -139,10 +178,13 @@ class OverTimeSpec(_Strict):
         ("sector", "detailed"),
         ("career_stage", "detailed"),
     )
+    regional_dimensions: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"), ("disability", "binary")
+    )
     min_n: int = 30
     weights: str | None = None
     multiplicity_method: Literal["fdr_bh", "holm"] = "fdr_bh"
-    multiplicity_family: tuple[str, ...] = ("dimension", "level")
+    multiplicity_family: tuple[str, ...] = ("region", "dimension", "level")
     retention_survey: str = "retention"
     leaving_items: tuple[str, ...] = ("think_leaving", "look_new_job", "leave_asap",
                                       "intend_leave_12m")  # fmt: skip

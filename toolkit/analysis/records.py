@@ -18,6 +18,10 @@ answer codes, numbers, and dates as ISO text or DATE). They are renamed to the l
 * ``recruitment``: appointment from shortlisting per year and group with the WRES 2 / WDES 2
   relative likelihood on the numerator group's row.
 * ``representation_workforce``: staff in post at the end of each year against the benchmark.
+
+Every table has a ``region`` column: "England" (every record, by ``record_dimensions`` or
+``survival_dimensions``) and each NHS England region's code (its records, by those dimensions
+that are also in ``regional_dimensions``), so a regional report has its own region's figures.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pandas as pd
 
 from toolkit.analysis.plan import DimensionLevel, OverTimeSpec
 from toolkit.analysis.trends import (
+    NATIONAL,
     REPRESENTATION_COLUMNS,
     read_benchmark,
     region_names,
@@ -37,6 +42,7 @@ from toolkit.analysis.trends import (
 from toolkit.disclosure.suppression import TableLayout
 from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument
+from toolkit.stats.proportions import wilson_interval
 from toolkit.stats.survival import cox, kaplan_meier, logrank
 from toolkit.stats.workforce import (
     appointment_from_shortlisting,
@@ -61,19 +67,19 @@ STANDARD_GROUPS = {
     "WDES 2": ("disability", "binary", {"non-disabled": "Not disabled", "Disabled": "Disabled"}),
 }
 RATE_COLUMNS = [
-    "year", "period", "dimension", "level", "group", "n", "headcount_start", "headcount_end",
+    "year", "period", "region", "dimension", "level", "group", "n", "headcount_start", "headcount_end",
     "mean_headcount", "leavers", "joiners", "leaver_rate", "joiner_rate", "stable_staff",
     "stability_index", "fte_start", "fte_end", "note",
 ]  # fmt: skip
-CURVE_COLUMNS = ["dimension", "level", "group", "time", "n_risk", "survival", "ci_low",
+CURVE_COLUMNS = ["region", "dimension", "level", "group", "time", "n_risk", "survival", "ci_low",
                  "ci_high", "note"]  # fmt: skip
-SUMMARY_COLUMNS = ["dimension", "level", "group", "statistic", "time", "n", "events", "n_risk",
+SUMMARY_COLUMNS = ["region", "dimension", "level", "group", "statistic", "time", "n", "events", "n_risk",
                    "estimate", "ci_low", "ci_high", "note"]  # fmt: skip
-COX_COLUMNS = ["dimension", "level", "group", "reference_group", "is_reference", "n", "events",
+COX_COLUMNS = ["region", "dimension", "level", "group", "reference_group", "is_reference", "n", "events",
                "hazard_ratio", "ci_low", "ci_high", "p_value", "se", "ties", "note"]  # fmt: skip
-LOGRANK_COLUMNS = ["dimension", "level", "group", "n", "groups_tested", "test", "statistic",
+LOGRANK_COLUMNS = ["region", "dimension", "level", "group", "n", "groups_tested", "test", "statistic",
                    "dof", "p_value", "note"]  # fmt: skip
-TRAINEE_COLUMNS = ["cohort", "dimension", "level", "group", "starters", "withdrawals",
+TRAINEE_COLUMNS = ["cohort", "region", "dimension", "level", "group", "starters", "withdrawals",
                    "completers", "registered_within_6m", "attrition", "attrition_ci_low",
                    "attrition_ci_high", "conversion", "conversion_ci_low", "conversion_ci_high",
                    "conversion_of_completers", "conversion_of_completers_ci_low",
@@ -81,7 +87,7 @@ TRAINEE_COLUMNS = ["cohort", "dimension", "level", "group", "starters", "withdra
                    "attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                    "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high",
                    "note"]  # fmt: skip
-RECRUITMENT_COLUMNS = ["year", "standard", "dimension", "level", "group", "reference_group",
+RECRUITMENT_COLUMNS = ["year", "region", "standard", "dimension", "level", "group", "reference_group",
                        "is_reference", "shortlisted", "appointed", "rate", "ci_low", "ci_high",
                        "ci_method", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording",
                        "note"]  # fmt: skip
@@ -90,34 +96,34 @@ STILL_IN_POST = "still in post"
 _COUNTS = ("headcount_start", "headcount_end", "leavers", "joiners", "stable_staff")
 LAYOUTS: dict[str, TableLayout] = {
     "workforce_rates": TableLayout(
-        partition_cols=("year", "dimension", "level"), population_cols=("year",),
-        total_group=ALL_STAFF, complete=False, count_cols=_COUNTS,
+        partition_cols=("year", "region", "dimension", "level"),
+        population_cols=("year", "region"), total_group=ALL_STAFF, complete=False, count_cols=_COUNTS,
     ),
     "survival_curves": TableLayout(
-        base_col="n_risk", partition_cols=("time", "dimension", "level"),
-        population_cols=("time",), total_group=ALL_STAFF, complete=False, key_cols=("time",),
+        base_col="n_risk", partition_cols=("region", "time", "dimension", "level"),
+        population_cols=("region", "time"), total_group=ALL_STAFF, complete=False, key_cols=("time",),
     ),
     "survival_summary": TableLayout(
-        partition_cols=("statistic", "time", "dimension", "level"),
-        population_cols=("statistic", "time"), total_group=ALL_STAFF, complete=False,
+        partition_cols=("region", "statistic", "time", "dimension", "level"),
+        population_cols=("region", "statistic", "time"), total_group=ALL_STAFF, complete=False,
         key_cols=("time",),
     ),
     "survival_cox": TableLayout(
-        partition_cols=("dimension", "level"), population_cols=(), complete=False,
+        partition_cols=("region", "dimension", "level"), population_cols=("region",), complete=False,
         comparison_cols=("hazard_ratio", "ci_low", "ci_high", "p_value", "se"),
     ),
     "survival_logrank": TableLayout(
-        partition_cols=("dimension", "level"), population_cols=(), complete=False,
+        partition_cols=("region", "dimension", "level"), population_cols=("region",), complete=False,
     ),
     "trainee_outcomes": TableLayout(
-        base_col="starters", partition_cols=("cohort", "dimension", "level"),
-        population_cols=("cohort",), total_group=ALL_TRAINEES, complete=False,
+        base_col="starters", partition_cols=("cohort", "region", "dimension", "level"),
+        population_cols=("cohort", "region"), total_group=ALL_TRAINEES, complete=False,
         comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                          "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
     ),
     "recruitment": TableLayout(
-        base_col="shortlisted", partition_cols=("year", "dimension", "level"),
-        population_cols=("year",), total_group=ALL_SHORTLISTED, complete=False,
+        base_col="shortlisted", partition_cols=("year", "region", "dimension", "level"),
+        population_cols=("year", "region"), total_group=ALL_SHORTLISTED, complete=False,
         comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"),
     ),
 }  # fmt: skip
@@ -129,6 +135,20 @@ def _labelled(
     """Group labels of ``dim`` per record and the reference group."""
     dimension = instrument.dimension(dim.name)
     return group_labels(records, instrument, dimension, dim.level), dimension.reference[dim.level]
+
+
+def areas(
+    frame: pd.DataFrame, dims: Sequence[DimensionLevel], spec: OverTimeSpec
+) -> list[tuple[str, pd.DataFrame, tuple[DimensionLevel, ...]]]:
+    """``(region, rows, dimensions)``: England ("England", every record, ``dims``), then each
+    NHS England region (its code, its records, the ``dims`` also in
+    ``spec.regional_dimensions``), regions in code order."""
+    found = [(NATIONAL, frame, tuple(dims))]
+    if "region" in frame:
+        regional = tuple(d for d in dims if d in spec.regional_dimensions)
+        found += [(str(code), part, regional)
+                  for code, part in frame.groupby(frame["region"].astype(str), sort=True)]  # fmt: skip
+    return found
 
 
 def _as_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -170,18 +190,19 @@ def _rates_for(frame: pd.DataFrame, year: int, spec: OverTimeSpec,
 def workforce_rates(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int]
 ) -> pd.DataFrame:
-    """``workforce_rates`` (unsuppressed, :data:`RATE_COLUMNS`)."""
+    """``workforce_rates`` (unsuppressed, :data:`RATE_COLUMNS`): England by
+    ``spec.record_dimensions``, each region by the regional ones, with an "All staff" row."""
     if records.empty or not years:
         return pd.DataFrame(columns=RATE_COLUMNS)
-    frame = workforce_frame(records)
     parts = []
-    for year in years:
-        total = _rates_for(frame, year, spec, None)
-        parts.append(total.assign(group=ALL_STAFF, dimension="all", level="all"))
-        for dim in spec.record_dimensions:
-            labels, _ = _labelled(frame, instrument, dim)
-            parts.append(_rates_for(frame, year, spec, labels).assign(dimension=dim.name,
-                                                                       level=dim.level))  # fmt: skip
+    for region, frame, dims in areas(workforce_frame(records), spec.record_dimensions, spec):
+        for year in years:
+            total = _rates_for(frame, year, spec, None)
+            parts.append(total.assign(group=ALL_STAFF, dimension="all", level="all", region=region))
+            for dim in dims:
+                labels, _ = _labelled(frame, instrument, dim)
+                parts.append(_rates_for(frame, year, spec, labels).assign(
+                    dimension=dim.name, level=dim.level, region=region))  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     table["n"] = table[["headcount_start", "headcount_end"]].min(axis=1)
     return table.reindex(columns=RATE_COLUMNS)
@@ -288,17 +309,19 @@ def survival_tables(
                "survival_cox": COX_COLUMNS, "survival_logrank": LOGRANK_COLUMNS}  # fmt: skip
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in columns}
     entrants = _entrants(records, spec, years) if not records.empty and years else None
-    if entrants is not None and not entrants.empty:
-        everyone = entrants.assign(_g=ALL_STAFF)
-        curves, summary = _km_tables(everyone, spec, threshold, {"dimension": "all",
-                                     "level": "all"}, level)  # fmt: skip
+    if entrants is None or entrants.empty:
+        return {name: pd.DataFrame(columns=columns[name]) for name in columns}
+    for region, area, dims in areas(entrants, spec.survival_dimensions, spec):
+        everyone = area.assign(_g=ALL_STAFF)
+        curves, summary = _km_tables(everyone, spec, threshold, {"region": region,
+                                     "dimension": "all", "level": "all"}, level)  # fmt: skip
         parts["survival_curves"].append(curves)
         parts["survival_summary"].append(summary)
-        for dim in spec.survival_dimensions:
-            labels, reference = _labelled(entrants, instrument, dim)
-            data = entrants.assign(_g=labels).dropna(subset=["_g"])
+        for dim in dims:
+            labels, reference = _labelled(area, instrument, dim)
+            data = area.assign(_g=labels).dropna(subset=["_g"])
             data["_g"] = data["_g"].astype(str)
-            keys = {"dimension": dim.name, "level": dim.level}
+            keys = {"region": region, "dimension": dim.name, "level": dim.level}
             curves, summary = _km_tables(data, spec, threshold, keys, level)
             parts["survival_curves"].append(curves)
             parts["survival_summary"].append(summary)
@@ -330,17 +353,18 @@ def trainee_table(
     """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`)."""
     if records.empty:
         return pd.DataFrame(columns=TRAINEE_COLUMNS)
-    frame = training_frame(records)
-    parts = [trainee_outcomes(frame, level=level).assign(group=ALL_TRAINEES, dimension="all",
-                                                         level="all")]  # fmt: skip
-    for dim in spec.record_dimensions:
-        labels, reference = _labelled(frame, instrument, dim)
-        data = frame.assign(_g=labels).dropna(subset=["_g"])
-        data["_g"] = pd.Categorical(
-            data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
-        )
-        table = trainee_outcomes(data, group="_g", reference=reference, level=level)
-        parts.append(table.assign(dimension=dim.name, level=dim.level))
+    parts = []
+    for region, frame, dims in areas(training_frame(records), spec.record_dimensions, spec):
+        parts.append(trainee_outcomes(frame, level=level).assign(
+            group=ALL_TRAINEES, dimension="all", level="all", region=region))  # fmt: skip
+        for dim in dims:
+            labels, reference = _labelled(frame, instrument, dim)
+            data = frame.assign(_g=labels).dropna(subset=["_g"])
+            data["_g"] = pd.Categorical(
+                data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
+            )
+            table = trainee_outcomes(data, group="_g", reference=reference, level=level)
+            parts.append(table.assign(dimension=dim.name, level=dim.level, region=region))
     return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
 
 
@@ -357,16 +381,18 @@ def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def recruitment_table(
-    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
+def _recruitment_rows(
+    frame: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
 ) -> pd.DataFrame:
-    """``recruitment`` (unsuppressed, :data:`RECRUITMENT_COLUMNS`)."""
-    if records.empty:
-        return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
-    frame = recruitment_frame(records)
-    totals = frame[frame["shortlisted"] == 1].groupby("year")["appointed"].agg(
-        shortlisted="size", appointed="sum").reset_index()  # fmt: skip
-    parts = [totals.assign(group=ALL_SHORTLISTED, dimension="all", level="all", standard="")]
+    """Appointment rates per year: all shortlisted, and each standard's groups with its RL."""
+    shortlisted = frame[frame["shortlisted"] == 1]
+    totals = shortlisted.groupby("year")["appointed"].agg(shortlisted="size", appointed="sum")
+    totals = totals.reset_index()
+    totals["rate"] = totals["appointed"] / totals["shortlisted"]
+    totals["ci_low"], totals["ci_high"] = wilson_interval(totals["appointed"],
+                                                          totals["shortlisted"], level)  # fmt: skip
+    parts = [totals.assign(group=ALL_SHORTLISTED, dimension="all", level="all", standard="",
+                           ci_method="wilson")]  # fmt: skip
     for code in spec.recruitment_standards:
         name, lvl, roles = STANDARD_GROUPS[code]
         labels, _ = _labelled(frame, instrument, DimensionLevel(name=name, level=lvl))
@@ -383,6 +409,19 @@ def recruitment_table(
         parts.append(table.assign(standard=code, dimension=name, level=lvl,
                                   reference_group=denominator,
                                   is_reference=table["group"] == denominator))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def recruitment_table(
+    records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
+) -> pd.DataFrame:
+    """``recruitment`` (unsuppressed, :data:`RECRUITMENT_COLUMNS`): appointment from
+    shortlisting per year for England and each region, all shortlisted (rate with its Wilson
+    interval) and the groups of each standard in ``spec.recruitment_standards``."""
+    if records.empty:
+        return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
+    parts = [_recruitment_rows(frame, instrument, spec, level=level).assign(region=region)
+             for region, frame, _ in areas(recruitment_frame(records), (), spec)]  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     table["note"] = table["note"].fillna("")
     return table.reindex(columns=RECRUITMENT_COLUMNS)

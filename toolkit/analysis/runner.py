@@ -21,6 +21,8 @@ Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +49,7 @@ from toolkit.disclosure.suppression import (
 )
 from toolkit.errors import PtwError
 from toolkit.ingest.batch import RECORD_KINDS, table_name
-from toolkit.instruments.dimensions import group_hierarchy, group_labels, intersect
+from toolkit.instruments.dimensions import categories, group_hierarchy, group_labels, intersect
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.stats.multiplicity import adjust_p_values
@@ -103,6 +105,29 @@ BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOU
 BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, *analysis_small.LINKS)
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
 HIERARCHY_TABLE = "group_hierarchy"
+ORDER_TABLE = "group_order"
+GROUP_ORDER_COLUMNS = ("dimension", "level", "group", "dimension_order", "level_order",
+                       "group_order", "is_reference")  # fmt: skip
+"""Columns of the bundle's ``group_order`` table: one row per dimension x level x group that a
+table can hold. ``dimension_order`` and ``level_order`` follow the plan (ethnicity, disability,
+sector, career stage, then intersections; coarsest level first); ``group_order`` sorts a
+level's groups as a report shows them: 0 for a total row ("All respondents", "All staff", ...),
+then the reference group, then the other groups in the instrument's (questionnaire) order, then
+"Not stated" last. Intersections sort by their margins' orders in turn."""
+TOTAL_ROWS = ("All respondents", "All staff", "All trainees", "All shortlisted")
+LEVEL_TOTAL_ROWS = ("All who stated", "all groups")
+"""Rows about a whole dimension level (representation's total, the log-rank test's row)."""
+NOT_STATED = "Not stated"
+ROW_KEYS = ("survey", "source", "cycle", "year", "cohort", "region", "indicator", "item", "scale",
+            "standard", "measure")  # fmt: skip
+"""Columns that place a row in a table before its dimension and group (sorted in table order)."""
+WITHIN_GROUP_KEYS = ("model", "statistic", "time")
+"""Columns that order a group's own rows (models, survival statistics, curve times)."""
+RESPONSE_RATE_COLUMNS = ("survey", "cycle", "region", "respondents", "headcount", "headcount_date",
+                         "response_rate", "note", "suppressed")  # fmt: skip
+"""Columns of the bundle's ``response_rates`` table: respondents (the "All respondents" row of
+``response_profile``) against the technicians in post in the region on the first day of the
+cycle's workforce year (``workforce_rates`` "All staff" ``headcount_start``)."""
 
 
 @dataclass(frozen=True)
@@ -220,31 +245,47 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd
     indicator = {column: name for name, column in survey.outcomes.items()}
     items = {i.name: i.item for i in plan.indicators}
     table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
+    table = table[compared_rows(table, plan.indicators)].reset_index(drop=True)
     return table.assign(item=table["indicator"].map(items))
+
+
+def compared_rows(table: pd.DataFrame, indicators: Sequence[IndicatorSpec]) -> pd.Series:
+    """True for rows whose dimension the row's indicator is compared by
+    (:meth:`IndicatorSpec.compared_by`; e.g. WDES 8 has no disability comparison)."""
+    specs = {i.name: i for i in indicators}
+    pairs = table[["indicator", "dimension"]].drop_duplicates()
+    kept = {
+        (name, dim)
+        for name, dim in pairs.itertuples(index=False)
+        if name not in specs or specs[name].compared_by(dim)
+    }
+    keys = pd.Series(
+        list(zip(table["indicator"], table["dimension"], strict=True)), index=table.index
+    )
+    return keys.isin(kept)
 
 
 def response_profile(survey: SurveyFrame) -> pd.DataFrame:
     """Respondents per group of every (non-intersection) grouping, nationally and by region.
 
-    Non-substantive answers are counted as the group "Not stated" (the declaration rate).
+    Non-substantive answers are counted as the group "Not stated" (the declaration rate). Each
+    survey x cycle x region also has one "All respondents" row (dimension and level "all"): the
+    number of people who responded, the one count a report quotes (never a sum over groupings,
+    which would count each person once per grouping).
     """
     frame = survey.frame
     rows = []
+    for keys in (("cycle",), ("cycle", "region")):
+        counts = frame.groupby(list(keys)).size().rename("n").reset_index()
+        rows.append(counts.assign(dimension="all", level="all", group=TOTAL_GROUP))
     for grouping in (g for g in survey.groupings if " × " not in g.dimension):
         labels = frame[grouping.column].astype("string").fillna("Not stated")
-        for keys, part in ((("cycle",), frame), (("cycle", "region"), frame)):
-            counts = part.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
+        for keys in (("cycle",), ("cycle", "region")):
+            counts = frame.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
             counts = counts.rename(columns={grouping.column: "group"})
-            if "region" not in keys:
-                counts["region"] = NATIONAL
-            rows.append(
-                counts.assign(
-                    survey=survey.instrument.name,
-                    dimension=grouping.dimension,
-                    level=grouping.level,
-                )
-            )
-    profile = pd.concat(rows, ignore_index=True)
+            rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
+    profile = pd.concat(rows, ignore_index=True).assign(survey=survey.instrument.name)
+    profile["region"] = profile["region"].fillna(NATIONAL)
     return profile[["survey", "cycle", "region", "dimension", "level", "group", "n"]]
 
 
@@ -334,6 +375,111 @@ def small_numbers(plan: Plan, comparisons: pd.DataFrame) -> analysis_small.Small
     )
 
 
+def _ordered_groups(instrument: Instrument, name: str, level: str) -> list[str]:
+    """The groups of one dimension level: the reference, then the others in questionnaire order."""
+    dimension = instrument.dimension(name)
+    reference = dimension.reference[level]
+    return [reference, *(g for g in categories(instrument, dimension, level) if g != reference)]
+
+
+def group_order_table(instrument: Instrument, plan: Plan) -> pd.DataFrame:
+    """The bundle's ``group_order`` table (:data:`GROUP_ORDER_COLUMNS`) for every dimension,
+    level and intersection the plan publishes (survey comparisons and over-time tables)."""
+    spec = plan.over_time
+    pairs = [(d.name, lv) for d in plan.dimensions for lv in d.levels]
+    pairs += [(d.name, d.level) for d in (*spec.trend_dimensions, *spec.record_dimensions,
+                                          *spec.survival_dimensions, *spec.regional_dimensions)]  # fmt: skip
+    pairs = list(dict.fromkeys(pairs))
+    rows = [{"dimension": "all", "level": "all", "group": total, "group_order": 0,
+             "is_reference": False} for total in TOTAL_ROWS]  # fmt: skip
+    for name, level in pairs:
+        groups = _ordered_groups(instrument, name, level)
+        rows += [{"dimension": name, "level": level, "group": total, "group_order": 0,
+                  "is_reference": False} for total in LEVEL_TOTAL_ROWS]  # fmt: skip
+        rows += [{"dimension": name, "level": level, "group": group, "group_order": i + 1,
+                  "is_reference": i == 0} for i, group in enumerate([*groups, NOT_STATED])]  # fmt: skip
+    for crossing in (spec.crossing() for spec in plan.intersections):
+        margins = [
+            _ordered_groups(instrument, name, level)
+            for name, level in zip(crossing.dimensions, crossing.levels, strict=True)
+        ]
+        combos = sorted(itertools.product(*(range(len(m)) for m in margins)))
+        rows += [{"dimension": crossing.name, "level": "×".join(crossing.levels),
+                  "group": " × ".join(m[i] for m, i in zip(margins, combo, strict=True)),
+                  "group_order": rank + 1, "is_reference": not any(combo)}
+                 for rank, combo in enumerate(combos)]  # fmt: skip
+    table = pd.DataFrame(rows)
+    dimensions = ["all", *dict.fromkeys(name for name, _ in pairs),
+                  *(spec.name for spec in plan.intersections)]  # fmt: skip
+    table["dimension_order"] = table["dimension"].map({d: i for i, d in enumerate(dimensions)})
+    levels = ["all", "binary", "grouped", "detailed"]
+    table["level_order"] = [levels.index(lv) if lv in levels else len(levels)
+                            for lv in table["level"]]  # fmt: skip
+    return table.reindex(columns=list(GROUP_ORDER_COLUMNS))
+
+
+def in_group_order(table: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its rows sorted by :data:`ROW_KEYS` (England before the regions), then by
+    dimension and level, ``group_order`` and :data:`WITHIN_GROUP_KEYS`; groups the order does
+    not know go last."""
+    if not {"dimension", "level", "group"} <= set(table.columns) or table.empty:
+        return table
+    keys = [c for c in table.columns if c in ROW_KEYS]
+    ranks = table[["dimension", "level", "group"]].merge(
+        order[["dimension", "level", "group", "dimension_order", "level_order", "group_order"]],
+        how="left",
+    ).fillna({"dimension_order": len(order), "level_order": len(order),
+              "group_order": len(order)})  # fmt: skip
+    sort = pd.DataFrame({f"_k{i}": table[c].to_numpy() for i, c in enumerate(keys)})
+    if "region" in keys:
+        sort[f"_k{keys.index('region')}"] = table["region"].ne(NATIONAL).astype(int).astype(str) + (
+            table["region"].astype(str)).to_numpy()  # fmt: skip
+    sort = sort.assign(_dim=ranks["dimension_order"].to_numpy(),
+                       _level=ranks["level_order"].to_numpy(),
+                       _rank=ranks["group_order"].to_numpy())  # fmt: skip
+    for column in (c for c in WITHIN_GROUP_KEYS if c in table):
+        sort[f"_w_{column}"] = table[column].to_numpy()
+    sort = sort.astype({c: str for c in sort.columns if sort[c].dtype == object})
+    positions = sort.sort_values(list(sort.columns), kind="stable", na_position="first").index
+    return table.iloc[positions].reset_index(drop=True)
+
+
+def response_rates(profile: pd.DataFrame, workforce: pd.DataFrame, year_start_month: int) -> pd.DataFrame:  # fmt: skip
+    """The bundle's ``response_rates`` table (:data:`RESPONSE_RATE_COLUMNS`).
+
+    Respondents per survey x cycle x region are the "All respondents" rows of the (suppressed)
+    response profile; the workforce is the "All staff" headcount at the start of workforce year
+    ``cycle`` in the (suppressed) ``workforce_rates``. Without workforce records, or where either
+    count is suppressed, the rate is blank and ``note`` says why.
+    """
+    totals = profile[(profile["dimension"] == "all") & (profile["group"] == TOTAL_GROUP)]
+    table = totals[["survey", "cycle", "region", "n", "suppressed"]].rename(
+        columns={"n": "respondents"}
+    )
+    staff = pd.DataFrame(columns=["cycle", "region", "headcount", "staff_suppressed"])
+    if not workforce.empty:
+        everyone = workforce[workforce["dimension"] == "all"]
+        staff = pd.DataFrame({
+            "cycle": everyone["year"].astype(int).to_numpy(),
+            "region": everyone["region"].to_numpy(),
+            "headcount": everyone["headcount_start"].to_numpy(),
+            "staff_suppressed": everyone["suppressed"].fillna(False).astype(bool).to_numpy(),
+        })  # fmt: skip
+    table = table.astype({"cycle": int}).merge(staff, on=["cycle", "region"], how="left")
+    known = table["headcount"].notna() & ~table["staff_suppressed"].fillna(False).astype(bool)
+    known &= ~table["suppressed"].fillna(False).astype(bool)
+    headcount = pd.to_numeric(table["headcount"], errors="coerce")
+    table["headcount"] = headcount.where(known).astype("Int64")
+    table["response_rate"] = (table["respondents"] / headcount).where(known)
+    table["headcount_date"] = [
+        f"{int(c)}-{year_start_month:02d}-01" if k else None
+        for c, k in zip(table["cycle"], known, strict=True)
+    ]
+    table["note"] = np.where(known, "", "no workforce headcount for this region and year, or a "
+                             "count is suppressed")  # fmt: skip
+    return table.reindex(columns=list(RESPONSE_RATE_COLUMNS)).reset_index(drop=True)
+
+
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -420,19 +566,25 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
         family_cols=plan.multiplicity.family,
         method=plan.multiplicity.method,
     )
-    tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)].sort_values(
-        [*PARTITION, "group"], kind="stable"
-    )
+    tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
     small = small_numbers(plan, tables["comparisons"])
     tables |= small.tables
     layouts |= {name: analysis_small.LAYOUTS[name] for name in small.tables}
     links += tuple(Link(tuple(t for t in link.tables if t in tables), link.on)
                    for link in analysis_small.LINKS)  # fmt: skip
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
+    order = group_order_table(next(iter(surveys.values())).instrument, plan)
+    tables = {name: in_group_order(frame, order) for name, frame in tables.items()}
     tables["suppression_log"] = _suppression_log(tables)
     tables["funnel_limits"] = small.limits
     tables["weighting"] = _concat(raw["weighting"])
     tables[HIERARCHY_TABLE] = hierarchy
+    tables[ORDER_TABLE] = order
+    tables["response_rates"] = response_rates(
+        tables["response_profile"],
+        tables.get("workforce_rates", pd.DataFrame()),
+        plan.over_time.year_start_month,
+    )
     cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())
     return Bundle(tables=tables, manifest=_manifest(plan, store, instruments, policy, cycles))
 

@@ -13,7 +13,10 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 * ``trend_changes``: latest vs previous cycle, group rate and gap, design-effect z test.
 * ``intention_to_leave``: % agreeing with each intention-to-leave item, % intending to leave
   within 12 months, and the mean combined score (NHS 0-10, higher = less likely to leave), per
-  cycle and group, with an "All respondents" row.
+  cycle, region and group, with an "All respondents" row; ``unit`` says rate or score.
+
+Every trend table has a ``region`` column: "England", and each NHS England region's code for the
+dimensions in ``OverTimeSpec.regional_dimensions``.
 * ``representation_respondents``: respondents' ethnic make-up per region against the benchmark.
 
 Trends use only comparable cycles: with the instrument's versions, an item whose wording,
@@ -58,8 +61,8 @@ TREND_CHANGE_COLUMNS = [
     "change", "z", "p_value", "deff", "previous_deff", "note",
 ]  # fmt: skip
 LEAVING_COLUMNS = [
-    "survey", "cycle", "region", "indicator", "measure", "dimension", "level", "group", "n",
-    "events", "estimate", "ci_low", "ci_high", "ci_method", "note",
+    "survey", "cycle", "region", "indicator", "measure", "unit", "dimension", "level", "group",
+    "n", "events", "estimate", "ci_low", "ci_high", "ci_method", "note",
 ]  # fmt: skip
 REPRESENTATION_COLUMNS = [
     "source", "cycle", "region", "dimension", "level", "group", "n", "sample_share",
@@ -67,6 +70,10 @@ REPRESENTATION_COLUMNS = [
 ]  # fmt: skip
 AGREEING = "% with the outcome"
 MEAN_SCORE = "mean score (0-10, higher = less likely to leave)"
+PROPORTION_UNIT = "proportion"
+"""``unit`` of a rate (0-1; a report prints it as a percentage)."""
+SCORE_UNIT = "score 0-10"
+"""``unit`` of a mean score on the NHS 0-10 scale (never a percentage)."""
 REASON_DERIVED = "withheld: computed from a cell suppressed in trend_gaps"
 BY_NAME = "compared by item name (no version history given)"
 ALL_STATED = "All who stated"
@@ -81,14 +88,14 @@ LAYOUTS: dict[str, TableLayout] = {
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",
-        partition_cols=("survey", *_ONE_ROW_PER_PARTITION),
-        population_cols=("survey",),
+        partition_cols=("survey", "region", *_ONE_ROW_PER_PARTITION),
+        population_cols=("survey", "region"),
         complete=False,
         comparison_cols=(),
     ),
     "trend_changes": TableLayout(
-        partition_cols=("survey", "cycle", *_ONE_ROW_PER_PARTITION),
-        population_cols=("survey", "cycle"),
+        partition_cols=("survey", "cycle", "region", *_ONE_ROW_PER_PARTITION),
+        population_cols=("survey", "cycle", "region"),
         complete=False,
         comparison_cols=(),
     ),
@@ -228,12 +235,14 @@ def _trend_data(
     answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec, dim: DimensionLevel,
     cycles: Sequence[int], weights: str | None,
 ) -> tuple[pd.DataFrame, str]:  # fmt: skip
-    """Rows of the comparable cycles with ``_y`` (0/1), ``_g`` (group) and optional weights."""
+    """Rows of the comparable cycles with ``region``, ``_y`` (0/1), ``_g`` (group) and optional
+    weights."""
     labels, reference = _grouped(answers, instrument, dim)
     missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
     frame = pd.DataFrame(
         {
             "cycle": answers["cycle"].astype(int),
+            "region": answers["region"].astype(str),
             "_y": event_flags(answers[indicator.item], indicator.events, missing),
             "_g": labels,
         }
@@ -242,6 +251,15 @@ def _trend_data(
         frame[weights] = answers[weights]
     frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g"])
     return frame.assign(_g=frame["_g"].astype(str)), reference
+
+
+def _areas(rows: pd.DataFrame, *, regional: bool) -> list[tuple[str, pd.DataFrame]]:
+    """``("England", rows)`` and, if ``regional``, ``(code, the region's rows)`` per region
+    (regions in code order); areas without rows are left out."""
+    areas = [(NATIONAL, rows)]
+    if regional and "region" in rows:
+        areas += [(str(code), part) for code, part in rows.groupby("region", sort=True)]
+    return [(name, part) for name, part in areas if not part.empty]
 
 
 def _too_few_reason(table: pd.DataFrame) -> pd.Series:
@@ -267,8 +285,12 @@ def trend_tables(
 ) -> dict[str, pd.DataFrame]:
     """``trend_gaps``, ``trend_interactions`` and ``trend_changes`` (unsuppressed).
 
-    Every indicator in ``spec.indicators`` (all when None) whose survey has responses, by every
-    ``spec.trend_dimensions`` entry, nationally, over the comparable cycles.
+    Every indicator in ``spec.indicators`` (all when None) whose survey has responses, over the
+    comparable cycles: for England (``region`` "England") by every ``spec.trend_dimensions``
+    entry, and for each region (its code) by those also in ``spec.regional_dimensions``. An
+    indicator is never trended by a dimension it is not compared by (WDES 8: disability).
+    Verdicts are adjusted for multiplicity within ``spec.multiplicity_family`` (by default
+    survey x region x dimension x level).
     """
     parts: dict[str, list[pd.DataFrame]] = {"trend_gaps": [], "trend_interactions": [],
                                             "trend_changes": []}  # fmt: skip
@@ -281,16 +303,15 @@ def trend_tables(
         answers = harmonised(answers, history)
         cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
         instrument = instruments[indicator.survey]
-        for dim in spec.trend_dimensions:
+        for dim in (d for d in spec.trend_dimensions if indicator.compared_by(d.name)):
             data, reference = _trend_data(answers, instrument, indicator, dim, cycles, spec.weights)
-            if data.empty:
-                continue
-            keys = {"survey": indicator.survey, "region": NATIONAL, "indicator": indicator.name,
-                    "dimension": dim.name, "level": dim.level}  # fmt: skip
-            frames = _trend_frames(data, keys, reference, note, level=level, min_n=min_n,
-                                   weights=spec.weights)  # fmt: skip
-            for name, frame in frames.items():
-                parts[name].append(frame)
+            for region, rows in _areas(data, regional=dim in spec.regional_dimensions):
+                keys = {"survey": indicator.survey, "region": region, "indicator": indicator.name,
+                        "dimension": dim.name, "level": dim.level}  # fmt: skip
+                frames = _trend_frames(rows, keys, reference, note, level=level, min_n=min_n,
+                                       weights=spec.weights)  # fmt: skip
+                for name, frame in frames.items():
+                    parts[name].append(frame)
     columns = {"trend_gaps": TREND_GAP_COLUMNS, "trend_interactions": TREND_INTERACTION_COLUMNS,
                "trend_changes": TREND_CHANGE_COLUMNS}  # fmt: skip
     tables = {
@@ -320,7 +341,7 @@ def computed_from_hidden(table: pd.DataFrame, hidden_cells: pd.DataFrame) -> np.
     A row uses its group's and its reference's cells: every cycle for an interaction, the two
     cycles it compares for a change.
     """
-    keys = ["survey", "indicator", "dimension", "level"]
+    keys = ["survey", "region", "indicator", "dimension", "level"]
     hidden = {(*k, c, g) for *k, c, g in hidden_cells[[*keys, "cycle", "group"]].to_numpy()}
     groups = {(*k, g) for *k, _, g in hidden}
     marked = []
@@ -354,19 +375,28 @@ def _leaving_measures(
     return measures
 
 
+_KEY = "\x1f"
+
+
 def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float) -> pd.DataFrame:
-    """Rate (Wilson) or mean score (t) per group of ``_g`` and for all respondents."""
+    """Rate (Wilson) or mean score (t) per ``region`` x group of ``_g`` and for all respondents
+    of each region, in one call per kind (the region and group are joined into one key)."""
     rows = data.dropna(subset=[measure])
     if rows.empty:
         return pd.DataFrame()
+    grouped = rows.dropna(subset=["_g"])
+    keyed = grouped.assign(_k=grouped["region"] + _KEY + grouped["_g"].astype(str))
     if is_score:
-        by_group = mean_score(rows.dropna(subset=["_g"]), item=measure, group="_g", level=level)
-        overall = mean_score(rows, item=measure, level=level)
+        by_group = mean_score(keyed, item=measure, group="_k", level=level)
+        overall = mean_score(rows, item=measure, group="region", level=level)
     else:
-        by_group = proportions(rows.dropna(subset=["_g"]), outcome=measure, group="_g", level=level)
-        overall = proportions(rows, outcome=measure, level=level)
-    table = pd.concat([overall.assign(group=ALL_RESPONDENTS, dimension="all", level="all"),
-                       by_group], ignore_index=True)  # fmt: skip
+        by_group = proportions(keyed, outcome=measure, group="_k", level=level)
+        overall = proportions(rows, outcome=measure, group="region", level=level)
+    keys = by_group["group"].astype(str).str.split(_KEY, n=1, expand=True)
+    by_group = by_group.assign(region=keys[0], group=keys[1])
+    overall = overall.assign(region=overall["group"].astype(str), group=ALL_RESPONDENTS,
+                             dimension="all", level="all")  # fmt: skip
+    table = pd.concat([overall, by_group], ignore_index=True)
     return table.assign(indicator=measure, measure=MEAN_SCORE if is_score else AGREEING)
 
 
@@ -378,7 +408,12 @@ def intention_to_leave(
     level: float,
 ) -> pd.DataFrame:
     """``intention_to_leave`` (unsuppressed): :data:`LEAVING_COLUMNS`, one row per cycle x
-    indicator x dimension x level x group, plus "All respondents"."""
+    region x indicator x dimension x level x group, plus "All respondents" (dimension "all").
+
+    England by every ``spec.trend_dimensions`` entry, each region (its code) by those in
+    ``spec.regional_dimensions``. ``unit`` says what ``estimate`` is: a proportion (0-1) or a
+    mean score on the NHS 0-10 scale.
+    """
     answers = responses.get(spec.retention_survey)
     if answers is None or answers.empty:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
@@ -388,23 +423,26 @@ def intention_to_leave(
     for cycle, rows in answers.groupby("cycle", sort=True):
         for dim in spec.trend_dimensions:
             labels, _ = _grouped(rows, instrument, dim)
-            data = measures.loc[rows.index].assign(_g=labels)
+            data = measures.loc[rows.index].assign(_g=labels, region=rows["region"].astype(str))
+            stacked = pd.concat([frame.assign(region=name) for name, frame in
+                                 _areas(data, regional=dim in spec.regional_dimensions)],
+                                ignore_index=True)  # fmt: skip
             for measure in measures.columns:
-                table = _leaving_rows(data, measure, measure == spec.leaving_scale, level)
+                table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
                 if table.empty:
                     continue
-                keys = {"survey": spec.retention_survey, "cycle": int(cycle), "region": NATIONAL}
-                table = table.assign(**keys)
+                table = table.assign(survey=spec.retention_survey, cycle=int(cycle))
                 grouped = table["dimension"].isna()
                 table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
                 parts.append(table)
     if not parts:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     table = pd.concat(parts, ignore_index=True).drop_duplicates(
-        ["cycle", "indicator", "dimension", "level", "group"]
+        ["cycle", "region", "indicator", "dimension", "level", "group"]
     )
     if "events" not in table:
         table["events"] = np.nan
+    table["unit"] = np.where(table["measure"] == MEAN_SCORE, SCORE_UNIT, PROPORTION_UNIT)
     return table.reindex(columns=LEAVING_COLUMNS).reset_index(drop=True)
 
 

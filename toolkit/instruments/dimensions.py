@@ -127,7 +127,7 @@ def group_hierarchy(
         rows += _level_hierarchy(instrument, instrument.dimension(name), tuple(used))
     for crossing in crossings:
         margins = [
-            _categories(instrument, instrument.dimension(n), lv)
+            categories(instrument, instrument.dimension(n), lv)
             for n, lv in zip(crossing.dimensions, crossing.levels, strict=True)
         ]
         for combo in itertools.product(*margins):
@@ -141,7 +141,7 @@ def group_hierarchy(
     )
 
 
-def _categories(instrument: Instrument, dimension: Dimension, level: str) -> list[str]:
+def categories(instrument: Instrument, dimension: Dimension, level: str) -> list[str]:
     """The substantive groups of ``dimension`` at ``level``, in questionnaire order."""
     if dimension.derived:
         return list(dimension.categories[level])

@@ -61,7 +61,10 @@ class IndicatorTruth:
     with ``event_weights``), ``other_codes`` the substantive answers that do not (drawn
     uniformly), and ``unsure_code`` a non-substantive answer ("Don't know") that 5% give
     at random, independently of everything, so the rates among those answering are
-    unchanged.
+    unchanged. ``disabled_only`` items are asked of disabled staff only (the instrument's
+    skip logic: a long-term condition that reduces activity), so everyone else leaves them
+    blank; their ``disability`` multiplier is then 1 and the truth has no disability or
+    ethnicity x disability comparison.
     """
 
     survey: str
@@ -75,6 +78,7 @@ class IndicatorTruth:
     other_codes: tuple[str, ...] = ("N",)
     event_weights: tuple[float, ...] | None = None
     unsure_code: str | None = None
+    disabled_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,19 @@ AGREEMENT = {
     "event_weights": (0.6, 0.4),
 }
 YES_OR_DONT_KNOW = {"event_codes": ("Y",), "unsure_code": "DK"}
+OFFERED_DEVELOPMENT = {
+    "event_codes": ("TOOK", "OFFERED"),
+    "other_codes": ("NOT_OFFERED",),
+    "event_weights": (0.7, 0.3),
+    "unsure_code": "NOT_NEEDED",
+}
+DEVELOPMENT_SECTOR = {
+    "COMM": 0.7, "HOSP": 1.0, "GPPCN": 1.1, "MH": 0.9, "CHS": 1.0, "HJ": 0.8, "ICB": 1.0,
+    "OTHER": 0.9,
+}  # fmt: skip
+"""Access to development by sector: community pharmacy least (programme: minimal investment)."""
+DEVELOPMENT_STAGE = {"PTPT": 1.3, "LT2": 1.2, "Y2TO5": 1.1, "Y5TO10": 1.0, "GT10": 1.0}
+ADJUSTMENTS_SECTOR = {"COMM": 0.85, "HOSP": 1.0, "GPPCN": 0.95, "MH": 1.1}
 
 DEFAULT_INDICATORS = (
     IndicatorTruth("culture", "harassment_public", base=0.22, ethnicity=(1.6, 1.4, 1.2),
@@ -162,6 +179,22 @@ DEFAULT_INDICATORS = (
     IndicatorTruth("retention", "intend_leave_12m", base=0.16, ethnicity=(1.35, 1.3, 1.25),
                    disability=(1.3, 1.25, 1.2), sector=SECTOR_EFFECT, career_stage=STAGE_EFFECT,
                    event_codes=("Y",), other_codes=("N", "UNSURE")),
+    # Reform: access to development (WRES 4 analogue). Ethnic minority and disabled staff are
+    # less likely to be offered it, a gap that narrows over cycles.
+    IndicatorTruth("retention", "dev_clinical_skills", base=0.50, ethnicity=(0.70, 0.80, 0.90),
+                   disability=(0.85, 0.88, 0.92), sector=DEVELOPMENT_SECTOR,
+                   career_stage=DEVELOPMENT_STAGE, **OFFERED_DEVELOPMENT),
+    IndicatorTruth("retention", "dev_mh_ld", base=0.30, ethnicity=(0.75, 0.82, 0.90),
+                   disability=(0.90, 0.92, 0.95), sector={**DEVELOPMENT_SECTOR, "MH": 1.6},
+                   career_stage=DEVELOPMENT_STAGE, **OFFERED_DEVELOPMENT),
+    IndicatorTruth("retention", "dev_digital", base=0.35, ethnicity=(0.80, 0.85, 0.90),
+                   disability=(0.80, 0.85, 0.90), sector=DEVELOPMENT_SECTOR,
+                   career_stage=DEVELOPMENT_STAGE, **OFFERED_DEVELOPMENT),
+    # WDES 8, asked of disabled staff only: ethnic minority disabled staff less likely to have
+    # had adjustments made.
+    IndicatorTruth("culture", "adequate_adjustments", base=0.70, ethnicity=(0.80, 0.85, 0.90),
+                   disability=(1.0,), sector=ADJUSTMENTS_SECTOR, event_codes=("Y",),
+                   unsure_code="NOT_REQUIRED", disabled_only=True),
 )  # fmt: skip
 
 
@@ -287,6 +320,11 @@ def synthetic_responses(spec: SynthSpec, survey: str) -> pd.DataFrame:
             "PNTS",
             "",
         ]
+        asked = frame["long_term_condition"].eq("Y") & frame["condition_reduces_activity"].isin(
+            ["LOT", "LITTLE"]
+        )
+        for truth in (t for t in indicators if t.disabled_only):
+            frame.loc[~asked, truth.item] = ""
         frame["_minority"] = people["minority"].to_numpy()
         frame["_disabled"] = people["disabled"].to_numpy()
         frames.append(frame)
@@ -309,6 +347,8 @@ def truth_table(spec: SynthSpec) -> pd.DataFrame:
     """The injected relative likelihoods, one row per survey x item x cycle x comparison.
 
     Columns: survey, item, cycle, dimension, group, reference_group, true_rel_likelihood.
+    An item asked of disabled staff only has no disability or ethnicity x disability row: its
+    ethnicity, sector and career stage rows hold within disabled staff.
     """
     rows = []
     for truth in spec.indicators or DEFAULT_INDICATORS:
@@ -316,54 +356,23 @@ def truth_table(spec: SynthSpec) -> pd.DataFrame:
         dis = spec.multipliers(truth.disability)
         for index, cycle in enumerate(spec.cycles):
             base = {"survey": truth.survey, "item": truth.item, "cycle": cycle}
-            rows.append(
-                {
-                    **base,
-                    "dimension": "ethnicity",
-                    "group": "Ethnic minority",
-                    "reference_group": "White",
-                    "true_rel_likelihood": eth[index],
-                }
-            )
-            rows.append(
-                {
-                    **base,
-                    "dimension": "disability",
-                    "group": "Disabled",
-                    "reference_group": "Not disabled",
-                    "true_rel_likelihood": dis[index],
-                }
-            )
-            rows.append(
-                {
-                    **base,
-                    "dimension": "ethnicity × disability",
-                    "group": "Ethnic minority × Disabled",
-                    "reference_group": "White × Not disabled",
-                    "true_rel_likelihood": eth[index] * dis[index],
-                }
-            )
-            for code, factor in (truth.sector or {}).items():
-                rows.append(
-                    {
-                        **base,
-                        "dimension": "sector",
-                        "group": code,
-                        "reference_group": "HOSP",
-                        "true_rel_likelihood": factor / truth.sector["HOSP"],
-                    }
-                )
-            for code, factor in (truth.career_stage or {}).items():
-                rows.append(
-                    {
-                        **base,
-                        "dimension": "career_stage",
-                        "group": code,
-                        "reference_group": "GT10",
-                        "true_rel_likelihood": factor / truth.career_stage["GT10"],
-                    }
-                )
-    return pd.DataFrame(rows)  # fmt: skip
+            compared = [("ethnicity", "Ethnic minority", "White", eth[index])]
+            if not truth.disabled_only:
+                compared += [
+                    ("disability", "Disabled", "Not disabled", dis[index]),
+                    ("ethnicity × disability", "Ethnic minority × Disabled",
+                     "White × Not disabled", eth[index] * dis[index]),
+                ]  # fmt: skip
+            for dimension, factors, reference in (("sector", truth.sector, "HOSP"),
+                                                  ("career_stage", truth.career_stage, "GT10")):  # fmt: skip
+                compared += [(dimension, code, reference, factor / factors[reference])
+                             for code, factor in (factors or {}).items()]  # fmt: skip
+            rows += [
+                {**base, "dimension": dimension, "group": group, "reference_group": reference,
+                 "true_rel_likelihood": value}
+                for dimension, group, reference, value in compared
+            ]  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 REGISTERED_TECHNICIANS = 26_193  # GPhC register, April 2024 (DOMAIN.md section 1)
