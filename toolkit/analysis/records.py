@@ -397,7 +397,11 @@ def _recruitment_rows(
         name, lvl, roles = STANDARD_GROUPS[code]
         labels, _ = _labelled(frame, instrument, DimensionLevel(name=name, level=lvl))
         data = frame.assign(_g=labels).dropna(subset=["_g"])
-        data["_g"] = data["_g"].astype(str)
+        # Both groups of the standard are declared levels, so a region or year without one
+        # of them gives a row with a note instead of an unknown-reference error.
+        data["_g"] = pd.Categorical(
+            data["_g"].astype(str), sorted({*data["_g"].astype(str), *roles.values()})
+        )
         rates = appointment_from_shortlisting(data, group="_g", level=level)
         rl = appointment_relative_likelihood(data, group="_g", preset_code=code, groups=roles,
                                              level=level)  # fmt: skip
