@@ -210,16 +210,14 @@ def test_hierarchy_small_parent_propagates_across_levels():
     # d1 = 3, d2 = 4, so g1 = b1 = 7 are primary at every level. g1 and b1 are then fixed by
     # total - (g2 + g3) and total - b2. Suppressing b2 (135) does not help (b2 = g2 + g3 is
     # published); suppressing the total (142) does: g1 = b1 = d1 + d2 = total - 135, unknown.
+    # So does a chain through every level (d3, g2, b2), which the greedy choice of the
+    # smallest partner in a relation takes; either way at most three complements.
     out = suppress_small_cells(
         estimates(three_levels([3, 4, 25, 30, 35, 45])), policy=POLICY, hierarchy=HIERARCHY
     )
-    assert {g: r for g, r in status(out).items() if r} == {
-        "d1": PRIMARY,
-        "d2": PRIMARY,
-        "g1": PRIMARY,
-        "b1": PRIMARY,
-        TOTAL_GROUP: REASON_SECONDARY,
-    }
+    found = {g: r for g, r in status(out).items() if r}
+    assert {g for g, r in found.items() if r == PRIMARY} == {"d1", "d2", "g1", "b1"}
+    assert 1 <= sum(r == REASON_SECONDARY for r in found.values()) <= 3
     assert audit_disclosure({"t": out}, policy=POLICY, hierarchy=HIERARCHY).empty
 
 
@@ -376,7 +374,7 @@ def test_secondary_off_leaks_and_the_audit_catches_it():
     )
     audit = audit_disclosure({"estimates": leaky}, policy=POLICY)
     assert problems(audit) == [
-        (2, "n", "suppressed base recoverable by differencing the published cells")
+        (2, "n", "suppressed base pinned by the published cells to [6, 6], narrower than 10")
     ]
     assert audit["value"].tolist() == [6.0]  # 86 - 50 - 30
     with pytest.raises(DisclosureError) as err:
@@ -400,7 +398,7 @@ def test_audit_derives_a_hidden_base_in_a_published_row():
     frame.loc[2, "n"] = np.nan
     audit = audit_disclosure({"t": frame}, policy=POLICY)
     assert problems(audit) == [
-        (2, "n", "base not shown but derivable as total minus others, under 10")
+        (2, "n", "base not shown but pinned by the published cells to [6, 6], narrower than 10")
     ]
     assert audit["value"].tolist() == [6.0]
 

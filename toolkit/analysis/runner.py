@@ -36,6 +36,7 @@ from toolkit.analysis.weights import plan_weights
 from toolkit.bundle import Bundle
 from toolkit.disclosure.suppression import (
     TOTAL_GROUP,
+    Bound,
     Link,
     SuppressionPolicy,
     TableLayout,
@@ -68,9 +69,11 @@ PARTITION = ("survey", "cycle", "region", "indicator", "dimension", "level")
 PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
 CELL = ("survey", "cycle", "region", "dimension", "level", "group")
 TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
+REGIONS = ("region", NATIONAL)
+"""England is the sum of its regions, in every table that has both."""
 LAYOUTS = {
-    "comparisons": TableLayout(partition_cols=PARTITION, complete=False),
-    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
+    "comparisons": TableLayout(partition_cols=PARTITION, complete=False, aggregate=REGIONS),
+    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION, aggregate=REGIONS),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"
     ),
@@ -78,6 +81,7 @@ LAYOUTS = {
         partition_cols=("survey", "cycle", "region", "item", "dimension", "level"),
         complete=False,
         key_cols=("answer", "order"),
+        aggregate=REGIONS,
     ),
     "scales": TableLayout(
         partition_cols=("survey", "cycle", "region", "scale", "dimension", "level"), complete=False
@@ -89,14 +93,17 @@ LINKS = (
     Link(("comparisons", "likert"), (*CELL, "item")),
 )
 """Cells that are the same count in two tables: the group's respondents answering one item
-(an indicator's comparison row, its model rows and the item's Likert rows). The response
-profile and scale scores count other things (respondents; people scoring a scale), so each
-is protected on its own relations."""
+(an indicator's comparison row, its model rows and the item's Likert rows)."""
+BOUNDS = (Bound("comparisons", "response_profile", CELL),)
+"""An item's respondents in a group are among the group's respondents: where nearly everyone
+answered, the comparisons table bounds the response profile (and the other way round), so the
+two are protected as one system."""
 
 
 TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
 BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS}
 BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK)
+BUNDLE_BOUNDS = BOUNDS
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
 HIERARCHY_TABLE = "group_hierarchy"
 
@@ -386,8 +393,9 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     layouts |= timed.layouts
     links += (*timed.links, TIME_LINK)
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
+    bounds = tuple(b for b in BOUNDS if b.smaller in published and b.larger in published)
     tables = suppress_linked(
-        published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+        published, policy=policy, layouts=layouts, links=links, bounds=bounds, hierarchy=hierarchy
     )
     comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
     comparisons = adjust_p_values(
@@ -399,7 +407,9 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)].sort_values(
         [*PARTITION, "group"], kind="stable"
     )
-    assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
+    assert_no_disclosure(
+        tables, policy=policy, layouts=layouts, links=links, bounds=bounds, hierarchy=hierarchy
+    )
     tables["suppression_log"] = _suppression_log(tables)
     tables["weighting"] = _concat(raw["weighting"])
     tables[HIERARCHY_TABLE] = hierarchy

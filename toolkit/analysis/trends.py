@@ -78,6 +78,7 @@ LAYOUTS: dict[str, TableLayout] = {
         partition_cols=("survey", "region", "indicator", "dimension", "level", "cycle"),
         population_cols=("survey", "region", "indicator", "cycle"),
         complete=False,
+        aggregate=("region", NATIONAL),
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",
@@ -96,6 +97,7 @@ LAYOUTS: dict[str, TableLayout] = {
         partition_cols=("survey", "cycle", "region", "indicator", "dimension", "level"),
         population_cols=("survey", "cycle", "region", "indicator"),
         complete=False,
+        aggregate=("region", NATIONAL),
     ),
     "representation": TableLayout(
         partition_cols=("source", "cycle", "region", "dimension", "level"),

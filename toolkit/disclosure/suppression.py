@@ -46,7 +46,10 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
+from scipy import sparse
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+from threadpoolctl import threadpool_limits
 
 from toolkit.errors import DisclosureError
 
@@ -78,7 +81,8 @@ REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
 
 _ROUNDING_LIMIT = {"nhs_digital": 8, "ons_10_5": 10}
 _ROUNDING_LABEL = {"nhs_digital": "NHS Digital style", "ons_10_5": "ONS 10-5 rule"}
-_TOLERANCE = 1e-9
+_TOLERANCE = 1e-6
+"""Slack for comparing linear-programming bounds with the threshold."""
 
 
 def primary_reason(threshold: int) -> str:
@@ -151,6 +155,8 @@ class TableLayout:
             so that they add up to the total. Set ``False`` for a table that republishes a
             subset of another table's cells (e.g. comparisons without "Prefer not to say")
             and link it to that table: its own partitions are then never treated as sums.
+        aggregate: ``(column, whole)``: a row whose ``column`` is ``whole`` is the sum of the
+            same cell over the column's other values (England = the sum of its regions).
     """
 
     base_col: str = "n"
@@ -166,6 +172,7 @@ class TableLayout:
     comparison_cols: tuple[str, ...] | None = None
     key_cols: tuple[str, ...] = ()
     complete: bool = True
+    aggregate: tuple[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,17 @@ class Link:
     """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none."""
 
     tables: tuple[str, ...]
+    on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Rows of ``smaller`` count a subset of the people in the row of ``larger`` that agrees on
+    ``on`` (an item's respondents in a group are among the group's respondents): a reader
+    knows ``smaller <= larger``, and the difference is an unpublished count."""
+
+    smaller: str
+    larger: str
     on: tuple[str, ...]
 
 
@@ -192,6 +210,7 @@ class _Columns:
     reference: str | None
     comparisons: tuple[str, ...]
     complete: bool
+    aggregate: tuple[str, object] | None
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -247,6 +266,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         reference=reference,
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
         complete=layout.complete,
+        aggregate=layout.aggregate,
     )
 
 
@@ -255,77 +275,19 @@ def _key(values: Iterable[object]) -> tuple[object, ...]:
     return tuple(None if pd.isna(v) else v for v in values)
 
 
-# --- the additive relations of one population ------------------------------------------------
+# --- the release as one system of additive relations -------------------------------------------
 
-
-@dataclass(frozen=True)
-class _Population:
-    """The additive relations among the cells of one population.
-
-    Attributes:
-        cells: for each published cell (variable), the table row positions that hold it.
-        keys: for each cell, its key (partition values + group) used for tie-breaks.
-        matrix: relations x (cells + unpublished totals/parents); a relation reads
-            ``parent - sum(children) = 0``.
-    """
-
-    cells: tuple[np.ndarray, ...]
-    keys: tuple[str, ...]
-    matrix: np.ndarray
-
-    @property
-    def n_cells(self) -> int:
-        """Number of published cells (the first columns of ``matrix``)."""
-        return len(self.cells)
-
-
-@dataclass
-class _RelationBuilder:
-    """Accumulates cells, unpublished variables and relations for one population."""
-
-    cell_index: dict[tuple[object, ...], int] = field(default_factory=dict)
-    cell_rows: list[list[int]] = field(default_factory=list)
-    hidden_index: dict[tuple[object, ...], int] = field(default_factory=dict)
-    relations: list[tuple[tuple[object, ...], list[tuple[object, ...]]]] = field(
-        default_factory=list
-    )
-
-    def add_row(self, key: tuple[object, ...], row: int) -> None:
-        """Record that table row ``row`` holds cell ``key``."""
-        if key not in self.cell_index:
-            self.cell_index[key] = len(self.cell_rows)
-            self.cell_rows.append([])
-        self.cell_rows[self.cell_index[key]].append(row)
-
-    def _column(self, key: tuple[object, ...]) -> int:
-        if key in self.cell_index:
-            return self.cell_index[key]
-        return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
-
-    def build(self) -> _Population:
-        """The population's cells and relation matrix (hidden variables after the cells)."""
-        columns = [
-            (self._column(parent), [self._column(child) for child in children])
-            for parent, children in self.relations
-        ]
-        n_cells = len(self.cell_rows)
-        matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
-        for r, (parent, children) in enumerate(columns):
-            matrix[r, parent if parent >= 0 else n_cells - 1 - parent] += 1.0
-            for child in children:
-                matrix[r, child if child >= 0 else n_cells - 1 - child] -= 1.0
-        return _Population(
-            cells=tuple(np.asarray(rows) for rows in self.cell_rows),
-            keys=tuple(repr(k) for k in self.cell_index),
-            matrix=matrix,
-        )
-
-
-_TOTAL_KEY: tuple[object, ...] = ("__population_total__",)
+_TOTAL = "__population_total__"
 _UNLISTED = "__groups_not_listed__"
+_SLACK = "__slack__"
 
+CELL, GROUP_AUX, SLACK_AUX = 0, 1, 2
+"""Kinds of variable: a published cell; an unpublished group count (a total or parent nobody
+published, or the groups a partition does not list), which must not be pinned when it is small;
+an unpublished slack (item non-response, respondents without a region), which is no group."""
 
 _Node = tuple[object, ...]
+_VarKey = tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -335,15 +297,12 @@ class _Hierarchy:
     Attributes:
         parents: node -> its parents (two for an intersection cell: one per margin).
         children: (parent node, (child dimension, child level)) -> all its children at that
-            dimension and level, published or not. A parent can be split several ways (White
-            into detailed White groups, and into White x each sector); each way is its own
-            relation.
-        groups: (dimension, level) -> every group the hierarchy knows at that level.
+            dimension and level. A parent can be split several ways (White -> British, Irish
+            ...; and an intersection's margin -> its cells).
     """
 
     parents: dict[_Node, list[_Node]] = field(default_factory=dict)
-    children: dict[tuple[_Node, tuple[object, ...]], list[_Node]] = field(default_factory=dict)
-    groups: dict[_Node, list[object]] = field(default_factory=dict)
+    children: dict[tuple[_Node, tuple[object, object]], list[_Node]] = field(default_factory=dict)
 
 
 def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
@@ -357,142 +316,500 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
         hierarchy[columns].to_numpy(dtype=object), parent_dim, strict=True
     ):
         child, parent = _key((dim, level, group)), _key((p_dim, p_level, p_group))
-        tree.parents.setdefault(child, []).append(parent)
-        tree.children.setdefault((parent, child[:2]), []).append(child)
-        for node in (child, parent):
-            members = tree.groups.setdefault(node[:2], [])
-            if node[2] not in members:
-                members.append(node[2])
+        if parent not in tree.parents.get(child, []):
+            tree.parents.setdefault(child, []).append(parent)
+            tree.children.setdefault((parent, child[:2]), []).append(child)
     return tree
 
 
-def _population(
-    cell_keys: Sequence[tuple[object, ...]],
-    rows: Sequence[int],
-    inner: Sequence[str],
-    cols: _Columns,
-    tree: _Hierarchy,
-) -> _Population:
-    """Build the cells and relations of one population.
+@dataclass
+class _System:
+    """Every count of a release as variables tied by relations ``sum(coef * x) = 0``.
 
-    ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
-    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
-    hierarchy knows but the table lacks is an unknown, never assumed to be zero.
+    Attributes:
+        keys: the variable's key (table, partition values, group).
+        kind: :data:`CELL`, :data:`GROUP_AUX` or :data:`SLACK_AUX` per variable.
+        value: its true value (NaN where not known, e.g. a base missing from the table).
+        rows: per variable, the (table, row position) pairs that publish it.
+        matrix: relations x variables (CSR).
     """
-    builder = _RelationBuilder()
-    partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
-    for row in rows:
-        key = cell_keys[row]
-        builder.add_row(key, row)
-        if key != _TOTAL_KEY:
-            partitions.setdefault(key[:-1], {})[key] = None
-    node = _NodeMap(inner, cols)
-    for part, members in partitions.items():
-        known = tree.groups.get(node.dim_level(part), []) if node.active else []
-        members.update(dict.fromkeys((*part, group) for group in known))
-        if not cols.complete:
-            members[(*part, _UNLISTED)] = None
-        builder.relations.append((_TOTAL_KEY, list(members)))
-    if node.active:
-        builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
-    return builder.build()
+
+    keys: list[_VarKey] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    rows: list[list[tuple[str, int]]] = field(default_factory=list)
+    index: dict[_VarKey, int] = field(default_factory=dict)
+    relations: list[dict[int, float]] = field(default_factory=list)
+    matrix: sparse.csr_matrix | None = None
+
+    def var(self, key: _VarKey, kind: int, value: float = np.nan) -> int:
+        """The variable of ``key``, created if new."""
+        if key not in self.index:
+            self.index[key] = len(self.keys)
+            self.keys.append(key)
+            self.kind.append(kind)
+            self.value.append(value)
+            self.rows.append([])
+        return self.index[key]
+
+    def relate(self, parent: int, children: Iterable[int]) -> None:
+        """Record ``parent = sum(children)`` (a variable listed twice counts once)."""
+        terms: dict[int, float] = {parent: 1.0}
+        for child in dict.fromkeys(children):
+            terms[child] = terms.get(child, 0.0) - 1.0
+        terms = {v: c for v, c in terms.items() if c != 0.0}
+        if len(terms) > 1:
+            self.relations.append(terms)
 
 
-@dataclass(frozen=True)
-class _NodeMap:
-    """Converts between cell keys (inner partition values + group) and hierarchy nodes."""
+class _UnionFind:
+    """Which table rows hold the same count (through links)."""
 
-    inner: Sequence[str]
-    cols: _Columns
+    def __init__(self) -> None:
+        self.parent: dict[_VarKey, _VarKey] = {}
 
-    @property
-    def active(self) -> bool:
-        """Whether the table has both a dimension and a level column."""
-        return self.cols.dimension is not None and self.cols.level is not None
+    def find(self, key: _VarKey) -> _VarKey:
+        root = key
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while key != root:
+            key, self.parent[key] = self.parent.get(key, key), root
+        return root
 
-    def dim_level(self, part: Sequence[object]) -> _Node:
-        """(dimension, level) of a partition key."""
-        return (
-            part[self.inner.index(self.cols.dimension)],
-            part[self.inner.index(self.cols.level)],
+    def union(self, a: _VarKey, b: _VarKey) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
+
+
+def _cell_key(name: str, cols: _Columns, values: Sequence[object]) -> _VarKey:
+    """Key of a row from its partition values and group (a total row: inner values None)."""
+    *part, group = values
+    if group == cols.total_group:
+        part = [
+            v if c in cols.population else None for c, v in zip(cols.partition, part, strict=True)
+        ]
+        group = _TOTAL
+    return (name, tuple(part), group)
+
+
+def _row_keys(state: _State) -> list[_VarKey]:
+    """The cell key of every row of a table."""
+    cols = state.cols
+    frame = state.table[[*cols.partition, cols.group]].to_numpy(dtype=object)
+    return [_cell_key(state.name, cols, _key(values)) for values in frame]
+
+
+def _table_relations(
+    system: _System, state: _State, keys: Sequence[_VarKey], find: _UnionFind, tree: _Hierarchy
+) -> None:
+    """Partition, hierarchy and aggregate (England = sum of regions) relations of one table.
+
+    A group absent from a partition that lists others had no one in it (as any reader
+    assumes): it takes no part. A total or parent nobody published is an unknown group count.
+    """
+    cols = state.cols
+    name = state.name
+
+    def var(key: _VarKey) -> int:
+        return system.var(find.find(key), GROUP_AUX)
+
+    dim_at = cols.partition.index(cols.dimension) if cols.dimension else None
+    lvl_at = cols.partition.index(cols.level) if cols.level else None
+    members: dict[tuple[object, ...], list[_VarKey]] = {}
+    for key in dict.fromkeys(keys):
+        if key[2] != _TOTAL:
+            members.setdefault(key[1], []).append(key)
+    published = set(keys)
+    for part, cells in members.items():
+        total = tuple(
+            v if c in cols.population else None for c, v in zip(cols.partition, part, strict=True)
         )
+        children = [var(k) for k in cells]
+        if not cols.complete:
+            children.append(var((name, part, _UNLISTED)))
+        system.relate(var((name, total, _TOTAL)), children)
+    if dim_at is not None and lvl_at is not None:
+        reached = set()
+        pending = [k for k in dict.fromkeys(keys) if k[2] != _TOTAL]
+        while pending:
+            key = pending.pop()
+            node = (key[1][dim_at], key[1][lvl_at], key[2])
+            for parent in tree.parents.get(node, []):
 
-    def node(self, key: tuple[object, ...]) -> _Node:
-        """The hierarchy node of a cell key."""
-        return (*self.dim_level(key[:-1]), key[-1])
+                def at(n: _Node, like: _VarKey = key) -> _VarKey:
+                    part = list(like[1])
+                    part[dim_at], part[lvl_at] = n[0], n[1]
+                    return (name, tuple(part), n[2])
 
-    def key(self, like: tuple[object, ...], node: _Node) -> tuple[object, ...]:
-        """The cell key of ``node`` in the same partition context as cell key ``like``."""
-        part = list(like[:-1])
-        part[self.inner.index(self.cols.dimension)] = node[0]
-        part[self.inner.index(self.cols.level)] = node[1]
-        return (*part, node[2])
-
-
-def _hierarchy_relations(
-    cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy
-) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
-    """``parent = sum(its children)`` for every parent reachable from the cells, once for each
-    dimension and level its children are published at.
-
-    A node that is not published is still a node (an unknown), so a chain
-    detailed -> grouped -> binary holds even when the grouped level is missing.
-    """
-    relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
-    reached: set[tuple[object, ...]] = set()
-    pending = [key for key in cell_index if key != _TOTAL_KEY]
-    while pending:
-        key = pending.pop(0)
-        child = node.node(key)
-        for parent in tree.parents.get(child, []):
-            parent_key = node.key(key, parent)
-            split = (parent_key, child[:2])
-            if split not in relations:
-                relations[split] = [node.key(key, c) for c in tree.children[(parent, child[:2])]]
-            if parent_key not in reached:
-                reached.add(parent_key)
-                pending.append(parent_key)
-    return [(parent_key, members) for (parent_key, _), members in relations.items()]
+                split = (at(parent), node[:2])
+                if split in reached:
+                    continue
+                reached.add(split)
+                kids = [at(c) for c in tree.children[(parent, node[:2])]]
+                system.relate(
+                    var(at(parent)),
+                    [var(k) for k in kids if k in published or k[1] not in members],
+                )
+                pending.append(at(parent))
+    if cols.aggregate is not None and cols.aggregate[0] in cols.partition:
+        at, whole = cols.partition.index(cols.aggregate[0]), cols.aggregate[1]
+        table_keys = [k for k in system.keys if k[0] == name]
+        parts = {k[1][at] for k in table_keys if k[1][at] is not None} - {whole}
+        for key in table_keys:
+            if key[1][at] != whole:
+                continue
+            pieces = []
+            for part_value in sorted(parts, key=repr):
+                other = list(key[1])
+                other[at] = part_value
+                other_key = (name, tuple(other), key[2])
+                if find.find(other_key) in system.index:
+                    pieces.append(system.index[find.find(other_key)])
+            slack = system.var((name, key[1], key[2], _SLACK), SLACK_AUX)
+            system.relate(system.index[key], [*pieces, slack])
 
 
-def _populations(
-    table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
-) -> list[_Population]:
-    """Split ``table`` into populations and build each one's relations."""
+def _build_system(
+    states: Mapping[str, _State],
+    links: Sequence[Link],
+    bounds: Sequence[Bound],
+    hierarchy: pd.DataFrame | None,
+) -> tuple[_System, dict[str, np.ndarray]]:
+    """The release's system, and for each table the variable of each row."""
     tree = _read_hierarchy(hierarchy)
-    inner = [c for c in cols.partition if c not in cols.population]
-    keyed = table[[*cols.population, *inner, cols.group]].to_numpy(dtype=object)
-    n_pop, total = len(cols.population), cols.total_group
-    grouped: dict[tuple[object, ...], list[int]] = {}
-    cell_keys: list[tuple[object, ...]] = []
-    for row, values in enumerate(keyed):
-        grouped.setdefault(_key(values[:n_pop]), []).append(row)
-        cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
-    return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
+    find = _UnionFind()
+    keys = {name: _row_keys(state) for name, state in states.items()}
+    for link in links:
+        first: dict[tuple[object, ...], _VarKey] = {}
+        for name in link.tables:
+            for row_key, key in zip(_link_keys(states[name], link.on), keys[name], strict=True):
+                find.union(first.setdefault(row_key, key), key)
+    system = _System()
+    row_var: dict[str, np.ndarray] = {}
+    for name, state in states.items():
+        ids = np.empty(len(keys[name]), dtype=int)
+        for row, key in enumerate(keys[name]):
+            v = system.var(find.find(key), CELL)
+            system.kind[v] = CELL
+            base = 0.0 if state.zero[row] else state.base[row]
+            if np.isnan(system.value[v]) and not np.isnan(base):
+                system.value[v] = float(base)
+            system.rows[v].append((name, row))
+            ids[row] = v
+        row_var[name] = ids
+    for name, state in states.items():
+        _table_relations(system, state, keys[name], find, tree)
+    for bound in bounds:
+        large = dict(
+            zip(_link_keys(states[bound.larger], bound.on), row_var[bound.larger], strict=True)
+        )
+        pairs = {
+            (int(v), large[k])
+            for k, v in zip(
+                _link_keys(states[bound.smaller], bound.on), row_var[bound.smaller], strict=True
+            )
+            if k in large
+        }
+        for small, big in sorted(pairs):
+            slack = system.var((bound.smaller, system.keys[small], _SLACK), SLACK_AUX)
+            system.relate(big, [small, slack])
+    _propagate(system)
+    n = len(system.keys)
+    data, rows, cols = [], [], []
+    for r, terms in enumerate(system.relations):
+        for v, c in terms.items():
+            rows.append(r)
+            cols.append(v)
+            data.append(c)
+    system.matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(system.relations), n))
+    return system, row_var
 
 
-def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """Which unknown variables the relations pin to one value.
+def _propagate(system: _System) -> None:
+    """Fill the true value of unpublished variables from relations where it is the only
+    unknown. A relation the true values break is an inequality in this release (an
+    intersection's margin also counts people who left the other dimension blank): the
+    difference becomes an unpublished slack; one broken the other way is dropped."""
+    value = system.value
+    changed = True
+    while changed:
+        changed = False
+        for terms in system.relations:
+            unknown = [v for v in terms if np.isnan(value[v])]
+            if len(unknown) == 1 and system.kind[unknown[0]] != CELL:
+                u = unknown[0]
+                rest = sum(c * value[v] for v, c in terms.items() if v != u)
+                value[u] = -rest / terms[u]
+                changed = True
+    holds = []
+    for terms in system.relations:
+        if any(np.isnan(value[v]) for v in terms):
+            holds.append(terms)
+            continue
+        residual = sum(c * value[v] for v, c in terms.items())
+        if abs(residual) < 0.5:
+            holds.append(terms)
+        elif residual > 0:
+            slack = system.var((_SLACK, len(system.keys)), SLACK_AUX, residual)
+            holds.append({**terms, slack: -1.0})
+    system.relations = holds
 
-    Variable ``i`` is determined iff the ``i``-th row of a null-space basis of ``matrix``
-    restricted to the unknown columns is zero (every solution agrees on it).
+
+def _components(
+    matrix: sparse.csr_matrix, hidden: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Connected groups of hidden variables (through relations), as (variables, labels, count)."""
+    sub = matrix[:, hidden].tocsc()
+    touched = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+    incidence = (sub[touched] != 0).astype(np.int8)
+    n_vars = incidence.shape[1]
+    graph = sparse.bmat([[None, incidence.T], [incidence, None]]).tocsr()
+    count, labels = connected_components(graph, directed=False)
+    return np.flatnonzero(hidden), labels[:n_vars], count
+
+
+@dataclass
+class _Ranges:
+    """What an attacker with linear programming learns about the hidden variables."""
+
+    low: np.ndarray
+    high: np.ndarray
+    exact: np.ndarray
+
+
+def _solve(
+    matrix: sparse.csr_matrix,
+    known: np.ndarray,
+    values: np.ndarray,
+    variables: np.ndarray,
+    objective: np.ndarray,
+    upper: float,
+) -> np.ndarray:
+    """A vertex minimising ``objective`` over the hidden ``variables`` (x >= 0, relations hold
+    with the known variables at their values)."""
+    sub = matrix[:, variables]
+    used = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+    rhs = -(matrix[used][:, known] @ values[known])
+    result = linprog(
+        objective,
+        A_eq=sub[used],
+        b_eq=rhs,
+        bounds=(0, upper),
+        method="highs",
+    )
+    if result.status != 0:
+        raise DisclosureError(
+            code="disclosure.inconsistent_release",
+            message="the published counts of the release do not fit together",
+            fix="check that the tables passed to disclosure control come from one analysis",
+        )
+    return result.x
+
+
+def _exposed(
+    system: _System,
+    hidden: np.ndarray,
+    required: np.ndarray,
+    threshold: int,
+    *,
+    first_only: bool = True,
+    wide: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Required hidden variables an attacker pins to a range narrower than ``threshold``.
+
+    Blocks of hidden variables tied by relations are independent, so one linear programme
+    solves one question for each block at once (its objective is a sum over blocks). Every
+    solution is a feasible point, so a variable whose range seen so far is already wide
+    enough needs no programme of its own.
+
+    Returns the exposed variables (with ``first_only``, at most one per block), the block
+    label of every variable (-1 if not hidden) and the lowest and highest values seen (the
+    attacker's exact bounds for the exposed variables). ``wide`` marks variables already
+    shown to have a wide enough range (hiding more cells only widens ranges); it is updated.
     """
-    determined = np.zeros(len(unknown), dtype=bool)
-    sub = matrix[:, unknown]
-    if sub.shape[1] == 0 or not sub.any():
-        return determined
-    basis = null_space(sub)
-    if basis.shape[1] == 0:
-        determined[unknown] = True
-    else:
-        determined[unknown] = np.abs(basis).max(axis=1) < _TOLERANCE
-    return determined
+    matrix = system.matrix
+    value = np.asarray(system.value, dtype=float)
+    known = ~hidden
+    known_values = np.where(known, np.nan_to_num(value), 0.0)
+    if not (required & hidden).any():
+        empty = np.array([], dtype=int)
+        return empty, np.full(len(value), -1), value.copy(), value.copy()
+    variables, labels, count = _components(matrix, hidden)
+    block = np.full(len(value), -1)
+    block[variables] = labels
+    low = np.where(hidden, value, np.nan)
+    high = low.copy()
+    upper = 4.0 * float(np.nanmax(np.abs(value), initial=1.0)) + 10.0
+    todo = required & hidden
+    if wide is not None:
+        todo &= ~wide
+    exposed: list[int] = []
+    done_block = np.zeros(count, dtype=bool)
+    with threadpool_limits(1):
+        while True:
+            seen_wide = (high - low) >= threshold - _TOLERANCE
+            if wide is not None:
+                wide |= seen_wide & hidden
+            pending = todo & ~seen_wide & (block >= 0)
+            pending &= ~done_block[np.maximum(block, 0)]
+            if not pending.any():
+                break
+            # one variable per block
+            candidates = np.flatnonzero(pending)
+            _, first = np.unique(block[candidates], return_index=True)
+            chosen = candidates[first]
+            in_play = np.isin(block, block[chosen]) & hidden
+            cols = np.flatnonzero(in_play)
+            position = {v: i for i, v in enumerate(cols)}
+            objective = np.zeros(len(cols))
+            objective[[position[v] for v in chosen]] = 1.0
+            points = [
+                _solve(matrix, known, known_values, cols, sign * objective, upper)
+                for sign in (1.0, -1.0)
+            ]
+            for point in points:
+                low[cols] = np.fmin(low[cols], point)
+                high[cols] = np.fmax(high[cols], point)
+            idx = [position[v] for v in chosen]
+            width = points[1][idx] - points[0][idx]
+            todo[chosen] = False
+            for v, w in zip(chosen, width, strict=True):
+                if w < threshold - _TOLERANCE:
+                    exposed.append(int(v))
+                    done_block[block[v]] = first_only
+    return np.array(sorted(exposed), dtype=int), block, low, high
 
 
-def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
-    """Unknown mask over all variables: the given cells plus every unpublished variable."""
-    extra = pop.matrix.shape[1] - pop.n_cells
-    return np.concatenate([hidden, np.ones(extra, dtype=bool)])
+def _hidden_mask(system: _System, suppressed_var: np.ndarray) -> np.ndarray:
+    """Variables an attacker does not see: suppressed cells and every unpublished count, except
+    counts known to be 0 (a zero reveals no one; an unpublished 0 is treated as known, which
+    errs on the safe side)."""
+    value = np.asarray(system.value, dtype=float)
+    kind = np.asarray(system.kind)
+    return np.where(kind == CELL, suppressed_var | np.isnan(value), True) & (value != 0)
+
+
+def _required(system: _System, hidden: np.ndarray, threshold: int) -> np.ndarray:
+    """Hidden variables that must keep a range at least ``threshold`` wide: every hidden
+    published cell, and every unpublished group count under the threshold."""
+    value = np.asarray(system.value, dtype=float)
+    kind = np.asarray(system.kind)
+    small_group = (kind == GROUP_AUX) & (value > 0) & (value < threshold)
+    return hidden & (((kind == CELL) & (value > 0)) | small_group)
+
+
+def _determined_alone(system: _System, hidden: np.ndarray) -> dict[int, int]:
+    """Hidden variables that are the only hidden one in some relation -> that relation."""
+    sub = system.matrix[:, hidden] != 0
+    counts = np.asarray(sub.sum(axis=1)).ravel()
+    found: dict[int, int] = {}
+    hidden_ids = np.flatnonzero(hidden)
+    lone = sub[counts == 1].tocoo()
+    lone_rows = np.flatnonzero(counts == 1)
+    for r, c in zip(lone.row, lone.col, strict=True):
+        found.setdefault(int(hidden_ids[c]), int(lone_rows[r]))
+    return found
+
+
+def _complement(
+    system: _System,
+    columns: sparse.csc_matrix,
+    hidden: np.ndarray,
+    exposed: int,
+    block: np.ndarray | None,
+) -> int | None:
+    """The published non-zero cell to suppress next for ``exposed``.
+
+    From the relations holding ``exposed``: the cell in most relations where it is the only
+    hidden variable (one cell of each such relation must go), then in the relation with
+    fewest hidden variables, then the smallest count, then the key, so the choice does not
+    depend on row order; failing those, from the relations of its block.
+    """
+    matrix = columns
+    value = np.asarray(system.value, dtype=float)
+    kind = np.asarray(system.kind)
+    open_cell = (kind == CELL) & ~hidden & (value > 0)
+
+    def best(relations: np.ndarray) -> int | None:
+        score: dict[int, list[float]] = {}
+        for r in relations:
+            terms = system.relations[r]
+            n_hidden = sum(bool(hidden[v]) for v in terms)
+            for v in terms:
+                if open_cell[v]:
+                    entry = score.setdefault(v, [0.0, np.inf])
+                    entry[0] -= n_hidden == 1
+                    entry[1] = min(entry[1], n_hidden)
+        if not score:
+            return None
+        return min(score, key=lambda v: (*score[v], value[v], repr(system.keys[v])))
+
+    mine = matrix[:, exposed].nonzero()[0]
+    chosen = best(mine)
+    if chosen is None and block is not None:
+        members = np.flatnonzero(block == block[exposed])
+        chosen = best(np.unique(matrix[:, members].nonzero()[0]))
+    return chosen
+
+
+def _protect_release(
+    system: _System, states: Mapping[str, _State], hidden: np.ndarray, threshold: int
+) -> None:
+    """Secondary suppression over the whole release until no required variable is pinned.
+
+    First the cheap rule (a relation with one hidden variable pins it), then linear
+    programming per block; each round suppresses one complement per exposed block.
+    """
+    columns = system.matrix.tocsc()
+    wide = np.zeros(len(hidden), dtype=bool)
+    while True:
+        required = _required(system, hidden, threshold)
+        alone = {v: r for v, r in _determined_alone(system, hidden).items() if required[v]}
+        block = None
+        if alone:
+            exposed = sorted(alone, key=lambda v: repr(system.keys[v]))
+        else:
+            found, block, _, _ = _exposed(system, hidden, required, threshold, wide=wide)
+            exposed = [int(v) for v in found]
+        if not exposed:
+            return
+        chosen = set()
+        for v in exposed:
+            cell = _complement(system, columns, hidden, v, block)
+            if cell is None:
+                raise DisclosureError(
+                    code="disclosure.unprotectable",
+                    message="a suppressed cell is fixed by zero or unpublished cells alone",
+                    value=repr(system.keys[v]),
+                    fix="check that the groups of each partition add up to its total; for a "
+                    "table that omits groups, use TableLayout(complete=False)",
+                )
+            chosen.add(cell)
+        for cell in chosen:
+            hidden[cell] = True
+            first = system.rows[cell][0][0]
+            for name, row in system.rows[cell]:
+                reason = REASON_SECONDARY if name == first else linked_reason(first)
+                states[name].mark(np.array([row]), reason)
+
+
+def _suppressed_vars(system: _System, states: Mapping[str, _State]) -> np.ndarray:
+    """Per variable, whether any row holding it is suppressed."""
+    flags = np.zeros(len(system.keys), dtype=bool)
+    for v, rows in enumerate(system.rows):
+        flags[v] = any(states[name].suppressed[row] for name, row in rows)
+    return flags
+
+
+def _spread_links(system: _System, states: Mapping[str, _State]) -> None:
+    """Suppress every row holding a variable that is suppressed in some row."""
+    for rows in system.rows:
+        hidden = [(n, r) for n, r in rows if states[n].suppressed[r]]
+        if hidden and len(hidden) < len(rows):
+            source = hidden[0][0]
+            for name, row in rows:
+                states[name].mark(np.array([row]), linked_reason(source))
 
 
 # --- table state and the suppression steps ----------------------------------------------------
@@ -508,7 +825,6 @@ class _State:
     base: np.ndarray
     suppressed: np.ndarray
     reason: np.ndarray
-    populations: list[_Population]
 
     @property
     def zero(self) -> np.ndarray:
@@ -529,9 +845,7 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _observe(
-    name: str, table: pd.DataFrame, layout: TableLayout, hierarchy: pd.DataFrame | None
-) -> _State:
+def _observe(name: str, table: pd.DataFrame, layout: TableLayout) -> _State:
     """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed."""
     frame = table.reset_index(drop=True)
     cols = _resolve(layout, frame)
@@ -542,100 +856,19 @@ def _observe(
         suppressed = np.array(frame["suppressed"].fillna(False), dtype=bool)
         old = frame.get("suppression_reason", pd.Series(None, index=frame.index, dtype=object))
         reason = np.where(suppressed, old.fillna(REASON_SECONDARY).to_numpy(dtype=object), None)
-    return _State(name, frame, cols, base, suppressed, reason, _populations(frame, cols, hierarchy))
+    return _State(name, frame, cols, base, suppressed, reason)
 
 
 def _start(
-    name: str,
-    table: pd.DataFrame,
-    layout: TableLayout,
-    policy: SuppressionPolicy,
-    hierarchy: pd.DataFrame | None,
+    name: str, table: pd.DataFrame, layout: TableLayout, policy: SuppressionPolicy
 ) -> _State:
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
-    state = _observe(name, table, layout, hierarchy)
+    state = _observe(name, table, layout)
     base = state.base
     state.mark(np.flatnonzero(base == 0), REASON_ZERO)
     state.mark(np.flatnonzero(np.isnan(base)), REASON_BASE_MISSING)
     state.mark(np.flatnonzero(base < policy.threshold), primary_reason(policy.threshold))
     return state
-
-
-def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell of ``pop``: suppressed (any of its rows), known zero, and base (for cost)."""
-    suppressed = np.array([state.suppressed[r].any() for r in pop.cells], dtype=bool)
-    known_zero = state.zero
-    zero = np.array([known_zero[r].all() for r in pop.cells], dtype=bool)
-    base = np.array([np.nanmax(state.base[r], initial=-np.inf) for r in pop.cells])
-    return suppressed, zero, base
-
-
-def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
-    """The first candidate whose suppression un-determines ``cell``.
-
-    If none does on its own, the first candidate: one of the cells in a relation where
-    ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
-    first. (Preferring whichever candidate leaves the fewest cells determined instead picks
-    cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
-    """
-    for candidate in candidates:
-        trial = hidden.copy()
-        trial[candidate] = True
-        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
-            return candidate
-    return candidates[0]
-
-
-def _candidates(
-    pop: _Population, hidden: np.ndarray, zero: np.ndarray, base: np.ndarray, cell: int
-) -> list[int]:
-    """Published non-zero cells in the order they are tried as complements for ``cell``.
-
-    First those in a relation where ``cell`` is the only unknown (one of them must go), then
-    those sharing any relation with it, then the rest; within each, smallest base, then key.
-    """
-    mine = pop.matrix[pop.matrix[:, cell] != 0]
-    alone = (mine[:, _unknown(pop, hidden)] != 0).sum(axis=1) == 1
-    sole = (mine[alone, : pop.n_cells] != 0).any(axis=0)
-    related = (mine[:, : pop.n_cells] != 0).any(axis=0)
-    pool = np.flatnonzero(~hidden & ~zero)
-    return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
-
-
-def _protect(state: _State, pop: _Population) -> bool:
-    """Secondary suppression in one population until no suppressed cell is determined."""
-    suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any():
-        return False
-    changed = False
-    while True:
-        hidden = suppressed & ~zero
-        exposed = np.flatnonzero(
-            hidden & _determined(pop.matrix, _unknown(pop, hidden))[: pop.n_cells]
-        )
-        if not len(exposed):
-            return changed
-        cell = int(min(exposed, key=lambda c: pop.keys[c]))
-        candidates = _candidates(pop, hidden, zero, base, cell)
-        if not candidates:
-            raise DisclosureError(
-                code="disclosure.unprotectable",
-                message=f"table {state.name!r}: a suppressed cell is fixed by zero cells alone",
-                value=pop.keys[cell],
-                fix="check that the groups of each partition add up to its total; for a table "
-                "that omits groups, use TableLayout(complete=False) and link it",
-            )
-        chosen = _complement(pop, hidden, cell, candidates)
-        suppressed[chosen] = True
-        changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
-
-
-def _secondary(state: _State) -> bool:
-    """Secondary suppression over every population of the table; whether anything changed."""
-    changed = False
-    for pop in state.populations:
-        changed |= _protect(state, pop)
-    return changed
 
 
 def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
@@ -649,26 +882,6 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
             fix="link tables only on columns they all have",
         )
     return [_key(v) for v in state.table[list(on)].to_numpy()]
-
-
-def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
-    """Suppress in every linked table the cells suppressed in any of them.
-
-    Every row carrying a suppressed key is suppressed, in the other tables and in the same
-    table too (a table may hold the same cell more than once, e.g. once per indicator).
-    """
-    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    source: dict[tuple[object, ...], str] = {}
-    for name in link.tables:
-        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
-            if hidden:
-                source.setdefault(key, name)
-    changed = False
-    for name in link.tables:
-        for row, key in enumerate(keys[name]):
-            if key in source and not states[name].suppressed[row]:
-                changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
-    return changed
 
 
 # --- output: blanking, reference rule, rounding ----------------------------------------------
@@ -752,9 +965,10 @@ def suppress_linked(
     policy: SuppressionPolicy,
     layouts: Mapping[str, TableLayout] | None = None,
     links: Sequence[Link] = (),
+    bounds: Sequence[Bound] = (),
     hierarchy: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Suppress small cells consistently across the tables of one output.
+    """Suppress small cells jointly over every table of one release.
 
     Args:
         tables: name -> tidy table (see :class:`TableLayout` for the roles of columns).
@@ -762,27 +976,26 @@ def suppress_linked(
         layouts: name -> layout; a table without one uses ``TableLayout()``.
         links: cells shared between tables (e.g. the estimates and comparisons tables on
             survey, cycle, region, indicator, dimension, level, group).
+        bounds: counts of a subset of another table's people (see :class:`Bound`).
         hierarchy: ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``].
 
     Returns:
         name -> the table with value columns blanked (NA) in suppressed rows, count columns
         rounded under the policy, and two more columns: ``suppressed`` (bool) and
-        ``suppression_reason`` (str or None). Primary, links and secondary suppression are
-        iterated until nothing changes.
+        ``suppression_reason`` (str or None). A cell held by linked rows is suppressed in all
+        of them; secondary suppression runs over the whole release at once.
     """
     layouts = layouts or {}
     states = {
-        name: _start(name, table, layouts.get(name, TableLayout()), policy, hierarchy)
+        name: _start(name, table, layouts.get(name, TableLayout()), policy)
         for name, table in tables.items()
     }
-    changed = True
-    while changed:
-        changed = False
-        for link in links:
-            changed |= _apply_link(states, link)
-        if policy.secondary:
-            for state in states.values():
-                changed |= _secondary(state)
+    system, _ = _build_system(states, links, bounds, hierarchy)
+    _spread_links(system, states)
+    if policy.secondary:
+        hidden = _hidden_mask(system, _suppressed_vars(system, states))
+        _protect_release(system, states, hidden, policy.threshold)
+        _spread_links(system, states)
     return {name: _finish(states[name], policy, tables[name].index) for name in tables}
 
 
@@ -826,48 +1039,28 @@ def suppress_small_cells(
 _Finding = tuple[str, int, str, float, str]
 
 
-def _cell_values(state: _State, pop: _Population, known: np.ndarray) -> np.ndarray:
-    """Published value of each known cell (0 for known-zero cells), NaN elsewhere."""
-    values = np.full(pop.n_cells, np.nan)
-    for c in np.flatnonzero(known):
-        rows = pop.cells[c]
-        shown = state.base[rows][~state.suppressed[rows]]
-        values[c] = 0.0 if state.zero[rows].all() else np.nanmax(shown, initial=np.nan)
-    return values
-
-
-def _derived(pop: _Population, unknown: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares values of the unknowns given the known cells (exact where determined)."""
-    known = ~unknown
-    rhs = -pop.matrix[:, known] @ np.nan_to_num(values[known[: pop.n_cells]])
-    solution = np.full(len(unknown), np.nan)
-    if unknown.any():
-        solution[unknown] = np.linalg.lstsq(pop.matrix[:, unknown], rhs, rcond=None)[0]
-    return solution
-
-
-def _audit_population(state: _State, pop: _Population, threshold: int) -> list[_Finding]:
-    """Suppressed cells recoverable by differencing, and hidden bases derivable under threshold."""
-    suppressed, zero, _ = _cell_status(state, pop)
-    base_hidden = np.array([np.isnan(state.base[r]).all() for r in pop.cells], dtype=bool)
-    hidden = (suppressed | base_hidden) & ~zero
-    unknown = _unknown(pop, hidden)
-    determined = _determined(pop.matrix, unknown)[: pop.n_cells] & hidden
-    if not determined.any():
-        return []
-    value = _derived(pop, unknown, _cell_values(state, pop, ~hidden))
+def _audit_release(system: _System, states: Mapping[str, _State], threshold: int) -> list[_Finding]:
+    """Hidden cells an attacker pins to a range narrower than ``threshold`` (by linear
+    programming over the whole release), and unpublished group counts known to be between 1
+    and the threshold."""
+    kind = np.asarray(system.kind)
+    hidden = _hidden_mask(system, _suppressed_vars(system, states))
+    check = hidden & ((kind == CELL) | (kind == GROUP_AUX))
+    found, _, low, high = _exposed(system, hidden, check, threshold, first_only=False)
     findings: list[_Finding] = []
-    for c in np.flatnonzero(determined):
-        if abs(value[c]) < 0.5:
-            continue
-        row = int(pop.cells[c][0])
-        if suppressed[c]:
-            problem = "suppressed base recoverable by differencing the published cells"
-        elif value[c] < threshold:
-            problem = f"base not shown but derivable as total minus others, under {threshold}"
+    for v in found:
+        where = system.rows[v][0] if system.rows[v] else (str(system.keys[v][0]), -1)
+        if kind[v] == CELL and states[where[0]].suppressed[where[1]]:
+            problem = "suppressed base pinned by the published cells"
+        elif kind[v] == CELL:
+            problem = "base not shown but pinned by the published cells"
+        elif low[v] >= 0.5 and high[v] < threshold:
+            problem = "unpublished group count known to be small"
         else:
             continue
-        findings.append((state.name, row, state.cols.base, float(value[c]), problem))
+        column = states[where[0]].cols.base if where[0] in states else "n"
+        problem += f" to [{low[v]:g}, {high[v]:g}], narrower than {threshold}"
+        findings.append((where[0], where[1], column, float(low[v]), problem))
     return findings
 
 
@@ -935,11 +1128,8 @@ def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
 
 
 def _audit_table(state: _State, policy: SuppressionPolicy) -> list[_Finding]:
-    """Every check on one table."""
-    findings = _audit_rows(state, policy) + _audit_rounding(state, policy.rounding)
-    for pop in state.populations:
-        findings += _audit_population(state, pop, policy.threshold)
-    return findings
+    """Every row check on one table."""
+    return _audit_rows(state, policy) + _audit_rounding(state, policy.rounding)
 
 
 def audit_disclosure(
@@ -948,6 +1138,7 @@ def audit_disclosure(
     policy: SuppressionPolicy,
     layouts: Mapping[str, TableLayout] | None = None,
     links: Sequence[Link] = (),
+    bounds: Sequence[Bound] = (),
     hierarchy: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Check published tables for disclosure; an empty result means none was found.
@@ -970,10 +1161,12 @@ def audit_disclosure(
     for name, table in tables.items():
         if "suppressed" not in table.columns:
             findings.append((name, -1, "suppressed", np.nan, "not passed through suppression"))
-        states[name] = _observe(name, table, layouts.get(name, TableLayout()), hierarchy)
+        states[name] = _observe(name, table, layouts.get(name, TableLayout()))
         findings += _audit_table(states[name], policy)
     for link in links:
         findings += _audit_link(states, link)
+    system, _ = _build_system(states, links, bounds, hierarchy)
+    findings += _audit_release(system, states, policy.threshold)
     return pd.DataFrame(findings, columns=list(AUDIT_COLUMNS)).astype(
         {"table": object, "row": "int64", "column": object, "value": "float64", "problem": object}
     )
@@ -985,6 +1178,7 @@ def assert_no_disclosure(
     policy: SuppressionPolicy,
     layouts: Mapping[str, TableLayout] | None = None,
     links: Sequence[Link] = (),
+    bounds: Sequence[Bound] = (),
     hierarchy: pd.DataFrame | None = None,
 ) -> None:
     """Raise :class:`DisclosureError` if :func:`audit_disclosure` finds anything.
@@ -993,7 +1187,7 @@ def assert_no_disclosure(
     carries the whole audit table in ``details["audit"]``.
     """
     audit = audit_disclosure(
-        tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+        tables, policy=policy, layouts=layouts, links=links, bounds=bounds, hierarchy=hierarchy
     )
     if audit.empty:
         return
