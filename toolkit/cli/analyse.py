@@ -11,12 +11,22 @@ from toolkit.analysis.plan import load_plan
 from toolkit.bundle import write_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.config import Workspace
+from toolkit.disclosure.audit import assert_protected
 from toolkit.disclosure.suppression import SuppressionPolicy
+from toolkit.report.runner import seal_key
 from toolkit.store.database import ResponseStore
 
 
 def analyse_workspace(space: Workspace) -> Path:
-    """Run the workspace's plan over its store and write the results bundle; return its folder."""
+    """Run the workspace's plan over its store and write the results bundle; return its folder.
+
+    The independent auditor attacks the release at the workspace's threshold before anything is
+    written; the bundle is written with an audit seal (keyed by the workspace secret) so that
+    `ptw report` and `ptw export` need not attack the same files again.
+
+    Raises:
+        DisclosureError: a suppressed or small count can be recovered (names table, cell, route).
+    """
     from toolkit.analysis.runner import (
         run_plan,  # the statistics stack loads only for commands that use it
     )
@@ -31,7 +41,8 @@ def analyse_workspace(space: Workspace) -> Path:
             policy=policy,
             plan_dir=space.plan_path.parent,
         )
-    return write_bundle(bundle, space.bundle_dir)
+    assert_protected(bundle.tables, threshold=space.threshold)
+    return write_bundle(bundle, space.bundle_dir, audited=space.threshold, key=seal_key(space))
 
 
 def analyse(

@@ -11,6 +11,7 @@ from toolkit.bundle import read_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.errors import PtwError
 from toolkit.report.excel import write_bundle_excel
+from toolkit.report.runner import check_bundle, seal_key
 from toolkit.store.database import ResponseStore
 from toolkit.store.merge import export_parquet, merge_store
 
@@ -54,6 +55,8 @@ def export(
             )
         if excel is not None:
             bundle = read_bundle(space.bundle_dir)
+            check_bundle(bundle, where=space.bundle_dir, threshold=space.threshold,
+                         key=seal_key(space))  # fmt: skip
             write_bundle_excel(bundle, excel)
             console.print(f"{len(bundle.tables)} bundle tables written to {excel}")
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.bundle import Bundle, read_bundle
+from toolkit.bundle import Bundle, audited_threshold, read_bundle
 from toolkit.config import Workspace
+from toolkit.disclosure.audit import assert_protected
 from toolkit.disclosure.suppression import Link, SuppressionPolicy, audit_disclosure
 from toolkit.errors import PtwError
 from toolkit.report.render import Engine, RenderResult, render_report
@@ -48,11 +49,52 @@ class ReportPaths:
     bundle_dir: Path
     reports_dir: Path
     out_dir: Path
+    threshold: int = 10
+    """The workspace's minimum group size: the bundle is audited against it, never the manifest's."""
+    seal_key: bytes | None = None
+    """The workspace secret: a bundle sealed with it at ``ptw analyse`` skips the full attack."""
 
     @classmethod
     def of(cls, space: Workspace) -> ReportPaths:
-        """The paths of a workspace."""
-        return cls(space.bundle_dir, space.reports_dir, space.report_dir)
+        """The paths, threshold and seal key of a workspace."""
+        return cls(space.bundle_dir, space.reports_dir, space.report_dir, space.threshold,
+                   seal_key(space))  # fmt: skip
+
+
+def seal_key(space: Workspace) -> bytes | None:
+    """The workspace's secret, or ``None`` when it has none (bundles are then always attacked)."""
+    try:
+        return space.secret()
+    except PtwError:
+        return None
+
+
+def check_release(bundle: Bundle, *, threshold: int, key: bytes | None, where: Path) -> None:
+    """The gate before anything is published from ``bundle`` (reports, the Excel workbook).
+
+    Refuses a bundle analysed with a lower threshold than the workspace's; then trusts a bundle
+    whose audit seal verifies with ``key`` at ``threshold`` or higher (the analysis already
+    attacked exactly these files), and otherwise runs the independent attack
+    (:func:`toolkit.disclosure.audit.assert_protected`) against ``threshold``.
+
+    Raises:
+        PtwError: ``release.threshold_below_workspace``; DisclosureError
+            ``disclosure.recoverable`` naming the table, cell and route.
+    """
+    suppression = bundle.manifest.get("suppression")
+    analysed = suppression.get("threshold") if isinstance(suppression, dict) else None
+    if not isinstance(analysed, int) or analysed < threshold:
+        raise PtwError(
+            code="release.threshold_below_workspace",
+            message=f"the results bundle was analysed with a threshold of {analysed!r}, below "
+            f"this workspace's {threshold}",
+            file=str(where),
+            expected=f"a bundle analysed with a threshold of at least {threshold}",
+            fix="re-run `ptw analyse` in this workspace",
+        )
+    if key is not None and (audited_threshold(bundle, key) or 0) >= threshold:
+        return
+    assert_protected(bundle.tables, threshold=threshold)
 
 
 def report_jobs(
@@ -132,12 +174,17 @@ def _numbers_in_suppressed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "row", "column", "value", "problem"])
 
 
-def check_bundle(bundle: Bundle, *, where: Path) -> None:
-    """Raise unless ``bundle`` passes :func:`disclosure_findings`.
+def check_bundle(
+    bundle: Bundle, *, where: Path, threshold: int = 10, key: bytes | None = None
+) -> None:
+    """Raise unless ``bundle`` passes :func:`check_release` (at the workspace's ``threshold``)
+    and the row checks of :func:`disclosure_findings`.
 
     Raises:
-        PtwError: ``report.disclosure`` naming the first problem and how many there are.
+        PtwError: as :func:`check_release`; ``report.disclosure`` naming the first problem of
+            the row checks and how many there are.
     """
+    check_release(bundle, threshold=threshold, key=key, where=where)
     findings = disclosure_findings(bundle)
     if findings.empty:
         return
@@ -171,7 +218,8 @@ def render_all(
     """
     paths = source if isinstance(source, ReportPaths) else ReportPaths.of(source)
     bundle_dir = paths.bundle_dir.resolve()
-    check_bundle(read_bundle(bundle_dir), where=bundle_dir)
+    check_bundle(read_bundle(bundle_dir), where=bundle_dir, threshold=paths.threshold,
+                 key=paths.seal_key)  # fmt: skip
     count = max(1, min(workers or len(os.sched_getaffinity(0)), len(jobs)))
 
     def run(job: ReportJob) -> RenderResult:
