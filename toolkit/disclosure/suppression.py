@@ -81,6 +81,8 @@ REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
 
 _ROUNDING_LIMIT = {"nhs_digital": 8, "ons_10_5": 10}
 _ROUNDING_LABEL = {"nhs_digital": "NHS Digital style", "ons_10_5": "ONS 10-5 rule"}
+_SCOUTS = 4
+"""Random-objective programmes solved first to find wide ranges cheaply."""
 _TOLERANCE = 1e-6
 """Slack for comparing linear-programming bounds with the threshold."""
 
@@ -621,7 +623,9 @@ def _exposed(
     Blocks of hidden variables tied by relations are independent, so one linear programme
     solves one question for each block at once (its objective is a sum over blocks). Every
     solution is a feasible point, so a variable whose range seen so far is already wide
-    enough needs no programme of its own.
+    enough needs no programme of its own: when many variables wait, a few programmes with
+    random objectives (seeded, so the result is deterministic) first spread such points over
+    every block.
 
     Returns the exposed variables (with ``first_only``, at most one per block), the block
     label of every variable (-1 if not hidden) and the lowest and highest values seen (the
@@ -647,6 +651,14 @@ def _exposed(
     exposed: list[int] = []
     done_block = np.zeros(count, dtype=bool)
     with threadpool_limits(1):
+        pending = todo & (block >= 0) & ~((high - low) >= threshold - _TOLERANCE)
+        if pending.sum() > 4 * _SCOUTS:
+            cols = np.flatnonzero(np.isin(block, np.unique(block[pending])) & hidden)
+            rng = np.random.default_rng(0)
+            for _ in range(_SCOUTS):
+                point = _solve(matrix, known, known_values, cols, rng.normal(size=len(cols)), upper)
+                low[cols] = np.fmin(low[cols], point)
+                high[cols] = np.fmax(high[cols], point)
         while True:
             seen_wide = (high - low) >= threshold - _TOLERANCE
             if wide is not None:
