@@ -115,11 +115,12 @@ def populations(draw: st.DrawFn) -> pd.DataFrame:
                         outcome = np.nan if i < skip else float(i % 3 == 0)
                         disabled = "Disabled" if i % 5 == 4 else "Not disabled"
                         rows.append((cycle, region, d, s, disabled, outcome))
-            rows += [(cycle, region, None, SECTORS[0], None, 0.0)] * draw(st.integers(0, 12))
+            rows += [(cycle, region, None, SECTORS[0], None, 0.0)] * draw(st.integers(1, 12))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def suppressed(tables: dict[str, pd.DataFrame], threshold: int) -> dict[str, pd.DataFrame]:
+    """The release suppressed as the analysis does (its layouts and bounds)."""
     return suppress_linked(
         tables,
         policy=SuppressionPolicy(threshold=threshold),

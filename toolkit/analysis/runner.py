@@ -72,7 +72,9 @@ TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
 REGIONS = ("region", NATIONAL)
 """England is the sum of its regions, in every table that has both."""
 LAYOUTS = {
-    "comparisons": TableLayout(partition_cols=PARTITION, complete=False, aggregate=REGIONS),
+    "comparisons": TableLayout(
+        partition_cols=PARTITION, complete=False, aggregate=REGIONS, within_cols=("events",)
+    ),
     "response_profile": TableLayout(partition_cols=PROFILE_PARTITION, aggregate=REGIONS),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"

@@ -79,6 +79,7 @@ LAYOUTS: dict[str, TableLayout] = {
         population_cols=("survey", "region", "indicator", "cycle"),
         complete=False,
         aggregate=("region", NATIONAL),
+        within_cols=("events",),
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",

@@ -159,6 +159,8 @@ class TableLayout:
             and link it to that table: its own partitions are then never treated as sums.
         aggregate: ``(column, whole)``: a row whose ``column`` is ``whole`` is the sum of the
             same cell over the column's other values (England = the sum of its regions).
+        within_cols: counts within the base (events) that add up over the same relations;
+            a suppressed row's counts must not be pinned either.
     """
 
     base_col: str = "n"
@@ -175,6 +177,7 @@ class TableLayout:
     key_cols: tuple[str, ...] = ()
     complete: bool = True
     aggregate: tuple[str, object] | None = None
+    within_cols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,7 @@ class _Columns:
     comparisons: tuple[str, ...]
     complete: bool
     aggregate: tuple[str, object] | None
+    within: tuple[str, ...]
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -269,7 +273,15 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
         complete=layout.complete,
         aggregate=layout.aggregate,
+        within=tuple(c for c in layout.within_cols if c in present),
     )
+
+
+def _key_frame(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    """:func:`_key` of every row of ``frame`` (vectorised)."""
+    values = frame.astype(object).to_numpy()
+    values[pd.isna(values)] = None
+    return [tuple(row) for row in values]
 
 
 def _key(values: Iterable[object]) -> tuple[object, ...]:
@@ -283,10 +295,11 @@ _TOTAL = "__population_total__"
 _UNLISTED = "__groups_not_listed__"
 _SLACK = "__slack__"
 
-CELL, GROUP_AUX, SLACK_AUX = 0, 1, 2
-"""Kinds of variable: a published cell; an unpublished group count (a total or parent nobody
-published, or the groups a partition does not list), which must not be pinned when it is small;
-an unpublished slack (item non-response, respondents without a region), which is no group."""
+CELL, GROUP_AUX, SLACK_AUX, WITHIN = 0, 1, 2, 3
+"""Kinds of variable: a published cell's base; an unpublished group count (a total or parent
+nobody published, or the groups a partition does not list), which must not be pinned when it is
+small; an unpublished slack (item non-response, respondents without a region), which is no
+group; a count within a cell's base (its events), which must never be pinned when hidden."""
 
 _Node = tuple[object, ...]
 _VarKey = tuple[object, ...]
@@ -343,6 +356,7 @@ class _System:
     index: dict[_VarKey, int] = field(default_factory=dict)
     relations: list[dict[int, float]] = field(default_factory=list)
     matrix: sparse.csr_matrix | None = None
+    owner: list[int] = field(default_factory=list)
 
     def var(self, key: _VarKey, kind: int, value: float = np.nan) -> int:
         """The variable of ``key``, created if new."""
@@ -352,6 +366,7 @@ class _System:
             self.kind.append(kind)
             self.value.append(value)
             self.rows.append([])
+            self.owner.append(-1)
         return self.index[key]
 
     def relate(self, parent: int, children: Iterable[int]) -> None:
@@ -398,8 +413,10 @@ def _cell_key(name: str, cols: _Columns, values: Sequence[object]) -> _VarKey:
 def _row_keys(state: _State) -> list[_VarKey]:
     """The cell key of every row of a table."""
     cols = state.cols
-    frame = state.table[[*cols.partition, cols.group]].to_numpy(dtype=object)
-    return [_cell_key(state.name, cols, _key(values)) for values in frame]
+    return [
+        _cell_key(state.name, cols, values)
+        for values in _key_frame(state.table[[*cols.partition, cols.group]])
+    ]
 
 
 def _table_relations(
@@ -478,8 +495,66 @@ def _build_system(
     bounds: Sequence[Bound],
     hierarchy: pd.DataFrame | None,
 ) -> tuple[_System, dict[str, np.ndarray]]:
-    """The release's system, and for each table the variable of each row."""
+    """The release's system over the bases and every count within them (events), tied by
+    ``base = count + the rest``; and for each table the base variable of each row."""
     tree = _read_hierarchy(hierarchy)
+    system, row_var = _build_measure(states, links, bounds, tree)
+    for v in range(len(system.keys)):
+        system.owner[v] = v if system.kind[v] == CELL else -1
+    measures = dict.fromkeys(c for state in states.values() for c in state.cols.within)
+    for measure in measures:
+        having = {
+            name: _measure_state(state, measure)
+            for name, state in states.items()
+            if measure in state.cols.within
+        }
+        inner = [Link(tuple(t for t in link.tables if t in having), link.on) for link in links]
+        sub, sub_rows = _build_measure(having, inner, (), tree)
+        offset = len(system.keys)
+        for v, key in enumerate(sub.keys):
+            new = system.var((measure, key), WITHIN if sub.kind[v] == CELL else sub.kind[v])
+            system.value[new] = sub.value[v]
+            system.rows[new] = sub.rows[v]
+        system.relations += [{v + offset: c for v, c in t.items()} for t in sub.relations]
+        pairs = {
+            (int(row_var[name][row]), int(sub_rows[name][row]) + offset)
+            for name in having
+            for row in range(len(row_var[name]))
+        }
+        for base, count in sorted(pairs):
+            system.owner[count] = base
+            rest = system.var(
+                (measure, _SLACK, base), SLACK_AUX, system.value[base] - system.value[count]
+            )
+            system.relate(base, [count, rest])
+    system.matrix = _matrix(system)
+    return system, row_var
+
+
+def _measure_state(state: _State, measure: str) -> _State:
+    """A table's state with a count within the base in place of the base."""
+    values = np.where(state.zero, 0.0, _numbers(state.table[measure]))
+    return _State(state.name, state.table, state.cols, values, state.suppressed, state.reason)
+
+
+def _matrix(system: _System) -> sparse.csr_matrix:
+    """The relations as a sparse matrix (relations x variables)."""
+    data, rows, cols = [], [], []
+    for r, terms in enumerate(system.relations):
+        for v, c in terms.items():
+            rows.append(r)
+            cols.append(v)
+            data.append(c)
+    return sparse.csr_matrix((data, (rows, cols)), shape=(len(system.relations), len(system.keys)))
+
+
+def _build_measure(
+    states: Mapping[str, _State],
+    links: Sequence[Link],
+    bounds: Sequence[Bound],
+    tree: _Hierarchy,
+) -> tuple[_System, dict[str, np.ndarray]]:
+    """The system of one measure (the base, or one count within it) over ``states``."""
     find = _UnionFind()
     keys = {name: _row_keys(state) for name, state in states.items()}
     for link in links:
@@ -491,10 +566,11 @@ def _build_system(
     row_var: dict[str, np.ndarray] = {}
     for name, state in states.items():
         ids = np.empty(len(keys[name]), dtype=int)
+        zero = state.zero
         for row, key in enumerate(keys[name]):
             v = system.var(find.find(key), CELL)
             system.kind[v] = CELL
-            base = 0.0 if state.zero[row] else state.base[row]
+            base = 0.0 if zero[row] else state.base[row]
             if np.isnan(system.value[v]) and not np.isnan(base):
                 system.value[v] = float(base)
             system.rows[v].append((name, row))
@@ -517,14 +593,6 @@ def _build_system(
             slack = system.var((bound.smaller, system.keys[small], _SLACK), SLACK_AUX)
             system.relate(big, [small, slack])
     _propagate(system)
-    n = len(system.keys)
-    data, rows, cols = [], [], []
-    for r, terms in enumerate(system.relations):
-        for v, c in terms.items():
-            rows.append(r)
-            cols.append(v)
-            data.append(c)
-    system.matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(system.relations), n))
     return system, row_var
 
 
@@ -534,10 +602,11 @@ def _propagate(system: _System) -> None:
     intersection's margin also counts people who left the other dimension blank): the
     difference becomes an unpublished slack; one broken the other way is dropped."""
     value = system.value
+    open_relations = [t for t in system.relations if any(np.isnan(value[v]) for v in t)]
     changed = True
     while changed:
         changed = False
-        for terms in system.relations:
+        for terms in open_relations:
             unknown = [v for v in terms if np.isnan(value[v])]
             if len(unknown) == 1 and system.kind[unknown[0]] != CELL:
                 u = unknown[0]
@@ -612,13 +681,12 @@ def _solve(
 def _exposed(
     system: _System,
     hidden: np.ndarray,
-    required: np.ndarray,
-    threshold: int,
+    need: np.ndarray,
     *,
     first_only: bool = True,
     wide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Required hidden variables an attacker pins to a range narrower than ``threshold``.
+    """Hidden variables an attacker pins to a range narrower than they ``need``.
 
     Blocks of hidden variables tied by relations are independent, so one linear programme
     solves one question for each block at once (its objective is a sum over blocks). Every
@@ -636,7 +704,7 @@ def _exposed(
     value = np.asarray(system.value, dtype=float)
     known = ~hidden
     known_values = np.where(known, np.nan_to_num(value), 0.0)
-    if not (required & hidden).any():
+    if not ((need > 0) & hidden).any():
         empty = np.array([], dtype=int)
         return empty, np.full(len(value), -1), value.copy(), value.copy()
     variables, labels, count = _components(matrix, hidden)
@@ -645,13 +713,13 @@ def _exposed(
     low = np.where(hidden, value, np.nan)
     high = low.copy()
     upper = 4.0 * float(np.nanmax(np.abs(value), initial=1.0)) + 10.0
-    todo = required & hidden
+    todo = (need > 0) & hidden
     if wide is not None:
         todo &= ~wide
     exposed: list[int] = []
     done_block = np.zeros(count, dtype=bool)
     with threadpool_limits(1):
-        pending = todo & (block >= 0) & ~((high - low) >= threshold - _TOLERANCE)
+        pending = todo & (block >= 0) & ~((high - low) >= need - _TOLERANCE)
         if pending.sum() > 4 * _SCOUTS:
             cols = np.flatnonzero(np.isin(block, np.unique(block[pending])) & hidden)
             rng = np.random.default_rng(0)
@@ -660,7 +728,7 @@ def _exposed(
                 low[cols] = np.fmin(low[cols], point)
                 high[cols] = np.fmax(high[cols], point)
         while True:
-            seen_wide = (high - low) >= threshold - _TOLERANCE
+            seen_wide = (high - low) >= need - _TOLERANCE
             if wide is not None:
                 wide |= seen_wide & hidden
             pending = todo & ~seen_wide & (block >= 0)
@@ -687,7 +755,7 @@ def _exposed(
             width = points[1][idx] - points[0][idx]
             todo[chosen] = False
             for v, w in zip(chosen, width, strict=True):
-                if w < threshold - _TOLERANCE:
+                if w < need[v] - _TOLERANCE:
                     exposed.append(int(v))
                     done_block[block[v]] = first_only
     return np.array(sorted(exposed), dtype=int), block, low, high
@@ -699,16 +767,23 @@ def _hidden_mask(system: _System, suppressed_var: np.ndarray) -> np.ndarray:
     errs on the safe side)."""
     value = np.asarray(system.value, dtype=float)
     kind = np.asarray(system.kind)
-    return np.where(kind == CELL, suppressed_var | np.isnan(value), True) & (value != 0)
+    owner = np.asarray(system.owner)
+    hidden = np.where(kind == CELL, suppressed_var | np.isnan(value), True) & (value != 0)
+    within = np.flatnonzero(kind == WITHIN)
+    hidden[within] = hidden[owner[within]]
+    return hidden
 
 
 def _required(system: _System, hidden: np.ndarray, threshold: int) -> np.ndarray:
-    """Hidden variables that must keep a range at least ``threshold`` wide: every hidden
-    published cell, and every unpublished group count under the threshold."""
+    """The width each hidden variable's range must keep (0: none): ``threshold`` for every
+    hidden published base and every unpublished group count under the threshold; 1 (never
+    pinned) for every hidden count within a base."""
     value = np.asarray(system.value, dtype=float)
     kind = np.asarray(system.kind)
     small_group = (kind == GROUP_AUX) & (value > 0) & (value < threshold)
-    return hidden & (((kind == CELL) & (value > 0)) | small_group)
+    need = np.where(((kind == CELL) & (value > 0)) | small_group, float(threshold), 0.0)
+    need[kind == WITHIN] = 1.0
+    return np.where(hidden, need, 0.0)
 
 
 def _determined_alone(system: _System, hidden: np.ndarray) -> dict[int, int]:
@@ -726,7 +801,7 @@ def _determined_alone(system: _System, hidden: np.ndarray) -> dict[int, int]:
 
 def _complement(
     system: _System,
-    columns: sparse.csc_matrix,
+    holding: Sequence[Sequence[int]],
     hidden: np.ndarray,
     exposed: int,
     block: np.ndarray | None,
@@ -738,10 +813,11 @@ def _complement(
     fewest hidden variables, then the smallest count, then the key, so the choice does not
     depend on row order; failing those, from the relations of its block.
     """
-    matrix = columns
     value = np.asarray(system.value, dtype=float)
     kind = np.asarray(system.kind)
-    open_cell = (kind == CELL) & ~hidden & (value > 0)
+    owner = np.asarray(system.owner)
+    base = np.where(owner >= 0, value[np.maximum(owner, 0)], np.nan)
+    open_cell = ((kind == CELL) | (kind == WITHIN)) & ~hidden & (base > 0)
 
     def best(relations: np.ndarray) -> int | None:
         score: dict[int, list[float]] = {}
@@ -750,18 +826,17 @@ def _complement(
             n_hidden = sum(bool(hidden[v]) for v in terms)
             for v in terms:
                 if open_cell[v]:
-                    entry = score.setdefault(v, [0.0, np.inf])
+                    entry = score.setdefault(int(owner[v]), [0.0, np.inf])
                     entry[0] -= n_hidden == 1
                     entry[1] = min(entry[1], n_hidden)
         if not score:
             return None
         return min(score, key=lambda v: (*score[v], value[v], repr(system.keys[v])))
 
-    mine = matrix[:, exposed].nonzero()[0]
-    chosen = best(mine)
+    chosen = best(np.asarray(holding[exposed]))
     if chosen is None and block is not None:
         members = np.flatnonzero(block == block[exposed])
-        chosen = best(np.unique(matrix[:, members].nonzero()[0]))
+        chosen = best(np.unique([r for v in members for r in holding[v]]))
     return chosen
 
 
@@ -773,22 +848,25 @@ def _protect_release(
     First the cheap rule (a relation with one hidden variable pins it), then linear
     programming per block; each round suppresses one complement per exposed block.
     """
-    columns = system.matrix.tocsc()
+    holding: list[list[int]] = [[] for _ in system.keys]
+    for r, terms in enumerate(system.relations):
+        for v in terms:
+            holding[v].append(r)
     wide = np.zeros(len(hidden), dtype=bool)
     while True:
         required = _required(system, hidden, threshold)
-        alone = {v: r for v, r in _determined_alone(system, hidden).items() if required[v]}
+        alone = {v: r for v, r in _determined_alone(system, hidden).items() if required[v] > 0}
         block = None
         if alone:
             exposed = sorted(alone, key=lambda v: repr(system.keys[v]))
         else:
-            found, block, _, _ = _exposed(system, hidden, required, threshold, wide=wide)
+            found, block, _, _ = _exposed(system, hidden, required, wide=wide)
             exposed = [int(v) for v in found]
         if not exposed:
             return
         chosen = set()
         for v in exposed:
-            cell = _complement(system, columns, hidden, v, block)
+            cell = _complement(system, holding, hidden, v, block)
             if cell is None:
                 raise DisclosureError(
                     code="disclosure.unprotectable",
@@ -798,8 +876,10 @@ def _protect_release(
                     "table that omits groups, use TableLayout(complete=False)",
                 )
             chosen.add(cell)
+        owner = np.asarray(system.owner)
         for cell in chosen:
             hidden[cell] = True
+            hidden[(owner == cell) & (np.asarray(system.kind) == WITHIN)] = True
             first = system.rows[cell][0][0]
             for name, row in system.rows[cell]:
                 reason = REASON_SECONDARY if name == first else linked_reason(first)
@@ -893,7 +973,7 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
             column=missing[0],
             fix="link tables only on columns they all have",
         )
-    return [_key(v) for v in state.table[list(on)].to_numpy()]
+    return _key_frame(state.table[list(on)])
 
 
 # --- output: blanking, reference rule, rounding ----------------------------------------------
@@ -1057,8 +1137,8 @@ def _audit_release(system: _System, states: Mapping[str, _State], threshold: int
     and the threshold."""
     kind = np.asarray(system.kind)
     hidden = _hidden_mask(system, _suppressed_vars(system, states))
-    check = hidden & ((kind == CELL) | (kind == GROUP_AUX))
-    found, _, low, high = _exposed(system, hidden, check, threshold, first_only=False)
+    need = np.select([kind == WITHIN, (kind == CELL) | (kind == GROUP_AUX)], [1.0, threshold], 0.0)
+    found, _, low, high = _exposed(system, hidden, np.where(hidden, need, 0.0), first_only=False)
     findings: list[_Finding] = []
     for v in found:
         where = system.rows[v][0] if system.rows[v] else (str(system.keys[v][0]), -1)
@@ -1066,11 +1146,14 @@ def _audit_release(system: _System, states: Mapping[str, _State], threshold: int
             problem = "suppressed base pinned by the published cells"
         elif kind[v] == CELL:
             problem = "base not shown but pinned by the published cells"
+        elif kind[v] == WITHIN:
+            problem = f"{system.keys[v][0]} of a suppressed cell pinned by the published cells"
         elif low[v] >= 0.5 and high[v] < threshold:
             problem = "unpublished group count known to be small"
         else:
             continue
         column = states[where[0]].cols.base if where[0] in states else "n"
+        column = str(system.keys[v][0]) if kind[v] == WITHIN else column
         problem += f" to [{low[v]:g}, {high[v]:g}], narrower than {threshold}"
         findings.append((where[0], where[1], column, float(low[v]), problem))
     return findings
