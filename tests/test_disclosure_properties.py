@@ -200,15 +200,21 @@ def test_nothing_small_is_published_or_recoverable(table, policy):
 
 @FAST
 @given(table=tables(), policy=policies)
-def test_without_secondary_the_audit_finds_exactly_the_leaks(table, policy):
+def test_without_secondary_the_audit_finds_every_leak(table, policy):
     off = SuppressionPolicy(threshold=policy.threshold, secondary=False)
     out = suppress_small_cells(table, policy=off, hierarchy=HIERARCHY)
     audit = audit_disclosure({"t": out}, policy=off, hierarchy=HIERARCHY)
-    flagged = {tuple(out.iloc[r][KEY]) for r in audit["row"]}
-    assert flagged == pinned(out)
-    # Each finding is a blanked count, and the value the audit derives is the true one.
-    assert out.loc[audit["row"], "n"].isna().all()
-    assert np.allclose(audit["value"], table.loc[audit["row"], "n"])
+    bases = audit[(audit["column"] == "n") & (audit["row"] >= 0)]
+    flagged = {tuple(out.iloc[r][KEY]) for r in bases["row"]}
+    # Every count the oracle pins exactly is found; the audit also finds counts bounded to a
+    # range narrower than the threshold (which differencing alone does not show).
+    assert pinned(out) <= flagged
+    # Each finding is a blanked count, and the attacker's lower bound never exceeds the truth.
+    assert out.loc[bases["row"], "n"].isna().all()
+    assert (bases["value"].to_numpy() <= table.loc[bases["row"], "n"].to_numpy() + 1e-6).all()
+    exact = [r for r in bases["row"] if tuple(out.iloc[r][KEY]) in pinned(out)]
+    found = bases.set_index("row")["value"]
+    assert np.allclose(found.loc[exact], table.loc[exact, "n"])
 
 
 @LIGHT

@@ -10,22 +10,27 @@ Rules (DOMAIN.md section 7):
 * **Primary**: a row whose base is under ``policy.threshold`` (default 10, never below 5) is
   suppressed. A base of 0 reveals no one, but there is no estimate, so it is suppressed with a
   reason that says so; its value (0) is treated as known by any reader.
-* **Secondary**: the cells of one *population* (the columns that identify who was asked: survey,
-  cycle, region, indicator) are tied by additive relations:
-  ``total = sum(groups of a partition)`` for every partition (dimension x level; "Prefer not to
-  say" rows are groups like any other, and the relation is treated as exact, which errs on the
-  safe side), and ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary (or
-  an intersection's margins). A total or parent that is not published is an unknown of the
-  system. After primary suppression, a suppressed cell is *determined* when the published cells
-  pin it to one value: with ``A`` the relation matrix restricted to the unknown cells, cell ``i``
-  is determined iff row ``i`` of a basis of the null space of ``A`` is zero. While some
-  suppressed non-zero cell is determined, the cheapest published cell (smallest base, then the
-  cell key, so the choice does not depend on row order) that shares a relation with it and
-  un-determines it is suppressed too. The result never lets differencing recover a suppressed
-  base, count or weighted count, since all additive columns share the same relations.
-* **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
-  same cell; if one is suppressed all are. Links and secondary suppression are iterated to a
-  fixed point.
+* **One system per release** (DESIGN.md decision 9): every count the release publishes is a
+  variable, and everything a reader knows ties them: the groups of a partition add up to its
+  total ("Prefer not to say" is a group; a table that omits groups has an unpublished
+  remainder); ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary and
+  an intersection's margins; England = the sum of its regions (``TableLayout.aggregate``); the
+  same cell in linked tables, cycles and slices is one variable (:class:`Link`); an item's
+  respondents in a group are at most the group's respondents (:class:`Bound`); counts within a
+  base (events) add up over the same relations and never exceed it. A group a published
+  partition does not list had no one in it, as any reader assumes. A total, parent or
+  remainder nobody published is an unknown (with a slack wherever the true counts show a
+  relation is an inequality, as for respondents without a region).
+* **Protection rule**: an attacker bounds each hidden count by linear programming
+  (non-negativity included). Every suppressed base, and every unpublished group count between
+  1 and the threshold, must keep a feasible range at least ``threshold`` wide; every count
+  within a suppressed base (events) must not be pinned.
+* **Secondary**: while some hidden count is exposed, a published non-zero cell is suppressed:
+  first the cheap rule (a relation with one hidden count pins it; the cell in most such
+  relations, then the smallest count, then the cell key, so the result does not depend on row
+  order), then, per independent block of hidden counts (a survey x cycle x item with England
+  and its regions, ...), the exact linear-programming ranges, one complement per exposed block
+  per round. A cell held by several rows (linked tables) is suppressed in all of them.
 * **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
   every comparison value (RL, difference, test): the reference rate is recoverable from them.
 * **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
@@ -33,12 +38,14 @@ Rules (DOMAIN.md section 7):
   1-9. Zero stays zero.
 
 ``SuppressionPolicy.secondary=False`` exists so tests can show that primary suppression alone
-leaks; :func:`audit_disclosure` (run whenever a bundle is written or a report rendered) finds that
-leak, so such an output is refused rather than published.
+leaks; :func:`audit_disclosure` finds that leak with the same system (a self-check), and the
+independent auditor :mod:`toolkit.disclosure.audit`, which shares no code with this module,
+attacks every release before it is written.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -602,12 +609,12 @@ def _propagate(system: _System) -> None:
     intersection's margin also counts people who left the other dimension blank): the
     difference becomes an unpublished slack; one broken the other way is dropped."""
     value = system.value
-    open_relations = [t for t in system.relations if any(np.isnan(value[v]) for v in t)]
+    open_relations = [t for t in system.relations if any(math.isnan(value[v]) for v in t)]
     changed = True
     while changed:
         changed = False
         for terms in open_relations:
-            unknown = [v for v in terms if np.isnan(value[v])]
+            unknown = [v for v in terms if math.isnan(value[v])]
             if len(unknown) == 1 and system.kind[unknown[0]] != CELL:
                 u = unknown[0]
                 rest = sum(c * value[v] for v, c in terms.items() if v != u)
@@ -615,7 +622,7 @@ def _propagate(system: _System) -> None:
                 changed = True
     holds = []
     for terms in system.relations:
-        if any(np.isnan(value[v]) for v in terms):
+        if any(math.isnan(value[v]) for v in terms):
             holds.append(terms)
             continue
         residual = sum(c * value[v] for v, c in terms.items())
@@ -799,9 +806,32 @@ def _determined_alone(system: _System, hidden: np.ndarray) -> dict[int, int]:
     return found
 
 
+@dataclass(frozen=True)
+class _Lookup:
+    """Per-variable arrays the complement choice reads (fixed for a release)."""
+
+    holding: list[list[int]]
+    value: np.ndarray
+    owner: np.ndarray
+    cell_base: np.ndarray
+
+    @classmethod
+    def of(cls, system: _System) -> _Lookup:
+        holding: list[list[int]] = [[] for _ in system.keys]
+        for r, terms in enumerate(system.relations):
+            for v in terms:
+                holding[v].append(r)
+        value = np.asarray(system.value, dtype=float)
+        kind = np.asarray(system.kind)
+        owner = np.asarray(system.owner)
+        base = np.where(owner >= 0, value[np.maximum(owner, 0)], np.nan)
+        cell_base = np.where((kind == CELL) | (kind == WITHIN), base, np.nan)
+        return cls(holding, value, owner, cell_base)
+
+
 def _complement(
     system: _System,
-    holding: Sequence[Sequence[int]],
+    look: _Lookup,
     hidden: np.ndarray,
     exposed: int,
     block: np.ndarray | None,
@@ -813,11 +843,7 @@ def _complement(
     fewest hidden variables, then the smallest count, then the key, so the choice does not
     depend on row order; failing those, from the relations of its block.
     """
-    value = np.asarray(system.value, dtype=float)
-    kind = np.asarray(system.kind)
-    owner = np.asarray(system.owner)
-    base = np.where(owner >= 0, value[np.maximum(owner, 0)], np.nan)
-    open_cell = ((kind == CELL) | (kind == WITHIN)) & ~hidden & (base > 0)
+    value, owner, holding = look.value, look.owner, look.holding
 
     def best(relations: np.ndarray) -> int | None:
         score: dict[int, list[float]] = {}
@@ -825,7 +851,7 @@ def _complement(
             terms = system.relations[r]
             n_hidden = sum(bool(hidden[v]) for v in terms)
             for v in terms:
-                if open_cell[v]:
+                if not hidden[v] and look.cell_base[v] > 0:
                     entry = score.setdefault(int(owner[v]), [0.0, np.inf])
                     entry[0] -= n_hidden == 1
                     entry[1] = min(entry[1], n_hidden)
@@ -848,10 +874,8 @@ def _protect_release(
     First the cheap rule (a relation with one hidden variable pins it), then linear
     programming per block; each round suppresses one complement per exposed block.
     """
-    holding: list[list[int]] = [[] for _ in system.keys]
-    for r, terms in enumerate(system.relations):
-        for v in terms:
-            holding[v].append(r)
+    look = _Lookup.of(system)
+    within = np.asarray(system.kind) == WITHIN
     wide = np.zeros(len(hidden), dtype=bool)
     while True:
         required = _required(system, hidden, threshold)
@@ -866,7 +890,7 @@ def _protect_release(
             return
         chosen = set()
         for v in exposed:
-            cell = _complement(system, holding, hidden, v, block)
+            cell = _complement(system, look, hidden, v, block)
             if cell is None:
                 raise DisclosureError(
                     code="disclosure.unprotectable",
@@ -876,10 +900,9 @@ def _protect_release(
                     "table that omits groups, use TableLayout(complete=False)",
                 )
             chosen.add(cell)
-        owner = np.asarray(system.owner)
         for cell in chosen:
             hidden[cell] = True
-            hidden[(owner == cell) & (np.asarray(system.kind) == WITHIN)] = True
+            hidden[(look.owner == cell) & within] = True
             first = system.rows[cell][0][0]
             for name, row in system.rows[cell]:
                 reason = REASON_SECONDARY if name == first else linked_reason(first)
