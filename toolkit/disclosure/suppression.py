@@ -698,11 +698,13 @@ def _exposed(
     Blocks of hidden variables tied by relations are independent, so one linear programme
     solves one question for each block at once (its objective is a sum over blocks). Every
     solution is a feasible point, so a variable whose range seen so far is already wide
-    enough needs no programme of its own: when many variables wait, a few programmes with
-    random objectives (seeded, so the result is deterministic) first spread such points over
-    every block.
+    enough needs no programme of its own: in the first round, when many variables wait, a few
+    programmes with random objectives (seeded, so the result is deterministic) first spread
+    such points over every block.
 
-    Returns the exposed variables (with ``first_only``, at most one per block), the block
+    Variables are taken in the order of their keys, so the result does not depend on the
+    order of rows. Returns the exposed variables (with ``first_only``, at most one per block,
+    the first by key), the block
     label of every variable (-1 if not hidden) and the lowest and highest values seen (the
     attacker's exact bounds for the exposed variables). ``wide`` marks variables already
     shown to have a wide enough range (hiding more cells only widens ranges); it is updated.
@@ -714,6 +716,7 @@ def _exposed(
     if not ((need > 0) & hidden).any():
         empty = np.array([], dtype=int)
         return empty, np.full(len(value), -1), value.copy(), value.copy()
+    rank = np.argsort(np.argsort([repr(k) for k in system.keys], kind="stable"))
     variables, labels, count = _components(matrix, hidden)
     block = np.full(len(value), -1)
     block[variables] = labels
@@ -727,7 +730,8 @@ def _exposed(
     done_block = np.zeros(count, dtype=bool)
     with threadpool_limits(1):
         pending = todo & (block >= 0) & ~((high - low) >= need - _TOLERANCE)
-        if pending.sum() > 4 * _SCOUTS:
+        first_round = wide is None or not wide.any()
+        if first_round and pending.sum() > 4 * _SCOUTS:
             cols = np.flatnonzero(np.isin(block, np.unique(block[pending])) & hidden)
             rng = np.random.default_rng(0)
             for _ in range(_SCOUTS):
@@ -744,6 +748,7 @@ def _exposed(
                 break
             # one variable per block
             candidates = np.flatnonzero(pending)
+            candidates = candidates[np.argsort(rank[candidates], kind="stable")]
             _, first = np.unique(block[candidates], return_index=True)
             chosen = candidates[first]
             in_play = np.isin(block, block[chosen]) & hidden
@@ -765,7 +770,7 @@ def _exposed(
                 if w < need[v] - _TOLERANCE:
                     exposed.append(int(v))
                     done_block[block[v]] = first_only
-    return np.array(sorted(exposed), dtype=int), block, low, high
+    return np.array(sorted(exposed, key=lambda v: rank[v]), dtype=int), block, low, high
 
 
 def _hidden_mask(system: _System, suppressed_var: np.ndarray) -> np.ndarray:
