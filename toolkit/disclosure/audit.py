@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -370,9 +370,8 @@ class _Block:
     relations: list[int]
 
 
-def _blocks(system: _System, wanted: set[int]) -> list[_Block]:
-    """Connected components of the relation graph over unknowns not fixed by what is printed."""
-    fixed = set(system.known) | system.zero
+def _roots(system: _System, fixed: set[int]) -> dict[int, int]:
+    """Each unknown in some relation -> the root of its connected component."""
     parent: dict[int, int] = {}
 
     def find(v: int) -> int:
@@ -385,19 +384,26 @@ def _blocks(system: _System, wanted: set[int]) -> list[_Block]:
 
     for terms in (t for _, t, _ in system.relations):
         free = [v for v in terms if v not in fixed]
-        for other in free[1:]:
+        for other in free:
             a, b = find(free[0]), find(other)
             if a != b:
                 parent[a] = b
+    return {v: find(v) for v in parent}
+
+
+def _blocks(system: _System, wanted: set[int]) -> list[_Block]:
+    """Connected components of the relation graph over unknowns not fixed by what is printed."""
+    fixed = set(system.known) | system.zero
+    parent = _roots(system, fixed)
     members: dict[int, list[int]] = defaultdict(list)
-    for v in parent:
-        members[find(v)].append(v)
+    for v, root in parent.items():
+        members[root].append(v)
     relations: dict[int, list[int]] = defaultdict(list)
     for r, (_, terms, _) in enumerate(system.relations):
         free = [v for v in terms if v not in fixed]
         if free:
-            relations[find(free[0])].append(r)
-    roots = {find(v) for v in wanted if v in parent}
+            relations[parent[free[0]]].append(r)
+    roots = {parent[v] for v in wanted if v in parent}
     blocks = [_Block(sorted(members[root]), relations[root]) for root in sorted(roots)]
     lone = sorted(v for v in wanted if v not in parent)
     blocks += [_Block([v], []) for v in lone]
@@ -468,49 +474,63 @@ def _protected(lower: float, upper: float, threshold: int) -> bool:
     return upper > lower and (lower >= threshold or upper - lower >= threshold)
 
 
-def _bounds(program: _Program, var: int) -> tuple[float, float] | None:
-    """Exact integer bounds of ``var`` (``None`` if the block is infeasible)."""
-    low, _ = program.extreme(var, 1.0)
-    high, _ = program.extreme(var, -1.0)
+def _bounds(
+    program: _Program, var: int, seen: Callable[[np.ndarray | None], None] | None = None
+) -> tuple[float, float] | None:
+    """Exact integer bounds of ``var`` (``None`` if the block is infeasible); ``seen`` gets
+    the two solutions found."""
+    low, x_low = program.extreme(var, 1.0)
+    high, x_high = program.extreme(var, -1.0)
+    if seen is not None:
+        seen(x_low)
+        seen(x_high)
     if low is None or high is None:
         return None
     return math.ceil(low - _EPS), (math.floor(high + _EPS) if math.isfinite(high) else math.inf)
+
+
+_SCATTER = 4
+"""Random objectives tried on a block before attacking cells one by one."""
 
 
 def _attack_block(system: _System, block: _Block, limits: Mapping[int, int],
                   exact: bool) -> dict[int, tuple[float, float, str]]:  # fmt: skip
     """Bounds and route for each target in one block.
 
-    Without ``exact``, a target whose values in the solutions already found span at least the
-    threshold is protected without being attacked on its own (its bounds are then the span
-    seen, which the true range contains).
+    Without ``exact``, a target whose values in the solutions already found (the block's
+    extremes for the sum of its targets and a few seeded random objectives, then each cell's
+    own extremes) span at least its limit is protected without being attacked on its own: its
+    bounds are then the span seen, which the true range contains.
     """
     program = _program(system, block)
     wanted = [v for v in block.free if v in limits]
-    low = dict.fromkeys(wanted, math.inf)
-    high = dict.fromkeys(wanted, -math.inf)
+    columns = np.array([program.column[v] for v in wanted])
+    low = np.full(len(wanted), math.inf)
+    high = np.full(len(wanted), -math.inf)
     out: dict[int, tuple[float, float, str]] = {}
 
     def seen(x: np.ndarray | None) -> None:
         if x is not None:
-            for v in wanted:
-                value = float(x[program.column[v]])
-                low[v], high[v] = min(low[v], value), max(high[v], value)
+            np.minimum(low, x[columns], out=low)
+            np.maximum(high, x[columns], out=high)
 
     if not exact and len(wanted) > 1:
-        cost = np.zeros(len(program.column))
-        for v in wanted:
-            cost[program.column[v]] = 1.0
-        for sign in (1.0, -1.0):
-            result = linprog(sign * cost, A_ub=program.a_ub, b_ub=program.b_ub, A_eq=program.a_eq,
-                             b_eq=program.b_eq, bounds=program.bounds, method="highs")  # fmt: skip
-            if result.status == 0:
-                seen(np.asarray(result.x))
-    for v in wanted:
-        if not exact and high[v] - low[v] >= limits[v]:
-            out[v] = (low[v], high[v], "")
+        rng = np.random.default_rng(len(wanted))
+        weights = [np.ones(len(wanted))] + [
+            rng.uniform(-1, 1, len(wanted)) for _ in range(_SCATTER)
+        ]
+        for weight in weights:
+            for sign in (1.0, -1.0):
+                cost = np.zeros(len(program.column))
+                cost[columns] = sign * weight
+                result = linprog(cost, A_ub=program.a_ub, b_ub=program.b_ub, A_eq=program.a_eq,
+                                 b_eq=program.b_eq, bounds=program.bounds, method="highs")  # fmt: skip
+                seen(np.asarray(result.x) if result.status == 0 else None)
+    for i, v in enumerate(wanted):
+        if not exact and high[i] - low[i] >= limits[v]:
+            out[v] = (float(low[i]), float(high[i]), "")
             continue
-        found = _bounds(program, v)
+        found = _bounds(program, v, seen)
         if found is None:
             out[v] = (math.nan, math.nan, ROUTE_CONTRADICTION)
             continue
@@ -518,6 +538,25 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int],
         route = "" if _protected(lower, upper, limits[v]) else _route(system, block, v)
         out[v] = (lower, upper, route)
     return out
+
+
+def _inner(system: _System) -> _System:
+    """The relaxation used first: equalities, and inequalities within one equality block.
+
+    Dropping the inequalities that join equality blocks (an item's respondents within the
+    profile's, across indicators) splits a survey x cycle into small blocks; a cell this
+    relaxation pins is pinned by the full system too (its true range is narrower still).
+    """
+    fixed = set(system.known) | system.zero
+    equalities = _System(system.index, system.known, system.zero,
+                         relations=[r for r in system.relations if r[2]])  # fmt: skip
+    root = _roots(equalities, fixed)
+    kept = []
+    for relation in system.relations:
+        free = {root.get(v, v) for v in relation[1] if v not in fixed}
+        if relation[2] or len(free) <= 1:
+            kept.append(relation)
+    return _System(system.index, system.known, system.zero, relations=kept)
 
 
 _ROUTES = (ROUTE_REGIONS, ROUTE_ZERO, ROUTE_PARTITION, ROUTE_HIERARCHY, ROUTE_LINKED)
@@ -576,8 +615,13 @@ def attack(
         if cell.var not in system.known and cell.var not in system.zero:
             limits[cell.var] = max(limits.get(cell.var, 1), cell.limit)
     results: dict[int, tuple[float, float, str]] = {}
-    for block in _blocks(system, set(limits)):
-        results |= _attack_block(system, block, limits, exact)
+    relaxed = _inner(system)
+    for block in _blocks(relaxed, set(limits)):
+        results |= _attack_block(relaxed, block, limits, exact)
+    # Cells the relaxation leaves protected are attacked again with every relation.
+    survivors = {v: limits[v] for v, (_, _, route) in results.items() if not route}
+    for block in _blocks(system, set(survivors)):
+        results |= _attack_block(system, block, survivors, exact)
     for cell in targets:
         if cell.var in system.known:
             value, where = system.known[cell.var]
