@@ -69,6 +69,7 @@ ROUTE_ELSEWHERE = "same cell published elsewhere"
 ROUTE_PUBLISHED = "published under the threshold"
 ROUTE_SEVERAL = "several routes, each enough on its own"
 ROUTE_CONTRADICTION = "the published numbers contradict each other"
+ROUTE_UNNAMED = "several published numbers (route not traced: too many cells recovered)"
 
 KEY_COLUMNS = ("survey", "cycle", "year", "cohort", "region", "indicator", "measure_of",
                "dimension", "level", "group")  # fmt: skip
@@ -493,8 +494,8 @@ _SCATTER = 4
 """Random objectives tried on a block before attacking cells one by one."""
 
 
-def _attack_block(system: _System, block: _Block, limits: Mapping[int, int],
-                  exact: bool) -> dict[int, tuple[float, float, str]]:  # fmt: skip
+def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exact: bool,
+                  budget: list[int]) -> dict[int, tuple[float, float, str]]:  # fmt: skip
     """Bounds and route for each target in one block.
 
     Without ``exact``, a target whose values in the solutions already found (the block's
@@ -535,7 +536,10 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int],
             out[v] = (math.nan, math.nan, ROUTE_CONTRADICTION)
             continue
         lower, upper = found
-        route = "" if _protected(lower, upper, limits[v]) else _route(system, block, v)
+        route = ""
+        if not _protected(lower, upper, limits[v]):
+            budget[0] -= 1
+            route = _route(system, block, v) if budget[0] >= 0 else ROUTE_UNNAMED
         out[v] = (lower, upper, route)
     return out
 
@@ -584,6 +588,7 @@ def attack(
     specs: Mapping[str, TableSpec] | None = None,
     truth: Mapping[str, pd.DataFrame] | None = None,
     exact: bool = False,
+    traced: int = 100,
 ) -> pd.DataFrame:
     """Attack a release: the feasible range of every suppressed count.
 
@@ -596,6 +601,9 @@ def attack(
             the ``value`` column; the attack never reads it.
         exact: attack every cell on its own even when the solutions already found show it
             wide enough (slower; ``lower``/``upper`` are then the exact bounds for every cell).
+        traced: how many recovered cells get their route traced (each costs a dozen linear
+            programs); later ones say :data:`ROUTE_UNNAMED`. Whether a cell is protected is
+            decided for every cell regardless.
 
     Returns:
         One row per suppressed count (and per base printed under the threshold), columns
@@ -615,13 +623,13 @@ def attack(
         if cell.var not in system.known and cell.var not in system.zero:
             limits[cell.var] = max(limits.get(cell.var, 1), cell.limit)
     results: dict[int, tuple[float, float, str]] = {}
-    relaxed = _inner(system)
+    relaxed, budget = _inner(system), [traced]
     for block in _blocks(relaxed, set(limits)):
-        results |= _attack_block(relaxed, block, limits, exact)
+        results |= _attack_block(relaxed, block, limits, exact, budget)
     # Cells the relaxation leaves protected are attacked again with every relation.
     survivors = {v: limits[v] for v, (_, _, route) in results.items() if not route}
     for block in _blocks(system, set(survivors)):
-        results |= _attack_block(system, block, survivors, exact)
+        results |= _attack_block(system, block, survivors, exact, budget)
     for cell in targets:
         if cell.var in system.known:
             value, where = system.known[cell.var]
