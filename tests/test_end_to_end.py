@@ -82,10 +82,20 @@ def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:
     assert inside.all(), found[
         ["cycle", "rel_likelihood", "rl_ci_low", "rl_ci_high", "true_rel_likelihood"]
     ]
+    # The injected gap narrows (1.6, 1.4, 1.2): neighbouring cycles' estimates may cross by
+    # chance, so the test asks what the toolkit claims: the first cycle's RL above the last's,
+    # and the trend test's verdict (group x cycle interaction, BH-adjusted) "gap narrowing".
     estimates = found.sort_values("cycle")["rel_likelihood"].to_numpy()
-    assert estimates[0] > estimates[1] > estimates[2], (
-        f"gap did not narrow as injected: {estimates}"
-    )
+    assert estimates[0] > estimates[-1], f"gap did not narrow as injected: {estimates}"
+    verdicts = read_bundle(demo_dir / "bundle").table("trend_interactions")
+    verdict = verdicts[
+        (verdicts["indicator"] == "harassment_public")
+        & (verdicts["region"] == "England")
+        & (verdicts["dimension"] == "ethnicity")
+        & (verdicts["level"] == "binary")
+        & (verdicts["group"] == "Ethnic minority")
+    ]["verdict"]
+    assert verdict.tolist() == ["gap narrowing"]
 
 
 def test_bundle_has_no_group_under_the_threshold(demo_dir: Path) -> None:

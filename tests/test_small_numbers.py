@@ -187,8 +187,18 @@ def test_no_published_number_depends_on_a_suppressed_cell(bundle: Bundle) -> Non
     comparisons.loc[hidden, "estimate"] = 0.0
     again = small_numbers(PLAN, comparisons)
     for name, table in again.tables.items():
-        pd.testing.assert_frame_equal(table, bundle.table(name), check_dtype=False)
-    pd.testing.assert_frame_equal(again.limits, bundle.table("funnel_limits"), check_dtype=False)
+        pd.testing.assert_frame_equal(_canonical(table), _canonical(bundle.table(name)),
+                                      check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        _canonical(again.limits), _canonical(bundle.table("funnel_limits")), check_dtype=False
+    )
+
+
+def _canonical(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in one order (the bundle sorts its tables into the instruments' group order)."""
+    keys = [c for c in ("survey", "cycle", "region", "indicator", "dimension", "level", "group",
+                        "limit_level", "side", "denominator") if c in table.columns]  # fmt: skip
+    return table.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def test_the_plan_names_only_its_own_indicators(tmp_path: Path) -> None:

@@ -17,6 +17,13 @@ from browser_harness import describe_violations, require_executables, run_axe
 from conftest import HOSTILE, MARKER
 from openpyxl import load_workbook
 
+from toolkit.disclosure.suppression import (
+    REASON_BASE_MISSING,
+    REASON_REFERENCE,
+    REASON_SECONDARY,
+    REASON_ZERO,
+    primary_reason,
+)
 from toolkit.report.excel import write_bundle_excel
 from toolkit.report.runner import REGIONS
 
@@ -39,8 +46,19 @@ def _kind(name: str) -> str:
     return name.split("-")[0]
 
 
+#: The fixed suppression reasons (they name the threshold, or "a base of 0": not counts).
+KNOWN_REASONS = (REASON_ZERO, REASON_BASE_MISSING, REASON_SECONDARY, REASON_REFERENCE,
+                 *(primary_reason(threshold) for threshold in range(5, 101)))  # fmt: skip
+
+
 def _without_reasons(text: str) -> str:
-    """``text`` with suppression reasons removed (they may name the threshold, a number)."""
+    """``text`` with suppression reasons removed (they may name the threshold, a number).
+
+    The fixed reasons are removed whole even where a PDF or Word line break falls inside one;
+    any other reason up to the end of its cell or line.
+    """
+    for reason in KNOWN_REASONS:
+        text = re.sub(r"\s+".join(map(re.escape, reason.split())), "", text)
     return re.sub(r"(primary|secondary|comparison withheld)[^|\n<]*", "", text)
 
 
