@@ -76,3 +76,16 @@ def test_suppressed_row_reads_suppressed_not_blank_or_a_number(tmp_path):
         "primary: fewer than 10 respondents",
     ]
     assert [cell.value for cell in sheet[2]][1:3] == [40, 0.25]
+
+
+def test_the_group_order_table_is_not_published_in_the_workbook(tmp_path):
+    """``group_order`` only sorts rows for the reports; its order numbers are no publication."""
+    bundle = _bundle()
+    order = pd.DataFrame({"dimension": ["ethnicity"], "level": ["binary"], "group": ["White"],
+                          "dimension_order": [1], "level_order": [3], "group_order": [1],
+                          "is_reference": [True]})  # fmt: skip
+    tables = {**bundle.tables, "group_order": order}
+    path = write_bundle_excel(Bundle(tables=tables, manifest=bundle.manifest), tmp_path / "b.xlsx")
+    names = load_workbook(path).sheetnames
+    assert "Group order" not in names and "group_order" not in names
+    assert "Rates by group" in names

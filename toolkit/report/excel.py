@@ -36,6 +36,8 @@ PERCENT_FORMAT = "0.0%"
 #: Excel's sheet-name limit.
 SHEET_NAME_LENGTH = 31
 CONTENTS = "Contents"
+#: Bundle tables that only tell the reports how to sort rows: not part of the publication.
+INTERNAL_TABLES = frozenset({"group_order"})
 ABOUT = "About this release"
 #: Bundle table -> (sheet title, what it holds).
 TABLE_TITLES: dict[str, tuple[str, str]] = {
@@ -186,7 +188,8 @@ def _manifest_rows(manifest: dict[str, object]) -> pd.DataFrame:
 def write_bundle_excel(bundle: Bundle, path: Path) -> Path:
     """Write every table of ``bundle`` (readers' order) and its manifest to the workbook ``path``.
 
-    Output: ``path``. The workbook has one sheet per table plus ``manifest``; see the module
+    Output: ``path``. The workbook has one sheet per table (except :data:`INTERNAL_TABLES`) plus
+    ``manifest``; see the module
     docstring for formatting, suppression and formula-injection rules.
     """
     workbook = Workbook()
@@ -194,8 +197,9 @@ def write_bundle_excel(bundle: Bundle, path: Path) -> Path:
     used: set[str] = {CONTENTS.lower()}
     contents = workbook.create_sheet(CONTENTS)
     entries = []
-    known = [n for n in TABLE_TITLES if n in bundle.tables]
-    for name in [*known, *sorted(set(bundle.tables) - set(known))]:
+    published = set(bundle.tables) - INTERNAL_TABLES
+    known = [n for n in TABLE_TITLES if n in published]
+    for name in [*known, *sorted(published - set(known))]:
         title, about = TABLE_TITLES.get(name, (name.replace("_", " ").capitalize(), ""))
         sheet = workbook.create_sheet(sheet_name(title, used))
         _write_sheet(sheet, bundle.tables[name], name=name)
