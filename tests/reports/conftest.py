@@ -66,19 +66,21 @@ def build_workspace(root: Path) -> Workspace:
     plan = plan.model_copy(
         update={"indicators": tuple(i for i in plan.indicators if i.name in INDICATORS)}
     )
+    policy = SuppressionPolicy(threshold=space.threshold)
     with ResponseStore(space.store_path, read_only=True) as store:
         bundle = run_plan(
             plan,
             store=store,
             surveys_dir=space.surveys_dir,
-            policy=SuppressionPolicy(),
+            policy=policy,
             plan_dir=space.plan_path.parent,
         )
     hidden = _fully_suppressed_group(bundle.tables)
     for frame in bundle.tables.values():
         if "group" in frame.columns:
             frame["group"] = frame["group"].replace({hidden: HOSTILE})
-    write_bundle(bundle, space.bundle_dir)
+    # sealed as `ptw analyse` seals: run_plan's audit passed (the relabelling changes no number)
+    write_bundle(bundle, space.bundle_dir, key=space.secret(), audited_threshold=policy.threshold)
     return space
 
 

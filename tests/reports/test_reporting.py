@@ -1,5 +1,5 @@
-"""Report jobs, the disclosure re-check before rendering, and the charts' handling of
-suppressed rows (fast: no render)."""
+"""Report jobs and the charts' handling of suppressed rows (fast: no render). The release gate
+before rendering is tested in ``tests/disclosure/test_release_gates.py``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.bundle import Bundle
 from toolkit.errors import PtwError
 from toolkit.report import charts
 from toolkit.report import sentences as report_text
-from toolkit.report.runner import REGIONS, check_bundle, disclosure_findings, report_jobs
+from toolkit.report.runner import REGIONS, report_jobs
 
 
 def test_all_regions_is_national_seven_regions_and_trends():
@@ -35,16 +34,6 @@ def test_region_code_or_name_alone_means_the_regional_report(region):
     assert report_jobs(None)[0].template == "national"
     with pytest.raises(PtwError, match="unknown report"):
         report_jobs("board")
-
-
-def test_disclosure_recheck_refuses_a_number_left_in_a_suppressed_row(bundle, tmp_path):
-    assert disclosure_findings(bundle).empty  # the pipeline's bundle passes
-    tables = {name: frame.copy() for name, frame in bundle.tables.items()}
-    comparisons = tables["comparisons"]
-    row = comparisons.index[comparisons["suppressed"]][0]
-    comparisons.loc[row, "estimate"] = 0.5  # a leak: a number in a suppressed row
-    with pytest.raises(PtwError, match="disclosure"):
-        check_bundle(Bundle(tables=tables, manifest=bundle.manifest), where=tmp_path)
 
 
 def _rows() -> pd.DataFrame:

@@ -44,7 +44,8 @@ def report(
     ] = None,
     workspace_dir: WorkspaceOption = None,
 ) -> None:
-    """Render reports from the results bundle (re-checked for disclosure first)."""
+    """Render reports from the results bundle (only if its audit seal verifies at this
+    workspace's threshold)."""
     with user_errors():
         if region and all_regions:
             raise PtwError(code="report.options", message="--region and --all-regions exclude "

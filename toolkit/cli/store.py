@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from toolkit.bundle import read_bundle
+from toolkit.bundle import read_bundle, verify_seal
 from toolkit.cli.common import (
     WorkspaceOption,
     batch_instruments,
@@ -45,7 +45,9 @@ def export(
     The Parquet export holds pseudonymised microdata for other engines (no identifier, no
     free-text item, no quarantined or issue cells); the Excel workbook holds
     only the suppressed results bundle, with suppressed cells written as "suppressed" and text
-    that a spreadsheet would run as a formula neutralised (`toolkit.ingest.sheets`).
+    that a spreadsheet would run as a formula neutralised (`toolkit.ingest.sheets`). The workbook
+    is written only when every bundle file matches its digest and the bundle's audit seal
+    verifies with this workspace's key at its threshold or higher (`toolkit.bundle.verify_seal`).
     """
     with user_errors():
         space = workspace(workspace_dir)
@@ -69,6 +71,8 @@ def export(
             )
         if excel is not None:
             bundle = read_bundle(space.bundle_dir)
+            verify_seal(bundle.manifest, key=space.secret(), threshold=space.threshold,
+                        where=space.bundle_dir)  # fmt: skip
             write_bundle_excel(bundle, excel)
             console.print(f"{len(bundle.tables)} bundle tables written to {excel}")
 

@@ -1,10 +1,11 @@
-"""Which reports to render, and rendering them in parallel after a disclosure re-check.
+"""Which reports to render, and rendering them in parallel after the release gate.
 
 Steps of :func:`render_all`:
 
-1. read the results bundle and re-check it for disclosure (``audit_disclosure`` on every table
-   that has a base and groups; for every other table, no number in a suppressed row): a bundle
-   that fails is never rendered;
+1. the release gate (``toolkit.bundle.check_release``): every table file matches its digest and
+   the bundle's audit seal verifies with the workspace's key at the workspace's threshold or
+   higher, so the disclosure audit that `ptw analyse` ran on exactly these files stands and is
+   not run again; a bundle that fails is never rendered;
 2. render each job (template x region) with ``toolkit.report.render.render_report`` on a pool of
    ``workers`` threads (each render runs its own kernel and pandoc processes in its own
    temporary copy of the templates folder, so renders never share files);
@@ -20,11 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from toolkit.bundle import Bundle, read_bundle
+from toolkit.bundle import check_release
 from toolkit.config import Workspace
-from toolkit.disclosure.suppression import Link, SuppressionPolicy, audit_disclosure
 from toolkit.errors import PtwError
 from toolkit.report.render import Engine, RenderResult, render_report
 from toolkit.report.sentences import REGION_NAMES as PLACE_NAMES
@@ -50,19 +48,23 @@ class ReportJob:
 @dataclass(frozen=True)
 class ReportPaths:
     """Where the bundle, templates and instruments are read and the reports written, and the
-    publication details printed on every report (``ptw.toml`` [publication])."""
+    publication details printed on every report (``ptw.toml`` [publication]); the workspace's
+    threshold and key, against which the bundle's audit seal is verified."""
 
     bundle_dir: Path
     reports_dir: Path
     out_dir: Path
     surveys_dir: Path | None = None
     publication: Mapping[str, object] = field(default_factory=dict)
+    threshold: int = 10
+    seal_key: bytes | None = None
+    """The workspace secret; without it no bundle passes the release gate."""
 
     @classmethod
     def of(cls, space: Workspace) -> ReportPaths:
-        """The paths of a workspace."""
+        """The paths, publication details, threshold and key of a workspace."""
         return cls(space.bundle_dir, space.reports_dir, space.report_dir, space.surveys_dir,
-                   dict(space.publication))  # fmt: skip
+                   dict(space.publication), space.threshold, space.secret())  # fmt: skip
 
 
 def region_code(region: str) -> str:
@@ -130,72 +132,6 @@ def _job(template: str, region: str) -> ReportJob:
     return ReportJob(template, region, template if template != "regional" else f"regional-{region}")
 
 
-def disclosure_findings(bundle: Bundle) -> pd.DataFrame:
-    """Disclosure problems in ``bundle`` (empty when none): ``audit_disclosure`` columns.
-
-    Every table the analysis suppresses is audited again with the analysis's own layouts,
-    links and group hierarchy (``toolkit.analysis.runner.BUNDLE_LAYOUTS``, ``BUNDLE_LINKS`` and the
-    bundle's ``group_hierarchy`` table); any other table with a ``suppressed`` column only for
-    numbers left in suppressed rows (column ``problem`` says which).
-    """
-    from toolkit.analysis.runner import (  # heavy; only here
-        BUNDLE_LAYOUTS,
-        BUNDLE_LINKS,
-        HIERARCHY_TABLE,
-    )
-
-    suppression = bundle.manifest.get("suppression", {})
-    policy = SuppressionPolicy(threshold=int(suppression.get("threshold", 10)),
-                               rounding=suppression.get("rounding", "none"))  # fmt: skip
-    audited = {name: frame for name, frame in bundle.tables.items() if name in BUNDLE_LAYOUTS}
-    links = [
-        Link(tuple(t for t in link.tables if t in audited), link.on)
-        for link in BUNDLE_LINKS
-        if sum(t in audited for t in link.tables) > 1
-    ]
-    hierarchy = bundle.tables.get(HIERARCHY_TABLE)
-    findings = [
-        audit_disclosure(
-            audited, policy=policy, layouts=BUNDLE_LAYOUTS, links=links, hierarchy=hierarchy
-        )
-    ]
-    for name, frame in sorted(bundle.tables.items()):
-        if name not in audited and "suppressed" in frame.columns:
-            findings.append(_numbers_in_suppressed(name, frame))
-    return pd.concat(findings, ignore_index=True)
-
-
-def _numbers_in_suppressed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    hidden = frame["suppressed"].astype("boolean").fillna(False).astype(bool).to_numpy()
-    rows = []
-    for column in frame.columns:
-        if column != "suppressed" and pd.api.types.is_float_dtype(frame[column]):
-            for row in (hidden & frame[column].notna().to_numpy()).nonzero()[0]:
-                rows.append((name, int(row), column, float(frame[column].iloc[row]),
-                             "a number left in a suppressed row"))  # fmt: skip
-    return pd.DataFrame(rows, columns=["table", "row", "column", "value", "problem"])
-
-
-def check_bundle(bundle: Bundle, *, where: Path) -> None:
-    """Raise unless ``bundle`` passes :func:`disclosure_findings`.
-
-    Raises:
-        PtwError: ``report.disclosure`` naming the first problem and how many there are.
-    """
-    findings = disclosure_findings(bundle)
-    if findings.empty:
-        return
-    first = findings.iloc[0]
-    raise PtwError(
-        code="report.disclosure",
-        message=f"the results bundle fails the disclosure check ({len(findings)} problem(s)); "
-        f"first: table {first['table']}, row {first['row']}, column {first['column']}: "
-        f"{first['problem']}",
-        file=str(where),
-        fix="re-run `ptw analyse` so disclosure control is applied; never edit a bundle by hand",
-    )
-
-
 def render_all(
     source: Workspace | ReportPaths,
     *,
@@ -204,18 +140,19 @@ def render_all(
     engine: Engine = "auto",
     workers: int | None = None,
 ) -> list[RenderResult]:
-    """Check the bundle, then render ``jobs`` to ``formats`` on ``workers`` threads.
+    """Pass the release gate, then render ``jobs`` to ``formats`` on ``workers`` threads.
 
     Inputs: a workspace (or explicit paths), the jobs (:func:`report_jobs`), formats, engine,
     worker count (default: the available cores). Output: one ``RenderResult`` per job, in job
     order; files are ``<out_dir>/<output_name>.<format>``.
 
     Raises:
-        PtwError: the bundle is missing or fails the disclosure check; RenderError from a render.
+        PtwError: the bundle is missing, broken, changed since `ptw analyse`, not sealed with the
+            workspace's key, or sealed below its threshold; RenderError from a render.
     """
     paths = source if isinstance(source, ReportPaths) else ReportPaths.of(source)
     bundle_dir = paths.bundle_dir.resolve()
-    check_bundle(read_bundle(bundle_dir), where=bundle_dir)
+    check_release(bundle_dir, key=paths.seal_key, threshold=paths.threshold)
     count = max(1, min(workers or len(os.sched_getaffinity(0)), len(jobs)))
 
     def run(job: ReportJob) -> RenderResult:
