@@ -244,8 +244,9 @@ def _checked_bytes(folder: Path, name: str, digest: str) -> bytes:
     except OSError as error:
         raise _broken(path, f"table '{name}' cannot be read ({error})") from error
     if hashlib.sha256(data).hexdigest() != digest:
-        raise _broken(path, f"table '{name}' was changed after `ptw analyse` wrote it (its "
-                      "SHA-256 digest does not match the manifest)", "bundle.tampered")  # fmt: skip
+        raise _broken(path, f"table '{name}' was changed after `ptw analyse` wrote it "
+                      "(edited, truncated or replaced: its SHA-256 digest does not match the "
+                      "manifest)", "bundle.tampered")  # fmt: skip
     return data
 
 

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,9 +24,10 @@ import yaml
 from click.testing import Result
 from typer.testing import CliRunner
 
-from toolkit.bundle import read_bundle, write_bundle
+from toolkit.bundle import Bundle, read_bundle, write_bundle
 from toolkit.cli import app
 from toolkit.config import init_workspace, load_workspace
+from toolkit.errors import PtwError
 from toolkit.ingest.pipeline import ingest_survey_file
 from toolkit.instruments.model import instrument_path, load_instrument
 from toolkit.store.database import ResponseStore
@@ -180,7 +182,7 @@ def test_a_manifest_claiming_a_higher_threshold_is_refused(
 BREAKAGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "truncated parquet": (
         lambda b: (b / "comparisons.parquet").write_bytes((b / "comparisons.parquet").read_bytes()[:500]),
-        ("comparisons.parquet", "cannot be trusted", "table 'comparisons'"),
+        ("comparisons.parquet", "cannot be trusted", "table 'comparisons'", "truncated"),
     ),
     "missing table": (
         lambda b: (b / "likert.parquet").unlink(),
@@ -207,3 +209,17 @@ def test_a_broken_bundle_gets_a_clear_error(
     damage, words = BREAKAGES[breakage]
     damage(root / "out" / "bundle")
     refused(root, command, *words)
+
+
+def test_a_file_that_matches_a_forged_digest_but_is_not_parquet_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    folder = write_bundle(Bundle(tables={"t": pd.DataFrame({"n": [12.0]})},
+                                 manifest={"suppression": {"threshold": 10}}), tmp_path / "b")  # fmt: skip
+    (folder / "t.parquet").write_bytes(b"PAR1 not really")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["digests"]["t"] = hashlib.sha256(b"PAR1 not really").hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PtwError, match="table 't' is not a readable Parquet file") as error:
+        read_bundle(folder)
+    assert error.value.file == str(folder / "t.parquet")
