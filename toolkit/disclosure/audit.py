@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_array
+from scipy.sparse import csc_array
 
 from toolkit.errors import DisclosureError
 
@@ -118,14 +118,15 @@ RELEASE_TABLES: dict[str, TableSpec] = {
         "intention", (*_ITEM, "measure"), counts=("events",),
         within=("respondents", ("indicator", "measure")),
     ),
-    "workforce_rates": TableSpec("workforce", ("year",), region=None),
+    "workforce_rates": TableSpec(
+        "workforce", ("year", "region"), base="headcount_start", counts=("stable_staff",)
+    ),
     "trainee_outcomes": TableSpec(
-        "trainees", ("cohort",), base="starters",
-        counts=("withdrawals", "completers", "registered_within_6m"), region=None,
+        "trainees", ("cohort", "region"), base="starters",
+        counts=("withdrawals", "completers", "registered_within_6m"),
     ),
     "recruitment": TableSpec(
-        "recruitment", ("year", "standard"), base="shortlisted", counts=("appointed",),
-        region=None,
+        "recruitment", ("year", "region"), base="shortlisted", counts=("appointed",)
     ),
 }  # fmt: skip
 """The bundle's count tables as a reader sees them (column names only; no analysis import)."""
@@ -190,6 +191,29 @@ def _population(spec: TableSpec, frame: pd.DataFrame) -> list[str]:
     return [c for c in spec.population if c in frame.columns]
 
 
+_CellKey = tuple[_Key, str, str, str]
+"""(population, dimension, level, group) of one printed row."""
+
+
+def _records(
+    tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSpec]
+) -> Iterator[tuple[str, TableSpec, int, dict[str, object], _CellKey]]:
+    """Each row of each count table: table name, its spec, row number (0-based), the row as a
+    dict (with ``_hidden``: its suppressed flag) and its cell key."""
+    for name, spec in specs.items():
+        frame = tables.get(name)
+        if frame is None or frame.empty or "dimension" not in frame.columns:
+            continue
+        pop_cols = sorted(_population(spec, frame))
+        records = frame.assign(_hidden=_flags(frame)).to_dict(orient="records")
+        for row, record in enumerate(records):
+            pop = tuple((c, _text(record[c])) for c in pop_cols)
+            dim, lvl, grp = (_text(record[c]) for c in ("dimension", "level", "group"))
+            if dim == TOTAL_DIMENSION:
+                lvl = grp = TOTAL_DIMENSION
+            yield name, spec, row, record, (pop, dim, lvl, grp)
+
+
 def _read_tables(
     tables: Mapping[str, pd.DataFrame],
     specs: Mapping[str, TableSpec],
@@ -203,33 +227,24 @@ def _read_tables(
     # (table, population, dimension, level) -> groups present; (table, dimension, level) -> seen
     slices: _Slices = defaultdict(set)
     seen: _Seen = defaultdict(set)
-    for name, spec in specs.items():
-        frame = tables.get(name)
-        if frame is None or frame.empty or "dimension" not in frame.columns:
-            continue
-        pop_cols = _population(spec, frame)
-        measures = [m for m in (spec.base, *spec.counts) if m in frame.columns]
-        hidden = _flags(frame)
-        for row, record in enumerate(frame.to_dict(orient="records")):
-            pop = tuple((c, _text(record[c])) for c in sorted(pop_cols))
-            dim, lvl, grp = (_text(record[c]) for c in ("dimension", "level", "group"))
-            if dim == TOTAL_DIMENSION:
-                dim, lvl, grp = TOTAL_DIMENSION, TOTAL_DIMENSION, TOTAL_DIMENSION
-            else:
-                slices[(name, pop, dim, lvl)].add(grp)
-                seen[(name, dim, lvl)].add(grp)
-            keys = {c: record.get(c) for c in KEY_COLUMNS if c in record}
-            for measure in measures:
-                var = system.var((spec.source, pop, dim, lvl, grp, measure))
-                value = record[measure]
-                if hidden[row] or value is None or pd.isna(value):
-                    if hidden[row]:
-                        limit = threshold if measure == spec.base else 1
-                        targets.append(_Cell(name, row, measure, var, keys, limit))
-                    continue
-                system.publish(var, float(value), name)
-                if measure == spec.base and 0 < float(value) < threshold:
-                    small.append(_Cell(name, row, measure, var, keys, threshold))
+    for name, spec, row, record, cell in _records(tables, specs):
+        pop, dim, lvl, grp = cell
+        if dim != TOTAL_DIMENSION:
+            slices[(name, pop, dim, lvl)].add(grp)
+            seen[(name, dim, lvl)].add(grp)
+        hidden = bool(record["_hidden"])
+        keys = {c: record.get(c) for c in KEY_COLUMNS if c in record}
+        for measure in (m for m in _measures(spec) if m in record):
+            var = system.var((spec.source, *cell, measure))
+            value = record[measure]
+            if hidden or value is None or pd.isna(value):
+                if hidden:
+                    limit = threshold if measure == spec.base else 1
+                    targets.append(_Cell(name, row, measure, var, keys, limit))
+                continue
+            system.publish(var, float(value), name)
+            if measure == spec.base and 0 < float(value) < threshold:
+                small.append(_Cell(name, row, measure, var, keys, threshold))
     _absent_zeros(system, specs, slices, seen, hierarchy)
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
@@ -413,60 +428,94 @@ def _blocks(system: _System, wanted: set[int]) -> list[_Block]:
 
 @dataclass
 class _Program:
-    """A block as a linear program: ``A_eq x = b_eq``, ``A_ub x <= b_ub``, ``x >= 0``."""
+    """A block as a linear program (``rows_lower <= A x <= rows_upper``, ``x >= 0``) held in one
+    HiGHS model, so that each new objective is solved warm from the last basis."""
 
     column: dict[int, int]
-    a_eq: csr_array | None
-    b_eq: np.ndarray | None
-    a_ub: csr_array | None
-    b_ub: np.ndarray | None
-    bounds: list[tuple[float, float | None]]
+    model: highspy.Highs
+
+    def optimum(self, cost: np.ndarray) -> tuple[str, float, np.ndarray | None]:
+        """Minimise ``cost @ x``: ``("optimal", value, x)``, ``("unbounded", -inf, None)`` or
+        ``("infeasible", nan, None)``."""
+        size = len(self.column)
+        self.model.changeColsCost(size, np.arange(size, dtype=np.int32), cost)
+        self.model.run()
+        status = self.model.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            solution = np.asarray(self.model.getSolution().col_value)
+            return "optimal", float(cost @ solution), solution
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return "unbounded", -math.inf, None
+        return "infeasible", math.nan, None
 
     def extreme(self, var: int, sign: float) -> tuple[float | None, np.ndarray | None]:
         """``sign * min(sign * x_var)`` and the solution found (``None`` when infeasible)."""
         cost = np.zeros(len(self.column))
         cost[self.column[var]] = sign
-        result = linprog(cost, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq,
-                         bounds=self.bounds, method="highs")  # fmt: skip
-        if result.status == 3:  # unbounded above
+        status, value, x = self.optimum(cost)
+        if status == "unbounded":
             return math.inf, None
-        if result.status != 0:
+        if status == "infeasible":
             return None, None
-        return sign * float(result.fun), np.asarray(result.x)
+        return sign * value, x
 
 
-def _program(system: _System, block: _Block, drop: str | None = None) -> _Program:
-    """The block's program; ``drop`` leaves out one route's relations (to name the route)."""
+def _value(system: _System, var: int, anchor: Mapping[int, float] | None) -> float | None:
+    """What the program may take as fixed for a variable outside it (``None``: nothing)."""
+    if var in system.known:
+        return system.known[var][0]
+    if var in system.zero:
+        return 0.0
+    if anchor is not None:
+        return anchor.get(var)
+    return None
+
+
+def _program(system: _System, block: _Block, drop: str | None = None,
+             anchor: Mapping[int, float] | None = None) -> _Program:  # fmt: skip
+    """The block's program; ``drop`` leaves out one route's relations (to name the route);
+    ``anchor`` gives values to the variables outside the block that its relations touch."""
     free = list(block.free)
     rows = [system.relations[r] for r in block.relations if system.relations[r][0] != drop]
     if drop == ROUTE_ZERO:
         zeros = {v for _, terms, _ in rows for v in terms if v in system.zero}
         free = sorted(set(free) | (zeros - set(system.known)))
     column = {v: i for i, v in enumerate(free)}
-    parts: dict[bool, tuple[list[float], list[int], list[int], list[float]]] = {
-        True: ([], [], [], []),
-        False: ([], [], [], []),
-    }
+    data: list[float] = []
+    cols: list[int] = []
+    row_ids: list[int] = []
+    lower: list[float] = []
+    upper: list[float] = []
     for _, terms, equality in rows:
-        data, cols, row_ids, rhs = parts[equality]
-        r, constant = len(rhs), 0.0
+        constant = 0.0
         for v, coef in terms.items():
             if v in column:
                 data.append(coef)
                 cols.append(column[v])
-                row_ids.append(r)
-            elif v in system.known:
-                constant += coef * system.known[v][0]
-            # a fixed zero contributes nothing
-        rhs.append(-constant)
-    matrices = {}
-    for equality, (data, cols, row_ids, rhs) in parts.items():
-        if rhs:
-            shape = (len(rhs), len(column))
-            matrices[equality] = (csr_array((data, (row_ids, cols)), shape=shape), np.array(rhs))
-        else:
-            matrices[equality] = (None, None)
-    return _Program(column, *matrices[True], *matrices[False], [(0.0, None)] * len(column))
+                row_ids.append(len(upper))
+            else:
+                fixed = _value(system, v, anchor)
+                if fixed is None:
+                    raise ValueError(f"variable {v} is neither in the block nor fixed")
+                constant += coef * fixed
+        upper.append(-constant)
+        lower.append(-constant if equality else -highspy.kHighsInf)
+    matrix = csc_array((data, (row_ids, cols)), shape=(len(upper), len(column)))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(column), len(upper)
+    lp.col_cost_ = np.zeros(len(column))
+    lp.col_lower_ = np.zeros(len(column))
+    lp.col_upper_ = np.full(len(column), highspy.kHighsInf)
+    lp.row_lower_, lp.row_upper_ = np.array(lower), np.array(upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(column), len(upper)
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    model.passModel(lp)
+    return _Program(column, model)
 
 
 def _protected(lower: float, upper: float, threshold: int) -> bool:
@@ -494,20 +543,41 @@ _SCATTER = 4
 """Random objectives tried on a block before attacking cells one by one."""
 
 
+def _scatter(program: _Program, wanted: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest value of each wanted unknown over a few solutions of ``program``:
+    the extremes of the sum of the unknowns and of seeded random combinations. Each solution is
+    a feasible point, so each unknown's true range contains the span seen."""
+    columns = np.array([program.column[v] for v in wanted])
+    low = np.full(len(wanted), math.inf)
+    high = np.full(len(wanted), -math.inf)
+    rng = np.random.default_rng(len(wanted))
+    weights = [np.ones(len(wanted))] + [rng.uniform(-1, 1, len(wanted)) for _ in range(_SCATTER)]
+    for weight in weights:
+        for sign in (1.0, -1.0):
+            cost = np.zeros(len(program.column))
+            cost[columns] = sign * weight
+            x = program.optimum(cost)[2]
+            if x is not None:
+                np.minimum(low, x[columns], out=low)
+                np.maximum(high, x[columns], out=high)
+    return low, high
+
+
 def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exact: bool,
                   budget: list[int]) -> dict[int, tuple[float, float, str]]:  # fmt: skip
     """Bounds and route for each target in one block.
 
-    Without ``exact``, a target whose values in the solutions already found (the block's
-    extremes for the sum of its targets and a few seeded random objectives, then each cell's
-    own extremes) span at least its limit is protected without being attacked on its own: its
-    bounds are then the span seen, which the true range contains.
+    Without ``exact``, a target whose values in the solutions already found (:func:`_scatter`,
+    then each cell's own extremes) span at least its limit is protected without being attacked
+    on its own: its bounds are then the span seen, which the true range contains.
     """
     program = _program(system, block)
     wanted = [v for v in block.free if v in limits]
     columns = np.array([program.column[v] for v in wanted])
-    low = np.full(len(wanted), math.inf)
-    high = np.full(len(wanted), -math.inf)
+    if not exact and len(wanted) > 1:
+        low, high = _scatter(program, wanted)
+    else:
+        low, high = np.full(len(wanted), math.inf), np.full(len(wanted), -math.inf)
     out: dict[int, tuple[float, float, str]] = {}
 
     def seen(x: np.ndarray | None) -> None:
@@ -515,18 +585,6 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
             np.minimum(low, x[columns], out=low)
             np.maximum(high, x[columns], out=high)
 
-    if not exact and len(wanted) > 1:
-        rng = np.random.default_rng(len(wanted))
-        weights = [np.ones(len(wanted))] + [
-            rng.uniform(-1, 1, len(wanted)) for _ in range(_SCATTER)
-        ]
-        for weight in weights:
-            for sign in (1.0, -1.0):
-                cost = np.zeros(len(program.column))
-                cost[columns] = sign * weight
-                result = linprog(cost, A_ub=program.a_ub, b_ub=program.b_ub, A_eq=program.a_eq,
-                                 b_eq=program.b_eq, bounds=program.bounds, method="highs")  # fmt: skip
-                seen(np.asarray(result.x) if result.status == 0 else None)
     for i, v in enumerate(wanted):
         if not exact and high[i] - low[i] >= limits[v]:
             out[v] = (float(low[i]), float(high[i]), "")
@@ -542,6 +600,121 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
             route = _route(system, block, v) if budget[0] >= 0 else ROUTE_UNNAMED
         out[v] = (lower, upper, route)
     return out
+
+
+# --- certificates around the true values ------------------------------------------------------
+
+
+def _truth_values(system: _System, truth: Mapping[str, pd.DataFrame],
+                  specs: Mapping[str, TableSpec]) -> dict[int, float]:  # fmt: skip
+    """The unsuppressed tables' value of every unknown they print (by cell key, any row order)."""
+    values: dict[int, float] = {}
+    for _, spec, _, record, cell in _records(truth, specs):
+        for measure in (m for m in _measures(spec) if m in record):
+            var = system.index.get((spec.source, *cell, measure))
+            value = record[measure]
+            if var is not None and value is not None and not pd.isna(value):
+                values[var] = float(value)
+    return values
+
+
+def _violated(system: _System, relation: tuple[str, dict[int, float], bool],
+              point: Mapping[int, float]) -> bool:  # fmt: skip
+    """Whether ``point`` (with the published values) breaks ``relation`` or misses a value."""
+    total = 0.0
+    for v, coef in relation[1].items():
+        value = _value(system, v, point)
+        if value is None:
+            return True
+        total += coef * value
+    return abs(total) > _EPS if relation[2] else total > _EPS
+
+
+def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float], set[int]]:
+    """A feasible point of the whole system built on the true values, and the unknowns it
+    cannot vouch for.
+
+    Unknowns no table prints (unpublished totals, hidden "Not stated" remainders) get values
+    from a feasibility program with the true values fixed. The point is then checked against
+    every relation: the unknowns of a relation it breaks (the true values contradict what a
+    reader is told, e.g. an absent row that was not a zero) are returned as untrusted.
+    """
+    fixed = _System(system.index, {**system.known, **{v: (x, "truth") for v, x in true.items()}},
+                    system.zero, relations=system.relations)  # fmt: skip
+    point = dict(true)
+    rest = {v for terms in (t for _, t, _ in system.relations) for v in terms}
+    rest -= set(fixed.known) | system.zero
+    for block in _blocks(fixed, rest):
+        program = _program(fixed, block)
+        x = program.optimum(np.zeros(len(program.column)))[2]
+        if x is not None:
+            point |= {v: float(x[i]) for v, i in program.column.items()}
+    untrusted = {v for relation in system.relations if _violated(system, relation, point)
+                 for v in relation[1]}  # fmt: skip
+    return point, untrusted
+
+
+def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
+             point: Mapping[int, float], untrusted: set[int]) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """Protection proved around the anchor: the span each target reaches.
+
+    The unknowns of one block of the relaxation (then, for the targets still unproved, that
+    block with every block one relation away: an item's answers move with the group's
+    respondents and with its events) move while every other unknown stays at the anchor
+    ``point``. Every relation that touches them is kept, with the others' anchor values, so
+    each solution together with the anchor is a feasible point of the whole system and a
+    target's true range contains the span seen. Components the anchor breaks are skipped.
+    """
+    fixed = set(system.known) | system.zero
+    touching: dict[int, list[int]] = defaultdict(list)
+    for r, (_, terms, _) in enumerate(system.relations):
+        for v in terms:
+            if v not in fixed:
+                touching[v].append(r)
+    component = _roots(system, fixed)
+    spoiled = {component.get(v, v) for v in untrusted}
+    inner = _roots(relaxed, fixed)
+    members: dict[int, list[int]] = defaultdict(list)
+    for v, root in inner.items():
+        members[root].append(v)
+    proved: dict[int, tuple[float, float]] = {}
+    for root in sorted({inner[v] for v in limits if v in inner}):
+        wanted = [v for v in members[root] if v in limits]
+        if any(component.get(v, v) in spoiled for v in wanted):
+            continue
+        near = {inner.get(u, u) for v in members[root] for r in touching[v]
+                for u in system.relations[r][1] if u not in fixed}  # fmt: skip
+        widths = [members[root], sorted({u for n in near for u in members.get(n, [n])})]
+        for free in widths if len(widths[1]) <= _NEIGHBOURHOOD else widths[:1]:
+            wanted = [v for v in wanted if v not in proved]
+            if wanted:
+                proved |= _spans(system, free, touching, wanted, limits, point)
+    return proved
+
+
+def _spans(system: _System, free: list[int], touching: Mapping[int, list[int]], wanted: list[int],
+           limits: Mapping[int, int], point: Mapping[int, float]) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """The targets among ``wanted`` whose span, with ``free`` moving and the rest at the
+    anchor, reaches their limit (:func:`_certify`)."""
+    relations = sorted({r for v in free for r in touching[v]})
+    program = _program(system, _Block(free, relations), anchor=point)
+    low, high = _scatter(program, wanted)
+    start = np.array([point[v] for v in wanted])
+    low, high = np.minimum(low, start), np.maximum(high, start)
+    proved = {}
+    for i, v in enumerate(wanted):
+        if high[i] - low[i] < limits[v]:
+            for sign in (1.0, -1.0):
+                found, _ = program.extreme(v, sign)
+                if found is not None:
+                    low[i], high[i] = min(low[i], found), max(high[i], found)
+        if high[i] - low[i] >= limits[v]:
+            proved[v] = (float(low[i]), float(high[i]))
+    return proved
+
+
+_NEIGHBOURHOOD = 3000
+"""Most unknowns moved together in one certificate program."""
 
 
 def _inner(system: _System) -> _System:
@@ -597,8 +770,13 @@ def attack(
             ``suppressed`` flags), and ``group_hierarchy`` if the release has one.
         threshold: the workspace's minimum group size.
         specs: how to read each count table (default :data:`RELEASE_TABLES`).
-        truth: optional name -> the same tables before suppression (same row order), to fill
-            the ``value`` column; the attack never reads it.
+        truth: optional name -> the same tables before suppression (rows matched by their
+            cell key, in any order). It fills the ``value`` column and speeds the attack up:
+            the true values are a feasible point (checked against every relation), so a cell
+            that moves far enough while the rest of the release stays at its true values is
+            proved protected without a program over the whole release. It can never make a
+            cell look protected without such a proof; without ``truth`` the same verdicts
+            come from programs over whole components (slower).
         exact: attack every cell on its own even when the solutions already found show it
             wide enough (slower; ``lower``/``upper`` are then the exact bounds for every cell).
         traced: how many recovered cells get their route traced (each costs a dozen linear
@@ -616,7 +794,8 @@ def attack(
     hierarchy = tables.get(HIERARCHY_TABLE)
     hierarchy = pd.DataFrame() if hierarchy is None else hierarchy
     system, targets, small = _read_tables(tables, specs, hierarchy, threshold)
-    rows = [_row(cell, truth, system.known[cell.var][0], system.known[cell.var][0], False,
+    true = {} if truth is None else _truth_values(system, truth, specs)
+    rows = [_row(cell, true, system.known[cell.var][0], system.known[cell.var][0], False,
                  ROUTE_PUBLISHED) for cell in small]  # fmt: skip
     limits: dict[int, int] = {}
     for cell in targets:
@@ -626,35 +805,37 @@ def attack(
     relaxed, budget = _inner(system), [traced]
     for block in _blocks(relaxed, set(limits)):
         results |= _attack_block(relaxed, block, limits, exact, budget)
-    # Cells the relaxation leaves protected are attacked again with every relation.
+    # Cells the relaxation leaves protected are attacked again with every relation, unless a
+    # certificate around the true values already proves them protected.
     survivors = {v: limits[v] for v, (_, _, route) in results.items() if not route}
+    if true and survivors and not exact:
+        point, untrusted = _anchor(system, true)
+        proved = _certify(system, relaxed, survivors, point, untrusted)
+        results |= {v: (low, high, "") for v, (low, high) in proved.items()}
+        survivors = {v: limit for v, limit in survivors.items() if v not in proved}
     for block in _blocks(system, set(survivors)):
         results |= _attack_block(system, block, survivors, exact, budget)
     for cell in targets:
         if cell.var in system.known:
             value, where = system.known[cell.var]
-            rows.append(_row(cell, truth, value, value, False,
+            rows.append(_row(cell, true, value, value, False,
                              f"{ROUTE_ELSEWHERE} ('{where}')"))  # fmt: skip
         elif cell.var in system.zero:
-            rows.append(_row(cell, truth, 0.0, 0.0, False, ROUTE_ZERO))
+            rows.append(_row(cell, true, 0.0, 0.0, False, ROUTE_ZERO))
         else:
             lower, upper, route = results[cell.var]
             protected = not route and _protected(lower, upper, cell.limit)
-            rows.append(_row(cell, truth, lower, upper, protected, route))
+            rows.append(_row(cell, true, lower, upper, protected, route))
     frame = pd.DataFrame(rows, columns=list(ATTACK_COLUMNS))
     return frame.astype({"lower": "float64", "upper": "float64", "width": "float64",
                          "value": "float64", "protected": "bool"})  # fmt: skip
 
 
-def _row(cell: _Cell, truth: Mapping[str, pd.DataFrame] | None, lower: float, upper: float,
-         protected: bool, route: str) -> tuple[object, ...]:  # fmt: skip
-    value = math.nan
-    if truth is not None and cell.table in truth:
-        raw = truth[cell.table][cell.measure].iloc[cell.row]
-        value = math.nan if pd.isna(raw) else float(raw)
+def _row(cell: _Cell, true: Mapping[int, float], lower: float, upper: float, protected: bool,
+         route: str) -> tuple[object, ...]:  # fmt: skip
     keys = tuple(cell.keys.get(c) for c in KEY_COLUMNS)
-    return (cell.table, cell.row, *keys, cell.measure, value, lower, upper, upper - lower,
-            protected, route)  # fmt: skip
+    return (cell.table, cell.row, *keys, cell.measure, true.get(cell.var, math.nan), lower, upper,
+            upper - lower, protected, route)  # fmt: skip
 
 
 def describe(finding: pd.Series) -> str:
