@@ -864,15 +864,18 @@ def assert_protected(
     *,
     threshold: int,
     specs: Mapping[str, TableSpec] | None = None,
+    truth: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Run :func:`attack`; raise if any cell is unprotected, else return the attack table.
+    """Run :func:`attack` (with ``truth`` if given: the tables before suppression, which let
+    it prove protection without whole-release programs); raise if any cell is unprotected,
+    else return the attack table.
 
     Raises:
         DisclosureError: ``disclosure.recoverable`` naming the first unprotected cell (table,
             row, key, measure, range, route) and how many there are; the whole attack table is
             in ``details["attack"]``.
     """
-    result = attack(tables, threshold=threshold, specs=specs)
+    result = attack(tables, threshold=threshold, specs=specs, truth=truth)
     failed = result[~result["protected"]]
     if failed.empty:
         return result
