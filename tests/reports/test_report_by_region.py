@@ -14,7 +14,9 @@ ratio axis labelled on one side of 1 only; survival times without their unit.
 from __future__ import annotations
 
 import html
+import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -219,10 +221,13 @@ def test_intersections_follow_the_bundles_group_order(bundle_dir):
     assert list(setup.ordered(report, shuffled)["group"]) == list(CROSSED)
 
 
-def test_ratio_axes_are_labelled_on_both_sides_of_one():
-    ticks = charts.ratio_breaks((0.6, 2.1))
+@pytest.mark.parametrize("limits", [(0.6, 2.1), (0.3, 3.6), (0.85, 1.2), (0.02, 40.0)])
+def test_ratio_axes_are_labelled_on_both_sides_of_one_apart(limits):
+    ticks = charts.ratio_breaks(limits)
     assert [t for t in ticks if t < 1] and [t for t in ticks if t > 1], ticks
-    assert {0.8, 1.0, 1.25, 2.0} <= set(ticks)
+    assert all(limits[0] <= t <= limits[1] for t in ticks)
+    gaps = [math.log10(b / a) for a, b in itertools.pairwise(ticks)]
+    assert min(gaps) >= math.log10(limits[1] / limits[0]) / 8, ticks  # labels never touch
 
 
 def test_survival_alt_text_gives_times_in_their_unit():

@@ -124,16 +124,28 @@ def _ci(low: float, high: float) -> str:
 
 # --- forest plot -------------------------------------------------------------------------------
 
-#: Tick values for a relative likelihood on a log axis: the band's edges, 1 and round ratios.
-RATIO_TICKS = (0.05, 0.1, 0.2, 0.25, 0.5, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0)
+#: Tick ladders for a relative likelihood on a log axis, coarsest first. The coarsest ladder
+#: that labels both sides of 1 is used, so ticks stay far apart for the axis's span and
+#: their labels never run together.
+RATIO_LADDERS = (
+    (0.01, 0.1, 1.0, 10.0, 100.0),
+    (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0),
+    (0.25, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0),
+    (0.6, 0.75, 1.0, 1.3, 1.7),
+    (0.8, 0.9, 1.0, 1.1, 1.25),
+)
 
 
 def ratio_breaks(limits: Sequence[float]) -> list[float]:
-    """The :data:`RATIO_TICKS` inside ``limits`` (data units), so a log axis is labelled on
-    both sides of 1 (mizani's log breaks leave a range such as 0.6 to 2 labelled only
-    0.6, 0.7 and 1)."""
+    """Ticks for a log ratio axis spanning ``limits`` (data units): the coarsest ladder of
+    :data:`RATIO_LADDERS` with a tick on each side of 1 (mizani's log breaks leave a range such
+    as 0.6 to 2 labelled only 0.6, 0.7 and 1), else the coarsest with two ticks in range."""
     low, high = float(min(limits)), float(max(limits))
-    return [tick for tick in RATIO_TICKS if low <= tick <= high]
+    inside = [[t for t in ladder if low <= t <= high] for ladder in RATIO_LADDERS]
+    for ticks in inside:
+        if any(t < 1 for t in ticks) and any(t > 1 for t in ticks):
+            return ticks
+    return next((ticks for ticks in inside if len(ticks) >= 2), inside[-1])
 
 
 _FOREST = ("rel_likelihood", "rl_ci_low", "rl_ci_high", "group")
@@ -371,7 +383,7 @@ def gap_trend_plot(gaps: pd.DataFrame, *, title: str, ncol: int = 3) -> ggplot:
         + scale_x_continuous(
             breaks=cycles, labels=[f"'{c % 100:02d}" for c in cycles], expand=(0.12, 0)
         )
-        + scale_y_log10(breaks=ratio_breaks, labels=lambda values: [f"{v:g}" for v in values])
+        + scale_y_log10(labels=lambda values: [f"{v:g}" for v in values])
         + scale_color_manual(values=list(PALETTE))
         + scale_fill_manual(values=list(PALETTE))
         + labs(

@@ -1185,13 +1185,17 @@ def changes(report: Report) -> str:
     if not text.has_columns(frame, "change", "p_value", "measure"):
         return text.not_available("Changes since the last cycle")
     clear = ordered(report, frame[frame["p_value"] < SIGNIFICANCE])
+    chance = round(SIGNIFICANCE * len(frame))
     lead = (f"{len(frame)} rates and gaps were compared with the previous cycle; {len(clear)} "
-            f"changed clearly (p below {SIGNIFICANCE}, unadjusted), the others are not listed.")  # fmt: skip
+            f"changed with p below {SIGNIFICANCE} (unadjusted), the others are not listed. With "
+            f"this many comparisons about {chance} would pass by chance alone even if nothing "
+            "had changed, so read each row as a change to watch, not a finding; whether a gap is "
+            "narrowing over all cycles is decided by the adjusted test above.")  # fmt: skip
     if clear.empty:
         return lead
     clear = clear.assign(
         indicator_label=clear["indicator"].map(report.labels).fillna(clear["indicator"]),
-        what=[("gap to " + str(r)) if m == "gap" else "rate" for m, r in zip(clear["measure"], clear["reference_group"], strict=True)],
+        what=[("gap to " + plain_group(r)) if m == "gap" else "rate" for m, r in zip(clear["measure"], clear["reference_group"], strict=True)],
         words=[f"{'up' if c > 0 else 'down'} {abs(100 * c):.1f} percentage points, {int(p)} to {int(y)}"
                for c, p, y in zip(clear["change"], clear["previous_cycle"], clear["cycle"], strict=True)],
     )  # fmt: skip
