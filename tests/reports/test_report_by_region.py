@@ -235,3 +235,25 @@ def test_survival_alt_text_gives_times_in_their_unit():
                            "survival": [0.9, 0.76, 0.63]})  # fmt: skip
     alt = charts.km_alt_text(curves, subject="time in post", unit="years")
     assert "White 76% at 2.2 years" in alt and "Disabled 63% at 2.8 years" in alt, alt
+
+
+def test_tests_and_methods_are_named_in_words_not_identifiers():
+    rows = pd.DataFrame({"indicator": ["a", "b", "c"], "test_p_value": [0.2, 0.01, 0.5],
+                         "test": ["pearson-chi-square", "fisher-freeman-halton-monte-carlo",
+                                  "fisher-exact"]})  # fmt: skip
+    note = setup._tests_note(rows)
+    assert "Pearson's chi-square test" in note and "Fisher's exact test" in note, note
+    assert not re.search(r"\b[a-z]+-[a-z]+-[a-z]+\b", note), note
+
+
+def test_pooled_intersections_follow_the_bundles_group_order(bundle_dir):
+    report = _report(bundle_dir, "England")
+    pooled = pd.DataFrame([
+        dict(cycle=YEAR, region="England", indicator="ind_0", dimension="ethnicity × disability",
+             level="binary×binary", group=group, n=100, estimate=0.2, pooled=0.21, ci_low=0.1,
+             ci_high=0.3, model="pooled", suppressed=False, suppression_reason=None)
+        for group in sorted(CROSSED)
+    ])  # fmt: skip
+    report.bundle.tables["pooled_estimates"] = pooled
+    rows = _rows(setup.pooled_annex(report))
+    assert [cells[1] for cells in rows] == list(CROSSED), rows

@@ -1007,10 +1007,10 @@ def time_in_post(report: Report) -> str:
             tables.Column("p_value", "p", "p"),
         ), note_column="table_note")  # fmt: skip
         ties = ", ".join(
-            sorted(str(t) for t in cox.get("ties", pd.Series(dtype=str)).dropna().unique())
+            sorted(method_name(t) for t in cox.get("ties", pd.Series(dtype=str)).dropna().unique())
         )
         parts.append(_html(tables.rates_table(
-            cox, spec=spec, title=f"Hazard of leaving (Cox model, {ties} ties), {report.place}",
+            cox, spec=spec, title=f"Hazard of leaving (Cox model, {ties} method for ties), {report.place}",
             source_note="; ".join(notes) or None)))  # fmt: skip
     return _blocks(parts)
 
@@ -1353,7 +1353,7 @@ def _tests_note(rows: pd.DataFrame) -> str | None:
         return None
     first = rows.drop_duplicates("indicator")
     tested = first.dropna(subset=["test_p_value"])
-    methods = ", ".join(sorted({str(t).replace("-", " ") for t in tested["test"]}))
+    methods = ", ".join(sorted({method_name(t) for t in tested["test"]}))
     withheld = len(first) - len(tested)
     note = f"Test across all groups: {methods}." if methods else ""
     if withheld:
@@ -1397,7 +1397,12 @@ def definitions(report: Report) -> str:
 
 #: Method names as the bundle records them -> as a reader knows them.
 METHOD_NAMES = {"fdr_bh": "Benjamini-Hochberg", "benjamini-hochberg": "Benjamini-Hochberg",
-                "holm": "Holm", "wilson": "Wilson score", "bonferroni": "Bonferroni"}  # fmt: skip
+                "holm": "Holm", "wilson": "Wilson score", "bonferroni": "Bonferroni",
+                "pearson-chi-square": "Pearson's chi-square test",
+                "fisher-exact": "Fisher's exact test",
+                "fisher-freeman-halton-monte-carlo": "Fisher-Freeman-Halton exact test (Monte Carlo)",
+                "katz-log": "Katz log", "newcombe-hybrid-score": "Newcombe hybrid score",
+                "efron": "Efron", "breslow": "Breslow", "log-rank": "log-rank test"}  # fmt: skip
 
 
 def method_name(name: object) -> str:
@@ -1625,8 +1630,9 @@ def pooled_annex(report: Report) -> str:
             parts.append(text.not_available(f"Pooled estimates for {dimension}"))
             continue
         order = {name: position for position, name in enumerate(report.labels)}
-        rows = rows.assign(rank=rows["indicator"].map(order)).sort_values(["rank", "group"])
-        rows = rows.assign(indicator=rows["indicator"].map(report.labels))
+        rows = ordered(report, rows.assign(rank=rows["indicator"].map(order)))
+        rows = rows.sort_values("rank", kind="stable")
+        rows = rows.assign(indicator=_first_only(rows["indicator"].map(report.labels)))
         parts.append(_html(tables.bundle_table(
             rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
             f"{report.latest}",
