@@ -124,6 +124,30 @@ def _ci(low: float, high: float) -> str:
 
 # --- forest plot -------------------------------------------------------------------------------
 
+#: Tick ladders for a relative likelihood on a log axis, coarsest first. The coarsest ladder
+#: that labels both sides of 1 is used, so ticks stay far apart for the axis's span and
+#: their labels never run together.
+RATIO_LADDERS = (
+    (0.01, 0.1, 1.0, 10.0, 100.0),
+    (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0),
+    (0.25, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0),
+    (0.6, 0.75, 1.0, 1.3, 1.7),
+    (0.8, 0.9, 1.0, 1.1, 1.25),
+)
+
+
+def ratio_breaks(limits: Sequence[float]) -> list[float]:
+    """Ticks for a log ratio axis spanning ``limits`` (data units): the coarsest ladder of
+    :data:`RATIO_LADDERS` with a tick on each side of 1 (mizani's log breaks leave a range such
+    as 0.6 to 2 labelled only 0.6, 0.7 and 1), else the coarsest with two ticks in range."""
+    low, high = float(min(limits)), float(max(limits))
+    inside = [[t for t in ladder if low <= t <= high] for ladder in RATIO_LADDERS]
+    for ticks in inside:
+        if any(t < 1 for t in ticks) and any(t > 1 for t in ticks):
+            return ticks
+    return next((ticks for ticks in inside if len(ticks) >= 2), inside[-1])
+
+
 _FOREST = ("rel_likelihood", "rl_ci_low", "rl_ci_high", "group")
 
 
@@ -170,7 +194,7 @@ def forest_plot(
         + geom_hline(yintercept=1.0, color="#555555")
         + geom_hline(yintercept=list(band), linetype="dashed", color="#777777")
         + geom_pointrange(aes(color="position", group=1))  # one draw call for all points
-        + scale_y_log10(labels=lambda values: [f"{v:g}" for v in values])
+        + scale_y_log10(breaks=ratio_breaks, labels=lambda values: [f"{v:g}" for v in values])
         + scale_color_manual(
             values={FOREST_INSIDE: PALETTE[0], FOREST_OUTSIDE: PALETTE[1]},
             breaks=[FOREST_INSIDE, FOREST_OUTSIDE],
@@ -399,10 +423,12 @@ def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Time in post
     """Kaplan-Meier survival curves per group (steps) with 95% CI ribbons.
 
     Input: rows with ``group``, ``time``, ``survival``, ``ci_low``, ``ci_high``
-    (``toolkit.stats.survival.CURVE_COLUMNS``); ``time_label`` names the time axis with the
-    unit the bundle's times are in (e.g. "Years in post").
+    (``toolkit.stats.survival.CURVE_COLUMNS``), groups in the order to list them (legend and
+    colours follow it); ``time_label`` names the time axis with the unit the bundle's times
+    are in (e.g. "Years in post").
     """
     data = _with_columns(curves, ("group", "time", "survival"))
+    data["group"] = _ordered(data["group"])
     if "ci_low" in data.columns and "ci_high" in data.columns:
         data["ci_low"] = data["ci_low"].fillna(data["survival"])
         data["ci_high"] = data["ci_high"].fillna(data["survival"])
@@ -423,15 +449,15 @@ def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Time in post
     )
 
 
-def km_alt_text(curves: pd.DataFrame, *, subject: str) -> str:
-    """Alt text for :func:`km_plot`: each group's share still in post at its last time."""
+def km_alt_text(curves: pd.DataFrame, *, subject: str, unit: str = "") -> str:
+    """Alt text for :func:`km_plot`: each group's share still in post at its last time
+    (one decimal place, followed by ``unit``, e.g. "years")."""
     data = _with_columns(curves, ("group", "time", "survival"))
     if data.empty:
         return f"No survival curves can be shown for {subject}."
-    parts = [
-        f"{group} {100 * rows.iloc[-1]['survival']:.0f}% at {rows.iloc[-1]['time']:g}"
-        for group, rows in data.sort_values("time").groupby("group", sort=True)
-    ]
+    last = [rows.iloc[-1] for _, rows in data.sort_values("time").groupby("group", sort=True)]
+    parts = [f"{row['group']} {100 * row['survival']:.0f}% at " + f"{row['time']:.1f} {unit}".strip()
+             for row in last]  # fmt: skip
     return (
         f"Kaplan-Meier curves of {subject} with 95% CI ribbons; still in post: {'; '.join(parts)}."
     )

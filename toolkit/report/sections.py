@@ -188,7 +188,8 @@ def _category_order(
     instruments: Mapping[str, Instrument], bundle: Bundle
 ) -> dict[tuple[str, str], list[str]]:
     """(dimension, level) -> groups in questionnaire order, from the instruments, then the
-    bundle's group hierarchy (intersections, in the order the analysis crossed them)."""
+    bundle's ``group_order`` (intersections: each of the first dimension's groups crossed
+    with the second's in instrument order), then its group hierarchy."""
     order: dict[tuple[str, str], list[str]] = {}
     for instrument in instruments.values():
         for dimension in instrument.dimensions:
@@ -202,6 +203,11 @@ def _category_order(
                     labels = [c.label if level == "detailed" else c.groups.get(level, c.label)
                               for c in instrument.choices(dimension.item) if not c.missing]  # fmt: skip
                     order[key] = list(dict.fromkeys(labels))
+    listed = bundle.table("group_order")
+    if text.has_columns(listed, "dimension", "level", "group", "group_order"):
+        listed = listed.sort_values("group_order", kind="stable")
+        for (dimension, level), rows in listed.groupby(["dimension", "level"], sort=False):
+            order.setdefault((dimension, level), list(dict.fromkeys(rows["group"])))
     hierarchy = bundle.table("group_hierarchy")
     if text.has_columns(hierarchy, "dimension", "level", "group"):
         for (dimension, level), rows in hierarchy.groupby(["dimension", "level"], sort=False):
@@ -510,41 +516,26 @@ def _reference_value(
 
 def _leaving_lines(report: Report) -> list[str]:
     lines = []
-    rates = report.bundle.table("workforce_rates")
-    if text.has_columns(rates, "year", "leaver_rate", "stability_index"):
-        latest = _published(rates[rates["year"] == rates["year"].max()])
-        everyone = _first(_select(latest, dimension="all"))
-        if report.regional:
-            own = _first(_select(latest, dimension="region", group=report.place))
-            if own is not None and everyone is not None:
-                lines.append(
-                    f"**Leaving ({int(own['year'])})**: {text.percent(own['leaver_rate'])} of "
-                    f"staff in {text.md_escape(report.place)} left (England "
-                    f"{text.percent(everyone['leaver_rate'])}); stability index "
-                    f"{text.percent(own['stability_index'])} (England "
-                    f"{text.percent(everyone['stability_index'])})."
-                )  # fmt: skip
-        else:
-            parts = []
-            for dimension, level, group, reference in HEADLINES:
-                rows = _select(latest, dimension=dimension, level=level)
-                mine = (
-                    _first(rows[rows["group"].str.lower() == group.lower()])
-                    if not rows.empty
-                    else None
-                )
-                theirs = (
-                    _first(rows[rows["group"].str.lower() == reference.lower()])
-                    if not rows.empty
-                    else None
-                )
-                if mine and theirs:
-                    parts.append(f"{text.percent(mine['leaver_rate'])} of {group} staff left "
-                                 f"against {text.percent(theirs['leaver_rate'])} of {reference} staff")  # fmt: skip
-            if parts:
-                lines.append(
-                    f"**Leaving ({int(latest['year'].max())})**: " + "; ".join(parts) + "."
-                )
+    own = _published(_workforce_latest(report, report.region))
+    england = _published(_workforce_latest(report, NATIONAL)) if report.regional else own
+    if text.has_columns(own, "group", "leaver_rate", "stability_index"):
+        parts = []
+        for dimension, level, group, reference in HEADLINES:
+            rows = _select(own, dimension=dimension, level=level)
+            mine = _first(rows[rows["group"].str.lower() == group.lower()])
+            theirs = _first(rows[rows["group"].str.lower() == reference.lower()])
+            if mine and theirs:
+                parts.append(f"{text.percent(mine['leaver_rate'])} of {group} staff left "
+                             f"against {text.percent(theirs['leaver_rate'])} of {reference} staff")  # fmt: skip
+        everyone = _first(_select(own, dimension="all"))
+        whole = _first(_select(england, dimension="all"))
+        if everyone and whole and report.regional:
+            parts.append(f"{text.percent(everyone['leaver_rate'])} of all staff left (England "
+                         f"{text.percent(whole['leaver_rate'])}); stability index "
+                         f"{text.percent(everyone['stability_index'])} (England "
+                         f"{text.percent(whole['stability_index'])})")  # fmt: skip
+        if parts:
+            lines.append(f"**Leaving ({int(own['year'].max())})**: " + "; ".join(parts) + ".")
     cox, missing = _region_rows(report, "survival_cox", "Hazard of leaving")
     if missing:
         return [*lines, missing] if not report.bundle.table("survival_cox").empty else lines
@@ -606,7 +597,7 @@ def context(report: Report) -> str:
         return text.not_available("Response profile")
     counts = respondent_counts(report)
     parts = [text.respondents_sentence(counts, cycle=report.latest, where=report.place),
-             _response_rate(report, counts)]  # fmt: skip
+             _response_rate(report)]  # fmt: skip
     survey = next(iter(counts), None)
     shown = profile[profile["survey"] == survey] if survey and "survey" in profile else profile
     wanted = [(d, lv) in FOREST_LEVELS and (d, lv) != ("ethnicity", "binary")
@@ -654,22 +645,29 @@ def respondent_counts(report: Report) -> dict[str, int]:
     return text.respondent_counts(profile, cycle=report.latest)
 
 
-def _response_rate(report: Report, counts: Mapping[str, int]) -> str:
-    """Respondents against the staff in post in the workforce records (latest year)."""
-    rates = report.bundle.table("workforce_rates")
-    if not counts or not text.has_columns(rates, "year", "headcount_end", "dimension"):
+def _response_rate(report: Report) -> str:
+    """Respondents against the staff in post, from the bundle's ``response_rates`` (this
+    report's area, latest cycle; headcount from the workforce records at the survey date)."""
+    rates = _published(_select(report.table("response_rates"), cycle=report.latest))
+    if not text.has_columns(rates, "survey", "respondents", "headcount", "response_rate"):
         return "*Response rate: the bundle has no workforce headcount to compare with.*"
-    latest = _published(rates[rates["year"] == rates["year"].max()])
-    row = (_first(_select(latest, dimension="region", group=report.place)) if report.regional
-           else _first(_select(latest, dimension="all")))  # fmt: skip
-    if row is None or pd.isna(row.get("headcount_end")):
+    rows = [r for r in rates.sort_values("survey").to_dict(orient="records")
+            if not pd.isna(r["headcount"]) and not pd.isna(r["response_rate"])]  # fmt: skip
+    if not rows:
         return "*Response rate: the bundle has no workforce headcount for this area.*"
-    staff = int(row["headcount_end"])
-    rates_text = "; ".join(f"{survey} survey {n:,} ({text.percent(n / staff)})"
-                           for survey, n in counts.items())  # fmt: skip
-    return (f"The workforce records hold {staff:,} pharmacy technicians in post in "
-            f"{text.md_escape(report.place)} at the end of {int(row['year'])}; responses against "
-            f"that headcount: {rates_text}.")  # fmt: skip
+    said = "; ".join(f"{r['survey']} survey {int(r['respondents']):,} "
+                     f"({text.percent(r['response_rate'])})" for r in rows)  # fmt: skip
+    dates = sorted({str(r["headcount_date"]) for r in rows if r.get("headcount_date")})
+    when = f"on {_date_words(dates[0])}" if len(dates) == 1 else "at each survey"
+    return (f"The workforce records hold {int(rows[0]['headcount']):,} pharmacy technicians in "
+            f"post in {text.md_escape(report.place)} {when}; responses as a share of that "
+            f"headcount (response rate): {said}.")  # fmt: skip
+
+
+def _date_words(value: str) -> str:
+    """An ISO date as "1 April 2025" (the value itself when it is not a date)."""
+    day = _date(value)
+    return f"{day:%-d %B %Y}" if day else text.md_escape(value)
 
 
 def representation(report: Report) -> str:
@@ -906,39 +904,45 @@ def intention_to_leave(report: Report) -> str:
                                      f"{int(frame['cycle'].max())}"))  # fmt: skip
 
 
+def _workforce_latest(report: Report, region: str) -> pd.DataFrame:
+    """``workforce_rates`` for ``region`` in the latest year: everyone and the headline groups
+    (and, nationally, each region), in reading order, with the area named."""
+    rates = report.table("workforce_rates", region=region)
+    if rates.empty:
+        return rates
+    latest = rates[rates["year"] == rates["year"].max()]
+    wanted = {("all", "all"), *((h[0], h[1]) for h in HEADLINES)}
+    if region == NATIONAL and not report.regional:
+        wanted.add(("region", "detailed"))
+    latest = latest[[(d, lv) in wanted for d, lv in
+                     zip(latest["dimension"], latest["level"], strict=True)]]  # fmt: skip
+    return ordered(report, latest).assign(area=text.REGION_NAMES.get(region, region))
+
+
 def turnover(report: Report) -> str:
     """Leaver rate, joiner rate and stability index by group (latest year) from the workforce
-    records; a regional report shows its region's row (the region breakdown) beside England."""
+    records; a regional report shows its region's rows, then England's for comparison."""
     rates = report.bundle.table("workforce_rates")
     if not text.has_columns(rates, "year", "leaver_rate", "stability_index"):
         return text.not_available("Turnover and stability")
-    year = int(rates["year"].max())
-    latest = rates[rates["year"] == year]
-    if report.regional:
-        shown = pd.concat([_select(latest, dimension="region", group=report.place),
-                           _select(latest, dimension="all").assign(group="England")])  # fmt: skip
-        lead = (f"The workforce records in this bundle break turnover down by region but not by "
-                f"group within a region, so {text.md_escape(report.place)} is shown as a whole "
-                "beside England.")  # fmt: skip
-    else:
-        wanted = {("all", "all"), *((h[0], h[1]) for h in HEADLINES), ("region", "detailed")}
-        shown = latest[
-            [(d, lv) in wanted for d, lv in zip(latest["dimension"], latest["level"], strict=True)]
-        ]
-        shown = ordered(report, shown)
-        lead = ""
+    if report.regional and not report.has_region_rows("workforce_rates"):
+        return _lacks(report, "Turnover and stability")
+    areas = (report.region, NATIONAL) if report.regional else (NATIONAL,)
+    shown = pd.concat([_workforce_latest(report, area) for area in areas])
+    year = int(shown["year"].max())
     spec = tables.TableSpec((
+        *((tables.Column("area", "Area", identifying=True),) if report.regional else ()),
         tables.Column("group", "Group", identifying=True),
-        tables.Column("year", "Year", identifying=True),
         tables.Column("headcount_start", "Staff at start", "integer"),
         tables.Column("leavers", "Leavers", "integer"),
         tables.Column("leaver_rate", "Leaver rate", "percent"),
         tables.Column("joiner_rate", "Joiner rate", "percent"),
         tables.Column("stability_index", "Stability index", "percent"),
     ), note_column="table_note")  # fmt: skip
-    shown = shown.assign(year=shown["year"].astype(int).astype(str)) if not shown.empty else shown
-    return _blocks([lead, _html(tables.bundle_table(
-        shown, spec, title=f"Turnover and stability, {report.place}, {year}"))])  # fmt: skip
+    if report.regional:
+        shown = shown.assign(area=_first_only(shown["area"]))
+    return _html(tables.bundle_table(
+        shown, spec, title=f"Turnover and stability, {report.place}, {year}"))  # fmt: skip
 
 
 def _time_unit(report: Report) -> str:
@@ -968,7 +972,7 @@ def time_in_post(report: Report) -> str:
             label=f"km-{dimension}-{report.region}",
             caption=f"Kaplan-Meier estimate of {subject}, with 95% confidence intervals"
             + (f"; time in {unit}." if unit else "."),
-            alt=charts.km_alt_text(rows, subject=subject),
+            alt=charts.km_alt_text(rows, subject=subject, unit=unit),
         ))  # fmt: skip
     summary = report.table("survival_summary")
     if text.has_columns(summary, "statistic", "time", "estimate"):
@@ -1003,10 +1007,10 @@ def time_in_post(report: Report) -> str:
             tables.Column("p_value", "p", "p"),
         ), note_column="table_note")  # fmt: skip
         ties = ", ".join(
-            sorted(str(t) for t in cox.get("ties", pd.Series(dtype=str)).dropna().unique())
+            sorted(method_name(t) for t in cox.get("ties", pd.Series(dtype=str)).dropna().unique())
         )
         parts.append(_html(tables.rates_table(
-            cox, spec=spec, title=f"Hazard of leaving (Cox model, {ties} ties), {report.place}",
+            cox, spec=spec, title=f"Hazard of leaving (Cox model, {ties} method for ties), {report.place}",
             source_note="; ".join(notes) or None)))  # fmt: skip
     return _blocks(parts)
 
@@ -1042,7 +1046,8 @@ def recruitment(report: Report) -> str:
     frame, missing = _region_rows(report, "recruitment", "Recruitment")
     if missing:
         return missing
-    frame = frame[frame["dimension"] != "all"].sort_values(["standard", "year"], kind="stable")
+    frame = ordered(report, frame[frame["dimension"] != "all"])
+    frame = frame.sort_values(["standard", "year"], kind="stable")
     frame = frame.assign(year=frame["year"].astype(int).astype(str))
     spec = tables.TableSpec((
         tables.Column("standard", "Standard", identifying=True),
@@ -1064,6 +1069,30 @@ def recruitment(report: Report) -> str:
 
 def _verdicts(report: Report) -> pd.DataFrame:
     return _published(report.table("trend_interactions"))
+
+
+#: The verdicts that say a gap changed, in the words a reader sees.
+CHANGED = {"gap narrowing": "narrowed", "gap widening": "widened"}
+
+
+def _verdict_counts(report: Report) -> str:
+    """How many gaps were tested and what each verdict was, counted over every row of the
+    region's ``trend_interactions`` (suppressed rows counted as "too few responses to say"),
+    so the parts add up to the whole."""
+    rows = report.table("trend_interactions")
+    verdicts = rows["verdict"].where(~rows["suppressed"].astype("boolean").fillna(False)
+                                     .astype(bool), "too few responses to say")  # fmt: skip
+    counts = verdicts.value_counts()
+    parts = [f"{int(counts.get(v, 0))} {w}" for v, w in CHANGED.items()]
+    parts.append(f"{int(counts.get('no clear change', 0))} showed no clear change")
+    others = {str(v): int(n) for v, n in counts.items() if v not in {*CHANGED, "no clear change"}}
+    parts += [f"{n} had {text.md_escape(v)}" if v.startswith("too few") else
+              f"{n}: {text.md_escape(v)}" for v, n in others.items()]  # fmt: skip
+    cycles = ", ".join(str(c) for c in report.cycles)
+    return (
+        f"Of {len(rows)} gaps tested across the {cycles} survey cycles, "
+        f"{', '.join(parts[:-1])} and {parts[-1]}."
+    )
 
 
 def verdict_words(report: Report, row: Mapping[str, object]) -> str:
@@ -1093,17 +1122,15 @@ def verdict_table(report: Report) -> str:
         return _lacks(report, "Tests of whether each gap is narrowing")
     if not text.has_columns(verdicts, "verdict", "group"):
         return text.not_available("Trend verdicts")
-    changed = ordered(report, verdicts[verdicts["verdict"] != "no clear change"])
+    changed = ordered(report, verdicts[verdicts["verdict"].isin(list(CHANGED))])
     changed = changed.assign(
         indicator_label=changed["indicator"].map(report.labels).fillna(changed["indicator"]),
         words=[verdict_words(report, row) for row in changed.to_dict(orient="records")],
-        test=[f"group × cycle interaction, {row['adjust_method'].replace('fdr_bh', 'BH')}-adjusted "
+        test=[f"group × cycle interaction, {method_name(row['adjust_method'])}-adjusted "
               f"p {text._p_clause(row['p_adjusted'])}" for row in changed.to_dict(orient="records")],
         dimension_label=changed["dimension"].map(DIMENSION_TITLES),
     )  # fmt: skip
-    unclear = int((verdicts["verdict"] == "no clear change").sum())
-    lead = (f"Of {len(verdicts)} gaps tested across {verdicts['cycles'].iloc[0] if 'cycles' in verdicts else 'all cycles'}, "
-            f"{len(changed)} changed clearly and {unclear} showed no clear change (not listed).")  # fmt: skip
+    lead = _verdict_counts(report) + " Only the gaps that changed are listed."
     if changed.empty:
         return lead
     spec = tables.TableSpec((
@@ -1158,13 +1185,17 @@ def changes(report: Report) -> str:
     if not text.has_columns(frame, "change", "p_value", "measure"):
         return text.not_available("Changes since the last cycle")
     clear = ordered(report, frame[frame["p_value"] < SIGNIFICANCE])
+    chance = round(SIGNIFICANCE * len(frame))
     lead = (f"{len(frame)} rates and gaps were compared with the previous cycle; {len(clear)} "
-            f"changed clearly (p below {SIGNIFICANCE}, unadjusted), the others are not listed.")  # fmt: skip
+            f"changed with p below {SIGNIFICANCE} (unadjusted), the others are not listed. With "
+            f"this many comparisons about {chance} would pass by chance alone even if nothing "
+            "had changed, so read each row as a change to watch, not a finding; whether a gap is "
+            "narrowing over all cycles is decided by the adjusted test above.")  # fmt: skip
     if clear.empty:
         return lead
     clear = clear.assign(
         indicator_label=clear["indicator"].map(report.labels).fillna(clear["indicator"]),
-        what=[("gap to " + str(r)) if m == "gap" else "rate" for m, r in zip(clear["measure"], clear["reference_group"], strict=True)],
+        what=[("gap to " + plain_group(r)) if m == "gap" else "rate" for m, r in zip(clear["measure"], clear["reference_group"], strict=True)],
         words=[f"{'up' if c > 0 else 'down'} {abs(100 * c):.1f} percentage points, {int(p)} to {int(y)}"
                for c, p, y in zip(clear["change"], clear["previous_cycle"], clear["cycle"], strict=True)],
     )  # fmt: skip
@@ -1185,16 +1216,12 @@ def trends_summary(report: Report) -> str:
     verdicts = _verdicts(report)
     if not text.has_columns(verdicts, "verdict", "group"):
         return text.not_available("Trend verdicts")
-    counts = verdicts["verdict"].value_counts()
-    lead = (f"Across the {', '.join(str(c) for c in report.cycles)} survey cycles, "
-            f"{int(counts.get('gap narrowing', 0))} of {len(verdicts)} gaps tested narrowed, "
-            f"{int(counts.get('gap widening', 0))} widened and "
-            f"{int(counts.get('no clear change', 0))} showed no clear change.")  # fmt: skip
+    lead = _verdict_counts(report)
     headline = {(d, lv) for d, lv, _, _ in HEADLINES}
     lines = [f"**{text.md_escape(report.labels.get(row['indicator'], row['indicator']))}**: "
              f"{verdict_words(report, row)}."
              for row in verdicts.to_dict(orient="records")
-             if (row["dimension"], row["level"]) in headline and row["verdict"] != "no clear change"]  # fmt: skip
+             if (row["dimension"], row["level"]) in headline and row["verdict"] in CHANGED]  # fmt: skip
     return _blocks([lead, text.bullet_list(lines)])
 
 
@@ -1220,15 +1247,15 @@ def retention_trends(report: Report) -> str:
                 caption=f"{subject}: mean score by survey cycle with 95% confidence intervals.",
                 alt=charts.trend_alt_text(rows, subject=subject, percent=False),
             ))  # fmt: skip
-    rates = report.bundle.table("workforce_rates")
+    rates = report.table("workforce_rates")
     if text.has_columns(rates, "year", "leaver_rate"):
         for dimension, level, _, _ in HEADLINES:
             rows = ordered(report, _published(_select(rates, dimension=dimension, level=level)))
             rows = rows.assign(cycle=rows["year"], estimate=rows["leaver_rate"],
                                ci_low=rows["leaver_rate"], ci_high=rows["leaver_rate"])  # fmt: skip
-            subject = f"leaver rate by {DIMENSION_TITLES[dimension].lower()}, England"
+            subject = f"leaver rate by {DIMENSION_TITLES[dimension].lower()}, {report.place}"
             parts.append(figure(
-                charts.trend_plot(rows, title=f"Leaver rate by {DIMENSION_TITLES[dimension].lower()}, England",
+                charts.trend_plot(rows, title=_upper_first(subject),
                                   y_label="Leavers as % of average headcount"),
                 label=f"trend-leavers-{dimension}",
                 caption=f"{_upper_first(subject)}, by year (workforce records; counts, so no interval).",
@@ -1326,7 +1353,7 @@ def _tests_note(rows: pd.DataFrame) -> str | None:
         return None
     first = rows.drop_duplicates("indicator")
     tested = first.dropna(subset=["test_p_value"])
-    methods = ", ".join(sorted({str(t).replace("-", " ") for t in tested["test"]}))
+    methods = ", ".join(sorted({method_name(t) for t in tested["test"]}))
     withheld = len(first) - len(tested)
     note = f"Test across all groups: {methods}." if methods else ""
     if withheld:
@@ -1369,8 +1396,13 @@ def definitions(report: Report) -> str:
 
 
 #: Method names as the bundle records them -> as a reader knows them.
-METHOD_NAMES = {"fdr_bh": "Benjamini-Hochberg", "holm": "Holm", "wilson": "Wilson score",
-                "bonferroni": "Bonferroni"}  # fmt: skip
+METHOD_NAMES = {"fdr_bh": "Benjamini-Hochberg", "benjamini-hochberg": "Benjamini-Hochberg",
+                "holm": "Holm", "wilson": "Wilson score", "bonferroni": "Bonferroni",
+                "pearson-chi-square": "Pearson's chi-square test",
+                "fisher-exact": "Fisher's exact test",
+                "fisher-freeman-halton-monte-carlo": "Fisher-Freeman-Halton exact test (Monte Carlo)",
+                "katz-log": "Katz log", "newcombe-hybrid-score": "Newcombe hybrid score",
+                "efron": "Efron", "breslow": "Breslow", "log-rank": "log-rank test"}  # fmt: skip
 
 
 def method_name(name: object) -> str:
@@ -1529,7 +1561,7 @@ def regions_compared(report: Report) -> str:
         subject = _funnel_subject(report, units)
         parts.append(f"### {text.md_escape(label)}: {text.md_escape(group.lower())} respondents")
         parts.append(figure(
-            charts.funnel_plot(units, limits, title=f"{label}: {group.lower()}"),
+            charts.funnel_plot(units, limits, title=charts.wrap(f"{label}: {group.lower()}", 60)),
             label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
             caption=f"Funnel plot, {subject}. Line: England's rate; dashed: 95% limits; solid: "
             "99.8% limits. Suppressed regions are not drawn.",
@@ -1565,7 +1597,7 @@ def region_in_funnel(report: Report) -> str:
             parts.append(_position_sentence(own.iloc[0], group=group))
         subject = _funnel_subject(report, units)
         parts.append(figure(
-            charts.funnel_plot(units, limits, title=f"{label}: {group.lower()}",
+            charts.funnel_plot(units, limits, title=charts.wrap(f"{label}: {group.lower()}", 60),
                                highlight=report.place),
             label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
             caption=f"Funnel plot, {subject}, {report.place} highlighted. Line: England's rate; "
@@ -1598,8 +1630,9 @@ def pooled_annex(report: Report) -> str:
             parts.append(text.not_available(f"Pooled estimates for {dimension}"))
             continue
         order = {name: position for position, name in enumerate(report.labels)}
-        rows = rows.assign(rank=rows["indicator"].map(order)).sort_values(["rank", "group"])
-        rows = rows.assign(indicator=rows["indicator"].map(report.labels))
+        rows = ordered(report, rows.assign(rank=rows["indicator"].map(order)))
+        rows = rows.sort_values("rank", kind="stable")
+        rows = rows.assign(indicator=_first_only(rows["indicator"].map(report.labels)))
         parts.append(_html(tables.bundle_table(
             rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
             f"{report.latest}",
