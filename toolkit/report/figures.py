@@ -235,12 +235,18 @@ def _tokens(value: object, seen: _Seen) -> Iterator[bytes]:
 
 def _frame_tokens(frame: pd.DataFrame, seen: _Seen) -> Iterator[bytes]:
     """Columns by name (a chart reads columns by name; plotnine builds some frames from sets,
-    so their column order varies between processes), each with its dtype and values."""
-    yield from _tokens(frame.index.tolist(), seen)
-    for position in sorted(range(frame.shape[1]), key=lambda i: str(frame.columns[i])):
-        column = frame.iloc[:, position]
-        yield f"column:{column.name}:{column.dtype!r};".encode()
-        yield from _tokens(column.tolist(), seen)
+    so their column order varies between processes) with their dtypes, then pandas' row hashes
+    of index and values (fixed-key SipHash, the same in every process); a frame pandas cannot
+    hash (lists in cells) value by value."""
+    order = sorted(range(frame.shape[1]), key=lambda i: str(frame.columns[i]))
+    columns = frame.iloc[:, order]
+    yield f"frame:{[str(c) for c in columns.columns]}:{[repr(t) for t in columns.dtypes]};".encode()
+    try:
+        yield pd.util.hash_pandas_object(columns, index=True).to_numpy().tobytes()
+    except TypeError:
+        yield from _tokens(frame.index.tolist(), seen)
+        for position in order:
+            yield from _tokens(frame.iloc[:, position].tolist(), seen)
 
 
 def _function_tokens(function: types.FunctionType, seen: _Seen) -> Iterator[bytes]:
