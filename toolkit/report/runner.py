@@ -8,7 +8,10 @@ Steps of :func:`render_all`:
    not run again; a bundle that fails is never rendered;
 2. render each job (template x region) with ``toolkit.report.render.render_report`` on a pool of
    ``workers`` threads (each render runs its own kernel and pandoc processes in its own
-   temporary copy of the templates folder, so renders never share files);
+   temporary copy of the templates folder, so renders never share files); the cores left over
+   draw figures in parallel inside each kernel, and every render shares the figure cache
+   ``<out_dir>/.figure-cache`` (``toolkit.report.figures``: a chart already drawn from the same
+   data is copied, not drawn again);
 3. return the results in job order: the same jobs give the same files whatever the timing.
 """
 
@@ -24,10 +27,13 @@ from pathlib import Path
 from toolkit.bundle import check_release
 from toolkit.config import Workspace
 from toolkit.errors import PtwError
+from toolkit.report.figure_cache import prune_cache
 from toolkit.report.render import Engine, RenderResult, render_report
 from toolkit.report.sentences import REGION_NAMES as PLACE_NAMES
 
 REPORTS = ("national", "regional", "trends", "methods")
+#: The figure cache folder inside the reports' output folder.
+FIGURE_CACHE = ".figure-cache"
 NATIONAL = "England"
 #: NHS England region codes used in bundles and their names (England excluded).
 REGION_NAMES: dict[str, str] = {
@@ -153,11 +159,15 @@ def render_all(
     paths = source if isinstance(source, ReportPaths) else ReportPaths.of(source)
     bundle_dir = paths.bundle_dir.resolve()
     check_release(bundle_dir, key=paths.seal_key, threshold=paths.threshold)
-    count = max(1, min(workers or len(os.sched_getaffinity(0)), len(jobs)))
+    cores = len(os.sched_getaffinity(0))
+    count = max(1, min(workers or cores, len(jobs)))
+    figure_cache = (paths.out_dir / FIGURE_CACHE).resolve()
+    prune_cache(figure_cache)
 
     def run(job: ReportJob) -> RenderResult:
         config = {"bundle": str(bundle_dir), "region": job.region,
-                  "publication": dict(paths.publication)}  # fmt: skip
+                  "publication": dict(paths.publication), "figure_cache": str(figure_cache),
+                  "figure_workers": max(1, cores // count)}  # fmt: skip
         if paths.surveys_dir:
             config["surveys"] = str(paths.surveys_dir.resolve())
         return render_report(

@@ -29,7 +29,7 @@ from plotnine import ggplot
 
 from toolkit.bundle import Bundle, read_bundle
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
-from toolkit.report import charts, tables
+from toolkit.report import charts, figures, tables
 from toolkit.report import sentences as text
 from toolkit.report.excel import TABLE_TITLES
 from toolkit.resources import surveys_dir
@@ -135,6 +135,7 @@ def load_report(report_config: str) -> Report:
     """Read the config file and the bundle it names; return the :class:`Report`."""
     config = json.loads(Path(report_config).read_text(encoding="utf-8"))
     bundle = read_bundle(Path(config["bundle"]))
+    figures.configure(cache=config.get("figure_cache"), workers=config.get("figure_workers"))
     manifest = bundle.manifest
     plan = manifest.get("plan", {})
     region = str(config.get("region") or NATIONAL)
@@ -250,7 +251,7 @@ def figure(chart: ggplot, *, label: str, caption: str, alt: str) -> str:
     slug = "fig-" + re.sub(r"[^a-z0-9-]+", "-", label.lower()).strip("-")
     FIGURE_DIR.mkdir(exist_ok=True)
     path = FIGURE_DIR / f"{slug}.png"
-    chart.save(path, dpi=150, verbose=False)
+    figures.save(chart, path, dpi=150)
     return (
         f"![{text.md_escape(caption)}]({path.as_posix()})"
         f'{{#{slug} width="100%" fig-alt="{text.attribute(alt)}"}}'
