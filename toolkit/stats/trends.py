@@ -462,7 +462,8 @@ def _fit_cells(y: np.ndarray, x: pd.DataFrame) -> _Fit:
     return _fit_binomial_cells(
         cells["sum"].to_numpy(dtype=float),
         cells["count"].to_numpy(dtype=float),
-        cells[list(x.columns)].astype(float),
+        cells[list(x.columns)].to_numpy(dtype=float),
+        list(x.columns),
     )
 
 
@@ -474,81 +475,85 @@ def _separated(result: object) -> bool:
     return bool((mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any())
 
 
-def _glm_cells(endog: np.ndarray, design: pd.DataFrame, **weights: np.ndarray) -> object:
-    """statsmodels binomial GLM on cells (tol 1e-12), its harmless cell-level warnings silenced;
-    returns the result or the error."""
+def _glm_cells(
+    endog: np.ndarray, design: np.ndarray, names: list[str], **weights: np.ndarray
+) -> tuple[object, _Fit | None]:
+    """statsmodels binomial GLM on cells (tol 1e-12), its harmless cell-level warnings silenced.
+
+    Returns the result, and the failed :class:`_Fit` when the model failed, separated or did
+    not converge (else None).
+    """
+    nan = pd.Series(np.nan, index=names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         # A saturated cell fit has no residual df; statsmodels then divides by zero while
         # computing a Pearson scale the binomial family never uses (its scale is fixed at 1).
         warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
         try:
-            model = sm.GLM(endog, design, family=sm.families.Binomial(), **weights)
-            return model.fit(tol=1e-12, maxiter=100)
+            # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
+            # published numbers came from (the IRLS stopping point is sensitive to the last bit).
+            exog = np.asfortranarray(design)
+            model = sm.GLM(endog, exog, family=sm.families.Binomial(), **weights)
+            result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return error
-
-
-def _fit_binomial_cells(events: np.ndarray, counts: np.ndarray, design: pd.DataFrame) -> _Fit:
-    """The unweighted fit on cell-level sufficient statistics: one row per covariate pattern
-    with its (events, non-events), which gives the same maximum-likelihood estimates and
-    model-based standard errors as the row-level fit, in time independent of the rows."""
-    nan = pd.Series(np.nan, index=design.columns)
-    result = _glm_cells(np.column_stack([events, counts - events]), design)
-    if isinstance(result, Exception):
-        return _Fit(nan, nan, np.nan, f"model failed: {result}")
+            return None, _Fit(nan, nan, np.nan, f"model failed: {error}")
     if _separated(result):
-        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+        return result, _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
     if not result.converged:
-        return _Fit(nan, nan, np.nan, "model did not converge")
-    return _Fit(result.params, result.bse, np.inf, "")
+        return result, _Fit(nan, nan, np.nan, "model did not converge")
+    return result, None
 
 
-def _fit_weighted_cells(stats_: pd.DataFrame, design: pd.DataFrame) -> _Fit:
+def _fit_binomial_cells(
+    events: np.ndarray, counts: np.ndarray, design: np.ndarray, names: list[str]
+) -> _Fit:
+    """The unweighted fit on cell-level sufficient statistics: one row per covariate pattern
+    (``design``, columns ``names``) with its (events, non-events), which gives the same
+    maximum-likelihood estimates and model-based standard errors as the row-level fit, in time
+    independent of the rows."""
+    result, failed = _glm_cells(np.column_stack([events, counts - events]), design, names)
+    if failed is not None:
+        return failed
+    return _Fit(pd.Series(result.params, index=names), pd.Series(result.bse, index=names),
+                np.inf, "")  # fmt: skip
+
+
+def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: list[str]) -> _Fit:
     """The survey-weighted fit and its sandwich covariance from cell sums (no clusters).
 
-    Within a cell x and mu are constant, so the pseudo-likelihood's estimating equations
-    sum_i w_i x_i (y_i - mu_i) = sum_c x_c (sum w y - mu_c sum w) are those of a binomial GLM
-    on the cells with response sum(w y) / sum(w) and weight sum(w). Sandwich as
+    ``sums``: per cell (rows of ``design``), ``n``, ``sum_w``, ``sum_wy``, ``sum_w2``,
+    ``sum_w2y``. Within a cell x and mu are constant, so the pseudo-likelihood's estimating
+    equations sum_i w_i x_i (y_i - mu_i) = sum_c x_c (sum w y - mu_c sum w) are those of a
+    binomial GLM on the cells with response sum(w y) / sum(w) and weight sum(w). Sandwich as
     :func:`_fit_logistic`: A = sum_c sum(w) mu (1 - mu) x x';
     sum_i U_i U_i' = sum_c x x' [sum(w^2 y) (1 - 2 mu) + mu^2 sum(w^2)] and
     sum_i U_i = sum_c x_c (sum(w y) - mu sum(w)), so the centred meat is
     m/(m-1) [sum U U' - (sum U)(sum U)' / m] with m the rows; df = m - p.
     """
-    nan = pd.Series(np.nan, index=design.columns)
-    sum_w = stats_["sum_w"].to_numpy(dtype=float)
-    sum_wy = stats_["sum_wy"].to_numpy(dtype=float)
-    result = _glm_cells(sum_wy / sum_w, design, var_weights=sum_w)
-    if isinstance(result, Exception):
-        return _Fit(nan, nan, np.nan, f"model failed: {result}")
-    if _separated(result):
-        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
-    if not result.converged:
-        return _Fit(nan, nan, np.nan, "model did not converge")
-    xm, mu = design.to_numpy(), np.asarray(result.mu)
-    bread = np.linalg.inv(xm.T @ (xm * (sum_w * mu * (1 - mu))[:, None]))
-    squares = stats_["sum_w2y"].to_numpy(dtype=float) * (1 - 2 * mu) + mu**2 * stats_[
-        "sum_w2"
-    ].to_numpy(dtype=float)
-    total = (xm * (sum_wy - mu * sum_w)[:, None]).sum(axis=0)
-    m = float(stats_["n"].sum())
-    meat = m / (m - 1) * (xm.T @ (xm * squares[:, None]) - np.outer(total, total) / m)
+    sum_w, sum_wy = sums["sum_w"], sums["sum_wy"]
+    result, failed = _glm_cells(sum_wy / sum_w, design, names, var_weights=sum_w)
+    if failed is not None:
+        return failed
+    mu = np.asarray(result.mu)
+    bread = np.linalg.inv(design.T @ (design * (sum_w * mu * (1 - mu))[:, None]))
+    squares = sums["sum_w2y"] * (1 - 2 * mu) + mu**2 * sums["sum_w2"]
+    total = (design * (sum_wy - mu * sum_w)[:, None]).sum(axis=0)
+    m = float(sums["n"].sum())
+    meat = m / (m - 1) * (design.T @ (design * squares[:, None]) - np.outer(total, total) / m)
     cov = bread @ meat @ bread
-    return _Fit(
-        result.params,
-        pd.Series(np.sqrt(np.diag(cov)), index=design.columns),
-        m - design.shape[1],
-        "",
-    )
+    return _Fit(pd.Series(result.params, index=names),
+                pd.Series(np.sqrt(np.diag(cov)), index=names), m - design.shape[1], "")  # fmt: skip
 
 
-def _cell_design(stats_: pd.DataFrame, others: list[str], cycle_c: np.ndarray) -> pd.DataFrame:
-    """The model matrix of :func:`_design` with one row per cell (no covariates)."""
-    groups = stats_["group"].astype(str).to_numpy()
+def _cell_design(
+    groups: np.ndarray, others: list[str], cycle_c: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """The model matrix of :func:`_design` with one row per cell (no covariates), and its
+    column names."""
     dummies = {f"group={grp}": (groups == grp).astype(float) for grp in others}
-    columns = {"(Intercept)": np.ones(len(stats_)), **dummies, "cycle": cycle_c}
+    columns = {"(Intercept)": np.ones(len(groups)), **dummies, "cycle": cycle_c}
     columns |= {f"{name}:cycle": dummy * cycle_c for name, dummy in dummies.items()}
-    return pd.DataFrame(columns)
+    return np.column_stack(list(columns.values())), list(columns)
 
 
 def _cell_model_fit(
@@ -565,20 +570,23 @@ def _cell_model_fit(
     """
     centre = float(np.mean(list(cycle_values.values())))
     cycle_c = np.array([cycle_values[_plain(c)] for c in stats_["cycle"]], dtype=float) - centre
-    design = _cell_design(stats_, others, cycle_c)
-    by_group = stats_.groupby("group")[["events", "n"]].sum()
-    problem = _unfittable(reference, by_group["events"] / by_group["n"], len(set(cycle_c)))
-    if problem:
-        nan = pd.Series(np.nan, index=design.columns)
-        return _Fit(nan, nan, np.nan, problem)
-    order = np.lexsort(design.to_numpy().T[::-1])
-    design = design.iloc[order].reset_index(drop=True)
-    ordered = stats_.iloc[order].reset_index(drop=True)
-    if weighted:
-        return _fit_weighted_cells(ordered, design)
-    return _fit_binomial_cells(
-        ordered["events"].to_numpy(dtype=float), ordered["n"].to_numpy(dtype=float), design
+    groups = stats_["group"].astype(str).to_numpy()
+    design, names = _cell_design(groups, others, cycle_c)
+    sums = {c: stats_[c].to_numpy(dtype=float) for c in CELL_COLUMNS[2:-1]}
+    labels, inverse = np.unique(groups, return_inverse=True)
+    rates = pd.Series(
+        np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"]), index=labels
     )
+    problem = _unfittable(reference, rates, len(set(cycle_c)))
+    if problem:
+        nan = pd.Series(np.nan, index=names)
+        return _Fit(nan, nan, np.nan, problem)
+    order = np.lexsort(design.T[::-1])
+    design = design[order]
+    sums = {name: values[order] for name, values in sums.items()}
+    if weighted:
+        return _fit_weighted_cells(sums, design, names)
+    return _fit_binomial_cells(sums["events"], sums["n"], design, names)
 
 
 def _unfittable(reference: str, rates: pd.Series, n_cycles: int) -> str:
@@ -595,8 +603,11 @@ def _unfittable(reference: str, rates: pd.Series, n_cycles: int) -> str:
     return ""
 
 
-def _interaction_rows(fit: _Fit, others: list[str], weighted: bool, level: float) -> pd.DataFrame:
-    """One row per group: the ``group:cycle`` coefficient with its interval and p-value."""
+def _interaction_rows(
+    fit: _Fit, others: list[str], weighted: bool, level: float
+) -> list[dict[str, object]]:
+    """One row per group (``INTERACTION_COLUMNS``): the ``group:cycle`` coefficient with its
+    interval and p-value."""
     rows = []
     for grp in others:
         term = f"group={grp}:cycle"
@@ -616,7 +627,7 @@ def _interaction_rows(fit: _Fit, others: list[str], weighted: bool, level: float
                 "note": fit.note,
             }
         )
-    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+    return rows
 
 
 def _z_test(change: float, variance: float) -> tuple[float, float]:
@@ -726,7 +737,7 @@ def decide(row: Mapping[str, object], significant: bool) -> tuple[str, str]:
 
 
 def _verdict_table(
-    interaction: pd.DataFrame,
+    interaction: list[dict[str, object]],
     fit: _Fit,
     first_c: float,
     smallest: dict[str, int],
@@ -736,7 +747,7 @@ def _verdict_table(
 ) -> pd.DataFrame:
     """Verdict rows from the interaction table, decided by its confidence intervals."""
     rows = []
-    for inter in interaction.to_dict(orient="records"):
+    for inter in interaction:
         grp = inter["group"]
         main = fit.params.get(f"group={grp}", np.nan)
         row: dict[str, object] = {
@@ -866,7 +877,7 @@ def _gap_trend(
     first_c = cycle_values[cycles[0]] - centre if cycles else np.nan
     return GapTrend(
         per_cycle=_per_cycle(cells, cycles, others, reference, weighted, level),
-        interaction=interaction,
+        interaction=pd.DataFrame(interaction, columns=INTERACTION_COLUMNS),
         change=_change_rows(cells, cycles, others, reference),
         verdict=_verdict_table(interaction, fit, first_c, smallest, reference, min_n, level),
         cycles=cycle_values,
