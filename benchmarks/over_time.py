@@ -3,8 +3,10 @@
 The step is :func:`toolkit.analysis.runner.over_time`: survey trends (``trend_gaps``,
 ``trend_interactions``, ``trend_changes``), intention to leave, representation, the records
 tables and their suppression. The surveys are read and prepared as ``ptw analyse`` does (not
-timed); then the step runs ``--repeat`` times and the fastest and slowest are printed with the
-load average. ``--save FOLDER`` writes each table as parquet, to compare two branches' numbers.
+timed); then, ``--repeat`` times, the survey tables alone
+(:func:`toolkit.analysis.trends.survey_tables`) and the whole step are timed, in wall and CPU
+seconds (on a shared machine CPU seconds are the steadier figure), with the load average.
+``--save FOLDER`` writes the step's tables as parquet, to compare two branches' numbers.
 
     .venv/bin/python benchmarks/over_time.py /tmp/demo-workspace
     .venv/bin/python benchmarks/over_time.py /tmp/demo-workspace --save /tmp/over_time_tables
@@ -19,10 +21,12 @@ from pathlib import Path
 
 from toolkit.analysis.plan import load_plan
 from toolkit.analysis.runner import over_time, prepare_survey
+from toolkit.analysis.trends import survey_tables
 from toolkit.config import load_workspace
 from toolkit.disclosure.suppression import SuppressionPolicy
 from toolkit.ingest.batch import table_name
 from toolkit.instruments.model import instrument_path, load_instrument
+from toolkit.instruments.versions import instrument_versions
 from toolkit.store.database import ResponseStore
 
 
@@ -50,12 +54,21 @@ def main() -> None:
                 )
         rows = sum(len(s.frame) for s in surveys.values())
         print(f"{rows:,} responses; cores: {len(os.sched_getaffinity(0))}")
+        versions = {name: instrument_versions(space.surveys_dir, name) for name in surveys}
+        min_n = max(plan.over_time.min_n, policy.threshold)
         for _ in range(args.repeat):
             load = _load()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            survey_tables({name: s.frame for name, s in surveys.items()},
+                          {name: s.instrument for name, s in surveys.items()}, plan.indicators,
+                          plan.over_time, level=plan.level, min_n=min_n, versions=versions)  # fmt: skip
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(f"survey trend tables: {seconds:.2f} s wall, {cpu:.2f} s CPU (load {load})")
+            load = _load()
+            started, cpu = time.perf_counter(), time.process_time()
             result = over_time(plan, store, space.surveys_dir, surveys, policy)
-            seconds = time.perf_counter() - started
-            print(f"over-time step: {seconds:.2f} s (load average {load} at the start)")
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(f"over-time step: {seconds:.2f} s wall, {cpu:.2f} s CPU (load {load})")
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
         for name, table in result.tables.items():

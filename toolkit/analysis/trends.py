@@ -414,7 +414,8 @@ _KEY = "\x1f"
 
 def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float) -> pd.DataFrame:
     """Rate (Wilson) or mean score (t) per ``region`` x group of ``_g`` and for all respondents
-    of each region, in one call per kind (the region and group are joined into one key)."""
+    of each region, in one call per kind (the region and group are joined into one key;
+    ``region`` may itself be a joined key, e.g. cycle and region, each its own design)."""
     rows = data.dropna(subset=[measure])
     if rows.empty:
         return pd.DataFrame()
@@ -426,7 +427,7 @@ def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float
     else:
         by_group = proportions(keyed, outcome=measure, group="_k", level=level)
         overall = proportions(rows, outcome=measure, group="region", level=level)
-    keys = by_group["group"].astype(str).str.split(_KEY, n=1, expand=True)
+    keys = by_group["group"].astype(str).str.rsplit(_KEY, n=1, expand=True)
     by_group = by_group.assign(region=keys[0], group=keys[1])
     overall = overall.assign(region=overall["group"].astype(str), group=ALL_RESPONDENTS,
                              dimension="all", level="all")  # fmt: skip
@@ -453,26 +454,30 @@ def intention_to_leave(
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
+    cycles = answers["cycle"].astype(int).astype(str)
     parts = []
-    for cycle, rows in answers.groupby("cycle", sort=True):
-        for dim in spec.trend_dimensions:
-            labels, _ = _grouped(rows, instrument, dim)
-            data = measures.loc[rows.index].assign(_g=labels, region=rows["region"].astype(str))
-            stacked = pd.concat([frame.assign(region=name) for name, frame in
-                                 _areas(data, regional=dim in spec.regional_dimensions)],
-                                ignore_index=True)  # fmt: skip
-            for measure in measures.columns:
-                table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
-                if table.empty:
-                    continue
-                table = table.assign(survey=spec.retention_survey, cycle=int(cycle))
-                grouped = table["dimension"].isna()
-                table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
-                parts.append(table)
+    for dim in spec.trend_dimensions:
+        labels, _ = _grouped(answers, instrument, dim)
+        data = measures.assign(_g=labels, region=answers["region"].astype(str), _cycle=cycles)
+        stacked = pd.concat([frame.assign(region=frame["_cycle"] + _KEY + name) for name, frame
+                             in _areas(data, regional=dim in spec.regional_dimensions)],
+                            ignore_index=True)  # fmt: skip
+        for measure in measures.columns:
+            table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
+            if table.empty:
+                continue
+            area = table["region"].str.split(_KEY, n=1, expand=True)
+            table = table.assign(survey=spec.retention_survey, cycle=area[0].astype(int),
+                                 region=area[1])  # fmt: skip
+            grouped = table["dimension"].isna()
+            table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
+            parts.append(table)
     if not parts:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
-    table = pd.concat(parts, ignore_index=True).drop_duplicates(
-        ["cycle", "region", "indicator", "dimension", "level", "group"]
+    table = (
+        pd.concat(parts, ignore_index=True)
+        .sort_values("cycle", kind="stable")
+        .drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
     )
     if "events" not in table:
         table["events"] = np.nan
