@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from toolkit.stats.trends import (
+    CELL_COLUMNS,
     CHANGE_COLUMNS,
     INTERACTION_COLUMNS,
     NARROWING,
@@ -15,7 +16,11 @@ from toolkit.stats.trends import (
     TOO_FEW,
     VERDICT_COLUMNS,
     WIDENING,
+    _design,
+    _fit_logistic,
+    cell_statistics,
     gap_trend,
+    gap_trend_cells,
     verdicts_with_multiplicity,
 )
 
@@ -250,3 +255,56 @@ def test_single_cycle_has_no_trend_but_does_not_crash():
     assert result.change.empty and list(result.change.columns) == CHANGE_COLUMNS
     assert result.verdict["verdict"].iloc[0] == TOO_FEW
     assert "fewer than two cycles" in result.interaction["note"].iloc[0]
+
+
+@pytest.mark.parametrize("weights", [None, "weight"])
+def test_cell_fit_matches_the_row_level_fit(trend_data, weights):
+    """Known truth: the model fitted on the cells' sums has the row-level fit's coefficients and
+    standard errors (model-based, or the survey sandwich over rows, :func:`_fit_logistic`)."""
+    frame = trend_data.assign(_w=trend_data["weight"] if weights else 1.0)
+    frame["group"] = frame["group"].astype(str)
+    others = ["Asian", "Black"]
+    cycle_c = frame["cycle"].astype(float) - frame["cycle"].drop_duplicates().mean()
+    x = _design(frame, "group", "White", others, cycle_c, ())
+    rows = _fit_logistic(frame["outcome"].to_numpy(float), x, frame["_w"].to_numpy(), bool(weights))
+    ours = gap_trend(
+        trend_data, outcome="outcome", group="group", reference="White", cycle="cycle",
+        weights=weights,
+    ).interaction.set_index("group")  # fmt: skip
+    for grp in others:
+        term = f"group={grp}:cycle"
+        assert ours.loc[grp, "estimate"] == pytest.approx(rows.params[term], rel=1e-8)
+        assert ours.loc[grp, "se"] == pytest.approx(rows.se[term], rel=1e-8)
+
+
+def test_cell_statistics_are_the_sums_of_each_cell():
+    """n, events and the weighted sums per region x cycle x group, by hand."""
+    data = pd.DataFrame(
+        {
+            "region": ["A", "A", "A", "B"],
+            "cycle": [2024, 2024, 2024, 2024],
+            "group": ["x", "x", "y", "x"],
+            "y": [1.0, 0.0, 1.0, 1.0],
+            "w": [2.0, 3.0, 1.0, 4.0],
+        }
+    )
+    cells = cell_statistics(data, outcome="y", group="group", cycle="cycle", weights="w",
+                            by=("region",))  # fmt: skip
+    assert list(cells.columns) == ["region", *CELL_COLUMNS]
+    first = cells.iloc[0]
+    assert (first["region"], first["cycle"], first["group"]) == ("A", 2024, "x")
+    assert (first["n"], first["events"], first["sum_w"], first["sum_wy"]) == (2, 1, 5.0, 2.0)
+    assert (first["sum_w2"], first["sum_w2y"], first["cycle_n"]) == (13.0, 4.0, 3)
+    assert list(cells["cycle_n"]) == [3, 3, 1]
+
+
+@pytest.mark.parametrize("weights", [None, "weight"])
+def test_gap_trend_from_cells_equals_gap_trend_from_rows(trend_data, weights):
+    """The cell path is what :func:`gap_trend` runs without covariates: identical tables."""
+    rows = gap_trend(trend_data, outcome="outcome", group="group", reference="White",
+                     cycle="cycle", weights=weights)  # fmt: skip
+    cells = cell_statistics(trend_data.assign(group=trend_data["group"].astype(str)),
+                            outcome="outcome", group="group", cycle="cycle", weights=weights)  # fmt: skip
+    from_cells = gap_trend_cells(cells, reference="White", weighted=weights is not None)
+    for name, table in rows.tables().items():
+        pd.testing.assert_frame_equal(from_cells.tables()[name], table)

@@ -6,7 +6,8 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 
 * ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
   events, rate with its Wilson interval, and against the reference the gap in percentage points
-  (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend`.
+  (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend_cells` on each
+  cell's sufficient statistics (one grouped pass per indicator x dimension, all regions at once).
 * ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
   verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
   (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
@@ -41,7 +42,12 @@ from toolkit.instruments.versions import bring_forward, comparable_items, diff_i
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.proportions import proportions, wilson_interval
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
-from toolkit.stats.trends import gap_trend, verdicts_with_multiplicity
+from toolkit.stats.trends import (
+    CELL_COLUMNS,
+    cell_statistics,
+    gap_trend_cells,
+    verdicts_with_multiplicity,
+)
 
 NATIONAL = "England"
 ALL_RESPONDENTS = "All respondents"
@@ -184,73 +190,82 @@ def _grouped(answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel)
     return group_labels(answers, instrument, dimension, dim.level), dimension.reference[dim.level]
 
 
-def _cell_counts(data: pd.DataFrame, level: float) -> pd.DataFrame:
-    """n, events, rate and Wilson interval per cycle and group (``_y`` 0/1, ``_g`` group)."""
-    counts = (data.groupby(["cycle", "_g"], sort=True)["_y"].agg(n="size", events="sum")
-              .reset_index().rename(columns={"_g": "group"}))  # fmt: skip
-    counts["events"] = counts["events"].astype(int)
-    counts["estimate"] = counts["events"] / counts["n"]
-    counts["ci_low"], counts["ci_high"] = wilson_interval(counts["events"], counts["n"], level)
-    return counts
-
-
-def _trend_frames(
-    data: pd.DataFrame, keys: dict[str, object], reference: str, note: str, *,
-    level: float, min_n: int, weights: str | None,
-) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """The three trend tables of one indicator x dimension x level."""
-    trend = gap_trend(data, outcome="_y", group="_g", reference=reference, cycle="cycle", weights=weights, level=level,
-                      min_n=min_n)  # fmt: skip
-    counts = _cell_counts(data, level)
-    comparison = trend.per_cycle.drop(columns=["n", "events", "estimate"]).rename(
-        columns={"note": "comparison_note"}
-    )
-    gaps = counts.merge(comparison, on=["cycle", "group"], how="left")
-    gaps["reference_group"] = reference
-    gaps["is_reference"] = gaps["group"] == reference
-    gaps["note"] = gaps["comparison_note"].fillna("")
-    cycles = sorted(trend.cycles)
-    interactions = trend.verdict.merge(
-        trend.interaction[["group", "model", "note"]], on="group", how="left"
-    ).assign(cycles=f"{cycles[0]}-{cycles[-1]}" if cycles else "")
-    n_cells = counts.set_index(["cycle", "group"])["n"]
-    changes = trend.change.assign(
-        reference_group=reference,
-        n=[min(n_cells.get((c, g), 0), n_cells.get((p, g), 0), n_cells.get((c, reference), 0),
-               n_cells.get((p, reference), 0))
-           for c, p, g in trend.change[["cycle", "previous_cycle", "group"]].to_numpy()],
-    )  # fmt: skip
-    return {
-        "trend_gaps": gaps.assign(**keys, comparability=note),
-        "trend_interactions": interactions.assign(
-            **{k: v for k, v in keys.items() if k != "level"},
-            dimension_level=keys["level"],
-            comparability=note,
-        ),
-        "trend_changes": changes.assign(**keys),
-    }
-
-
-def _trend_data(
-    answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec, dim: DimensionLevel,
+def _trend_cells(
+    answers: pd.DataFrame, instrument: Instrument, flags: pd.Series, dim: DimensionLevel,
     cycles: Sequence[int], weights: str | None,
 ) -> tuple[pd.DataFrame, str]:  # fmt: skip
-    """Rows of the comparable cycles with ``region``, ``_y`` (0/1), ``_g`` (group) and optional
-    weights."""
+    """Sufficient statistics per region x cycle x group of the comparable cycles
+    (:func:`toolkit.stats.trends.cell_statistics`; ``flags``: the 0/1 outcome per response, NaN
+    when not answered), and the reference group of ``dim``."""
     labels, reference = _grouped(answers, instrument, dim)
-    missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
     frame = pd.DataFrame(
         {
-            "cycle": answers["cycle"].astype(int),
             "region": answers["region"].astype(str),
-            "_y": event_flags(answers[indicator.item], indicator.events, missing),
+            "cycle": answers["cycle"].astype(int),
+            "_y": flags,
             "_g": labels,
+            "_w": answers[weights] if weights else 1.0,
         }
     )
-    if weights:
-        frame[weights] = answers[weights]
-    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g"])
-    return frame.assign(_g=frame["_g"].astype(str)), reference
+    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g", "_w"])
+    frame["_g"] = frame["_g"].astype(str)
+    cells = cell_statistics(frame, outcome="_y", group="_g", cycle="cycle",
+                            weights="_w" if weights else None, by=("region",))  # fmt: skip
+    return cells, reference
+
+
+def _area_cells(cells: pd.DataFrame, *, regional: bool) -> list[tuple[str, pd.DataFrame]]:
+    """``("England", the cells summed over regions)`` and, if ``regional``, ``(code, the region's
+    cells)`` per region in code order (:data:`toolkit.stats.trends.CELL_COLUMNS` each)."""
+    if cells.empty:
+        return []
+    sums = [c for c in CELL_COLUMNS if c not in ("cycle", "group", "cycle_n")]
+    national = cells.groupby(["cycle", "group"], sort=True)[sums].sum().reset_index()
+    national["cycle_n"] = national.groupby("cycle")["n"].transform("sum")
+    areas = [(NATIONAL, national)]
+    if regional:
+        areas += [(str(code), part[CELL_COLUMNS].reset_index(drop=True))
+                  for code, part in cells.groupby("region", sort=True)]  # fmt: skip
+    return areas
+
+
+def _change_n(change: pd.DataFrame, cells: pd.DataFrame, reference: str) -> list[int]:
+    """The smallest of the four cells (group and reference, both cycles) behind each change row
+    (0 when one is missing)."""
+    n_cells = dict(zip(zip(cells["cycle"], cells["group"], strict=True), cells["n"], strict=True))
+    return [min(n_cells.get((c, g), 0), n_cells.get((p, g), 0), n_cells.get((c, reference), 0),
+                n_cells.get((p, reference), 0))
+            for c, p, g in change[["cycle", "previous_cycle", "group"]].to_numpy()]  # fmt: skip
+
+
+def _stack(pieces: list[tuple[dict[str, object], pd.DataFrame]]) -> pd.DataFrame:
+    """The frames one below the other, each with its keys as constant columns."""
+    frames = [frame for _, frame in pieces]
+    table = pd.concat(frames, ignore_index=True)
+    lengths = [len(frame) for frame in frames]
+    for key in pieces[0][0]:
+        values = np.empty(len(pieces), dtype=object)
+        values[:] = [keys[key] for keys, _ in pieces]
+        table[key] = np.repeat(values, lengths)
+    return table
+
+
+def _gap_table(
+    cells: list[tuple[dict[str, object], pd.DataFrame]],
+    per_cycle: list[tuple[dict[str, object], pd.DataFrame]],
+    level: float,
+) -> pd.DataFrame:
+    """``trend_gaps``: every cell's n, events, rate and Wilson interval, with its comparison
+    against the reference (none for the reference's own rows)."""
+    counts = _stack(cells)[[*TREND_KEYS, "cycle", "group", "n", "events", "reference_group",
+                            "comparability"]]  # fmt: skip
+    counts["estimate"] = counts["events"] / counts["n"]
+    counts["ci_low"], counts["ci_high"] = wilson_interval(counts["events"], counts["n"], level)
+    counts["is_reference"] = counts["group"] == counts["reference_group"]
+    comparison = _stack(per_cycle).drop(columns=["n", "events", "estimate", "reference_group"])
+    gaps = counts.merge(comparison, on=[*TREND_KEYS, "cycle", "group"], how="left")
+    gaps["note"] = gaps["note"].fillna("")
+    return gaps
 
 
 def _areas(rows: pd.DataFrame, *, regional: bool) -> list[tuple[str, pd.DataFrame]]:
@@ -292,8 +307,8 @@ def trend_tables(
     Verdicts are adjusted for multiplicity within ``spec.multiplicity_family`` (by default
     survey x region x dimension x level).
     """
-    parts: dict[str, list[pd.DataFrame]] = {"trend_gaps": [], "trend_interactions": [],
-                                            "trend_changes": []}  # fmt: skip
+    parts: dict[str, list[tuple[dict[str, object], pd.DataFrame]]] = {
+        "cells": [], "per_cycle": [], "verdict": [], "interaction": [], "change": []}  # fmt: skip
     chosen = [i for i in indicators if spec.indicators is None or i.name in spec.indicators]
     for indicator in chosen:
         answers = responses.get(indicator.survey)
@@ -303,22 +318,41 @@ def trend_tables(
         answers = harmonised(answers, history)
         cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
         instrument = instruments[indicator.survey]
+        missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
+        flags = event_flags(answers[indicator.item], indicator.events, missing)
         for dim in (d for d in spec.trend_dimensions if indicator.compared_by(d.name)):
-            data, reference = _trend_data(answers, instrument, indicator, dim, cycles, spec.weights)
-            for region, rows in _areas(data, regional=dim in spec.regional_dimensions):
+            cells, reference = _trend_cells(answers, instrument, flags, dim, cycles, spec.weights)
+            for region, area in _area_cells(cells, regional=dim in spec.regional_dimensions):
                 keys = {"survey": indicator.survey, "region": region, "indicator": indicator.name,
                         "dimension": dim.name, "level": dim.level}  # fmt: skip
-                frames = _trend_frames(rows, keys, reference, note, level=level, min_n=min_n,
-                                       weights=spec.weights)  # fmt: skip
-                for name, frame in frames.items():
-                    parts[name].append(frame)
+                trend = gap_trend_cells(area, reference=reference, weighted=spec.weights is not None,
+                                        level=level, min_n=min_n)  # fmt: skip
+                span = sorted(trend.cycles)
+                parts["cells"].append(
+                    ({**keys, "reference_group": reference, "comparability": note}, area)
+                )
+                parts["per_cycle"].append((keys, trend.per_cycle))
+                verdict_keys = {k: v for k, v in keys.items() if k != "level"}
+                parts["verdict"].append(({**verdict_keys, "dimension_level": dim.level,
+                                          "comparability": note,
+                                          "cycles": f"{span[0]}-{span[-1]}" if span else ""},
+                                         trend.verdict))  # fmt: skip
+                parts["interaction"].append((keys, trend.interaction[["model", "note"]]))
+                change = trend.change.assign(reference_group=reference,
+                                             n=_change_n(trend.change, area, reference))  # fmt: skip
+                parts["change"].append((keys, change))
     columns = {"trend_gaps": TREND_GAP_COLUMNS, "trend_interactions": TREND_INTERACTION_COLUMNS,
                "trend_changes": TREND_CHANGE_COLUMNS}  # fmt: skip
+    if not parts["cells"]:
+        return {name: pd.DataFrame(columns=cols) for name, cols in columns.items()}
+    verdicts = _stack(parts["verdict"])
+    interactions = _stack(parts["interaction"])
+    verdicts["model"] = interactions["model"].to_numpy()
+    verdicts["note"] = interactions["note"].to_numpy()
     tables = {
-        name: pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=columns[name])
-        for name, frames in parts.items()
+        "trend_gaps": _gap_table(parts["cells"], parts["per_cycle"], level),
+        "trend_interactions": verdicts,
+        "trend_changes": _stack(parts["change"]),
     }
     verdicts = tables["trend_interactions"]
     if not verdicts.empty:
@@ -380,7 +414,8 @@ _KEY = "\x1f"
 
 def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float) -> pd.DataFrame:
     """Rate (Wilson) or mean score (t) per ``region`` x group of ``_g`` and for all respondents
-    of each region, in one call per kind (the region and group are joined into one key)."""
+    of each region, in one call per kind (the region and group are joined into one key;
+    ``region`` may itself be a joined key, e.g. cycle and region, each its own design)."""
     rows = data.dropna(subset=[measure])
     if rows.empty:
         return pd.DataFrame()
@@ -392,7 +427,7 @@ def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float
     else:
         by_group = proportions(keyed, outcome=measure, group="_k", level=level)
         overall = proportions(rows, outcome=measure, group="region", level=level)
-    keys = by_group["group"].astype(str).str.split(_KEY, n=1, expand=True)
+    keys = by_group["group"].astype(str).str.rsplit(_KEY, n=1, expand=True)
     by_group = by_group.assign(region=keys[0], group=keys[1])
     overall = overall.assign(region=overall["group"].astype(str), group=ALL_RESPONDENTS,
                              dimension="all", level="all")  # fmt: skip
@@ -419,26 +454,30 @@ def intention_to_leave(
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
+    cycles = answers["cycle"].astype(int).astype(str)
     parts = []
-    for cycle, rows in answers.groupby("cycle", sort=True):
-        for dim in spec.trend_dimensions:
-            labels, _ = _grouped(rows, instrument, dim)
-            data = measures.loc[rows.index].assign(_g=labels, region=rows["region"].astype(str))
-            stacked = pd.concat([frame.assign(region=name) for name, frame in
-                                 _areas(data, regional=dim in spec.regional_dimensions)],
-                                ignore_index=True)  # fmt: skip
-            for measure in measures.columns:
-                table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
-                if table.empty:
-                    continue
-                table = table.assign(survey=spec.retention_survey, cycle=int(cycle))
-                grouped = table["dimension"].isna()
-                table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
-                parts.append(table)
+    for dim in spec.trend_dimensions:
+        labels, _ = _grouped(answers, instrument, dim)
+        data = measures.assign(_g=labels, region=answers["region"].astype(str), _cycle=cycles)
+        stacked = pd.concat([frame.assign(region=frame["_cycle"] + _KEY + name) for name, frame
+                             in _areas(data, regional=dim in spec.regional_dimensions)],
+                            ignore_index=True)  # fmt: skip
+        for measure in measures.columns:
+            table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
+            if table.empty:
+                continue
+            area = table["region"].str.split(_KEY, n=1, expand=True)
+            table = table.assign(survey=spec.retention_survey, cycle=area[0].astype(int),
+                                 region=area[1])  # fmt: skip
+            grouped = table["dimension"].isna()
+            table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
+            parts.append(table)
     if not parts:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
-    table = pd.concat(parts, ignore_index=True).drop_duplicates(
-        ["cycle", "region", "indicator", "dimension", "level", "group"]
+    table = (
+        pd.concat(parts, ignore_index=True)
+        .sort_values("cycle", kind="stable")
+        .drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
     )
     if "events" not in table:
         table["events"] = np.nan

@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,106 +206,178 @@ def _cycle_values(cycles: pd.Series) -> dict[object, float]:
     return {c: float(i) for i, c in enumerate(ordered)}
 
 
-def _cell(y: np.ndarray, w: np.ndarray, design_n: int) -> _Cell:
-    """Rate, SE and Kish design effect of one group in one cycle.
+CELL_COLUMNS = ["cycle", "group", "n", "events", "sum_w", "sum_wy", "sum_w2", "sum_w2y", "cycle_n"]
+"""The sufficient statistics of one cycle x group cell (:func:`cell_statistics`)."""
+
+
+def cell_statistics(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    group: str,
+    cycle: str,
+    weights: str | None = None,
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass.
+
+    Args:
+        frame: one row per response, complete in every column used, ``outcome`` 0/1.
+        outcome, group, cycle: column names; ``weights`` optional (1 per row without).
+        by: further keys (e.g. region): each key's cells are a separate design.
+
+    Returns:
+        ``[*by, *CELL_COLUMNS]`` sorted by the keys: n, events, sum w, sum w y, sum w^2,
+        sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle (the
+        design's sample size m within ``by``). Every trend estimate is a function of these.
+    """
+    y = frame[outcome].to_numpy(dtype=float)
+    w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame))
+    keys = [*by, cycle, group]
+    sums = pd.DataFrame(
+        {
+            **{k: frame[k].to_numpy() for k in keys},
+            "n": np.ones(len(frame), dtype=np.int64),
+            "events": y,
+            "sum_w": w,
+            "sum_wy": w * y,
+            "sum_w2": w * w,
+            "sum_w2y": w * w * y,
+        }
+    )
+    cells = sums.groupby(keys, sort=True).sum().reset_index()
+    cells["events"] = cells["events"].astype(np.int64)
+    cells["cycle_n"] = cells.groupby([*by, cycle])["n"].transform("sum")
+    return cells.rename(columns={cycle: "cycle", group: "group"})
+
+
+def _cells(stats_: pd.DataFrame) -> dict[tuple[object, str], _Cell]:
+    """One :class:`_Cell` per row of :func:`cell_statistics` output (one design).
 
     p = sum(w y) / sum(w); SE^2 = m/(m-1) sum(w^2 (y - p)^2) / (sum w)^2 with m the cycle's sample
-    size (the domain stays inside its cycle's design); unweighted SE^2 = p q / n for the z test.
+    size (the domain stays inside its cycle's design), where
+    sum(w^2 (y - p)^2) = sum(w^2 y) (1 - 2p) + p^2 sum(w^2); Kish deff = n sum(w^2) / (sum w)^2.
     """
-    n = len(y)
-    if n == 0:
-        return _Cell(0, 0, np.nan, np.nan, np.nan)
-    total = w.sum()
-    p = float((w * y).sum() / total)
-    se = float(np.sqrt(design_n / max(design_n - 1, 1) * (w**2 * (y - p) ** 2).sum()) / total)
-    deff = float(n * (w**2).sum() / total**2)
-    return _Cell(n, int(y.sum()), p, se, deff)
+    total = stats_["sum_w"].to_numpy(dtype=float)
+    p = stats_["sum_wy"].to_numpy(dtype=float) / total
+    squares = stats_["sum_w2y"].to_numpy(dtype=float) * (1 - 2 * p) + p**2 * stats_[
+        "sum_w2"
+    ].to_numpy(dtype=float)
+    m = stats_["cycle_n"].to_numpy(dtype=float)
+    se = np.sqrt(m / np.maximum(m - 1, 1) * np.maximum(squares, 0)) / total
+    n = stats_["n"].to_numpy()
+    deff = n * stats_["sum_w2"].to_numpy(dtype=float) / total**2
+    return {
+        (_plain(cy), str(grp)): _Cell(int(k), int(e), float(pi), float(si), float(di))
+        for cy, grp, k, e, pi, si, di in zip(
+            stats_["cycle"], stats_["group"], n, stats_["events"], p, se, deff, strict=True
+        )
+    }
 
 
-def _unweighted_comparison(g: _Cell, r: _Cell, alpha: float) -> tuple[float, ...]:
-    """Newcombe interval for p_g - p_r and Katz interval for p_g / p_r (NaN on a zero cell)."""
-    diff_ci = confint_proportions_2indep(
-        g.events, g.n, r.events, r.n, method="newcomb", compare="diff", alpha=alpha
+def _unweighted_comparison(
+    g: dict[str, np.ndarray], r: dict[str, np.ndarray], alpha: float
+) -> tuple[np.ndarray, ...]:
+    """Newcombe interval for p_g - p_r and Katz interval for p_g / p_r (NaN on a zero cell),
+    for arrays of cells with n > 0 (statsmodels ``confint_proportions_2indep``, element-wise)."""
+    counts = (g["events"], g["n"], r["events"], r["n"])
+    diff_low, diff_high = confint_proportions_2indep(
+        *counts, method="newcomb", compare="diff", alpha=alpha
     )
-    if min(g.events, r.events) == 0:
-        return (*diff_ci, np.nan, np.nan)
-    rl_ci = confint_proportions_2indep(
-        g.events, g.n, r.events, r.n, method="log", compare="ratio", alpha=alpha
-    )
-    return (*diff_ci, *rl_ci)
+    rl_low, rl_high = np.full(len(g["n"]), np.nan), np.full(len(g["n"]), np.nan)
+    some = np.minimum(g["events"], r["events"]) > 0
+    if some.any():
+        rl_low[some], rl_high[some] = confint_proportions_2indep(
+            *(c[some] for c in counts), method="log", compare="ratio", alpha=alpha
+        )
+    return diff_low, diff_high, rl_low, rl_high
 
 
-def _weighted_comparison(g: _Cell, r: _Cell, z: float) -> tuple[float, ...]:
+def _weighted_comparison(
+    g: dict[str, np.ndarray], r: dict[str, np.ndarray], z: float
+) -> tuple[np.ndarray, ...]:
     """Wald intervals from linearised SEs: diff +/- z sqrt(se_g^2 + se_r^2); ratio on the log scale
     with se(log RL)^2 = (se_g / p_g)^2 + (se_r / p_r)^2 (NaN when either rate is 0)."""
-    diff = g.estimate - r.estimate
-    se_diff = np.hypot(g.se, r.se)
-    if min(g.estimate, r.estimate) <= 0:
-        return diff - z * se_diff, diff + z * se_diff, np.nan, np.nan
-    log_rl = np.log(g.estimate / r.estimate)
-    se_log = np.hypot(g.se / g.estimate, r.se / r.estimate)
+    diff = g["estimate"] - r["estimate"]
+    se_diff = np.hypot(g["se"], r["se"])
+    positive = np.minimum(g["estimate"], r["estimate"]) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rl = np.log(g["estimate"] / r["estimate"])
+        se_log = np.hypot(g["se"] / g["estimate"], r["se"] / r["estimate"])
     return (
         diff - z * se_diff,
         diff + z * se_diff,
-        np.exp(log_rl - z * se_log),
-        np.exp(log_rl + z * se_log),
+        np.where(positive, np.exp(log_rl - z * se_log), np.nan),
+        np.where(positive, np.exp(log_rl + z * se_log), np.nan),
     )
 
 
-def _cycle_cells(
-    frame: pd.DataFrame, outcome: str, group: str, cycle: str
-) -> dict[tuple[object, str], _Cell]:
-    """One :class:`_Cell` per (cycle, group) present in the data."""
-    cells: dict[tuple[object, str], _Cell] = {}
-    for cy, rows in frame.groupby(cycle, sort=True):
-        for grp, sub in rows.groupby(group):
-            cells[(cy, str(grp))] = _cell(sub[outcome].to_numpy(), sub["_w"].to_numpy(), len(rows))
-    return cells
+def _cell_arrays(cells: list[_Cell]) -> dict[str, np.ndarray]:
+    """The fields of a list of cells as arrays."""
+    return {
+        name: np.array([getattr(c, name) for c in cells], dtype=float if name in
+                       ("estimate", "se", "deff") else np.int64)
+        for name in ("n", "events", "estimate", "se", "deff")
+    }  # fmt: skip
 
 
-def _per_cycle_row(
-    cy: object,
-    grp: str,
-    reference: str,
+def _per_cycle(
     cells: dict[tuple[object, str], _Cell],
+    cycles: list[object],
+    others: list[str],
+    reference: str,
     weighted: bool,
     level: float,
-) -> dict[str, object]:
-    """The comparison of one group with the reference in one cycle."""
+) -> pd.DataFrame:
+    """The comparison of each group with the reference in each cycle (``PER_CYCLE_COLUMNS``)."""
     empty = _Cell(0, 0, np.nan, np.nan, np.nan)
-    g, r = cells.get((cy, grp), empty), cells.get((cy, reference), empty)
-    row: dict[str, object] = {
-        "cycle": cy,
-        "group": grp,
-        "reference_group": reference,
-        "n": g.n,
-        "events": g.events,
-        "estimate": g.estimate,
-        "reference_estimate": r.estimate,
-        "diff": g.estimate - r.estimate,
-        "rel_likelihood": np.nan,
-        "ci_method": WEIGHTED_CI if weighted else UNWEIGHTED_CI,
-        "note": "",
-    }
-    limits = ["diff_ci_low", "diff_ci_high", "rl_ci_low", "rl_ci_high"]
-    if g.n == 0 or r.n == 0:
-        row.update(dict.fromkeys(limits, np.nan))
-        row["note"] = "no responses from this group or the reference in this cycle"
-        return row
-    alpha = 1 - level
-    values = (
-        _weighted_comparison(g, r, _z(level)) if weighted else _unweighted_comparison(g, r, alpha)
-    )
-    row.update(zip(limits, values, strict=True))
-    if r.estimate > 0:
-        row["rel_likelihood"] = g.estimate / r.estimate
-    if g.events == 0 or r.events == 0:
-        row["note"] = (
-            "reference rate is 0: relative likelihood undefined"
-            if r.events == 0
-            else "no events in this group: relative likelihood interval undefined"
+    pairs = [(cy, grp) for cy in cycles for grp in others]
+    g = _cell_arrays([cells.get(pair, empty) for pair in pairs])
+    r = _cell_arrays([cells.get((cy, reference), empty) for cy, _ in pairs])
+    both = (g["n"] > 0) & (r["n"] > 0)
+    limits = [np.full(len(pairs), np.nan) for _ in range(4)]
+    if both.any():
+        g_both = {k: v[both] for k, v in g.items()}
+        r_both = {k: v[both] for k, v in r.items()}
+        values = (
+            _weighted_comparison(g_both, r_both, _z(level))
+            if weighted
+            else _unweighted_comparison(g_both, r_both, 1 - level)
         )
-    return row
+        for column, value in zip(limits, values, strict=True):
+            column[both] = value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(both & (r["estimate"] > 0), g["estimate"] / r["estimate"], np.nan)
+    notes = np.where(
+        ~both,
+        "no responses from this group or the reference in this cycle",
+        np.where(
+            r["events"] == 0,
+            "reference rate is 0: relative likelihood undefined",
+            np.where(g["events"] == 0,
+                     "no events in this group: relative likelihood interval undefined", ""),
+        ),
+    )  # fmt: skip
+    return pd.DataFrame(
+        {
+            "cycle": [cy for cy, _ in pairs],
+            "group": [grp for _, grp in pairs],
+            "reference_group": reference,
+            "n": g["n"],
+            "events": g["events"],
+            "estimate": g["estimate"],
+            "reference_estimate": r["estimate"],
+            "diff": g["estimate"] - r["estimate"],
+            "diff_ci_low": limits[0],
+            "diff_ci_high": limits[1],
+            "rel_likelihood": ratio,
+            "rl_ci_low": limits[2],
+            "rl_ci_high": limits[3],
+            "ci_method": WEIGHTED_CI if weighted else UNWEIGHTED_CI,
+            "note": notes.astype(object),
+        },
+        columns=PER_CYCLE_COLUMNS,
+    )
 
 
 def _design(
@@ -381,43 +453,161 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
 
 
 def _fit_cells(y: np.ndarray, x: pd.DataFrame) -> _Fit:
-    """The unweighted fit on cell-level sufficient statistics: rows with the same covariate
-    pattern collapse to (events, non-events), which gives the same maximum-likelihood
-    estimates and standard errors as the row-level fit, in time independent of the rows.
-
-    Separation: a pattern set can make the cell fit saturated (two cycles), where
-    statsmodels' separation warning fires on every fit, so it is detected directly instead:
-    a cell with no events or only events in a group that has no other cell to borrow from
-    shows as fitted probabilities at 0 or 1, or coefficients beyond any real effect.
-    """
-    nan = pd.Series(np.nan, index=x.columns)
+    """The unweighted fit of row-level data (``y`` 0/1, model matrix ``x``) on its covariate
+    patterns: rows with the same pattern collapse to (events, non-events)
+    (:func:`_fit_binomial_cells`)."""
     cells = (
         x.assign(_y=y).groupby(list(x.columns), sort=True)["_y"].agg(["sum", "count"]).reset_index()
     )
-    events = cells["sum"].to_numpy(dtype=float)
-    endog = np.column_stack([events, cells["count"].to_numpy(dtype=float) - events])
-    design = cells[list(x.columns)].astype(float)
+    return _fit_binomial_cells(
+        cells["sum"].to_numpy(dtype=float),
+        cells["count"].to_numpy(dtype=float),
+        cells[list(x.columns)].to_numpy(dtype=float),
+        list(x.columns),
+    )
+
+
+def _separated(result: object) -> bool:
+    """Separation in a cell-level fit: fitted probabilities at 0 or 1, or coefficients beyond
+    any real effect (statsmodels' separation warning fires on every saturated cell fit, so it
+    cannot be used)."""
+    mu = np.asarray(result.mu)
+    return bool((mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any())
+
+
+def _glm_cells(
+    endog: np.ndarray, design: np.ndarray, names: list[str], **weights: np.ndarray
+) -> tuple[object, _Fit | None]:
+    """statsmodels binomial GLM on cells (tol 1e-12), its harmless cell-level warnings silenced.
+
+    Returns the result, and the failed :class:`_Fit` when the model failed, separated or did
+    not converge (else None).
+    """
+    nan = pd.Series(np.nan, index=names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         # A saturated cell fit has no residual df; statsmodels then divides by zero while
         # computing a Pearson scale the binomial family never uses (its scale is fixed at 1).
         warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
         try:
-            result = sm.GLM(endog, design, family=sm.families.Binomial()).fit(
-                tol=1e-12, maxiter=100
-            )
+            # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
+            # published numbers came from (the IRLS stopping point is sensitive to the last bit).
+            exog = np.asfortranarray(design)
+            model = sm.GLM(endog, exog, family=sm.families.Binomial(), **weights)
+            result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return _Fit(nan, nan, np.nan, f"model failed: {error}")
-    mu = np.asarray(result.mu)
-    if (mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any():
-        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+            return None, _Fit(nan, nan, np.nan, f"model failed: {error}")
+    if _separated(result):
+        return result, _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
     if not result.converged:
-        return _Fit(nan, nan, np.nan, "model did not converge")
-    return _Fit(result.params, result.bse, np.inf, "")
+        return result, _Fit(nan, nan, np.nan, "model did not converge")
+    return result, None
 
 
-def _interaction_rows(fit: _Fit, others: list[str], weighted: bool, level: float) -> pd.DataFrame:
-    """One row per group: the ``group:cycle`` coefficient with its interval and p-value."""
+def _fit_binomial_cells(
+    events: np.ndarray, counts: np.ndarray, design: np.ndarray, names: list[str]
+) -> _Fit:
+    """The unweighted fit on cell-level sufficient statistics: one row per covariate pattern
+    (``design``, columns ``names``) with its (events, non-events), which gives the same
+    maximum-likelihood estimates and model-based standard errors as the row-level fit, in time
+    independent of the rows."""
+    result, failed = _glm_cells(np.column_stack([events, counts - events]), design, names)
+    if failed is not None:
+        return failed
+    return _Fit(pd.Series(result.params, index=names), pd.Series(result.bse, index=names),
+                np.inf, "")  # fmt: skip
+
+
+def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: list[str]) -> _Fit:
+    """The survey-weighted fit and its sandwich covariance from cell sums (no clusters).
+
+    ``sums``: per cell (rows of ``design``), ``n``, ``sum_w``, ``sum_wy``, ``sum_w2``,
+    ``sum_w2y``. Within a cell x and mu are constant, so the pseudo-likelihood's estimating
+    equations sum_i w_i x_i (y_i - mu_i) = sum_c x_c (sum w y - mu_c sum w) are those of a
+    binomial GLM on the cells with response sum(w y) / sum(w) and weight sum(w). Sandwich as
+    :func:`_fit_logistic`: A = sum_c sum(w) mu (1 - mu) x x';
+    sum_i U_i U_i' = sum_c x x' [sum(w^2 y) (1 - 2 mu) + mu^2 sum(w^2)] and
+    sum_i U_i = sum_c x_c (sum(w y) - mu sum(w)), so the centred meat is
+    m/(m-1) [sum U U' - (sum U)(sum U)' / m] with m the rows; df = m - p.
+    """
+    sum_w, sum_wy = sums["sum_w"], sums["sum_wy"]
+    result, failed = _glm_cells(sum_wy / sum_w, design, names, var_weights=sum_w)
+    if failed is not None:
+        return failed
+    mu = np.asarray(result.mu)
+    bread = np.linalg.inv(design.T @ (design * (sum_w * mu * (1 - mu))[:, None]))
+    squares = sums["sum_w2y"] * (1 - 2 * mu) + mu**2 * sums["sum_w2"]
+    total = (design * (sum_wy - mu * sum_w)[:, None]).sum(axis=0)
+    m = float(sums["n"].sum())
+    meat = m / (m - 1) * (design.T @ (design * squares[:, None]) - np.outer(total, total) / m)
+    cov = bread @ meat @ bread
+    return _Fit(pd.Series(result.params, index=names),
+                pd.Series(np.sqrt(np.diag(cov)), index=names), m - design.shape[1], "")  # fmt: skip
+
+
+def _cell_design(
+    groups: np.ndarray, others: list[str], cycle_c: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """The model matrix of :func:`_design` with one row per cell (no covariates), and its
+    column names."""
+    dummies = {f"group={grp}": (groups == grp).astype(float) for grp in others}
+    columns = {"(Intercept)": np.ones(len(groups)), **dummies, "cycle": cycle_c}
+    columns |= {f"{name}:cycle": dummy * cycle_c for name, dummy in dummies.items()}
+    return np.column_stack(list(columns.values())), list(columns)
+
+
+def _cell_model_fit(
+    stats_: pd.DataFrame,
+    reference: str,
+    others: list[str],
+    cycle_values: dict[object, float],
+    weighted: bool,
+) -> _Fit:
+    """Fit the interaction model on the cells of :func:`cell_statistics`, or explain why not.
+
+    The cells are ordered as the row-level fit groups its covariate patterns (sorted by the
+    model matrix), so both give the same numbers.
+    """
+    centre = float(np.mean(list(cycle_values.values())))
+    cycle_c = np.array([cycle_values[_plain(c)] for c in stats_["cycle"]], dtype=float) - centre
+    groups = stats_["group"].astype(str).to_numpy()
+    design, names = _cell_design(groups, others, cycle_c)
+    sums = {c: stats_[c].to_numpy(dtype=float) for c in CELL_COLUMNS[2:-1]}
+    labels, inverse = np.unique(groups, return_inverse=True)
+    rates = pd.Series(
+        np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"]), index=labels
+    )
+    problem = _unfittable(reference, rates, len(set(cycle_c)))
+    if problem:
+        nan = pd.Series(np.nan, index=names)
+        return _Fit(nan, nan, np.nan, problem)
+    order = np.lexsort(design.T[::-1])
+    design = design[order]
+    sums = {name: values[order] for name, values in sums.items()}
+    if weighted:
+        return _fit_weighted_cells(sums, design, names)
+    return _fit_binomial_cells(sums["events"], sums["n"], design, names)
+
+
+def _unfittable(reference: str, rates: pd.Series, n_cycles: int) -> str:
+    """Why the interaction model cannot be fitted ("" when it can): no reference responses,
+    fewer than two cycles, or a group with all or no events in every cycle (``rates``: each
+    group's crude rate over all cycles)."""
+    if reference not in rates.index:
+        return f"reference group {reference!r} has no responses"
+    if n_cycles < 2:
+        return "fewer than two cycles: no trend"
+    degenerate = sorted(rates.index[(rates == 0) | (rates == 1)])
+    if degenerate:
+        return f"separation: {', '.join(degenerate)} has all or no events in every cycle"
+    return ""
+
+
+def _interaction_rows(
+    fit: _Fit, others: list[str], weighted: bool, level: float
+) -> list[dict[str, object]]:
+    """One row per group (``INTERACTION_COLUMNS``): the ``group:cycle`` coefficient with its
+    interval and p-value."""
     rows = []
     for grp in others:
         term = f"group={grp}:cycle"
@@ -437,7 +627,7 @@ def _interaction_rows(fit: _Fit, others: list[str], weighted: bool, level: float
                 "note": fit.note,
             }
         )
-    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+    return rows
 
 
 def _z_test(change: float, variance: float) -> tuple[float, float]:
@@ -511,7 +701,7 @@ def _smallest_n(
     )
 
 
-def decide(row: pd.Series, significant: bool) -> tuple[str, str]:
+def decide(row: Mapping[str, object], significant: bool) -> tuple[str, str]:
     """The verdict and its reason for one verdict-table row.
 
     "too few responses to say" when a cycle's group or reference n is below ``min_n`` or the model
@@ -547,7 +737,7 @@ def decide(row: pd.Series, significant: bool) -> tuple[str, str]:
 
 
 def _verdict_table(
-    interaction: pd.DataFrame,
+    interaction: list[dict[str, object]],
     fit: _Fit,
     first_c: float,
     smallest: dict[str, int],
@@ -557,26 +747,24 @@ def _verdict_table(
 ) -> pd.DataFrame:
     """Verdict rows from the interaction table, decided by its confidence intervals."""
     rows = []
-    for _, inter in interaction.iterrows():
+    for inter in interaction:
         grp = inter["group"]
         main = fit.params.get(f"group={grp}", np.nan)
-        row = pd.Series(
-            {
-                "group": grp,
-                "reference_group": reference,
-                "interaction": inter["estimate"],
-                "ci_low": inter["ci_low"],
-                "ci_high": inter["ci_high"],
-                "p_value": inter["p_value"],
-                "p_adjusted": np.nan,
-                "adjust_method": methods.NO_ADJUSTMENT,
-                "first_cycle_gap": main + inter["estimate"] * first_c,
-                "smallest_n": smallest[grp],
-                "min_n": min_n,
-                "level": level,
-                "model_ok": bool(np.isfinite(inter["se"])),
-            }
-        )
+        row: dict[str, object] = {
+            "group": grp,
+            "reference_group": reference,
+            "interaction": inter["estimate"],
+            "ci_low": inter["ci_low"],
+            "ci_high": inter["ci_high"],
+            "p_value": inter["p_value"],
+            "p_adjusted": np.nan,
+            "adjust_method": methods.NO_ADJUSTMENT,
+            "first_cycle_gap": main + inter["estimate"] * first_c,
+            "smallest_n": smallest[grp],
+            "min_n": min_n,
+            "level": level,
+            "model_ok": bool(np.isfinite(inter["se"])),
+        }
         excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
         row["verdict"], row["reason"] = decide(row, excludes_zero)
         rows.append(row)
@@ -616,61 +804,84 @@ def gap_trend(
     """
     frame = _prepare(data, outcome, group, cycle, weights, covariates)
     require_reference(declared_levels(data[group]), reference, group)
+    stats_ = cell_statistics(frame, outcome=outcome, group=group, cycle=cycle, weights="_w")
+    if not covariates:
+        return gap_trend_cells(stats_, reference=reference, weighted=weights is not None,
+                               level=level, min_n=min_n, cycle_values=_cycle_values(frame[cycle]))  # fmt: skip
     cycle_values = _cycle_values(frame[cycle])
-    cycles = list(cycle_values)
     others = sorted(set(frame[group].unique()) - {reference})
-    cells = _cycle_cells(frame, outcome, group, cycle)
-    weighted = weights is not None
-    per_cycle = pd.DataFrame(
-        [
-            _per_cycle_row(cy, grp, reference, cells, weighted, level)
-            for cy in cycles
-            for grp in others
-        ],
-        columns=PER_CYCLE_COLUMNS,
-    )
     centre = float(np.mean(list(cycle_values.values())))
     cycle_c = frame[cycle].map(cycle_values).astype(float) - centre
-    fit = _model_fit(frame, outcome, group, reference, others, cycle_c, covariates, weighted)
+    x = _design(frame, group, reference, others, cycle_c, covariates)
+    problem = _unfittable(reference, frame.groupby(group)[outcome].mean(), cycle_c.nunique())
+    nan = pd.Series(np.nan, index=x.columns)
+    fit = (
+        _Fit(nan, nan, np.nan, problem)
+        if problem
+        else _fit_logistic(
+            frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weights is not None
+        )
+    )
+    return _gap_trend(stats_, cycle_values, fit, reference, weights is not None, level, min_n)
+
+
+def gap_trend_cells(
+    cells: pd.DataFrame,
+    *,
+    reference: str,
+    weighted: bool = False,
+    level: float = 0.95,
+    min_n: int = 10,
+    cycle_values: dict[object, float] | None = None,
+) -> GapTrend:
+    """:func:`gap_trend` without covariates, from the cells' sufficient statistics alone.
+
+    Args:
+        cells: one design's :func:`cell_statistics` (``CELL_COLUMNS``, no ``by`` keys left).
+        reference: the reference group label; it must be one of the cells' groups.
+        weighted: whether the sums carry survey weights (design-based SEs, sandwich t model).
+        level, min_n: as :func:`gap_trend`.
+        cycle_values: the numeric value of each cycle (default :func:`_cycle_values` of the
+            cells' cycles).
+
+    Returns:
+        :class:`GapTrend`, the same numbers as :func:`gap_trend` on the rows (the binomial GLM
+        on cells has the row-level fit's estimating equations, and the sandwich's sums are
+        sums over cells; :func:`_fit_binomial_cells`, :func:`_fit_weighted_cells`).
+    """
+    groups = sorted({str(g) for g in cells["group"]})
+    require_reference(groups, reference, "group")
+    if cycle_values is None:
+        cycle_values = _cycle_values(cells["cycle"])
+    others = [g for g in groups if g != reference]
+    fit = _cell_model_fit(cells, reference, others, cycle_values, weighted)
+    return _gap_trend(cells, cycle_values, fit, reference, weighted, level, min_n)
+
+
+def _gap_trend(
+    stats_: pd.DataFrame,
+    cycle_values: dict[object, float],
+    fit: _Fit,
+    reference: str,
+    weighted: bool,
+    level: float,
+    min_n: int,
+) -> GapTrend:
+    """The four tables from the cells and the fitted model."""
+    cells = _cells(stats_)
+    cycles = list(cycle_values)
+    others = sorted({str(g) for g in stats_["group"]} - {reference})
     interaction = _interaction_rows(fit, others, weighted, level)
     smallest = {grp: _smallest_n(cells, cycles, grp, reference) for grp in others}
+    centre = float(np.mean(list(cycle_values.values())))
     first_c = cycle_values[cycles[0]] - centre if cycles else np.nan
     return GapTrend(
-        per_cycle=per_cycle,
-        interaction=interaction,
+        per_cycle=_per_cycle(cells, cycles, others, reference, weighted, level),
+        interaction=pd.DataFrame(interaction, columns=INTERACTION_COLUMNS),
         change=_change_rows(cells, cycles, others, reference),
         verdict=_verdict_table(interaction, fit, first_c, smallest, reference, min_n, level),
         cycles=cycle_values,
     )
-
-
-def _model_fit(
-    frame: pd.DataFrame,
-    outcome: str,
-    group: str,
-    reference: str,
-    others: list[str],
-    cycle_c: pd.Series,
-    covariates: Sequence[str],
-    weighted: bool,
-) -> _Fit:
-    """Fit the interaction model, or explain why it cannot be fitted."""
-    x = _design(frame, group, reference, others, cycle_c, covariates)
-    nan = pd.Series(np.nan, index=x.columns)
-    if reference not in set(frame[group].unique()):
-        return _Fit(nan, nan, np.nan, f"reference group {reference!r} has no responses")
-    if cycle_c.nunique() < 2:
-        return _Fit(nan, nan, np.nan, "fewer than two cycles: no trend")
-    rates = frame.groupby(group)[outcome].mean()
-    degenerate = sorted(rates.index[(rates == 0) | (rates == 1)])
-    if degenerate:
-        return _Fit(
-            nan,
-            nan,
-            np.nan,
-            f"separation: {', '.join(degenerate)} has all or no events in every cycle",
-        )
-    return _fit_logistic(frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weighted)
 
 
 def verdicts_with_multiplicity(
@@ -703,7 +914,10 @@ def verdicts_with_multiplicity(
         index = out.index[eligible & (family == key)]
         out.loc[index, "p_adjusted"] = multipletests(out.loc[index, "p_value"], method=method)[1]
     out["adjust_method"] = ADJUST_METHODS[method]
-    for i, row in out.iterrows():
-        significant = bool(eligible[i] and row["p_adjusted"] < 1 - row["level"])
-        out.loc[i, ["verdict", "reason"]] = decide(row, significant)
+    decided = [
+        decide(row, bool(ok and row["p_adjusted"] < 1 - row["level"]))
+        for row, ok in zip(out.to_dict(orient="records"), eligible, strict=True)
+    ]
+    out["verdict"] = [verdict for verdict, _ in decided]
+    out["reason"] = [reason for _, reason in decided]
     return out
