@@ -7,19 +7,19 @@ from typing import Annotated
 
 import typer
 
-from toolkit.analysis.plan import load_plan
-from toolkit.bundle import write_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.config import Workspace
-from toolkit.disclosure.suppression import SuppressionPolicy
-from toolkit.store.database import ResponseStore
 
 
 def analyse_workspace(space: Workspace) -> Path:
     """Run the workspace's plan over its store and write the results bundle; return its folder."""
+    from toolkit.analysis.plan import load_plan
     from toolkit.analysis.runner import (
         run_plan,  # the statistics stack loads only for commands that use it
     )
+    from toolkit.bundle import write_bundle
+    from toolkit.disclosure.suppression import SuppressionPolicy
+    from toolkit.store.database import ResponseStore
 
     plan = load_plan(space.plan_path)
     policy = SuppressionPolicy(threshold=space.threshold, rounding=space.rounding)

@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.config import REGION_NAMES, REPORTS
 from toolkit.errors import PtwError
-from toolkit.report.render import choose_engine
-from toolkit.report.runner import REGION_NAMES, REPORTS, render_all, report_jobs
 
 
 def report(
@@ -45,6 +44,9 @@ def report(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Render reports from the results bundle (re-checked for disclosure first)."""
+    from toolkit.report.render import choose_engine
+    from toolkit.report.runner import render_all, report_jobs
+
     with user_errors():
         if region and all_regions:
             raise PtwError(code="report.options", message="--region and --all-regions exclude "
