@@ -43,6 +43,21 @@ MIN_THRESHOLD = 5
 #: Default of ``[ingest] max_unzipped_mb``: a workbook (a zip) may expand to this many MB.
 MAX_UNZIPPED_MB = 300
 MAX_UNZIPPED_BYTES = MAX_UNZIPPED_MB * 2**20
+#: The reports ``ptw report`` renders (one Quarto template each in ``reports/``). Kept here, in a
+#: module without heavy imports, so ``ptw --help`` can list them; ``toolkit.report.runner`` holds
+#: the same tuple (tests/core/test_config.py checks they agree).
+REPORTS = ("national", "regional", "trends", "methods")
+#: NHS England region codes and names (England excluded), as the regional reports and a
+#: workspace's ``region`` name them; the same as ``toolkit.report.runner.REGION_NAMES``.
+REGION_NAMES: dict[str, str] = {
+    "EOE": "East of England",
+    "LON": "London",
+    "MID": "Midlands",
+    "NEY": "North East and Yorkshire",
+    "NW": "North West",
+    "SE": "South East",
+    "SW": "South West",
+}
 
 DEFAULT_TOML = """\
 # ptw workspace settings; command-line options override them.

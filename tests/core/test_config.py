@@ -47,3 +47,13 @@ def test_threshold_override_is_checked_too(tmp_path: Path) -> None:
     assert space.with_threshold(20).threshold == 20
     with pytest.raises(PtwError):
         space.with_threshold(3)
+
+
+def test_report_names_for_the_command_line_match_the_report_runner() -> None:
+    """`ptw --help` lists reports and regions from toolkit.config without importing the report
+    stack; they must be the runner's own."""
+    from toolkit import config
+    from toolkit.report import runner
+
+    assert config.REPORTS == runner.REPORTS
+    assert config.REGION_NAMES == runner.REGION_NAMES

@@ -177,13 +177,11 @@ def workforce_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _rates_for(frame: pd.DataFrame, year: int, spec: OverTimeSpec,
-               labels: pd.Series | None) -> pd.DataFrame:  # fmt: skip
-    """workforce_metrics of one year, by ``labels`` (None = all staff)."""
+def _rates_for(data: pd.DataFrame, year: int, spec: OverTimeSpec, grouped: bool) -> pd.DataFrame:
+    """workforce_metrics of one year, by the ``_g`` column when ``grouped`` (else all staff)."""
     start, end = year_period(year, spec.year_start_month)
-    data = frame if labels is None else frame.assign(_g=labels).dropna(subset=["_g"])
     table = workforce_metrics(data, period_start=start, period_end=end,
-                              group=None if labels is None else "_g", fte="fte")  # fmt: skip
+                              group="_g" if grouped else None, fte="fte")  # fmt: skip
     return table.assign(year=year)
 
 
@@ -195,13 +193,22 @@ def workforce_rates(
     if records.empty or not years:
         return pd.DataFrame(columns=RATE_COLUMNS)
     parts = []
+    columns = ["person", "start_date", "end_date", "fte"]
     for region, frame, dims in areas(workforce_frame(records), spec.record_dimensions, spec):
+        labelled = [
+            (
+                dim,
+                frame[columns]
+                .assign(_g=_labelled(frame, instrument, dim)[0])
+                .dropna(subset=["_g"]),
+            )
+            for dim in dims
+        ]  # each dimension's labels once, for every year
         for year in years:
-            total = _rates_for(frame, year, spec, None)
+            total = _rates_for(frame[columns], year, spec, grouped=False)
             parts.append(total.assign(group=ALL_STAFF, dimension="all", level="all", region=region))
-            for dim in dims:
-                labels, _ = _labelled(frame, instrument, dim)
-                parts.append(_rates_for(frame, year, spec, labels).assign(
+            for dim, data in labelled:
+                parts.append(_rates_for(data, year, spec, grouped=True).assign(
                     dimension=dim.name, level=dim.level, region=region))  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     table["n"] = table[["headcount_start", "headcount_end"]].min(axis=1)

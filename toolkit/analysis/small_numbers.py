@@ -56,7 +56,7 @@ from threadpoolctl import threadpool_limits
 
 from toolkit.analysis.plan import SmallNumbersSpec
 from toolkit.disclosure.suppression import Link, TableLayout
-from toolkit.stats.funnel import funnel, funnel_limits
+from toolkit.stats.funnel import funnel_columns, limit_curves, limit_grid
 from toolkit.stats.pooling import pooled_rates
 
 NATIONAL = "England"
@@ -119,8 +119,8 @@ class SmallNumbers:
     limits: pd.DataFrame
 
 
-def _hidden(rows: pd.DataFrame) -> pd.Series:
-    return rows["suppressed"].astype("boolean").fillna(False).astype(bool)
+def _hidden(rows: pd.DataFrame) -> np.ndarray:
+    return rows["suppressed"].astype("boolean").fillna(False).astype(bool).to_numpy()
 
 
 def _suppressed_rows(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -138,63 +138,144 @@ def _selected(
     """The comparison columns used here, for ``indicators`` and (dimension, level) ``pairs``."""
     rows = comparisons.loc[comparisons["indicator"].isin(list(indicators)), list(_USED)]
     wanted = pd.Series(list(zip(rows["dimension"], rows["level"], strict=True)), index=rows.index)
-    return rows[wanted.isin(list(pairs))]
+    return rows[wanted.isin(list(pairs))].reset_index(drop=True)
+
+
+def _partitions(rows: pd.DataFrame, keys: Sequence[str]) -> list[np.ndarray]:
+    """Row positions of each partition of ``rows`` by ``keys``, partitions in sorted key order
+    and rows in table order (what ``groupby(keys, sort=True)`` would iterate, without slicing a
+    DataFrame per partition)."""
+    if rows.empty:
+        return []
+    codes = rows.groupby(list(keys), sort=True, observed=True).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The selected comparison rows as arrays (one entry per row)."""
+
+    hidden: np.ndarray
+    national: np.ndarray
+    n: np.ndarray
+    events: np.ndarray
+    estimate: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _Cells:
+        return cls(
+            hidden=_hidden(rows),
+            national=(rows["region"] == NATIONAL).to_numpy(dtype=bool),
+            n=rows["n"].to_numpy(dtype=float, na_value=np.nan),
+            events=rows["events"].to_numpy(dtype=float, na_value=np.nan),
+            estimate=rows["estimate"].to_numpy(dtype=float, na_value=np.nan),
+        )
+
+    def shown(self, positions: np.ndarray, *, national: bool) -> np.ndarray:
+        """The published cells with respondents among ``positions``, England's or the regions'."""
+        keep = (self.national[positions] == national) & ~self.hidden[positions]
+        return positions[keep & (self.n[positions] > 0)]
+
+
+def _repeat(values: Sequence[object], sizes: Sequence[int]) -> np.ndarray:
+    """Each of ``values`` repeated by its size, as one column."""
+    if any(value is None for value in values):
+        column = np.empty(len(values), dtype=object)
+        column[:] = list(values)
+    else:
+        column = np.asarray(values)
+    return np.repeat(column, sizes)
 
 
 # --- funnels ----------------------------------------------------------------------------------
 
 
-def _one_funnel(
-    part: pd.DataFrame, spec: SmallNumbersSpec
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Funnel rows and limit curves of one indicator x cycle x dimension x level x group."""
-    national = part[(part["region"] == NATIONAL) & ~_hidden(part)]
-    regional = part[part["region"] != NATIONAL]
-    hidden = _hidden(regional)
-    shown = regional[~hidden & (regional["n"] > 0)]
-    if national.empty or shown.empty:
-        return None
-    result = funnel(
-        shown,
-        group="region",
-        kind="proportion",
-        adjust=spec.funnel_adjust,
-        trim=spec.funnel_trim,
-        target=float(national["estimate"].iloc[0]),
-    )
-    first = shown.iloc[0]
-    keys = {key: first[key] for key in KEYS} | {"group": first["group"]}
-    units = result.rename(columns={"group": "region"}).assign(
-        **keys, is_reference=bool(first["is_reference"]), suppressed=False,
-        suppression_reason=None,
-    )  # fmt: skip
-    units = pd.concat(
-        [units, _suppressed_rows(regional[hidden], FUNNEL_UNIT_COLUMNS)], ignore_index=True
-    )
-    curves = funnel_limits(result, points=spec.limit_points).rename(
-        columns={"level": "limit_level"}
-    )
-    return units[list(FUNNEL_UNIT_COLUMNS)], curves.assign(**keys)[list(FUNNEL_LIMIT_COLUMNS)]
-
-
 def funnel_tables(
     comparisons: pd.DataFrame, spec: SmallNumbersSpec, *, indicators: Sequence[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``funnel_units`` and ``funnel_limits`` from the published comparisons (module docstring)."""
+    """``funnel_units`` and ``funnel_limits`` from the published comparisons (module docstring).
+
+    One funnel per indicator x cycle x dimension x level x group with England's rate published
+    and at least one region published; each funnel is placed on arrays and the tables are
+    built once.
+    """
     rows = _selected(comparisons, indicators, {(d.name, d.level) for d in spec.dimensions})
-    units, curves = [], []
-    for _, part in rows.groupby([*KEYS, "group"], sort=True, observed=True):
-        made = _one_funnel(part, spec)
-        if made is not None:
-            units.append(made[0])
-            curves.append(made[1])
-    return (
-        _frame(units, FUNNEL_UNIT_COLUMNS, sort=(*KEYS, "group", "region")),
-        _frame(curves, FUNNEL_LIMIT_COLUMNS, sort=()),
-    )
+    cells = _Cells.of(rows)
+    placed, hidden, funnels, grids = [], [], [], []
+    for positions in _partitions(rows, (*KEYS, "group")):
+        national = positions[cells.national[positions] & ~cells.hidden[positions]]
+        shown = cells.shown(positions, national=False)
+        if not len(national) or not len(shown):
+            continue
+        regional = positions[~cells.national[positions]]
+        columns = funnel_columns(cells.events[shown], cells.n[shown], kind="proportion",
+                                 adjust=spec.funnel_adjust, trim=spec.funnel_trim,
+                                 trim_fraction=0.1, target=float(cells.estimate[national[0]]))  # fmt: skip
+        grid = limit_grid("proportion", float(cells.n[shown].max()), spec.limit_points)
+        curves = limit_curves(grid, target=float(columns["target"]), kind="proportion",
+                              adjust=str(columns["adjust"]), phi=float(columns["phi"][0]),
+                              tau2=float(columns["tau2"][0]))  # fmt: skip
+        placed.append(shown)
+        hidden.append(regional[cells.hidden[regional]])
+        funnels.append(columns)
+        grids.append((shown[0], grid, columns, curves))
+    if not funnels:
+        return (pd.DataFrame(columns=list(FUNNEL_UNIT_COLUMNS)),
+                pd.DataFrame(columns=list(FUNNEL_LIMIT_COLUMNS)))  # fmt: skip
+    return _unit_table(rows, placed, hidden, funnels), _limit_table(rows, grids)
+
+
+def _unit_table(
+    rows: pd.DataFrame,
+    placed: list[np.ndarray],
+    hidden: list[np.ndarray],
+    funnels: list[dict[str, object]],
+) -> pd.DataFrame:
+    """``funnel_units``: the placed regions with their funnel's columns, then the suppressed."""
+    sizes = [len(p) for p in placed]
+    shown = np.concatenate(placed)
+    units = rows.iloc[shown][[*KEYS, "group", "region"]].reset_index(drop=True)
+    for column in FUNNEL_UNIT_COLUMNS:
+        if column in units or column not in funnels[0]:
+            continue
+        if np.ndim(funnels[0][column]) == 0:
+            units[column] = _repeat([f[column] for f in funnels], sizes)
+        else:
+            units[column] = np.concatenate([np.asarray(f[column]) for f in funnels])
+    first = rows["is_reference"].to_numpy()[[p[0] for p in placed]]
+    units["is_reference"] = np.repeat(first.astype(bool), sizes)
+    units["suppressed"] = False
+    units["suppression_reason"] = None
+    suppressed = _suppressed_rows(rows.iloc[np.concatenate(hidden)], FUNNEL_UNIT_COLUMNS)
+    return _frame([units.reindex(columns=list(FUNNEL_UNIT_COLUMNS)), suppressed],
+                  FUNNEL_UNIT_COLUMNS, sort=(*KEYS, "group", "region"))  # fmt: skip
+
+
+def _limit_table(
+    rows: pd.DataFrame,
+    grids: list[tuple[int, np.ndarray, dict[str, object], list[tuple[str, str, np.ndarray]]]],
+) -> pd.DataFrame:
+    """``funnel_limits``: every funnel's curves, funnels in partition order."""
+    sizes = [len(grid) * len(curves) for _, grid, _, curves in grids]
+    keys = rows.iloc[[position for position, *_ in grids]][[*KEYS, "group"]]
+    table = pd.DataFrame({key: np.repeat(keys[key].to_numpy(), sizes) for key in keys.columns})
+    table["denominator"] = np.concatenate([np.tile(g, len(c)) for _, g, _, c in grids])
+    table["limit"] = np.concatenate([v for *_, curves in grids for *_, v in curves])
+    for column, part in (("limit_level", 0), ("side", 1)):
+        table[column] = np.concatenate(
+            [
+                _repeat([c[part] for c in curves], [len(g)] * len(curves))
+                for _, g, _, curves in grids
+            ]
+        )
+    for column in ("kind", "limits_method", "adjust"):
+        table[column] = _repeat([str(f[column]) for _, _, f, _ in grids], sizes)
+    return table[list(FUNNEL_LIMIT_COLUMNS)]
 
 
 def _frame(parts: list[pd.DataFrame], columns: Sequence[str], sort: Sequence[str]) -> pd.DataFrame:
+    parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.DataFrame(columns=list(columns))
     table = pd.concat(parts, ignore_index=True)[list(columns)]
@@ -208,69 +289,101 @@ def _frame(parts: list[pd.DataFrame], columns: Sequence[str], sort: Sequence[str
 # --- pooled estimates -------------------------------------------------------------------------
 
 
-def _margins(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells with one column per margin of the group label (``m0``, ``m1`` ...)."""
-    parts = cells["group"].astype(str).str.split(" × ", regex=False, expand=True)
-    return cells.assign(**{f"m{i}": parts[i] for i in parts.columns})
+@dataclass(frozen=True)
+class _Fitted:
+    """Pooled values of some cells (row positions) from one fit."""
+
+    positions: np.ndarray
+    pooled: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    ci_method: object
+    converged: object
+    note: str
+    model: str
 
 
-def _degenerate(data: pd.DataFrame, margin: str) -> bool:
-    """Whether some level of ``margin`` has no events, or only events, in ``data``."""
-    sums = data.groupby(margin, sort=False)[["events", "n"]].sum()
-    return bool(((sums["events"] == 0) | (sums["events"] == sums["n"])).any())
+def _block_fit(
+    frame: pd.DataFrame, positions: np.ndarray, *, crossed: list[str], fixed: list[str],
+    method: str, level: float, model: str,
+) -> _Fitted:  # fmt: skip
+    """One fit of :func:`toolkit.stats.pooling.pooled_rates` over the cells of ``frame`` (one
+    row per cell: ``cell``, ``region``, margins, ``n``, ``events``) at ``positions``."""
+    y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
+    note = NOTE_TOO_FEW if len(frame) < 2 else ""
+    if y.sum() in (0, n.sum()):
+        note = note or NOTE_DEGENERATE
+    empty = np.full(len(frame), np.nan)
+    if note:
+        return _Fitted(positions, empty, empty, empty, None, None, note, model)
+    result = pooled_rates(frame, group="cell", crossed=crossed, covariates=fixed,
+                          method=method, level=level)  # fmt: skip
+    at = pd.Index(result.cells["group"]).get_indexer(frame["cell"])
+    pooled = result.cells[["pooled", "ci_low", "ci_high"]].to_numpy()[at]
+    return _Fitted(positions, pooled[:, 0], pooled[:, 1], pooled[:, 2],
+                   result.cells["ci_method"].iloc[0], result.converged,
+                   "" if result.converged else NOTE_NOT_CONVERGED, model)  # fmt: skip
 
 
-def _margin_names(cells: pd.DataFrame) -> dict[str, str]:
-    """``m0`` -> "ethnicity" ... from the cells' dimension ("ethnicity × disability")."""
-    parts = str(cells["dimension"].iloc[0]).split(" × ")
-    return {f"m{i}": name for i, name in enumerate(parts)}
+def _degenerate(events: np.ndarray, n: np.ndarray, levels: np.ndarray) -> bool:
+    """Whether some level has no events, or only events, in the cells."""
+    codes = np.unique(levels, return_inverse=True)[1]
+    sums_y, sums_n = np.bincount(codes, weights=events), np.bincount(codes, weights=n)
+    return bool(((sums_y == 0) | (sums_y == sums_n)).any())
 
 
-def _fit(cells: pd.DataFrame, *, scope: str, method: str, level: float) -> pd.DataFrame:
-    """Pooled estimates of published comparison ``cells`` by one model.
+def _fit(
+    rows: pd.DataFrame, positions: np.ndarray, *, scope: str, method: str, level: float
+) -> list[_Fitted]:
+    """Pooled estimates of the published comparison cells at ``positions`` by one model.
 
     ``scope`` "region": regional cells (random region, margin and region x group effects);
     "national": England's intersection cells (random margin and cell effects). Models in the
-    module docstring and :data:`MODELS`.
+    module docstring and :data:`MODELS`. The cells go to the fit as plain text columns: ``cell``
+    (region | group), ``region``, one column per margin of the group label (``m0``, ``m1``).
     """
-    data = _margins(cells[[*CELL, "n", "events", "estimate"]].reset_index(drop=True))
-    margins = [c for c in data.columns if c.startswith("m") and c[1:].isdigit()]
-    data["cell"] = data["region"].astype(str) + " | " + data["group"].astype(str)
-    names = _margin_names(cells)
-    fixed = [m for m in margins if not _degenerate(data, m)] if method == "glmm" else []
-    random = [m for m in margins if m not in fixed] if method == "glmm" else []
+    cells = rows.iloc[positions]
+    region = cells["region"].astype(str).to_numpy(dtype=object)
+    group = cells["group"].astype(str).to_numpy(dtype=object)
+    parts = [label.split(" × ") for label in group]
+    names = str(cells["dimension"].iloc[0]).split(" × ")
+    margins = {f"m{i}": np.array([p[i] for p in parts], dtype=object) for i in range(len(names))}
+    frame = pd.DataFrame({"cell": region + " | " + group, "region": region, **margins,
+                          "n": cells["n"].to_numpy(dtype=float),
+                          "events": cells["events"].to_numpy(dtype=float)})  # fmt: skip
+    y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
+    glmm = method == "glmm"
+    fixed = [m for m in margins if not _degenerate(y, n, margins[m])] if glmm else []
+    random = [m for m in margins if m not in fixed] if glmm else []
     model = MODELS[(method, scope)].format(
-        fixed=" + ".join(names[m] for m in fixed) or "1",
-        random="".join(f" + (1 | {names[m]})" for m in random),
+        fixed=" + ".join(names[int(m[1:])] for m in fixed) or "1",
+        random="".join(f" + (1 | {names[int(m[1:])]})" for m in random),
     )
-    if method == "glmm":
+    options = {"fixed": fixed, "method": method, "level": level, "model": model}
+    if glmm:
         crossed = ["region", *random] if scope == "region" else random
-        groups = [data]
-    else:
-        crossed = []
-        groups = [g for _, g in data.groupby("group" if scope == "region" else "m0", sort=True)]
-    out = []
-    for block in groups:
-        note = NOTE_TOO_FEW if len(block) < 2 else ""
-        if block["events"].sum() in (0, block["n"].sum()):
-            note = note or NOTE_DEGENERATE
-        if note:
-            out.append(block.assign(pooled=np.nan, ci_low=np.nan, ci_high=np.nan, ci_method=None,
-                                    converged=None, note=note, n_cells=len(block)))  # fmt: skip
-            continue
-        with threadpool_limits(1):
-            result = pooled_rates(block, group="cell", crossed=crossed, covariates=fixed,
-                                  method=method, level=level)  # fmt: skip
-        fitted = result.cells.set_index("group")[["pooled", "ci_low", "ci_high", "ci_method"]]
-        note = "" if result.converged else NOTE_NOT_CONVERGED
-        out.append(
-            block.join(fitted, on="cell").assign(
-                converged=result.converged, note=note, n_cells=len(block)
-            )
+        return [_block_fit(frame, positions, crossed=crossed, **options)]
+    by = group if scope == "region" else margins["m0"]
+    return [
+        _block_fit(
+            frame.iloc[block].reset_index(drop=True), positions[block], crossed=[], **options
         )
-    return pd.concat(out, ignore_index=True).assign(
-        method=method, model=model, suppressed=False, suppression_reason=None
-    )
+        for block in _partitions(pd.DataFrame({"by": by}), ["by"])
+    ]
+
+
+def _pooled_rows(rows: pd.DataFrame, fits: list[_Fitted], method: str) -> pd.DataFrame:
+    """``pooled_estimates`` rows of the fitted cells, built once from every fit."""
+    sizes = [len(f.positions) for f in fits]
+    table = rows.iloc[np.concatenate([f.positions for f in fits])][
+        [*CELL, "n", "events", "estimate"]
+    ].reset_index(drop=True)
+    for column in ("pooled", "ci_low", "ci_high"):
+        table[column] = np.concatenate([getattr(f, column) for f in fits])
+    for column in ("ci_method", "converged", "note", "model"):
+        table[column] = _repeat([getattr(f, column) for f in fits], sizes)
+    table["n_cells"] = np.repeat(sizes, sizes)
+    return table.assign(method=method, suppressed=False, suppression_reason=None)
 
 
 def pooled_table(
@@ -290,18 +403,24 @@ def pooled_table(
     rows = _selected(
         comparisons, indicators, {(d.name, d.level) for d in spec.dimensions} | crossings
     )
-    out = []
-    for (*_, dimension, dim_level), part in rows.groupby(list(KEYS), sort=True, observed=True):
-        hidden = _hidden(part)
-        regional = part["region"] != NATIONAL
-        scopes = [("region", part[regional & ~hidden & (part["n"] > 0)])]
-        if (dimension, dim_level) in crossings:
-            scopes.append(("national", part[~regional & ~hidden & (part["n"] > 0)]))
-        for scope, cells in scopes:
-            if not cells.empty:
-                out.append(_fit(cells, scope=scope, method=spec.pooling_method, level=level))
-        out.append(_suppressed_rows(part[hidden], POOLED_ESTIMATE_COLUMNS))
-    return _frame(out, POOLED_ESTIMATE_COLUMNS, sort=(*KEYS, "region", "group"))
+    cells = _Cells.of(rows)
+    dims = list(zip(rows["dimension"], rows["level"], strict=True))
+    fits: list[_Fitted] = []
+    hidden = []
+    with threadpool_limits(1):  # small dense solves: one BLAS thread is faster
+        for positions in _partitions(rows, KEYS):
+            scopes = [("region", cells.shown(positions, national=False))]
+            if dims[positions[0]] in crossings:
+                scopes.append(("national", cells.shown(positions, national=True)))
+            for scope, shown in scopes:
+                if len(shown):
+                    fits += _fit(rows, shown, scope=scope, method=spec.pooling_method, level=level)
+            hidden.append(positions[cells.hidden[positions]])
+    parts = [_pooled_rows(rows, fits, spec.pooling_method)] if fits else []
+    parts.append(_suppressed_rows(rows.iloc[np.concatenate(hidden or [[]]).astype(int)],
+                                  POOLED_ESTIMATE_COLUMNS))  # fmt: skip
+    return _frame([p.reindex(columns=list(POOLED_ESTIMATE_COLUMNS)) for p in parts],
+                  POOLED_ESTIMATE_COLUMNS, sort=(*KEYS, "region", "group"))  # fmt: skip
 
 
 def small_numbers_tables(

@@ -7,13 +7,8 @@ from typing import Annotated
 
 import typer
 
-from toolkit.analysis.plan import load_plan
-from toolkit.bundle import write_bundle
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
 from toolkit.config import Workspace
-from toolkit.disclosure.blanks import assert_blanked
-from toolkit.disclosure.suppression import SuppressionPolicy
-from toolkit.store.database import ResponseStore
 
 
 def analyse_workspace(space: Workspace) -> Path:
@@ -21,19 +16,25 @@ def analyse_workspace(space: Workspace) -> Path:
     folder.
 
     The audit seal (``toolkit.bundle``) is written only after the disclosure checks passed at
-    the threshold used (``space.threshold``: ptw.toml's, or `--threshold`): ``run_plan`` ends with the suppressor's own audit
-    (``assert_no_disclosure`` over every table it suppressed), and the tables it derives without
-    an audit layout must show no number in a suppressed row (``assert_blanked``). A failing
-    check raises and writes nothing. `ptw report` and `ptw export --excel` publish only from a
-    bundle whose seal verifies with this workspace's key at its threshold or higher.
+    the threshold used (``space.threshold``: ptw.toml's, or `--threshold`): ``run_plan`` ends
+    with the suppressor's own audit (``assert_no_disclosure`` over every table it suppressed),
+    and the tables it derives without an audit layout must show no number in a suppressed row
+    (``assert_blanked``). A failing check raises and writes nothing. `ptw report` and
+    `ptw export --excel` publish only from a bundle whose seal verifies with this workspace's
+    key at its threshold or higher.
 
     Raises:
         DisclosureError: a check found a number that would reveal a small group.
     """
+    from toolkit.analysis.plan import load_plan
     from toolkit.analysis.runner import (  # the statistics stack loads only for commands that use it
         BUNDLE_LAYOUTS,
         run_plan,
     )
+    from toolkit.bundle import write_bundle
+    from toolkit.disclosure.blanks import assert_blanked
+    from toolkit.disclosure.suppression import SuppressionPolicy
+    from toolkit.store.database import ResponseStore
 
     plan = load_plan(space.plan_path)
     policy = SuppressionPolicy(threshold=space.threshold, rounding=space.rounding)

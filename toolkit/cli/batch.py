@@ -15,7 +15,6 @@ from toolkit.cli.common import (
     workspace,
     wrapped_table,
 )
-from toolkit.store.database import ResponseStore
 
 app = typer.Typer(
     help="Ingested files (batches): list them, or remove one to ingest it again.",
@@ -37,6 +36,8 @@ def current_user() -> str:
 @app.command("list")
 def list_batches(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -> None:
     """List the batches (one per ingested file), oldest first."""
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
             batches = store.batches()[list(LIST_COLUMNS)]
@@ -61,6 +62,8 @@ def remove_batch(
 
     The audit table records who removed it, when and why; the file can then be ingested again.
     """
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path) as store:
             entry = store.remove_batch(batch, reason=reason, by=current_user())

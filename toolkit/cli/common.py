@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,9 +14,10 @@ from rich.table import Column, Table
 
 from toolkit.config import Workspace, load_workspace
 from toolkit.errors import PtwError
-from toolkit.ingest.records import record_instrument_name
-from toolkit.instruments.model import Instrument, instrument_path, load_instrument
-from toolkit.store.database import ResponseStore
+
+if TYPE_CHECKING:
+    from toolkit.instruments.model import Instrument
+    from toolkit.store.database import ResponseStore
 
 console = Console()
 errors = Console(stderr=True)
@@ -57,6 +58,9 @@ def workspace(folder: Path | None) -> Workspace:
 
 def batch_instruments(space: Workspace, store: ResponseStore) -> dict[tuple[str, str], Instrument]:
     """``(kind, name)`` -> instrument, for every kind of batch the store holds."""
+    from toolkit.ingest.records import record_instrument_name
+    from toolkit.instruments.model import instrument_path, load_instrument
+
     batches = store.batches()
     found: dict[tuple[str, str], Instrument] = {}
     for kind, name in set(zip(batches["kind"], batches["survey"], strict=True)):

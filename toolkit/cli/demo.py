@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import track
 from rich.table import Table
 
-from toolkit.bundle import read_bundle
 from toolkit.cli.analyse import analyse_workspace
 from toolkit.cli.common import console, user_errors
 from toolkit.config import init_workspace
-from toolkit.ingest.batch import RECORD_KINDS
-from toolkit.ingest.pipeline import ingest_records_file, ingest_survey_file
-from toolkit.instruments.model import Instrument, instrument_path, load_instrument
-from toolkit.report.runner import render_all, report_jobs
-from toolkit.store.database import ResponseStore
-from toolkit.synth.records import records_spec_for, write_record_exports
-from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
+
+if TYPE_CHECKING:
+    from toolkit.instruments.model import Instrument
 
 DEMO_SURVEYS = ("culture", "retention")
 DemoCycles = Annotated[str, typer.Option(help="Survey years, e.g. 2023,2024,2025 or 2023-2025.")]
@@ -31,10 +26,15 @@ Seed = Annotated[int, typer.Option(help="Random seed (same seed, same data).")]
 
 
 def _instruments(surveys_dir: Path, names: tuple[str, ...]) -> dict[str, Instrument]:
+    from toolkit.instruments.model import instrument_path, load_instrument
+
     return {name: load_instrument(instrument_path(surveys_dir, name)) for name in names}
 
 
 def _record_instruments(surveys_dir: Path) -> dict[str, Instrument]:
+    from toolkit.ingest.batch import RECORD_KINDS
+    from toolkit.instruments.model import instrument_path, load_instrument
+
     return {
         kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
         for kind in RECORD_KINDS
@@ -48,6 +48,9 @@ def synth(
     seed: Seed = 20240626,
 ) -> None:
     """Write synthetic survey-platform CSV exports (one per survey, cycle and region) with known gaps."""
+    from toolkit.synth.records import records_spec_for, write_record_exports
+    from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
+
     with user_errors():
         from toolkit.resources import surveys_dir
 
@@ -70,6 +73,12 @@ def demo(
     seed: Seed = 20240626,
 ) -> None:
     """Run the real pipeline on synthetic data: synth -> ingest -> analyse -> national report."""
+    from toolkit.ingest.pipeline import ingest_records_file, ingest_survey_file
+    from toolkit.report.runner import render_all, report_jobs
+    from toolkit.store.database import ResponseStore
+    from toolkit.synth.records import records_spec_for, write_record_exports
+    from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
+
     with user_errors():
         space = init_workspace(folder, output=".", synthetic=True)
         shutil.rmtree(space.store_path.parent, ignore_errors=True)
@@ -118,6 +127,8 @@ def demo(
 
 
 def _print_summary(bundle_dir: Path) -> None:
+    from toolkit.bundle import read_bundle
+
     bundle = read_bundle(bundle_dir, {"comparisons": None})
     rows = bundle.table("comparisons")
     latest = rows["cycle"].max()

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace, wrapped_table
 from toolkit.errors import PtwError
-from toolkit.ingest.batch import BatchRecord
-from toolkit.ingest.mapping import read_mapping, suggest_mapping
-from toolkit.ingest.pipeline import IngestReport, ingest_survey_file
-from toolkit.ingest.readers import read_export
-from toolkit.ingest.sheets import SHEET_SUFFIXES, write_sheet
-from toolkit.instruments.model import instrument_path, load_instrument
-from toolkit.store.database import ResponseStore
+
+if TYPE_CHECKING:
+    from toolkit.ingest.batch import BatchRecord
+    from toolkit.ingest.pipeline import IngestReport
 
 MappingOption = Annotated[
     Path | None,
@@ -63,6 +59,12 @@ def ingest(
 
     Qualtrics, SurveyMonkey, Microsoft Forms, Smart Survey, JISC and Google Forms exports load as is.
     """
+    from toolkit.ingest.mapping import read_mapping, suggest_mapping
+    from toolkit.ingest.pipeline import ingest_survey_file
+    from toolkit.ingest.readers import read_export
+    from toolkit.instruments.model import instrument_path, load_instrument
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         check_issues_path(issues_out)
         space = workspace(workspace_dir)
@@ -105,6 +107,8 @@ def _usage(message: str) -> PtwError:
 
 def check_issues_path(path: Path | None) -> None:
     """Refuse an ``--issues`` file ptw cannot write before anything is ingested."""
+    from toolkit.ingest.sheets import SHEET_SUFFIXES
+
     if path is not None and path.suffix.lower() not in SHEET_SUFFIXES:
         raise _usage(f"--issues writes a .csv or .xlsx file, not {path.name!r}")
 
@@ -160,6 +164,10 @@ def write_issues(reports: list[IngestReport], path: Path) -> None:
     and, within a file, by source row (notes about whole columns, on the header row, first).
     Cells are made safe (:func:`toolkit.ingest.sheets.write_sheet`); respondents appear only as
     pseudonyms."""
+    import pandas as pd
+
+    from toolkit.ingest.sheets import write_sheet
+
     frame = pd.concat(
         [r.issues.assign(batch_id=r.batch.batch_id, file=r.batch.source_file) for r in reports],
         ignore_index=True,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from toolkit.cli.batch import current_user
@@ -18,9 +17,9 @@ from toolkit.cli.common import (
     workspace,
     wrapped_table,
 )
-from toolkit.ingest.pipeline import quarantine_sheet, release_quarantined
-from toolkit.ingest.sheets import write_sheet
-from toolkit.store.database import ResponseStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Rows held back at ingest: list them, export them to fix, release the fixed ones, "
@@ -40,6 +39,8 @@ def list_rows(
     as_json: JsonOption = False,
 ) -> None:
     """List quarantined rows with their file, source row and reasons."""
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
             rows = store.quarantine(batch_id=batch, include_released=released)
@@ -69,6 +70,10 @@ def export_rows(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Write held rows (raw cells, reasons) to a sheet to fix, then `ptw quarantine release` it."""
+    from toolkit.ingest.pipeline import quarantine_sheet
+    from toolkit.ingest.sheets import write_sheet
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path, read_only=True) as store:
             sheet = quarantine_sheet(store.quarantine(batch_id=batch))
@@ -84,6 +89,9 @@ def release_rows(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Re-validate fixed rows; those that pass join their original batch and are marked released."""
+    from toolkit.ingest.pipeline import release_quarantined
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         space = workspace(workspace_dir)
         with ResponseStore(space.store_path) as store:
@@ -130,6 +138,8 @@ def reject_rows(
 
     The audit table records who rejected them, when and why.
     """
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         with ResponseStore(workspace(workspace_dir).store_path) as store:
             entries = store.reject_quarantined(rows, reason=reason, by=current_user())

@@ -16,11 +16,6 @@ from toolkit.cli.ingest import (
     print_report,
     write_issues,
 )
-from toolkit.ingest.mapping import read_mapping
-from toolkit.ingest.pipeline import ingest_records_file
-from toolkit.ingest.records import record_instrument_name, record_kind
-from toolkit.instruments.model import instrument_path, load_instrument
-from toolkit.store.database import ResponseStore
 
 app = typer.Typer(help="Workforce, training and recruitment records.", no_args_is_help=True)
 
@@ -44,6 +39,12 @@ def ingest_records(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Validate records and store them in records_<kind>; rows with errors go to quarantine."""
+    from toolkit.ingest.mapping import read_mapping
+    from toolkit.ingest.pipeline import ingest_records_file
+    from toolkit.ingest.records import record_instrument_name, record_kind
+    from toolkit.instruments.model import instrument_path, load_instrument
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         check_issues_path(issues_out)
         space = workspace(workspace_dir)

@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from toolkit.cli.common import WorkspaceOption, console, user_errors, workspace
+from toolkit.config import REGION_NAMES, REPORTS
 from toolkit.errors import PtwError
-from toolkit.report.render import choose_engine
-from toolkit.report.runner import REGION_NAMES, REPORTS, render_all, report_jobs
 
 
 def report(
@@ -46,6 +45,9 @@ def report(
 ) -> None:
     """Render reports from the results bundle (only if its audit seal verifies at this
     workspace's threshold)."""
+    from toolkit.report.render import choose_engine
+    from toolkit.report.runner import render_all, report_jobs
+
     with user_errors():
         if region and all_regions:
             raise PtwError(code="report.options", message="--region and --all-regions exclude "

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from toolkit.bundle import read_bundle, verify_seal
 from toolkit.cli.common import (
     WorkspaceOption,
     batch_instruments,
@@ -16,10 +15,6 @@ from toolkit.cli.common import (
     workspace,
 )
 from toolkit.errors import PtwError
-from toolkit.ingest.batch import table_name
-from toolkit.report.excel import write_bundle_excel
-from toolkit.store.database import ResponseStore
-from toolkit.store.merge import export_parquet, merge_store
 
 
 def export(
@@ -49,6 +44,12 @@ def export(
     is written only when every bundle file matches its digest and the bundle's audit seal
     verifies with this workspace's key at its threshold or higher (`toolkit.bundle.verify_seal`).
     """
+    from toolkit.bundle import read_bundle, verify_seal
+    from toolkit.ingest.batch import table_name
+    from toolkit.report.excel import write_bundle_excel
+    from toolkit.store.database import ResponseStore
+    from toolkit.store.merge import export_parquet
+
     with user_errors():
         space = workspace(workspace_dir)
         if parquet is None and excel is None:
@@ -84,6 +85,9 @@ def merge(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Merge a regional store into this one; batches held already are not added twice."""
+    from toolkit.store.database import ResponseStore
+    from toolkit.store.merge import merge_store
+
     with user_errors():
         space = workspace(workspace_dir)
         with ResponseStore(space.store_path) as store:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from toolkit.cli.common import JsonOption, WorkspaceOption, console, user_errors, workspace
 from toolkit.config import CONFIG_NAME
 from toolkit.errors import InstrumentError
-from toolkit.instruments.export import export_instrument
-from toolkit.instruments.export.tables import items_table
-from toolkit.instruments.model import Instrument, instrument_path, load_instrument
-from toolkit.instruments.versions import comparable_items, diff_instruments, instrument_versions
 from toolkit.resources import surveys_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from toolkit.instruments.model import Instrument
 
 app = typer.Typer(help="List, show, export and compare survey instruments.", no_args_is_help=True)
 
@@ -48,6 +48,9 @@ def _folder(surveys: Path | None, workspace_dir: Path | None) -> Path:
 
 def _resolve(reference: str, folder: Path) -> Instrument:
     """Load an instrument named by name, NAME@VERSION or path."""
+    from toolkit.instruments.model import instrument_path, load_instrument
+    from toolkit.instruments.versions import instrument_versions
+
     path = Path(reference)
     if path.suffix in (".yaml", ".yml") and path.exists():
         return load_instrument(path)
@@ -68,6 +71,8 @@ def _resolve(reference: str, folder: Path) -> Instrument:
 
 
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
+    import pandas as pd
+
     table = Table(*frame.columns, title=title, show_lines=False)
     for row in frame.itertuples(index=False):
         table.add_row(*("" if pd.isna(v) else str(v) for v in row))
@@ -81,6 +86,11 @@ def list_instruments(
     as_json: JsonOption = False,
 ) -> None:
     """List the instruments (surveys and shared modules) with version, cycle and item count."""
+    import pandas as pd
+
+    from toolkit.instruments.model import load_instrument
+    from toolkit.instruments.versions import instrument_versions
+
     with user_errors():
         folder = _folder(surveys, workspace_dir)
         rows = []
@@ -107,6 +117,10 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show an instrument's items (type, routing, standards, scales) and its scales."""
+    import pandas as pd
+
+    from toolkit.instruments.export.tables import items_table
+
     with user_errors():
         instrument = _resolve(name, _folder(surveys, workspace_dir))
         items = items_table(instrument)
@@ -149,6 +163,8 @@ def export(
     workspace_dir: WorkspaceOption = None,
 ) -> None:
     """Export an instrument as a codebook, import template, questionnaire or XLSForm."""
+    from toolkit.instruments.export import export_instrument
+
     with user_errors():
         instrument = _resolve(name, _folder(surveys, workspace_dir))
         for path in export_instrument(instrument, fmt, out):
@@ -167,6 +183,8 @@ def diff(
 
     Exits with status 1 when a change is not declared in the new version's `previous` block.
     """
+    from toolkit.instruments.versions import comparable_items, diff_instruments
+
     with user_errors():
         folder = _folder(surveys, workspace_dir)
         changes = diff_instruments(_resolve(old, folder), _resolve(new, folder))

@@ -21,8 +21,6 @@ from toolkit.cli.common import (
 )
 from toolkit.config import init_workspace
 from toolkit.errors import PtwError
-from toolkit.report.render import available_engines
-from toolkit.store.database import ResponseStore
 
 
 def init(
@@ -36,6 +34,8 @@ def init(
 
 def status(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -> None:
     """Show what the store holds: batches and rows by survey, cycle and region, and quarantine."""
+    from toolkit.store.database import ResponseStore
+
     with user_errors():
         space = workspace(workspace_dir)
         if not space.store_path.exists():
@@ -86,6 +86,8 @@ def _status_summary(counts: object, stored: object) -> dict[str, object]:
 
 def doctor(workspace_dir: WorkspaceOption = None, as_json: JsonOption = False) -> None:
     """Check the installation: report engines and formats, versions, and the workspace's store."""
+    from toolkit.report.render import available_engines
+
     engines = available_engines()
     try:
         space = workspace(workspace_dir)

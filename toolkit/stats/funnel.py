@@ -247,6 +247,38 @@ def funnel(
     applied. A unit with n = 0 (or, for a ratio, no events: no log) gets NaN where undefined and
     a ``note``; it does not count towards phi.
     """
+    units = data.groupby(group, sort=False, observed=True, dropna=False)[[events, n]].sum()
+    columns = funnel_columns(
+        units[events].to_numpy(dtype=float),
+        units[n].to_numpy(dtype=float),
+        kind=kind,
+        adjust=adjust,
+        trim=trim,
+        trim_fraction=trim_fraction,
+        target=target,
+        names=(events, n),
+    )
+    return pd.DataFrame({"group": units.index.to_list(), **columns}, columns=list(FUNNEL_COLUMNS))
+
+
+def funnel_columns(
+    events: np.ndarray,
+    n: np.ndarray,
+    *,
+    kind: str,
+    adjust: str,
+    trim: str | None,
+    trim_fraction: float,
+    target: float | None,
+    names: tuple[str, str] = ("events", "n"),
+) -> dict[str, object]:
+    """The columns of :func:`funnel` but ``group``, from one funnel's unit counts as arrays.
+
+    Inputs: ``events`` and ``n``, one entry per unit, and the options of :func:`funnel`
+    (``names``: the count columns to name in an error). Output: column name -> array (one entry
+    per unit) or scalar, by the formulas of the module docstring. For callers that place many
+    funnels without building a DataFrame per funnel.
+    """
     _choice(kind, KINDS, "kind")
     _choice(adjust, ADJUSTMENTS, "adjust")
     trim = _choice(trim or DEFAULT_TRIM[kind], TRIMS, "trim")
@@ -257,10 +289,8 @@ def funnel(
             value=trim_fraction,
             fix="use trim_fraction=0.1, as FunnelPlotR",
         )
-    units = data.groupby(group, sort=False, observed=True, dropna=False)[[events, n]].sum()
-    o = units[events].to_numpy(dtype=float)
-    d = units[n].to_numpy(dtype=float)
-    _check_counts(o, d, kind, (events, n))
+    o, d = np.asarray(events, dtype=float), np.asarray(n, dtype=float)
+    _check_counts(o, d, kind, names)
     valid = d > 0
     if target is None:
         target = float(o.sum() / d.sum()) if kind == "proportion" else 1.0
@@ -292,32 +322,28 @@ def funnel(
             )
         else:
             notes.append("")
-    return pd.DataFrame(
-        {
-            "group": units.index.to_list(),
-            "n": d,
-            "events": o,
-            "estimate": estimate,
-            "target": target,
-            "z": np.where(assessed, z, np.nan),
-            "trimmed": trimmed,
-            "lower_998": limits[("99.8%", "lower")],
-            "lower_95": limits[("95%", "lower")],
-            "upper_95": limits[("95%", "upper")],
-            "upper_998": limits[("99.8%", "upper")],
-            "flag": _flags(estimate, limits),
-            "kind": kind,
-            "limits_method": _limits_method(kind, applied),
-            "adjust": applied,
-            "phi": np.full(len(d), phi),
-            "tau2": np.full(len(d), tau2),
-            "trim": trim,
-            "trim_fraction": trim_fraction,
-            "n_units": int(kept.sum()),
-            "note": notes,
-        },
-        columns=list(FUNNEL_COLUMNS),
-    )
+    return {
+        "n": d,
+        "events": o,
+        "estimate": estimate,
+        "target": target,
+        "z": np.where(assessed, z, np.nan),
+        "trimmed": trimmed,
+        "lower_998": limits[("99.8%", "lower")],
+        "lower_95": limits[("95%", "lower")],
+        "upper_95": limits[("95%", "upper")],
+        "upper_998": limits[("99.8%", "upper")],
+        "flag": _flags(estimate, limits),
+        "kind": kind,
+        "limits_method": _limits_method(kind, applied),
+        "adjust": applied,
+        "phi": np.full(len(d), phi),
+        "tau2": np.full(len(d), tau2),
+        "trim": trim,
+        "trim_fraction": trim_fraction,
+        "n_units": int(kept.sum()),
+        "note": notes,
+    }
 
 
 def funnel_limits(
@@ -338,17 +364,32 @@ def funnel_limits(
     first = result.iloc[0]
     kind, adjust = str(first["kind"]), str(first["adjust"])
     if denominators is None:
-        top = float(np.ceil(result["n"].max()))
-        grid = np.linspace(GRID_START[kind], top, points)
+        grid = limit_grid(kind, float(result["n"].max()), points)
     else:
         grid = np.sort(np.asarray(denominators, dtype=float))
-    limits = _limits(grid, float(first["target"]), kind, adjust, first["phi"], first["tau2"])
+    curves = limit_curves(grid, target=float(first["target"]), kind=kind, adjust=adjust,
+                          phi=first["phi"], tau2=first["tau2"])  # fmt: skip
     frames = [
         pd.DataFrame({"denominator": grid, "limit": values, "level": level, "side": side})
-        for (level, side), values in sorted(limits.items())
+        for level, side, values in curves
     ]
     table = pd.concat(frames, ignore_index=True)
     table["kind"] = kind
     table["limits_method"] = _limits_method(kind, adjust)
     table["adjust"] = adjust
     return table[list(FUNNEL_LIMIT_COLUMNS)]
+
+
+def limit_grid(kind: str, largest: float, points: int) -> np.ndarray:
+    """FunnelPlotR's plotting grid: ``points`` denominators evenly spaced from 3 people (1.1
+    expected events for a ratio) to the ``largest`` denominator rounded up."""
+    return np.linspace(GRID_START[kind], float(np.ceil(largest)), points)
+
+
+def limit_curves(
+    grid: np.ndarray, *, target: float, kind: str, adjust: str, phi: float, tau2: float
+) -> list[tuple[str, str, np.ndarray]]:
+    """``(level, side, limits at grid)`` in the row order of :func:`funnel_limits`, from one
+    funnel's ``target``, applied ``adjust``, ``phi`` and ``tau2`` (no DataFrame per funnel)."""
+    limits = _limits(grid, target, kind, adjust, phi, tau2)
+    return [(level, side, values) for (level, side), values in sorted(limits.items())]

@@ -206,28 +206,49 @@ def _in_post(frame: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
 
 
 def _period_counts(
-    rows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, fte: str | None
-) -> dict[str, float]:
-    """Headcounts (distinct people), leavers, joiners and stable staff of one group.
+    frame: pd.DataFrame, labels: pd.Series, start: pd.Timestamp, end: pd.Timestamp,
+    fte: str | None,
+) -> pd.DataFrame:  # fmt: skip
+    """Headcounts (distinct people), leavers, joiners and stable staff of every group at once.
 
     Leaver: has a record ending in [start, end) and is not in post at ``end``. Joiner: has a
     record starting in (start, end] and was not in post at ``start``. Then headcount_end =
-    headcount_start + joiners - leavers.
+    headcount_start + joiners - leavers. Each person is counted once per group: their records'
+    flags are combined (any record in post, any record ending ...) per group x person, then
+    summed per group. Output: one row per group label (sorted), ``WORKFORCE_COLUMNS`` counts.
     """
-    at_start, at_end = _in_post(rows, start), _in_post(rows, end)
-    people_start = set(rows.loc[at_start, "person"])
-    people_end = set(rows.loc[at_end, "person"])
-    ended = rows["end_date"].ge(start) & rows["end_date"].lt(end)
-    began = rows["start_date"].gt(start) & rows["start_date"].le(end)
-    return {
-        "headcount_start": len(people_start),
-        "headcount_end": len(people_end),
-        "leavers": len(set(rows.loc[ended, "person"]) - people_end),
-        "joiners": len(set(rows.loc[began, "person"]) - people_start),
-        "stable_staff": len(people_start & people_end),
-        "fte_start": float(rows.loc[at_start, fte].sum()) if fte else np.nan,
-        "fte_end": float(rows.loc[at_end, fte].sum()) if fte else np.nan,
-    }
+    at_start, at_end = _in_post(frame, start), _in_post(frame, end)
+    flags = pd.DataFrame(
+        {
+            "group": labels.to_numpy(),
+            "person": frame["person"].to_numpy(),
+            "at_start": at_start.to_numpy(dtype=bool),
+            "at_end": at_end.to_numpy(dtype=bool),
+            "ended": (frame["end_date"].ge(start) & frame["end_date"].lt(end)).to_numpy(bool),
+            "began": (frame["start_date"].gt(start) & frame["start_date"].le(end)).to_numpy(bool),
+        }
+    )
+    people = flags.groupby(["group", "person"], sort=False, observed=True).any()
+    counted = pd.DataFrame(
+        {
+            "headcount_start": people["at_start"],
+            "headcount_end": people["at_end"],
+            "leavers": people["ended"] & ~people["at_end"],
+            "joiners": people["began"] & ~people["at_start"],
+            "stable_staff": people["at_start"] & people["at_end"],
+        }
+    )
+    counts = counted.groupby(level="group", sort=True, observed=True).sum().astype(int)
+    if fte:
+        values = frame[fte].to_numpy(dtype=float)
+        in_post = pd.DataFrame(
+            {"fte_start": np.where(flags["at_start"], values, 0.0),
+             "fte_end": np.where(flags["at_end"], values, 0.0)}
+        ).groupby(flags["group"], sort=True, observed=True).sum()  # fmt: skip
+        counts = counts.join(in_post)
+    else:
+        counts = counts.assign(fte_start=np.nan, fte_end=np.nan)
+    return counts
 
 
 def workforce_metrics(
@@ -255,20 +276,15 @@ def workforce_metrics(
         _require(frame, [fte], "workforce")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
     dimension, labels = _groups(frame, group)
-    rows = []
-    for label in sorted(labels.unique()):
-        counts = _period_counts(frame[labels == label], start, end, fte)
-        note = "" if counts["headcount_start"] else "no staff in post at the start"
-        rows.append(
-            {
-                "period": f"{start.date()} to {end.date()}",
-                "dimension": dimension,
-                "group": label,
-                **counts,
-                "note": note,
-            }
-        )
-    table = pd.DataFrame(rows, columns=WORKFORCE_COLUMNS)
+    counts = _period_counts(frame, labels, start, end, fte)
+    table = counts.reset_index().assign(
+        period=f"{start.date()} to {end.date()}",
+        dimension=dimension,
+        note=np.where(
+            counts["headcount_start"].to_numpy() > 0, "", "no staff in post at the start"
+        ),
+    )
+    table = table.reindex(columns=WORKFORCE_COLUMNS)
     table["mean_headcount"] = (table["headcount_start"] + table["headcount_end"]) / 2
     table["leaver_rate"] = leaver_rate(
         leavers=table["leavers"],
