@@ -44,11 +44,10 @@ MIN_THRESHOLD = 5
 MAX_UNZIPPED_MB = 300
 MAX_UNZIPPED_BYTES = MAX_UNZIPPED_MB * 2**20
 #: The reports ``ptw report`` renders (one Quarto template each in ``reports/``). Kept here, in a
-#: module without heavy imports, so ``ptw --help`` can list them; ``toolkit.report.runner`` holds
-#: the same tuple (tests/core/test_config.py checks they agree).
+#: module without heavy imports, so ``ptw --help`` can list them; the report runner uses them.
 REPORTS = ("national", "regional", "trends", "methods")
 #: NHS England region codes and names (England excluded), as the regional reports and a
-#: workspace's ``region`` name them; the same as ``toolkit.report.runner.REGION_NAMES``.
+#: workspace's ``region`` name them (the report runner and sentences use this one copy).
 REGION_NAMES: dict[str, str] = {
     "EOE": "East of England",
     "LON": "London",

@@ -49,11 +49,14 @@ def test_threshold_override_is_checked_too(tmp_path: Path) -> None:
         space.with_threshold(3)
 
 
-def test_report_names_for_the_command_line_match_the_report_runner() -> None:
+def test_all_regions_means_every_region_the_command_line_lists() -> None:
     """`ptw --help` lists reports and regions from toolkit.config without importing the report
-    stack; they must be the runner's own."""
+    stack; `--all-regions` renders the national report, one regional report per listed region
+    (in that order) and the trends report."""
     from toolkit import config
     from toolkit.report import runner
 
-    assert config.REPORTS == runner.REPORTS
-    assert config.REGION_NAMES == runner.REGION_NAMES
+    jobs = runner.report_jobs("national", all_regions=True)
+    assert [job.template for job in jobs] == ["national", *["regional"] * 7, "trends"]
+    assert [job.region for job in jobs if job.template == "regional"] == list(config.REGION_NAMES)
+    assert {job.template for job in jobs} <= set(config.REPORTS)

@@ -25,20 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit.bundle import check_release
-from toolkit.config import Workspace
+from toolkit.config import REGION_NAMES, REPORTS, Workspace
 from toolkit.errors import PtwError
 from toolkit.report.figure_cache import prune_cache
 from toolkit.report.render import Engine, RenderResult, render_report
 from toolkit.report.sentences import REGION_NAMES as PLACE_NAMES
 
-REPORTS = ("national", "regional", "trends", "methods")
 #: The figure cache folder inside the reports' output folder.
 FIGURE_CACHE = ".figure-cache"
 NATIONAL = "England"
-#: NHS England region codes used in bundles and their names (England excluded).
-REGION_NAMES: dict[str, str] = {
-    code: name for code, name in PLACE_NAMES.items() if code != NATIONAL
-}
 REGIONS = tuple(REGION_NAMES)
 
 

@@ -14,19 +14,12 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from toolkit import config
+
 NOT_AVAILABLE = "not available in this bundle"
 SUPPRESSED = "suppressed"
-#: NHS England region codes used in bundles and their names.
-REGION_NAMES: dict[str, str] = {
-    "England": "England",
-    "EOE": "East of England",
-    "LON": "London",
-    "MID": "Midlands",
-    "NEY": "North East and Yorkshire",
-    "NW": "North West",
-    "SE": "South East",
-    "SW": "South West",
-}
+#: NHS England region codes used in bundles and their names, England included.
+REGION_NAMES: dict[str, str] = {"England": "England", **config.REGION_NAMES}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~^$&\"'@:;=%])")
 
 
