@@ -46,13 +46,19 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
+from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse.linalg import lsqr
+from threadpoolctl import threadpool_limits
+
+from toolkit.disclosure import blocks
 
 from toolkit.errors import DisclosureError
 
 Rounding = Literal["none", "nhs_digital", "ons_10_5"]
 
 MIN_THRESHOLD = 5
+NATIONAL = "England"
+REGION_COL = "region"
 TOTAL_GROUP = "All respondents"
 DEFAULT_PARTITION_COLS = ("survey", "cycle", "region", "indicator", "dimension", "level")
 DEFAULT_COMPARISON_COLS = (
@@ -151,6 +157,8 @@ class TableLayout:
             so that they add up to the total. Set ``False`` for a table that republishes a
             subset of another table's cells (e.g. comparisons without "Prefer not to say")
             and link it to that table: its own partitions are then never treated as sums.
+        within_cols: counts within the base (events ...): additive like the base, and a
+            suppressed cell's count must not be pinned (e.g. to zero) either.
     """
 
     base_col: str = "n"
@@ -166,14 +174,23 @@ class TableLayout:
     comparison_cols: tuple[str, ...] | None = None
     key_cols: tuple[str, ...] = ()
     complete: bool = True
+    within_cols: tuple[str, ...] = ("events",)
 
 
 @dataclass(frozen=True)
 class Link:
-    """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none."""
+    """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none.
+
+    With ``one_way``, a cell suppressed in the first table is suppressed in the others, not the
+    reverse: the first table counts a group's people (the response profile) and the others
+    count some of the same people (an item's respondents), so a hidden group must be hidden
+    wherever it is counted, while an item's hidden cell is only bounded above by the group's
+    published size, a bound no narrower than the threshold.
+    """
 
     tables: tuple[str, ...]
     on: tuple[str, ...]
+    one_way: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,7 @@ class _Columns:
     reference: str | None
     comparisons: tuple[str, ...]
     complete: bool
+    within: tuple[str, ...]
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -247,6 +265,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         reference=reference,
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
         complete=layout.complete,
+        within=tuple(c for c in layout.within_cols if c in present),
     )
 
 
@@ -255,23 +274,38 @@ def _key(values: Iterable[object]) -> tuple[object, ...]:
     return tuple(None if pd.isna(v) else v for v in values)
 
 
+def _keys(table: pd.DataFrame, columns: Sequence[str]) -> list[tuple[object, ...]]:
+    """:func:`_key` of every row of ``table`` on ``columns`` (vectorised)."""
+    frame = table[list(columns)].astype(object)
+    return list(map(tuple, frame.where(frame.notna(), None).to_numpy(dtype=object)))
+
+
 # --- the additive relations of one population ------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Population:
-    """The additive relations among the cells of one population.
+    """The additive relations among the cells of one block of a table.
+
+    A block is a population (survey, cycle, indicator ...) over England and every region: the
+    regional populations' relations plus ``England = sum of the regions`` for every cell.
 
     Attributes:
         cells: for each published cell (variable), the table row positions that hold it.
-        keys: for each cell, its key (partition values + group) used for tie-breaks.
-        matrix: relations x (cells + unpublished totals/parents); a relation reads
-            ``parent - sum(children) = 0``.
+        keys: for each cell, its key (region, partition values, group) used for tie-breaks.
+        matrix: relations x (cells + unpublished totals/parents), sparse; a relation reads
+            ``parent - sum(children) = 0``. A group absent from a listed partition is a known
+            zero and appears in no relation.
+        by_var: the same matrix by columns (the relations of each variable).
+        rows, starts: ``cells`` flattened, and where each cell's rows start in it.
     """
 
     cells: tuple[np.ndarray, ...]
     keys: tuple[str, ...]
-    matrix: np.ndarray
+    matrix: csr_array
+    by_var: csc_array
+    rows: np.ndarray
+    starts: np.ndarray
 
     @property
     def n_cells(self) -> int:
@@ -281,10 +315,11 @@ class _Population:
 
 @dataclass
 class _RelationBuilder:
-    """Accumulates cells, unpublished variables and relations for one population."""
+    """Accumulates cells, unpublished variables and relations for one block."""
 
     cell_index: dict[tuple[object, ...], int] = field(default_factory=dict)
     cell_rows: list[list[int]] = field(default_factory=list)
+    listed: set[tuple[object, ...]] = field(default_factory=set)
     hidden_index: dict[tuple[object, ...], int] = field(default_factory=dict)
     relations: list[tuple[tuple[object, ...], list[tuple[object, ...]]]] = field(
         default_factory=list
@@ -297,31 +332,46 @@ class _RelationBuilder:
             self.cell_rows.append([])
         self.cell_rows[self.cell_index[key]].append(row)
 
-    def _column(self, key: tuple[object, ...]) -> int:
+    def _column(self, key: tuple[object, ...]) -> int | None:
+        """A cell's column (>= 0), an unpublished variable's (< 0), or ``None`` for a group
+        absent from a partition the table lists: every reader knows it is zero."""
         if key in self.cell_index:
             return self.cell_index[key]
+        if key[:-1] in self.listed and key[-1] != _UNLISTED:
+            return None
         return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
 
     def build(self) -> _Population:
-        """The population's cells and relation matrix (hidden variables after the cells)."""
+        """The block's cells and relation matrix (hidden variables after the cells)."""
         columns = [
             (self._column(parent), [self._column(child) for child in children])
             for parent, children in self.relations
         ]
         n_cells = len(self.cell_rows)
-        matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
+        data: list[float] = []
+        rows: list[int] = []
+        cols: list[int] = []
         for r, (parent, children) in enumerate(columns):
-            matrix[r, parent if parent >= 0 else n_cells - 1 - parent] += 1.0
-            for child in children:
-                matrix[r, child if child >= 0 else n_cells - 1 - child] -= 1.0
+            for column, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+                if column is not None:
+                    data.append(sign)
+                    rows.append(r)
+                    cols.append(column if column >= 0 else n_cells - 1 - column)
+        shape = (len(columns), n_cells + len(self.hidden_index))
+        matrix = csr_array(coo_array((data, (rows, cols)), shape=shape))
+        matrix.sum_duplicates()
+        matrix.eliminate_zeros()
         return _Population(
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
             matrix=matrix,
+            by_var=csc_array(matrix),
+            rows=np.concatenate([np.asarray(r, dtype=int) for r in self.cell_rows]),
+            starts=np.cumsum([0] + [len(r) for r in self.cell_rows[:-1]]).astype(int),
         )
 
 
-_TOTAL_KEY: tuple[object, ...] = ("__population_total__",)
+_TOTAL = "__population_total__"
 _UNLISTED = "__groups_not_listed__"
 
 
@@ -373,29 +423,43 @@ def _population(
     cols: _Columns,
     tree: _Hierarchy,
 ) -> _Population:
-    """Build the cells and relations of one population.
+    """Build the cells and relations of one block.
 
-    ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
-    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
-    hierarchy knows but the table lacks is an unknown, never assumed to be zero.
+    ``cell_keys[row]`` is the row's cell key: its region (``None`` in a table without one),
+    its ``inner`` partition values, then its group (``(region, _TOTAL)`` for a total row);
+    ``rows`` are the block's row positions. Relations: each partition's groups add up to its
+    region's total; the hierarchy's parents are the sums of their children; England is the sum
+    of the regions, cell by cell (unpublished totals and parents included).
     """
     builder = _RelationBuilder()
     partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
     for row in rows:
         key = cell_keys[row]
         builder.add_row(key, row)
-        if key != _TOTAL_KEY:
+        if key[-1] != _TOTAL:
             partitions.setdefault(key[:-1], {})[key] = None
+    builder.listed = set(partitions)
     node = _NodeMap(inner, cols)
     for part, members in partitions.items():
-        known = tree.groups.get(node.dim_level(part), []) if node.active else []
-        members.update(dict.fromkeys((*part, group) for group in known))
         if not cols.complete:
             members[(*part, _UNLISTED)] = None
-        builder.relations.append((_TOTAL_KEY, list(members)))
+        builder.relations.append(((part[0], _TOTAL), list(members)))
     if node.active:
         builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
+    builder.relations.extend(_region_relations(builder))
     return builder.build()
+
+
+def _region_relations(
+    builder: _RelationBuilder,
+) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
+    """``England = sum of the regions`` for every variable of the block held for England."""
+    keys = [*builder.cell_index, *(k for p, ch in builder.relations for k in (p, *ch))]
+    regions = sorted({str(k[0]) for k in builder.cell_index if k[0] not in (None, NATIONAL)})
+    if not regions or not any(k[0] == NATIONAL for k in builder.cell_index):
+        return []
+    national = dict.fromkeys(k for k in keys if k[0] == NATIONAL)
+    return [(key, [(region, *key[1:]) for region in regions]) for key in national]
 
 
 @dataclass(frozen=True)
@@ -440,7 +504,7 @@ def _hierarchy_relations(
     """
     relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
     reached: set[tuple[object, ...]] = set()
-    pending = [key for key in cell_index if key != _TOTAL_KEY]
+    pending = [key for key in cell_index if key[-1] != _TOTAL]
     while pending:
         key = pending.pop(0)
         child = node.node(key)
@@ -458,41 +522,22 @@ def _hierarchy_relations(
 def _populations(
     table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
 ) -> list[_Population]:
-    """Split ``table`` into populations and build each one's relations."""
+    """Split ``table`` into blocks (populations over England and the regions) and build each
+    block's relations."""
     tree = _read_hierarchy(hierarchy)
+    region = REGION_COL if REGION_COL in cols.population else None
+    outer = [c for c in cols.population if c != region]
     inner = [c for c in cols.partition if c not in cols.population]
-    keyed = table[[*cols.population, *inner, cols.group]].to_numpy(dtype=object)
-    n_pop, total = len(cols.population), cols.total_group
+    keyed = _keys(table, [*outer, *inner, cols.group])
+    regions = [k[0] for k in _keys(table, [region])] if region else [None] * len(table)
+    n_out, total = len(outer), cols.total_group
     grouped: dict[tuple[object, ...], list[int]] = {}
     cell_keys: list[tuple[object, ...]] = []
-    for row, values in enumerate(keyed):
-        grouped.setdefault(_key(values[:n_pop]), []).append(row)
-        cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
+    for row, (values, area) in enumerate(zip(keyed, regions, strict=True)):
+        grouped.setdefault(values[:n_out], []).append(row)
+        cell_keys.append((area, _TOTAL) if values[-1] == total else (area, *values[n_out:]))
+    inner = [REGION_COL, *inner]
     return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
-
-
-def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """Which unknown variables the relations pin to one value.
-
-    Variable ``i`` is determined iff the ``i``-th row of a null-space basis of ``matrix``
-    restricted to the unknown columns is zero (every solution agrees on it).
-    """
-    determined = np.zeros(len(unknown), dtype=bool)
-    sub = matrix[:, unknown]
-    if sub.shape[1] == 0 or not sub.any():
-        return determined
-    basis = null_space(sub)
-    if basis.shape[1] == 0:
-        determined[unknown] = True
-    else:
-        determined[unknown] = np.abs(basis).max(axis=1) < _TOLERANCE
-    return determined
-
-
-def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
-    """Unknown mask over all variables: the given cells plus every unpublished variable."""
-    extra = pop.matrix.shape[1] - pop.n_cells
-    return np.concatenate([hidden, np.ones(extra, dtype=bool)])
 
 
 # --- table state and the suppression steps ----------------------------------------------------
@@ -500,7 +545,11 @@ def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _State:
-    """One table while it is being suppressed."""
+    """One table while it is being suppressed.
+
+    ``values`` caches each block's true values (:func:`_true_values`); ``decided`` holds each
+    block's suppressed cells when secondary suppression last left it protected.
+    """
 
     name: str
     table: pd.DataFrame
@@ -509,11 +558,13 @@ class _State:
     suppressed: np.ndarray
     reason: np.ndarray
     populations: list[_Population]
+    values: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    decided: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def zero(self) -> np.ndarray:
         """Rows whose base is known to be 0 (its value is public)."""
-        return (self.base == 0) | (self.reason == REASON_ZERO)
+        return self.base == 0
 
     def mark(self, rows: np.ndarray, reason: str) -> bool:
         """Suppress ``rows`` not yet suppressed, with ``reason``; whether anything changed."""
@@ -555,86 +606,215 @@ def _start(
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
     state = _observe(name, table, layout, hierarchy)
     base = state.base
-    state.mark(np.flatnonzero(base == 0), REASON_ZERO)
     state.mark(np.flatnonzero(np.isnan(base)), REASON_BASE_MISSING)
-    state.mark(np.flatnonzero(base < policy.threshold), primary_reason(policy.threshold))
+    small = (base > 0) & (base < policy.threshold)
+    state.mark(np.flatnonzero(small), primary_reason(policy.threshold))
     return state
+
+
+def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
+    """Unknown mask over all variables: the given cells plus every unpublished variable."""
+    extra = pop.matrix.shape[1] - pop.n_cells
+    return np.concatenate([hidden, np.ones(extra, dtype=bool)])
+
+
+def _cells(pop: _Population) -> np.ndarray:
+    """Mask over all variables: the published cells (not the unpublished totals)."""
+    keep = np.zeros(pop.matrix.shape[1], dtype=bool)
+    keep[: pop.n_cells] = True
+    return keep
+
+
+def _per_cell(pop: _Population, rows: np.ndarray, how: str) -> np.ndarray:
+    """A row-level array reduced to one value per cell (``"any"``, ``"all"`` or ``"max"``,
+    the max ignoring NaN)."""
+    flat = rows[pop.rows]
+    if how == "any":
+        return np.logical_or.reduceat(flat, pop.starts)
+    if how == "all":
+        return np.logical_and.reduceat(flat, pop.starts)
+    filled = np.where(np.isnan(flat), -np.inf, flat)
+    out = np.maximum.reduceat(filled, pop.starts)
+    return np.where(np.isneginf(out), np.nan, out)
 
 
 def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cell of ``pop``: suppressed (any of its rows), known zero, and base (for cost)."""
-    suppressed = np.array([state.suppressed[r].any() for r in pop.cells], dtype=bool)
-    known_zero = state.zero
-    zero = np.array([known_zero[r].all() for r in pop.cells], dtype=bool)
-    base = np.array([np.nanmax(state.base[r], initial=-np.inf) for r in pop.cells])
-    return suppressed, zero, base
+    return (
+        _per_cell(pop, state.suppressed, "any"),
+        _per_cell(pop, state.zero, "all"),
+        _per_cell(pop, state.base, "max"),
+    )
 
 
-def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
-    """The first candidate whose suppression un-determines ``cell``.
+def _true_values(state: _State, pop: _Population, column: str) -> np.ndarray:
+    """True value of every variable of ``pop`` for ``column`` (a base or a count within it):
+    the cells' own values, unpublished totals and parents solved from the relations; NaN
+    where unknown."""
+    numbers = state.base if column == state.cols.base else _numbers(state.table[column])
+    extra = np.full(pop.matrix.shape[1] - pop.n_cells, np.nan)
+    return blocks.fill(pop.matrix, np.concatenate([_per_cell(pop, numbers, "max"), extra]))
 
-    If none does on its own, the first candidate: one of the cells in a relation where
-    ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
-    first. (Preferring whichever candidate leaves the fewest cells determined instead picks
-    cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
+
+@dataclass
+class _Block:
+    """One block while secondary suppression decides it.
+
+    Attributes:
+        pop: the block's relations.
+        mask: which variables are unknown: the cells suppressed and not known zeros (grows
+            as complements are added), then every unpublished variable.
+        zero: cells known to be zero.
+        base: each cell's base (for the cost of a complement).
+        values: column -> true value of every variable (base first, then counts within it).
+        threshold: the policy's threshold.
     """
-    for candidate in candidates:
-        trial = hidden.copy()
-        trial[candidate] = True
-        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
-            return candidate
-    return candidates[0]
+
+    pop: _Population
+    mask: np.ndarray
+    zero: np.ndarray
+    base: np.ndarray
+    values: dict[str, np.ndarray]
+    threshold: int
+
+    @property
+    def hidden(self) -> np.ndarray:
+        """The cells' part of :attr:`mask` (a view: setting it adds a complement)."""
+        return self.mask[: self.pop.n_cells]
+
+    def members(self, relation: int) -> np.ndarray:
+        """The variables of one relation."""
+        matrix = self.pop.matrix
+        return matrix.indices[matrix.indptr[relation] : matrix.indptr[relation + 1]]
+
+    def candidate(self, relation: int, need: str) -> int | None:
+        """The published non-zero cell of ``relation`` to suppress: one that meets ``need``
+        (a positive count when a count column is pinned), at least the threshold if possible,
+        then the smallest base, then the cell key (so row order does not matter)."""
+        members = self.members(relation)
+        cells = members[members < self.pop.n_cells]
+        pool = [c for c in cells if not self.hidden[c] and not self.zero[c]]
+        if need in self.values and need != "base":
+            pool = [c for c in pool if self.values[need][c] > 0]
+        if not pool:
+            return None
+        return min(
+            pool,
+            key=lambda c: (self.base[c] < self.threshold, self.base[c], self.pop.keys[c]),
+        )
+
+    def nearest(self, cell: int) -> int:
+        """The relation to take a complement from for a determined ``cell``: among its own
+        relations that have a candidate, the one with the fewest unknowns; if none has one (all
+        their cells are suppressed already), the nearest relation reached through unknowns
+        that has one; ``-1`` if there is none at all."""
+        by_var, unknown = self.pop.by_var, self.mask
+        frontier, seen_vars, seen_rel = [cell], {cell}, set()
+        while frontier:
+            relations = sorted(
+                {
+                    int(r)
+                    for v in frontier
+                    for r in by_var.indices[by_var.indptr[v] : by_var.indptr[v + 1]]
+                }
+                - seen_rel,
+                key=lambda r: (int(unknown[self.members(r)].sum()), r),
+            )
+            for r in relations:
+                if self.candidate(r, "determined") is not None:
+                    return r
+            seen_rel |= set(relations)
+            reached = {int(v) for r in relations for v in self.members(r) if unknown[v]}
+            frontier = sorted(reached - seen_vars)
+            seen_vars |= reached
+        return -1
+
+    def short(self) -> list[tuple[int, str]]:
+        """Relations that leave a suppressed cell too narrow: ``(relation, need)``.
+
+        ``"base"`` when a small suppressed cell's fellow unknowns in the relation add up to
+        less than the threshold (its range would be narrower than the threshold); a count
+        column's name when every unknown of the relation has a zero count (each is pinned to
+        zero).
+        """
+        pattern = abs(self.pop.matrix).astype(bool).astype(float)
+        n, base = self.pop.n_cells, np.nan_to_num(self.values["base"])
+        unknown = self.mask.astype(float)
+        hidden_cells = np.zeros(len(self.mask))
+        hidden_cells[:n] = self.hidden * base[:n]
+        small = np.zeros(len(self.mask), dtype=bool)
+        small[:n] = self.hidden & (base[:n] > 0) & (base[:n] < self.threshold)
+        total = pattern @ (unknown * base)
+        coo = pattern[:, np.flatnonzero(small)].tocoo()
+        narrow = total[coo.row] - base[np.flatnonzero(small)[coo.col]] < self.threshold
+        found = {int(r): "base" for r in np.unique(coo.row[narrow])}
+        held = pattern @ hidden_cells > 0
+        for column, values in self.values.items():
+            if column == "base":
+                continue
+            missing = pattern @ (np.isnan(values) & self.mask).astype(float) > 0
+            events = pattern @ (np.nan_to_num(values) * unknown)
+            for r in np.flatnonzero(held & ~missing & (events == 0)):
+                found.setdefault(int(r), column)
+        return sorted(found.items())
+
+    def needs(self, determined: np.ndarray) -> list[tuple[int, str]]:
+        """(relation, need) pairs that call for a complement this round: a determined cell
+        needs one near it (:meth:`nearest`), and every relation :meth:`short` names."""
+        found: dict[int, str] = {}
+        for cell in sorted(np.flatnonzero(determined), key=lambda c: self.pop.keys[c]):
+            found.setdefault(self.nearest(int(cell)), "determined")
+        for relation, need in self.short():
+            found.setdefault(relation, need)
+        return sorted(found.items())
 
 
-def _candidates(
-    pop: _Population, hidden: np.ndarray, zero: np.ndarray, base: np.ndarray, cell: int
-) -> list[int]:
-    """Published non-zero cells in the order they are tried as complements for ``cell``.
-
-    First those in a relation where ``cell`` is the only unknown (one of them must go), then
-    those sharing any relation with it, then the rest; within each, smallest base, then key.
-    """
-    mine = pop.matrix[pop.matrix[:, cell] != 0]
-    alone = (mine[:, _unknown(pop, hidden)] != 0).sum(axis=1) == 1
-    sole = (mine[alone, : pop.n_cells] != 0).any(axis=0)
-    related = (mine[:, : pop.n_cells] != 0).any(axis=0)
-    pool = np.flatnonzero(~hidden & ~zero)
-    return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
-
-
-def _protect(state: _State, pop: _Population) -> bool:
-    """Secondary suppression in one population until no suppressed cell is determined."""
+def _protect(state: _State, index: int, threshold: int) -> bool:
+    """Secondary suppression in one block until no suppressed cell is determined, none is
+    bounded narrower than the threshold by one relation, and no count within a suppressed
+    base is pinned to zero. A block whose suppressed cells have not changed since it was last
+    decided is skipped."""
+    pop = state.populations[index]
     suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any():
+    hidden = suppressed & ~zero
+    if not hidden.any() or np.array_equal(state.decided.get(index), hidden):
         return False
+    if index not in state.values:
+        state.values[index] = {"base": _true_values(state, pop, state.cols.base)}
+        state.values[index] |= {c: _true_values(state, pop, c) for c in state.cols.within}
+    block = _Block(pop, _unknown(pop, hidden), zero, base, state.values[index], threshold)
     changed = False
     while True:
-        hidden = suppressed & ~zero
-        exposed = np.flatnonzero(
-            hidden & _determined(pop.matrix, _unknown(pop, hidden))[: pop.n_cells]
-        )
-        if not len(exposed):
+        determined = blocks.determined(pop.matrix, block.mask, _cells(pop))[: pop.n_cells]
+        added: set[int] = set()
+        for relation, need in block.needs(determined):
+            if relation in added:
+                continue
+            chosen = None if relation < 0 else block.candidate(relation, need)
+            if chosen is None:
+                if need == "determined":
+                    raise DisclosureError(
+                        code="disclosure.unprotectable",
+                        message=f"table {state.name!r}: a suppressed cell is fixed by zero "
+                        "cells alone",
+                        fix="check that the groups of each partition add up to its total; for "
+                        "a table that omits groups, use TableLayout(complete=False)",
+                    )
+                continue
+            block.hidden[chosen] = True
+            relations = pop.by_var
+            added |= set(relations.indices[relations.indptr[chosen] : relations.indptr[chosen + 1]])
+            changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
+        if not added:
+            state.decided[index] = block.hidden.copy()
             return changed
-        cell = int(min(exposed, key=lambda c: pop.keys[c]))
-        candidates = _candidates(pop, hidden, zero, base, cell)
-        if not candidates:
-            raise DisclosureError(
-                code="disclosure.unprotectable",
-                message=f"table {state.name!r}: a suppressed cell is fixed by zero cells alone",
-                value=pop.keys[cell],
-                fix="check that the groups of each partition add up to its total; for a table "
-                "that omits groups, use TableLayout(complete=False) and link it",
-            )
-        chosen = _complement(pop, hidden, cell, candidates)
-        suppressed[chosen] = True
-        changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
 
 
-def _secondary(state: _State) -> bool:
-    """Secondary suppression over every population of the table; whether anything changed."""
+def _secondary(state: _State, threshold: int) -> bool:
+    """Secondary suppression over every block of the table; whether anything changed."""
     changed = False
-    for pop in state.populations:
-        changed |= _protect(state, pop)
+    for index in range(len(state.populations)):
+        changed |= _protect(state, index, threshold)
     return changed
 
 
@@ -648,7 +828,7 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
             column=missing[0],
             fix="link tables only on columns they all have",
         )
-    return [_key(v) for v in state.table[list(on)].to_numpy()]
+    return _keys(state.table, on)
 
 
 def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
@@ -659,7 +839,7 @@ def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
     """
     keys = {name: _link_keys(states[name], link.on) for name in link.tables}
     source: dict[tuple[object, ...], str] = {}
-    for name in link.tables:
+    for name in link.tables[:1] if link.one_way else link.tables:
         for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
             if hidden:
                 source.setdefault(key, name)
@@ -689,7 +869,7 @@ def _reference_withheld(state: _State) -> np.ndarray:
     withheld = np.zeros(len(state.table), dtype=bool)
     if cols.reference is None or not cols.comparisons:
         return withheld
-    parts = [_key(v) for v in state.table[list(cols.partition)].to_numpy()]
+    parts = _keys(state.table, cols.partition)
     hidden = {
         (part, group)
         for part, group, flag in zip(parts, state.table[cols.group], state.suppressed, strict=True)
@@ -776,13 +956,15 @@ def suppress_linked(
         for name, table in tables.items()
     }
     changed = True
-    while changed:
-        changed = False
-        for link in links:
-            changed |= _apply_link(states, link)
-        if policy.secondary:
-            for state in states.values():
-                changed |= _secondary(state)
+    # The decompositions are small: BLAS threads only contend for the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        while changed:
+            changed = False
+            for link in links:
+                changed |= _apply_link(states, link)
+            if policy.secondary:
+                for state in states.values():
+                    changed |= _secondary(state, policy.threshold)
     return {name: _finish(states[name], policy, tables[name].index) for name in tables}
 
 
@@ -842,7 +1024,8 @@ def _derived(pop: _Population, unknown: np.ndarray, values: np.ndarray) -> np.nd
     rhs = -pop.matrix[:, known] @ np.nan_to_num(values[known[: pop.n_cells]])
     solution = np.full(len(unknown), np.nan)
     if unknown.any():
-        solution[unknown] = np.linalg.lstsq(pop.matrix[:, unknown], rhs, rcond=None)[0]
+        fit = lsqr(pop.matrix[:, np.flatnonzero(unknown)], rhs, atol=1e-12, btol=1e-12)
+        solution[unknown] = fit[0]
     return solution
 
 
@@ -852,7 +1035,7 @@ def _audit_population(state: _State, pop: _Population, threshold: int) -> list[_
     base_hidden = np.array([np.isnan(state.base[r]).all() for r in pop.cells], dtype=bool)
     hidden = (suppressed | base_hidden) & ~zero
     unknown = _unknown(pop, hidden)
-    determined = _determined(pop.matrix, unknown)[: pop.n_cells] & hidden
+    determined = blocks.determined(pop.matrix, unknown, _cells(pop))[: pop.n_cells] & hidden
     if not determined.any():
         return []
     value = _derived(pop, unknown, _cell_values(state, pop, ~hidden))
