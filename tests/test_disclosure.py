@@ -15,7 +15,6 @@ import pytest
 from toolkit.disclosure.suppression import (
     REASON_REFERENCE,
     REASON_SECONDARY,
-    REASON_ZERO,
     TOTAL_GROUP,
     Link,
     SuppressionPolicy,
@@ -119,9 +118,10 @@ def test_primary_blanks_every_number_and_keeps_identifiers():
     assert out["n"].dtype == "Int64" and out["events"].tolist()[0] == 8
 
 
-def test_zero_base_is_suppressed_with_its_own_reason_and_protects_nothing():
-    # Mixed has no respondents: suppressed (no estimate) but its 0 is public, so it cannot
-    # hide the 6 in "Prefer not to say": the next smallest real group (30) must go.
+def test_zero_base_is_published_as_zero_and_protects_nothing():
+    # Mixed has no respondents: its 0 is published (it reveals no one, and a reader would
+    # read a missing row as 0 anyway), so it cannot hide the 6 in "Prefer not to say": the
+    # next smallest real group (30) must go.
     out = suppress_small_cells(
         estimates([*ETHNICITY_WITH_TOTAL, ("ethnicity", "binary", "Mixed", 0)]), policy=POLICY
     )
@@ -130,9 +130,9 @@ def test_zero_base_is_suppressed_with_its_own_reason_and_protects_nothing():
         "Ethnic minority": REASON_SECONDARY,
         "Prefer not to say": PRIMARY,
         TOTAL_GROUP: None,
-        "Mixed": REASON_ZERO,
+        "Mixed": None,
     }
-    assert "0 reveals no one" in REASON_ZERO
+    assert out.loc[out["group"] == "Mixed", "n"].tolist() == [0]
 
 
 # --- secondary within a table --------------------------------------------------------------------
@@ -208,8 +208,9 @@ def test_hierarchy_child_partner_is_a_sibling_under_the_same_parent():
 
 def test_hierarchy_small_parent_propagates_across_levels():
     # d1 = 3, d2 = 4, so g1 = b1 = 7 are primary at every level. g1 and b1 are then fixed by
-    # total - (g2 + g3) and total - b2. Suppressing b2 (135) does not help (b2 = g2 + g3 is
-    # published); suppressing the total (142) does: g1 = b1 = d1 + d2 = total - 135, unknown.
+    # total - (g2 + g3) and total - b2. The total stays published (hiding it would expose
+    # every partition of the population): a sibling at each level goes instead, b2, g2 and
+    # d3 (g2's smallest child), so b1 = d1 + d2 = 32 - d3 ranges over 0..32.
     out = suppress_small_cells(
         estimates(three_levels([3, 4, 25, 30, 35, 45])), policy=POLICY, hierarchy=HIERARCHY
     )
@@ -218,7 +219,9 @@ def test_hierarchy_small_parent_propagates_across_levels():
         "d2": PRIMARY,
         "g1": PRIMARY,
         "b1": PRIMARY,
-        TOTAL_GROUP: REASON_SECONDARY,
+        "b2": REASON_SECONDARY,
+        "g2": REASON_SECONDARY,
+        "d3": REASON_SECONDARY,
     }
     assert audit_disclosure({"t": out}, policy=POLICY, hierarchy=HIERARCHY).empty
 
@@ -334,9 +337,9 @@ def headcounts() -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("rounding", "headcount", "leavers", "limit"),
     [
-        ("nhs_digital", [10, 15, 20, 40, None], [0, None, None, 10, None], 8),
-        ("ons_10_5", [10, 15, 20, 40, None], [0, None, None, None, None], 10),
-        ("none", [12, 13, 22, 40, None], [0, 3, 7, 8, None], None),
+        ("nhs_digital", [10, 15, 20, 40, 0], [0, None, None, 10, 0], 8),
+        ("ons_10_5", [10, 15, 20, 40, 0], [0, None, None, None, 0], 10),
+        ("none", [12, 13, 22, 40, 0], [0, 3, 7, 8, 0], None),
     ],
 )
 def test_rounding_policies(rounding, headcount, leavers, limit):
@@ -348,7 +351,7 @@ def test_rounding_policies(rounding, headcount, leavers, limit):
         out["headcount"].astype(object).where(out["headcount"].notna(), None).tolist() == headcount
     )
     assert out["leavers"].astype(object).where(out["leavers"].notna(), None).tolist() == leavers
-    assert out["suppression_reason"].iloc[4] == REASON_ZERO
+    assert out["suppression_reason"].iloc[4] is None and not out["suppressed"].iloc[4]
     if limit:
         assert out["suppression_reason"].iloc[1].startswith(f"rounded: counts 1-{limit - 1}")
     layout = {"t": TableLayout(base_col="headcount", count_cols=("headcount", "leavers"))}

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.disclosure.suppression import (
-    REASON_ZERO,
     TOTAL_GROUP,
     Link,
     SuppressionPolicy,
@@ -136,7 +135,7 @@ def pinned(out: pd.DataFrame) -> set[tuple[object, ...]]:
             k
             for k in cells
             if k in shown
-            and (not shown[k]["suppressed"] or shown[k]["suppression_reason"] == REASON_ZERO)
+            and not shown[k]["suppressed"]
         }
         unknown = [k for k in cells if k not in known]
         if not unknown:
@@ -162,13 +161,7 @@ def relations_with_one_hidden(out: pd.DataFrame) -> list[tuple[object, ...]]:
     bad = []
     for cycle, part in out.groupby("cycle"):
         hidden = {
-            tuple(k): s and r != REASON_ZERO
-            for k, s, r in zip(
-                part[KEY[1:]].to_numpy(),
-                part["suppressed"],
-                part["suppression_reason"],
-                strict=True,
-            )
+            tuple(k): s for k, s in zip(part[KEY[1:]].to_numpy(), part["suppressed"], strict=True)
         }
         for parent, children in equations(cycle):
             members = [parent, *children]

@@ -21,7 +21,6 @@ from toolkit.disclosure.suppression import (
     REASON_BASE_MISSING,
     REASON_REFERENCE,
     REASON_SECONDARY,
-    REASON_ZERO,
     primary_reason,
 )
 from toolkit.report.excel import write_bundle_excel
@@ -47,7 +46,7 @@ def _kind(name: str) -> str:
 
 
 #: The fixed suppression reasons (they name the threshold, or "a base of 0": not counts).
-KNOWN_REASONS = (REASON_ZERO, REASON_BASE_MISSING, REASON_SECONDARY, REASON_REFERENCE,
+KNOWN_REASONS = (REASON_BASE_MISSING, REASON_SECONDARY, REASON_REFERENCE,
                  *(primary_reason(threshold) for threshold in range(5, 101)))  # fmt: skip
 
 

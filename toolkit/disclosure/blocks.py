@@ -32,9 +32,7 @@ def components(sub: csc_array) -> list[tuple[np.ndarray, np.ndarray]]:
     rows = csr_array(sub)
     # bipartite graph: nodes 0..n_cols-1 are columns, n_cols.. are rows
     coo = rows.tocoo()
-    graph = csr_array(
-        (np.ones(coo.nnz), (coo.col, coo.row + n_cols)), shape=(n_cols + n_rows,) * 2
-    )
+    graph = csr_array((np.ones(coo.nnz), (coo.col, coo.row + n_cols)), shape=(n_cols + n_rows,) * 2)
     _, labels = connected_components(graph, directed=False)
     col_labels, row_labels = labels[:n_cols], labels[n_cols:]
     order = np.argsort(col_labels, kind="stable")

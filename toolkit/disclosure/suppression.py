@@ -51,7 +51,6 @@ from scipy.sparse.linalg import lsqr
 from threadpoolctl import threadpool_limits
 
 from toolkit.disclosure import blocks
-
 from toolkit.errors import DisclosureError
 
 Rounding = Literal["none", "nhs_digital", "ons_10_5"]
@@ -77,7 +76,6 @@ DEFAULT_COMPARISON_COLS = (
 )
 AUDIT_COLUMNS = ("table", "row", "column", "value", "problem")
 
-REASON_ZERO = "primary: no respondents (a base of 0 reveals no one, but there is no estimate)"
 REASON_BASE_MISSING = "primary: base not known"
 REASON_SECONDARY = "secondary: protects a suppressed cell in the same table"
 REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
@@ -297,6 +295,7 @@ class _Population:
             ``parent - sum(children) = 0``. A group absent from a listed partition is a known
             zero and appears in no relation.
         by_var: the same matrix by columns (the relations of each variable).
+        totals: which cells are population totals ("All respondents" rows).
         rows, starts: ``cells`` flattened, and where each cell's rows start in it.
     """
 
@@ -304,6 +303,7 @@ class _Population:
     keys: tuple[str, ...]
     matrix: csr_array
     by_var: csc_array
+    totals: np.ndarray
     rows: np.ndarray
     starts: np.ndarray
 
@@ -366,6 +366,7 @@ class _RelationBuilder:
             keys=tuple(repr(k) for k in self.cell_index),
             matrix=matrix,
             by_var=csc_array(matrix),
+            totals=np.array([key[-1] == _TOTAL for key in self.cell_index], dtype=bool),
             rows=np.concatenate([np.asarray(r, dtype=int) for r in self.cell_rows]),
             starts=np.cumsum([0] + [len(r) for r in self.cell_rows[:-1]]).astype(int),
         )
@@ -687,27 +688,11 @@ class _Block:
         matrix = self.pop.matrix
         return matrix.indices[matrix.indptr[relation] : matrix.indptr[relation + 1]]
 
-    def candidate(self, relation: int, need: str) -> int | None:
-        """The published non-zero cell of ``relation`` to suppress: one that meets ``need``
-        (a positive count when a count column is pinned), at least the threshold if possible,
-        then the smallest base, then the cell key (so row order does not matter)."""
-        members = self.members(relation)
-        cells = members[members < self.pop.n_cells]
-        pool = [c for c in cells if not self.hidden[c] and not self.zero[c]]
-        if need in self.values and need != "base":
-            pool = [c for c in pool if self.values[need][c] > 0]
-        if not pool:
-            return None
-        return min(
-            pool,
-            key=lambda c: (self.base[c] < self.threshold, self.base[c], self.pop.keys[c]),
-        )
-
-    def nearest(self, cell: int) -> int:
+    def nearest(self, cell: int, totals: bool = False) -> int:
         """The relation to take a complement from for a determined ``cell``: among its own
         relations that have a candidate, the one with the fewest unknowns; if none has one (all
         their cells are suppressed already), the nearest relation reached through unknowns
-        that has one; ``-1`` if there is none at all."""
+        that has one; ``-1`` if there is none at all (``totals``: see :meth:`candidate`)."""
         by_var, unknown = self.pop.by_var, self.mask
         frontier, seen_vars, seen_rel = [cell], {cell}, set()
         while frontier:
@@ -721,7 +706,7 @@ class _Block:
                 key=lambda r: (int(unknown[self.members(r)].sum()), r),
             )
             for r in relations:
-                if self.candidate(r, "determined") is not None:
+                if self.pool(r, "total" if totals else "determined"):
                     return r
             seen_rel |= set(relations)
             reached = {int(v) for r in relations for v in self.members(r) if unknown[v]}
@@ -732,8 +717,9 @@ class _Block:
     def short(self) -> list[tuple[int, str]]:
         """Relations that leave a suppressed cell too narrow: ``(relation, need)``.
 
-        ``"base"`` when a small suppressed cell's fellow unknowns in the relation add up to
-        less than the threshold (its range would be narrower than the threshold); a count
+        ``"base"`` when the unknowns of a relation holding a small suppressed cell add up to
+        less than the threshold (the cell's range, at most their sum, would be narrower than
+        the threshold); a count
         column's name when every unknown of the relation has a zero count (each is pinned to
         zero).
         """
@@ -746,7 +732,7 @@ class _Block:
         small[:n] = self.hidden & (base[:n] > 0) & (base[:n] < self.threshold)
         total = pattern @ (unknown * base)
         coo = pattern[:, np.flatnonzero(small)].tocoo()
-        narrow = total[coo.row] - base[np.flatnonzero(small)[coo.col]] < self.threshold
+        narrow = total[coo.row] < self.threshold
         found = {int(r): "base" for r in np.unique(coo.row[narrow])}
         held = pattern @ hidden_cells > 0
         for column, values in self.values.items():
@@ -758,15 +744,72 @@ class _Block:
                 found.setdefault(int(r), column)
         return sorted(found.items())
 
-    def needs(self, determined: np.ndarray) -> list[tuple[int, str]]:
-        """(relation, need) pairs that call for a complement this round: a determined cell
-        needs one near it (:meth:`nearest`), and every relation :meth:`short` names."""
-        found: dict[int, str] = {}
+    def pool(self, relation: int, need: str) -> list[int]:
+        """Every published cell of ``relation`` that could serve as its complement."""
+        members = self.members(relation)
+        cells = members[members < self.pop.n_cells]
+        pool = [
+            int(c)
+            for c in cells
+            if not self.hidden[c]
+            and not self.zero[c]
+            and (need == "total" or not self.pop.totals[c])
+        ]
+        if need in self.values and need != "base":
+            pool = [c for c in pool if self.values[need][c] > 0]
+        return pool
+
+    def complete(self, determined: np.ndarray) -> list[int]:
+        """Add complements until no relation is short and every determined cell has had one
+        added near it; the cells added (greedy: the cell that serves the most pending
+        relations first, then as in :meth:`candidate`)."""
+        pending: dict[int, str] = {}
         for cell in sorted(np.flatnonzero(determined), key=lambda c: self.pop.keys[c]):
-            found.setdefault(self.nearest(int(cell)), "determined")
-        for relation, need in self.short():
-            found.setdefault(relation, need)
-        return sorted(found.items())
+            nearest = self.nearest(int(cell))
+            if nearest < 0:
+                nearest = self.nearest(int(cell), totals=True)
+                if nearest < 0:
+                    raise DisclosureError(
+                        code="disclosure.unprotectable",
+                        message="a suppressed cell is fixed by zero cells alone",
+                        value=self.pop.keys[cell],
+                        fix="check that the groups of each partition add up to its total; for "
+                        "a table that omits groups, use TableLayout(complete=False)",
+                    )
+                pending.setdefault(nearest, "total")
+            else:
+                pending.setdefault(nearest, "determined")
+        added: list[int] = []
+        hopeless: set[int] = set()
+        while True:
+            needs = {r: n for r, n in self.short() if r not in hopeless} | pending
+            serves: dict[int, int] = {}
+            for relation, need in needs.items():
+                pool = self.pool(relation, need)
+                if not pool:
+                    hopeless.add(relation)
+                    pending.pop(relation, None)
+                for c in pool:
+                    serves[c] = serves.get(c, 0) + 1
+            if not serves:
+                return added
+            chosen = min(
+                serves,
+                key=lambda c: (
+                    -serves[c],
+                    self.base[c] < self.threshold,
+                    self.base[c],
+                    self.pop.keys[c],
+                ),
+            )
+            self.hidden[chosen] = True
+            added.append(chosen)
+            mine = set(
+                self.pop.by_var.indices[
+                    self.pop.by_var.indptr[chosen] : self.pop.by_var.indptr[chosen + 1]
+                ]
+            )
+            pending = {r: n for r, n in pending.items() if r not in mine}
 
 
 def _protect(state: _State, index: int, threshold: int) -> bool:
@@ -786,25 +829,9 @@ def _protect(state: _State, index: int, threshold: int) -> bool:
     changed = False
     while True:
         determined = blocks.determined(pop.matrix, block.mask, _cells(pop))[: pop.n_cells]
-        added: set[int] = set()
-        for relation, need in block.needs(determined):
-            if relation in added:
-                continue
-            chosen = None if relation < 0 else block.candidate(relation, need)
-            if chosen is None:
-                if need == "determined":
-                    raise DisclosureError(
-                        code="disclosure.unprotectable",
-                        message=f"table {state.name!r}: a suppressed cell is fixed by zero "
-                        "cells alone",
-                        fix="check that the groups of each partition add up to its total; for "
-                        "a table that omits groups, use TableLayout(complete=False)",
-                    )
-                continue
-            block.hidden[chosen] = True
-            relations = pop.by_var
-            added |= set(relations.indices[relations.indptr[chosen] : relations.indptr[chosen + 1]])
-            changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
+        added = block.complete(determined)
+        for cell in added:
+            changed |= state.mark(pop.cells[cell], REASON_SECONDARY)
         if not added:
             state.decided[index] = block.hidden.copy()
             return changed
