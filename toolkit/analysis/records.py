@@ -118,12 +118,14 @@ LAYOUTS: dict[str, TableLayout] = {
     "trainee_outcomes": TableLayout(
         base_col="starters", partition_cols=("cohort", "region", "dimension", "level"),
         population_cols=("cohort", "region"), total_group=ALL_TRAINEES, complete=False,
+        within_cols=("withdrawals", "completers", "registered_within_6m"),
         comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                          "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
     ),
     "recruitment": TableLayout(
         base_col="shortlisted", partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_SHORTLISTED, complete=False,
+        within_cols=("appointed",),
         comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"),
     ),
 }  # fmt: skip

@@ -33,6 +33,7 @@ from toolkit import __version__
 from toolkit.analysis import records as analysis_records
 from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
+from toolkit.analysis.levels import complete_levels
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
 from toolkit.analysis.over_time import OverTimeResult, over_time_tables
@@ -100,9 +101,22 @@ is protected on its own relations."""
 
 
 TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
+UNIT_LINK = Link(
+    ("response_profile", "comparisons", "models", "likert", "scales", "trend_gaps",
+     "intention_to_leave"),
+    CELL,
+    one_way=True,
+)  # fmt: skip
+"""One decision per unit (survey x cycle x region x dimension x level x group): a group hidden
+in the response profile is hidden in every table that counts any of its people (an item's n is
+at most the group's n, so a published item n would bound the hidden group from below)."""
+COMPLETED = ("response_profile", "comparisons", "trend_gaps", "intention_to_leave",
+             "workforce_rates", "trainee_outcomes", "recruitment")  # fmt: skip
+"""Count tables that list every group of each dimension level they show (absent groups as
+zero rows, :func:`toolkit.analysis.levels.complete_levels`)."""
 BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS,
                   **analysis_small.LAYOUTS}  # fmt: skip
-BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, *analysis_small.LINKS)
+BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, UNIT_LINK, *analysis_small.LINKS)
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
 HIERARCHY_TABLE = "group_hierarchy"
 ORDER_TABLE = "group_order"
@@ -554,8 +568,15 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
     published |= timed.tables
     layouts |= timed.layouts
-    links += (*timed.links, TIME_LINK)
+    links += (*timed.links, TIME_LINK, Link(tuple(t for t in UNIT_LINK.tables if t in published),
+                                            UNIT_LINK.on, one_way=True))  # fmt: skip
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
+    published = {
+        name: complete_levels(frame, layout=layouts[name], hierarchy=hierarchy)
+        if name in COMPLETED
+        else frame
+        for name, frame in published.items()
+    }
     tables = suppress_linked(
         published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
     )

@@ -40,7 +40,7 @@ leak, so such an output is refused rather than published.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -953,6 +953,46 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
 # --- public API -------------------------------------------------------------------------------
 
 
+Attacker = Callable[[dict[str, pd.DataFrame]], pd.DataFrame]
+"""An independent attack on a suppressed release: tables -> one row per suppressed count with
+``table``, ``row`` (0-based position) and ``protected`` (e.g.
+``functools.partial(toolkit.disclosure.audit.attack, threshold=10)``)."""
+ORACLE_ROUNDS = 10
+"""How many times the attacker is consulted before its findings are left to the audit."""
+
+
+def _decide(states: Mapping[str, _State], links: Sequence[Link], policy: SuppressionPolicy) -> None:
+    """Links and secondary suppression, iterated until nothing changes."""
+    changed = True
+    while changed:
+        changed = False
+        for link in links:
+            changed |= _apply_link(states, link)
+        if policy.secondary:
+            for state in states.values():
+                changed |= _secondary(state, policy.threshold)
+
+
+def _widen(state: _State, row: int, threshold: int) -> bool:
+    """Add one complement for a cell the attacker pinned: the published cell, at least the
+    threshold if possible, in the cell's relation with the fewest unknowns that has one."""
+    for index, pop in enumerate(state.populations):
+        found = np.flatnonzero(pop.rows == row)
+        if not len(found):
+            continue
+        cell = int(np.searchsorted(pop.starts, found[0], side="right") - 1)
+        suppressed, zero, base = _cell_status(state, pop)
+        values = state.values.get(index) or {"base": _true_values(state, pop, state.cols.base)}
+        block = _Block(pop, _unknown(pop, suppressed & ~zero), zero, base, values, threshold)
+        relation = block.nearest(cell)
+        if relation < 0:
+            return False
+        pool = block.pool(relation, "determined")
+        chosen = min(pool, key=lambda c: (base[c] < threshold, base[c], pop.keys[c]))
+        return state.mark(pop.cells[chosen], REASON_SECONDARY)
+    return False
+
+
 def suppress_linked(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -960,6 +1000,7 @@ def suppress_linked(
     layouts: Mapping[str, TableLayout] | None = None,
     links: Sequence[Link] = (),
     hierarchy: pd.DataFrame | None = None,
+    attacker: Attacker | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Suppress small cells consistently across the tables of one output.
 
@@ -970,6 +1011,11 @@ def suppress_linked(
         links: cells shared between tables (e.g. the estimates and comparisons tables on
             survey, cycle, region, indicator, dimension, level, group).
         hierarchy: ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``].
+        attacker: optional independent attack (:data:`Attacker`), consulted once the rules
+            above are met: each cell it still finds unprotected (pinned by a route the rules
+            do not model, e.g. an item's n being at most the group's n) gets one more
+            complement, and the rules and the attack run again, up to
+            :data:`ORACLE_ROUNDS` times.
 
     Returns:
         name -> the table with value columns blanked (NA) in suppressed rows, count columns
@@ -982,16 +1028,20 @@ def suppress_linked(
         name: _start(name, table, layouts.get(name, TableLayout()), policy, hierarchy)
         for name, table in tables.items()
     }
-    changed = True
     # The decompositions are small: BLAS threads only contend for the cores.
     with threadpool_limits(limits=1, user_api="blas"):
-        while changed:
-            changed = False
-            for link in links:
-                changed |= _apply_link(states, link)
-            if policy.secondary:
-                for state in states.values():
-                    changed |= _secondary(state, policy.threshold)
+        _decide(states, links, policy)
+        for _ in range(ORACLE_ROUNDS if attacker is not None and policy.secondary else 0):
+            found = attacker({name: _finish(states[name], policy, tables[name].index)
+                              for name in tables})  # fmt: skip
+            failed = found[~found["protected"].astype(bool)]
+            widened = False
+            for name, row in dict.fromkeys(zip(failed["table"], failed["row"], strict=True)):
+                if name in states:
+                    widened |= _widen(states[name], int(row), policy.threshold)
+            if not widened:
+                break
+            _decide(states, links, policy)
     return {name: _finish(states[name], policy, tables[name].index) for name in tables}
 
 
