@@ -19,9 +19,6 @@ from hypothesis import strategies as st
 from toolkit.analysis.levels import complete_levels
 from toolkit.analysis.runner import LAYOUTS, NATIONAL, UNIT_LINK
 from toolkit.disclosure.audit import (
-    ROUTE_PARTITION,
-    ROUTE_REGIONS,
-    ROUTE_ZERO,
     attack,
 )
 from toolkit.disclosure.suppression import Link, SuppressionPolicy, suppress_linked
@@ -64,8 +61,10 @@ def groupings(people: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
     }
 
 
-def release(people: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The unsuppressed response profile and comparisons of one indicator."""
+def release(people: pd.DataFrame, complete: bool = True) -> dict[str, pd.DataFrame]:
+    """The unsuppressed response profile and comparisons of one indicator; with
+    ``complete``, every level lists all its groups (absent ones as zero rows), as the
+    analysis emits them."""
     profile, comparisons = [], []
     for region in (NATIONAL, *REGIONS):
         for cycle, part in people.groupby("cycle"):
@@ -104,6 +103,8 @@ def release(people: pd.DataFrame) -> dict[str, pd.DataFrame]:
                         }
                     )
     tables = {"response_profile": pd.DataFrame(profile), "comparisons": pd.DataFrame(comparisons)}
+    if not complete:
+        return tables
     return {
         name: complete_levels(table, layout=LAYOUTS[name], hierarchy=hierarchy())
         for name, table in tables.items()

@@ -104,17 +104,18 @@ def _reduce(sub: csc_array, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 def determined(matrix: csr_array, unknown: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Which of the ``keep`` variables the relations pin, given the ``unknown`` mask.
+    """Which unknown variables the relations pin, given the ``unknown`` mask.
 
     Args:
         matrix: relations x variables (sparse).
         unknown: boolean mask over the variables; the others are known.
-        keep: boolean mask of the variables whose status is asked (the suppressed cells);
-            other unknowns (unpublished totals) may be eliminated without being decided.
+        keep: boolean mask of the variables whose status matters most (the suppressed cells);
+            an unknown outside it that is held by one relation only is eliminated with that
+            relation and reported as not pinned (it could be, through the others together).
 
     Returns:
-        Boolean mask over the variables: ``True`` for a ``keep`` unknown that every solution
-        agrees on.
+        Boolean mask over the variables: ``True`` for an unknown that every solution agrees
+        on.
     """
     out = np.zeros(len(unknown), dtype=bool)
     index = np.flatnonzero(unknown)
@@ -137,7 +138,7 @@ def determined(matrix: csr_array, unknown: np.ndarray, keep: np.ndarray) -> np.n
             else np.abs(basis).max(axis=1) < TOLERANCE
         )
         out[index[cols_left[cols[fixed]]]] = True
-    return out & keep
+    return out
 
 
 def fill(matrix: csr_array, values: np.ndarray) -> np.ndarray:

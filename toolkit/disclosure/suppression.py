@@ -613,10 +613,15 @@ def _start(
     return state
 
 
-def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
-    """Unknown mask over all variables: the given cells plus every unpublished variable."""
-    extra = pop.matrix.shape[1] - pop.n_cells
-    return np.concatenate([hidden, np.ones(extra, dtype=bool)])
+def _unknown(pop: _Population, hidden: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+    """Unknown mask over all variables: the given cells plus every unpublished variable,
+    except (given the variables' true ``values``) an unpublished one that is truly zero: a
+    reader can often pin it (a table's unlisted "Not stated" remainder is at most the
+    response profile's "Not stated", which may be a published 0), so it counts as known."""
+    extra = np.ones(pop.matrix.shape[1] - pop.n_cells, dtype=bool)
+    if values is not None:
+        extra &= values[pop.n_cells :] != 0
+    return np.concatenate([hidden, extra])
 
 
 def _cells(pop: _Population) -> np.ndarray:
@@ -714,18 +719,19 @@ class _Block:
             seen_vars |= reached
         return -1
 
-    def short(self) -> list[tuple[int, str]]:
+    def short(self, determined: np.ndarray) -> list[tuple[int, str]]:
         """Relations that leave a suppressed cell too narrow: ``(relation, need)``.
 
         ``"base"`` when the unknowns of a relation holding a small suppressed cell add up to
         less than the threshold (the cell's range, at most their sum, would be narrower than
         the threshold); a count
         column's name when every unknown of the relation has a zero count (each is pinned to
-        zero).
+        zero). Unknowns the relations pin (``determined``, e.g. a population total no row
+        prints but every partition adds up to) count as known.
         """
         pattern = abs(self.pop.matrix).astype(bool).astype(float)
         n, base = self.pop.n_cells, np.nan_to_num(self.values["base"])
-        unknown = self.mask.astype(float)
+        unknown = (self.mask & ~determined).astype(float)
         hidden_cells = np.zeros(len(self.mask))
         hidden_cells[:n] = self.hidden * base[:n]
         small = np.zeros(len(self.mask), dtype=bool)
@@ -759,30 +765,38 @@ class _Block:
             pool = [c for c in pool if self.values[need][c] > 0]
         return pool
 
+    def stuck(self, cell: int) -> bool:
+        """Whether hiding ``cell`` would leave it alone in a relation with no other cell to
+        hide but a population total (a partition with a single non-zero group): such a
+        complement costs a total."""
+        by_var, unknown = self.pop.by_var, self.mask
+        for r in by_var.indices[by_var.indptr[cell] : by_var.indptr[cell + 1]]:
+            members = self.members(int(r))
+            if not unknown[members].any() and self.pool(int(r), "determined") == [cell]:
+                return True
+        return False
+
     def complete(self, determined: np.ndarray) -> list[int]:
         """Add complements until no relation is short and every determined cell has had one
         added near it; the cells added (greedy: the cell that serves the most pending
         relations first, then as in :meth:`candidate`)."""
         pending: dict[int, str] = {}
-        for cell in sorted(np.flatnonzero(determined), key=lambda c: self.pop.keys[c]):
+        cells = np.flatnonzero(determined[: self.pop.n_cells])
+        for cell in sorted(cells, key=lambda c: self.pop.keys[c]):
             nearest = self.nearest(int(cell))
             if nearest < 0:
+                # Only a population total is left to hide (or nothing at all: then the cell is
+                # pinned only under the cautious reading that an unpublished zero is known,
+                # and the audit has the last word).
                 nearest = self.nearest(int(cell), totals=True)
-                if nearest < 0:
-                    raise DisclosureError(
-                        code="disclosure.unprotectable",
-                        message="a suppressed cell is fixed by zero cells alone",
-                        value=self.pop.keys[cell],
-                        fix="check that the groups of each partition add up to its total; for "
-                        "a table that omits groups, use TableLayout(complete=False)",
-                    )
                 pending.setdefault(nearest, "total")
             else:
                 pending.setdefault(nearest, "determined")
+        pending.pop(-1, None)
         added: list[int] = []
         hopeless: set[int] = set()
         while True:
-            needs = {r: n for r, n in self.short() if r not in hopeless} | pending
+            needs = {r: n for r, n in self.short(determined) if r not in hopeless} | pending
             serves: dict[int, int] = {}
             for relation, need in needs.items():
                 pool = self.pool(relation, need)
@@ -797,6 +811,7 @@ class _Block:
                 serves,
                 key=lambda c: (
                     -serves[c],
+                    self.stuck(c),
                     self.base[c] < self.threshold,
                     self.base[c],
                     self.pop.keys[c],
@@ -825,10 +840,11 @@ def _protect(state: _State, index: int, threshold: int) -> bool:
     if index not in state.values:
         state.values[index] = {"base": _true_values(state, pop, state.cols.base)}
         state.values[index] |= {c: _true_values(state, pop, c) for c in state.cols.within}
-    block = _Block(pop, _unknown(pop, hidden), zero, base, state.values[index], threshold)
+    values = state.values[index]
+    block = _Block(pop, _unknown(pop, hidden, values["base"]), zero, base, values, threshold)
     changed = False
     while True:
-        determined = blocks.determined(pop.matrix, block.mask, _cells(pop))[: pop.n_cells]
+        determined = blocks.determined(pop.matrix, block.mask, _cells(pop))
         added = block.complete(determined)
         for cell in added:
             changed |= state.mark(pop.cells[cell], REASON_SECONDARY)
@@ -983,7 +999,8 @@ def _widen(state: _State, row: int, threshold: int) -> bool:
         cell = int(np.searchsorted(pop.starts, found[0], side="right") - 1)
         suppressed, zero, base = _cell_status(state, pop)
         values = state.values.get(index) or {"base": _true_values(state, pop, state.cols.base)}
-        block = _Block(pop, _unknown(pop, suppressed & ~zero), zero, base, values, threshold)
+        mask = _unknown(pop, suppressed & ~zero, values["base"])
+        block = _Block(pop, mask, zero, base, values, threshold)
         relation = block.nearest(cell)
         if relation < 0:
             return False
