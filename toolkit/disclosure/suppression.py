@@ -5,27 +5,41 @@ level x group), with a base column ``n`` (respondents answering, the group's bas
 columns (counts, estimates, CIs, relative likelihoods ...). This module decides which rows are
 suppressed; everything downstream obeys the ``suppressed`` / ``suppression_reason`` columns.
 
-Rules (DOMAIN.md section 7):
+Rules (DOMAIN.md section 7; issue 11: the release is one set of numbers, decided jointly):
 
 * **Primary**: a row whose base is under ``policy.threshold`` (default 10, never below 5) is
-  suppressed. A base of 0 reveals no one, but there is no estimate, so it is suppressed with a
-  reason that says so; its value (0) is treated as known by any reader.
-* **Secondary**: the cells of one *population* (the columns that identify who was asked: survey,
-  cycle, region, indicator) are tied by additive relations:
-  ``total = sum(groups of a partition)`` for every partition (dimension x level; "Prefer not to
-  say" rows are groups like any other, and the relation is treated as exact, which errs on the
-  safe side), and ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary (or
-  an intersection's margins). A total or parent that is not published is an unknown of the
-  system. After primary suppression, a suppressed cell is *determined* when the published cells
-  pin it to one value: with ``A`` the relation matrix restricted to the unknown cells, cell ``i``
-  is determined iff row ``i`` of a basis of the null space of ``A`` is zero. While some
-  suppressed non-zero cell is determined, the cheapest published cell (smallest base, then the
-  cell key, so the choice does not depend on row order) that shares a relation with it and
-  un-determines it is suppressed too. The result never lets differencing recover a suppressed
-  base, count or weighted count, since all additive columns share the same relations.
+  suppressed. A base of 0 reveals no one and is published as 0 (the analysis emits a zero row
+  for every group of a level a slice lacks, :mod:`toolkit.analysis.levels`, so an absent row
+  says nothing; a group still absent from a listed partition is read as a known zero here).
+* **Relations**: the cells of one *block* (a population: survey, cycle, indicator ... over
+  England and every region) are tied by additive relations: ``total = sum(groups of a
+  partition)`` for every partition (dimension x level; a table that omits "Not stated" has an
+  unlisted remainder), ``parent = sum(children)`` along the hierarchy detailed -> grouped ->
+  binary (or an intersection's margins), and ``England = sum(regions)`` for every cell, total
+  and parent. A total or parent that is not published is an unknown of the system.
+* **Secondary**, block by block, in rounds: one null-space computation per connected
+  component of the unknowns (:mod:`toolkit.disclosure.blocks`) finds every *determined*
+  suppressed cell at once (the published cells pin it to one value). Then complements are
+  added until (a) each determined cell has one added near it (in its relation with the fewest
+  unknowns, else the nearest relation reached through unknowns), (b) in every relation that
+  holds a suppressed cell under the threshold, the unknowns not pinned add up to at least the
+  threshold (so its range can be that wide: "total minus what is listed" and "England minus
+  the regions" give no narrow bound), and (c) no relation's unknowns all have a zero count
+  within the base (events ...), which would pin each to zero. The complement chosen is the
+  published cell serving the most such relations, then one that does not force a population
+  total to be hidden, then one at least the threshold (its size is the range it gives), then
+  the smallest base, then the cell key (row order never matters). Population totals are
+  hidden only when nothing else protects. Rounds repeat until nothing is added. An unpublished
+  variable whose true value is 0 (e.g. an item's unlisted "Not stated" where the response
+  profile prints 0) counts as known: a reader can pin it.
 * **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
-  same cell; if one is suppressed all are. Links and secondary suppression are iterated to a
-  fixed point.
+  same cell; if one is suppressed all are (a one-way link: a group hidden in the response
+  profile is hidden in every table counting its people, not the reverse). Links and secondary
+  suppression are iterated to a fixed point.
+* **Oracle** (optional ``attacker``): the independent auditor (:mod:`toolkit.disclosure.audit`,
+  which this module never imports) attacks the result by linear programming; a cell it still
+  pins (through a bound these rules do not model, e.g. an item's n at most the group's n) gets
+  one more complement, and the rules and the attack repeat, up to :data:`ORACLE_ROUNDS` times.
 * **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
   every comparison value (RL, difference, test): the reference rate is recoverable from them.
 * **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
@@ -33,8 +47,9 @@ Rules (DOMAIN.md section 7):
   1-9. Zero stays zero.
 
 ``SuppressionPolicy.secondary=False`` exists so tests can show that primary suppression alone
-leaks; :func:`audit_disclosure` (run whenever a bundle is written or a report rendered) finds that
-leak, so such an output is refused rather than published.
+leaks; :func:`audit_disclosure` (run whenever a bundle is written or a report rendered) finds an
+exact recovery, and :func:`toolkit.disclosure.audit.attack` any bound narrower than the threshold,
+so such an output is refused rather than published.
 """
 
 from __future__ import annotations
