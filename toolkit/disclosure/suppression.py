@@ -793,8 +793,10 @@ class _Block:
 
     def complete(self, determined: np.ndarray) -> list[int]:
         """Add complements until no relation is short and every determined cell has had one
-        added near it; the cells added (greedy: the cell that serves the most pending
-        relations first, then as in :meth:`candidate`)."""
+        added near it; the cells added. Greedy, in batches: candidates ranked by how many
+        pending relations they serve, then not :meth:`stuck`, then at least the threshold, then
+        the smallest base, then the cell key; each is taken if it serves a relation no earlier
+        pick of the batch served; then the relations are checked again."""
         pending: dict[int, str] = {}
         cells = np.flatnonzero(determined[: self.pop.n_cells])
         for cell in sorted(cells, key=lambda c: self.pop.keys[c]):
@@ -812,17 +814,18 @@ class _Block:
         hopeless: set[int] = set()
         while True:
             needs = {r: n for r, n in self.short(determined) if r not in hopeless} | pending
+            pools: dict[int, list[int]] = {}
             serves: dict[int, int] = {}
             for relation, need in needs.items():
-                pool = self.pool(relation, need)
-                if not pool:
+                pools[relation] = self.pool(relation, need)
+                if not pools[relation]:
                     hopeless.add(relation)
                     pending.pop(relation, None)
-                for c in pool:
+                for c in pools[relation]:
                     serves[c] = serves.get(c, 0) + 1
             if not serves:
                 return added
-            chosen = min(
+            order = sorted(
                 serves,
                 key=lambda c: (
                     -serves[c],
@@ -832,14 +835,15 @@ class _Block:
                     self.pop.keys[c],
                 ),
             )
-            self.hidden[chosen] = True
-            added.append(chosen)
-            mine = set(
-                self.pop.by_var.indices[
-                    self.pop.by_var.indptr[chosen] : self.pop.by_var.indptr[chosen + 1]
-                ]
-            )
-            pending = {r: n for r, n in pending.items() if r not in mine}
+            served: set[int] = set()
+            for chosen in order:
+                mine = {r for r, pool in pools.items() if chosen in pool}
+                if mine <= served:
+                    continue
+                served |= mine
+                self.hidden[chosen] = True
+                added.append(chosen)
+            pending = {r: n for r, n in pending.items() if r not in served}
 
 
 def _protect(state: _State, index: int, threshold: int) -> bool:
