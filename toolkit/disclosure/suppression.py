@@ -741,12 +741,14 @@ class _Block:
         less than the threshold (the cell's range, at most their sum, would be narrower than
         the threshold); a count
         column's name when every unknown of the relation has a zero count (each is pinned to
-        zero). Unknowns the relations pin (``determined``, e.g. a population total no row
-        prints but every partition adds up to) count as known.
+        zero). Unpublished variables the relations pin (``determined``, e.g. a population
+        total no row prints but every partition adds up to) count as known.
         """
         pattern = abs(self.pop.matrix).astype(bool).astype(float)
         n, base = self.pop.n_cells, np.nan_to_num(self.values["base"])
-        unknown = (self.mask & ~determined).astype(float)
+        pinned = determined.copy()
+        pinned[: self.pop.n_cells] = False  # a pinned cell gets its own complement
+        unknown = (self.mask & ~pinned).astype(float)
         hidden_cells = np.zeros(len(self.mask))
         hidden_cells[:n] = self.hidden * base[:n]
         small = np.zeros(len(self.mask), dtype=bool)
