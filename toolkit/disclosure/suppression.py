@@ -1214,11 +1214,12 @@ def _audit_rounding(state: _State, rounding: Rounding) -> list[_Finding]:
 
 
 def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
-    """Cells published in one linked table but suppressed in another."""
+    """Cells published in one linked table but suppressed in another (for a one-way link,
+    suppressed in the first table)."""
     keys = {name: _link_keys(states[name], link.on) for name in link.tables}
     hidden = {
         key: name
-        for name in link.tables
+        for name in (link.tables[:1] if link.one_way else link.tables)
         for key, flag in zip(keys[name], states[name].suppressed, strict=True)
         if flag
     }
