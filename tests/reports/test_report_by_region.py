@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
+from toolkit import config
 from toolkit.bundle import Bundle, write_bundle
 from toolkit.report import charts
 from toolkit.report import sections as setup
-from toolkit.report.sentences import percent
+from toolkit.report.excel import write_bundle_excel
+from toolkit.report.sentences import REGION_NAMES, percent
 
 YEAR = 2025
 #: (region, dimension, level, group) -> (headcount at start, leavers, leaver rate, stability).
@@ -237,13 +240,28 @@ def test_survival_alt_text_gives_times_in_their_unit():
     assert "White 76% at 2.2 years" in alt and "Disabled 63% at 2.8 years" in alt, alt
 
 
-def test_tests_and_methods_are_named_in_words_not_identifiers():
-    rows = pd.DataFrame({"indicator": ["a", "b", "c"], "test_p_value": [0.2, 0.01, 0.5],
-                         "test": ["pearson-chi-square", "fisher-freeman-halton-monte-carlo",
-                                  "fisher-exact"]})  # fmt: skip
-    note = setup._tests_note(rows)
-    assert "Pearson's chi-square test" in note and "Fisher's exact test" in note, note
-    assert not re.search(r"\b[a-z]+-[a-z]+-[a-z]+\b", note), note
+def test_the_annex_names_the_workbook_sheets_that_hold_the_detailed_tables(bundle_dir, tmp_path):
+    report = _report(bundle_dir, "England")
+    rows = _rows(setup.annex(report))
+    sheets = load_workbook(write_bundle_excel(report.bundle, tmp_path / "b.xlsx")).sheetnames
+    listed = [cells[0] for cells in rows]
+    assert listed and set(listed) <= set(sheets), (listed, sheets)
+    turnover = next(cells for cells in rows if cells[0] == "Turnover")
+    assert turnover[2] == str(sum(region == "England" for region, *_ in WORKFORCE))
+
+
+def test_representation_lists_regions_in_the_configured_order_england_first(bundle_dir):
+    report = _report(bundle_dir, "England")
+    regions = ["England", *config.REGION_NAMES]
+    report.bundle.tables["representation"] = pd.DataFrame([
+        dict(source=source, cycle=YEAR, region=region, dimension="ethnicity", level="binary",
+             group="Ethnic minority", n=50, sample_share=0.2, benchmark_share=0.25,
+             representation_ratio=0.8, ci_low=0.6, ci_high=1.0, suppressed=False)
+        for source in ("workforce", "respondents: retention", "respondents: culture")
+        for region in sorted(regions, reverse=True)
+    ])  # fmt: skip
+    shown = [cells[0] for cells in _rows(setup.representation(report))]
+    assert shown == [name for code in regions for name in (REGION_NAMES[code], "", "")], shown
 
 
 def test_pooled_intersections_follow_the_bundles_group_order(bundle_dir):
@@ -257,3 +275,17 @@ def test_pooled_intersections_follow_the_bundles_group_order(bundle_dir):
     report.bundle.tables["pooled_estimates"] = pooled
     rows = _rows(setup.pooled_annex(report))
     assert [cells[1] for cells in rows] == list(CROSSED), rows
+
+
+def test_long_pooled_intersections_go_to_the_workbook_not_the_report(bundle_dir):
+    report = _report(bundle_dir, "England")
+    report.bundle.tables["pooled_estimates"] = pd.DataFrame([
+        dict(cycle=YEAR, region="England", indicator="ind_0", dimension=dimension,
+             level="binary×detailed", group=f"{dimension} {i}", n=100, estimate=0.2, pooled=0.21,
+             ci_low=0.1, ci_high=0.3, model="pooled", suppressed=False, suppression_reason=None)
+        for dimension in setup.INTERSECTIONS for i in range(3)
+    ])  # fmt: skip
+    said = setup.pooled_annex(report)
+    groups = {cells[1] for cells in _rows(said)}
+    assert groups == {f"ethnicity × disability {i}" for i in range(3)}, groups
+    assert 'ethnicity × sector are in the Excel workbook, sheet "Pooled estimates"' in _text(said)

@@ -62,6 +62,10 @@ TABLE_TITLES: dict[str, tuple[str, str]] = {
     "weighting": ("Weights", "Survey weighting diagnostics"),
     "suppression_log": ("Suppression log", "Every suppressed figure and why"),
     "group_hierarchy": ("Group hierarchy", "Which groups add up to which"),
+    "response_rates": ("Response rates", "Respondents against the staff in post, by survey and region"),
+    "pooled_estimates": ("Pooled estimates", "Intersections: pooled (multilevel) rates beside raw rates"),
+    "funnel_units": ("Funnel plot points", "Each region's rate for a group, with its funnel-plot position"),
+    "funnel_limits": ("Funnel plot limits", "The 95% and 99.8% control limits of each funnel plot"),
 }  # fmt: skip
 #: Bundle column -> reader's column name (others: underscores to spaces, first letter capital).
 COLUMN_TITLES: dict[str, str] = {
@@ -185,6 +189,27 @@ def _manifest_rows(manifest: dict[str, object]) -> pd.DataFrame:
     )
 
 
+def workbook_contents(bundle: Bundle) -> pd.DataFrame:
+    """The workbook's sheets after "Contents", in order: one per published bundle table (those
+    :data:`TABLE_TITLES` names first, in its order, then the rest alphabetically), then
+    :data:`ABOUT`.
+
+    Output columns: ``table`` (the bundle table; "" for :data:`ABOUT`), ``sheet`` (its
+    Excel-legal, unique name), ``what_it_holds`` and ``rows``. The reports name the same
+    sheets when they send a reader to the workbook.
+    """
+    used: set[str] = {CONTENTS.lower()}
+    published = set(bundle.tables) - INTERNAL_TABLES
+    known = [n for n in TABLE_TITLES if n in published]
+    entries = []
+    for name in [*known, *sorted(published - set(known))]:
+        title, about = TABLE_TITLES.get(name, (name.replace("_", " ").capitalize(), ""))
+        entries.append((name, sheet_name(title, used), about, len(bundle.tables[name])))
+    entries.append(("", sheet_name(ABOUT, used),
+                    "Plan, instrument versions, data batches and settings", None))  # fmt: skip
+    return pd.DataFrame(entries, columns=["table", "sheet", "what_it_holds", "rows"])
+
+
 def write_bundle_excel(bundle: Bundle, path: Path) -> Path:
     """Write every table of ``bundle`` (readers' order) and its manifest to the workbook ``path``.
 
@@ -194,20 +219,13 @@ def write_bundle_excel(bundle: Bundle, path: Path) -> Path:
     """
     workbook = Workbook()
     workbook.remove(workbook.active)
-    used: set[str] = {CONTENTS.lower()}
     contents = workbook.create_sheet(CONTENTS)
-    entries = []
-    published = set(bundle.tables) - INTERNAL_TABLES
-    known = [n for n in TABLE_TITLES if n in published]
-    for name in [*known, *sorted(published - set(known))]:
-        title, about = TABLE_TITLES.get(name, (name.replace("_", " ").capitalize(), ""))
-        sheet = workbook.create_sheet(sheet_name(title, used))
-        _write_sheet(sheet, bundle.tables[name], name=name)
-        entries.append((sheet.title, about, len(bundle.tables[name])))
-    about = workbook.create_sheet(sheet_name(ABOUT, used))
-    _write_sheet(about, _manifest_rows(bundle.manifest))
-    entries.append((about.title, "Plan, instrument versions, data batches and settings", None))
-    _write_sheet(contents, pd.DataFrame(entries, columns=["sheet", "what_it_holds", "rows"]))
+    entries = workbook_contents(bundle)
+    for row in entries.itertuples(index=False):
+        sheet = workbook.create_sheet(row.sheet)
+        table = bundle.tables[row.table] if row.table else _manifest_rows(bundle.manifest)
+        _write_sheet(sheet, table, name=row.table)
+    _write_sheet(contents, entries.drop(columns="table"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)

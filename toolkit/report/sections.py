@@ -31,7 +31,7 @@ from toolkit.bundle import Bundle, read_bundle
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.report import charts, figures, tables
 from toolkit.report import sentences as text
-from toolkit.report.excel import TABLE_TITLES
+from toolkit.report.excel import TABLE_TITLES, workbook_contents
 from toolkit.resources import surveys_dir
 
 NATIONAL = "England"
@@ -45,9 +45,13 @@ FOREST_LEVELS = (("ethnicity", "binary"), ("ethnicity", "grouped"), ("disability
 #: The headline comparisons (WRES and WDES): dimension, level, and how the groups are named.
 HEADLINES = (("ethnicity", "binary", "ethnic minority", "White"),
              ("disability", "binary", "disabled", "not disabled"))  # fmt: skip
-#: The detailed breakdowns published in the annex.
-ANNEX_LEVELS = (("ethnicity", "grouped"), ("sector", "detailed"), ("career_stage", "detailed"))
+#: The workbook sheets (bundle tables) the annex points to, in the order it lists them.
+ANNEX_SHEETS = ("comparisons", "pooled_estimates", "models", "intention_to_leave",
+                "workforce_rates", "survival_summary", "trainee_outcomes", "recruitment",
+                "trend_gaps", "trend_interactions", "trend_changes", "funnel_units")  # fmt: skip
 INTERSECTIONS = ("ethnicity × disability", "ethnicity × sector")
+#: The intersections whose pooled estimates the report prints (the rest: the workbook only).
+POOLED_IN_REPORT = ("ethnicity × disability",)
 #: The programme's three aims, in order, and the survey instruments read for labels.
 AIMS = {"train": "Train", "retain": "Retain", "reform": "Reform"}
 INSTRUMENTS = ("culture", "retention")
@@ -256,6 +260,13 @@ def figure(chart: ggplot, *, label: str, caption: str, alt: str) -> str:
         f"![{text.md_escape(caption)}]({path.as_posix()})"
         f'{{#{slug} width="100%" fig-alt="{text.attribute(alt)}"}}'
     )
+
+
+def region_rank(code: object) -> int:
+    """A region's place in the configured order (``toolkit.config.REGION_NAMES``), England
+    first; an unknown code last."""
+    order = list(text.REGION_NAMES)
+    return order.index(code) if code in order else len(order)
 
 
 def _select(frame: pd.DataFrame, **values: object) -> pd.DataFrame:
@@ -582,8 +593,8 @@ def wider_findings(report: Report) -> str:
         for row in keep.head(WIDER_TOP).to_dict(orient="records")
     ]
     more = len(keep) - WIDER_TOP
-    tail = (f"\n\n{more} more comparison(s) meet the rule; the annex and the Excel workbook "
-            "hold every group.") if more > 0 else ""  # fmt: skip
+    tail = (f"\n\n{more} more comparison(s) meet the rule; the Excel workbook holds every "
+            "group (see the annex).") if more > 0 else ""  # fmt: skip
     return text.bullet_list(lines) + tail
 
 
@@ -681,12 +692,19 @@ def representation(report: Report) -> str:
     if frame.empty:
         return text.not_available("Comparison with the workforce (representation)")
     frame = frame[(frame["cycle"] == frame["cycle"].max()) & (frame["level"] == "binary")]
+    sources = {name: rank for rank, name in enumerate(sorted(frame["source"].astype(str).unique()))}
+    frame = frame.assign(source_rank=frame["source"].astype(str).map(sources))
     if not report.regional:
         frame = frame[frame["group"] == "Ethnic minority"]
-        frame = frame.assign(area=frame["region"].map(lambda c: text.REGION_NAMES.get(c, c)))
+        frame = frame.assign(region_rank=frame["region"].map(region_rank))
+        frame = frame.sort_values(["region_rank", "source_rank"], kind="stable")
+        frame = frame.assign(
+            area=_first_only(frame["region"].map(lambda c: text.REGION_NAMES.get(c, c)))
+        )
         first = ("area", "Region")
     else:
-        frame = frame[frame["region"] == report.region].assign(area=report.place)
+        frame = ordered(report, frame[frame["region"] == report.region]).assign(area=report.place)
+        frame = frame.assign(group=_first_only(frame["group"]))
         first = ("group", "Group")
     frame = frame.assign(source=frame["source"].astype(str).str.replace("_", " ").str.capitalize())
     spec = tables.TableSpec((
@@ -728,7 +746,7 @@ def indicators(report: Report, *, aim: str | None = None) -> str:
 
     The sentence gives the headline comparisons; the chart every breakdown; the table the
     ethnicity and disability rows (with England's relative likelihood in a regional report).
-    Detailed groups are in the annex and the Excel workbook.
+    Detailed groups are in the Excel workbook (:func:`annex` lists its sheets).
     """
     current = _select(report.table("comparisons"), cycle=report.latest)
     if current.empty:
@@ -1324,44 +1342,26 @@ def region_against_england(report: Report) -> str:
 
 
 def annex(report: Report) -> str:
-    """Detailed tables: every indicator by ethnic group, sector and career stage (latest cycle),
-    with the test across all groups under each table."""
-    current = _select(report.table("comparisons"), cycle=report.latest)
-    if current.empty:
-        return text.not_available("Comparisons")
-    parts = []
-    for dimension, level in ANNEX_LEVELS:
-        rows = _select(current, dimension=dimension, level=level)
-        if rows.empty:
-            continue
-        rows = rows.assign(indicator_label=rows["indicator"].map(report.labels).fillna(rows["indicator"]),
-                           rank=rows["indicator"].map({n: i for i, n in enumerate(report.indicators)}))  # fmt: skip
-        rows = ordered(report, rows).sort_values("rank", kind="stable")
-        rows = rows.assign(indicator_label=_first_only(rows["indicator_label"]))
-        spec = tables.TableSpec((tables.Column("indicator_label", "Indicator", identifying=True),
-                                 *tables.RATES.columns), note_column="table_note")  # fmt: skip
-        title = DIMENSION_TITLES.get(dimension, dimension)
-        parts.append(f"### {title}")
-        parts.append(_html(tables.rates_table(
-            rows, spec=spec, title=f"{title}: every indicator, {report.place}, {report.latest}",
-            source_note=_tests_note(rows))))  # fmt: skip
-    return _blocks(parts)
-
-
-def _tests_note(rows: pd.DataFrame) -> str | None:
-    """The test across all groups per indicator, or why it was not run (from the bundle)."""
-    if not text.has_columns(rows, "test", "test_p_value"):
-        return None
-    first = rows.drop_duplicates("indicator")
-    tested = first.dropna(subset=["test_p_value"])
-    methods = ", ".join(sorted({method_name(t) for t in tested["test"]}))
-    withheld = len(first) - len(tested)
-    note = f"Test across all groups: {methods}." if methods else ""
-    if withheld:
-        note += (
-            f" Not run or withheld for {withheld} indicator(s) (a group too small or suppressed)."
-        )
-    return note.strip() or None
+    """Where the detailed tables are: the Excel workbook's sheets (``ptw export --excel``),
+    with this report's rows in each. The report itself keeps one compact table per indicator;
+    every indicator by every group (detailed ethnic groups, sectors, career stages,
+    intersections), the tests across all groups and every other bundle table are in the
+    workbook, whose sheets are listed here as :func:`toolkit.report.excel.workbook_contents`
+    names them."""
+    contents = workbook_contents(report.bundle)
+    contents = contents[contents["table"].isin(ANNEX_SHEETS)]
+    if contents.empty:
+        return text.not_available("Detailed tables")
+    here = [len(report.table(name)) for name in contents["table"]]
+    contents = contents.assign(rows=here, rank=contents["table"].map(ANNEX_SHEETS.index))
+    spec = tables.TableSpec((
+        tables.Column("sheet", "Sheet", identifying=True),
+        tables.Column("what_it_holds", "What it holds", identifying=True),
+        tables.Column("rows", f"Rows for {report.place}", "integer", identifying=True),
+    ), note_column="table_note")  # fmt: skip
+    return _html(tables.bundle_table(
+        contents.sort_values("rank"), spec,
+        title=f"Detailed tables in the Excel workbook, {report.place}"))  # fmt: skip
 
 
 def suppression(report: Report) -> str:
@@ -1549,6 +1549,21 @@ def _hidden_regions(rows: pd.DataFrame) -> str:
     return f"Not placed (too few respondents, suppressed): {names}."
 
 
+def _funnel_finding(units: pd.DataFrame, *, own: str | None = None) -> str:
+    """A funnel plot's title, its finding: where region ``own`` sits (regional), else which
+    regions lie outside the 95% limits, e.g. "East of England above the 95% limit"."""
+    shown = charts.funnel_rows(units)
+    if own is not None:
+        mine = shown[shown["label"] == own]
+        return (f"{own}: {charts.flag_words(str(mine['flag'].iloc[0]))}" if not mine.empty
+                else f"{own}: too few respondents to place (suppressed)")  # fmt: skip
+    outside = shown[shown["flag"] != "inside"]
+    if outside.empty:
+        return "No region is outside the 95% limits"
+    return "; ".join(f"{row.label} {charts.flag_words(str(row.flag))}"
+                     for row in outside.itertuples())  # fmt: skip
+
+
 def regions_compared(report: Report) -> str:
     """National: a funnel plot per headline indicator and focal group (ethnic minority;
     disabled), and one sentence per region outside the 95% limits (or one saying none is)."""
@@ -1562,7 +1577,7 @@ def regions_compared(report: Report) -> str:
         subject = _funnel_subject(report, units)
         parts.append(f"### {text.md_escape(label)}: {text.md_escape(group.lower())} respondents")
         parts.append(figure(
-            charts.funnel_plot(units, limits, title=charts.wrap(f"{label}: {group.lower()}", 60)),
+            charts.funnel_plot(units, limits, title=charts.wrap(_funnel_finding(units), 80)),
             label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
             caption=f"Funnel plot, {subject}. Line: England's rate; dashed: 95% limits; solid: "
             "99.8% limits. Suppressed regions are not drawn.",
@@ -1598,8 +1613,8 @@ def region_in_funnel(report: Report) -> str:
             parts.append(_position_sentence(own.iloc[0], group=group))
         subject = _funnel_subject(report, units)
         parts.append(figure(
-            charts.funnel_plot(units, limits, title=charts.wrap(f"{label}: {group.lower()}", 60),
-                               highlight=report.place),
+            charts.funnel_plot(units, limits, highlight=report.place,
+                               title=charts.wrap(_funnel_finding(units, own=report.place), 80)),
             label=f"funnel-{first['indicator']}-{first['dimension']}-{report.region}",
             caption=f"Funnel plot, {subject}, {report.place} highlighted. Line: England's rate; "
             "dashed: 95% limits; solid: 99.8% limits. Suppressed regions are not drawn.",
@@ -1619,13 +1634,16 @@ POOLED_SPEC = tables.TableSpec((
 
 def pooled_annex(report: Report) -> str:
     """Intersections: each cell's pooled rate beside its raw rate (latest cycle, this report's
-    region), one compact table per intersection."""
+    region), one compact table per intersection of :data:`POOLED_IN_REPORT`; the other
+    intersections are named with the workbook sheet that holds them."""
     pooled = _select(report.table("pooled_estimates"), cycle=report.latest)
     if pooled.empty:
         return text.not_available("Pooled estimates")
     pooled = pooled[pooled["indicator"].isin(list(report.labels))]
     parts = []
-    for dimension in INTERSECTIONS:
+    elsewhere = [d for d in INTERSECTIONS if d not in POOLED_IN_REPORT
+                 and (pooled["dimension"] == d).any()]  # fmt: skip
+    for dimension in POOLED_IN_REPORT:
         rows = pooled[pooled["dimension"] == dimension]
         if rows.empty:
             parts.append(text.not_available(f"Pooled estimates for {dimension}"))
@@ -1638,7 +1656,16 @@ def pooled_annex(report: Report) -> str:
             rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
             f"{report.latest}",
         )))  # fmt: skip
+    if elsewhere:
+        parts.append(f"The pooled estimates for {' and '.join(elsewhere)} are in the Excel "
+                     f"workbook, sheet \"{_sheet(report, 'pooled_estimates')}\".")  # fmt: skip
     methods = sorted(str(m) for m in pooled["model"].dropna().unique())
     if methods:
         parts.append("Models: " + "; ".join(f"`{m}`" for m in methods) + ".")
     return _blocks(parts)
+
+
+def _sheet(report: Report, table: str) -> str:
+    """The workbook sheet that holds bundle table ``table`` (``ptw export --excel``)."""
+    contents = workbook_contents(report.bundle)
+    return str(contents.loc[contents["table"] == table, "sheet"].iloc[0])
