@@ -3,6 +3,8 @@ before rendering is tested in ``tests/disclosure/test_release_gates.py``."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from toolkit.errors import PtwError
 from toolkit.report import charts
 from toolkit.report import sentences as report_text
 from toolkit.report.runner import REGIONS, report_jobs
+from toolkit.report.sentences import REGION_NAMES
 
 
 def test_all_regions_is_national_seven_regions_and_trends():
@@ -120,3 +123,47 @@ def test_respondents_are_counted_once_not_once_per_breakdown():
     assert report_text.not_available("Recruitment funnel").endswith(
         "not available in this bundle.*"
     )
+
+
+def _label_boxes(placed: pd.DataFrame, *, x_range, y_range) -> list[tuple[float, ...]]:
+    """Each placed label's box in panel inches, as :func:`charts.place_labels` sizes it."""
+    width, height = charts.FUNNEL_PANEL
+    sx, sy = width / (x_range[1] - x_range[0]), height / (y_range[1] - y_range[0])
+    boxes = []
+    for row in placed.itertuples():
+        w = len(row.label) * charts.LABEL_PT * charts.LABEL_CHAR_EM / 72
+        h = charts.LABEL_PT * 1.25 / 72
+        cx, cy = (row.label_x - x_range[0]) * sx, (row.label_y - y_range[0]) * sy
+        boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    return boxes
+
+
+def test_funnel_labels_never_overprint_even_when_points_crowd():
+    """Seven regions within a few respondents and a point of each other (as on the demo's
+    funnels, where "Midlands", "London" and "North East and Yorkshire" overprinted)."""
+    names = list(REGION_NAMES.values())[1:]
+    points = pd.DataFrame({"x": [100 + i for i in range(7)], "y": [30 + 0.2 * i for i in range(7)],
+                           "label": names})  # fmt: skip
+    x_range, y_range = (0.0, 120.0), (0.0, 100.0)
+    placed = charts.place_labels(points, x_range=x_range, y_range=y_range)
+    boxes = _label_boxes(placed, x_range=x_range, y_range=y_range)
+    for a, b in itertools.combinations(boxes, 2):
+        apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+        assert apart, (a, b)
+    assert placed["leader"].any()  # some labels had to move away: joined to their points
+    assert (placed["label_x"] > 0).all() and (placed["label_y"] < 100).all()
+
+
+def test_funnel_plot_labels_every_drawn_region_once():
+    units = pd.DataFrame({"region": list(REGION_NAMES)[1:], "n": [90, 95, 100, 98, 97, 99, 96],
+                          "estimate": [0.30, 0.31, 0.30, 0.32, 0.29, 0.30, 0.31], "target": 0.3,
+                          "flag": ["inside"] * 6 + ["above 95%"], "suppressed": False})  # fmt: skip
+    units = units.assign(label=units["region"].map(REGION_NAMES))
+    limits = pd.DataFrame({"denominator": [10.0, 100.0] * 2, "limit": [0.6, 0.4, 0.1, 0.2],
+                           "limit_level": "95%", "side": ["upper"] * 2 + ["lower"] * 2})  # fmt: skip
+    chart = charts.funnel_plot(units, limits, title="Crowded", highlight="London")
+    (labelled,) = [layer.geom.data for layer in chart.layers
+                   if type(layer.geom).__name__ == "geom_label"]  # fmt: skip
+    assert sorted(labelled["label"]) == sorted(units["label"])
+    assert labelled["label"].iloc[0] == "London"  # the highlighted region is placed first
+    chart.draw()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,10 +27,12 @@ from plotnine import (
     facet_wrap,
     geom_col,
     geom_hline,
+    geom_label,
     geom_line,
     geom_point,
     geom_pointrange,
     geom_ribbon,
+    geom_segment,
     geom_step,
     geom_text,
     geom_tile,
@@ -204,7 +207,7 @@ def forest_plot(
         + ptw_theme()
         + theme(
             legend_position="none",
-            figure_size=(7.0, max(2.5, 1.2 + 0.27 * data["label"].nunique())),
+            figure_size=(7.0, max(2.5, 1.3 + 0.22 * data["label"].nunique())),
         )
     )
 
@@ -539,6 +542,82 @@ def flag_words(flag: str) -> str:
     return f"{side} the {level} limit"
 
 
+#: Funnel plot size (inches) and the panel inside it the label placement assumes: the figure
+#: less the axis text and titles (left, bottom), a one-line title (top) and the legend (bottom).
+FUNNEL_SIZE = (7.0, 3.4)
+FUNNEL_PANEL = (6.2, 2.1)
+#: Label text: size in points and the width of an average character of the theme's sans-serif
+#: font as a share of that size (DejaVu Sans: about 0.6; rounded up so estimates err wide).
+LABEL_PT = 8.0
+LABEL_CHAR_EM = 0.62
+#: Gap between a point and its label, and the point's radius, in inches.
+LABEL_GAP, POINT_RADIUS = 0.06, 0.05
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A rectangle in panel inches (left, bottom, right, top)."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    def overlaps(self, other: _Box) -> bool:
+        return not (self.right <= other.left or other.right <= self.left
+                    or self.top <= other.bottom or other.top <= self.bottom)  # fmt: skip
+
+    def inside(self, width: float, height: float) -> bool:
+        return self.left >= 0 and self.bottom >= 0 and self.right <= width and self.top <= height
+
+
+def place_labels(
+    points: pd.DataFrame, *, x_range: tuple[float, float], y_range: tuple[float, float],
+    panel: tuple[float, float] = FUNNEL_PANEL, size_pt: float = LABEL_PT,
+) -> pd.DataFrame:  # fmt: skip
+    """Where each point's label goes so that no two labels, and no label and point, overlap.
+
+    Input: ``points`` with ``x``, ``y`` (data units, inside ``x_range`` and ``y_range``, the
+    panel's limits) and ``label``, in the order to place them (first placed, first served).
+    Each label's box is estimated from its characters (:data:`LABEL_CHAR_EM`) at ``size_pt``
+    in a panel of ``panel`` inches. Candidates, nearest first: above, below, right, left, then
+    stacked further above and below. A label takes the first candidate inside the panel that
+    overlaps no placed label and no point; if none does, the one overlapping the fewest.
+    Output: ``points`` with ``label_x``, ``label_y`` (the label's centre, data units) and
+    ``leader`` (True when the label sits away from its point, so a line joins them).
+    """
+    width, height = panel
+    sx = width / (x_range[1] - x_range[0])
+    sy = height / (y_range[1] - y_range[0])
+    xs = ((points["x"].astype(float) - x_range[0]) * sx).tolist()
+    ys = ((points["y"].astype(float) - y_range[0]) * sy).tolist()
+    dots = [_Box(x - POINT_RADIUS, y - POINT_RADIUS, x + POINT_RADIUS, y + POINT_RADIUS)
+            for x, y in zip(xs, ys, strict=True)]  # fmt: skip
+    line = size_pt * 1.25 / 72
+    placed: list[_Box] = []
+    centres, leaders = [], []
+    for x, y, label in zip(xs, ys, points["label"].astype(str), strict=True):
+        w, h = len(label) * size_pt * LABEL_CHAR_EM / 72, line
+        candidates = [(x, y + LABEL_GAP + h / 2, False), (x, y - LABEL_GAP - h / 2, False),
+                      (x + LABEL_GAP + POINT_RADIUS + w / 2, y, False),
+                      (x - LABEL_GAP - POINT_RADIUS - w / 2, y, False)]  # fmt: skip
+        for step in range(1, 7):
+            candidates += [(x, y + LABEL_GAP + h / 2 + step * h, True),
+                           (x, y - LABEL_GAP - h / 2 - step * h, True)]  # fmt: skip
+        boxes = [_Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for cx, cy, _ in candidates]
+        clashes = [sum(box.overlaps(o) for o in [*placed, *dots]) + (0 if box.inside(width, height)
+                   else len(dots) + len(placed) + 1) for box in boxes]  # fmt: skip
+        best = clashes.index(min(clashes))
+        placed.append(boxes[best])
+        centres.append(candidates[best][:2])
+        leaders.append(candidates[best][2])
+    return points.assign(
+        label_x=[x_range[0] + cx / sx for cx, _ in centres],
+        label_y=[y_range[0] + cy / sy for _, cy in centres],
+        leader=leaders,
+    )
+
+
 def funnel_plot(
     units: pd.DataFrame, limits: pd.DataFrame, *, title: str, highlight: str | None = None
 ) -> ggplot:
@@ -547,7 +626,9 @@ def funnel_plot(
     Inputs: ``funnel_units`` rows of one indicator x cycle x dimension x group (labelled points)
     and the matching ``funnel_limits`` rows (curves: 95% dashed, 99.8% solid). ``highlight``
     names the ``label`` of a point to draw apart (a regional report's own region). The target
-    is the horizontal line. Rates are shown in %.
+    is the horizontal line. Rates are shown in %. Every point is labelled where its label
+    overlaps no other label or point (:func:`place_labels`: the highlighted region first, then
+    those outside the limits, then by size); a label set apart is joined to its point by a line.
     """
     data = funnel_rows(units)
     curves = _with_columns(limits, ("denominator", "limit", "limit_level", "side"))
@@ -560,10 +641,25 @@ def funnel_plot(
     if highlight is not None:
         data["position"] = np.where(data["label"] == highlight, FUNNEL_HIGHLIGHT, "other regions")
         colours = {"other regions": "#777777", FUNNEL_HIGHLIGHT: PALETTE[1]}
+    x_range = (
+        0.0,
+        1.06 * max([*data["n"].astype(float), *curves["denominator"].astype(float), 1.0]),
+    )
+    values = [*data["estimate"], *curves["limit"], 0.0]
+    y_range = (min(values), max(values) + 8.0)
+    first = (data["label"] != highlight).astype(int) if highlight is not None else 0
+    order = data.assign(first=first, inside=(~outside).astype(int), size=-data["n"].astype(float))
+    order = order.sort_values(["first", "inside", "size", "label"], kind="stable")
+    labels = place_labels(order.assign(x=order["n"], y=order["estimate"]),
+                          x_range=x_range, y_range=y_range)  # fmt: skip
+    leaders = labels[labels["leader"]]
     target = 100 * float(data["target"].iloc[0]) if not data.empty else None
     chart = ggplot(data, aes(x="n", y="estimate"))
     if target is not None:
         chart += geom_hline(yintercept=target, color="#333333")
+    if not leaders.empty:
+        chart += geom_segment(aes(x="n", y="estimate", xend="label_x", yend="label_y"),
+                              data=leaders, color="#999999", size=0.3)  # fmt: skip
     return (
         chart
         + geom_line(
@@ -572,11 +668,21 @@ def funnel_plot(
             color="#555555",
         )
         + geom_point(aes(color="position"), size=3)
-        + geom_text(aes(label="label"), size=8, nudge_y=1.5, va="bottom")
+        + geom_label(
+            aes(x="label_x", y="label_y", label="label"),
+            data=labels,
+            size=LABEL_PT,
+            label_size=0,
+            label_padding=0.1,
+            fill="white",
+        )
         + scale_color_manual(values=colours)
         + scale_linetype_manual(values=FUNNEL_LINES, name="control limit")
+        + scale_x_continuous(limits=x_range, expand=(0, 0))
+        + scale_y_continuous(limits=y_range, expand=(0, 0))
         + labs(x="Respondents in the group", y="Rate (%)", color="", title=title)
         + ptw_theme()
+        + theme(figure_size=FUNNEL_SIZE)
     )
 
 
