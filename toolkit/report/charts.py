@@ -253,9 +253,11 @@ def heat_map(
     log_rl = np.log2(data["rel_likelihood"].astype(float))
     data["worse"] = np.clip(np.where(favourable, -log_rl, log_rl), -1.5, 1.5)
     data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.1f}")
-    width = 13 if data[x].nunique() <= 5 else 9
-    data[x] = _ordered(data[x].map(lambda text: wrap(text, width)))
     data[y] = _ordered(data[y].map(lambda text: wrap(text, 40)), reverse=True)
+    width = _column_chars(data[y], columns=data[x].nunique())
+    words = max((len(word) for label in data[x].astype(str) for word in label.split()), default=0)
+    slanted = words > width  # a word wider than its column: slant the labels, never overprint
+    data[x] = _ordered(data[x].astype(str) if slanted else data[x].map(lambda t: wrap(t, width)))
     rows = data[y].nunique()
     return (
         ggplot(data, aes(x=x, y=y, fill="worse"))
@@ -270,7 +272,22 @@ def heat_map(
             legend_position="none",
             figure_size=(7.0, min(9.0, 1.6 + 0.42 * rows)),
         )
+        + (theme(axis_text_x=element_text(rotation=45, ha="right")) if slanted else theme())
     )
+
+
+#: Axis text size (points, :func:`ptw_theme`) and an average character's width as a share of it.
+AXIS_PT, AXIS_CHAR_EM = 10.0, 0.62
+
+
+def _column_chars(row_labels: pd.Series, *, columns: int, width: float = 7.0) -> int:
+    """How many axis-text characters fit across one column of a heat map ``width`` inches
+    wide whose rows carry ``row_labels`` (their longest line takes the left of the figure)."""
+    longest = max((len(line) for label in row_labels.astype(str) for line in label.split("\n")),
+                  default=0)  # fmt: skip
+    inch = AXIS_PT * AXIS_CHAR_EM / 72
+    panel = width - 0.3 - longest * inch
+    return max(1, int(panel / max(columns, 1) / inch))
 
 
 def heat_map_alt_text(

@@ -63,7 +63,7 @@ def write_format(
     """Convert ``markdown_file`` (images relative to its folder) to ``fmt`` at ``output``.
 
     ``options`` are the front matter's options for this format (``toc``, ``toc-title``,
-    ``number-sections``). Returns ``output``.
+    ``toc-depth``, ``number-sections``). Returns ``output``.
 
     Raises:
         RenderError: pandoc or typst fails; the message carries their error text.
@@ -98,6 +98,8 @@ def _option_arguments(options: Mapping[str, Any]) -> list[str]:
         arguments.append("--toc")
     if options.get("toc-title"):
         arguments.append(f"--metadata=toc-title:{options['toc-title']}")
+    if options.get("toc-depth"):
+        arguments.append(f"--toc-depth={int(options['toc-depth'])}")
     if options.get("number-sections"):
         arguments.append("--number-sections")
     return arguments
