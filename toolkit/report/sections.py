@@ -48,7 +48,7 @@ HEADLINES = (("ethnicity", "binary", "ethnic minority", "White"),
 #: The workbook sheets (bundle tables) the annex points to, in the order it lists them.
 ANNEX_SHEETS = ("comparisons", "pooled_estimates", "models", "intention_to_leave",
                 "workforce_rates", "survival_summary", "trainee_outcomes", "recruitment",
-                "trend_gaps", "trend_interactions", "trend_changes", "funnel_units")  # fmt: skip
+                "trend_gaps", "trend_interactions", "trend_changes")  # fmt: skip
 INTERSECTIONS = ("ethnicity × disability", "ethnicity × sector")
 #: The intersections whose pooled estimates the report prints (the rest: the workbook only).
 POOLED_IN_REPORT = ("ethnicity × disability",)
@@ -1343,17 +1343,19 @@ def region_against_england(report: Report) -> str:
 
 def annex(report: Report) -> str:
     """Where the detailed tables are: the Excel workbook's sheets (``ptw export --excel``),
-    with this report's rows in each. The report itself keeps one compact table per indicator;
-    every indicator by every group (detailed ethnic groups, sectors, career stages,
-    intersections), the tests across all groups and every other bundle table are in the
-    workbook, whose sheets are listed here as :func:`toolkit.report.excel.workbook_contents`
-    names them."""
+    with this report's rows in each (sheets without any are not listed). The report itself
+    keeps one compact table per indicator; every indicator by every group (detailed ethnic
+    groups, sectors, career stages, intersections), the tests across all groups and every
+    other bundle table are in the workbook, whose sheets are listed here as
+    :func:`toolkit.report.excel.workbook_contents` names them."""
     contents = workbook_contents(report.bundle)
     contents = contents[contents["table"].isin(ANNEX_SHEETS)]
     if contents.empty:
         return text.not_available("Detailed tables")
-    here = [len(report.table(name)) for name in contents["table"]]
+    here = [len(report.table(name)) if report.has_region_rows(name) else 0
+            for name in contents["table"]]  # fmt: skip
     contents = contents.assign(rows=here, rank=contents["table"].map(ANNEX_SHEETS.index))
+    contents = contents[contents["rows"] > 0]  # a sheet with none of this area's rows: not listed
     spec = tables.TableSpec((
         tables.Column("sheet", "Sheet", identifying=True),
         tables.Column("what_it_holds", "What it holds", identifying=True),
