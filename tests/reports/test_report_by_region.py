@@ -289,3 +289,20 @@ def test_long_pooled_intersections_go_to_the_workbook_not_the_report(bundle_dir)
     groups = {cells[1] for cells in _rows(said)}
     assert groups == {f"ethnicity × disability {i}" for i in range(3)}, groups
     assert 'ethnicity × sector are in the Excel workbook, sheet "Pooled estimates"' in _text(said)
+
+
+def test_a_pooled_indicator_with_every_cell_suppressed_is_named_not_tabled(bundle_dir):
+    report = _report(bundle_dir, "England")
+    report.bundle.tables["pooled_estimates"] = pd.DataFrame([
+        dict(cycle=YEAR, region="England", indicator=indicator, dimension="ethnicity × disability",
+             level="binary×binary", group=group, n=None if hidden else 100,
+             estimate=None if hidden else 0.2, pooled=None if hidden else 0.21,
+             ci_low=None if hidden else 0.1, ci_high=None if hidden else 0.3, model="pooled",
+             suppressed=hidden, suppression_reason="primary: fewer than 10" if hidden else None)
+        for indicator, hidden in (("ind_0", False), ("ind_1", True)) for group in CROSSED
+    ])  # fmt: skip
+    said = setup.pooled_annex(report)
+    assert len(_rows(said)) == len(CROSSED)  # ind_0's cells only
+    assert "suppressed (too few respondents) for 1 indicator(s), not tabled: Indicator 1." in _text(
+        said
+    )

@@ -93,6 +93,19 @@ def test_pdf_pages_convert_and_show_the_headings(rendered, tmp_path):
             assert heading in text, (name, heading)
 
 
+def test_detailed_tables_are_in_the_workbook_not_the_pdf(rendered, bundle, tmp_path):
+    """The page budget's class: no per-group table of every indicator in a report; the annex
+    names the workbook sheets that hold them instead (the same names the workbook gets)."""
+    require_executables("pdftotext")
+    sheets = load_workbook(write_bundle_excel(bundle, tmp_path / "b.xlsx")).sheetnames
+    for name in ("national", "regional-LON"):
+        text = subprocess.run(["pdftotext", str(rendered[name]["pdf"]), "-"], check=True,
+                              capture_output=True, text=True).stdout  # fmt: skip
+        assert not re.search(r"(Ethnic group|Sector|Career stage): every indicator", text), name
+        assert "Detailed tables in the Excel workbook" in text, name
+        assert "Rates by group" in text and "Rates by group" in sheets, name
+
+
 def test_figures_have_captions_and_alt_text_from_the_data(rendered):
     page = rendered["national"]["html"].read_text(encoding="utf-8")
     figures = re.findall(r"<figure[^>]*>.*?</figure>", page, flags=re.S)

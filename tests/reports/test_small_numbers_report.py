@@ -8,6 +8,7 @@ import html
 import re
 
 from toolkit.report.charts import flag_words
+from toolkit.report.sections import POOLED_IN_REPORT
 from toolkit.report.sentences import REGION_NAMES
 
 
@@ -73,12 +74,14 @@ def test_annex_shows_pooled_beside_raw_rates(rendered, bundle) -> None:
     assert "Annex: pooled estimates for intersections" in text
     assert "Pooled and raw rates: ethnicity × disability, England" in text
     assert "Pooled rate (95% interval)" in text and "Raw rate" in text
+    assert "ethnicity × sector are in the Excel workbook" in text
     pooled = bundle.table("pooled_estimates")
     shown = pooled[
         (pooled["region"] == "England")
         & (pooled["cycle"] == pooled["cycle"].max())
         & ~pooled["suppressed"].astype(bool)
         & pooled["pooled"].notna()
+        & pooled["dimension"].isin(POOLED_IN_REPORT)  # the others: the workbook only
     ]
     assert not shown.empty
     row = shown.iloc[0]

@@ -1636,7 +1636,8 @@ POOLED_SPEC = tables.TableSpec((
 
 def pooled_annex(report: Report) -> str:
     """Intersections: each cell's pooled rate beside its raw rate (latest cycle, this report's
-    region), one compact table per intersection of :data:`POOLED_IN_REPORT`; the other
+    region), one compact table per intersection of :data:`POOLED_IN_REPORT` (an indicator
+    whose every cell is suppressed is named, not tabled as rows of "suppressed"); the other
     intersections are named with the workbook sheet that holds them."""
     pooled = _select(report.table("pooled_estimates"), cycle=report.latest)
     if pooled.empty:
@@ -1653,11 +1654,19 @@ def pooled_annex(report: Report) -> str:
         order = {name: position for position, name in enumerate(report.labels)}
         rows = ordered(report, rows.assign(rank=rows["indicator"].map(order)))
         rows = rows.sort_values("rank", kind="stable")
+        shown = set(_published(rows)["indicator"])
+        hidden = [report.labels[n] for n in dict.fromkeys(rows["indicator"]) if n not in shown]
+        rows = rows[rows["indicator"].isin(shown)]
         rows = rows.assign(indicator=_first_only(rows["indicator"].map(report.labels)))
-        parts.append(_html(tables.bundle_table(
-            rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
-            f"{report.latest}",
-        )))  # fmt: skip
+        if not rows.empty:
+            parts.append(_html(tables.bundle_table(
+                rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
+                f"{report.latest}",
+            )))  # fmt: skip
+        if hidden:
+            parts.append(f"Every {text.md_escape(dimension)} cell is suppressed (too few "
+                         f"respondents) for {len(hidden)} indicator(s), not tabled: "
+                         f"{text.md_escape('; '.join(hidden))}.")  # fmt: skip
     if elsewhere:
         parts.append(f"The pooled estimates for {' and '.join(elsewhere)} are in the Excel "
                      f"workbook, sheet \"{_sheet(report, 'pooled_estimates')}\".")  # fmt: skip
