@@ -50,8 +50,8 @@ ANNEX_SHEETS = ("comparisons", "pooled_estimates", "models", "intention_to_leave
                 "workforce_rates", "survival_summary", "trainee_outcomes", "recruitment",
                 "trend_gaps", "trend_interactions", "trend_changes")  # fmt: skip
 INTERSECTIONS = ("ethnicity × disability", "ethnicity × sector")
-#: The intersections whose pooled estimates the report prints (the rest: the workbook only).
-POOLED_IN_REPORT = ("ethnicity × disability",)
+#: The longest pooled-estimates table the report prints; a longer one is in the workbook only.
+POOLED_MAX_ROWS = 40
 #: The programme's three aims, in order, and the survey instruments read for labels.
 AIMS = {"train": "Train", "retain": "Retain", "reform": "Reform"}
 INSTRUMENTS = ("culture", "retention")
@@ -1636,29 +1636,29 @@ POOLED_SPEC = tables.TableSpec((
 
 def pooled_annex(report: Report) -> str:
     """Intersections: each cell's pooled rate beside its raw rate (latest cycle, this report's
-    region), one compact table per intersection of :data:`POOLED_IN_REPORT` (an indicator
-    whose every cell is suppressed is named, not tabled as rows of "suppressed"); the other
-    intersections are named with the workbook sheet that holds them."""
+    region), one compact table per intersection of at most :data:`POOLED_MAX_ROWS` rows; a
+    longer one is named with the workbook sheet that holds it. An indicator whose every cell
+    is suppressed is named, not tabled as rows of "suppressed"."""
     pooled = _select(report.table("pooled_estimates"), cycle=report.latest)
     if pooled.empty:
         return text.not_available("Pooled estimates")
     pooled = pooled[pooled["indicator"].isin(list(report.labels))]
-    parts = []
-    elsewhere = [d for d in INTERSECTIONS if d not in POOLED_IN_REPORT
-                 and (pooled["dimension"] == d).any()]  # fmt: skip
-    for dimension in POOLED_IN_REPORT:
+    order = {name: position for position, name in enumerate(report.labels)}
+    parts, elsewhere = [], []
+    for dimension in INTERSECTIONS:
         rows = pooled[pooled["dimension"] == dimension]
         if rows.empty:
             parts.append(text.not_available(f"Pooled estimates for {dimension}"))
             continue
-        order = {name: position for position, name in enumerate(report.labels)}
         rows = ordered(report, rows.assign(rank=rows["indicator"].map(order)))
         rows = rows.sort_values("rank", kind="stable")
         shown = set(_published(rows)["indicator"])
         hidden = [report.labels[n] for n in dict.fromkeys(rows["indicator"]) if n not in shown]
         rows = rows[rows["indicator"].isin(shown)]
         rows = rows.assign(indicator=_first_only(rows["indicator"].map(report.labels)))
-        if not rows.empty:
+        if len(rows) > POOLED_MAX_ROWS:
+            elsewhere.append(dimension)
+        elif not rows.empty:
             parts.append(_html(tables.bundle_table(
                 rows, POOLED_SPEC, title=f"Pooled and raw rates: {dimension}, {report.place}, "
                 f"{report.latest}",
@@ -1668,8 +1668,9 @@ def pooled_annex(report: Report) -> str:
                          f"respondents) for {len(hidden)} indicator(s), not tabled: "
                          f"{text.md_escape('; '.join(hidden))}.")  # fmt: skip
     if elsewhere:
-        parts.append(f"The pooled estimates for {' and '.join(elsewhere)} are in the Excel "
-                     f"workbook, sheet \"{_sheet(report, 'pooled_estimates')}\".")  # fmt: skip
+        parts.append(f"The pooled estimates for {' and '.join(elsewhere)} (over {POOLED_MAX_ROWS} "
+                     f"rows) are in the Excel workbook, sheet "
+                     f"\"{_sheet(report, 'pooled_estimates')}\".")  # fmt: skip
     methods = sorted(str(m) for m in pooled["model"].dropna().unique())
     if methods:
         parts.append("Models: " + "; ".join(f"`{m}`" for m in methods) + ".")
