@@ -31,3 +31,14 @@ def instruments() -> dict[str, Instrument]:
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh workspace on disk (ptw.toml, key, empty store folder)."""
     return init_workspace(tmp_path / "ws")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under ``--dist loadscope``, xdist_scopes.py's scheduler: a folder that shares a session
+    fixture is one scope, and the long scopes go first. Other modes keep xdist's."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist_scopes import SharedFixtureScheduling
+
+    return SharedFixtureScheduling(config, log)
