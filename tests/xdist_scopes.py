@@ -24,12 +24,14 @@ from xdist.workermanage import WorkerController
 SHARED_FIXTURE_FOLDERS = ("tests/reports/", "tests/render/")
 
 #: Scopes handed out first, in this order: longest first. Wall seconds of each alone
-#: (``pytest --durations=0``, niced, on the 2-core machine at load average about 4, 1 December
-#: 2026): tests/test_end_to_end.py 900 s (the demo 325 s, three re-analyses 102-266 s each);
-#: the three modules of tests/reports/ that read the rendered reports 259 s (the render 137 s).
+#: (``pytest --durations=0``, niced, on the 2-core machine at load average 2.4-4.7, 1 December
+#: 2026): tests/test_end_to_end.py 747 s (the demo 316 s, three re-analyses 93-197 s each);
+#: the three modules of tests/reports/ that read the rendered reports 213 s (the render 118 s);
+#: tests/test_analysis.py 114 s. ``--durations=25`` in every run's output shows when to revise.
 LONG_SCOPES = (
     "tests/test_end_to_end.py",
     "tests/reports/",
+    "tests/test_analysis.py",
 )
 
 
