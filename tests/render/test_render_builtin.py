@@ -20,7 +20,8 @@ from browser_harness import require_executables
 from toolkit.errors import RenderError
 from toolkit.report.render import render_report
 
-# One xdist worker renders the fixture once for every test that reads it.
+# One xdist worker renders the fixture once for every test that reads it (tests/xdist_scopes.py
+# keeps tests/render/ on one worker).
 
 FIG_ALT = "Bar chart: White 52%, Asian 41%, Black 37%."
 HEADINGS = ("Fixture equality report", "Summary", "Rates by group", "Table of rates")
