@@ -8,9 +8,11 @@ survey cycles and records into the bundle tables, each already suppressed:
 2. records (:mod:`toolkit.analysis.records`): ``workforce_rates``, ``survival_curves``,
    ``survival_summary``, ``survival_cox``, ``survival_logrank``, ``trainee_outcomes``,
    ``recruitment`` and the workforce's half of ``representation``;
-3. disclosure control over all of them at once (:func:`toolkit.disclosure.suppression.suppress_linked`),
-   with the layouts, links and hierarchy returned so the bundle writer can run
-   :func:`toolkit.disclosure.suppression.assert_no_disclosure` again.
+3. disclosure control over all of them at once (:func:`protect_over_time`), with the layouts,
+   links and hierarchy returned so the bundle writer can run
+   :func:`toolkit.disclosure.suppression.assert_no_disclosure` again. The bundle writer instead
+   takes the tables before suppression (:func:`over_time_inputs`) and protects them with every
+   other table of the release at once, then calls :func:`withhold_derived`.
 
 Suppression rules beyond the usual primary/secondary ones (DOMAIN.md section 7):
 
@@ -29,7 +31,8 @@ Suppression rules beyond the usual primary/secondary ones (DOMAIN.md section 7):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -46,16 +49,19 @@ class OverTimeResult:
     """The over-time bundle tables and how they were protected.
 
     Attributes:
-        tables: name -> suppressed table (``suppressed`` and ``suppression_reason`` columns).
+        tables: name -> table: suppressed (``suppressed`` and ``suppression_reason`` columns)
+            from :func:`over_time_tables`, before suppression from :func:`over_time_inputs`.
         layouts, links, hierarchy: what :func:`toolkit.disclosure.suppression.assert_no_disclosure` needs.
-        raw: the same tables before suppression (to suppress jointly with other tables).
     """
 
     tables: dict[str, pd.DataFrame]
     layouts: dict[str, TableLayout]
     links: tuple[Link, ...]
     hierarchy: pd.DataFrame
-    raw: dict[str, pd.DataFrame] = field(repr=False)
+
+
+DERIVED = ("trend_interactions", "trend_changes")
+"""Tables computed from ``trend_gaps`` cells: protected after it (:func:`withhold_derived`)."""
 
 
 def dimension_hierarchy(
@@ -83,22 +89,49 @@ def workforce_years(
     return ()
 
 
-def _withhold_derived(tables: dict[str, pd.DataFrame]) -> None:
-    """Pre-suppress trend rows computed from a cell suppressed in ``trend_gaps`` (in place)."""
-    gaps = tables["trend_gaps"]
+def withhold_derived(
+    derived: Mapping[str, pd.DataFrame],
+    gaps: pd.DataFrame,
+    *,
+    policy: SuppressionPolicy,
+    hierarchy: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """Suppress the :data:`DERIVED` tables after ``trend_gaps`` (as published): a row computed
+    from a suppressed gap cell is withheld (its estimate would reveal the cell's), then the
+    usual rules apply to the rest."""
     hidden = gaps[gaps["suppressed"]]
-    for name in ("trend_interactions", "trend_changes"):
-        table = tables[name]
+    staged = {}
+    for name, table in derived.items():
         marked = analysis_trends.computed_from_hidden(table, hidden)
-        table["suppressed"] = marked
-        table["suppression_reason"] = pd.Series(
-            [analysis_trends.REASON_DERIVED if m else None for m in marked],
-            index=table.index,
-            dtype=object,
+        reasons = [analysis_trends.REASON_DERIVED if m else None for m in marked]
+        staged[name] = table.assign(
+            suppressed=marked,
+            suppression_reason=pd.Series(reasons, index=table.index, dtype=object),
         )
+    layouts = {name: analysis_trends.LAYOUTS[name] for name in staged}
+    return suppress_linked(staged, policy=policy, layouts=layouts, hierarchy=hierarchy)
 
 
-def over_time_tables(
+def protect_over_time(result: OverTimeResult, policy: SuppressionPolicy) -> OverTimeResult:
+    """The tables of :func:`over_time_inputs` suppressed together, then the derived ones."""
+    derived = {name: result.tables[name] for name in DERIVED if name in result.tables}
+    rest = {name: t for name, t in result.tables.items() if name not in derived}
+    tables = suppress_linked(
+        rest, policy=policy, layouts=result.layouts, links=result.links, hierarchy=result.hierarchy
+    )
+    tables |= withhold_derived(
+        derived, tables["trend_gaps"], policy=policy, hierarchy=result.hierarchy
+    )
+    return OverTimeResult(tables, result.layouts, result.links, result.hierarchy)
+
+
+def over_time_tables(*, policy: SuppressionPolicy, **inputs: Any) -> OverTimeResult:
+    """Every over-time table, suppressed: :func:`over_time_inputs` (same keyword arguments)
+    then :func:`protect_over_time`."""
+    return protect_over_time(over_time_inputs(policy=policy, **inputs), policy)
+
+
+def over_time_inputs(
     *,
     responses: Mapping[str, pd.DataFrame],
     instruments: Mapping[str, Instrument],
@@ -110,7 +143,7 @@ def over_time_tables(
     level: float = 0.95,
     versions: Mapping[str, Sequence[Instrument]] | None = None,
 ) -> OverTimeResult:
-    """Every over-time table, suppressed.
+    """Every over-time table, before suppression.
 
     Args:
         responses: survey name -> its store table (``responses_<survey>``, every cycle).
@@ -120,7 +153,8 @@ def over_time_tables(
         record_instruments: record kind -> its record instrument.
         indicators: the plan's indicators (``spec.indicators`` picks among them).
         spec: the plan's ``over_time`` section.
-        policy: the suppression policy of the bundle.
+        policy: the suppression policy of the bundle (its threshold sets the least n of a
+            trend verdict and of records' curves).
         level: confidence level.
         versions: survey name -> every version of its instrument (oldest first, e.g.
             :func:`toolkit.instruments.versions.instrument_versions`) so trends use only comparable
@@ -147,12 +181,4 @@ def over_time_tables(
     used = (*spec.trend_dimensions, *spec.record_dimensions,
             *(DimensionLevel(name="ethnicity", level=lv) for lv in spec.representation_levels))  # fmt: skip
     hierarchy = dimension_hierarchy(some_instrument, used) if some_instrument else pd.DataFrame()
-    gaps = suppress_linked(
-        {"trend_gaps": raw["trend_gaps"]}, policy=policy, layouts=layouts, hierarchy=hierarchy
-    )
-    staged = {**raw, **gaps}
-    _withhold_derived(staged)
-    tables = suppress_linked(
-        staged, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
-    )
-    return OverTimeResult(tables=tables, layouts=layouts, links=links, hierarchy=hierarchy, raw=raw)
+    return OverTimeResult(tables=raw, layouts=layouts, links=links, hierarchy=hierarchy)

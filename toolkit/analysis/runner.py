@@ -35,7 +35,7 @@ from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
-from toolkit.analysis.over_time import OverTimeResult, over_time_tables
+from toolkit.analysis.over_time import DERIVED, OverTimeResult, over_time_inputs, withhold_derived
 from toolkit.analysis.plan import IndicatorSpec, Plan
 from toolkit.analysis.weights import plan_weights
 from toolkit.bundle import Bundle
@@ -45,7 +45,7 @@ from toolkit.disclosure.suppression import (
     SuppressionPolicy,
     TableLayout,
     assert_no_disclosure,
-    suppress_linked,
+    protect_release,
 )
 from toolkit.errors import PtwError
 from toolkit.ingest.batch import RECORD_KINDS, table_name
@@ -74,7 +74,9 @@ PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
 CELL = ("survey", "cycle", "region", "dimension", "level", "group")
 TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
 LAYOUTS = {
-    "comparisons": TableLayout(partition_cols=PARTITION, complete=False),
+    "comparisons": TableLayout(
+        partition_cols=PARTITION, complete=False, within=("response_profile", CELL)
+    ),
     "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"
@@ -341,13 +343,13 @@ def over_time(
     surveys: dict[str, SurveyFrame],
     policy: SuppressionPolicy,
 ) -> OverTimeResult:
-    """Trends across cycles, retention, training and recruitment tables (already suppressed)."""
+    """Trends across cycles, retention, training and recruitment tables (before suppression)."""
     records = {kind: store.read_table(table_name("records", kind)) for kind in RECORD_KINDS}
     record_instruments = {
         kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
         for kind in RECORD_KINDS
     }
-    return over_time_tables(
+    return over_time_inputs(
         responses={name: survey.frame for name, survey in surveys.items()},
         instruments={name: survey.instrument for name, survey in surveys.items()},
         records=records,
@@ -552,12 +554,17 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}
     links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
-    published |= timed.tables
+    derived = {name: timed.tables[name] for name in DERIVED if name in timed.tables}
+    published |= {name: t for name, t in timed.tables.items() if name not in derived}
     layouts |= timed.layouts
     links += (*timed.links, TIME_LINK)
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
-    tables = suppress_linked(
+    release = protect_release(
         published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    )
+    tables = release.tables
+    tables |= withhold_derived(
+        derived, tables["trend_gaps"], policy=policy, hierarchy=timed.hierarchy
     )
     comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
     comparisons = adjust_p_values(

@@ -85,12 +85,15 @@ BY_NAME = "compared by item name (no version history given)"
 ALL_STATED = "All who stated"
 
 _CELL = ("survey", "region", "indicator", "dimension", "level", "cycle", "group")
+_RESPONDENTS = ("survey", "cycle", "region", "dimension", "level", "group")
+"""A group's cell in the response profile (its respondents), which every item's cell lies within."""
 _ONE_ROW_PER_PARTITION = ("indicator", "dimension", "level", "group", "measure")
 LAYOUTS: dict[str, TableLayout] = {
     "trend_gaps": TableLayout(
         partition_cols=("survey", "region", "indicator", "dimension", "level", "cycle"),
         population_cols=("survey", "region", "indicator", "cycle"),
         complete=False,
+        within=("response_profile", _RESPONDENTS),
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",
@@ -109,6 +112,7 @@ LAYOUTS: dict[str, TableLayout] = {
         partition_cols=("survey", "cycle", "region", "indicator", "dimension", "level"),
         population_cols=("survey", "cycle", "region", "indicator"),
         complete=False,
+        within=("response_profile", _RESPONDENTS),
     ),
     "representation": TableLayout(
         partition_cols=("source", "cycle", "region", "dimension", "level"),

@@ -44,7 +44,7 @@ unprotected cell and its route. Imports ``toolkit.errors`` only.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -654,6 +654,77 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     return point, untrusted
 
 
+WITNESS = "witness"
+"""The column numbering a witness's sets of values (see :func:`attack`)."""
+
+
+def _witness_points(system: _System, witnesses: Mapping[str, pd.DataFrame],
+                    specs: Mapping[str, TableSpec]) -> list[dict[int, float]]:  # fmt: skip
+    """Each set of witness values as unknown -> value (by cell key, as in the truth)."""
+    points: dict[object, dict[int, float]] = defaultdict(dict)
+    for _, spec, _, record, cell in _records(witnesses, specs):
+        for measure in (m for m in _measures(spec) if m in record):
+            value = record[measure]
+            if value is None or pd.isna(value):
+                continue
+            var = system.index.get((spec.source, *cell, measure))
+            points[record[WITNESS]][var if var is not None else -1] = float(value)
+    return list(points.values())
+
+
+def _repaired(system: _System, broken: list[int], touched: set[int],
+              touching: Mapping[int, list[int]], overlay: Mapping[int, float],
+              true: Mapping[int, float]) -> bool:  # fmt: skip
+    """Whether the unknowns no table prints (whose anchor values are arbitrary) in the relations
+    a witness breaks can take other values that satisfy every relation touching them or the
+    witness's counts, everything else staying where it is (one small feasibility program)."""
+    loose = sorted({u for r in broken for u in system.relations[r][1]
+                    if u not in overlay.maps[0] and u not in true and u not in system.known
+                    and u not in system.zero})  # type: ignore[attr-defined]  # fmt: skip
+    if not loose:
+        return False
+    relations = sorted(touched | {r for u in loose for r in touching[u]})
+    program = _program(system, _Block(loose, relations), anchor=overlay)
+    return program.optimum(np.zeros(len(loose)))[0] == "optimal"
+
+
+def _witnessed(system: _System, points: list[dict[int, float]], anchor: Mapping[int, float],
+               true: Mapping[int, float], limits: Mapping[int, int]
+               ) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """The targets whose span over the anchor and the valid witness points reaches their limit.
+
+    A point is valid when it names only cells this module knows, changes no published or
+    known-zero count, and, with the anchor elsewhere (itself feasible), satisfies every relation
+    that touches a count it changes, after the unprinted unknowns of a relation it breaks are
+    moved if they can be (:func:`_repaired`): it is then a feasible point of the whole system.
+    """
+    touching: dict[int, list[int]] = defaultdict(list)
+    for r, (_, terms, _) in enumerate(system.relations):
+        for v in terms:
+            touching[v].append(r)
+    span: dict[int, tuple[float, float]] = {}
+    for changes in points:
+        if -1 in changes or any(
+            v in system.zero or (v in system.known and abs(system.known[v][0] - x) > _EPS)
+            for v, x in changes.items()
+        ):
+            continue
+        overlay = ChainMap(changes, anchor)
+        touched = {r for v in changes for r in touching[v]}
+        broken = [r for r in touched if _violated(system, system.relations[r], overlay)]
+        if broken and not _repaired(system, broken, touched, touching, overlay, true):
+            continue
+        for v, x in changes.items():
+            low, high = span.get(v, (anchor[v], anchor[v]))
+            span[v] = (min(low, x), max(high, x))
+    shown = {}
+    for v, (low, high) in span.items():
+        low, high = math.ceil(low - _EPS), math.floor(high + _EPS)
+        if v in limits and high - low >= limits[v]:
+            shown[v] = (float(low), float(high))
+    return shown
+
+
 def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
              point: Mapping[int, float], untrusted: set[int]) -> dict[int, tuple[float, float]]:  # fmt: skip
     """Protection proved around the anchor: the span each target reaches.
@@ -760,6 +831,7 @@ def attack(
     threshold: int,
     specs: Mapping[str, TableSpec] | None = None,
     truth: Mapping[str, pd.DataFrame] | None = None,
+    witnesses: Mapping[str, pd.DataFrame] | None = None,
     exact: bool = False,
     traced: int = 100,
 ) -> pd.DataFrame:
@@ -777,6 +849,12 @@ def attack(
             proved protected without a program over the whole release. It can never make a
             cell look protected without such a proof; without ``truth`` the same verdicts
             come from programs over whole components (slower).
+        witnesses: optional name -> rows of that table at other values, in sets numbered by
+            a ``witness`` column across tables (as the suppressor proposes them). With ``truth``, each set
+            is checked here: with every other count at its true value, it must keep every
+            published number and satisfy every relation this module knows; a set that does
+            shows that each count it changes can take both values. Counts so shown to move
+            far enough need no program; a set that fails proves nothing and is ignored.
         exact: attack every cell on its own even when the solutions already found show it
             wide enough (slower; ``lower``/``upper`` are then the exact bounds for every cell).
         traced: how many recovered cells get their route traced (each costs a dozen linear
@@ -802,14 +880,22 @@ def attack(
         if cell.var not in system.known and cell.var not in system.zero:
             limits[cell.var] = max(limits.get(cell.var, 1), cell.limit)
     results: dict[int, tuple[float, float, str]] = {}
+    point: dict[int, float] = {}
+    untrusted: set[int] = set()
+    if true and not exact:
+        point, untrusted = _anchor(system, true)
+    if point and witnesses and not untrusted:
+        found = _witness_points(system, witnesses, specs)
+        shown = _witnessed(system, found, point, true, limits)
+        results |= {v: (low, high, "") for v, (low, high) in shown.items()}
     relaxed, budget = _inner(system), [traced]
-    for block in _blocks(relaxed, set(limits)):
-        results |= _attack_block(relaxed, block, limits, exact, budget)
+    rest = {v: limit for v, limit in limits.items() if v not in results}
+    for block in _blocks(relaxed, set(rest)):
+        results |= _attack_block(relaxed, block, rest, exact, budget)
     # Cells the relaxation leaves protected are attacked again with every relation, unless a
     # certificate around the true values already proves them protected.
-    survivors = {v: limits[v] for v, (_, _, route) in results.items() if not route}
-    if true and survivors and not exact:
-        point, untrusted = _anchor(system, true)
+    survivors = {v: limits[v] for v in rest if not results[v][2]}
+    if point and survivors:
         proved = _certify(system, relaxed, survivors, point, untrusted)
         results |= {v: (low, high, "") for v, (low, high) in proved.items()}
         survivors = {v: limit for v, limit in survivors.items() if v not in proved}

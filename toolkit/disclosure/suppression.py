@@ -41,13 +41,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from scipy.sparse import block_diag, csr_array
 
+from toolkit.disclosure import complements
 from toolkit.errors import DisclosureError
 
 Rounding = Literal["none", "nhs_digital", "ons_10_5"]
@@ -84,6 +86,11 @@ _TOLERANCE = 1e-9
 def primary_reason(threshold: int) -> str:
     """The reason written on a row whose base is under ``threshold``."""
     return f"primary: fewer than {threshold} respondents"
+
+
+def outer_reason(table: str) -> str:
+    """The reason written on a row hidden so that a cell of ``table`` within it is protected."""
+    return f"secondary: protects a cell of table '{table}' that lies within it"
 
 
 def linked_reason(table: str) -> str:
@@ -151,6 +158,11 @@ class TableLayout:
             so that they add up to the total. Set ``False`` for a table that republishes a
             subset of another table's cells (e.g. comparisons without "Prefer not to say")
             and link it to that table: its own partitions are then never treated as sums.
+        within_base: count columns that never exceed the base (events, stable staff ...):
+            a reader knows the base is at least each of them.
+        within: ``(table, columns)``: the base is never more than that table's base in the
+            row agreeing on ``columns`` (an item's respondents within the group's respondents
+            in the response profile); a reader knows both bounds.
     """
 
     base_col: str = "n"
@@ -166,6 +178,8 @@ class TableLayout:
     comparison_cols: tuple[str, ...] | None = None
     key_cols: tuple[str, ...] = ()
     complete: bool = True
+    within_base: tuple[str, ...] = ("events",)
+    within: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +206,7 @@ class _Columns:
     reference: str | None
     comparisons: tuple[str, ...]
     complete: bool
+    within_base: tuple[str, ...]
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -247,6 +262,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         reference=reference,
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
         complete=layout.complete,
+        within_base=tuple(c for c in layout.within_base if c in present),
     )
 
 
@@ -267,11 +283,16 @@ class _Population:
         keys: for each cell, its key (partition values + group) used for tie-breaks.
         matrix: relations x (cells + unpublished totals/parents); a relation reads
             ``parent - sum(children) = 0``.
+        key: the population's values of the population columns.
+        variables: the key of every column of ``matrix`` (cells, then unpublished variables),
+            the same in every population, so that a region's cell meets England's.
     """
 
     cells: tuple[np.ndarray, ...]
     keys: tuple[str, ...]
     matrix: np.ndarray
+    key: tuple[object, ...] = ()
+    variables: tuple[tuple[object, ...], ...] = ()
 
     @property
     def n_cells(self) -> int:
@@ -302,7 +323,7 @@ class _RelationBuilder:
             return self.cell_index[key]
         return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
 
-    def build(self) -> _Population:
+    def build(self, key: tuple[object, ...]) -> _Population:
         """The population's cells and relation matrix (hidden variables after the cells)."""
         columns = [
             (self._column(parent), [self._column(child) for child in children])
@@ -318,6 +339,8 @@ class _RelationBuilder:
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
             matrix=matrix,
+            key=key,
+            variables=(*self.cell_index, *self.hidden_index),
         )
 
 
@@ -367,6 +390,7 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
 
 
 def _population(
+    population_key: tuple[object, ...],
     cell_keys: Sequence[tuple[object, ...]],
     rows: Sequence[int],
     inner: Sequence[str],
@@ -375,8 +399,9 @@ def _population(
 ) -> _Population:
     """Build the cells and relations of one population.
 
-    ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
-    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
+    ``population_key`` is the population's key; ``cell_keys[row]`` is the row's cell key: its ``inner``
+    partition values then its group (``_TOTAL_KEY`` for a total row); ``rows`` are the
+    population's row positions. A group the
     hierarchy knows but the table lacks is an unknown, never assumed to be zero.
     """
     builder = _RelationBuilder()
@@ -395,7 +420,7 @@ def _population(
         builder.relations.append((_TOTAL_KEY, list(members)))
     if node.active:
         builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
-    return builder.build()
+    return builder.build(population_key)
 
 
 @dataclass(frozen=True)
@@ -468,7 +493,7 @@ def _populations(
     for row, values in enumerate(keyed):
         grouped.setdefault(_key(values[:n_pop]), []).append(row)
         cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
-    return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
+    return [_population(key, cell_keys, rows, inner, cols, tree) for key, rows in grouped.items()]
 
 
 def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -509,6 +534,9 @@ class _State:
     suppressed: np.ndarray
     reason: np.ndarray
     populations: list[_Population]
+    link_keys: dict[tuple[str, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+    floor: np.ndarray | None = None
+    outer: tuple[_State, tuple[str, ...]] | None = None
 
     @property
     def zero(self) -> np.ndarray:
@@ -570,76 +598,295 @@ def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarra
     return suppressed, zero, base
 
 
-def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
-    """The first candidate whose suppression un-determines ``cell``.
-
-    If none does on its own, the first candidate: one of the cells in a relation where
-    ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
-    first. (Preferring whichever candidate leaves the fewest cells determined instead picks
-    cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
-    """
-    for candidate in candidates:
-        trial = hidden.copy()
-        trial[candidate] = True
-        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
-            return candidate
-    return candidates[0]
+_NATIONAL = "England"
+_REGION_COL = "region"
+_COST_REGION, _COST_NATIONAL, _COST_TOTAL, _COST_OUTER = 1.0, 10.0, 50.0, 5.0
 
 
-def _candidates(
-    pop: _Population, hidden: np.ndarray, zero: np.ndarray, base: np.ndarray, cell: int
-) -> list[int]:
-    """Published non-zero cells in the order they are tried as complements for ``cell``.
-
-    First those in a relation where ``cell`` is the only unknown (one of them must go), then
-    those sharing any relation with it, then the rest; within each, smallest base, then key.
-    """
-    mine = pop.matrix[pop.matrix[:, cell] != 0]
-    alone = (mine[:, _unknown(pop, hidden)] != 0).sum(axis=1) == 1
-    sole = (mine[alone, : pop.n_cells] != 0).any(axis=0)
-    related = (mine[:, : pop.n_cells] != 0).any(axis=0)
-    pool = np.flatnonzero(~hidden & ~zero)
-    return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
-
-
-def _protect(state: _State, pop: _Population) -> bool:
-    """Secondary suppression in one population until no suppressed cell is determined."""
-    suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any():
-        return False
-    changed = False
-    while True:
-        hidden = suppressed & ~zero
-        exposed = np.flatnonzero(
-            hidden & _determined(pop.matrix, _unknown(pop, hidden))[: pop.n_cells]
-        )
-        if not len(exposed):
-            return changed
-        cell = int(min(exposed, key=lambda c: pop.keys[c]))
-        candidates = _candidates(pop, hidden, zero, base, cell)
-        if not candidates:
-            raise DisclosureError(
-                code="disclosure.unprotectable",
-                message=f"table {state.name!r}: a suppressed cell is fixed by zero cells alone",
-                value=pop.keys[cell],
-                fix="check that the groups of each partition add up to its total; for a table "
-                "that omits groups, use TableLayout(complete=False) and link it",
-            )
-        chosen = _complement(pop, hidden, cell, candidates)
-        suppressed[chosen] = True
-        changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
-
-
-def _secondary(state: _State) -> bool:
-    """Secondary suppression over every population of the table; whether anything changed."""
-    changed = False
+def _blocks(state: _State) -> dict[tuple[object, ...], list[_Population]]:
+    """The table's populations by block: a population and, when the table has a region
+    column, the same population in England and in every region (England = sum of regions)."""
+    population = state.cols.population
+    if _REGION_COL not in population:
+        return {pop.key: [pop] for pop in state.populations}
+    at = population.index(_REGION_COL)
+    blocks: dict[tuple[object, ...], list[_Population]] = {}
     for pop in state.populations:
-        changed |= _protect(state, pop)
+        blocks.setdefault((*pop.key[:at], *pop.key[at + 1 :]), []).append(pop)
+    return blocks
+
+
+def _region_rows(pops: Sequence[_Population], offsets: Sequence[int], at: int) -> list[list[int]]:
+    """``England - sum(regions) = 0`` for every variable of England's population, as lists of
+    column positions (England's first); a region without the variable has none of it."""
+    national = [i for i, pop in enumerate(pops) if pop.key[at] == _NATIONAL]
+    if not national or len(pops) < 2:
+        return []
+    home = national[0]
+    where = [
+        {key: offsets[i] + j for j, key in enumerate(pop.variables)} for i, pop in enumerate(pops)
+    ]
+    rows = []
+    for key, column in where[home].items():
+        parts = [where[i][key] for i in range(len(pops)) if i != home and key in where[i]]
+        if parts:
+            rows.append([column, *parts])
+    return rows
+
+
+@dataclass(frozen=True)
+class _RowFacts:
+    """Per table row, what every block of a table needs: whether the base is a known zero,
+    the least the base can be (its counts within the base, and the bases of other tables that
+    lie within it), and the cost per unit of moving its cell."""
+
+    zero: np.ndarray
+    floor: np.ndarray
+    cost: np.ndarray
+
+
+def _row_facts(state: _State) -> _RowFacts:
+    """:class:`_RowFacts` of a table (see :func:`_measure_block` for the costs)."""
+    floor = np.zeros(len(state.table)) if state.floor is None else state.floor
+    for col in state.cols.within_base:
+        floor = np.fmax(floor, _numbers(state.table[col]))
+    national = np.zeros(len(state.table), dtype=bool)
+    if _REGION_COL in state.table.columns:
+        national = (state.table[_REGION_COL] == _NATIONAL).to_numpy(dtype=bool)
+    total = (state.table[state.cols.group] == state.cols.total_group).to_numpy(dtype=bool)
+    cost = np.where(national, _COST_NATIONAL, _COST_REGION)
+    cost = np.where(total, _COST_TOTAL, cost) + 1e-3 * np.log1p(np.nan_to_num(state.base))
+    return _RowFacts(state.zero, np.nan_to_num(floor), cost)
+
+
+@dataclass(frozen=True)
+class _BlockShape:
+    """The cells of one block and their relations, whatever the measure.
+
+    Attributes:
+        relations: relations x variables (each population's relations, then England = sum of
+            regions for every variable England's population has).
+        rows: the table rows of each variable (none for an unpublished total or parent).
+        owner, flat: the same as two flat arrays (variable of each listed row, the row).
+    """
+
+    relations: csr_array
+    rows: list[np.ndarray]
+    owner: np.ndarray
+    flat: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of variables."""
+        return len(self.rows)
+
+
+def _block_shape(state: _State, pops: Sequence[_Population]) -> _BlockShape:
+    """The relations and rows of one block (see :func:`_blocks`)."""
+    offsets = np.cumsum([0, *(pop.matrix.shape[1] for pop in pops)])
+    rows: list[np.ndarray] = []
+    for pop in pops:
+        rows += list(pop.cells) + [np.array([], dtype=int)] * (pop.matrix.shape[1] - pop.n_cells)
+    coo_rows, coo_cols, coo_data, count = [], [], [], 0
+    for pop, offset in zip(pops, offsets[:-1], strict=False):
+        r, c = np.nonzero(pop.matrix)
+        coo_rows.append(r + count)
+        coo_cols.append(c + offset)
+        coo_data.append(pop.matrix[r, c])
+        count += pop.matrix.shape[0]
+    population = state.cols.population
+    if _REGION_COL in population:
+        for relation in _region_rows(pops, offsets, population.index(_REGION_COL)):
+            coo_rows.append(np.full(len(relation), count))
+            coo_cols.append(np.array(relation))
+            coo_data.append(np.array([1.0] + [-1.0] * (len(relation) - 1)))
+            count += 1
+    relations = csr_array(
+        (np.concatenate(coo_data), (np.concatenate(coo_rows), np.concatenate(coo_cols))),
+        shape=(count, int(offsets[-1])),
+    )
+    owner = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    return _BlockShape(relations, rows, owner, np.concatenate(rows).astype(int))
+
+
+def _per_variable(
+    shape: _BlockShape, values: np.ndarray, how: np.ufunc, start: float
+) -> np.ndarray:
+    """``how``-reduce a per-row array to one value per variable (``start`` where no row)."""
+    out = np.full(shape.size, start, dtype=float)
+    how.at(out, shape.owner, values[shape.flat].astype(float))
+    return out
+
+
+def _measure_block(
+    state: _State, shape: _BlockShape, facts: _RowFacts, measure: str | None, threshold: int
+) -> complements.Block:
+    """One block for one measure as :class:`toolkit.disclosure.complements.Block`.
+
+    ``measure=None`` is the base (the group's size): at least its largest count within the base
+    (kept at its true value in every move); every hidden base needs a move of the threshold
+    (its range is then at least that wide, whatever its size). A count within the base (events ...) lies between 0 and its base (kept
+    at its true value) and a hidden one needs a move of 1 (it is never determined). Unpublished
+    variables, published zeros and missing values never move. Costs per unit moved: a region's
+    cell 1, England's 10, a population total 50 (headline numbers are hidden only when nothing
+    else protects), plus a tie-break on the base.
+    """
+    printed = np.array([len(r) > 0 for r in shape.rows])
+    base = _per_variable(shape, state.base, np.fmax, np.nan)
+    value = base if measure is None else _per_variable(
+        shape, _numbers(state.table[measure]), np.fmax, np.nan
+    )  # fmt: skip
+    zero = printed & (_per_variable(shape, facts.zero, np.minimum, 1.0) > 0)
+    hidden = _per_variable(shape, state.suppressed, np.maximum, 0.0) > 0
+    fixed = ~printed | zero | np.isnan(value) | np.isnan(base)
+    hidden &= ~fixed
+    value, base = np.nan_to_num(value), np.nan_to_num(base)
+    if measure is None:
+        lower = np.minimum(_per_variable(shape, facts.floor, np.maximum, 0.0), value)
+        upper = np.full(shape.size, np.inf)
+        required = np.full(shape.size, float(threshold))
+    else:
+        lower, upper, required = np.zeros(shape.size), base, np.ones(shape.size)
+    cost = _per_variable(shape, facts.cost, np.maximum, _COST_REGION)
+    return complements.Block(shape.relations, value, lower, upper, hidden, fixed,
+                             np.where(hidden, required, 0.0), cost)  # fmt: skip
+
+
+_Moved = tuple[np.ndarray, str, np.ndarray]
+"""One table's share of a move: row positions, the count column moved, its values there."""
+
+
+def _witness(shape: _BlockShape, values: np.ndarray, column: str, cells: np.ndarray) -> _Moved:
+    """The table rows of ``cells`` with ``column`` at ``values`` (one value per cell)."""
+    rows = [shape.rows[c] for c in cells]
+    return np.concatenate(rows).astype(int), column, np.repeat(values, [len(r) for r in rows])
+
+
+def _witness_table(state: _State, moved: Sequence[tuple[int, _Moved]]) -> pd.DataFrame:
+    """All the moves of one table as rows: the table's columns, the moved count at its second
+    value and the table's other counts blank, numbered by move in :data:`WITNESS_COLUMN`."""
+    positions = np.concatenate([m[1][0] for m in moved])
+    frame = state.table.iloc[positions].reset_index(drop=True)
+    offset = 0
+    counts = {c: np.full(len(frame), np.nan) for c in (state.cols.base, *state.cols.within_base)}
+    numbers = np.empty(len(frame), dtype=int)
+    for number, (rows, column, values) in moved:
+        counts[column][offset : offset + len(rows)] = values
+        numbers[offset : offset + len(rows)] = number
+        offset += len(rows)
+    return frame.assign(**counts, **{WITNESS_COLUMN: numbers})
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One table's share of a block's variables: its state, shape and the variables' range."""
+
+    state: _State
+    shape: _BlockShape
+    start: int
+    stop: int
+
+
+def _stack(blocks: Sequence[complements.Block], limits: csr_array | None,
+           slack: np.ndarray | None) -> complements.Block:  # fmt: skip
+    """Several blocks as one, with inequalities between their variables."""
+    return complements.Block(
+        block_diag([b.relations for b in blocks], format="csr"),
+        *(np.concatenate([getattr(b, f) for b in blocks])
+          for f in ("value", "lower", "upper", "hidden", "fixed", "required", "cost")),
+        limits=limits, slack=slack,
+    )  # fmt: skip
+
+
+def _joint(state: _State, shape: _BlockShape, block: complements.Block, pops: Sequence[_Population],
+           threshold: int, outer_blocks: dict[tuple[object, ...], list[_Population]]
+           ) -> tuple[complements.Block, list[_Part]]:  # fmt: skip
+    """The base block of a table that lies within an outer table, with the outer table's block
+    of the same cells: ``inner <= outer`` for every cell, as an inequality on their moves.
+    The outer cells need nothing here (their own blocks protect them) but may move, at five
+    times their usual cost if published (then they are hidden too: the response profile is
+    the table readers look at first)."""
+    parts = [_Part(state, shape, 0, shape.size)]
+    if state.outer is None:
+        return block, parts
+    outer, on = state.outer
+    named = dict(zip(state.cols.population, pops[0].key, strict=True))
+    population = [c for c in outer.cols.population if c != _REGION_COL]
+    key = tuple(named.get(c) for c in population)
+    if key not in outer_blocks:
+        return block, parts
+    outer_shape = _block_shape(outer, outer_blocks[key])
+    outer_block = _measure_block(outer, outer_shape, _row_facts(outer), None, threshold)
+    outer_block = replace(
+        outer_block, required=np.zeros(outer_shape.size), cost=outer_block.cost * _COST_OUTER
+    )
+    parts.append(_Part(outer, outer_shape, shape.size, shape.size + outer_shape.size))
+    outer_keys, inner_keys = _link_keys(outer, on), _link_keys(state, on)
+    where = {outer_keys[r[0]]: j for j, r in enumerate(outer_shape.rows) if len(r)}
+    pairs = [(i, where[inner_keys[r[0]]]) for i, r in enumerate(shape.rows)
+             if len(r) and inner_keys[r[0]] in where]  # fmt: skip
+    inner, outer_var = (np.array(x, dtype=int) for x in zip(*pairs, strict=True)) if pairs else (
+        np.array([], dtype=int), np.array([], dtype=int))  # fmt: skip
+    count = len(pairs)
+    limits = csr_array(
+        (np.concatenate([np.ones(count), -np.ones(count)]),
+         (np.concatenate([np.arange(count)] * 2), np.concatenate([inner, outer_var + shape.size]))),
+        shape=(count, shape.size + outer_shape.size),
+    )  # fmt: skip
+    slack = outer_block.value[outer_var] - block.value[inner]
+    return _stack([block, outer_block], limits, np.maximum(slack, 0.0)), parts
+
+
+def _secondary(
+    state: _State, threshold: int, settled: dict[tuple[object, ...], bytes],
+    witnesses: list[dict[str, _Moved]],
+) -> bool:  # fmt: skip
+    """Complementary suppression over every block of the table, for the base and for every
+    count within it; whether anything changed (here or in an outer table). Each move found is
+    appended to ``witnesses`` (table -> its rows at the move's values).
+
+    ``settled`` remembers, per block, the hidden cells after its last pass: a block whose
+    hidden cells have not changed since (through links) is protected already. A cell no move
+    reaches within its table (a linked copy such as a model's n, protected as the same cell of
+    the table it copies) is left as it is: the auditor judges the whole release.
+    """
+    changed, facts = False, _row_facts(state)
+    outer_blocks = _blocks(state.outer[0]) if state.outer is not None else {}
+    for key, pops in _blocks(state).items():
+        shape = _block_shape(state, pops)
+        hidden = _per_variable(shape, state.suppressed, np.maximum, 0.0) > 0
+        if settled.get(key) == hidden.tobytes():
+            continue
+        for measure in (None, *state.cols.within_base):
+            block = _measure_block(state, shape, facts, measure, threshold)
+            parts = [_Part(state, shape, 0, shape.size)]
+            if measure is None:
+                block, parts = _joint(state, shape, block, pops, threshold, outer_blocks)
+            result = complements.complementary_cells(block)
+            for part in parts:
+                reason = REASON_SECONDARY if part.state is state else outer_reason(state.name)
+                for cell in np.flatnonzero(result.complements[part.start : part.stop]):
+                    changed |= part.state.mark(part.shape.rows[cell], reason)
+            for cells, amounts in result.moves:
+                moved = {}
+                for part in parts:
+                    mine = (cells >= part.start) & (cells < part.stop)
+                    local = cells[mine] - part.start
+                    local_rows = [part.shape.rows[c] for c in local]
+                    keep = np.array([len(r) > 0 for r in local_rows], dtype=bool)
+                    if keep.any():
+                        column = measure or part.state.cols.base
+                        values = block.value[cells[mine]][keep] + amounts[mine][keep]
+                        moved[part.state.name] = _witness(part.shape, values, column, local[keep])
+                witnesses.append(moved)
+        settled[key] = (_per_variable(shape, state.suppressed, np.maximum, 0.0) > 0).tobytes()
     return changed
 
 
 def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
-    """The link key of every row of a table."""
+    """The link key of every row of a table (worked out once per table and link)."""
+    if tuple(on) in state.link_keys:
+        return state.link_keys[tuple(on)]
     missing = [c for c in on if c not in state.table.columns]
     if missing:
         raise DisclosureError(
@@ -648,7 +895,9 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
             column=missing[0],
             fix="link tables only on columns they all have",
         )
-    return [_key(v) for v in state.table[list(on)].to_numpy()]
+    keys = [_key(v) for v in state.table[list(on)].to_numpy()]
+    state.link_keys[tuple(on)] = keys
+    return keys
 
 
 def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
@@ -746,15 +995,53 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
 # --- public API -------------------------------------------------------------------------------
 
 
-def suppress_linked(
+def _nest(states: Mapping[str, _State], layouts: Mapping[str, TableLayout]) -> None:
+    """Tie each table with a :attr:`TableLayout.within` to its outer table: the outer row's base
+    is at least the largest inner base of its cell (a floor every move of the outer table
+    keeps), and the inner table's moves are made jointly with the outer table's cells."""
+    for name, state in states.items():
+        within = layouts.get(name, TableLayout()).within
+        if within is None or within[0] not in states:
+            continue
+        outer, on = states[within[0]], within[1]
+        state.outer = (outer, on)
+        largest: dict[tuple[object, ...], float] = {}
+        for key, base in zip(_link_keys(state, on), state.base, strict=True):
+            if not np.isnan(base):
+                largest[key] = max(largest.get(key, 0.0), float(base))
+        found = np.array([largest.get(k, 0.0) for k in _link_keys(outer, on)])
+        outer.floor = found if outer.floor is None else np.fmax(outer.floor, found)
+
+
+WITNESS_COLUMN = "witness"
+
+
+@dataclass(frozen=True)
+class ProtectedRelease:
+    """Suppressed tables and the proof of their protection.
+
+    Attributes:
+        tables: name -> the published table (see :func:`suppress_linked`).
+        witnesses: name -> the rows of that table at a second set of values, one set per move
+            (numbered across tables in :data:`WITNESS_COLUMN`): each set, with every other count at its true
+            value, is consistent with everything the release publishes, so it shows how far
+            each suppressed count it changes can move. Never published (the values are near
+            the true ones); the auditor checks each against its own reading of the release.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    witnesses: dict[str, pd.DataFrame]
+
+
+def protect_release(
     tables: Mapping[str, pd.DataFrame],
     *,
     policy: SuppressionPolicy,
     layouts: Mapping[str, TableLayout] | None = None,
     links: Sequence[Link] = (),
     hierarchy: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Suppress small cells consistently across the tables of one output.
+) -> ProtectedRelease:
+    """Suppress small cells consistently across the tables of one release, with witnesses.
 
     Args:
         tables: name -> tidy table (see :class:`TableLayout` for the roles of columns).
@@ -765,25 +1052,48 @@ def suppress_linked(
         hierarchy: ``dimension, level, group, parent_level, parent_group`` [``parent_dimension``].
 
     Returns:
-        name -> the table with value columns blanked (NA) in suppressed rows, count columns
-        rounded under the policy, and two more columns: ``suppressed`` (bool) and
-        ``suppression_reason`` (str or None). Primary, links and secondary suppression are
-        iterated until nothing changes.
+        :class:`ProtectedRelease`: each table with value columns blanked (NA) in suppressed
+        rows, count columns rounded under the policy, and two more columns: ``suppressed``
+        (bool) and ``suppression_reason`` (str or None); and the witness rows of every move.
+        Primary, links and secondary suppression are iterated until nothing changes.
     """
     layouts = layouts or {}
     states = {
         name: _start(name, table, layouts.get(name, TableLayout()), policy, hierarchy)
         for name, table in tables.items()
     }
+    _nest(states, layouts)
+    settled: dict[str, dict[tuple[object, ...], bytes]] = {}
+    found: list[dict[str, _Moved]] = []
     changed = True
     while changed:
         changed = False
         for link in links:
             changed |= _apply_link(states, link)
         if policy.secondary:
-            for state in states.values():
-                changed |= _secondary(state)
-    return {name: _finish(states[name], policy, tables[name].index) for name in tables}
+            for name, state in states.items():
+                changed |= _secondary(state, policy.threshold, settled.setdefault(name, {}), found)
+    moved: dict[str, list[tuple[int, _Moved]]] = {}
+    for number, witness in enumerate(found):
+        for name, part in witness.items():
+            moved.setdefault(name, []).append((number, part))
+    witnesses = {name: _witness_table(states[name], parts) for name, parts in moved.items()}
+    published = {name: _finish(states[name], policy, tables[name].index) for name in tables}
+    return ProtectedRelease(published, witnesses)
+
+
+def suppress_linked(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout] | None = None,
+    links: Sequence[Link] = (),
+    hierarchy: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`protect_release` (same arguments), without the witnesses."""
+    return protect_release(
+        tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    ).tables
 
 
 def suppress_small_cells(
