@@ -697,6 +697,9 @@ def _witnessed(system: _System, points: list[dict[int, float]], anchor: Mapping[
     known-zero count, and, with the anchor elsewhere (itself feasible), satisfies every relation
     that touches a count it changes, after the unprinted unknowns of a relation it breaks are
     moved if they can be (:func:`_repaired`): it is then a feasible point of the whole system.
+    A span at least the limit proves a target protected; so does any span around a true value of
+    at least twice the limit (were its lower bound under the limit, its range would still reach
+    the true value, more than the limit above).
     """
     touching: dict[int, list[int]] = defaultdict(list)
     for r, (_, terms, _) in enumerate(system.relations):
@@ -720,7 +723,7 @@ def _witnessed(system: _System, points: list[dict[int, float]], anchor: Mapping[
     shown = {}
     for v, (low, high) in span.items():
         low, high = math.ceil(low - _EPS), math.floor(high + _EPS)
-        if v in limits and high - low >= limits[v]:
+        if v in limits and (high - low >= limits[v] or (high > low and anchor[v] >= 2 * limits[v])):
             shown[v] = (float(low), float(high))
     return shown
 

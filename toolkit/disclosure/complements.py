@@ -142,13 +142,33 @@ class _Moves:
         return solution[: self.size] - solution[self.size :]
 
 
-def complementary_cells(block: Block) -> Protection:
-    """Choose complements so that every hidden cell of ``block`` has a protecting move.
+def _options(moves: _Moves, cost: np.ndarray, cell: int, short: float, up: float,
+             down: float) -> list[list[np.ndarray]]:  # fmt: skip
+    """Ways to widen ``cell``'s span by ``short`` (it reaches ``up`` above and ``down`` below
+    its value already): one move up, one move down, or (when its floor stops a move down) as
+    far down as it can go and the rest up. Each way is a list of moves; infeasible ways are
+    left out."""
+    size = moves.size
+    ways = [
+        [moves.cheapest(cost, cell, up + short)],
+        [moves.cheapest(cost, size + cell, down + short)],
+    ]
+    floor = moves.room[size + cell]
+    if down < floor < down + short:
+        ways.append([moves.cheapest(cost, size + cell, floor),
+                     moves.cheapest(cost, cell, up + short - (floor - down))])  # fmt: skip
+    return [way for way in ways if all(m is not None for m in way)]  # type: ignore[misc]
 
-    Cells are taken in order of what they need (the largest requirement first, then position,
-    so the result never depends on anything but the block). A cell already moved far enough by
-    an earlier move needs no program of its own. For a cell that does, the program is tried
-    upwards and downwards; the cheaper move is kept.
+
+def complementary_cells(block: Block) -> Protection:
+    """Choose complements so that every hidden cell of ``block`` has protecting moves.
+
+    A cell is protected when the moves found reach, together, at least its requirement: the
+    most any move takes it up plus the most any takes it down (the reader's range holds both
+    points). Cells are taken in order of what they need (the largest requirement first, then
+    position, so the result never depends on anything but the block); a cell the moves found so
+    far already protect needs no program of its own. For a cell that does, the cheapest of
+    :func:`_options` is kept (cost: the published cells it moves, per unit).
 
     Returns:
         :class:`Protection`: the published cells to hide and any hidden cell left without a move.
@@ -156,32 +176,25 @@ def complementary_cells(block: Block) -> Protection:
     hidden = block.hidden.copy()
     complements = np.zeros(len(hidden), dtype=bool)
     unprotected = np.zeros(len(hidden), dtype=bool)
-    reached = np.zeros(len(hidden))
+    up, down = np.zeros(len(hidden)), np.zeros(len(hidden))
     wanted = np.flatnonzero(hidden & (block.required > 0) & ~block.fixed)
     found_moves: list[tuple[np.ndarray, np.ndarray]] = []
     if not len(wanted):
         return Protection(complements, unprotected)
     moves = _Moves(block)
     for cell in sorted(wanted, key=lambda c: (-block.required[c], c)):
-        need = block.required[cell]
-        if reached[cell] >= need - _MOVED:
+        short = block.required[cell] - up[cell] - down[cell]
+        if short <= _MOVED:
             continue
         cost = np.where(hidden, 0.0, block.cost)
-        found = [
-            move
-            for move in (
-                moves.cheapest(cost, cell, need),
-                moves.cheapest(cost, moves.size + cell, need),
-            )
-            if move is not None
-        ]
-        if not found:
+        ways = _options(moves, cost, cell, short, up[cell], down[cell])
+        if not ways:
             unprotected[cell] = True
             continue
-        move = min(found, key=lambda m: float(cost @ np.abs(m)))
-        used = np.abs(move) > _MOVED
-        complements |= used & ~hidden
-        hidden |= used
-        reached = np.maximum(reached, np.abs(move))
-        found_moves.append((np.flatnonzero(used), move[used]))
+        for move in min(ways, key=lambda w: sum(float(cost @ np.abs(m)) for m in w)):
+            used = np.abs(move) > _MOVED
+            complements |= used & ~hidden
+            hidden |= used
+            up, down = np.maximum(up, move), np.maximum(down, -move)
+            found_moves.append((np.flatnonzero(used), move[used]))
     return Protection(complements, unprotected, tuple(found_moves))

@@ -600,7 +600,7 @@ def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarra
 
 _NATIONAL = "England"
 _REGION_COL = "region"
-_COST_REGION, _COST_NATIONAL, _COST_TOTAL, _COST_OUTER = 1.0, 10.0, 50.0, 5.0
+_COST_REGION, _COST_NATIONAL, _COST_OUTER = 1.0, 10.0, 5.0
 
 
 def _blocks(state: _State) -> dict[tuple[object, ...], list[_Population]]:
@@ -643,6 +643,7 @@ class _RowFacts:
     zero: np.ndarray
     floor: np.ndarray
     cost: np.ndarray
+    total: np.ndarray
 
 
 def _row_facts(state: _State) -> _RowFacts:
@@ -655,8 +656,8 @@ def _row_facts(state: _State) -> _RowFacts:
         national = (state.table[_REGION_COL] == _NATIONAL).to_numpy(dtype=bool)
     total = (state.table[state.cols.group] == state.cols.total_group).to_numpy(dtype=bool)
     cost = np.where(national, _COST_NATIONAL, _COST_REGION)
-    cost = np.where(total, _COST_TOTAL, cost) + 1e-3 * np.log1p(np.nan_to_num(state.base))
-    return _RowFacts(state.zero, np.nan_to_num(floor), cost)
+    cost = cost + 1e-3 * np.log1p(np.nan_to_num(state.base))
+    return _RowFacts(state.zero, np.nan_to_num(floor), cost, total & ~state.suppressed)
 
 
 @dataclass(frozen=True)
@@ -724,12 +725,14 @@ def _measure_block(
     """One block for one measure as :class:`toolkit.disclosure.complements.Block`.
 
     ``measure=None`` is the base (the group's size): at least its largest count within the base
-    (kept at its true value in every move); every hidden base needs a move of the threshold
-    (its range is then at least that wide, whatever its size). A count within the base (events ...) lies between 0 and its base (kept
-    at its true value) and a hidden one needs a move of 1 (it is never determined). Unpublished
-    variables, published zeros and missing values never move. Costs per unit moved: a region's
-    cell 1, England's 10, a population total 50 (headline numbers are hidden only when nothing
-    else protects), plus a tie-break on the base.
+    (kept at its true value in every move); a hidden base under twice the threshold needs a
+    move of the threshold (its range is then at least that wide), a larger one a move of 1 (not
+    determined: if a reader's lower bound fell under the threshold, the range would still be
+    wider than the threshold, as it reaches the true value). A count within the base (events
+    ...) lies between 0 and its base (kept at its true value) and a hidden one needs a move of
+    1 (it is never determined). Unpublished variables, published zeros, missing values and
+    published population totals (a region's respondents: headline numbers) never move. Costs
+    per unit moved: a region's cell 1, England's 10, plus a tie-break on the base.
     """
     printed = np.array([len(r) > 0 for r in shape.rows])
     base = _per_variable(shape, state.base, np.fmax, np.nan)
@@ -738,13 +741,14 @@ def _measure_block(
     )  # fmt: skip
     zero = printed & (_per_variable(shape, facts.zero, np.minimum, 1.0) > 0)
     hidden = _per_variable(shape, state.suppressed, np.maximum, 0.0) > 0
-    fixed = ~printed | zero | np.isnan(value) | np.isnan(base)
+    total = printed & (_per_variable(shape, facts.total, np.maximum, 0.0) > 0)
+    fixed = ~printed | zero | total | np.isnan(value) | np.isnan(base)
     hidden &= ~fixed
     value, base = np.nan_to_num(value), np.nan_to_num(base)
     if measure is None:
         lower = np.minimum(_per_variable(shape, facts.floor, np.maximum, 0.0), value)
         upper = np.full(shape.size, np.inf)
-        required = np.full(shape.size, float(threshold))
+        required = np.where(value < 2 * threshold, float(threshold), 1.0)
     else:
         lower, upper, required = np.zeros(shape.size), base, np.ones(shape.size)
     cost = _per_variable(shape, facts.cost, np.maximum, _COST_REGION)
