@@ -523,6 +523,27 @@ def _unknown(pop: _Population, hidden: np.ndarray) -> np.ndarray:
 # --- table state and the suppression steps ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Units:
+    """An inner table's cells grouped by the outer table's rows they lie within.
+
+    Attributes:
+        inner: the inner table's state (an item's table within the response profile).
+        rows: for each outer row, the inner rows with the same cell (possibly none).
+        largest: for each outer row, the largest inner base (its floor while they stay).
+        room: for each outer row, how far every inner cell can go down (to its events).
+    """
+
+    inner: _State
+    rows: list[np.ndarray]
+    largest: np.ndarray
+    room: np.ndarray
+
+    def hidden(self) -> np.ndarray:
+        """For each outer row, whether every inner cell of its unit is hidden."""
+        return np.array([bool(self.inner.suppressed[r].all()) for r in self.rows])
+
+
 @dataclass
 class _State:
     """One table while it is being suppressed."""
@@ -535,8 +556,8 @@ class _State:
     reason: np.ndarray
     populations: list[_Population]
     link_keys: dict[tuple[str, ...], list[tuple[object, ...]]] = field(default_factory=dict)
-    floor: np.ndarray | None = None
     outer: tuple[_State, tuple[str, ...]] | None = None
+    units: list[_Units] = field(default_factory=list)
 
     @property
     def zero(self) -> np.ndarray:
@@ -646,11 +667,25 @@ class _RowFacts:
     total: np.ndarray
 
 
-def _row_facts(state: _State) -> _RowFacts:
-    """:class:`_RowFacts` of a table (see :func:`_measure_block` for the costs)."""
-    floor = np.zeros(len(state.table)) if state.floor is None else state.floor
+def _carrying(state: _State) -> np.ndarray:
+    """Rows of an outer table whose moves carry their inner cells: every one of them hidden."""
+    carry = np.full(len(state.table), bool(state.units))
+    for units in state.units:
+        carry &= units.hidden()
+    return carry
+
+
+def _row_facts(state: _State, carried: np.ndarray | None = None) -> _RowFacts:
+    """:class:`_RowFacts` of a table (see :func:`_measure_block` for the costs). An outer row
+    is at least its largest inner base, unless it carries its inner cells (``carried``, by
+    default those whose inner cells are all hidden): then they move with it, and it goes down
+    as far as all of them can."""
+    floor = np.zeros(len(state.table))
     for col in state.cols.within_base:
         floor = np.fmax(floor, _numbers(state.table[col]))
+    carried = _carrying(state) if carried is None else carried
+    for units in state.units:
+        floor = np.fmax(floor, np.where(carried, state.base - units.room, units.largest))
     national = np.zeros(len(state.table), dtype=bool)
     if _REGION_COL in state.table.columns:
         national = (state.table[_REGION_COL] == _NATIONAL).to_numpy(dtype=bool)
@@ -730,8 +765,11 @@ def _measure_block(
     determined: if a reader's lower bound fell under the threshold, the range would still be
     wider than the threshold, as it reaches the true value). A count within the base (events
     ...) lies between 0 and its base (kept at its true value) and a hidden one needs a move of
-    1 (it is never determined). Unpublished variables, published zeros, missing values and
-    published population totals (a region's respondents: headline numbers) never move. Costs
+    1 (it is never determined). A variable no table prints (a total without a row, an unlisted
+    "Not stated") is free but only goes up (its true value is not known here, and going up
+    keeps it non-negative whatever it is; an unprinted base can follow its counts up).
+    Published zeros, missing values and published population totals (a region's respondents:
+    headline numbers) never move. Costs
     per unit moved: a region's cell 1, England's 10, plus a tie-break on the base.
     """
     printed = np.array([len(r) > 0 for r in shape.rows])
@@ -742,8 +780,8 @@ def _measure_block(
     zero = printed & (_per_variable(shape, facts.zero, np.minimum, 1.0) > 0)
     hidden = _per_variable(shape, state.suppressed, np.maximum, 0.0) > 0
     total = printed & (_per_variable(shape, facts.total, np.maximum, 0.0) > 0)
-    fixed = ~printed | zero | total | np.isnan(value) | np.isnan(base)
-    hidden &= ~fixed
+    fixed = printed & (zero | total | np.isnan(value) | np.isnan(base))
+    hidden = (hidden & ~fixed) | ~printed
     value, base = np.nan_to_num(value), np.nan_to_num(base)
     if measure is None:
         lower = np.minimum(_per_variable(shape, facts.floor, np.maximum, 0.0), value)
@@ -751,9 +789,10 @@ def _measure_block(
         required = np.where(value < 2 * threshold, float(threshold), 1.0)
     else:
         lower, upper, required = np.zeros(shape.size), base, np.ones(shape.size)
+    upper = np.where(printed, upper, np.inf)
     cost = _per_variable(shape, facts.cost, np.maximum, _COST_REGION)
     return complements.Block(shape.relations, value, lower, upper, hidden, fixed,
-                             np.where(hidden, required, 0.0), cost)  # fmt: skip
+                             np.where(hidden & printed, required, 0.0), cost)  # fmt: skip
 
 
 _Moved = tuple[np.ndarray, str, np.ndarray]
@@ -820,7 +859,13 @@ def _joint(state: _State, shape: _BlockShape, block: complements.Block, pops: Se
     if key not in outer_blocks:
         return block, parts
     outer_shape = _block_shape(outer, outer_blocks[key])
-    outer_block = _measure_block(outer, outer_shape, _row_facts(outer), None, threshold)
+    outer_block = _measure_block(
+        outer,
+        outer_shape,
+        _row_facts(outer, np.zeros(len(outer.table), dtype=bool)),
+        None,
+        threshold,
+    )
     outer_block = replace(
         outer_block, required=np.zeros(outer_shape.size), cost=outer_block.cost * _COST_OUTER
     )
@@ -861,6 +906,7 @@ def _secondary(
         hidden = _per_variable(shape, state.suppressed, np.maximum, 0.0) > 0
         if settled.get(key) == hidden.tobytes():
             continue
+        unsettled = False
         for measure in (None, *state.cols.within_base):
             block = _measure_block(state, shape, facts, measure, threshold)
             parts = [_Part(state, shape, 0, shape.size)]
@@ -871,6 +917,10 @@ def _secondary(
                 reason = REASON_SECONDARY if part.state is state else outer_reason(state.name)
                 for cell in np.flatnonzero(result.complements[part.start : part.stop]):
                     changed |= part.state.mark(part.shape.rows[cell], reason)
+            if measure is None and state.units and result.unprotected.any():
+                exposed = _expose_units(state, shape, block, result.unprotected, threshold)
+                changed, unsettled = changed or exposed, unsettled or exposed
+            carried = _carrying(state) if measure is None else np.zeros(len(state.table), bool)
             for cells, amounts in result.moves:
                 moved = {}
                 for part in parts:
@@ -882,9 +932,53 @@ def _secondary(
                         column = measure or part.state.cols.base
                         values = block.value[cells[mine]][keep] + amounts[mine][keep]
                         moved[part.state.name] = _witness(part.shape, values, column, local[keep])
+                _carried(state, moved, carried)
                 witnesses.append(moved)
-        settled[key] = (_per_variable(shape, state.suppressed, np.maximum, 0.0) > 0).tobytes()
+        if not unsettled:
+            settled[key] = (_per_variable(shape, state.suppressed, np.maximum, 0.0) > 0).tobytes()
     return changed
+
+
+def _expose_units(state: _State, shape: _BlockShape, block: complements.Block,
+                  unprotected: np.ndarray, threshold: int) -> bool:  # fmt: skip
+    """Protect outer cells that no move protects while their inner cells stay (they pin it:
+    everyone in the group answered every item): find moves as if every unit moved with its
+    outer cell, then hide the cells those moves use and every inner cell of their units, so
+    that later moves carry them. Whether anything changed."""
+    carried = np.ones(len(state.table), dtype=bool)
+    retry = _measure_block(state, shape, _row_facts(state, carried), None, threshold)
+    retry = replace(retry, required=np.where(unprotected, block.required, 0.0))
+    used = np.zeros(shape.size, dtype=bool)
+    for cells, _ in complements.complementary_cells(retry).moves:
+        used[cells] = True
+    rows = [r for c in np.flatnonzero(used) for r in shape.rows[c]]
+    changed = state.mark(np.array(rows, dtype=int), REASON_SECONDARY) if rows else False
+    for units in state.units:
+        inner = [units.rows[r] for r in rows]
+        if inner:
+            changed |= units.inner.mark(
+                np.concatenate(inner).astype(int), linked_reason(state.name)
+            )
+    return changed
+
+
+def _carried(state: _State, moved: dict[str, _Moved], carried: np.ndarray) -> None:
+    """Add to a move of an outer table the same move of the inner cells of every unit it moves
+    that carries them (an item's respondents move with the group's respondents)."""
+    if state.name not in moved or not state.units:
+        return
+    rows, column, values = moved[state.name]
+    if column != state.cols.base:
+        return
+    delta = {int(r): float(v - state.base[r]) for r, v in zip(rows, values, strict=True)
+             if carried[r]}  # fmt: skip
+    for units in state.units:
+        inner = [(int(i), d) for o, d in delta.items() for i in units.rows[o]]
+        if inner:
+            positions = np.array([i for i, _ in inner], dtype=int)
+            shift = np.array([d for _, d in inner])
+            moved[units.inner.name] = (positions, units.inner.cols.base,
+                                       units.inner.base[positions] + shift)  # fmt: skip
 
 
 def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
@@ -1000,21 +1094,25 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
 
 
 def _nest(states: Mapping[str, _State], layouts: Mapping[str, TableLayout]) -> None:
-    """Tie each table with a :attr:`TableLayout.within` to its outer table: the outer row's base
-    is at least the largest inner base of its cell (a floor every move of the outer table
-    keeps), and the inner table's moves are made jointly with the outer table's cells."""
+    """Tie each table with a :attr:`TableLayout.within` to its outer table: the inner table's
+    moves are made jointly with the outer table's cells (:func:`_joint`), and the outer table
+    learns its units (:class:`_Units`) for its floors and for carrying them."""
     for name, state in states.items():
         within = layouts.get(name, TableLayout()).within
         if within is None or within[0] not in states:
             continue
         outer, on = states[within[0]], within[1]
         state.outer = (outer, on)
-        largest: dict[tuple[object, ...], float] = {}
-        for key, base in zip(_link_keys(state, on), state.base, strict=True):
-            if not np.isnan(base):
-                largest[key] = max(largest.get(key, 0.0), float(base))
-        found = np.array([largest.get(k, 0.0) for k in _link_keys(outer, on)])
-        outer.floor = found if outer.floor is None else np.fmax(outer.floor, found)
+        where: dict[tuple[object, ...], list[int]] = {}
+        for row, key in enumerate(_link_keys(state, on)):
+            where.setdefault(key, []).append(row)
+        rows = [np.array(where.get(k, []), dtype=int) for k in _link_keys(outer, on)]
+        inner_floor = _row_facts(state).floor
+        largest = np.array([np.nanmax(state.base[r], initial=0.0) for r in rows])
+        room = np.array([np.nanmin(state.base[r] - inner_floor[r], initial=np.inf) for r in rows])
+        outer.units.append(
+            _Units(state, rows, largest, np.minimum(room, np.nan_to_num(outer.base)))
+        )
 
 
 WITNESS_COLUMN = "witness"
