@@ -754,6 +754,33 @@ def _per_variable(
     return out
 
 
+def _derive(relations: csr_array, value: np.ndarray) -> np.ndarray:
+    """Fill in unknown (NaN) values that the relations determine one at a time: a relation
+    with one unknown gives it (a parent as the sum of its children, a total as the sum of a
+    partition), repeated until nothing more follows."""
+    value = value.copy()
+    coo = relations.tocoo()
+    rows, cols, coefs = coo.row, coo.col, coo.data
+    while True:
+        unknown = np.isnan(value[cols])
+        count = np.bincount(rows[unknown], minlength=relations.shape[0])
+        single = np.flatnonzero(count == 1)
+        if not len(single):
+            return value
+        progress = False
+        for r in single:
+            mine = rows == r
+            missing = mine & unknown
+            j = int(cols[missing][0])
+            rest = mine & ~unknown
+            solved = -float(coefs[rest] @ value[cols[rest]]) / float(coefs[missing][0])
+            if np.isnan(value[j]):
+                value[j] = solved
+                progress = True
+        if not progress:
+            return value
+
+
 def _measure_block(
     state: _State, shape: _BlockShape, facts: _RowFacts, measure: str | None, threshold: int
 ) -> complements.Block:
@@ -765,9 +792,10 @@ def _measure_block(
     determined: if a reader's lower bound fell under the threshold, the range would still be
     wider than the threshold, as it reaches the true value). A count within the base (events
     ...) lies between 0 and its base (kept at its true value) and a hidden one needs a move of
-    1 (it is never determined). A variable no table prints (a total without a row, an unlisted
-    "Not stated") is free but only goes up (its true value is not known here, and going up
-    keeps it non-negative whatever it is; an unprinted base can follow its counts up).
+    1 (it is never determined). A variable no table prints (a total without a row, a parent at a
+    level the table leaves out, an unlisted "Not stated") moves freely if the relations give
+    its true value (:func:`_derive`), and otherwise only goes up (going up keeps it
+    non-negative whatever it is).
     Published zeros, missing values and published population totals (a region's respondents:
     headline numbers) never move. Costs
     per unit moved: a region's cell 1, England's 10, plus a tie-break on the base.
@@ -782,6 +810,8 @@ def _measure_block(
     total = printed & (_per_variable(shape, facts.total, np.maximum, 0.0) > 0)
     fixed = printed & (zero | total | np.isnan(value) | np.isnan(base))
     hidden = (hidden & ~fixed) | ~printed
+    value = _derive(shape.relations, np.where(printed, value, np.nan))
+    derived = ~printed & ~np.isnan(value)
     value, base = np.nan_to_num(value), np.nan_to_num(base)
     if measure is None:
         lower = np.minimum(_per_variable(shape, facts.floor, np.maximum, 0.0), value)
@@ -790,6 +820,7 @@ def _measure_block(
     else:
         lower, upper, required = np.zeros(shape.size), base, np.ones(shape.size)
     upper = np.where(printed, upper, np.inf)
+    lower = np.where(printed | derived, lower, value)
     cost = _per_variable(shape, facts.cost, np.maximum, _COST_REGION)
     return complements.Block(shape.relations, value, lower, upper, hidden, fixed,
                              np.where(hidden & printed, required, 0.0), cost)  # fmt: skip
