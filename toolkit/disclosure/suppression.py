@@ -741,6 +741,19 @@ def _block_shape(state: _State, pops: Sequence[_Population]) -> _BlockShape:
         (np.concatenate(coo_data), (np.concatenate(coo_rows), np.concatenate(coo_cols))),
         shape=(count, int(offsets[-1])),
     )
+    # Canonical order (variables by key, relations by the variables they hold): the linear
+    # programs, and so the complements chosen among equally cheap ones, never depend on the
+    # order of the table's rows.
+    keys = [repr((pop.key, var)) for pop in pops for var in pop.variables]
+    order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=int)
+    relations = relations[:, order].tocsr()
+    relations.sort_indices()
+    signature = [
+        (tuple(relations.indices[a:b]), tuple(relations.data[a:b]))
+        for a, b in zip(relations.indptr[:-1], relations.indptr[1:], strict=True)
+    ]
+    relations = relations[np.array(sorted(range(count), key=signature.__getitem__), dtype=int)]
+    rows = [rows[i] for i in order]
     owner = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
     return _BlockShape(relations, rows, owner, np.concatenate(rows).astype(int))
 
