@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.bundle import Bundle
 from toolkit.errors import PtwError
-from toolkit.report import charts
+from toolkit.report import charts, sections
 from toolkit.report import sentences as report_text
 from toolkit.report.runner import REGIONS, report_jobs
 from toolkit.report.sentences import REGION_NAMES
@@ -167,3 +168,30 @@ def test_funnel_plot_labels_every_drawn_region_once():
     assert sorted(labelled["label"]) == sorted(units["label"])
     assert labelled["label"].iloc[0] == "London"  # the highlighted region is placed first
     chart.draw()
+
+
+def test_a_reason_naming_a_table_reads_as_its_workbook_title_in_one_pair_of_quotes():
+    reason = "secondary: the same cell is suppressed in linked table 'trend_gaps'"
+    assert report_text.readable_reason(reason) == (
+        'secondary: the same cell is suppressed in linked table "Gaps by cycle"'
+    )
+    assert report_text.readable_reason("see trend_gaps and 'some_column'") == (
+        "see \"Gaps by cycle\" and 'some column'"
+    )
+
+
+def test_adjusted_models_with_every_row_suppressed_is_a_sentence_not_a_crash():
+    models = pd.DataFrame({
+        "survey": "culture", "cycle": 2025, "region": "England", "indicator": "harassment",
+        "dimension": "ethnicity", "level": "binary", "group": "Ethnic minority",
+        "model": ["adjusted", "unadjusted"], "odds_ratio": np.nan, "ci_low": np.nan,
+        "ci_high": np.nan, "p_value": np.nan, "suppressed": True,
+    })  # fmt: skip
+    report = sections.Report(
+        bundle=Bundle(tables={"models": models}, manifest={"cycles": [2025]}), region="England",
+        place="England", labels={}, cycles=(2025,), threshold=10, band=(0.8, 1.25),
+    )  # fmt: skip
+    assert sections.adjusted_models(report) == (
+        "Every adjusted comparison is suppressed: the groups are too small to publish for "
+        "England in 2025."
+    )

@@ -805,6 +805,9 @@ def adjusted_models(report: Report) -> str:
     models = _select(models, cycle=report.latest) if "cycle" in models else models
     if models.empty:
         return text.not_available("Adjusted models for the latest cycle")
+    if models["suppressed"].all():
+        return ("Every adjusted comparison is suppressed: the groups are too small to publish "
+                f"for {report.place} in {report.latest}.")  # fmt: skip
     keys = ["indicator", "dimension", "level", "group"]
     wide = models.pivot_table(index=keys, columns="model", aggfunc="first",
                               values=["odds_ratio", "ci_low", "ci_high", "p_value"])  # fmt: skip

@@ -55,15 +55,19 @@ def is_suppressed(row: Mapping[str, object]) -> bool:
 
 
 def readable_reason(reason: object) -> str:
-    """A suppression reason for readers: bundle table names ("trend_gaps") become their
-    workbook titles ("Gaps by cycle"), other variable names plain words."""
+    """A suppression reason for readers: bundle table names ("trend_gaps", quoted or not)
+    become their workbook titles in double quotes ("Gaps by cycle"), other variable names
+    plain words (keeping their quotes)."""
     from toolkit.report.excel import TABLE_TITLES
 
     def title(match: re.Match[str]) -> str:
-        name = match.group(0)
-        return f'"{TABLE_TITLES[name][0]}"' if name in TABLE_TITLES else name.replace("_", " ")
+        before, name, after = match.groups()
+        if name not in TABLE_TITLES:
+            return f"{before}{name.replace('_', ' ')}{after}"
+        quoted = before == after == "'"
+        return f'{"" if quoted else before}"{TABLE_TITLES[name][0]}"{"" if quoted else after}'
 
-    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", title, str(reason))
+    return re.sub(r"('?)\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b('?)", title, str(reason))
 
 
 def suppressed_text(row: Mapping[str, object]) -> str:
