@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from toolkit import errors as ptw_errors
 from toolkit.config import init_workspace
 from toolkit.store.database import ResponseStore
 
@@ -100,3 +101,20 @@ def test_sigkill_leaves_no_partial_batch_and_the_file_ingests_after(moment, tmp_
     finished = _start(path, space.root)
     assert finished.wait(timeout=300) == 0
     assert _assert_no_partial_batch(space.store_path) == ROWS
+
+
+def test_a_store_file_left_empty_by_a_kill_at_creation_is_started_again(tmp_path: Path) -> None:
+    # SIGKILL between DuckDB creating the file and writing its header leaves 0 bytes, which
+    # DuckDB then refuses for ever ("not a valid DuckDB database file"); nothing is in it.
+    store_path = tmp_path / "store" / "ptw.duckdb"
+    store_path.parent.mkdir()
+    store_path.touch()
+    with pytest.raises(ptw_errors.StoreError) as missing:
+        ResponseStore(store_path, read_only=True)
+    assert missing.value.code == "store.missing"
+    store_path.touch()
+    with ResponseStore(store_path) as store:
+        assert store.batches().empty
+    assert store_path.stat().st_size > 0
+    with ResponseStore(store_path, read_only=True) as store:
+        assert store.batches().empty

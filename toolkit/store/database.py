@@ -88,6 +88,15 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _never_written(path: Path) -> bool:
+    """A store file that a command killed at the moment it created it left empty (0 bytes, no
+    write-ahead log with anything in it): it holds nothing, so it is started again; DuckDB
+    would refuse it as "not a valid DuckDB database file" for ever after."""
+    wal = path.with_name(path.name + ".wal")
+    empty_log = not wal.exists() or wal.stat().st_size == 0
+    return path.is_file() and path.stat().st_size == 0 and empty_log
+
+
 class ResponseStore:
     """The DuckDB store of a workspace.
 
@@ -96,6 +105,8 @@ class ResponseStore:
     """
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        if _never_written(path):
+            path.unlink()
         if read_only and not path.exists():
             raise StoreError(
                 code="store.missing",
