@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from toolkit.errors import DisclosureError
+from toolkit.disclosure.findings import raise_first_finding
 
 FINDING_COLUMNS = ("table", "row", "column", "value", "problem")
 
@@ -50,17 +50,10 @@ def assert_blanked(tables: Mapping[str, pd.DataFrame]) -> None:
         DisclosureError: ``disclosure.number_in_suppressed_row`` naming the first cell and how
             many there are (all of them in ``details["findings"]``).
     """
-    found = numbers_in_suppressed_rows(tables)
-    if found.empty:
-        return
-    first = found.iloc[0]
-    raise DisclosureError(
+    raise_first_finding(
+        numbers_in_suppressed_rows(tables),
         code="disclosure.number_in_suppressed_row",
-        message=f"{len(found)} number(s) left in suppressed rows; first in table "
-        f"{first['table']!r}",
-        row=int(first["row"]) + 1,
-        column=str(first["column"]),
-        value=float(first["value"]),
+        what="number(s) left in suppressed rows",
         fix="blank every number of a suppressed row before the table is published",
-        details={"findings": found},
+        details_key="findings",
     )

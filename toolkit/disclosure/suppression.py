@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
+from toolkit.disclosure.findings import raise_first_finding
 from toolkit.errors import DisclosureError
 
 Rounding = Literal["none", "nhs_digital", "ons_10_5"]
@@ -992,21 +993,13 @@ def assert_no_disclosure(
     For the bundle writer and the report renderer: the error names the first finding and
     carries the whole audit table in ``details["audit"]``.
     """
-    audit = audit_disclosure(
-        tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
-    )
-    if audit.empty:
-        return
-    first = audit.iloc[0]
-    raise DisclosureError(
+    raise_first_finding(
+        audit_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy),
         code="disclosure.leak",
-        message=f"{len(audit)} disclosure problem(s); first in table {first['table']!r}: "
-        f"{first['problem']}",
-        row=int(first["row"]) + 1,
-        column=str(first["column"]),
-        value=None if np.isnan(first["value"]) else float(first["value"]),
+        what="disclosure problem(s)",
         fix="run the tables through toolkit.disclosure.suppression.suppress_linked before publishing",
-        details={"audit": audit},
+        details_key="audit",
+        with_problem=True,
     )
 
 
