@@ -247,7 +247,17 @@ class SmallNumbersSpec(_Strict):
 
 
 class Plan(_Strict):
-    """An analysis plan."""
+    """An analysis plan.
+
+    Attributes:
+        regions: also compare groups within each NHS England region.
+        regional_levels: the dimensions (or intersections, e.g. ``ethnicity × sector`` at
+            ``binary×detailed``) and levels compared within a region; England has every
+            dimension, level and intersection of the plan. As in the regional WRES, which
+            publishes White and BME staff only, a region's finer groups are mostly under the
+            suppression threshold, and publishing them beside England's would let England minus
+            the regions recover the small ones: they are published nationally only.
+    """
 
     name: str
     title: str
@@ -255,6 +265,12 @@ class Plan(_Strict):
     band: tuple[float, float] = (0.8, 1.25)
     multiplicity: MultiplicitySpec = MultiplicitySpec()
     regions: bool = True
+    regional_levels: tuple[DimensionLevel, ...] = _dims(
+        ("ethnicity", "binary"),
+        ("disability", "binary"),
+        ("sector", "detailed"),
+        ("career_stage", "detailed"),
+    )
     dimensions: tuple[DimensionSpec, ...]
     intersections: tuple[IntersectionSpec, ...] = ()
     indicators: tuple[IndicatorSpec, ...]
@@ -271,6 +287,12 @@ class Plan(_Strict):
                 f"small_numbers.indicators names {sorted(unknown)}, which are not plan indicators"
             )
         return self
+
+    def compared_in_regions(self, dimension: str, level: str) -> bool:
+        """Whether groups of ``dimension`` at ``level`` are compared within each region."""
+        return self.regions and any(
+            d.name == dimension and d.level == level for d in self.regional_levels
+        )
 
     @property
     def surveys(self) -> list[str]:

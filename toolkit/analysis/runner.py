@@ -210,7 +210,8 @@ def prepare_survey(
 
 
 def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd.DataFrame:
-    """Step 3: the comparison rows of one survey, nationally and (if planned) by region.
+    """Step 3: the comparison rows of one survey, nationally and (if planned) by region at the
+    plan's ``regional_levels``.
 
     A dimension's test of association is not run where a group has fewer than ``threshold``
     answers: that group will be suppressed, and the test with it.
@@ -231,12 +232,13 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd
             **options,
         ).assign(region=NATIONAL)
     ]
-    if plan.regions:
+    regional = [g for g in survey.groupings if plan.compared_in_regions(g.dimension, g.level)]
+    if regional:
         parts.append(
             comparison_sweep(
                 survey.frame,
                 outcomes=outcome_columns,
-                groupings=survey.groupings,
+                groupings=regional,
                 split_by=("cycle", "region"),
                 **options,
             )
@@ -265,8 +267,9 @@ def compared_rows(table: pd.DataFrame, indicators: Sequence[IndicatorSpec]) -> p
     return keys.isin(kept)
 
 
-def response_profile(survey: SurveyFrame) -> pd.DataFrame:
-    """Respondents per group of every (non-intersection) grouping, nationally and by region.
+def response_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
+    """Respondents per group of every (non-intersection) grouping, nationally and, for the
+    groupings compared within regions (``plan.regional_levels``), by region.
 
     Non-substantive answers are counted as the group "Not stated" (the declaration rate). Each
     survey x cycle x region also has one "All respondents" row (dimension and level "all"): the
@@ -280,7 +283,8 @@ def response_profile(survey: SurveyFrame) -> pd.DataFrame:
         rows.append(counts.assign(dimension="all", level="all", group=TOTAL_GROUP))
     for grouping in (g for g in survey.groupings if " × " not in g.dimension):
         labels = frame[grouping.column].astype("string").fillna("Not stated")
-        for keys in (("cycle",), ("cycle", "region")):
+        regional = plan.compared_in_regions(grouping.dimension, grouping.level)
+        for keys in (("cycle",), ("cycle", "region")) if regional else (("cycle",),):
             counts = frame.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
             counts = counts.rename(columns={grouping.column: "group"})
             rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
@@ -529,7 +533,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
         survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
         surveys[name] = survey
         raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
-        raw["response_profile"].append(response_profile(survey))
+        raw["response_profile"].append(response_profile(plan, survey))
         for table, frame in extra_survey_tables(plan, survey).items():
             raw[table].append(frame)
         raw["weighting"].append(survey.weighting)
