@@ -191,3 +191,27 @@ def test_exact_bounds_agree_with_the_shortcut_on_failures() -> None:
     pd.testing.assert_series_equal(fast["protected"], exact["protected"])
     failed = ~exact["protected"]
     pd.testing.assert_frame_equal(fast[failed], exact[failed])
+
+
+def test_a_group_that_can_only_be_empty_reveals_no_one() -> None:
+    # 90 White + 10 Other = 100: the hidden Arab group can only be 0, like a published zero.
+    empty = comparisons([
+        ("England", "all", "all", "All respondents", 100, 20),
+        ("England", "ethnicity", "grouped", "White", 90, 18),
+        ("England", "ethnicity", "grouped", "Arab", S, S),
+        ("England", "ethnicity", "grouped", "Other", 10, 2),
+    ])  # fmt: skip
+    arab = attack({"comparisons": empty}, threshold=10)
+    assert (arab["upper"] == 0).all() and arab["protected"].all()
+    # Arab and Other share 10 people, so their size is protected, but the 20 events are all
+    # White's: "none of them" is pinned for a group that may not be empty.
+    shared = comparisons([
+        ("England", "all", "all", "All respondents", 100, 20),
+        ("England", "ethnicity", "grouped", "White", 90, 20),
+        ("England", "ethnicity", "grouped", "Arab", S, S),
+        ("England", "ethnicity", "grouped", "Other", S, S),
+    ])  # fmt: skip
+    result = attack({"comparisons": shared}, threshold=10)
+    assert only(result, group="Arab", measure="n")["protected"]
+    events = only(result, group="Arab", measure="events")
+    assert (events["lower"], events["upper"], events["protected"]) == (0, 0, False)

@@ -34,7 +34,8 @@ reaches below the threshold (``lower < threshold``) it is at least ``threshold``
 is the same for primary and secondary cells (the auditor does not trust the suppressor's
 reasons): a secondary cell must not be determined either. A suppressed count within a base
 (events, withdrawals ...) must not be determined. A base published under the threshold is never
-protected.
+protected. A group that can only be empty (its size's range is ``[0, 0]``) is protected, with its
+counts: like a published zero, it reveals no one.
 
 Entry points: :func:`attack` returns the tidy table of every suppressed count with its bounds;
 :func:`assert_protected` raises :class:`~toolkit.errors.DisclosureError` naming the first
@@ -185,6 +186,8 @@ class _Cell:
     var: int
     keys: dict[str, object]
     limit: int
+    base: int = -1
+    """The variable of the row's base (the group's size); -1 when unknown."""
 
 
 def _population(spec: TableSpec, frame: pd.DataFrame) -> list[str]:
@@ -240,7 +243,8 @@ def _read_tables(
             if hidden or value is None or pd.isna(value):
                 if hidden:
                     limit = threshold if measure == spec.base else 1
-                    targets.append(_Cell(name, row, measure, var, keys, limit))
+                    base = system.var((spec.source, *cell, spec.base))
+                    targets.append(_Cell(name, row, measure, var, keys, limit, base))
                 continue
             system.publish(var, float(value), name)
             if measure == spec.base and 0 < float(value) < threshold:
@@ -824,11 +828,24 @@ def attack(
             rows.append(_row(cell, true, 0.0, 0.0, False, ROUTE_ZERO))
         else:
             lower, upper, route = results[cell.var]
-            protected = not route and _protected(lower, upper, cell.limit)
+            if _nobody(system, results, cell.base):
+                route = ""
+            protected = not route and (_protected(lower, upper, cell.limit)
+                                       or _nobody(system, results, cell.base))  # fmt: skip
             rows.append(_row(cell, true, lower, upper, protected, route))
     frame = pd.DataFrame(rows, columns=list(ATTACK_COLUMNS))
     return frame.astype({"lower": "float64", "upper": "float64", "width": "float64",
                          "value": "float64", "protected": "bool"})  # fmt: skip
+
+
+def _nobody(system: _System, results: Mapping[int, tuple[float, float, str]], base: int) -> bool:
+    """Whether the group is known to be empty: its size can only be 0. Like a published zero
+    (which is not a disclosure), an empty group reveals no one, nor do its counts."""
+    if base in results:
+        return results[base][1] <= _EPS
+    if base in system.known:
+        return system.known[base][0] <= _EPS
+    return base in system.zero
 
 
 def _row(cell: _Cell, true: Mapping[int, float], lower: float, upper: float, protected: bool,
