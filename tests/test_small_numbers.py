@@ -52,7 +52,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     culture = load_instrument(surveys_dir() / "culture.yaml")
     retention = load_instrument(surveys_dir() / "retention.yaml")
     exports = write_platform_exports(
-        spec_for((2025,), 1500, 5), {"culture": culture, "retention": retention}, folder / "x"
+        spec_for((2025,), 3000, 5), {"culture": culture, "retention": retention}, folder / "x"
     )
     with ResponseStore(folder / "ptw.duckdb") as store:
         for path in exports:

@@ -55,7 +55,7 @@ def build_workspace(root: Path) -> Workspace:
         s: load_instrument(instrument_path(space.surveys_dir, s)) for s in ("culture", "retention")
     }
     exports = write_platform_exports(
-        spec_for(parse_cycles("2024,2025"), 500, 11), instruments, root / "exports"
+        spec_for(parse_cycles("2024,2025"), 1500, 11), instruments, root / "exports"
     )
     with ResponseStore(space.store_path) as store:
         for path in exports:

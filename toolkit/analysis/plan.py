@@ -253,10 +253,11 @@ class Plan(_Strict):
         regions: also compare groups within each NHS England region.
         regional_levels: the dimensions (or intersections, e.g. ``ethnicity × sector`` at
             ``binary×detailed``) and levels compared within a region; England has every
-            dimension, level and intersection of the plan. As in the regional WRES, which
-            publishes White and BME staff only, a region's finer groups are mostly under the
-            suppression threshold, and publishing them beside England's would let England minus
-            the regions recover the small ones: they are published nationally only.
+            dimension, level and intersection of the plan. As in the regional WRES and WDES
+            (White and BME staff, disabled and non-disabled staff), a region's finer groups
+            (sectors, detailed ethnicities, intersections) are mostly under the suppression
+            threshold, and publishing them beside England's would let England minus the regions
+            recover the small ones: they are published nationally only.
     """
 
     name: str
@@ -268,7 +269,6 @@ class Plan(_Strict):
     regional_levels: tuple[DimensionLevel, ...] = _dims(
         ("ethnicity", "binary"),
         ("disability", "binary"),
-        ("sector", "detailed"),
         ("career_stage", "detailed"),
     )
     dimensions: tuple[DimensionSpec, ...]

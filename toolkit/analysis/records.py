@@ -102,11 +102,12 @@ LAYOUTS: dict[str, TableLayout] = {
     "survival_curves": TableLayout(
         base_col="n_risk", partition_cols=("region", "time", "dimension", "level"),
         population_cols=("region", "time"), total_group=ALL_STAFF, complete=False, key_cols=("time",),
+        region_col=None, ranges=False,
     ),
     "survival_summary": TableLayout(
         partition_cols=("region", "statistic", "time", "dimension", "level"),
         population_cols=("region", "statistic", "time"), total_group=ALL_STAFF, complete=False,
-        key_cols=("time",),
+        key_cols=("time",), region_col=None,
     ),
     "survival_cox": TableLayout(
         partition_cols=("region", "dimension", "level"), population_cols=("region",), complete=False,
@@ -118,15 +119,22 @@ LAYOUTS: dict[str, TableLayout] = {
     "trainee_outcomes": TableLayout(
         base_col="starters", partition_cols=("cohort", "region", "dimension", "level"),
         population_cols=("cohort", "region"), total_group=ALL_TRAINEES, complete=False,
+        within_base=("withdrawals", "completers", "registered_within_6m"),
         comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                          "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
     ),
     "recruitment": TableLayout(
         base_col="shortlisted", partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_SHORTLISTED, complete=False,
+        within_base=("appointed",),
         comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"),
     ),
 }  # fmt: skip
+"""Disclosure layouts. The time-in-post curves and their summaries are not tied across areas
+(``region_col=None``) and the curves get the exact test only (``ranges=False``): a curve is
+published until fewer than the threshold are at risk and hidden from there on, which a
+complement at an earlier step would break. Issue 11 leaves England minus the regions, and
+bounds from the remainder, open for the numbers at risk (see the closing note)."""
 
 
 def _labelled(

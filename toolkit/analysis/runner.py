@@ -22,8 +22,8 @@ Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +74,7 @@ PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
 CELL = ("survey", "cycle", "region", "dimension", "level", "group")
 TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
 LAYOUTS = {
-    "comparisons": TableLayout(partition_cols=PARTITION, complete=False),
+    "comparisons": TableLayout(partition_cols=PARTITION, complete=False, within_base=("events",)),
     "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"
@@ -92,11 +92,14 @@ LAYOUTS = {
 LINKS = (
     Link(("comparisons", "models"), (*CELL, "indicator")),
     Link(("comparisons", "likert"), (*CELL, "item")),
+    Link(("response_profile", "comparisons"), CELL, one_way=True),
 )
 """Cells that are the same count in two tables: the group's respondents answering one item
 (an indicator's comparison row, its model rows and the item's Likert rows). The response
-profile and scale scores count other things (respondents; people scoring a scale), so each
-is protected on its own relations."""
+profile counts a group's respondents, which bound those answering each item; nearly everyone
+answers most items, so a group hidden in the profile (say to protect a "Not stated" of 8) would
+be pinned by its item rows (784 answered, so at least 784 responded): its item rows are hidden
+with it (one way: an item row hidden for its own small n says nothing the profile must hide)."""
 
 
 TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
@@ -555,7 +558,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}
-    links = tuple(Link(tuple(t for t in link.tables if t in published), link.on) for link in LINKS)
+    links = tuple(_present(link, published) for link in LINKS)
     published |= timed.tables
     layouts |= timed.layouts
     links += (*timed.links, TIME_LINK)
@@ -574,8 +577,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     small = small_numbers(plan, tables["comparisons"])
     tables |= small.tables
     layouts |= {name: analysis_small.LAYOUTS[name] for name in small.tables}
-    links += tuple(Link(tuple(t for t in link.tables if t in tables), link.on)
-                   for link in analysis_small.LINKS)  # fmt: skip
+    links += tuple(_present(link, tables) for link in analysis_small.LINKS)
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
     order = group_order_table(next(iter(surveys.values())).instrument, plan)
     tables = {name: in_group_order(frame, order) for name, frame in tables.items()}
@@ -591,6 +593,11 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     )
     cycles = sorted(int(c) for c in tables["comparisons"]["cycle"].unique())
     return Bundle(tables=tables, manifest=_manifest(plan, store, instruments, policy, cycles))
+
+
+def _present(link: Link, tables: Mapping[str, pd.DataFrame]) -> Link:
+    """``link`` over the tables the release has (a survey without responses has none)."""
+    return replace(link, tables=tuple(t for t in link.tables if t in tables))
 
 
 def _suppression_log(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -91,6 +91,7 @@ LAYOUTS: dict[str, TableLayout] = {
         partition_cols=("survey", "region", "indicator", "dimension", "level", "cycle"),
         population_cols=("survey", "region", "indicator", "cycle"),
         complete=False,
+        within_base=("events",),
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",
@@ -98,17 +99,20 @@ LAYOUTS: dict[str, TableLayout] = {
         population_cols=("survey", "region"),
         complete=False,
         comparison_cols=(),
+        region_col=None,
     ),
     "trend_changes": TableLayout(
         partition_cols=("survey", "cycle", "region", *_ONE_ROW_PER_PARTITION),
         population_cols=("survey", "cycle", "region"),
         complete=False,
         comparison_cols=(),
+        region_col=None,
     ),
     "intention_to_leave": TableLayout(
         partition_cols=("survey", "cycle", "region", "indicator", "dimension", "level"),
         population_cols=("survey", "cycle", "region", "indicator"),
         complete=False,
+        within_base=("events",),
     ),
     "representation": TableLayout(
         partition_cols=("source", "cycle", "region", "dimension", "level"),
@@ -116,6 +120,8 @@ LAYOUTS: dict[str, TableLayout] = {
         total_group=ALL_STATED,
     ),
 }
+"""Disclosure layouts. A trend interaction's or change's base is the smallest group's n, not a
+count that adds up over regions, so those two tables have no area column (``region_col=None``)."""
 LINKS: tuple[Link, ...] = (Link(("trend_gaps", "intention_to_leave"), _CELL),)
 
 

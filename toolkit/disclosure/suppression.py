@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
+from toolkit.disclosure import ranges
 from toolkit.disclosure.findings import raise_first_finding
 from toolkit.errors import DisclosureError
 
@@ -55,6 +56,11 @@ Rounding = Literal["none", "nhs_digital", "ons_10_5"]
 
 MIN_THRESHOLD = 5
 TOTAL_GROUP = "All respondents"
+NOT_STATED = "Not stated"
+CROSSING = " × "
+"""How an intersection's dimension is named (``ethnicity × sector``)."""
+NATIONAL = "England"
+"""The area that is the sum of all the others (see ``TableLayout.region_col``)."""
 DEFAULT_PARTITION_COLS = ("survey", "cycle", "region", "indicator", "dimension", "level")
 DEFAULT_COMPARISON_COLS = (
     "reference_estimate",
@@ -80,6 +86,8 @@ REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
 _ROUNDING_LIMIT = {"nhs_digital": 8, "ons_10_5": 10}
 _ROUNDING_LABEL = {"nhs_digital": "NHS Digital style", "ons_10_5": "ONS 10-5 rule"}
 _TOLERANCE = 1e-9
+_WIDENING_TRIES = 12
+"""Complements tried, in candidate order, for a cell the ranges test finds too narrow."""
 
 
 def primary_reason(threshold: int) -> str:
@@ -152,6 +160,17 @@ class TableLayout:
             so that they add up to the total. Set ``False`` for a table that republishes a
             subset of another table's cells (e.g. comparisons without "Prefer not to say")
             and link it to that table: its own partitions are then never treated as sums.
+        region_col, national: a population column naming the area, and the area that is the
+            sum of all the others (England = the sum of its regions). Where the table has a
+            partition for some regions as well as for England, each cell of it is tied across
+            areas: England's cell is the sum of the regions' cells, so England minus the
+            regions is one more relation a reader can use, and the areas are one population.
+        within_base: count columns of people within the row's base (events, withdrawals ...):
+            additive over the same relations, never above the base, and checked by the
+            suppressor's range test like the base (:mod:`toolkit.disclosure.ranges`).
+        ranges: whether the range test applies (else only the exact test: no hidden cell may
+            be determined). Off for a table whose hidden cells must keep a shape, such as the
+            time-in-post curves, hidden from the first step with too few at risk onwards.
     """
 
     base_col: str = "n"
@@ -167,14 +186,25 @@ class TableLayout:
     comparison_cols: tuple[str, ...] | None = None
     key_cols: tuple[str, ...] = ()
     complete: bool = True
+    region_col: str | None = "region"
+    national: str = NATIONAL
+    within_base: tuple[str, ...] = ()
+    ranges: bool = True
 
 
 @dataclass(frozen=True)
 class Link:
-    """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none."""
+    """Rows of ``tables`` whose values agree on ``on`` are one cell: suppressed in all or none.
+
+    With ``one_way``, the cells suppressed in the first table are suppressed in the others, never
+    the reverse: the first table's cell bounds the others' (a group's respondents bound the
+    respondents answering each item), so a hidden outer cell would be pinned by its published
+    inner cells, while a hidden inner cell says nothing the outer cell must hide.
+    """
 
     tables: tuple[str, ...]
     on: tuple[str, ...]
+    one_way: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +223,10 @@ class _Columns:
     reference: str | None
     comparisons: tuple[str, ...]
     complete: bool
+    region: str | None
+    national: str
+    within: tuple[str, ...]
+    ranges: bool
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -248,6 +282,10 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         reference=reference,
         comparisons=tuple(c for c in comparisons if c in present) if reference else (),
         complete=layout.complete,
+        region=layout.region_col if layout.region_col in population else None,
+        national=layout.national,
+        within=tuple(c for c in layout.within_base if c in present),
+        ranges=layout.ranges,
     )
 
 
@@ -322,7 +360,8 @@ class _RelationBuilder:
         )
 
 
-_TOTAL_KEY: tuple[object, ...] = ("__population_total__",)
+_TOTAL = "__population_total__"
+_TOTAL_KEY: tuple[object, ...] = (_TOTAL,)
 _UNLISTED = "__groups_not_listed__"
 
 
@@ -377,26 +416,88 @@ def _population(
     """Build the cells and relations of one population.
 
     ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
-    (``_TOTAL_KEY`` for a total row); ``rows`` are the population's row positions. A group the
-    hierarchy knows but the table lacks is an unknown, never assumed to be zero.
+    (a total row: ``_TOTAL_KEY``, followed by its area when the areas are one population);
+    ``rows`` are the population's row positions. A group the hierarchy knows but the table
+    lacks is an unknown, never assumed to be zero.
     """
     builder = _RelationBuilder()
     partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
     for row in rows:
         key = cell_keys[row]
         builder.add_row(key, row)
-        if key != _TOTAL_KEY:
+        if key[0] != _TOTAL:
             partitions.setdefault(key[:-1], {})[key] = None
     node = _NodeMap(inner, cols)
+    area = inner.index(cols.region) if cols.region in inner else None
     for part, members in partitions.items():
         known = tree.groups.get(node.dim_level(part), []) if node.active else []
         members.update(dict.fromkeys((*part, group) for group in known))
         if not cols.complete:
             members[(*part, _UNLISTED)] = None
-        builder.relations.append((_TOTAL_KEY, list(members)))
+        total = _TOTAL_KEY if area is None else (_TOTAL, part[area])
+        builder.relations.append((total, list(members)))
     if node.active:
         builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
+        builder.relations.extend(_not_stated_relations(partitions, node, cols))
+    if area is not None:
+        builder.relations.extend(_area_relations(partitions, builder.cell_index, area, cols))
     return builder.build()
+
+
+def _not_stated_relations(
+    partitions: Mapping[tuple[object, ...], Mapping[tuple[object, ...], None]],
+    node: _NodeMap,
+    cols: _Columns,
+) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
+    """ "Not stated" is the same people at every level of a dimension (the coarser levels are
+    derived from the same answer): its cell, or the unlisted remainder of a table that does not
+    list it, is equal across the levels of one dimension in one population and area."""
+    dim, level = node.inner.index(cols.dimension), node.inner.index(cols.level)
+    same: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+    for part, members in partitions.items():
+        key = (*part, NOT_STATED if cols.complete else _UNLISTED)
+        if key in members and CROSSING not in str(part[dim]):
+            same.setdefault((*part[:level], *part[level + 1 :]), []).append(key)
+    return [(keys[0], [other]) for keys in same.values() for other in keys[1:]]
+
+
+def _area_relations(
+    partitions: Mapping[tuple[object, ...], Mapping[tuple[object, ...], None]],
+    cell_index: Mapping[tuple[object, ...], int],
+    area: int,
+    cols: _Columns,
+) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
+    """``England's cell = the sum of the regions' cells``, for every group (and total) of
+    every partition published for some region as well as for England.
+
+    A region that has the partition but no row for a group is an unknown there (never a
+    zero), and a total is tied only when England and some region print one.
+    """
+    regions: dict[tuple[object, ...], list[object]] = {}
+    for part in partitions:
+        if part[area] != cols.national:
+            regions.setdefault((*part[:area], *part[area + 1 :]), []).append(part[area])
+    relations = []
+    for part, members in partitions.items():
+        outer = (*part[:area], *part[area + 1 :])
+        if part[area] != cols.national or outer not in regions:
+            continue
+        groups = dict.fromkeys(
+            key[-1]
+            for region in regions[outer]
+            for key in partitions[(*part[:area], region, *part[area + 1 :])]
+        )
+        groups.update(dict.fromkeys(key[-1] for key in members))
+        for group in groups:
+            relations.append(((*part, group), [
+                (*part[:area], region, *part[area + 1 :], group) for region in regions[outer]
+            ]))  # fmt: skip
+    printed = [key[1] for key in cell_index if key[0] == _TOTAL and len(key) == 2]
+    if cols.national in printed and len(printed) > 1:
+        relations.append(((_TOTAL, cols.national), [
+            (_TOTAL, region) for region in printed if region != cols.national
+        ]))  # fmt: skip
+    return relations
 
 
 @dataclass(frozen=True)
@@ -441,7 +542,7 @@ def _hierarchy_relations(
     """
     relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
     reached: set[tuple[object, ...]] = set()
-    pending = [key for key in cell_index if key != _TOTAL_KEY]
+    pending = [key for key in cell_index if key[0] != _TOTAL]
     while pending:
         key = pending.pop(0)
         child = node.node(key)
@@ -459,34 +560,57 @@ def _hierarchy_relations(
 def _populations(
     table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
 ) -> list[_Population]:
-    """Split ``table`` into populations and build each one's relations."""
+    """Split ``table`` into populations and build each one's relations.
+
+    With an area column (``cols.region``) England and its regions are one population, the area
+    the first of the inner columns, so England = the sum of the regions ties their cells.
+    """
     tree = _read_hierarchy(hierarchy)
-    inner = [c for c in cols.partition if c not in cols.population]
-    keyed = table[[*cols.population, *inner, cols.group]].to_numpy(dtype=object)
-    n_pop, total = len(cols.population), cols.total_group
+    outer = [c for c in cols.population if c != cols.region]
+    inner = [c for c in cols.partition if c not in outer]
+    if cols.region is not None:
+        inner = [cols.region, *(c for c in inner if c != cols.region)]
+    keyed = table[[*outer, *inner, cols.group]].to_numpy(dtype=object)
+    n_pop, total = len(outer), cols.total_group
     grouped: dict[tuple[object, ...], list[int]] = {}
     cell_keys: list[tuple[object, ...]] = []
     for row, values in enumerate(keyed):
         grouped.setdefault(_key(values[:n_pop]), []).append(row)
-        cell_keys.append(_TOTAL_KEY if values[-1] == total else _key(values[n_pop:]))
+        if values[-1] != total:
+            cell_keys.append(_key(values[n_pop:]))
+        else:
+            cell_keys.append(_TOTAL_KEY if cols.region is None else (_TOTAL, values[n_pop]))
     return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
 
 
-def _determined(matrix: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+def _determined(matrix: np.ndarray, unknown: np.ndarray, n_cells: int) -> np.ndarray:
     """Which unknown variables the relations pin to one value.
 
     Variable ``i`` is determined iff the ``i``-th row of a null-space basis of ``matrix``
-    restricted to the unknown columns is zero (every solution agrees on it).
+    restricted to the unknown columns is zero (every solution agrees on it). An unpublished
+    variable (column ``n_cells`` on) that only one relation holds makes that relation say
+    nothing about the rest, so both are set aside first, repeatedly (exact, and it keeps the
+    decomposition small when England and its regions are one population).
     """
     determined = np.zeros(len(unknown), dtype=bool)
-    sub = matrix[:, unknown]
+    touches = matrix != 0
+    rows = touches[:, unknown].any(axis=1)
+    columns = unknown.copy()
+    spare = np.arange(len(unknown)) >= n_cells
+    while True:
+        lonely = columns & spare & (touches[rows].sum(axis=0) == 1)
+        if not lonely.any():
+            break
+        rows &= ~touches[:, lonely].any(axis=1)
+        columns &= ~lonely
+    sub = matrix[np.ix_(rows, columns)]
     if sub.shape[1] == 0 or not sub.any():
         return determined
     basis = null_space(sub)
     if basis.shape[1] == 0:
-        determined[unknown] = True
+        determined[columns] = True
     else:
-        determined[unknown] = np.abs(basis).max(axis=1) < _TOLERANCE
+        determined[columns] = np.abs(basis).max(axis=1) < _TOLERANCE
     return determined
 
 
@@ -510,6 +634,7 @@ class _State:
     suppressed: np.ndarray
     reason: np.ndarray
     populations: list[_Population]
+    threshold: int = MIN_THRESHOLD
 
     @property
     def zero(self) -> np.ndarray:
@@ -555,6 +680,7 @@ def _start(
 ) -> _State:
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
     state = _observe(name, table, layout, hierarchy)
+    state.threshold = int(policy.threshold)
     base = state.base
     state.mark(np.flatnonzero(base == 0), REASON_ZERO)
     state.mark(np.flatnonzero(np.isnan(base)), REASON_BASE_MISSING)
@@ -582,7 +708,7 @@ def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: lis
     for candidate in candidates:
         trial = hidden.copy()
         trial[candidate] = True
-        if not _determined(pop.matrix, _unknown(pop, trial))[cell]:
+        if not _determined(pop.matrix, _unknown(pop, trial), pop.n_cells)[cell]:
             return candidate
     return candidates[0]
 
@@ -603,18 +729,54 @@ def _candidates(
     return sorted(pool, key=lambda c: (not sole[c], not related[c], base[c], pop.keys[c]))
 
 
+def _measures(state: _State, pop: _Population) -> np.ndarray:
+    """(base, then each count within it) x variables: the first row of each cell, NaN for the
+    unpublished totals and remainders."""
+    first = np.array([rows[0] for rows in pop.cells], dtype=int)
+    extra = pop.matrix.shape[1] - pop.n_cells
+    columns = [state.base, *(_numbers(state.table[c]) for c in state.cols.within)]
+    return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
+
+
+def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
+    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
+    return ranges.narrow_cells(pop.matrix, _measures(state, pop), _unknown(pop, hidden), cells,
+                               threshold=state.threshold)  # fmt: skip
+
+
+def _widening(
+    state: _State, pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]
+) -> int:
+    """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
+    ``cell`` wide enough, else the first candidate."""
+    for candidate in candidates[:_WIDENING_TRIES]:
+        trial = hidden.copy()
+        trial[candidate] = True
+        if not _narrow(state, pop, trial, np.array([cell])):
+            return candidate
+    return candidates[0]
+
+
+def _exposed(state: _State, pop: _Population, hidden: np.ndarray) -> tuple[list[int], bool]:
+    """Hidden cells the relations determine; if none, those the ranges pin too narrowly
+    (and whether the ranges test found them)."""
+    determined = hidden & _determined(pop.matrix, _unknown(pop, hidden), pop.n_cells)[: pop.n_cells]
+    if determined.any() or not state.cols.ranges:
+        return list(np.flatnonzero(determined)), False
+    return _narrow(state, pop, hidden, np.flatnonzero(hidden)), True
+
+
 def _protect(state: _State, pop: _Population) -> bool:
-    """Secondary suppression in one population until no suppressed cell is determined."""
+    """Secondary suppression in one population until no suppressed cell is determined or
+    pinned to a range a reader could use (:mod:`toolkit.disclosure.ranges`)."""
     suppressed, zero, base = _cell_status(state, pop)
     if not (suppressed & ~zero).any():
         return False
     changed = False
     while True:
         hidden = suppressed & ~zero
-        exposed = np.flatnonzero(
-            hidden & _determined(pop.matrix, _unknown(pop, hidden))[: pop.n_cells]
-        )
-        if not len(exposed):
+        exposed, by_range = _exposed(state, pop, hidden)
+        if not exposed:
             return changed
         cell = int(min(exposed, key=lambda c: pop.keys[c]))
         candidates = _candidates(pop, hidden, zero, base, cell)
@@ -626,7 +788,10 @@ def _protect(state: _State, pop: _Population) -> bool:
                 fix="check that the groups of each partition add up to its total; for a table "
                 "that omits groups, use TableLayout(complete=False) and link it",
             )
-        chosen = _complement(pop, hidden, cell, candidates)
+        if by_range:
+            chosen = _widening(state, pop, hidden, cell, candidates)
+        else:
+            chosen = _complement(pop, hidden, cell, candidates)
         suppressed[chosen] = True
         changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
 
@@ -652,18 +817,28 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
     return [_key(v) for v in state.table[list(on)].to_numpy()]
 
 
+def _hidden_keys(
+    states: Mapping[str, _State], link: Link, keys: Mapping[str, list[tuple[object, ...]]]
+) -> dict[tuple[object, ...], str]:
+    """Each link key suppressed in a table that leads the link (every table; the first for a
+    one-way link) -> the first such table."""
+    source: dict[tuple[object, ...], str] = {}
+    for name in link.tables[:1] if link.one_way else link.tables:
+        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
+            if hidden:
+                source.setdefault(key, name)
+    return source
+
+
 def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
-    """Suppress in every linked table the cells suppressed in any of them.
+    """Suppress in every linked table the cells suppressed in any of them (in the first, for a
+    one-way link).
 
     Every row carrying a suppressed key is suppressed, in the other tables and in the same
     table too (a table may hold the same cell more than once, e.g. once per indicator).
     """
     keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    source: dict[tuple[object, ...], str] = {}
-    for name in link.tables:
-        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
-            if hidden:
-                source.setdefault(key, name)
+    source = _hidden_keys(states, link, keys)
     changed = False
     for name in link.tables:
         for row, key in enumerate(keys[name]):
@@ -853,7 +1028,7 @@ def _audit_population(state: _State, pop: _Population, threshold: int) -> list[_
     base_hidden = np.array([np.isnan(state.base[r]).all() for r in pop.cells], dtype=bool)
     hidden = (suppressed | base_hidden) & ~zero
     unknown = _unknown(pop, hidden)
-    determined = _determined(pop.matrix, unknown)[: pop.n_cells] & hidden
+    determined = _determined(pop.matrix, unknown, pop.n_cells)[: pop.n_cells] & hidden
     if not determined.any():
         return []
     value = _derived(pop, unknown, _cell_values(state, pop, ~hidden))
@@ -917,14 +1092,9 @@ def _audit_rounding(state: _State, rounding: Rounding) -> list[_Finding]:
 
 
 def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
-    """Cells published in one linked table but suppressed in another."""
+    """Cells published in one linked table but suppressed in another (that leads the link)."""
     keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    hidden = {
-        key: name
-        for name in link.tables
-        for key, flag in zip(keys[name], states[name].suppressed, strict=True)
-        if flag
-    }
+    hidden = _hidden_keys(states, link, keys)
     findings: list[_Finding] = []
     for name in link.tables:
         state = states[name]
