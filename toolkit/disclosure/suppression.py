@@ -23,9 +23,19 @@ Rules (DOMAIN.md section 7):
   cell key, so the choice does not depend on row order) that shares a relation with it and
   un-determines it is suppressed too. The result never lets differencing recover a suppressed
   base, count or weighted count, since all additive columns share the same relations.
+* **Areas**: England and its regions are one population (``TableLayout.region_col``): each cell
+  published for England and for some regions is tied by ``England = sum of the regions``, and
+  "Not stated" (or a table's unlisted remainder) is the same people at every level of a
+  dimension.
+* **Ranges**: once no suppressed cell is determined, each population is read as a reader with
+  inequalities would read it (:mod:`toolkit.disclosure.ranges`: counts are not negative, a count
+  within a base is no larger than it); a hidden base whose feasible range reaches below the
+  threshold while narrower than it, or a hidden count that is determined, gets another
+  complement (the first of the candidates above that widens it enough).
 * **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
-  same cell; if one is suppressed all are. Links and secondary suppression are iterated to a
-  fixed point.
+  same cell; if one is suppressed all are (for a one-way link, a cell suppressed in the first
+  table is suppressed in the others). Links and secondary suppression are iterated to a fixed
+  point.
 * **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
   every comparison value (RL, difference, test): the reference rate is recoverable from them.
 * **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
