@@ -103,9 +103,15 @@ with it (one way: an item row hidden for its own small n says nothing the profil
 
 
 TIME_LINK = Link(("comparisons", "trend_gaps"), (*CELL, "indicator"))
+PROFILE_TIME_LINK = Link(
+    ("response_profile", "trend_gaps", "intention_to_leave"), CELL, one_way=True
+)
+"""A group hidden in the response profile is hidden in the over-time rows of the same cycle too
+(the same people answering each item, as for ``comparisons``)."""
 BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOUTS,
                   **analysis_small.LAYOUTS}  # fmt: skip
-BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, *analysis_small.LINKS)
+BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, PROFILE_TIME_LINK,
+                *analysis_small.LINKS)  # fmt: skip
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
 HIERARCHY_TABLE = "group_hierarchy"
 ORDER_TABLE = "group_order"
@@ -561,7 +567,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     links = tuple(_present(link, published) for link in LINKS)
     published |= timed.tables
     layouts |= timed.layouts
-    links += (*timed.links, TIME_LINK)
+    links += (*timed.links, TIME_LINK, _present(PROFILE_TIME_LINK, published))
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
     tables = suppress_linked(
         published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
