@@ -602,7 +602,10 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
 
 
 def _present(link: Link, tables: Mapping[str, pd.DataFrame]) -> Link:
-    """``link`` over the tables the release has (a survey without responses has none)."""
+    """``link`` over the tables the release has (a survey without responses has none). A
+    one-way link whose leading table is absent links nothing (its followers never lead)."""
+    if link.one_way and link.tables[0] not in tables:
+        return replace(link, tables=())
     return replace(link, tables=tuple(t for t in link.tables if t in tables))
 
 

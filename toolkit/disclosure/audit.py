@@ -829,9 +829,9 @@ def attack(
         else:
             lower, upper, route = results[cell.var]
             if _nobody(system, results, cell.base):
-                route = ""
-            protected = not route and (_protected(lower, upper, cell.limit)
-                                       or _nobody(system, results, cell.base))  # fmt: skip
+                rows.append(_row(cell, true, lower, upper, True, ""))
+                continue
+            protected = not route and _protected(lower, upper, cell.limit)
             rows.append(_row(cell, true, lower, upper, protected, route))
     frame = pd.DataFrame(rows, columns=list(ATTACK_COLUMNS))
     return frame.astype({"lower": "float64", "upper": "float64", "width": "float64",
