@@ -98,23 +98,25 @@ LAYOUTS: dict[str, TableLayout] = {
     "workforce_rates": TableLayout(
         partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_STAFF, complete=False, count_cols=_COUNTS,
+        exact_sums=False,
     ),
     "survival_curves": TableLayout(
         base_col="n_risk", partition_cols=("region", "time", "dimension", "level"),
         population_cols=("region", "time"), total_group=ALL_STAFF, complete=False, key_cols=("time",),
-        region_col=None, ranges=False,
+        region_col=None, ranges=False, exact_sums=False,
     ),
     "survival_summary": TableLayout(
         partition_cols=("region", "statistic", "time", "dimension", "level"),
         population_cols=("region", "statistic", "time"), total_group=ALL_STAFF, complete=False,
-        key_cols=("time",), region_col=None,
+        key_cols=("time",), region_col=None, exact_sums=False,
     ),
     "survival_cox": TableLayout(
         partition_cols=("region", "dimension", "level"), population_cols=("region",), complete=False,
-        comparison_cols=("hazard_ratio", "ci_low", "ci_high", "p_value", "se"),
+        comparison_cols=("hazard_ratio", "ci_low", "ci_high", "p_value", "se"), exact_sums=False,
     ),
     "survival_logrank": TableLayout(
         partition_cols=("region", "dimension", "level"), population_cols=("region",), complete=False,
+        exact_sums=False,
     ),
     "trainee_outcomes": TableLayout(
         base_col="starters", partition_cols=("cohort", "region", "dimension", "level"),
@@ -122,19 +124,22 @@ LAYOUTS: dict[str, TableLayout] = {
         within_base=("withdrawals", "completers", "registered_within_6m"),
         comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                          "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
+        exact_sums=False,
     ),
     "recruitment": TableLayout(
         base_col="shortlisted", partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_SHORTLISTED, complete=False,
         within_base=("appointed",),
-        comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"),
+        comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"), exact_sums=False,
     ),
 }  # fmt: skip
 """Disclosure layouts. The time-in-post curves and their summaries are not tied across areas
 (``region_col=None``) and the curves get the exact test only (``ranges=False``): a curve is
 published until fewer than the threshold are at risk and hidden from there on, which a
 complement at an earlier step would break. Issue 11 leaves England minus the regions, and
-bounds from the remainder, open for the numbers at risk (see the closing note)."""
+bounds from the remainder, open for the numbers at risk (see the closing note). Records are
+administrative extracts: England also counts records with no region and a coarse code may lack
+a finer one, so their sums are not exact (``exact_sums=False``)."""
 
 
 def _labelled(

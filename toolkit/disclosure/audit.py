@@ -97,6 +97,10 @@ class TableSpec:
         within: ``(source, dropped population columns)``: the base is no larger than that
             source's base for the same cell with those columns dropped.
         region: the region column, if any (England = sum of the regions).
+        exact: whether England is exactly the sum of its regions and a coarser group exactly
+            the sum of its finer groups (surveys); for administrative records England also
+            counts records with no region and a coarse code may lack a finer one, so each is
+            only at least the sum.
     """
 
     source: str
@@ -106,6 +110,7 @@ class TableSpec:
     complete: bool = False
     within: tuple[str, tuple[str, ...]] | None = None
     region: str | None = "region"
+    exact: bool = True
 
 
 _ITEM = ("survey", "cycle", "region", "indicator")
@@ -120,14 +125,15 @@ RELEASE_TABLES: dict[str, TableSpec] = {
         within=("respondents", ("indicator", "measure")),
     ),
     "workforce_rates": TableSpec(
-        "workforce", ("year", "region"), base="headcount_start", counts=("stable_staff",)
+        "workforce", ("year", "region"), base="headcount_start", counts=("stable_staff",),
+        exact=False,
     ),
     "trainee_outcomes": TableSpec(
         "trainees", ("cohort", "region"), base="starters",
-        counts=("withdrawals", "completers", "registered_within_6m"),
+        counts=("withdrawals", "completers", "registered_within_6m"), exact=False,
     ),
     "recruitment": TableSpec(
-        "recruitment", ("year", "region"), base="shortlisted", counts=("appointed",)
+        "recruitment", ("year", "region"), base="shortlisted", counts=("appointed",), exact=False,
     ),
 }  # fmt: skip
 """The bundle's count tables as a reader sees them (column names only; no analysis import)."""
@@ -253,7 +259,7 @@ def _read_tables(
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
     _linked_relations(system, specs)
-    _region_relations(system)
+    _region_relations(system, {spec.source for spec in specs.values() if not spec.exact})
     _linked_relations(system, specs)  # and for the regional cells the sums brought in
     return system, targets, small
 
@@ -321,25 +327,31 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
         children[(*node, dim, _text(record["level"]))].append(_text(record["group"]))
     populations = {(specs[name].source, pop, name) for (name, pop, _, _) in slices}
     for source, pop, name in populations:
+        exact = specs[name].exact
         for (p_dim, p_lvl, p_grp, c_dim, c_lvl), kids in children.items():
-            same = p_dim == c_dim
+            equal = p_dim == c_dim and exact
             for measure in _measures(specs[name]):
                 terms = {system.var((source, pop, p_dim, p_lvl, p_grp, measure)): 1.0}
                 for kid in kids:
                     terms[system.var((source, pop, c_dim, c_lvl, kid, measure))] = -1.0
-                system.relate(ROUTE_HIERARCHY, terms if same else _negate(terms), same)
-                if same:
+                system.relate(ROUTE_HIERARCHY, terms if equal else _negate(terms), equal)
+                if p_dim == c_dim:
+                    # "Not stated" at the finer level: the same people (or, for records, also
+                    # those with only a coarse code)
                     a = system.var((source, pop, c_dim, c_lvl, NOT_STATED, measure))
                     b = system.var((source, pop, p_dim, p_lvl, NOT_STATED, measure))
-                    system.relate(ROUTE_HIERARCHY, {a: 1.0, b: -1.0}, True)
+                    system.relate(ROUTE_HIERARCHY, {b: 1.0, a: -1.0}, exact)
 
 
 def _negate(terms: dict[int, float]) -> dict[int, float]:
     return {var: -coef for var, coef in terms.items()}
 
 
-def _region_relations(system: _System) -> None:
-    """England = the sum of the regions, for every cell of every population with a region."""
+def _region_relations(system: _System, inexact: set[str]) -> None:
+    """England = the sum of the regions, for every cell of every population with a region
+    (England >= the sum for the ``inexact`` sources: records with no region count for England
+    only; their "Not stated" cells are not tied, as a person whose code differs between records
+    may be "not stated" in one area and stated in another)."""
     regions: set[str] = set()
     for key in list(system.index):
         regions |= {value for col, value in key[1] if col == "region" and value != NATIONAL}
@@ -348,7 +360,7 @@ def _region_relations(system: _System) -> None:
     national: set[_Key] = set()
     for key in list(system.index):
         pop = dict(key[1])
-        if "region" in pop:
+        if "region" in pop and not (key[0] in inexact and key[4] == NOT_STATED):
             pop["region"] = NATIONAL
             national.add((key[0], tuple(sorted(pop.items())), *key[2:]))
     for key in national:
@@ -357,7 +369,8 @@ def _region_relations(system: _System) -> None:
             pop = dict(key[1])
             pop["region"] = region
             terms[system.var((key[0], tuple(sorted(pop.items())), *key[2:]))] = -1.0
-        system.relate(ROUTE_REGIONS, terms, True)
+        exact = key[0] not in inexact
+        system.relate(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
 
 
 def _linked_relations(system: _System, specs: Mapping[str, TableSpec]) -> None:

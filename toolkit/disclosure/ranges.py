@@ -64,8 +64,13 @@ class _Reader:
         self.model.passModel(lp)
 
     def least(self, var: int, sign: float) -> float:
-        """min (sign=1) or -max (sign=-1) of variable ``var``: -inf when unbounded, NaN when
-        the published numbers contradict the relations (no reader's range to judge)."""
+        """min (sign=1) or -max (sign=-1) of variable ``var``: -inf when unbounded.
+
+        Raises:
+            ValueError: the published cells contradict the relations. The true values are a
+                feasible point, so the relations do not describe the table (a bug in the
+                layout or the hierarchy, never something to pass over: no range is judged).
+        """
         self.model.changeColCost(var, sign)
         self.model.run()
         status = self.model.getModelStatus()
@@ -75,7 +80,7 @@ class _Reader:
             return value
         if status == highspy.HighsModelStatus.kUnbounded:
             return -math.inf
-        return math.nan
+        raise ValueError(f"no reader's point fits the published cells (HiGHS: {status.name})")
 
 
 def _inwards(bound: float, whole: Callable[[float], int], slack: float) -> float:
@@ -106,8 +111,10 @@ def narrow_cells(
     Returns:
         The checked variables whose base range ``[lower, upper]`` (rounded inwards) is a single
         value, or reaches below ``threshold`` while narrower than it, or one of whose counts is
-        determined. Where the published numbers contradict the relations (no feasible point)
-        no range is judged.
+        determined.
+
+    Raises:
+        ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
     """
     reader = _Reader(matrix, measures, hidden)
     n_vars = matrix.shape[1]

@@ -181,6 +181,11 @@ class TableLayout:
         ranges: whether the range test applies (else only the exact test: no hidden cell may
             be determined). Off for a table whose hidden cells must keep a shape, such as the
             time-in-post curves, hidden from the first step with too few at risk onwards.
+        exact_sums: whether England is exactly the sum of its regions and a coarser group
+            exactly the sum of its finer groups (every person has a region and a full code, as
+            in the surveys). Off for administrative records, where England also counts records
+            without a region and a coarse code may lack a finer one: the parent is then at
+            least the sum of its parts (an unpublished non-negative remainder).
     """
 
     base_col: str = "n"
@@ -200,6 +205,7 @@ class TableLayout:
     national: str = NATIONAL
     within_base: tuple[str, ...] = ()
     ranges: bool = True
+    exact_sums: bool = True
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,7 @@ class _Columns:
     national: str
     within: tuple[str, ...]
     ranges: bool
+    exact_sums: bool
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -296,6 +303,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         national=layout.national,
         within=tuple(c for c in layout.within_base if c in present),
         ranges=layout.ranges,
+        exact_sums=layout.exact_sums,
     )
 
 
@@ -373,6 +381,8 @@ class _RelationBuilder:
 _TOTAL = "__population_total__"
 _TOTAL_KEY: tuple[object, ...] = (_TOTAL,)
 _UNLISTED = "__groups_not_listed__"
+_NOT_CROSSED = "__other_dimension_not_stated__"
+_OUTSIDE_PARTS = "__in_no_part__"
 
 
 _Node = tuple[object, ...]
@@ -407,6 +417,8 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
         hierarchy[columns].to_numpy(dtype=object), parent_dim, strict=True
     ):
         child, parent = _key((dim, level, group)), _key((p_dim, p_level, p_group))
+        if parent in tree.parents.get(child, []):
+            continue  # a repeated row says nothing new (and must not count a child twice)
         tree.parents.setdefault(child, []).append(parent)
         tree.children.setdefault((parent, child[:2]), []).append(child)
         for node in (child, parent):
@@ -447,8 +459,11 @@ def _population(
         total = _TOTAL_KEY if area is None else (_TOTAL, part[area])
         builder.relations.append((total, list(members)))
     if node.active:
-        builder.relations.extend(_hierarchy_relations(builder.cell_index, node, tree))
-        builder.relations.extend(_not_stated_relations(partitions, node, cols))
+        builder.relations.extend(
+            _hierarchy_relations(builder.cell_index, node, tree, exact=cols.exact_sums)
+        )
+        if cols.exact_sums:
+            builder.relations.extend(_not_stated_relations(partitions, node, cols))
     if area is not None:
         builder.relations.extend(_area_relations(partitions, builder.cell_index, area, cols))
     return builder.build()
@@ -481,7 +496,10 @@ def _area_relations(
     every partition published for some region as well as for England.
 
     A region that has the partition but no row for a group is an unknown there (never a
-    zero), and a total is tied only when England and some region print one.
+    zero), and a total is tied only when England and some region print one. Without
+    ``cols.exact_sums`` England's cell also holds those of no region (a non-negative remainder)
+    and the unlisted remainders are not tied (a person whose code differs between records is
+    "not stated" in one area and stated in another).
     """
     regions: dict[tuple[object, ...], list[object]] = {}
     for part in partitions:
@@ -507,6 +525,9 @@ def _area_relations(
         relations.append(((_TOTAL, cols.national), [
             (_TOTAL, region) for region in printed if region != cols.national
         ]))  # fmt: skip
+    if not cols.exact_sums:
+        relations = [(parent, [*parts, (_OUTSIDE_PARTS, *parent)])
+                     for parent, parts in relations if parent[-1] != _UNLISTED]  # fmt: skip
     return relations
 
 
@@ -542,13 +563,17 @@ class _NodeMap:
 
 
 def _hierarchy_relations(
-    cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy
+    cell_index: Mapping[tuple[object, ...], int], node: _NodeMap, tree: _Hierarchy, *, exact: bool
 ) -> list[tuple[tuple[object, ...], list[tuple[object, ...]]]]:
     """``parent = sum(its children)`` for every parent reachable from the cells, once for each
     dimension and level its children are published at.
 
     A node that is not published is still a node (an unknown), so a chain
-    detailed -> grouped -> binary holds even when the grouped level is missing.
+    detailed -> grouped -> binary holds even when the grouped level is missing. A margin split
+    by an intersection (White into White x each disability group) also holds those of the margin
+    who left the other dimension blank: an unpublished non-negative remainder, so the margin is
+    at least, not exactly, the sum of its crossings. Without ``exact`` (records whose coarse
+    code may lack a finer one) every parent is at least the sum of its children.
     """
     relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
     reached: set[tuple[object, ...]] = set()
@@ -561,6 +586,10 @@ def _hierarchy_relations(
             split = (parent_key, child[:2])
             if split not in relations:
                 relations[split] = [node.key(key, c) for c in tree.children[(parent, child[:2])]]
+                if parent[0] != child[0]:
+                    relations[split].append((_NOT_CROSSED, *split))
+                elif not exact:
+                    relations[split].append((_OUTSIDE_PARTS, *split))
             if parent_key not in reached:
                 reached.add(parent_key)
                 pending.append(parent_key)
@@ -749,9 +778,23 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
 
 
 def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
-    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
-    return ranges.narrow_cells(pop.matrix, _measures(state, pop), _unknown(pop, hidden), cells,
-                               threshold=state.threshold)  # fmt: skip
+    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`).
+
+    Raises:
+        DisclosureError: the table's own numbers break the relations its layout implies (the
+            layout or the hierarchy misdescribes the table, so no protection can be judged).
+    """
+    try:
+        return ranges.narrow_cells(pop.matrix, _measures(state, pop), _unknown(pop, hidden),
+                                   cells, threshold=state.threshold)  # fmt: skip
+    except ValueError as error:
+        raise DisclosureError(
+            code="disclosure.relations_broken",
+            message=f"table {state.name!r}: its numbers do not add up as its layout says ({error})",
+            value=pop.keys[0] if pop.keys else None,
+            fix="check the table's layout (partitions, complete, within_base) and the group "
+            "hierarchy against the table",
+        ) from error
 
 
 def _widening(

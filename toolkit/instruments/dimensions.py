@@ -78,20 +78,20 @@ def intersect(parts: list[pd.Series]) -> pd.Series:
 def _level_hierarchy(
     instrument: Instrument, dimension: Dimension, levels: tuple[str, ...]
 ) -> list[dict[str, str]]:
-    """Rows ``group -> parent group`` between consecutive levels (finest to coarsest)."""
+    """Rows ``group -> parent group`` between consecutive levels (finest to coarsest), each
+    once (several answer choices share a grouped group)."""
     if dimension.item is None:
         return []
     ordered = sorted(levels, key=dimension.levels.index, reverse=True)
-    rows = []
+    links: dict[tuple[str, str, str], None] = {}
     for child_level, parent_level in itertools.pairwise(ordered):
         for choice in instrument.choices(dimension.item):
-            if choice.missing:
-                continue
-            child = choice.label if child_level == "detailed" else choice.groups[child_level]
-            rows.append({"dimension": dimension.name, "level": child_level, "group": child,
-                         "parent_dimension": dimension.name, "parent_level": parent_level,
-                         "parent_group": choice.groups[parent_level]})  # fmt: skip
-    return rows
+            if not choice.missing:
+                child = choice.label if child_level == "detailed" else choice.groups[child_level]
+                links[(child_level, child, parent_level, choice.groups[parent_level])] = None
+    return [{"dimension": dimension.name, "level": level, "group": group,
+             "parent_dimension": dimension.name, "parent_level": parent_level,
+             "parent_group": parent} for level, group, parent_level, parent in links]  # fmt: skip
 
 
 @dataclass(frozen=True)
