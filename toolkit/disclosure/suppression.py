@@ -14,9 +14,11 @@ Rules (DOMAIN.md section 7):
   cycle, region, indicator) are tied by additive relations:
   ``total = sum(groups of a partition)`` for every partition (dimension x level; "Prefer not to
   say" rows are groups like any other, and the relation is treated as exact, which errs on the
-  safe side), and ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary (or
-  an intersection's margins). A total or parent that is not published is an unknown of the
-  system. After primary suppression, a suppressed cell is *determined* when the published cells
+  safe side), and ``parent = sum(children)`` along the hierarchy detailed -> grouped -> binary.
+  An intersection's margin is at least the sum of its crossings (those who left the other
+  question blank are a non-negative remainder), and so is every parent and England's cell in an
+  administrative table (``TableLayout.exact_sums=False``). A total or parent that is not
+  published is an unknown of the system. After primary suppression, a suppressed cell is *determined* when the published cells
   pin it to one value: with ``A`` the relation matrix restricted to the unknown cells, cell ``i``
   is determined iff row ``i`` of a basis of the null space of ``A`` is zero. While some
   suppressed non-zero cell is determined, the cheapest published cell (smallest base, then the
@@ -31,7 +33,9 @@ Rules (DOMAIN.md section 7):
   inequalities would read it (:mod:`toolkit.disclosure.ranges`: counts are not negative, a count
   within a base is no larger than it); a hidden base whose feasible range reaches below the
   threshold while narrower than it, or a hidden count that is determined, gets another
-  complement (the first of the candidates above that widens it enough).
+  complement (the first of the candidates above that widens it enough). The true values are a
+  point every relation must admit: if the reader's program has none, the layout misdescribes
+  the table and ``disclosure.relations_broken`` is raised (never judged safe).
 * **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
   same cell; if one is suppressed all are (for a one-way link, a cell suppressed in the first
   table is suppressed in the others). Links and secondary suppression are iterated to a fixed
