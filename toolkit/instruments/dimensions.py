@@ -83,7 +83,7 @@ def _level_hierarchy(
     if dimension.item is None:
         return []
     ordered = sorted(levels, key=dimension.levels.index, reverse=True)
-    links: dict[tuple[str, str, str], None] = {}
+    links: dict[tuple[str, str, str, str], None] = {}
     for child_level, parent_level in itertools.pairwise(ordered):
         for choice in instrument.choices(dimension.item):
             if not choice.missing:
