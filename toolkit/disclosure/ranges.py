@@ -16,7 +16,7 @@ Uses HiGHS (``highspy``, one warm model per population) on SciPy sparse matrices
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import highspy
 import numpy as np
@@ -46,8 +46,9 @@ class _Reader:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, n_rows
         lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = np.where(free, 0.0, np.nan_to_num(measures.ravel()))
-        lp.col_upper_ = np.where(free, highspy.kHighsInf, np.nan_to_num(measures.ravel()))
+        self.lower = np.where(free, 0.0, np.nan_to_num(measures.ravel()))
+        self.upper = np.where(free, highspy.kHighsInf, np.nan_to_num(measures.ravel()))
+        lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_ = np.concatenate(
             [
                 np.zeros(equalities.shape[0]),
@@ -62,6 +63,25 @@ class _Reader:
         self.model = highspy.Highs()
         self.model.setOptionValue("output_flag", False)
         self.model.passModel(lp)
+        self.n_vars = n_vars
+
+    def hide(self, var: int, hidden: bool) -> None:
+        """Let variable ``var`` (each of its measures) range freely, as if suppressed, or
+        (``hidden=False``) fix it back at its published values."""
+        columns = np.arange(var, len(self.lower), self.n_vars, dtype=np.int32)
+        lower = np.zeros(len(columns)) if hidden else self.lower[columns]
+        upper = np.full(len(columns), highspy.kHighsInf) if hidden else self.upper[columns]
+        self.model.changeColsBounds(len(columns), columns, lower, upper)
+
+    def too_narrow(self, var: int, threshold: int) -> bool:
+        """Whether the reader pins ``var`` too narrowly (the rule of :func:`narrow_cells`)."""
+        lower = _inwards(self.least(var, 1.0), math.ceil, -_EPS)
+        upper = _inwards(-self.least(var, -1.0), math.floor, _EPS)
+        width = upper - lower
+        if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
+            return True
+        counts = range(var + self.n_vars, len(self.lower), self.n_vars)
+        return any(-self.least(c, -1.0) - self.least(c, 1.0) < 1.0 - _EPS for c in counts)
 
     def least(self, var: int, sign: float) -> float:
         """min (sign=1) or -max (sign=-1) of variable ``var``: -inf when unbounded.
@@ -117,18 +137,29 @@ def narrow_cells(
         ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
     """
     reader = _Reader(matrix, measures, hidden)
-    n_vars = matrix.shape[1]
-    narrow = []
-    for var in cells:
-        lower = _inwards(reader.least(int(var), 1.0), math.ceil, -_EPS)
-        upper = _inwards(-reader.least(int(var), -1.0), math.floor, _EPS)
-        width = upper - lower
-        if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
-            narrow.append(int(var))
-            continue
-        for m in range(1, measures.shape[0]):
-            index = m * n_vars + int(var)
-            if -reader.least(index, -1.0) - reader.least(index, 1.0) < 1.0 - _EPS:
-                narrow.append(int(var))
-                break
-    return narrow
+    return [int(var) for var in cells if reader.too_narrow(int(var), threshold)]
+
+
+def first_widening(
+    matrix: np.ndarray,
+    measures: np.ndarray,
+    hidden: np.ndarray,
+    cell: int,
+    candidates: Sequence[int],
+    *,
+    threshold: int,
+) -> int | None:
+    """The first of ``candidates`` (published variables) whose suppression leaves ``cell`` no
+    longer too narrow (:func:`narrow_cells`), or ``None``. One warm model: each candidate is
+    freed, tried and fixed again.
+
+    Raises:
+        ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
+    """
+    reader = _Reader(matrix, measures, hidden)
+    for candidate in candidates:
+        reader.hide(candidate, hidden=True)
+        if not reader.too_narrow(cell, threshold):
+            return candidate
+        reader.hide(candidate, hidden=False)
+    return None

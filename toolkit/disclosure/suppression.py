@@ -54,9 +54,9 @@ leak, so such an output is refused rather than published.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 import numpy as np
 import pandas as pd
@@ -100,6 +100,7 @@ REASON_REFERENCE = "comparison withheld: the reference group is suppressed"
 _ROUNDING_LIMIT = {"nhs_digital": 8, "ons_10_5": 10}
 _ROUNDING_LABEL = {"nhs_digital": "NHS Digital style", "ons_10_5": "ONS 10-5 rule"}
 _TOLERANCE = 1e-9
+_T = TypeVar("_T")
 _WIDENING_TRIES = 12
 """Complements tried, in candidate order, for a cell the ranges test finds too narrow."""
 
@@ -781,16 +782,16 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
     return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
 
 
-def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
-    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`).
+def _read(state: _State, pop: _Population, hidden: np.ndarray,
+          check: Callable[[np.ndarray, np.ndarray, np.ndarray], _T]) -> _T:  # fmt: skip
+    """``check(matrix, measures, unknown)`` of :mod:`ranges` on ``pop`` with ``hidden`` cells.
 
     Raises:
         DisclosureError: the table's own numbers break the relations its layout implies (the
             layout or the hierarchy misdescribes the table, so no protection can be judged).
     """
     try:
-        return ranges.narrow_cells(pop.matrix, _measures(state, pop), _unknown(pop, hidden),
-                                   cells, threshold=state.threshold)  # fmt: skip
+        return check(pop.matrix, _measures(state, pop), _unknown(pop, hidden))
     except ValueError as error:
         raise DisclosureError(
             code="disclosure.relations_broken",
@@ -801,17 +802,21 @@ def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarr
         ) from error
 
 
+def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
+    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
+    return _read(state, pop, hidden, lambda matrix, measures, unknown: ranges.narrow_cells(
+        matrix, measures, unknown, cells, threshold=state.threshold))  # fmt: skip
+
+
 def _widening(
     state: _State, pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]
 ) -> int:
     """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
-    ``cell`` wide enough, else the first candidate."""
-    for candidate in candidates[:_WIDENING_TRIES]:
-        trial = hidden.copy()
-        trial[candidate] = True
-        if not _narrow(state, pop, trial, np.array([cell])):
-            return candidate
-    return candidates[0]
+    ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate."""
+    tries = candidates[:_WIDENING_TRIES]
+    found = _read(state, pop, hidden, lambda matrix, measures, unknown: ranges.first_widening(
+        matrix, measures, unknown, cell, tries, threshold=state.threshold))  # fmt: skip
+    return candidates[0] if found is None else found
 
 
 def _exposed(state: _State, pop: _Population, hidden: np.ndarray) -> tuple[list[int], bool]:
