@@ -23,6 +23,9 @@ import numpy as np
 from scipy.sparse import block_diag, csc_array, csr_array, hstack, identity, vstack
 
 _EPS = 1e-6
+_PRIMAL = 4
+"""HiGHS's primal simplex, used after a reader's first solve: from then on mostly the objective
+changes, so the last optimal basis stays feasible and the primal simplex goes on from it."""
 
 
 class _Reader:
@@ -93,6 +96,7 @@ class _Reader:
         """
         self.model.changeColCost(var, sign)
         self.model.run()
+        self.model.setOptionValue("simplex_strategy", _PRIMAL)
         status = self.model.getModelStatus()
         value = float(self.model.getInfo().objective_function_value)
         self.model.changeColCost(var, 0.0)  # (this resets the model status read above)
