@@ -22,7 +22,12 @@ from toolkit.analysis.over_time import (
     over_time_tables,
 )
 from toolkit.analysis.plan import Plan, load_plan
-from toolkit.analysis.trends import comparable_cycles, trend_tables
+from toolkit.analysis.trends import (
+    TREND_CHANGE_COLUMNS,
+    changes_with_multiplicity,
+    comparable_cycles,
+    trend_tables,
+)
 from toolkit.disclosure.suppression import SuppressionPolicy, assert_no_disclosure
 from toolkit.instruments.model import Instrument, load_instrument
 from toolkit.instruments.versions import instrument_versions
@@ -293,6 +298,45 @@ def test_regional_verdicts_are_adjusted_within_their_region(full):
         expected = multipletests(family["p_value"], method="fdr_bh")[1]
         assert np.allclose(family["p_adjusted"], expected)
     assert set(tested["region"]) == REGIONS
+
+
+def test_change_tests_are_adjusted_within_their_family_after_suppression(full):
+    """Each change test's p-value is BH-adjusted within survey x cycle x area x dimension x
+    level x measure, over the published rows only: recomputing it with statsmodels from the
+    published p-values gives the bundle's; a withheld row has neither p-value, so it cannot be
+    read back from its family's adjustment."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = full.tables["trend_changes"]
+    tested = table[table["p_value"].notna()]
+    assert tested["p_adjusted"].notna().all()
+    assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
+    families = tested.groupby(["survey", "cycle", "region", "dimension", "level", "measure"])
+    assert families.ngroups > len(REGIONS)
+    for _, family in families:
+        expected = multipletests(family["p_value"], method="fdr_bh")[1]
+        assert np.allclose(family["p_adjusted"], expected, rtol=0, atol=1e-12)
+    assert set(tested["adjust_method"]) == {"benjamini-hochberg"}
+
+
+def test_a_withheld_change_is_outside_its_family():
+    """Four changes in one family, one withheld by suppression (its p-value blanked): the other
+    three are adjusted among themselves (BH by hand: 0.01 x 3/1, 0.02 x 3/2, 0.04 x 3/3), so
+    nothing about the withheld p-value can be read back."""
+    keys = {"survey": "culture", "cycle": 2025, "region": "LON", "dimension": "ethnicity",
+            "level": "binary", "measure": "gap"}  # fmt: skip
+    changes = pd.DataFrame(
+        [
+            {**keys, "group": g, "p_value": p, "suppressed": p is None}
+            for g, p in (("A", 0.01), ("B", None), ("C", 0.02), ("D", 0.04))
+        ]
+    ).reindex(columns=[*TREND_CHANGE_COLUMNS, "suppressed"])
+    changes["p_value"] = changes["p_value"].astype(float)
+    adjusted = changes_with_multiplicity(changes, OverTimeSpec())
+    assert list(adjusted.columns) == list(changes.columns)
+    assert np.allclose(adjusted["p_adjusted"], [0.03, np.nan, 0.03, 0.04], equal_nan=True)
+    assert adjusted["adjust_method"].isna().tolist() == [False, True, False, False]
+    assert set(adjusted["adjust_method"].dropna()) == {"benjamini-hochberg"}
 
 
 def test_london_trend_gap_recovers_the_injected_relative_likelihood(full):

@@ -18,7 +18,8 @@ Suppression rules beyond the usual primary/secondary ones (DOMAIN.md section 7):
   whose group or reference has fewer than the threshold in a cycle keeps its words ("too few
   responses to say") but no numbers;
 * ``trend_interactions`` and ``trend_changes`` rows are withheld when any cell they are computed
-  from is suppressed in ``trend_gaps``;
+  from is suppressed in ``trend_gaps``; the changes' p-values are adjusted for multiplicity after
+  that, so a withheld row's p-value never enters a published adjustment;
 * Kaplan-Meier curves are published on a monthly grid and stop where fewer than the threshold are
   still at risk (the later rows are kept, suppressed, with the reason); a group under the
   threshold is suppressed at every time; S(t) and the median are withheld when fewer than the
@@ -154,5 +155,8 @@ def over_time_tables(
     _withhold_derived(staged)
     tables = suppress_linked(
         staged, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+    )
+    tables["trend_changes"] = analysis_trends.changes_with_multiplicity(
+        tables["trend_changes"], spec
     )
     return OverTimeResult(tables=tables, layouts=layouts, links=links, hierarchy=hierarchy, raw=raw)

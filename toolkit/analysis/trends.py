@@ -40,6 +40,7 @@ from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument
 from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
 from toolkit.stats.likert import mean_score, scale_scores
+from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.proportions import proportions, wilson_interval
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.trends import (
@@ -64,8 +65,11 @@ TREND_INTERACTION_COLUMNS = [
 ]  # fmt: skip
 TREND_CHANGE_COLUMNS = [
     *TREND_KEYS, "cycle", "previous_cycle", "group", "reference_group", "measure", "n",
-    "change", "z", "p_value", "deff", "previous_deff", "note",
+    "change", "z", "p_value", "p_adjusted", "adjust_method", "deff", "previous_deff", "note",
 ]  # fmt: skip
+CHANGE_FAMILY = ("survey", "cycle", "region", "dimension", "level", "measure")
+"""One family of change tests: every indicator and group of one survey, cycle, area, dimension
+level and measure (group rates, or gaps), as the comparisons are adjusted per cycle."""
 LEAVING_COLUMNS = [
     "survey", "cycle", "region", "indicator", "measure", "unit", "dimension", "level", "group",
     "n", "events", "estimate", "ci_low", "ci_high", "ci_method", "note",
@@ -394,6 +398,17 @@ def computed_from_hidden(table: pd.DataFrame, hidden_cells: pd.DataFrame) -> np.
         else:
             marked.append(any((*base, g) in groups for g in pair))
     return np.array(marked, dtype=bool)
+
+
+def changes_with_multiplicity(changes: pd.DataFrame, spec: OverTimeSpec) -> pd.DataFrame:
+    """``trend_changes`` with ``p_adjusted`` and ``adjust_method``: each change test's p-value
+    adjusted (``spec.multiplicity_method``, Benjamini-Hochberg by default) within its family,
+    :data:`CHANGE_FAMILY`. Run it after suppression: a withheld row has no p-value, so it is
+    not in its family and its p-value cannot be read back from the others' adjustment."""
+    adjusted = adjust_p_values(changes, p_col="p_value", family_cols=CHANGE_FAMILY,
+                               method=spec.multiplicity_method)  # fmt: skip
+    adjusted.loc[adjusted["p_adjusted"].isna(), "adjust_method"] = None
+    return adjusted[list(changes.columns)]
 
 
 def _leaving_measures(

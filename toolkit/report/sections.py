@@ -405,7 +405,8 @@ def _previous_rl(report: Report, row: Mapping[str, object], *, region: str) -> o
 
 def _change_words(report: Report, row: Mapping[str, object]) -> str:
     """Since the last cycle, in words: the relative likelihood then, and whether the bundle's
-    test of the change in the gap (``trend_changes``, measure "gap") found a clear change."""
+    test of the change in the gap (``trend_changes``, measure "gap") found a clear change after
+    the multiplicity adjustment (``p_adjusted`` below 0.05)."""
     before = _previous_rl(report, row, region=report.region)
     if before is None or pd.isna(before):
         return ""
@@ -413,10 +414,10 @@ def _change_words(report: Report, row: Mapping[str, object]) -> str:
     change = _first(_select(report.table("trend_changes"), indicator=row["indicator"],
                             dimension=row["dimension"], level=row["level"], group=row["group"],
                             cycle=report.latest, measure="gap"))  # fmt: skip
-    if change is None or text.is_suppressed(change) or pd.isna(change.get("p_value")):
+    if change is None or text.is_suppressed(change) or pd.isna(change.get("p_adjusted")):
         return words
-    if float(change["p_value"]) < SIGNIFICANCE:  # type: ignore[arg-type]
-        return f"{words}: a clear change, p {text._p_clause(change['p_value'])}"
+    if float(change["p_adjusted"]) < SIGNIFICANCE:  # type: ignore[arg-type]
+        return f"{words}: a clear change, adjusted p {text._p_clause(change['p_adjusted'])}"
     return f"{words}: no clear change"
 
 
@@ -1199,20 +1200,22 @@ def gap_trends(report: Report) -> str:
 
 
 def changes(report: Report) -> str:
-    """Clear changes since the last cycle (p below 0.05, group rates and gaps) as one table;
-    the rest counted."""
+    """Clear changes since the last cycle (adjusted p below 0.05, group rates and gaps) as one
+    table; the rest counted, with how many an unadjusted 0.05 would have listed."""
     frame = _published(report.table("trend_changes"))
     if report.regional and not report.has_region_rows("trend_changes"):
         return _lacks(report, "Tests of change since the last cycle")
-    if not text.has_columns(frame, "change", "p_value", "measure"):
+    if not text.has_columns(frame, "change", "p_value", "p_adjusted", "measure"):
         return text.not_available("Changes since the last cycle")
-    clear = ordered(report, frame[frame["p_value"] < SIGNIFICANCE])
-    chance = round(SIGNIFICANCE * len(frame))
-    lead = (f"{len(frame)} rates and gaps were compared with the previous cycle; {len(clear)} "
-            f"changed with p below {SIGNIFICANCE} (unadjusted), the others are not listed. With "
-            f"this many comparisons about {chance} would pass by chance alone even if nothing "
-            "had changed, so read each row as a change to watch, not a finding; whether a gap is "
-            "narrowing over all cycles is decided by the adjusted test above.")  # fmt: skip
+    clear = ordered(report, frame[frame["p_adjusted"] < SIGNIFICANCE])
+    unadjusted = int((frame["p_value"] < SIGNIFICANCE).sum())
+    named = frame["adjust_method"].dropna().unique()
+    method = f"the {method_name(named[0])} adjustment" if len(named) else "adjustment"
+    lead = (f"{len(frame)} rates and gaps were compared with the previous cycle. {len(clear)} "
+            f"changed clearly: p below {SIGNIFICANCE} after {method} within each survey, area, "
+            "dimension and measure (the adjusted p governs; without the adjustment "
+            f"{unadjusted} would pass, some by chance alone). The others are not listed; "
+            "whether a gap is narrowing over all cycles is decided by the test above.")  # fmt: skip
     if clear.empty:
         return lead
     clear = clear.assign(
@@ -1226,7 +1229,7 @@ def changes(report: Report) -> str:
         tables.Column("group", "Group", identifying=True),
         tables.Column("what", "Measure", identifying=True),
         tables.Column("words", "Change", identifying=True),
-        tables.Column("p_value", "p", "p"),
+        tables.Column("p_adjusted", "Adjusted p", "p"),
     ), note_column="table_note")  # fmt: skip
     return _blocks([lead, _html(tables.bundle_table(clear, spec, title=f"Clear changes since the "
                                                     f"last cycle, {report.place}"))])  # fmt: skip
