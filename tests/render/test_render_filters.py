@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
-from toolkit.report.render.pandoc import FILTERS, pandoc_path
+from browser_harness import require_executables
+
+from toolkit.report.render.pandoc import FILTERS, pandoc_path, write_format
 
 DOCUMENT = """\
 See @fig-b, @tbl-counts and @fig-missing.
@@ -66,3 +68,30 @@ def test_raw_html_table_becomes_a_pandoc_table_outside_html():
     assert "Table" in native and "RawBlock" not in native
     assert 'Str "Asian"' in native
     assert "<table><thead><tr><th>group</th>" in _convert("html5")  # HTML keeps the raw table
+
+
+def _table_div(name: str, caption: str, rows: int) -> str:
+    body = "".join(f"<tr><td>{name}-row-{i:03d}</td><td>{i}</td></tr>" for i in range(1, rows + 1))
+    return (f'::: {{#tbl-{name} .ptw-table tbl-cap="{caption}"}}\n```{{=html}}\n<div><table>'
+            f"<thead><tr><th>group</th><th>n</th></tr></thead><tbody>{body}</tbody></table>"
+            "</div>\n```\n:::\n")  # fmt: skip
+
+
+def test_a_short_table_stays_whole_with_its_label_and_a_long_one_breaks(tmp_path):
+    """Known layout: 57 filler paragraphs leave the short table (25 rows) starting near the foot
+    of page 2, where a breakable table left its first rows (and label) behind. In the PDF
+    the label "Table 1" and all 25 rows are on one page; the 150-row table spans pages."""
+    require_executables("pdftotext")
+    filler = "\n\n".join(f"Filler paragraph {i} about the workforce." for i in range(57))
+    markdown = tmp_path / "tables.md"
+    markdown.write_text(f"{filler}\n\n{_table_div('short', 'Short', 25)}\n"
+                        f"{_table_div('long', 'Long', 150)}", encoding="utf-8")  # fmt: skip
+    pdf = write_format(markdown, "pdf", tmp_path / "tables.pdf", options={})
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    pages = text.split("\f")
+    short = [n for n, page in enumerate(pages) if "short-row-" in page]
+    assert len(short) == 1, f"the short table is split over pages {short}"
+    page = pages[short[0]]
+    assert "Table 1" in page and "short-row-001" in page and "short-row-025" in page
+    assert len([page for page in pages if "long-row-" in page]) >= 2

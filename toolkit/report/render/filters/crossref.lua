@@ -70,13 +70,13 @@ local function number_table(div)
   local caption = div.attributes["tbl-cap"]
   div.attributes["tbl-cap"] = nil
   local text = caption and prefixed(name, pandoc.Inlines(caption)) or pandoc.Inlines(name)
-  local label = { pandoc.Para(text) }
+  div.content:insert(1, pandoc.Div({ pandoc.Para(text) }, { class = "table-caption" }))
   if FORMAT:match("typst") then
-    -- keep "Table N" on the page where its table starts (typst: a sticky block)
-    label = { pandoc.RawBlock("typst", "#block(sticky: true)["), pandoc.Para(text),
-              pandoc.RawBlock("typst", "]") }
+    -- keep "Table N" on the page where its table starts: a sticky block, next to the table
+    -- in the same flow (inside the caption's own block it would have nothing to stick to)
+    div.content:insert(1, pandoc.RawBlock("typst", "#block(sticky: true)["))
+    div.content:insert(3, pandoc.RawBlock("typst", "]"))
   end
-  div.content:insert(1, pandoc.Div(label, { class = "table-caption" }))
   return div
 end
 

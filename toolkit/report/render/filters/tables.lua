@@ -1,11 +1,43 @@
 --[[
 Raw HTML tables (great_tables output passed through from the notebook) become pandoc Table
 elements for formats that cannot carry raw HTML (docx, typst), so Word gets real w:tbl tables
-and the PDF real typst tables. HTML output keeps the raw HTML unchanged.
+and the PDF real typst tables (a short one kept whole on one page). HTML output keeps the raw
+HTML unchanged.
 ]]
 
 if FORMAT:match("html") then
   return {}
+end
+
+-- A table of at most this many printed lines fits on one page (9 pt text, compact rows: see
+-- report-header.typ), so the PDF never splits it; a longer one breaks between rows. A row's
+-- lines are estimated from its text (about 90 characters to a line across the page), so a
+-- short table of long wrapped rows is never kept whole past the page foot.
+local WHOLE_ON_ONE_PAGE = 35
+local CHARACTERS_PER_LINE = 90
+
+local function row_lines(row)
+  local characters = 0
+  for _, cell in ipairs(row.cells) do
+    characters = characters + #pandoc.utils.stringify(cell.contents) + 2
+  end
+  return math.max(1, math.ceil(characters / CHARACTERS_PER_LINE))
+end
+
+local function line_count(tbl)
+  local lines = 2  -- the caption
+  local function add(rows)
+    for _, row in ipairs(rows) do
+      lines = lines + row_lines(row)
+    end
+  end
+  add(tbl.head.rows)
+  add(tbl.foot.rows)
+  for _, body in ipairs(tbl.bodies) do
+    add(body.head)
+    add(body.body)
+  end
+  return lines
 end
 
 function RawBlock(raw)
@@ -14,5 +46,19 @@ function RawBlock(raw)
   end
   -- <style> sheets are presentation for the browser only; drop them before reading.
   local html = raw.text:gsub("<style.-</style>", "")
-  return pandoc.read(html, "html").blocks
+  local blocks = pandoc.read(html, "html").blocks
+  if not FORMAT:match("typst") then
+    return blocks
+  end
+  -- great_tables wraps its table in a <div>: count lines at any depth, and keep the whole
+  -- wrapper unbroken (so the sticky "Table N" label before it moves with the table).
+  local lines = 0
+  blocks:walk({ Table = function(tbl) lines = lines + line_count(tbl) end })
+  if lines == 0 or lines > WHOLE_ON_ONE_PAGE then
+    return blocks
+  end
+  local kept = pandoc.Blocks({ pandoc.RawBlock("typst", "#block(breakable: false)[") })
+  kept:extend(blocks)
+  kept:insert(pandoc.RawBlock("typst", "]"))
+  return kept
 end
