@@ -1212,8 +1212,8 @@ def changes(report: Report) -> str:
     named = frame["adjust_method"].dropna().unique()
     method = f"the {method_name(named[0])} adjustment" if len(named) else "adjustment"
     lead = (f"{len(frame)} rates and gaps were compared with the previous cycle. {len(clear)} "
-            f"changed clearly: p below {SIGNIFICANCE} after {method} within each survey, area, "
-            "dimension and measure (the adjusted p governs; without the adjustment "
+            f"changed clearly: p below {SIGNIFICANCE} after {method} within each survey, cycle, "
+            "area, dimension level and measure (the adjusted p governs; without the adjustment "
             f"{unadjusted} would pass, some by chance alone). The others are not listed; "
             "whether a gap is narrowing over all cycles is decided by the test above.")  # fmt: skip
     if clear.empty:
