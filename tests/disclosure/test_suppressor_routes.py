@@ -15,7 +15,7 @@ import pandas as pd
 
 from toolkit.analysis.records import LAYOUTS as RECORD_LAYOUTS
 from toolkit.analysis.runner import CELL, LAYOUTS
-from toolkit.disclosure.audit import RELEASE_TABLES, ROUTE_REGIONS, attack
+from toolkit.disclosure.audit import RELEASE_TABLES, ROUTE_LINKED, ROUTE_REGIONS, attack
 from toolkit.disclosure.suppression import Link, SuppressionPolicy, suppress_linked
 
 POLICY = SuppressionPolicy(threshold=10)
@@ -155,3 +155,66 @@ def test_an_item_row_hidden_for_its_own_size_leaves_the_profile_alone() -> None:
     both = suppress_linked(tables, policy=POLICY, layouts=layouts,
                            links=(replace(PROFILE_LINK, one_way=False),))  # fmt: skip
     assert both["response_profile"].query("group == 'Disabled'")["suppressed"].all()
+
+
+def test_an_item_cell_is_read_within_the_profile() -> None:
+    # Item b's 6 disabled respondents are hidden, and "Not disabled" with them; inside the item
+    # table alone Disabled could then be anything from 0 to 90. But everyone who answered is in
+    # the profile: at most 84 not disabled, nobody "Not stated", at most 10 disabled, so
+    # Disabled is 6 to 10. The suppressor reads the item within the profile and hides more.
+    tables = profile_and_items(not_stated=0, disabled_b=6)
+    layouts = {name: LAYOUTS[name] for name in tables}
+    out = suppress_linked(tables, policy=POLICY, layouts=layouts, links=(PROFILE_LINK,))
+    profile = out["response_profile"]
+    assert not profile[profile["group"] != "Not stated"]["suppressed"].any()  # (0 is published)
+    result = attack(out, threshold=10)
+    hidden_items = result[(result["table"] == "comparisons") & (result["measure"] == "n")]
+    assert len(hidden_items) >= 2  # Disabled and at least one more cell of item b
+    assert result["protected"].all(), result[~result["protected"]]
+
+    unbounded = suppress_linked(tables, policy=POLICY, layouts=layouts)
+    leaky = attack(unbounded, threshold=10)
+    disabled = leaky[(leaky["indicator"] == "b") & (leaky["group"] == "Disabled")
+                     & (leaky["measure"] == "n")]  # fmt: skip
+    assert not disabled["protected"].any()
+    assert disabled["route"].str.contains(ROUTE_LINKED).all()
+
+
+def test_a_profile_cell_that_pins_an_item_cell_is_hidden_with_it() -> None:
+    # Everyone in London answers item a and all but 3 disabled respondents answer item b
+    # (profile: 84 not disabled, 10 disabled, 20 not stated). Item b's 7 disabled are hidden;
+    # the 20 who did not state a disability make them 7 to 27 inside the item, but the profile
+    # says at most 10, so 7 <= Disabled <= 10. Hiding the profile's Disabled (10) costs less
+    # than any cell of the item, so it is hidden (upper protection), with what protects it.
+    profile = pd.DataFrame(
+        [("LON", *ALL, 114), ("LON", "disability", "binary", "Not disabled", 84),
+         ("LON", "disability", "binary", "Disabled", 10),
+         ("LON", "disability", "binary", "Not stated", 20)],
+        columns=["region", "dimension", "level", "group", "n"],
+    ).assign(survey="culture", cycle=2024)  # fmt: skip
+    items = pd.DataFrame(
+        [(i, "LON", *ALL, 104 + d, 30) for i, d in (("a", 10), ("b", 7))]
+        + [(i, "LON", "disability", "binary", "Not disabled", 84, 20) for i in ("a", "b")]
+        + [(i, "LON", "disability", "binary", "Disabled", d, 5) for i, d in (("a", 10), ("b", 7))],
+        columns=["indicator", "region", "dimension", "level", "group", "n", "events"],
+    ).assign(survey="culture", cycle=2024)  # fmt: skip
+    tables = {"response_profile": profile, "comparisons": items}
+    layouts = {name: LAYOUTS[name] for name in tables}
+    out = suppress_linked(tables, policy=POLICY, layouts=layouts, links=(PROFILE_LINK,))
+    disabled = out["response_profile"].query("group == 'Disabled'")
+    assert disabled["suppressed"].all()
+    assert disabled["suppression_reason"].str.contains("bounds a suppressed cell").all()
+    assert not out["comparisons"].query("group == 'All respondents'")["suppressed"].any()
+    result = attack(out, threshold=10)
+    assert result["protected"].all(), result[~result["protected"]]
+
+    # Publish the profile's Disabled again (10, its value before suppression): the item's
+    # hidden cell is then bounded through the link, the route the lift closed.
+    undone = {**out, "response_profile": out["response_profile"].copy()}
+    row = undone["response_profile"]["group"] == "Disabled"
+    undone["response_profile"].loc[row, ["n", "suppressed"]] = [10, False]
+    leaky = attack(undone, threshold=10)
+    item_b = leaky[(leaky["indicator"] == "b") & (leaky["group"] == "Disabled")
+                   & (leaky["measure"] == "n")]  # fmt: skip
+    assert not item_b["protected"].any()
+    assert item_b["route"].str.contains(ROUTE_LINKED).all()

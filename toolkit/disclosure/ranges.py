@@ -10,6 +10,8 @@ a "Not stated" remainder that cannot go below 0 pins a cell that no equation alo
 rule as the independent auditor (:mod:`toolkit.disclosure.audit`, which shares no code with this
 module): a base is protected when its range is not a single value and, if it reaches below the
 threshold, is at least the threshold wide; a count within a base must not be determined.
+Other tables can bound a population's bases (:class:`Bounds`): an item's respondents in a
+group are no more than the group's respondents in the response profile.
 Uses HiGHS (``highspy``, one warm model per population) on SciPy sparse matrices.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -28,12 +31,35 @@ _PRIMAL = 4
 changes, so the last optimal basis stays feasible and the primal simplex goes on from it."""
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """What other tables tell a reader about the bases of a population's variables.
+
+    Attributes:
+        pairs: (k, 2) variable indices; row ``(a, b)`` reads ``base_a <= base_b`` (an item's
+            respondents in a group are no more than the group's respondents, a variable of the
+            leading table's population joined to this one).
+        ceiling: per variable, the most its base can be (``inf`` where nothing is known; 0 for
+            an item's "not stated" remainder where the profile lists every group but that).
+    """
+
+    pairs: np.ndarray
+    ceiling: np.ndarray
+
+
 class _Reader:
     """A population as one linear program held in a HiGHS model (each new objective is solved
     warm from the last basis): ``block_diag(matrix, ...) x = 0`` (one copy of the relations per
-    measure), ``count_j - base_j <= 0``, published cells fixed at their values, the rest >= 0."""
+    measure), ``count_j - base_j <= 0``, the ``bounds`` on bases, published cells fixed at
+    their values, the rest >= 0."""
 
-    def __init__(self, matrix: np.ndarray, measures: np.ndarray, hidden: np.ndarray) -> None:
+    def __init__(
+        self,
+        matrix: np.ndarray,
+        measures: np.ndarray,
+        hidden: np.ndarray,
+        bounds: Bounds | None = None,
+    ) -> None:
         n_measures, n_vars = measures.shape
         relations = csr_array(matrix)
         equalities = block_diag([relations] * n_measures, format="csr")
@@ -43,14 +69,25 @@ class _Reader:
                     for k in range(n_measures)], format="csr")
             for m in range(1, n_measures)
         ]  # fmt: skip
-        rows = csc_array(vstack([equalities, *within], format="csr"))
+        pairs = np.empty((0, 2), dtype=int) if bounds is None else bounds.pairs
+        at_most = csr_array(
+            (
+                np.tile([1.0, -1.0], len(pairs)),
+                (np.repeat(np.arange(len(pairs)), 2), pairs.ravel()),
+            ),
+            shape=(len(pairs), n_vars * n_measures),
+        )
+        rows = csc_array(vstack([equalities, *within, at_most], format="csr"))
         n_rows, n_cols = rows.shape
         free = np.tile(hidden, n_measures) | np.isnan(measures.ravel())
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, n_rows
         lp.col_cost_ = np.zeros(n_cols)
+        self.top = np.full(n_cols, highspy.kHighsInf)
+        if bounds is not None:
+            self.top[:n_vars] = np.where(np.isfinite(bounds.ceiling), bounds.ceiling, self.top[0])
         self.lower = np.where(free, 0.0, np.nan_to_num(measures.ravel()))
-        self.upper = np.where(free, highspy.kHighsInf, np.nan_to_num(measures.ravel()))
+        self.upper = np.where(free, self.top, np.nan_to_num(measures.ravel()))
         lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_ = np.concatenate(
             [
@@ -67,14 +104,25 @@ class _Reader:
         self.model.setOptionValue("output_flag", False)
         self.model.passModel(lp)
         self.n_vars = n_vars
+        self.pair_rows = {
+            int(var): np.flatnonzero(pairs[:, 0] == var).astype(np.int32) + n_rows - len(pairs)
+            for var in np.unique(pairs[:, 0])
+        }
 
     def hide(self, var: int, hidden: bool) -> None:
         """Let variable ``var`` (each of its measures) range freely, as if suppressed, or
         (``hidden=False``) fix it back at its published values."""
         columns = np.arange(var, len(self.lower), self.n_vars, dtype=np.int32)
         lower = np.zeros(len(columns)) if hidden else self.lower[columns]
-        upper = np.full(len(columns), highspy.kHighsInf) if hidden else self.upper[columns]
+        upper = self.top[columns] if hidden else self.upper[columns]
         self.model.changeColsBounds(len(columns), columns, lower, upper)
+
+    def lift(self, var: int, lifted: bool) -> None:
+        """Drop (or restore) the bounds :class:`Bounds` puts on variable ``var``'s base through
+        its pairs, as if the other table's cells that bound it were suppressed too."""
+        rows = self.pair_rows.get(var, np.zeros(0, dtype=np.int32))
+        upper = np.full(len(rows), highspy.kHighsInf if lifted else 0.0)
+        self.model.changeRowsBounds(len(rows), rows, np.full(len(rows), -highspy.kHighsInf), upper)
 
     def too_narrow(self, var: int, threshold: int) -> bool:
         """Whether the reader pins ``var`` too narrowly (the rule of :func:`narrow_cells`)."""
@@ -119,6 +167,7 @@ def narrow_cells(
     cells: np.ndarray,
     *,
     threshold: int,
+    bounds: Bounds | None = None,
 ) -> list[int]:
     """The cells of ``cells`` that a reader of the published cells pins too narrowly.
 
@@ -131,6 +180,7 @@ def narrow_cells(
             unpublished totals).
         cells: the variables to check (suppressed cells, not known zeros).
         threshold: the minimum group size.
+        bounds: what other tables tell the reader about the bases (see :class:`Bounds`).
 
     Returns:
         The checked variables whose base range ``[lower, upper]`` (rounded inwards) is a single
@@ -140,8 +190,18 @@ def narrow_cells(
     Raises:
         ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
     """
-    reader = _Reader(matrix, measures, hidden)
+    reader = _Reader(matrix, measures, hidden, bounds)
     return [int(var) for var in cells if reader.too_narrow(int(var), threshold)]
+
+
+@dataclass(frozen=True)
+class Widening:
+    """One way to widen a hidden cell's range: suppress published variable ``var``, or
+    (``lift``) suppress the other tables' cells that bound ``var`` through :class:`Bounds`
+    pairs, read as if nothing bounded it from there any more."""
+
+    var: int
+    lift: bool = False
 
 
 def first_widening(
@@ -149,21 +209,23 @@ def first_widening(
     measures: np.ndarray,
     hidden: np.ndarray,
     cell: int,
-    candidates: Sequence[int],
+    candidates: Sequence[Widening],
     *,
     threshold: int,
-) -> int | None:
-    """The first of ``candidates`` (published variables) whose suppression leaves ``cell`` no
-    longer too narrow (:func:`narrow_cells`), or ``None``. One warm model: each candidate is
-    freed, tried and fixed again.
+    bounds: Bounds | None = None,
+) -> Widening | None:
+    """The first of ``candidates`` that leaves ``cell`` no longer too narrow
+    (:func:`narrow_cells`, with its ``bounds``), or ``None``. One warm model: each candidate
+    is applied, tried and undone.
 
     Raises:
         ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
     """
-    reader = _Reader(matrix, measures, hidden)
+    reader = _Reader(matrix, measures, hidden, bounds)
     for candidate in candidates:
-        reader.hide(candidate, hidden=True)
+        step = reader.lift if candidate.lift else reader.hide
+        step(candidate.var, True)
         if not reader.too_narrow(cell, threshold):
             return candidate
-        reader.hide(candidate, hidden=False)
+        step(candidate.var, False)
     return None

@@ -38,8 +38,17 @@ Rules (DOMAIN.md section 7):
   the table and ``disclosure.relations_broken`` is raised (never judged safe).
 * **Linked tables**: rows of different tables that agree on a :class:`Link`'s columns are the
   same cell; if one is suppressed all are (for a one-way link, a cell suppressed in the first
-  table is suppressed in the others). Links and secondary suppression are iterated to a fixed
-  point.
+  table is suppressed in the others). A one-way link's first table also bounds the others: a
+  reader knows an item's respondents in a group are no more than the group's respondents in
+  the response profile, and an item's unlisted remainder no more than the profile's "Not
+  stated". So the range test reads each follower population joined to the leader's population
+  of the same scope, with those inequalities (all of the leader's relations, not each leader
+  cell's range alone: two hidden "Not stated" cells whose sum is known bound two remainders
+  together). A follower cell such a reader pins may be widened by suppressing the leader cell
+  that bounds it (upper protection), tried by cost among the follower's own candidates; the
+  followers then read it as unbounded until the leader's next pass has protected it (leaders
+  go first in each pass). Links and secondary suppression are iterated to a fixed point, and
+  the last pass reads every follower with every bound.
 * **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
   every comparison value (RL, difference, test): the reference rate is recoverable from them.
 * **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
@@ -61,6 +70,7 @@ from typing import Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from scipy.sparse import block_diag, csr_array
 
 from toolkit.disclosure import ranges
 from toolkit.disclosure.findings import raise_first_finding
@@ -329,11 +339,16 @@ class _Population:
         keys: for each cell, its key (partition values + group) used for tie-breaks.
         matrix: relations x (cells + unpublished totals/parents); a relation reads
             ``parent - sum(children) = 0``.
+        remainders: column of each unlisted "Not stated" remainder -> its partition columns'
+            values (to look up the same people in another table).
+        scope: the values of the columns that identify the population (survey, cycle ...).
     """
 
     cells: tuple[np.ndarray, ...]
     keys: tuple[str, ...]
     matrix: np.ndarray
+    remainders: dict[int, dict[str, object]] = field(default_factory=dict)
+    scope: dict[str, object] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:
@@ -364,8 +379,12 @@ class _RelationBuilder:
             return self.cell_index[key]
         return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
 
-    def build(self) -> _Population:
-        """The population's cells and relation matrix (hidden variables after the cells)."""
+    def build(
+        self, remainders: Mapping[tuple[object, ...], dict[str, object]], scope: dict[str, object]
+    ) -> _Population:
+        """The population's cells and relation matrix (hidden variables after the cells);
+        ``remainders``: unlisted remainder key -> its partition columns' values; ``scope``: the
+        population's own columns' values."""
         columns = [
             (self._column(parent), [self._column(child) for child in children])
             for parent, children in self.relations
@@ -380,7 +399,10 @@ class _RelationBuilder:
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
             matrix=matrix,
-        )
+            remainders={n_cells + self.hidden_index[key]: values
+                        for key, values in remainders.items() if key in self.hidden_index},
+            scope=scope,
+        )  # fmt: skip
 
 
 _TOTAL = "__population_total__"
@@ -439,13 +461,15 @@ def _population(
     inner: Sequence[str],
     cols: _Columns,
     tree: _Hierarchy,
+    outer: Mapping[str, object],
 ) -> _Population:
     """Build the cells and relations of one population.
 
     ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
     (a total row: ``_TOTAL_KEY``, followed by its area when the areas are one population);
-    ``rows`` are the population's row positions. A group the hierarchy knows but the table
-    lacks is an unknown, never assumed to be zero.
+    ``rows`` are the population's row positions; ``outer`` the population's own columns'
+    values. A group the hierarchy knows but the table lacks is an unknown, never assumed to be
+    zero.
     """
     builder = _RelationBuilder()
     partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
@@ -471,7 +495,9 @@ def _population(
             builder.relations.extend(_not_stated_relations(partitions, node, cols))
     if area is not None:
         builder.relations.extend(_area_relations(partitions, builder.cell_index, area, cols))
-    return builder.build()
+    remainders = {(*part, _UNLISTED): {**outer, **dict(zip(inner, part, strict=True))}
+                  for part in partitions if not cols.complete}  # fmt: skip
+    return builder.build(remainders, dict(outer))
 
 
 def _not_stated_relations(
@@ -624,7 +650,8 @@ def _populations(
             cell_keys.append(_key(values[n_pop:]))
         else:
             cell_keys.append(_TOTAL_KEY if cols.region is None else (_TOTAL, values[n_pop]))
-    return [_population(cell_keys, rows, inner, cols, tree) for rows in grouped.values()]
+    return [_population(cell_keys, rows, inner, cols, tree, dict(zip(outer, key, strict=True)))
+            for key, rows in grouped.items()]  # fmt: skip
 
 
 def _determined(matrix: np.ndarray, unknown: np.ndarray, n_cells: int) -> np.ndarray:
@@ -679,6 +706,11 @@ class _State:
     reason: np.ndarray
     populations: list[_Population]
     threshold: int = MIN_THRESHOLD
+    leads: list[_Lead] = field(default_factory=list)
+    """The tables leading a one-way :class:`Link` this table follows."""
+    lifting: set[tuple[object, ...]] = field(default_factory=set)
+    """Link keys of cells suppressed to widen a follower's cell since this table's last
+    secondary pass: followers read them as unbounded until that pass has protected them."""
 
     @property
     def zero(self) -> np.ndarray:
@@ -692,6 +724,47 @@ class _State:
         self.suppressed[new] = True
         self.reason[new] = reason
         return bool(len(new))
+
+
+@dataclass(frozen=True)
+class _Lead:
+    """A table leading a one-way :class:`Link` that another table follows: a reader knows the
+    follower's base of a cell is no more than the leader's cell with the same link key (an
+    item's respondents in a group are no more than the group's respondents).
+
+    Attributes:
+        leader: the leading table, as it is being suppressed.
+        on: the link's columns.
+        keys: the follower's link key of each of its rows.
+        leader_keys: the leader's link key of each of its rows.
+        listed: the partitions (link key without the group) of a leader that lists every
+            group, so that a "Not stated" with no row there is nobody.
+    """
+
+    leader: _State
+    on: tuple[str, ...]
+    keys: list[tuple[object, ...]]
+    leader_keys: list[tuple[object, ...]]
+    listed: set[tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """A population read together with the populations of its leading tables (their variables
+    appended after its own), in the form :mod:`ranges` takes.
+
+    Attributes:
+        matrix, measures, unknown, bounds: as :func:`ranges.narrow_cells` takes them.
+        owners: appended variable of a published leader cell -> (its table, its rows).
+        linked: own variable -> the appended variables that bound it.
+    """
+
+    matrix: csr_array
+    measures: np.ndarray
+    unknown: np.ndarray
+    bounds: ranges.Bounds | None
+    owners: dict[int, tuple[_State, np.ndarray]]
+    linked: dict[int, list[int]]
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -782,21 +855,73 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
     return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
 
 
-def _read(state: _State, pop: _Population, hidden: np.ndarray,
-          check: Callable[[np.ndarray, np.ndarray, np.ndarray], _T]) -> _T:  # fmt: skip
-    """``check(matrix, measures, unknown)`` of :mod:`ranges` on ``pop`` with ``hidden`` cells.
+def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
+    """``pop`` with ``hidden`` cells, joined to the populations of the same scope in the tables
+    it follows (:class:`_Lead`): each of its cells is at most the leader's cell with the same
+    link key, and each unlisted remainder at most the leader's "Not stated" (0 where the leader
+    lists every group but that). A reader holds all of them together, so the follower is read
+    within the leader's own relations, not within each leader cell's range alone."""
+    matrices, measures = [pop.matrix], [_measures(state, pop)]
+    unknown = [_unknown(pop, hidden)]
+    ceiling = [np.full(pop.matrix.shape[1], np.inf)]
+    pairs: list[tuple[int, int]] = []
+    owners: dict[int, tuple[_State, np.ndarray]] = {}
+    offset = pop.matrix.shape[1]
+    group = state.cols.group
+    for lead in state.leads:
+        leader = lead.leader
+        for other in leader.populations:
+            if any(pop.scope.get(c, v) != v for c, v in other.scope.items()):
+                continue
+            index = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
+            for cell, rows in enumerate(pop.cells):
+                key = lead.keys[rows[0]]
+                if key in index and key not in leader.lifting:
+                    pairs.append((cell, index[key]))
+            for column, values in pop.remainders.items():
+                key = _key(NOT_STATED if c == group else values.get(c) for c in lead.on)
+                if key in index:
+                    pairs.append((column, index[key]))
+                elif _key(values.get(c) for c in lead.on if c != group) in lead.listed:
+                    ceiling[0][column] = 0.0
+            suppressed, zero, _ = _cell_status(leader, other)
+            owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)
+                           if not suppressed[j]})  # fmt: skip
+            matrices.append(other.matrix)
+            measures.append(_measures(leader, other))
+            unknown.append(_unknown(other, suppressed & ~zero))
+            ceiling.append(np.full(other.matrix.shape[1], np.inf))
+            offset += other.matrix.shape[1]
+    depth = max(len(m) for m in measures)
+    padded = [np.vstack([m, np.full((depth - len(m), m.shape[1]), np.nan)]) for m in measures]
+    linked: dict[int, list[int]] = {}
+    for own, appended in pairs:
+        linked.setdefault(own, []).append(appended)
+    return _Joint(
+        matrix=block_diag(matrices, format="csr"),
+        measures=np.hstack(padded),
+        unknown=np.concatenate(unknown),
+        bounds=ranges.Bounds(np.array(pairs, dtype=int).reshape(-1, 2), np.concatenate(ceiling))
+        if pairs or len(matrices) > 1
+        else None,
+        owners=owners,
+        linked=linked,
+    )
+
+
+def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
+    """``check(joint)`` (a :mod:`ranges` reading of a joined population).
 
     Raises:
-        DisclosureError: the table's own numbers break the relations its layout implies (the
-            layout or the hierarchy misdescribes the table, so no protection can be judged).
+        DisclosureError: the tables' own numbers break the relations their layouts imply (a
+            layout or the hierarchy misdescribes a table, so no protection can be judged).
     """
     try:
-        return check(pop.matrix, _measures(state, pop), _unknown(pop, hidden))
+        return check(joint)
     except ValueError as error:
         raise DisclosureError(
             code="disclosure.relations_broken",
             message=f"table {state.name!r}: its numbers do not add up as its layout says ({error})",
-            value=pop.keys[0] if pop.keys else None,
             fix="check the table's layout (partitions, complete, within_base) and the group "
             "hierarchy against the table",
         ) from error
@@ -804,19 +929,40 @@ def _read(state: _State, pop: _Population, hidden: np.ndarray,
 
 def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
     """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
-    return _read(state, pop, hidden, lambda matrix, measures, unknown: ranges.narrow_cells(
-        matrix, measures, unknown, cells, threshold=state.threshold))  # fmt: skip
+    return _read(state, _joint(state, pop, hidden), lambda j: ranges.narrow_cells(
+        j.matrix, j.measures, j.unknown, cells, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
 
 
 def _widening(
-    state: _State, pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]
-) -> int:
+    state: _State,
+    pop: _Population,
+    hidden: np.ndarray,
+    cell: int,
+    candidates: list[int],
+    base: np.ndarray,
+) -> tuple[int, list[tuple[_State, np.ndarray]]]:
     """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
-    ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate."""
-    tries = candidates[:_WIDENING_TRIES]
-    found = _read(state, pop, hidden, lambda matrix, measures, unknown: ranges.first_widening(
-        matrix, measures, unknown, cell, tries, threshold=state.threshold))  # fmt: skip
-    return candidates[0] if found is None else found
+    ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate.
+
+    Suppressing the published leader cells that bound ``cell`` is a candidate too (upper
+    protection, as tau-Argus has it: a hidden item cell is at most its group's published
+    respondents), tried by their base among the related candidates. Returns the chosen variable
+    and, when it is that, the leader cells to suppress (table, rows).
+    """
+    joint = _joint(state, pop, hidden)
+    tries = [ranges.Widening(int(c)) for c in candidates[:_WIDENING_TRIES]]
+    bounding = [joint.owners[var] for var in joint.linked.get(cell, []) if var in joint.owners]
+    if bounding:
+        cost = min(float(np.nanmax(leader.base[rows])) for leader, rows in bounding)
+        related = (pop.matrix[pop.matrix[:, cell] != 0][:, : pop.n_cells] != 0).any(axis=0)
+        at = next((i for i, t in enumerate(tries)
+                   if not related[t.var] or base[t.var] > cost), len(tries))  # fmt: skip
+        tries.insert(at, ranges.Widening(cell, lift=True))
+    found = _read(state, joint, lambda j: ranges.first_widening(
+        j.matrix, j.measures, j.unknown, cell, tries, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+    if found is None:
+        return int(candidates[0]), []
+    return found.var, bounding if found.lift else []
 
 
 def _exposed(state: _State, pop: _Population, hidden: np.ndarray) -> tuple[list[int], bool]:
@@ -850,16 +996,20 @@ def _protect(state: _State, pop: _Population) -> bool:
                 fix="check that the groups of each partition add up to its total; for a table "
                 "that omits groups, use TableLayout(complete=False) and link it",
             )
-        if by_range:
-            chosen = _widening(state, pop, hidden, cell, candidates)
-        else:
+        if not by_range:
             chosen = _complement(pop, hidden, cell, candidates)
+        else:
+            chosen, bounding = _widening(state, pop, hidden, cell, candidates, base)
+            if bounding:
+                _lift(state, pop, cell, bounding)
+                return True
         suppressed[chosen] = True
         changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
 
 
 def _secondary(state: _State) -> bool:
     """Secondary suppression over every population of the table; whether anything changed."""
+    state.lifting.clear()
     changed = False
     for pop in state.populations:
         changed |= _protect(state, pop)
@@ -907,6 +1057,31 @@ def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
             if key in source and not states[name].suppressed[row]:
                 changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
     return changed
+
+
+def _lift(
+    state: _State, pop: _Population, cell: int, bounding: list[tuple[_State, np.ndarray]]
+) -> None:
+    """Suppress the leader cells that bound ``cell`` and read the follower without their
+    bounds until each leader's next pass has protected them (:attr:`_State.lifting`)."""
+    reason = f"secondary: bounds a suppressed cell in linked table '{state.name}'"
+    for leader, rows in bounding:
+        leader.mark(rows, reason)
+    for lead in state.leads:
+        lead.leader.lifting.add(lead.keys[pop.cells[cell][0]])
+
+
+def _leads(states: Mapping[str, _State], links: Sequence[Link], name: str) -> list[_Lead]:
+    """The tables leading the one-way links that table ``name`` follows (see :class:`_Lead`)."""
+    leads = []
+    for link in (link for link in links if link.one_way and name in link.tables[1:]):
+        leader = states[link.tables[0]]
+        keys = _link_keys(leader, link.on)
+        at = link.on.index(leader.cols.group) if leader.cols.group in link.on else None
+        listed = ({key[:at] + key[at + 1 :] for key in keys}
+                  if leader.cols.complete and at is not None else set())  # fmt: skip
+        leads.append(_Lead(leader, link.on, _link_keys(states[name], link.on), keys, listed))
+    return leads
 
 
 # --- output: blanking, reference rule, rounding ----------------------------------------------
@@ -1009,17 +1184,21 @@ def suppress_linked(
         iterated until nothing changes.
     """
     layouts = layouts or {}
+    leaders = {link.tables[0] for link in links if link.one_way}
+    names = sorted(tables, key=lambda name: name not in leaders)  # leaders widen first
     states = {
-        name: _start(name, table, layouts.get(name, TableLayout()), policy, hierarchy)
-        for name, table in tables.items()
+        name: _start(name, tables[name], layouts.get(name, TableLayout()), policy, hierarchy)
+        for name in names
     }
+    for name, state in states.items():
+        state.leads = _leads(states, links, name)
     changed = True
     while changed:
         changed = False
         for link in links:
             changed |= _apply_link(states, link)
         if policy.secondary:
-            for state in states.values():
+            for state in states.values():  # leaders first, so followers see their state
                 changed |= _secondary(state)
     return {name: _finish(states[name], policy, tables[name].index) for name in tables}
 
