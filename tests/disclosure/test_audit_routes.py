@@ -110,6 +110,29 @@ def test_a_level_with_no_row_is_a_zero() -> None:
     assert only(result, group="Indian")["width"] == 50
 
 
+def test_a_group_that_is_pinned_to_nobody_reveals_no_one() -> None:
+    # Nobody in the sector answered: its comparison row is hidden (no estimate) and the trend
+    # table, which counts the same people, has no row for it, so a reader knows it is 0. An
+    # empty group reveals no one, like a published zero: protected, unless the true values
+    # say someone is there (then the absent row misleads and the auditor says so).
+    rows = [("England", "all", "all", "All respondents", 100, 20),
+            ("England", "sector", "detailed", "Hospital", 100, 20)]  # fmt: skip
+    tables = {
+        "comparisons": comparisons([*rows, ("England", "sector", "detailed", "Community", S, S)]),
+        "trend_gaps": comparisons(rows),
+    }
+    result = attack(tables, threshold=10)
+    community = only(result, group="Community", measure="n")
+    assert (community["upper"], community["protected"]) == (0, True)
+
+    truth = {"comparisons": comparisons(
+        [*rows, ("England", "sector", "detailed", "Community", 3, 1)]
+    ).assign(suppressed=False)}  # fmt: skip
+    misled = only(attack(tables, threshold=10, truth=truth), group="Community", measure="n")
+    assert (misled["value"], misled["upper"], misled["protected"]) == (3, 0, False)
+    assert misled["route"]
+
+
 def test_total_minus_what_is_listed() -> None:
     table = comparisons([
         ("England", "all", "all", "All respondents", 100, 20),

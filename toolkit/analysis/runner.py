@@ -39,12 +39,14 @@ from toolkit.analysis.over_time import OverTimeResult, over_time_tables
 from toolkit.analysis.plan import IndicatorSpec, Plan
 from toolkit.analysis.weights import plan_weights
 from toolkit.bundle import Bundle
+from toolkit.disclosure.audit import HIERARCHY_TABLE, RELEASE_TABLES, assert_protected
 from toolkit.disclosure.suppression import (
     TOTAL_GROUP,
     Link,
     SuppressionPolicy,
     TableLayout,
     assert_no_disclosure,
+    round_counts,
     suppress_linked,
 )
 from toolkit.errors import PtwError
@@ -113,7 +115,6 @@ BUNDLE_LAYOUTS = {**LAYOUTS, **analysis_trends.LAYOUTS, **analysis_records.LAYOU
 BUNDLE_LINKS = (*LINKS, *analysis_trends.LINKS, TIME_LINK, PROFILE_TIME_LINK,
                 *analysis_small.LINKS)  # fmt: skip
 """How every suppressed table of a bundle is laid out and linked, for audits after the fact."""
-HIERARCHY_TABLE = "group_hierarchy"
 ORDER_TABLE = "group_order"
 GROUP_ORDER_COLUMNS = ("dimension", "level", "group", "dimension_order", "level_order",
                        "group_order", "is_reference")  # fmt: skip
@@ -519,6 +520,14 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
              plan_dir: Path) -> Bundle:  # fmt: skip
     """Run ``plan`` over ``store`` and return the (suppressed, audited) results bundle.
 
+    Disclosure control, in order: suppression over the whole release
+    (:func:`~toolkit.disclosure.suppression.suppress_linked`); the independent auditor's attack
+    on every count the release publishes, given the true values so that it can prove
+    protection quickly (:func:`~toolkit.disclosure.audit.assert_protected`, which shares no code
+    with the suppressor); then count rounding under the policy (rounding only widens what a
+    reader can infer, so the attack's verdict holds); then the suppressor's own audit of
+    blanking, links and rounding.
+
     Args:
         plan: the analysis plan.
         store: an open store (read-only is enough).
@@ -528,7 +537,8 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
 
     Raises:
         PtwError: the store holds no responses for the plan's surveys.
-        DisclosureError: the disclosure audit found a number that would reveal a small group.
+        DisclosureError: the disclosure audit found a number that would reveal a small group
+            (``disclosure.recoverable`` names the table, cell, range and route of the first).
     """
     raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
                                                                 "scales", "reliability", "weighting")}  # fmt: skip
@@ -560,7 +570,8 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
             file=str(store.path),
             fix="ingest survey exports first with `ptw ingest`",
         )
-    timed = over_time(plan, store, surveys_dir, surveys, policy)
+    unrounded = replace(policy, rounding="none")  # rounded after the attack (it only widens)
+    timed = over_time(plan, store, surveys_dir, surveys, unrounded)
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}
@@ -570,7 +581,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     links += (*timed.links, TIME_LINK, _present(PROFILE_TIME_LINK, published))
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
     tables = suppress_linked(
-        published, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy
+        published, policy=unrounded, layouts=layouts, links=links, hierarchy=hierarchy
     )
     comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
     comparisons = adjust_p_values(
@@ -584,6 +595,12 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     tables |= small.tables
     layouts |= {name: analysis_small.LAYOUTS[name] for name in small.tables}
     links += tuple(_present(link, tables) for link in analysis_small.LINKS)
+    truth = {name: frame for name, frame in {**published, **timed.raw}.items()
+             if name in RELEASE_TABLES}  # fmt: skip
+    release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
+    assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
+                     truth=truth)  # fmt: skip
+    tables = round_counts(tables, policy=policy, layouts=layouts)
     assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
     order = group_order_table(next(iter(surveys.values())).instrument, plan)
     tables = {name: in_group_order(frame, order) for name, frame in tables.items()}

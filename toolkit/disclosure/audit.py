@@ -907,11 +907,12 @@ def attack(
             value, where = system.known[cell.var]
             rows.append(_row(cell, true, value, value, False,
                              f"{ROUTE_ELSEWHERE} ('{where}')"))  # fmt: skip
-        elif cell.var in system.zero:
-            rows.append(_row(cell, true, 0.0, 0.0, False, ROUTE_ZERO))
+        elif cell.var in system.zero:  # an empty group reveals no one, unless it is not empty
+            empty = true.get(cell.base, 0.0) <= _EPS
+            rows.append(_row(cell, true, 0.0, 0.0, empty, "" if empty else ROUTE_ZERO))
         else:
             lower, upper, route = results[cell.var]
-            if _nobody(system, results, cell.base):
+            if _nobody(system, results, cell.base) and true.get(cell.base, 0.0) <= _EPS:
                 rows.append(_row(cell, true, lower, upper, True, ""))
                 continue
             protected = not route and _protected(lower, upper, cell.limit)

@@ -1123,15 +1123,21 @@ def _round_to_five(values: pd.Series, limit: int) -> tuple[pd.Series, np.ndarray
     return rounded, small
 
 
-def _apply_rounding(out: pd.DataFrame, state: _State, rounding: Rounding) -> np.ndarray:
-    """Round the count columns in place; the rows where a count was shown as "*"."""
-    hidden = np.zeros(len(out), dtype=bool)
+def _apply_rounding(
+    out: pd.DataFrame, counts: Sequence[str], suppressed: np.ndarray, reason: np.ndarray,
+    rounding: Rounding,
+) -> None:  # fmt: skip
+    """Round the ``counts`` columns of ``out`` in place, and add a note to ``reason`` in every
+    published row where a count was shown as "*"."""
     if rounding == "none":
-        return hidden
-    for col in state.cols.counts:
+        return
+    starred = np.zeros(len(out), dtype=bool)
+    for col in counts:
         out[col], small = _round_to_five(out[col], _ROUNDING_LIMIT[rounding])
-        hidden |= small & ~state.suppressed
-    return hidden
+        starred |= small & ~suppressed
+    limit = _ROUNDING_LIMIT[rounding]
+    note = f"rounded: counts 1-{limit - 1} shown as * ({_ROUNDING_LABEL[rounding]})"
+    reason[starred] = [note if r is None else f"{r}; {note}" for r in reason[starred]]
 
 
 def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.DataFrame:
@@ -1145,11 +1151,7 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
         out[col] = _nullable(out[col]).mask(blank)
     reason = state.reason.copy()
     reason[withheld] = REASON_REFERENCE
-    starred = _apply_rounding(out, state, policy.rounding)
-    if starred.any():
-        limit = _ROUNDING_LIMIT[policy.rounding]
-        note = f"rounded: counts 1-{limit - 1} shown as * ({_ROUNDING_LABEL[policy.rounding]})"
-        reason[starred] = [note if r is None else f"{r}; {note}" for r in reason[starred]]
+    _apply_rounding(out, state.cols.counts, state.suppressed, reason, policy.rounding)
     out["suppressed"] = state.suppressed
     out["suppression_reason"] = pd.Series(reason, dtype=object)
     out.index = index
@@ -1201,6 +1203,33 @@ def suppress_linked(
             for state in states.values():  # leaders first, so followers see their state
                 changed |= _secondary(state)
     return {name: _finish(states[name], policy, tables[name].index) for name in tables}
+
+
+def round_counts(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Round the count columns of tables already suppressed (by :func:`suppress_linked` with
+    ``rounding="none"``) under ``policy.rounding``, as :func:`suppress_linked` would have.
+
+    Rounding only widens what a reader can infer (a rounded count stands for an interval
+    around the true one), so a release can be attacked before it is rounded and the verdict
+    holds for the rounded release. Tables without a layout use ``TableLayout()``.
+    """
+    layouts = layouts or {}
+    rounded = {}
+    for name, table in tables.items():
+        out = table.copy()
+        cols = _resolve(layouts.get(name, TableLayout()), out)
+        suppressed = out["suppressed"].fillna(False).to_numpy(dtype=bool)
+        reason = np.array([None if pd.isna(r) else r for r in out["suppression_reason"]],
+                          dtype=object)  # fmt: skip
+        _apply_rounding(out, cols.counts, suppressed, reason, policy.rounding)
+        out["suppression_reason"] = pd.Series(reason, dtype=object, index=out.index)
+        rounded[name] = out
+    return rounded
 
 
 def suppress_small_cells(
