@@ -41,10 +41,13 @@ class Bounds:
             leading table's population joined to this one).
         ceiling: per variable, the most its base can be (``inf`` where nothing is known; 0 for
             an item's "not stated" remainder where the profile lists every group but that).
+        floor: per variable, the least its base can be while hidden (0 where nothing is known;
+            a group's respondents are at least those answering any item published for it).
     """
 
     pairs: np.ndarray
     ceiling: np.ndarray
+    floor: np.ndarray
 
 
 class _Reader:
@@ -86,7 +89,10 @@ class _Reader:
         self.top = np.full(n_cols, highspy.kHighsInf)
         if bounds is not None:
             self.top[:n_vars] = np.where(np.isfinite(bounds.ceiling), bounds.ceiling, self.top[0])
-        self.lower = np.where(free, 0.0, np.nan_to_num(measures.ravel()))
+        least = np.zeros(n_cols)
+        if bounds is not None:
+            least[:n_vars] = bounds.floor
+        self.lower = np.where(free, least, np.nan_to_num(measures.ravel()))
         self.upper = np.where(free, self.top, np.nan_to_num(measures.ravel()))
         lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_ = np.concatenate(
@@ -123,6 +129,12 @@ class _Reader:
         rows = self.pair_rows.get(var, np.zeros(0, dtype=np.int32))
         upper = np.full(len(rows), highspy.kHighsInf if lifted else 0.0)
         self.model.changeRowsBounds(len(rows), rows, np.full(len(rows), -highspy.kHighsInf), upper)
+
+    def unfloor(self, var: int, unfloored: bool) -> None:
+        """Drop (or restore) the floor :class:`Bounds` puts on variable ``var``'s base."""
+        lower = 0.0 if unfloored else self.lower[var]
+        self.model.changeColsBounds(1, np.array([var], dtype=np.int32), np.array([lower]),
+                                    np.array([self.upper[var]]))  # fmt: skip
 
     def too_narrow(self, var: int, threshold: int) -> bool:
         """Whether the reader pins ``var`` too narrowly (the rule of :func:`narrow_cells`)."""
@@ -196,12 +208,14 @@ def narrow_cells(
 
 @dataclass(frozen=True)
 class Widening:
-    """One way to widen a hidden cell's range: suppress published variable ``var``, or
-    (``lift``) suppress the other tables' cells that bound ``var`` through :class:`Bounds`
-    pairs, read as if nothing bounded it from there any more."""
+    """One way to widen a hidden cell's range, read as if it were done: suppress the published
+    variables ``hide``; suppress the other tables' cells that bound the variables ``lift`` from
+    above through :class:`Bounds` pairs; suppress the published cells that set the floors of
+    the variables ``unfloor``."""
 
-    var: int
-    lift: bool = False
+    hide: tuple[int, ...] = ()
+    lift: tuple[int, ...] = ()
+    unfloor: tuple[int, ...] = ()
 
 
 def first_widening(
@@ -223,9 +237,13 @@ def first_widening(
     """
     reader = _Reader(matrix, measures, hidden, bounds)
     for candidate in candidates:
-        step = reader.lift if candidate.lift else reader.hide
-        step(candidate.var, True)
+        steps = [(reader.hide, var) for var in candidate.hide]
+        steps += [(reader.lift, var) for var in candidate.lift]
+        steps += [(reader.unfloor, var) for var in candidate.unfloor]
+        for step, var in steps:
+            step(var, True)
         if not reader.too_narrow(cell, threshold):
             return candidate
-        step(candidate.var, False)
+        for step, var in steps:
+            step(var, False)
     return None

@@ -62,6 +62,7 @@ leak, so such an output is refused rather than published.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ from typing import Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
-from scipy.sparse import block_diag, csr_array
+from scipy.sparse import csc_array, csr_array, hstack, lil_array, vstack
 
 from toolkit.disclosure import ranges
 from toolkit.disclosure.findings import raise_first_finding
@@ -366,6 +367,8 @@ class _RelationBuilder:
     relations: list[tuple[tuple[object, ...], list[tuple[object, ...]]]] = field(
         default_factory=list
     )
+    listed: set[tuple[object, ...]] = field(default_factory=set)
+    """The partitions the population publishes: a group missing from one is a known zero."""
 
     def add_row(self, key: tuple[object, ...], row: int) -> None:
         """Record that table row ``row`` holds cell ``key``."""
@@ -374,9 +377,13 @@ class _RelationBuilder:
             self.cell_rows.append([])
         self.cell_rows[self.cell_index[key]].append(row)
 
-    def _column(self, key: tuple[object, ...]) -> int:
+    def _column(self, key: tuple[object, ...]) -> int | None:
+        """The variable of ``key``: a cell (>= 0), an unknown (< 0) or ``None`` for a group
+        missing from a published partition (a known zero)."""
         if key in self.cell_index:
             return self.cell_index[key]
+        if key[:-1] in self.listed and key[-1] != _UNLISTED:
+            return None
         return -1 - self.hidden_index.setdefault(key, len(self.hidden_index))
 
     def build(
@@ -392,9 +399,9 @@ class _RelationBuilder:
         n_cells = len(self.cell_rows)
         matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
         for r, (parent, children) in enumerate(columns):
-            matrix[r, parent if parent >= 0 else n_cells - 1 - parent] += 1.0
-            for child in children:
-                matrix[r, child if child >= 0 else n_cells - 1 - child] -= 1.0
+            for column, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+                if column is not None:
+                    matrix[r, column if column >= 0 else n_cells - 1 - column] += sign
         return _Population(
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
@@ -425,12 +432,10 @@ class _Hierarchy:
             dimension and level, published or not. A parent can be split several ways (White
             into detailed White groups, and into White x each sector); each way is its own
             relation.
-        groups: (dimension, level) -> every group the hierarchy knows at that level.
     """
 
     parents: dict[_Node, list[_Node]] = field(default_factory=dict)
     children: dict[tuple[_Node, tuple[object, ...]], list[_Node]] = field(default_factory=dict)
-    groups: dict[_Node, list[object]] = field(default_factory=dict)
 
 
 def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
@@ -448,10 +453,6 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
             continue  # a repeated row says nothing new (and must not count a child twice)
         tree.parents.setdefault(child, []).append(parent)
         tree.children.setdefault((parent, child[:2]), []).append(child)
-        for node in (child, parent):
-            members = tree.groups.setdefault(node[:2], [])
-            if node[2] not in members:
-                members.append(node[2])
     return tree
 
 
@@ -468,8 +469,10 @@ def _population(
     ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
     (a total row: ``_TOTAL_KEY``, followed by its area when the areas are one population);
     ``rows`` are the population's row positions; ``outer`` the population's own columns'
-    values. A group the hierarchy knows but the table lacks is an unknown, never assumed to be
-    zero.
+    values. A group missing from a partition the population publishes had no one in it (a
+    reader knows that, DOMAIN.md section 7), so it is a known zero and leaves the relations; a
+    group of a partition the population does not publish (a level printed only for England) is
+    an unknown.
     """
     builder = _RelationBuilder()
     partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
@@ -480,9 +483,8 @@ def _population(
             partitions.setdefault(key[:-1], {})[key] = None
     node = _NodeMap(inner, cols)
     area = inner.index(cols.region) if cols.region in inner else None
+    builder.listed = set(partitions)
     for part, members in partitions.items():
-        known = tree.groups.get(node.dim_level(part), []) if node.active else []
-        members.update(dict.fromkeys((*part, group) for group in known))
         if not cols.complete:
             members[(*part, _UNLISTED)] = None
         total = _TOTAL_KEY if area is None else (_TOTAL, part[area])
@@ -627,15 +629,12 @@ def _hierarchy_relations(
     return [(parent_key, members) for (parent_key, _), members in relations.items()]
 
 
-def _populations(
-    table: pd.DataFrame, cols: _Columns, hierarchy: pd.DataFrame | None
-) -> list[_Population]:
+def _populations(table: pd.DataFrame, cols: _Columns, tree: _Hierarchy) -> list[_Population]:
     """Split ``table`` into populations and build each one's relations.
 
     With an area column (``cols.region``) England and its regions are one population, the area
     the first of the inner columns, so England = the sum of the regions ties their cells.
     """
-    tree = _read_hierarchy(hierarchy)
     outer = [c for c in cols.population if c != cols.region]
     inner = [c for c in cols.partition if c not in outer]
     if cols.region is not None:
@@ -705,6 +704,7 @@ class _State:
     suppressed: np.ndarray
     reason: np.ndarray
     populations: list[_Population]
+    tree: _Hierarchy = field(default_factory=lambda: _Hierarchy())
     threshold: int = MIN_THRESHOLD
     leads: list[_Lead] = field(default_factory=list)
     """The tables leading a one-way :class:`Link` this table follows."""
@@ -739,6 +739,7 @@ class _Lead:
         leader_keys: the leader's link key of each of its rows.
         listed: the partitions (link key without the group) of a leader that lists every
             group, so that a "Not stated" with no row there is nobody.
+        rows: the follower's rows of each link key.
     """
 
     leader: _State
@@ -746,6 +747,7 @@ class _Lead:
     keys: list[tuple[object, ...]]
     leader_keys: list[tuple[object, ...]]
     listed: set[tuple[object, ...]]
+    rows: dict[tuple[object, ...], list[int]]
 
 
 @dataclass(frozen=True)
@@ -757,6 +759,8 @@ class _Joint:
         matrix, measures, unknown, bounds: as :func:`ranges.narrow_cells` takes them.
         owners: appended variable of a published leader cell -> (its table, its rows).
         linked: own variable -> the appended variables that bound it.
+        floors: appended variable of a cell the leader does not print -> the follower's
+            published rows (other items) that set its floor.
     """
 
     matrix: csr_array
@@ -765,6 +769,7 @@ class _Joint:
     bounds: ranges.Bounds | None
     owners: dict[int, tuple[_State, np.ndarray]]
     linked: dict[int, list[int]]
+    floors: dict[int, list[int]]
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -785,7 +790,10 @@ def _observe(
         suppressed = np.array(frame["suppressed"].fillna(False), dtype=bool)
         old = frame.get("suppression_reason", pd.Series(None, index=frame.index, dtype=object))
         reason = np.where(suppressed, old.fillna(REASON_SECONDARY).to_numpy(dtype=object), None)
-    return _State(name, frame, cols, base, suppressed, reason, _populations(frame, cols, hierarchy))
+    tree = _read_hierarchy(hierarchy)
+    return _State(
+        name, frame, cols, base, suppressed, reason, _populations(frame, cols, tree), tree
+    )
 
 
 def _start(
@@ -860,12 +868,15 @@ def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
     it follows (:class:`_Lead`): each of its cells is at most the leader's cell with the same
     link key, and each unlisted remainder at most the leader's "Not stated" (0 where the leader
     lists every group but that). A reader holds all of them together, so the follower is read
-    within the leader's own relations, not within each leader cell's range alone."""
-    matrices, measures = [pop.matrix], [_measures(state, pop)]
-    unknown = [_unknown(pop, hidden)]
-    ceiling = [np.full(pop.matrix.shape[1], np.inf)]
+    within the leader's own relations, not within each leader cell's range alone. A cell the
+    leader does not print (an intersection) is still a number of people there
+    (:func:`_unprinted`)."""
+    matrices: list[tuple[int, np.ndarray | csr_array]] = [(0, pop.matrix)]
+    measures, unknown = [_measures(state, pop)], [_unknown(pop, hidden)]
+    ceiling, floor = [np.full(pop.matrix.shape[1], np.inf)], [np.zeros(pop.matrix.shape[1])]
     pairs: list[tuple[int, int]] = []
     owners: dict[int, tuple[_State, np.ndarray]] = {}
+    floors: dict[int, list[int]] = {}
     offset = pop.matrix.shape[1]
     group = state.cols.group
     for lead in state.leads:
@@ -874,9 +885,12 @@ def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
             if any(pop.scope.get(c, v) != v for c, v in other.scope.items()):
                 continue
             index = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
+            unprinted: list[tuple[int, tuple[object, ...]]] = []
             for cell, rows in enumerate(pop.cells):
                 key = lead.keys[rows[0]]
-                if key in index and key not in leader.lifting:
+                if key not in index:
+                    unprinted.append((cell, key))
+                elif key not in leader.lifting:
                     pairs.append((cell, index[key]))
             for column, values in pop.remainders.items():
                 key = _key(NOT_STATED if c == group else values.get(c) for c in lead.on)
@@ -887,26 +901,101 @@ def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
             suppressed, zero, _ = _cell_status(leader, other)
             owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)
                            if not suppressed[j]})  # fmt: skip
-            matrices.append(other.matrix)
+            matrices.append((offset, other.matrix))
             measures.append(_measures(leader, other))
             unknown.append(_unknown(other, suppressed & ~zero))
             ceiling.append(np.full(other.matrix.shape[1], np.inf))
+            floor.append(np.zeros(other.matrix.shape[1]))
             offset += other.matrix.shape[1]
+            if unprinted:
+                block, least, links, setters = _unprinted(state, lead, index, unprinted, offset)
+                pairs += links
+                floors |= setters
+                matrices.append((0, block))
+                measures.append(np.full((1, len(least)), np.nan))
+                unknown.append(np.ones(len(least), dtype=bool))
+                ceiling.append(np.full(len(least), np.inf))
+                floor.append(least)
+                offset += len(least)
     depth = max(len(m) for m in measures)
     padded = [np.vstack([m, np.full((depth - len(m), m.shape[1]), np.nan)]) for m in measures]
     linked: dict[int, list[int]] = {}
     for own, appended in pairs:
         linked.setdefault(own, []).append(appended)
     return _Joint(
-        matrix=block_diag(matrices, format="csr"),
+        matrix=_stack(matrices, offset),
         measures=np.hstack(padded),
         unknown=np.concatenate(unknown),
-        bounds=ranges.Bounds(np.array(pairs, dtype=int).reshape(-1, 2), np.concatenate(ceiling))
+        bounds=ranges.Bounds(np.array(pairs, dtype=int).reshape(-1, 2), np.concatenate(ceiling),
+                             np.concatenate(floor))
         if pairs or len(matrices) > 1
         else None,
         owners=owners,
         linked=linked,
-    )
+        floors=floors,
+    )  # fmt: skip
+
+
+def _stack(blocks: list[tuple[int, np.ndarray | csr_array]], width: int) -> csr_array:
+    """The joint relation matrix, ``width`` columns: each block's rows, its columns starting
+    at the block's first column."""
+    rows = []
+    for start, block in blocks:
+        sparse = csr_array(block)
+        after = width - start - sparse.shape[1]
+        rows.append(hstack([csr_array((sparse.shape[0], start)), sparse,
+                            csr_array((sparse.shape[0], after))], format="csr"))  # fmt: skip
+    return csr_array(vstack(rows, format="csr"))
+
+
+def _unprinted(
+    state: _State,
+    lead: _Lead,
+    index: Mapping[tuple[object, ...], int],
+    cells: list[tuple[int, tuple[object, ...]]],
+    offset: int,
+) -> tuple[csr_array, np.ndarray, list[tuple[int, int]], dict[int, list[int]]]:
+    """The leader's cells that the follower prints and the leader does not (an intersection,
+    say White x Hospital): each is an unknown number of people, at least the most that any
+    item publishes for it, and the crossings of one margin add up to no more than the
+    leader's margin (White). So items answered by everyone bound each other through the
+    people behind them.
+
+    Returns the block's relations (``margin - sum(crossings) - slack = 0``, over every column
+    up to and including the block's own: its unknowns from ``offset``, then one slack per
+    relation), the floor of each of its unknowns, the pairs (follower cell, its unknown) and,
+    per unknown with a floor, the follower's published rows that set it.
+    """
+    at = {c: lead.on.index(c) for c in (state.cols.dimension, state.cols.level, state.cols.group)
+          if c is not None and c in lead.on}  # fmt: skip
+    own = {key: offset + i for i, (_, key) in enumerate(cells)}
+    least = np.zeros(len(cells))
+    setters: dict[int, list[int]] = {}
+    for i, (_, key) in enumerate(cells):
+        shown = [r for r in lead.rows.get(key, []) if not state.suppressed[r]]
+        least[i] = np.nanmax(state.base[shown], initial=0.0)
+        if least[i] > 0:
+            setters[offset + i] = [r for r in shown if state.base[r] > 0]
+    splits: dict[tuple[int, tuple[object, ...]], list[int]] = {}
+    if len(at) == 3:
+        for _, key in cells:
+            node = tuple(key[at[c]] for c in at)
+            for parent in state.tree.parents.get(node, []):
+                margin = list(key)
+                for c, value in zip(at, parent, strict=True):
+                    margin[at[c]] = value
+                var = index.get(tuple(margin), own.get(tuple(margin)))
+                if var is not None:
+                    splits.setdefault((var, node[:2]), []).append(own[key])
+    width = offset + len(cells) + len(splits)
+    matrix = lil_array((len(splits), width))
+    for r, ((margin, _), crossings) in enumerate(splits.items()):
+        matrix[r, margin] = 1.0
+        for var in crossings:
+            matrix[r, var] = -1.0
+        matrix[r, offset + len(cells) + r] = -1.0
+    least = np.concatenate([least, np.zeros(len(splits))])
+    return csr_array(matrix), least, [(cell, own[key]) for cell, key in cells], setters
 
 
 def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
@@ -944,25 +1033,58 @@ def _widening(
     """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
     ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate.
 
-    Suppressing the published leader cells that bound ``cell`` is a candidate too (upper
-    protection, as tau-Argus has it: a hidden item cell is at most its group's published
-    respondents), tried by their base among the related candidates. Returns the chosen variable
-    and, when it is that, the leader cells to suppress (table, rows).
+    Two more kinds of candidate bound ``cell`` from other populations, each tried by its cost
+    (the bases it hides) among the related candidates: the published leader cells above it
+    (upper protection, as tau-Argus has it: a hidden item cell is at most its group's published
+    respondents), and the other items' published cells that set the floor of the unprinted
+    leader cell above it (:func:`_unprinted`). Returns the chosen variable of ``pop`` (or
+    ``-1``) and the cells to suppress instead (table, rows).
     """
     joint = _joint(state, pop, hidden)
-    tries = [ranges.Widening(int(c)) for c in candidates[:_WIDENING_TRIES]]
+    tries = [ranges.Widening(hide=(int(c),)) for c in candidates[:_WIDENING_TRIES]]
+    related = (pop.matrix[pop.matrix[:, cell] != 0][:, : pop.n_cells] != 0).any(axis=0)
+    elsewhere: dict[ranges.Widening, list[tuple[_State, np.ndarray]]] = {}
     bounding = [joint.owners[var] for var in joint.linked.get(cell, []) if var in joint.owners]
     if bounding:
-        cost = min(float(np.nanmax(leader.base[rows])) for leader, rows in bounding)
-        related = (pop.matrix[pop.matrix[:, cell] != 0][:, : pop.n_cells] != 0).any(axis=0)
-        at = next((i for i, t in enumerate(tries)
-                   if not related[t.var] or base[t.var] > cost), len(tries))  # fmt: skip
-        tries.insert(at, ranges.Widening(cell, lift=True))
+        elsewhere[ranges.Widening(lift=(cell,))] = bounding
+    below = {var: [own for own, above in joint.linked.items() if var in above and not hidden[own]]
+             for var in _floored(joint, cell)}  # fmt: skip
+    for var, own in below.items():
+        rows = [*joint.floors[var], *(r for c in own for r in pop.cells[c])]
+        elsewhere[ranges.Widening(hide=tuple(own), unfloor=(var,))] = [(state, np.array(rows))]
+    for widening, cells in elsewhere.items():
+        cost = sum(float(np.nansum(table.base[rows])) for table, rows in cells)
+        at = next((i for i, t in enumerate(tries) if len(t.hide) == 1 and not t.unfloor
+                   and (not related[t.hide[0]] or base[t.hide[0]] > cost)), len(tries))  # fmt: skip
+        tries.insert(at, widening)
     found = _read(state, joint, lambda j: ranges.first_widening(
         j.matrix, j.measures, j.unknown, cell, tries, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+    if found is None and len(elsewhere) > 1:
+        # A cell bounded through the people behind several margins needs two of them lowered.
+        for one, two in itertools.combinations(list(elsewhere), 2):
+            both = ranges.Widening(one.hide + two.hide, one.lift + two.lift,
+                                   one.unfloor + two.unfloor)  # fmt: skip
+            elsewhere.setdefault(both, elsewhere[one] + elsewhere[two])
+        pairs = [w for w in elsewhere if len(w.hide + w.lift + w.unfloor) > 1 and
+                 len(w.lift + w.unfloor) > 1]  # fmt: skip
+        found = _read(state, joint, lambda j: ranges.first_widening(
+            j.matrix, j.measures, j.unknown, cell, pairs, threshold=state.threshold,
+            bounds=j.bounds))  # fmt: skip
     if found is None:
         return int(candidates[0]), []
-    return found.var, bounding if found.lift else []
+    return (found.hide[0], []) if found not in elsewhere else (-1, elsewhere[found])
+
+
+def _floored(joint: _Joint, cell: int) -> list[int]:
+    """The unprinted leader cells above ``cell`` and those sharing a margin with them, that
+    have a floor (:func:`_unprinted`): lowering a sibling's floor raises what ``cell`` may be."""
+    above = [var for var in joint.linked.get(cell, []) if var not in joint.owners]
+    if not above or not joint.floors:
+        return []
+    columns = csc_array(joint.matrix)
+    rows = np.unique(np.concatenate([columns[:, [var]].indices for var in above]))
+    near = np.unique(csr_array(joint.matrix)[rows].indices) if len(rows) else np.zeros(0, int)
+    return [int(var) for var in {*above, *near} if var in joint.floors]
 
 
 def _exposed(state: _State, pop: _Population, hidden: np.ndarray) -> tuple[list[int], bool]:
@@ -999,9 +1121,9 @@ def _protect(state: _State, pop: _Population) -> bool:
         if not by_range:
             chosen = _complement(pop, hidden, cell, candidates)
         else:
-            chosen, bounding = _widening(state, pop, hidden, cell, candidates, base)
-            if bounding:
-                _lift(state, pop, cell, bounding)
+            chosen, elsewhere = _widening(state, pop, hidden, cell, candidates, base)
+            if elsewhere:
+                _suppress_elsewhere(state, pop, cell, elsewhere)
                 return True
         suppressed[chosen] = True
         changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
@@ -1059,16 +1181,20 @@ def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
     return changed
 
 
-def _lift(
-    state: _State, pop: _Population, cell: int, bounding: list[tuple[_State, np.ndarray]]
+def _suppress_elsewhere(
+    state: _State, pop: _Population, cell: int, cells: list[tuple[_State, np.ndarray]]
 ) -> None:
-    """Suppress the leader cells that bound ``cell`` and read the follower without their
-    bounds until each leader's next pass has protected them (:attr:`_State.lifting`)."""
-    reason = f"secondary: bounds a suppressed cell in linked table '{state.name}'"
-    for leader, rows in bounding:
-        leader.mark(rows, reason)
-    for lead in state.leads:
-        lead.leader.lifting.add(lead.keys[pop.cells[cell][0]])
+    """Suppress the cells of other populations that bound ``cell`` (:func:`_widening`). Leader
+    cells: the followers read ``cell`` without their bound until each leader's next pass has
+    protected them (:attr:`_State.lifting`)."""
+    for table, rows in cells:
+        if table is state:
+            table.mark(rows, REASON_SECONDARY)
+            continue
+        table.mark(rows, f"secondary: bounds a suppressed cell in linked table '{state.name}'")
+        for lead in state.leads:
+            if lead.leader is table:
+                table.lifting.add(lead.keys[pop.cells[cell][0]])
 
 
 def _leads(states: Mapping[str, _State], links: Sequence[Link], name: str) -> list[_Lead]:
@@ -1080,7 +1206,11 @@ def _leads(states: Mapping[str, _State], links: Sequence[Link], name: str) -> li
         at = link.on.index(leader.cols.group) if leader.cols.group in link.on else None
         listed = ({key[:at] + key[at + 1 :] for key in keys}
                   if leader.cols.complete and at is not None else set())  # fmt: skip
-        leads.append(_Lead(leader, link.on, _link_keys(states[name], link.on), keys, listed))
+        follower = _link_keys(states[name], link.on)
+        rows: dict[tuple[object, ...], list[int]] = {}
+        for row, key in enumerate(follower):
+            rows.setdefault(key, []).append(row)
+        leads.append(_Lead(leader, link.on, follower, keys, listed, rows))
     return leads
 
 
