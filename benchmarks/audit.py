@@ -1,8 +1,9 @@
 """Time the independent disclosure auditor (issue 11) on synthetic releases.
 
 For each size, a workspace is generated and ingested with the real `ptw ingest` (not timed), the
-analysis runs in-process and returns the suppressed release without the analyse gate (not
-timed), then :func:`toolkit.disclosure.audit.attack` is timed on every table of the release.
+analysis runs in-process (not timed; ``run_plan`` already attacks the release with the true
+values and refuses one it can break), then :func:`toolkit.disclosure.audit.attack` is timed on
+every table of the release as an outside reader would run it, without the true values.
 Prints cells attacked, cells recovered by route, seconds and the 1-minute load average before
 and after (the machine is shared).
 

@@ -98,7 +98,7 @@ LAYOUTS: dict[str, TableLayout] = {
     "workforce_rates": TableLayout(
         partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_STAFF, complete=False, count_cols=_COUNTS,
-        exact_sums=False,
+        exact_sums=False, lists_everyone=True,
     ),
     "survival_curves": TableLayout(
         base_col="n_risk", partition_cols=("region", "time", "dimension", "level"),
@@ -124,13 +124,14 @@ LAYOUTS: dict[str, TableLayout] = {
         within_base=("withdrawals", "completers", "registered_within_6m"),
         comparison_cols=("attrition_rl", "attrition_rl_ci_low", "attrition_rl_ci_high",
                          "conversion_rl", "conversion_rl_ci_low", "conversion_rl_ci_high"),
-        exact_sums=False,
+        exact_sums=False, lists_everyone=True,
     ),
     "recruitment": TableLayout(
         base_col="shortlisted", partition_cols=("year", "region", "dimension", "level"),
         population_cols=("year", "region"), total_group=ALL_SHORTLISTED, complete=False,
         within_base=("appointed",),
         comparison_cols=("rel_likelihood", "rl_ci_low", "rl_ci_high"), exact_sums=False,
+        lists_everyone=True,
     ),
 }  # fmt: skip
 """Disclosure layouts. The time-in-post curves and their summaries are not tied across areas

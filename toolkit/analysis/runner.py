@@ -76,8 +76,10 @@ PROFILE_PARTITION = ("survey", "cycle", "region", "dimension", "level")
 CELL = ("survey", "cycle", "region", "dimension", "level", "group")
 TEST_RESULT = ("test", "statistic", "dof", "test_p_value")
 LAYOUTS = {
-    "comparisons": TableLayout(partition_cols=PARTITION, complete=False, within_base=("events",)),
-    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION),
+    "comparisons": TableLayout(
+        partition_cols=PARTITION, complete=False, within_base=("events",), lists_everyone=True
+    ),
+    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION, lists_everyone=True),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"
     ),

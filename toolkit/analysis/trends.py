@@ -96,6 +96,7 @@ LAYOUTS: dict[str, TableLayout] = {
         population_cols=("survey", "region", "indicator", "cycle"),
         complete=False,
         within_base=("events",),
+        lists_everyone=True,
     ),
     "trend_interactions": TableLayout(
         base_col="smallest_n",
@@ -117,6 +118,7 @@ LAYOUTS: dict[str, TableLayout] = {
         population_cols=("survey", "cycle", "region", "indicator"),
         complete=False,
         within_base=("events",),
+        lists_everyone=True,
     ),
     "representation": TableLayout(
         partition_cols=("source", "cycle", "region", "dimension", "level"),

@@ -16,10 +16,13 @@ def analyse_workspace(space: Workspace) -> Path:
     folder.
 
     The audit seal (``toolkit.bundle``) is written only after the disclosure checks passed at
-    the threshold used (``space.threshold``: ptw.toml's, or `--threshold`): ``run_plan`` ends
-    with the suppressor's own audit (``assert_no_disclosure`` over every table it suppressed),
-    and the tables it derives without an audit layout must show no number in a suppressed row
-    (``assert_blanked``). A failing check raises and writes nothing. `ptw report` and
+    the threshold used (``space.threshold``: ptw.toml's, or `--threshold`): ``run_plan`` has
+    the independent auditor attack every count the release publishes (England, every region,
+    every cycle, every count table together; ``toolkit.disclosure.audit.assert_protected``)
+    and ends with the suppressor's own audit (``assert_no_disclosure`` over every table it
+    suppressed); the tables it derives without an audit layout must show no number in a
+    suppressed row (``assert_blanked``). A failing check raises, naming the table, cell, range
+    and route, and writes nothing. `ptw report` and
     `ptw export --excel` publish only from a bundle whose seal verifies with this workspace's
     key at its threshold or higher.
 

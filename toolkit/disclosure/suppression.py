@@ -47,8 +47,18 @@ Rules (DOMAIN.md section 7):
   together). A follower cell such a reader pins may be widened by suppressing the leader cell
   that bounds it (upper protection), tried by cost among the follower's own candidates; the
   followers then read it as unbounded until the leader's next pass has protected it (leaders
-  go first in each pass). Links and secondary suppression are iterated to a fixed point, and
-  the last pass reads every follower with every bound.
+  go first in each pass). A cell the leader does not print (an item's ethnicity x sector
+  cell) is still a number of people there: at least the most any item publishes for it, and
+  the crossings of one margin add up to no more than the leader's margin; so items answered
+  by nearly everyone bound each other through the people behind them, and a complement may
+  be the same cell in the other items (tried by cost, alone or two at a time). Links and
+  secondary suppression are iterated to a fixed point, and the last pass reads every
+  follower with every bound.
+* **Absent groups**: in a table that lists everyone (``TableLayout.lists_everyone``: a group
+  with anyone in it always has a row), a group with no row in a partition the population
+  publishes had no one in it (every reader knows that), so it is a known zero; a group of a
+  partition not published for that population (a level printed for England only) is an
+  unknown, and so is a missing group of a table that republishes a subset of cells.
 * **Comparisons**: a row whose reference group is suppressed keeps its own estimate but loses
   every comparison value (RL, difference, test): the reference rate is recoverable from them.
 * **Rounding** (optional, on ``count_cols`` after suppression): ``nhs_digital`` shows counts 1-7
@@ -56,8 +66,10 @@ Rules (DOMAIN.md section 7):
   1-9. Zero stays zero.
 
 ``SuppressionPolicy.secondary=False`` exists so tests can show that primary suppression alone
-leaks; :func:`audit_disclosure` (run whenever a bundle is written or a report rendered) finds that
-leak, so such an output is refused rather than published.
+leaks; :func:`audit_disclosure` (run whenever a bundle is written) finds that leak, so such an
+output is refused rather than published. The independent auditor
+(:mod:`toolkit.disclosure.audit`, which shares no code with this module) then attacks the whole
+release before its bundle is written.
 """
 
 from __future__ import annotations
@@ -202,6 +214,11 @@ class TableLayout:
             in the surveys). Off for administrative records, where England also counts records
             without a region and a coarse code may lack a finer one: the parent is then at
             least the sum of its parts (an unpublished non-negative remainder).
+        lists_everyone: whether a group with anyone in it always has a row (suppressed if
+            small) in every partition the table prints, so a group missing from one had no one
+            in it, as any reader will assume (the count tables of a release). Off for a table
+            that republishes a chosen subset of another table's cells (models, funnel plots):
+            a missing group there is an unknown.
     """
 
     base_col: str = "n"
@@ -222,6 +239,7 @@ class TableLayout:
     within_base: tuple[str, ...] = ()
     ranges: bool = True
     exact_sums: bool = True
+    lists_everyone: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +278,7 @@ class _Columns:
     within: tuple[str, ...]
     ranges: bool
     exact_sums: bool
+    lists_everyone: bool
 
 
 def _holds_numbers(column: pd.Series) -> bool:
@@ -320,6 +339,7 @@ def _resolve(layout: TableLayout, table: pd.DataFrame) -> _Columns:
         within=tuple(c for c in layout.within_base if c in present),
         ranges=layout.ranges,
         exact_sums=layout.exact_sums,
+        lists_everyone=layout.lists_everyone,
     )
 
 
@@ -432,10 +452,12 @@ class _Hierarchy:
             dimension and level, published or not. A parent can be split several ways (White
             into detailed White groups, and into White x each sector); each way is its own
             relation.
+        groups: (dimension, level) -> every group the hierarchy knows at that level.
     """
 
     parents: dict[_Node, list[_Node]] = field(default_factory=dict)
     children: dict[tuple[_Node, tuple[object, ...]], list[_Node]] = field(default_factory=dict)
+    groups: dict[_Node, list[object]] = field(default_factory=dict)
 
 
 def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
@@ -453,6 +475,10 @@ def _read_hierarchy(hierarchy: pd.DataFrame | None) -> _Hierarchy:
             continue  # a repeated row says nothing new (and must not count a child twice)
         tree.parents.setdefault(child, []).append(parent)
         tree.children.setdefault((parent, child[:2]), []).append(child)
+        for node in (child, parent):
+            members = tree.groups.setdefault(node[:2], [])
+            if node[2] not in members:
+                members.append(node[2])
     return tree
 
 
@@ -469,10 +495,11 @@ def _population(
     ``cell_keys[row]`` is the row's cell key: its ``inner`` partition values then its group
     (a total row: ``_TOTAL_KEY``, followed by its area when the areas are one population);
     ``rows`` are the population's row positions; ``outer`` the population's own columns'
-    values. A group missing from a partition the population publishes had no one in it (a
-    reader knows that, DOMAIN.md section 7), so it is a known zero and leaves the relations; a
-    group of a partition the population does not publish (a level printed only for England) is
-    an unknown.
+    values. In a table that lists everyone (``cols.lists_everyone``) a group missing from a
+    partition the population publishes had no one in it (a reader knows that, DOMAIN.md
+    section 7), so it is a known zero and leaves the relations; a group of a partition the
+    population does not publish (a level printed only for England) is an unknown. In other
+    tables a group the hierarchy knows but the table lacks is an unknown, never a zero.
     """
     builder = _RelationBuilder()
     partitions: dict[tuple[object, ...], dict[tuple[object, ...], None]] = {}
@@ -483,8 +510,12 @@ def _population(
             partitions.setdefault(key[:-1], {})[key] = None
     node = _NodeMap(inner, cols)
     area = inner.index(cols.region) if cols.region in inner else None
-    builder.listed = set(partitions)
+    if cols.lists_everyone:
+        builder.listed = set(partitions)
     for part, members in partitions.items():
+        if not cols.lists_everyone and node.active:
+            known = tree.groups.get(node.dim_level(part), [])
+            members.update(dict.fromkeys((*part, group) for group in known))
         if not cols.complete:
             members[(*part, _UNLISTED)] = None
         total = _TOTAL_KEY if area is None else (_TOTAL, part[area])
