@@ -1153,9 +1153,11 @@ def _protect(state: _State, pop: _Population) -> bool:
             chosen = _complement(pop, hidden, cell, candidates)
         else:
             chosen, elsewhere = _widening(state, pop, hidden, cell, candidates, base)
-            if elsewhere:
+            if elsewhere:  # read on at once: the reader sees the cells it suppressed as hidden
                 _suppress_elsewhere(state, pop, cell, elsewhere)
-                return True
+                suppressed, zero, base = _cell_status(state, pop)
+                changed = True
+                continue
         suppressed[chosen] = True
         changed |= state.mark(pop.cells[chosen], REASON_SECONDARY)
 
