@@ -1118,13 +1118,19 @@ def _floored(joint: _Joint, cell: int) -> list[int]:
     return [int(var) for var in {*above, *near} if var in joint.floors]
 
 
-def _exposed(state: _State, pop: _Population, hidden: np.ndarray) -> tuple[list[int], bool]:
+def _exposed(
+    state: _State, pop: _Population, hidden: np.ndarray, proved: set[int]
+) -> tuple[list[int], bool]:
     """Hidden cells the relations determine; if none, those the ranges pin too narrowly
-    (and whether the ranges test found them)."""
+    (and whether the ranges test found them). ``proved``: cells already read wide enough in
+    this pass, skipped and added to (suppression only ever widens a range)."""
     determined = hidden & _determined(pop.matrix, _unknown(pop, hidden), pop.n_cells)[: pop.n_cells]
     if determined.any() or not state.cols.ranges:
         return list(np.flatnonzero(determined)), False
-    return _narrow(state, pop, hidden, np.flatnonzero(hidden)), True
+    unread = np.array([c for c in np.flatnonzero(hidden) if c not in proved], dtype=int)
+    narrow = _narrow(state, pop, hidden, unread)
+    proved.update(int(c) for c in unread if c not in set(narrow))
+    return narrow, True
 
 
 def _protect(state: _State, pop: _Population) -> bool:
@@ -1134,9 +1140,10 @@ def _protect(state: _State, pop: _Population) -> bool:
     if not (suppressed & ~zero).any():
         return False
     changed = False
+    proved: set[int] = set()
     while True:
         hidden = suppressed & ~zero
-        exposed, by_range = _exposed(state, pop, hidden)
+        exposed, by_range = _exposed(state, pop, hidden, proved)
         if not exposed:
             return changed
         cell = int(min(exposed, key=lambda c: pop.keys[c]))
