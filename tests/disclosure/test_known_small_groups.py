@@ -84,7 +84,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pd.Dat
     with ResponseStore(space.store_path) as store:
         for path in exports:
             _edit(path)
-            survey, cycle, region = path.stem.split("_")
+            _, cycle, region = path.stem.split("_")
             ingest_survey_file(store, path, instrument=instrument, cycle=int(cycle),
                                region=region, secret=space.secret())  # fmt: skip
     runner = CliRunner()

@@ -742,6 +742,8 @@ class _State:
     lifting: set[tuple[object, ...]] = field(default_factory=set)
     """Link keys of cells suppressed to widen a follower's cell since this table's last
     secondary pass: followers read them as unbounded until that pass has protected them."""
+    verified: dict[int, tuple[object, ...]] = field(default_factory=dict)
+    """Population index -> its :func:`_inputs` when it was last found protected."""
 
     @property
     def zero(self) -> np.ndarray:
@@ -912,9 +914,7 @@ def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
     group = state.cols.group
     for lead in state.leads:
         leader = lead.leader
-        for other in leader.populations:
-            if any(pop.scope.get(c, v) != v for c, v in other.scope.items()):
-                continue
+        for other in _leading(pop, leader):
             index = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
             unprinted: list[tuple[int, tuple[object, ...]]] = []
             for cell, rows in enumerate(pop.cells):
@@ -1133,11 +1133,37 @@ def _exposed(
     return narrow, True
 
 
-def _protect(state: _State, pop: _Population) -> bool:
-    """Secondary suppression in one population until no suppressed cell is determined or
-    pinned to a range a reader could use (:mod:`toolkit.disclosure.ranges`)."""
+def _leading(pop: _Population, leader: _State) -> list[_Population]:
+    """The leader's populations of the same scope as ``pop`` (read joined to it)."""
+    return [other for other in leader.populations
+            if all(pop.scope.get(c, v) == v for c, v in other.scope.items())]  # fmt: skip
+
+
+def _inputs(state: _State, pop: _Population) -> tuple[object, ...]:
+    """Everything suppression changes that a reading of ``pop`` (:func:`_joint`) depends on:
+    which of its rows, of the same table's rows sharing a link key with them (other items) and
+    of the leaders' populations of its scope are suppressed or known zero, and which of its
+    link keys a leader is lifting. Equal inputs give the same reading."""
+    own = [np.concatenate(pop.cells)]
+    parts: list[object] = []
+    for lead in state.leads:
+        keys = {lead.keys[rows[0]] for rows in pop.cells}
+        own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
+        theirs = [np.concatenate(other.cells) for other in _leading(pop, lead.leader)]
+        rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
+        parts += [lead.leader.suppressed[rows].tobytes(), lead.leader.zero[rows].tobytes(),
+                  frozenset(lead.leader.lifting & keys)]  # fmt: skip
+    rows = np.unique(np.concatenate(own))
+    return (state.suppressed[rows].tobytes(), state.zero[rows].tobytes(), *parts)
+
+
+def _protect(state: _State, index: int) -> bool:
+    """Secondary suppression in population ``index`` until no suppressed cell is determined or
+    pinned to a range a reader could use (:mod:`toolkit.disclosure.ranges`). A population whose
+    :func:`_inputs` are as when it was last found protected is not read again."""
+    pop = state.populations[index]
     suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any():
+    if not (suppressed & ~zero).any() or state.verified.get(index) == _inputs(state, pop):
         return False
     changed = False
     proved: set[int] = set()
@@ -1145,6 +1171,7 @@ def _protect(state: _State, pop: _Population) -> bool:
         hidden = suppressed & ~zero
         exposed, by_range = _exposed(state, pop, hidden, proved)
         if not exposed:
+            state.verified[index] = _inputs(state, pop)
             return changed
         cell = int(min(exposed, key=lambda c: pop.keys[c]))
         candidates = _candidates(pop, hidden, zero, base, cell)
@@ -1173,8 +1200,8 @@ def _secondary(state: _State) -> bool:
     """Secondary suppression over every population of the table; whether anything changed."""
     state.lifting.clear()
     changed = False
-    for pop in state.populations:
-        changed |= _protect(state, pop)
+    for index in range(len(state.populations)):
+        changed |= _protect(state, index)
     return changed
 
 
