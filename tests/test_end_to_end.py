@@ -8,6 +8,7 @@ inside the reported 95% CI, and the reported gap narrowing as injected.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -60,6 +61,21 @@ def test_demo_leaves_a_self_contained_report(demo_dir: Path) -> None:
     for title in ("Ethnic group", "Disability", "Sector", "Career stage"):
         assert title in html, f"no rates table by {title}"
     assert "No figure in this report describes fewer than 10 respondents" in html
+
+
+def test_an_item_asked_of_a_subgroup_says_so(demo_dir: Path) -> None:
+    """WDES 8 (reasonable adjustments) is asked of disabled staff only: its section says so
+    before its numbers, and no other indicator's section says it is asked of a subgroup."""
+    page = (demo_dir / "reports" / "national.html").read_text(encoding="utf-8")
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    seen = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    plan = read_bundle(demo_dir / "bundle").manifest["plan"]["indicators"]
+    asked = {i["label"]: i["asked_of"] for i in plan if i.get("asked_of")}
+    assert "Disabled staff" in asked.values(), "the demo plan has WDES 8, asked of disabled staff"
+    for label, who in asked.items():
+        said = rf"{re.escape(label)} Mirrors [^.]*\. Asked of {who.lower()} only\. Ethnic minority"
+        assert re.search(said, seen), f"{label}: its section does not say who is asked"
+    assert len(re.findall(r"Asked of [a-z ]+ only\.", seen)) == len(asked)
 
 
 def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:

@@ -745,7 +745,9 @@ def _finding_title(report: Report, name: str) -> str:
 def indicators(report: Report, *, aim: str | None = None) -> str:
     """Per indicator (of ``aim``, or all): one sentence, one forest plot, one compact table.
 
-    The sentence gives the headline comparisons; the chart every breakdown; the table the
+    The sentence names the standards the indicator mirrors, who is asked when not everyone
+    is (the plan's ``asked_of``: WDES 8 is asked of disabled staff only), and gives the
+    headline comparisons; the chart every breakdown; the table the
     ethnicity and disability rows (with England's relative likelihood in a regional report).
     Detailed groups are in the Excel workbook (:func:`annex` lists its sheets).
     """
@@ -759,9 +761,11 @@ def indicators(report: Report, *, aim: str | None = None) -> str:
             continue
         label = report.labels.get(name, name)
         standards = ", ".join(str(s) for s in indicator.get("standards", []) or [])
+        asked = str(indicator.get("asked_of") or "")
         parts.append(f"### {text.md_escape(label)}")
         line = _indicator_line(report, name)
         parts.append((f"Mirrors {text.md_escape(standards)}. " if standards else "")
+                     + (f"Asked of {text.md_escape(asked.lower())} only. " if asked else "")
                      + (_upper_first(line.split("**: ", 1)[-1]) if line else ""))  # fmt: skip
         chosen = _forest_rows(report, rows)
         parts.append(figure(
