@@ -195,7 +195,10 @@ def test_a_protected_release_passes() -> None:
     result = assert_protected({"comparisons": table}, threshold=10)
     assert result["protected"].all() and len(result) == 12  # n and events of six cells
     london = only(result, region="LON", group="Arab", measure="n")
-    assert london["lower"] == 0 and london["upper"] >= 10
+    assert london["upper"] - london["lower"] >= 10  # the span seen: within the true range
+    exact = only(attack({"comparisons": table}, threshold=10, exact=True), region="LON",
+                 group="Arab", measure="n")  # fmt: skip
+    assert (exact["lower"], exact["upper"]) == (0, 20)  # London's 20 hidden people, all Arab
 
 
 def test_the_same_release_fails_a_higher_threshold() -> None:
