@@ -5,12 +5,14 @@ published, so it finds every determined cell (and no phantom ones)."""
 from __future__ import annotations
 
 import itertools
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from toolkit.disclosure import audit
 from toolkit.disclosure.audit import TableSpec, attack
 
 THRESHOLD = 3
@@ -133,3 +135,26 @@ def test_certificates_around_the_truth_give_the_exact_verdicts(
     exact = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS, exact=True)
     assert fast["protected"].tolist() == exact["protected"].tolist()
     assert (fast["lower"] >= exact["lower"]).all() and (fast["upper"] <= exact["upper"]).all()
+
+
+@settings(max_examples=20, derandomize=True, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), min_size=6, max_size=6),
+    st.lists(st.integers(0, 12), min_size=6, max_size=6),
+    st.lists(st.integers(0, 6), min_size=6, max_size=6),
+)
+def test_blocks_attacked_side_by_side_give_the_findings_of_one_at_a_time(
+    counts: list[int], answered: list[int], events: list[int]
+) -> None:
+    """Blocks and certificates are solved in threads; every finding (bounds, verdict and route,
+    whose tracing budget is spent in block order) equals the one-thread attack's."""
+    shape = (len(REGIONS), len(GROUPS))
+    truth = linked_release(*(np.array(v).reshape(shape) for v in (counts, answered, events)))
+    published = suppress_both(truth)
+    for given_truth in (None, truth):
+        found = {}
+        for workers in (1, 3):
+            with patch.object(audit, "_WORKERS", workers):
+                found[workers] = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS,
+                                        truth=given_truth, traced=2)  # fmt: skip
+        pd.testing.assert_frame_equal(found[1], found[3])

@@ -45,9 +45,13 @@ unprotected cell and its route. Imports ``toolkit.errors`` only.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 import highspy
 import numpy as np
@@ -79,6 +83,8 @@ ATTACK_COLUMNS = (
     "route",
 )  # fmt: skip
 _EPS = 1e-6
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -504,9 +510,21 @@ def _value(system: _System, var: int, anchor: Mapping[int, float] | None) -> flo
 def _program(system: _System, block: _Block, drop: str | None = None,
              anchor: Mapping[int, float] | None = None,
              start: Mapping[int, float] | None = None) -> _Program:  # fmt: skip
-    """The block's program; ``drop`` leaves out one route's relations (to name the route);
-    ``anchor`` gives values to the variables outside the block that its relations touch;
-    ``start``, a feasible point of the block, spares the first solve (:func:`_started`)."""
+    """The block's program, solved once for a basis; ``drop`` leaves out one route's relations
+    (to name the route); ``anchor`` gives values to the variables outside the block that its
+    relations touch; ``start``, a feasible point of the block, spares the first solve
+    (:func:`_started`)."""
+    program = _model(system, block, drop, anchor)
+    if not (start is not None and _started(program.model, program.column, start)):
+        program.model.run()
+    program.model.setOptionValue("presolve", "off")
+    program.model.setOptionValue("simplex_strategy", _PRIMAL)
+    return program
+
+
+def _model(system: _System, block: _Block, drop: str | None = None,
+           anchor: Mapping[int, float] | None = None) -> _Program:  # fmt: skip
+    """The block's program, not solved (arguments as :func:`_program`)."""
     free = list(block.free)
     rows = [system.relations[r] for r in block.relations if system.relations[r][0] != drop]
     if drop == ROUTE_ZERO:
@@ -546,12 +564,42 @@ def _program(system: _System, block: _Block, drop: str | None = None,
     lp.a_matrix_.value_ = matrix.data
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
+    model.setOptionValue("threads", 1)
     model.passModel(lp)
-    if not (start is not None and _started(model, column, start)):
-        model.run()
-    model.setOptionValue("presolve", "off")
-    model.setOptionValue("simplex_strategy", _PRIMAL)
     return _Program(column, model)
+
+
+def _feasible_point(system: _System, block: _Block) -> dict[int, float]:
+    """Any feasible point of the block (empty if it has none), by the interior-point solver
+    without crossover: about four times faster than the simplex's first phase on the demo's
+    largest blocks, and a point is all that is asked (the caller checks it)."""
+    program = _model(system, block)
+    program.model.setOptionValue("solver", "ipm")
+    program.model.setOptionValue("run_crossover", "off")
+    x = program.optimum(np.zeros(len(program.column)))[2]
+    return {} if x is None else {v: float(x[i]) for v, i in program.column.items()}
+
+
+_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""Blocks attacked side by side: HiGHS releases the GIL while it solves, and each block's
+program is independent of the others'."""
+
+
+def _start_worker() -> None:
+    """Set up HiGHS's scheduler in a new thread: ``run`` does so and ``crossover`` does not
+    (crossover first in a fresh thread crashes, as in HiGHS issue #810)."""
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    model.setOptionValue("threads", 1)
+    model.run()
+
+
+def _side_by_side(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``[work(item) for item in items]``, in threads (same order, same results)."""
+    if _WORKERS == 1 or len(items) < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(min(_WORKERS, len(items)), initializer=_start_worker) as pool:
+        return list(pool.map(work, items))
 
 
 def _started(model: highspy.Highs, column: Mapping[int, int], start: Mapping[int, float]) -> bool:
@@ -672,9 +720,10 @@ def _rounds(program: _Program, columns: np.ndarray, limits: np.ndarray, start: n
 
 
 def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exact: bool,
-                  budget: list[int], point: Mapping[int, float] | None = None,
+                  point: Mapping[int, float] | None = None,
                   ) -> dict[int, tuple[float, float, str]]:  # fmt: skip
-    """Bounds and route for each target in one block.
+    """Bounds for each target in one block, and :data:`ROUTE_UNNAMED` for a target not
+    protected (:func:`_attack_blocks` names its route), else ``""``.
 
     Without ``exact``, a target whose values in the solutions already found span at least its
     limit is protected without being attacked on its own: its bounds are then the span seen,
@@ -709,12 +758,27 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
             out[v] = (math.nan, math.nan, ROUTE_CONTRADICTION)
             continue
         lower, upper = found
-        route = ""
-        if not _protected(lower, upper, limits[v]):
-            budget[0] -= 1
-            route = _route(system, block, v, point) if budget[0] >= 0 else ROUTE_UNNAMED
-        out[v] = (lower, upper, route)
+        out[v] = (lower, upper, "" if _protected(lower, upper, limits[v]) else ROUTE_UNNAMED)
     return out
+
+
+def _attack_blocks(system: _System, limits: Mapping[int, int], exact: bool, budget: list[int],
+                   point: Mapping[int, float] | None = None,
+                   ) -> dict[int, tuple[float, float, str]]:  # fmt: skip
+    """:func:`_attack_block` on every block of ``system`` holding a target, side by side; then
+    the route of each target not protected, in block order, while ``budget[0]`` (cells left to
+    trace) lasts."""
+    blocks = _blocks(system, set(limits))
+    found = _side_by_side(lambda block: _attack_block(system, block, limits, exact, point), blocks)
+    results: dict[int, tuple[float, float, str]] = {}
+    for block, bounds in zip(blocks, found, strict=True):
+        for v, (lower, upper, route) in bounds.items():
+            if route == ROUTE_UNNAMED:
+                budget[0] -= 1
+                if budget[0] >= 0:
+                    route = _route(system, block, v, point)
+            results[v] = (lower, upper, route)
+    return results
 
 
 # --- certificates around the true values ------------------------------------------------------
@@ -767,11 +831,8 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     broken = {v for relation in system.relations if _violated(system, relation, trial)
               for v in relation[1] if v in rest}  # fmt: skip
     point = trial
-    for block in _blocks(fixed, broken):
-        program = _program(fixed, block)
-        x = program.optimum(np.zeros(len(program.column)))[2]
-        if x is not None:
-            point |= {v: float(x[i]) for v, i in program.column.items()}
+    for found in _side_by_side(partial(_feasible_point, fixed), _blocks(fixed, broken)):
+        point |= found
     untrusted = {v for relation in system.relations if _violated(system, relation, point)
                  for v in relation[1]}  # fmt: skip
     return point, untrusted
@@ -826,11 +887,12 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
     members: dict[int, list[int]] = defaultdict(list)
     for v, root in inner.items():
         members[root].append(v)
-    proved: dict[int, tuple[float, float]] = {}
-    for root in sorted({inner[v] for v in limits if v in inner}):
+
+    def around(root: int) -> dict[int, tuple[float, float]]:
         wanted = [v for v in members[root] if v in limits]
+        proved: dict[int, tuple[float, float]] = {}
         if any(component.get(v, v) in spoiled for v in wanted):
-            continue
+            return proved
         near = {inner.get(u, u) for v in members[root] for r in touching[v]
                 for u in system.relations[r][1] if u not in fixed}  # fmt: skip
         widths = [members[root], sorted({u for n in near for u in members.get(n, [n])})]
@@ -838,7 +900,10 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
             wanted = [v for v in wanted if v not in proved]
             if wanted:
                 proved |= _spans(system, free, touching, wanted, limits, point)
-    return proved
+        return proved
+
+    roots = sorted({inner[v] for v in limits if v in inner})
+    return {v: span for found in _side_by_side(around, roots) for v, span in found.items()}
 
 
 def _spans(system: _System, free: list[int], touching: Mapping[int, list[int]], wanted: list[int],
@@ -954,20 +1019,21 @@ def attack(
             limits[cell.var] = max(limits.get(cell.var, 1), cell.limit)
     results: dict[int, tuple[float, float, str]] = {}
     relaxed, budget = _inner(system), [traced]
-    for block in _blocks(relaxed, set(limits)):
-        results |= _attack_block(relaxed, block, limits, exact, budget)
-    # Cells the relaxation leaves protected are attacked again with every relation, unless a
+    certified = bool(true) and not exact
+    if not certified:
+        # The relaxation's small blocks find most cells an attacker can narrow, cheaply.
+        results |= _attack_blocks(relaxed, limits, exact, budget)
+    # Cells the relaxation leaves protected are attacked with every relation, unless a
     # certificate around the true values already proves them protected.
-    survivors = {v: limits[v] for v, (_, _, route) in results.items() if not route}
+    survivors = {v: limit for v, limit in limits.items() if not results.get(v, (0, 0, ""))[2]}
     anchored: dict[int, float] | None = None
-    if true and survivors and not exact:
+    if certified and survivors:
         point, untrusted = _anchor(system, true)
         proved = _certify(system, relaxed, survivors, point, untrusted)
         results |= {v: (low, high, "") for v, (low, high) in proved.items()}
         survivors = {v: limit for v, limit in survivors.items() if v not in proved}
         anchored = point if not untrusted else None
-    for block in _blocks(system, set(survivors)):
-        results |= _attack_block(system, block, survivors, exact, budget, anchored)
+    results |= _attack_blocks(system, survivors, exact, budget, anchored)
     for cell in targets:
         if cell.var in system.known:
             value, where = system.known[cell.var]
