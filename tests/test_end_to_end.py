@@ -248,3 +248,30 @@ def test_custom_analysis_example_runs_on_the_api(demo_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Raked: converged=True" in result.stdout
     assert "Ethnic minority × Disabled" in result.stdout
+
+
+def test_each_region_gets_its_own_adjusted_models(demo_dir: Path) -> None:
+    """The regional report's "does the gap remain?" needs the region's own fits: the same
+    cells as England's in the latest cycle, adjusted for sector and career stage (region is
+    constant within a region, and the fit says so)."""
+    bundle = read_bundle(demo_dir / "bundle")
+    models, comparisons = bundle.table("models"), bundle.table("comparisons")
+    regional = models[models["region"] != "England"]
+    assert set(regional["region"]) == set(comparisons["region"]) - {"England"}
+    assert len(set(regional["region"])) == 7
+    latest = int(models["cycle"].max())
+    assert set(regional["cycle"]) == {latest}
+    adjusted = regional[regional["model"] == "adjusted"]
+    assert set(adjusted["covariates"]) == {"sector, career_stage"}
+    assert adjusted["note"].str.contains("not used (constant or absent): region", regex=False).all()
+    national = models[(models["region"] == "England") & (models["cycle"] == latest)]
+    keys = ["cycle", "indicator", "dimension", "group", "model"]
+    for region, rows in regional.groupby("region"):
+        assert sorted(map(tuple, rows[keys].to_numpy())) == sorted(
+            map(tuple, national[keys].to_numpy())
+        ), region
+    # a region's fit is its own, not England's copied: every published odds ratio differs
+    merged = adjusted.merge(national, on=keys, suffixes=("", "_england"))
+    published = merged[~merged["suppressed"] & ~merged["suppressed_england"]]
+    assert len(published) > 0
+    assert (abs(published["odds_ratio"] - published["odds_ratio_england"]) > 1e-6).all()

@@ -195,3 +195,33 @@ def test_adjusted_models_with_every_row_suppressed_is_a_sentence_not_a_crash():
         "Every adjusted comparison is suppressed: the groups are too small to publish for "
         "England in 2025."
     )
+
+
+def test_a_regions_adjusted_models_name_its_own_covariates_and_put_england_beside():
+    def fits(region: str, odds: list[float], covariates: str, suppressed: list[bool]):
+        return pd.DataFrame({
+            "survey": "culture", "cycle": 2025, "region": region, "indicator": "harassment",
+            "dimension": ["ethnicity", "ethnicity", "disability", "disability"], "level": "binary",
+            "group": ["Ethnic minority", "Ethnic minority", "Disabled", "Disabled"],
+            "model": ["adjusted", "unadjusted"] * 2, "odds_ratio": odds,
+            "ci_low": [o / 2 for o in odds], "ci_high": [o * 2 for o in odds], "p_value": 0.2,
+            "covariates": [covariates, ""] * 2, "suppressed": suppressed,
+        })  # fmt: skip
+
+    models = pd.concat([
+        fits("England", [1.5, 1.6, 1.23, 1.3], "sector, career_stage, region", [False] * 2 + [True] * 2),
+        fits("LON", [2.75, 2.5, 1.75, 1.8], "sector, career_stage", [False] * 4),
+    ])  # fmt: skip
+    report = sections.Report(
+        bundle=Bundle(tables={"models": models}, manifest={
+            "cycles": [2025], "plan": {"models": {"covariates": ["sector", "career_stage", "region"]}},
+        }), region="LON", place="London", labels={"harassment": "Harassment"}, cycles=(2025,),
+        threshold=10, band=(0.8, 1.25), indicators={"harassment": {}},
+    )  # fmt: skip
+    page = sections.adjusted_models(report)
+    assert page.startswith("Adjusted for sector, career stage, the difference remains")
+    assert "England: adjusted odds ratio (95% CI)" in page
+    assert "2.75" in page and "1.50" in page  # London's and England's adjusted odds ratios
+    assert (
+        "1.23" not in page and "0.61" not in page
+    )  # England's suppressed cell is not printed beside London's

@@ -803,11 +803,14 @@ def _compact_table(report: Report, rows: pd.DataFrame, label: str) -> str:
 
 def adjusted_models(report: Report) -> str:
     """Does the gap remain after sector, career stage and region? One table of odds ratios,
-    unadjusted and adjusted, for the headline comparisons of every indicator."""
+    unadjusted and adjusted, for the headline comparisons of every indicator; in a region's
+    report, England's adjusted odds ratio beside the region's."""
     models, missing = _region_rows(report, "models", "Adjusted models")
     if missing:
         return missing
     models = _select(models, cycle=report.latest) if "cycle" in models else models
+    england = _select(report.table("models", region=NATIONAL), cycle=report.latest,
+                      model="adjusted") if report.regional else models.iloc[0:0]  # fmt: skip
     if models.empty:
         return text.not_available("Adjusted models for the latest cycle")
     if models["suppressed"].all():
@@ -820,12 +823,25 @@ def adjusted_models(report: Report) -> str:
     wide = wide.reset_index()
     flags = models.groupby(keys)["suppressed"].any().reset_index()
     wide = wide.merge(flags, on=keys)
+    beside: tuple[tables.Column, ...] = ()
+    if not england.empty:
+        national = england[[*keys, "odds_ratio", "ci_low", "ci_high", "suppressed"]].rename(
+            columns={"odds_ratio": "odds_ratio_england", "ci_low": "ci_low_england",
+                     "ci_high": "ci_high_england", "suppressed": "england_suppressed"})  # fmt: skip
+        wide = wide.merge(national, on=keys, how="left")
+        hidden = wide["england_suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+        wide.loc[hidden, ["odds_ratio_england", "ci_low_england", "ci_high_england"]] = np.nan
+        beside = (tables.Column("odds_ratio_england", "England: adjusted odds ratio (95% CI)",
+                                "ratio", ci=("ci_low_england", "ci_high_england")),)  # fmt: skip
     wide["indicator_label"] = wide["indicator"].map(report.labels).fillna(wide["indicator"])
     wide["rank"] = wide["indicator"].map({n: i for i, n in enumerate(report.indicators)})
     wide = wide.sort_values(["rank", "dimension"], ascending=[True, False])
     remains = wide[(wide.get("ci_low_adjusted", 0) > 1) | (wide.get("ci_high_adjusted", 2) < 1)]
-    covariates = ", ".join(str(c).replace("_", " ") for c in
-                           report.bundle.manifest.get("plan", {}).get("models", {}).get("covariates", []))  # fmt: skip
+    # the covariates the fits used, in the plan's order (a region's fits drop region)
+    used = {c.strip() for value in models.loc[models["model"].eq("adjusted"), "covariates"]
+            .dropna().astype(str) for c in value.split(",")}  # fmt: skip
+    planned = report.bundle.manifest.get("plan", {}).get("models", {}).get("covariates", [])
+    covariates = ", ".join(str(c).replace("_", " ") for c in planned if c in used)
     spec = tables.TableSpec((
         tables.Column("indicator_label", "Indicator", identifying=True),
         tables.Column("group", "Group", identifying=True),
@@ -834,6 +850,7 @@ def adjusted_models(report: Report) -> str:
         tables.Column("odds_ratio_adjusted", "Adjusted odds ratio (95% CI)", "ratio",
                       ci=("ci_low_adjusted", "ci_high_adjusted")),
         tables.Column("p_value_adjusted", "p (adjusted model)", "p"),
+        *beside,
     ), note_column="table_note")  # fmt: skip
     lead = (f"Adjusted for {text.md_escape(covariates)}, the difference remains (the adjusted "
             f"interval excludes 1) in {len(remains)} of {len(wide)} comparisons. An odds ratio "
