@@ -76,6 +76,11 @@ def test_an_item_asked_of_a_subgroup_says_so(demo_dir: Path) -> None:
         said = rf"{re.escape(label)} Mirrors [^.]*\. Asked of {who.lower()} only\. Ethnic minority"
         assert re.search(said, seen), f"{label}: its section does not say who is asked"
     assert len(re.findall(r"Asked of [a-z ]+ only\.", seen)) == len(asked)
+    for label, who in asked.items():  # the compact table's title says it too
+        assert f"{label} (asked of {who.lower()} only): ethnicity and disability, England" in seen
+    assert len(re.findall(r"\(asked of [a-z ]+ only\): ethnicity and disability", seen)) == len(
+        asked
+    )
 
 
 def test_injected_ethnicity_gap_is_recovered(demo_dir: Path) -> None:

@@ -771,19 +771,24 @@ def indicators(report: Report, *, aim: str | None = None) -> str:
         parts.append(figure(
             charts.forest_plot(chosen, band=report.band, title=charts.wrap(_finding_title(report, name), 62)),
             label=f"forest-{name}-{report.region}",
-            caption=f"{label}, {report.place}, {report.latest}: relative likelihood against each "
-            "reference group with 95% confidence intervals. Shaded: "
+            caption=f"{label}{_asked(asked)}, {report.place}, {report.latest}: relative "
+            "likelihood against each reference group with 95% confidence intervals. Shaded: "
             f"{charts.BAND_LABEL}. {charts.FOREST_COLOURS} Suppressed groups are not drawn.",
             alt=charts.forest_alt_text(chosen, indicator_label=label),
         ))  # fmt: skip
-        parts.append(_compact_table(report, rows, label))
+        parts.append(_compact_table(report, rows, label, asked))
     if not parts:
         return (f"*This results bundle holds no {AIMS.get(aim or '', '')} indicators for "
                 f"{text.md_escape(report.place)}.*")  # fmt: skip
     return _blocks(parts)
 
 
-def _compact_table(report: Report, rows: pd.DataFrame, label: str) -> str:
+def _asked(asked: str) -> str:
+    """`` (asked of disabled staff only)`` for an item asked of a subgroup, else nothing."""
+    return f" (asked of {asked.lower()} only)" if asked else ""
+
+
+def _compact_table(report: Report, rows: pd.DataFrame, label: str, asked: str) -> str:
     shown = ordered(report, pd.concat([_select(rows, dimension=d, level=lv)
                                        for d, lv, _, _ in HEADLINES]))  # fmt: skip
     columns = list(tables.RATES.columns)
@@ -797,8 +802,8 @@ def _compact_table(report: Report, rows: pd.DataFrame, label: str) -> str:
         columns += [tables.Column("england_estimate", "England rate", "percent"),
                     tables.Column("england_rl", "England relative likelihood", "ratio")]  # fmt: skip
     spec = tables.TableSpec(tuple(columns), note_column="table_note")
-    return _html(tables.rates_table(shown, title=f"{label}: ethnicity and disability, "
-                                    f"{report.place}, {report.latest}", spec=spec))  # fmt: skip
+    return _html(tables.rates_table(shown, title=f"{label}{_asked(asked)}: ethnicity and "
+                                    f"disability, {report.place}, {report.latest}", spec=spec))  # fmt: skip
 
 
 def adjusted_models(report: Report) -> str:
