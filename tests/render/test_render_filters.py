@@ -6,7 +6,7 @@ import subprocess
 
 from browser_harness import require_executables
 
-from toolkit.report.render.pandoc import FILTERS, pandoc_path, write_format
+from toolkit.report.render.pandoc import _FORMAT_ARGUMENTS, FILTERS, pandoc_path, write_format
 
 DOCUMENT = """\
 See @fig-b, @tbl-counts and @fig-missing.
@@ -68,6 +68,31 @@ def test_raw_html_table_becomes_a_pandoc_table_outside_html():
     assert "Table" in native and "RawBlock" not in native
     assert 'Str "Asian"' in native
     assert "<table><thead><tr><th>group</th>" in _convert("html5")  # HTML keeps the raw table
+
+
+def test_table_columns_keep_great_tables_alignment_in_typst_and_word():
+    """great_tables aligns by cell class; the PDF and Word tables align their columns the same
+    way (labels left, numbers right), not all centred; a cell without a class is left."""
+    table = ('```{=html}\n<table><thead><tr><th>group</th><th>n</th><th>note</th></tr></thead>'
+             '<tbody><tr><td class="gt_row gt_left">Ethnic minority</td>'
+             '<td class="gt_row gt_right">12</td><td>x</td></tr></tbody></table>\n```\n')  # fmt: skip
+    arguments = [pandoc_path(), "--from=markdown", "--to=typst"]
+    arguments += [f"--lua-filter={path}" for path in FILTERS]
+    typst = subprocess.run(arguments, input=table, capture_output=True, text=True, check=True)
+    assert "align: (left,right,left,)" in typst.stdout
+    native = subprocess.run([*arguments[:2], "--to=native", *arguments[3:]], input=table,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "( AlignLeft , ColWidthDefault )" in native
+    assert "( AlignRight , ColWidthDefault )" in native
+
+
+def test_pdf_paragraphs_are_not_justified_after_pandocs_own_rule():
+    """pandoc's typst template justifies every paragraph in its ``conf`` show rule, after the
+    header; the report's body rule must come after it, or narrow table cells are stretched."""
+    arguments = [pandoc_path(), "--from=markdown", *_FORMAT_ARGUMENTS["pdf"]]
+    typst = subprocess.run(arguments, input="Text.", capture_output=True, text=True, check=True)
+    source = typst.stdout
+    assert source.index("#set par(justify: false)") > source.index("#show: doc => conf(")
 
 
 def _table_div(name: str, caption: str, rows: int) -> str:

@@ -41,6 +41,7 @@ _FORMAT_ARGUMENTS: dict[str, list[str]] = {
         "--to=typst",
         "--standalone",
         f"--include-in-header={TEMPLATES / 'report-header.typ'}",
+        f"--include-before-body={TEMPLATES / 'report-body.typ'}",
         "--variable=papersize:a4",
         "--variable=fontsize:10.5pt",
     ],

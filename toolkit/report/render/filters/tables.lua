@@ -40,13 +40,31 @@ local function line_count(tbl)
   return lines
 end
 
+-- great_tables aligns each cell by a class (gt_left, gt_right, gt_center), which pandoc's HTML
+-- reader keeps on the cell but does not turn into the column's alignment: without this every
+-- column of the PDF and Word tables was centred, group names and indicator labels too.
+local ALIGNMENTS = { gt_left = "AlignLeft", gt_right = "AlignRight", gt_center = "AlignCenter" }
+
+local function aligned(tbl)
+  local first = tbl.bodies[1] and tbl.bodies[1].body[1]
+  for j, colspec in ipairs(tbl.colspecs) do
+    local alignment = "AlignLeft"
+    local cell = first and first.cells[j]
+    for _, class in ipairs(cell and cell.attr.classes or {}) do
+      alignment = ALIGNMENTS[class] or alignment
+    end
+    tbl.colspecs[j] = { alignment, colspec[2] }
+  end
+  return tbl
+end
+
 function RawBlock(raw)
   if not raw.format:match("html") or not raw.text:find("<table") then
     return nil
   end
   -- <style> sheets are presentation for the browser only; drop them before reading.
   local html = raw.text:gsub("<style.-</style>", "")
-  local blocks = pandoc.read(html, "html").blocks
+  local blocks = pandoc.read(html, "html").blocks:walk({ Table = aligned })
   if not FORMAT:match("typst") then
     return blocks
   end
