@@ -106,6 +106,14 @@ def linked_release(counts: np.ndarray, answered: np.ndarray, events: np.ndarray)
     return {"profile": profile, "item": item}
 
 
+def linked_truth_and_release(counts: list[int], answered: list[int],
+                             events: list[int]) -> tuple[dict, dict]:  # fmt: skip
+    """The true linked tables (region x group, in that order) and their suppressed release."""
+    shape = (len(REGIONS), len(GROUPS))
+    truth = linked_release(*(np.array(v).reshape(shape) for v in (counts, answered, events)))
+    return truth, suppress_both(truth)
+
+
 def suppress_both(truth: dict) -> dict:
     """Primary suppression in each table, and the item row of every profile-suppressed cell."""
     profile = naive_suppression(truth["profile"])
@@ -116,21 +124,22 @@ def suppress_both(truth: dict) -> dict:
     return {"profile": profile, "item": item}
 
 
-@settings(max_examples=60, derandomize=True, deadline=None)
-@given(
-    st.lists(st.integers(0, 12), min_size=6, max_size=6),
-    st.lists(st.integers(0, 12), min_size=6, max_size=6),
-    st.lists(st.integers(0, 6), min_size=6, max_size=6),
+LINKED_COUNTS = (
+    st.lists(st.integers(0, 12), min_size=6, max_size=6),  # respondents, region x group
+    st.lists(st.integers(0, 12), min_size=6, max_size=6),  # answered the item (capped)
+    st.lists(st.integers(0, 6), min_size=6, max_size=6),  # events (capped)
 )
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(*LINKED_COUNTS)
 def test_certificates_around_the_truth_give_the_exact_verdicts(
     counts: list[int], answered: list[int], events: list[int]
 ) -> None:
     """The fast path (certificates built on the true values, then whole-component programs for
     what they cannot prove) reaches the same verdict for every cell as attacking every cell on
     its own over the whole system (``exact=True``, itself checked against enumeration above)."""
-    shape = (len(REGIONS), len(GROUPS))
-    truth = linked_release(*(np.array(v).reshape(shape) for v in (counts, answered, events)))
-    published = suppress_both(truth)
+    truth, published = linked_truth_and_release(counts, answered, events)
     fast = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS, truth=truth)
     exact = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS, exact=True)
     assert fast["protected"].tolist() == exact["protected"].tolist()
@@ -138,19 +147,13 @@ def test_certificates_around_the_truth_give_the_exact_verdicts(
 
 
 @settings(max_examples=20, derandomize=True, deadline=None)
-@given(
-    st.lists(st.integers(0, 12), min_size=6, max_size=6),
-    st.lists(st.integers(0, 12), min_size=6, max_size=6),
-    st.lists(st.integers(0, 6), min_size=6, max_size=6),
-)
+@given(*LINKED_COUNTS)
 def test_blocks_attacked_side_by_side_give_the_findings_of_one_at_a_time(
     counts: list[int], answered: list[int], events: list[int]
 ) -> None:
     """Blocks and certificates are solved in threads; every finding (bounds, verdict and route,
     whose tracing budget is spent in block order) equals the one-thread attack's."""
-    shape = (len(REGIONS), len(GROUPS))
-    truth = linked_release(*(np.array(v).reshape(shape) for v in (counts, answered, events)))
-    published = suppress_both(truth)
+    truth, published = linked_truth_and_release(counts, answered, events)
     for given_truth in (None, truth):
         found = {}
         for workers in (1, 3):
