@@ -1129,7 +1129,8 @@ def _exposed(
         return list(np.flatnonzero(determined)), False
     unread = np.array([c for c in np.flatnonzero(hidden) if c not in proved], dtype=int)
     narrow = _narrow(state, pop, hidden, unread)
-    proved.update(int(c) for c in unread if c not in set(narrow))
+    pinned = set(narrow)
+    proved.update(int(c) for c in unread if c not in pinned)
     return narrow, True
 
 
