@@ -115,8 +115,7 @@ def _compact(
     frame: pd.DataFrame, factors: Sequence[str], others: Sequence[str | None]
 ) -> pd.DataFrame:
     """The columns of ``frame`` the fits use, its text ``factors`` as categoricals: the many
-    fits then filter a few columns of codes instead of copying every answer's text (about
-    three times faster on the demo)."""
+    fits then filter a few columns of codes instead of copying every answer's text."""
     keep = list(dict.fromkeys(c for c in (*factors, *others) if c is not None and c in frame))
     text = [
         c for c in factors if c in frame and not isinstance(frame[c].dtype, pd.CategoricalDtype)

@@ -588,10 +588,7 @@ program is independent of the others'."""
 def _start_worker() -> None:
     """Set up HiGHS's scheduler in a new thread: ``run`` does so and ``crossover`` does not
     (crossover first in a fresh thread crashes, as in HiGHS issue #810)."""
-    model = highspy.Highs()
-    model.setOptionValue("output_flag", False)
-    model.setOptionValue("threads", 1)
-    model.run()
+    _model(_System(), _Block([], [])).model.run()
 
 
 def _side_by_side(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
