@@ -134,8 +134,8 @@ def model_table(
     references: dict[str, str],
 ) -> pd.DataFrame:
     """The bundle's ``models`` table for one survey: England in every cycle, each region in
-    the latest (what the regional report shows; eight fits per indicator x dimension a cycle
-    would make the step about three times slower for tables no report reads).
+    the latest (what the regional report shows; every cycle for every region would fit 2.4
+    times as many models on the demo's three cycles, for tables no report reads).
 
     Args:
         plan: the analysis plan (covariates, confidence level, the levels compared in regions).

@@ -830,12 +830,10 @@ def adjusted_models(report: Report) -> str:
     wide = wide.merge(flags, on=keys)
     beside: tuple[tables.Column, ...] = ()
     if not england.empty:
-        national = england[[*keys, "odds_ratio", "ci_low", "ci_high", "suppressed"]].rename(
+        national = _published(england)[[*keys, "odds_ratio", "ci_low", "ci_high"]].rename(
             columns={"odds_ratio": "odds_ratio_england", "ci_low": "ci_low_england",
-                     "ci_high": "ci_high_england", "suppressed": "england_suppressed"})  # fmt: skip
-        wide = wide.merge(national, on=keys, how="left")
-        hidden = wide["england_suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-        wide.loc[hidden, ["odds_ratio_england", "ci_low_england", "ci_high_england"]] = np.nan
+                     "ci_high": "ci_high_england"})  # fmt: skip
+        wide = wide.merge(national, on=keys, how="left")  # suppressed in England: blank
         beside = (tables.Column("odds_ratio_england", "England: adjusted odds ratio (95% CI)",
                                 "ratio", ci=("ci_low_england", "ci_high_england")),)  # fmt: skip
     wide["indicator_label"] = wide["indicator"].map(report.labels).fillna(wide["indicator"])
