@@ -5,6 +5,8 @@ published, so it finds every determined cell (and no phantom ones)."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from unittest.mock import patch
 
 import numpy as np
@@ -161,3 +163,33 @@ def test_blocks_attacked_side_by_side_give_the_findings_of_one_at_a_time(
                 found[workers] = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS,
                                         truth=given_truth, traced=2)  # fmt: skip
         pd.testing.assert_frame_equal(found[1], found[3])
+
+
+WARM_START_FIRST = """
+import threading
+from toolkit.disclosure import audit
+
+system = audit._System()
+a, b, total = (system.var(("cell", i)) for i in range(3))
+system.relate("partition", {a: 1.0, b: 1.0, total: -1.0}, True)
+block = audit._Block([a, b, total], [0])
+
+def warm_start():
+    program = audit._program(system, block, start={a: 1.0, b: 2.0, total: 3.0})
+    assert program.extreme(a, 1.0)[0] is not None
+
+worker = threading.Thread(target=warm_start)
+worker.start()
+worker.join()
+warm_start()
+"""
+
+
+def test_a_warm_start_may_be_the_first_solve_of_any_thread() -> None:
+    """A warm start (crossover from the true values) as the first HiGHS call of a thread, the
+    main one included, crashed the process (HiGHS issue #810): route tracing after every solve
+    had run in worker threads ended the demo's gate with a segmentation fault. Run in a child
+    process so that a crash fails this test instead of killing the test worker."""
+    done = subprocess.run([sys.executable, "-c", WARM_START_FIRST], capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"

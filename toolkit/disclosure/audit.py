@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -585,17 +586,23 @@ _WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
 program is independent of the others'."""
 
 
-def _start_worker() -> None:
-    """Set up HiGHS's scheduler in a new thread: ``run`` does so and ``crossover`` does not
-    (crossover first in a fresh thread crashes, as in HiGHS issue #810)."""
-    _model(_System(), _Block([], [])).model.run()
+_THREAD = threading.local()
+
+
+def _set_up_highs() -> None:
+    """Set up HiGHS's scheduler in this thread, once: ``run`` does so and ``crossover`` does not
+    (crossover as a thread's first HiGHS call crashes the process, as in HiGHS issue #810; the
+    main thread too, when every earlier solve ran in a worker)."""
+    if not getattr(_THREAD, "ready", False):
+        _model(_System(), _Block([], [])).model.run()
+        _THREAD.ready = True
 
 
 def _side_by_side(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     """``[work(item) for item in items]``, in threads (same order, same results)."""
     if _WORKERS == 1 or len(items) < 2:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(min(_WORKERS, len(items)), initializer=_start_worker) as pool:
+    with ThreadPoolExecutor(min(_WORKERS, len(items))) as pool:
         return list(pool.map(work, items))
 
 
@@ -608,6 +615,7 @@ def _started(model: highspy.Highs, column: Mapping[int, int], start: Mapping[int
     solution = highspy.HighsSolution()
     solution.col_value = [start[v] for v in column]
     solution.value_valid = True
+    _set_up_highs()
     model.crossover(solution)
     return model.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
