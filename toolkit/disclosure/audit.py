@@ -731,7 +731,7 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
                   point: Mapping[int, float] | None = None,
                   ) -> dict[int, tuple[float, float, str]]:  # fmt: skip
     """Bounds for each target in one block, and :data:`ROUTE_UNNAMED` for a target not
-    protected (:func:`_attack_blocks` names its route), else ``""``.
+    protected (:func:`_name_routes` names its route), else ``""``.
 
     Without ``exact``, a target whose values in the solutions already found span at least its
     limit is protected without being attacked on its own: its bounds are then the span seen,
@@ -771,23 +771,26 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
     return out
 
 
-def _attack_blocks(system: _System, limits: Mapping[int, int], exact: bool, budget: list[int],
+def _attack_blocks(system: _System, limits: Mapping[int, int], exact: bool,
                    point: Mapping[int, float] | None = None,
                    ) -> dict[int, tuple[float, float, str]]:  # fmt: skip
-    """:func:`_attack_block` on every block of ``system`` holding a target, side by side; then
-    the route of each target not protected, in block order, while ``budget[0]`` (cells left to
-    trace) lasts."""
+    """:func:`_attack_block` on every block of ``system`` holding a target, side by side."""
     blocks = _blocks(system, set(limits))
     found = _side_by_side(lambda block: _attack_block(system, block, limits, exact, point), blocks)
-    results: dict[int, tuple[float, float, str]] = {}
-    for block, bounds in zip(blocks, found, strict=True):
-        for v, (lower, upper, route) in bounds.items():
-            if route == ROUTE_UNNAMED:
-                budget[0] -= 1
-                if budget[0] >= 0:
-                    route = _route(system, block, v, point)
-            results[v] = (lower, upper, route)
-    return results
+    return {v: bounds for block_bounds in found for v, bounds in block_bounds.items()}
+
+
+def _name_routes(system: _System, results: dict[int, tuple[float, float, str]],
+                 unnamed: set[int], budget: list[int],
+                 point: Mapping[int, float] | None = None) -> None:  # fmt: skip
+    """Name the route of each cell of ``unnamed`` (a finding of ``system``'s attack), in block
+    order, while ``budget[0]`` (cells left to trace) lasts: ``results`` is updated in place."""
+    for block in _blocks(system, unnamed):
+        for v in (v for v in block.free if v in unnamed):
+            budget[0] -= 1
+            if budget[0] >= 0:
+                lower, upper, _ = results[v]
+                results[v] = (lower, upper, _route(system, block, v, point))
 
 
 # --- certificates around the true values ------------------------------------------------------
@@ -1072,11 +1075,11 @@ def attack(
         if cell.var not in system.known and cell.var not in system.zero:
             limits[cell.var] = max(limits.get(cell.var, 1), cell.limit)
     results: dict[int, tuple[float, float, str]] = {}
-    relaxed, budget = _inner(system), [traced]
+    relaxed = _inner(system)
     certified = bool(true) and not exact
     if not certified:
         # The relaxation's small blocks find most cells an attacker can narrow, cheaply.
-        results |= _attack_blocks(relaxed, limits, exact, budget)
+        results |= _attack_blocks(relaxed, limits, exact)
     # Cells the relaxation leaves protected are attacked with every relation, unless a
     # certificate around the true values already proves them protected.
     survivors = {v: limit for v, limit in limits.items() if not results.get(v, (0, 0, ""))[2]}
@@ -1090,7 +1093,17 @@ def attack(
             proved |= _surroundings(system, left, anchored)
         results |= {v: (low, high, "") for v, (low, high) in proved.items()}
         survivors = {v: limit for v, limit in survivors.items() if v not in proved}
-    results |= _attack_blocks(system, survivors, exact, budget, anchored)
+    results |= _attack_blocks(system, survivors, exact, anchored)
+    # Routes are traced for the cells that will be reported: not for the counts of a group
+    # known to be empty (no one to reveal), whatever their range.
+    reported = {cell.var for cell in targets
+                if cell.var in results and not _empty(system, results, true, cell.base)}  # fmt: skip
+    budget = [traced]
+    for found_by, cells, point in ((relaxed, set(limits) - set(survivors), None),
+                                   (system, set(survivors), anchored)):  # fmt: skip
+        unnamed = {v for v in cells & reported if results[v][2] == ROUTE_UNNAMED}
+        if unnamed:
+            _name_routes(found_by, results, unnamed, budget, point)
     for cell in targets:
         if cell.var in system.known:
             value, where = system.known[cell.var]
@@ -1101,7 +1114,7 @@ def attack(
             rows.append(_row(cell, true, 0.0, 0.0, empty, "" if empty else ROUTE_ZERO))
         else:
             lower, upper, route = results[cell.var]
-            if _nobody(system, results, cell.base) and true.get(cell.base, 0.0) <= _EPS:
+            if _empty(system, results, true, cell.base):
                 rows.append(_row(cell, true, lower, upper, True, ""))
                 continue
             protected = not route and _protected(lower, upper, cell.limit)
@@ -1111,9 +1124,13 @@ def attack(
                          "value": "float64", "protected": "bool"})  # fmt: skip
 
 
-def _nobody(system: _System, results: Mapping[int, tuple[float, float, str]], base: int) -> bool:
-    """Whether the group is known to be empty: its size can only be 0. Like a published zero
-    (which is not a disclosure), an empty group reveals no one, nor do its counts."""
+def _empty(system: _System, results: Mapping[int, tuple[float, float, str]],
+           true: Mapping[int, float], base: int) -> bool:  # fmt: skip
+    """Whether the group is known to be empty (its size can only be 0) and is (its true size, if
+    given, is 0). Like a published zero (which is not a disclosure), an empty group reveals no
+    one, nor do its counts."""
+    if true.get(base, 0.0) > _EPS:
+        return False
     if base in results:
         return results[base][1] <= _EPS
     if base in system.known:
