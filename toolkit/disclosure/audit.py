@@ -57,7 +57,8 @@ from typing import TypeVar
 import highspy
 import numpy as np
 import pandas as pd
-from scipy.sparse import csc_array
+from scipy.sparse import coo_array, csc_array
+from scipy.sparse.csgraph import connected_components
 
 from toolkit.errors import DisclosureError
 
@@ -170,6 +171,7 @@ class _System:
     # relations: (route, {var: coefficient}, is_equality); inequalities read sum <= 0
     relations: list[tuple[str, dict[int, float], bool]] = field(default_factory=list)
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
+    _terms: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def var(self, key: _Key) -> int:
         """The unknown for ``key`` (created on first use)."""
@@ -187,6 +189,17 @@ class _System:
         if key not in self.relation_keys:
             self.relation_keys.add(key)
             self.relations.append((route, terms, equality))
+            self._terms = None
+
+    def terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (relation, unknown) pair, as two integer arrays in relation order (built once)."""
+        if self._terms is None:
+            sizes = [len(terms) for _, terms, _ in self.relations]
+            unknown = np.fromiter((v for _, terms, _ in self.relations for v in terms),
+                                  dtype=np.int64, count=sum(sizes))  # fmt: skip
+            relation = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+            self._terms = (relation, unknown)
+        return self._terms
 
 
 @dataclass(frozen=True)
@@ -410,41 +423,53 @@ class _Block:
     relations: list[int]
 
 
+def _free_terms(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every (relation, unknown) pair of the system whose unknown is not ``fixed``, as two
+    integer arrays in relation order."""
+    relation, unknown = system.terms()
+    free = ~np.isin(unknown, np.fromiter(fixed, dtype=np.int64, count=len(fixed)))
+    return relation[free], unknown[free]
+
+
+def _components(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the relation graph over the unknowns not ``fixed``: the root (its
+    component's smallest unknown) of each unknown, -1 for one in no relation or ``fixed``, and
+    of each relation, -1 for one with no unknown left (scipy's ``connected_components`` on the
+    graph whose nodes are the unknowns and the relations)."""
+    relation, unknown = _free_terms(system, fixed)
+    size = len(system.index)
+    edges = coo_array((np.ones(len(unknown)), (unknown, size + relation)),
+                      shape=(size + len(system.relations),) * 2)  # fmt: skip
+    _, label = connected_components(edges, directed=False)
+    present = np.bincount(unknown, minlength=size) > 0
+    smallest = np.full(label.max() + 1, size, dtype=np.int64)
+    np.minimum.at(smallest, label[:size][present], np.flatnonzero(present))
+    root = np.where(present, smallest[label[:size]], -1)
+    related = np.bincount(relation, minlength=len(system.relations)) > 0
+    return root, np.where(related, smallest[label[size:]], -1)
+
+
 def _roots(system: _System, fixed: set[int]) -> dict[int, int]:
-    """Each unknown in some relation -> the root of its connected component."""
-    parent: dict[int, int] = {}
-
-    def find(v: int) -> int:
-        root = v
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while parent[v] != root:
-            parent[v], v = root, parent[v]
-        return root
-
-    for terms in (t for _, t, _ in system.relations):
-        free = [v for v in terms if v not in fixed]
-        for other in free:
-            a, b = find(free[0]), find(other)
-            if a != b:
-                parent[a] = b
-    return {v: find(v) for v in parent}
+    """Each unknown in some relation -> the root of its connected component
+    (:func:`_components`)."""
+    root = _components(system, fixed)[0]
+    present = np.flatnonzero(root >= 0)
+    return dict(zip(present.tolist(), root[present].tolist(), strict=True))
 
 
 def _blocks(system: _System, wanted: set[int]) -> list[_Block]:
     """Connected components of the relation graph over unknowns not fixed by what is printed."""
     fixed = set(system.known) | system.zero
-    parent = _roots(system, fixed)
+    root, relation_root = _components(system, fixed)
+    parent = {v: int(root[v]) for v in wanted if root[v] >= 0}
+    roots = set(parent.values())
     members: dict[int, list[int]] = defaultdict(list)
-    for v, root in parent.items():
-        members[root].append(v)
     relations: dict[int, list[int]] = defaultdict(list)
-    for r, (_, terms, _) in enumerate(system.relations):
-        free = [v for v in terms if v not in fixed]
-        if free:
-            relations[parent[free[0]]].append(r)
-    roots = {parent[v] for v in wanted if v in parent}
-    blocks = [_Block(sorted(members[root]), relations[root]) for root in sorted(roots)]
+    for roots_of, grouped in ((root, members), (relation_root, relations)):
+        chosen = np.flatnonzero(np.isin(roots_of, list(roots)))
+        for item, item_root in zip(chosen.tolist(), roots_of[chosen].tolist(), strict=True):
+            grouped[item_root].append(item)
+    blocks = [_Block(members[r], relations[r]) for r in sorted(roots)]
     lone = sorted(v for v in wanted if v not in parent)
     blocks += [_Block([v], []) for v in lone]
     return blocks
@@ -877,13 +902,15 @@ def _forced(relations: list[tuple[str, dict[int, float], bool]],
 
 
 def _touching(system: _System, fixed: set[int]) -> dict[int, list[int]]:
-    """Each unknown not ``fixed`` -> the relations it is in."""
-    touching: dict[int, list[int]] = defaultdict(list)
-    for r, (_, terms, _) in enumerate(system.relations):
-        for v in terms:
-            if v not in fixed:
-                touching[v].append(r)
-    return touching
+    """Each unknown not ``fixed`` -> the relations it is in (in relation order)."""
+    relation, unknown = _free_terms(system, fixed)
+    order = np.argsort(unknown, kind="stable")
+    counts = np.bincount(unknown)
+    unknowns = np.flatnonzero(counts)
+    ends = np.cumsum(counts[unknowns]).tolist()
+    relations = relation[order].tolist()
+    return {v: relations[end - n : end]
+            for v, n, end in zip(unknowns.tolist(), counts[unknowns].tolist(), ends, strict=True)}  # fmt: skip
 
 
 def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
@@ -998,12 +1025,15 @@ def _inner(system: _System) -> _System:
     fixed = set(system.known) | system.zero
     equalities = _System(system.index, system.known, system.zero,
                          relations=[r for r in system.relations if r[2]])  # fmt: skip
-    root = _roots(equalities, fixed)
-    kept = []
-    for relation in system.relations:
-        free = {root.get(v, v) for v in relation[1] if v not in fixed}
-        if relation[2] or len(free) <= 1:
-            kept.append(relation)
+    root = _components(equalities, fixed)[0]
+    relation, unknown = _free_terms(system, fixed)
+    own = np.where(root[unknown] >= 0, root[unknown], unknown)
+    lowest = np.full(len(system.relations), len(system.index), dtype=np.int64)
+    highest = np.full(len(system.relations), -1, dtype=np.int64)
+    np.minimum.at(lowest, relation, own)
+    np.maximum.at(highest, relation, own)
+    within = (lowest >= highest).tolist()
+    kept = [rel for rel, one in zip(system.relations, within, strict=True) if rel[2] or one]
     return _System(system.index, system.known, system.zero, relations=kept)
 
 
