@@ -761,8 +761,12 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
     Without ``exact``, a target whose values in the solutions already found span at least its
     limit is protected without being attacked on its own: its bounds are then the span seen,
     which the true range contains. The solutions start at the feasible ``point`` when one is
-    given (:func:`_anchor`: cheap, it costs no program), else at the block's first solution;
-    :func:`_push` moves all the targets from there, then each cell left gets its own extremes.
+    given (:func:`_anchor`: cheap, it costs no program), else at the block's first solution.
+    Without a point, :func:`_push` moves all the targets from there; then each cell left gets its
+    own extremes. From the anchor, the cells that reach this step are the ones certificates
+    could not prove, and the rounds rarely move them: on the demo's largest block they took
+    about 3 s and proved 2 of 48, where each cell's own extremes (dual simplex from the anchor's
+    basis) take 0.01-0.04 s.
     """
     program = _program(system, block, start=point)
     wanted = [v for v in block.free if v in limits]
@@ -772,7 +776,7 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
         low = (np.array([point[v] for v in wanted]) if point is not None
                else first[columns] if len(wanted) else np.zeros(0))  # fmt: skip
         high = low.copy()
-        if len(wanted) >= _PUSH_MIN:
+        if point is None and len(wanted) >= _PUSH_MIN:
             _push(program, columns, np.array([limits[v] for v in wanted]), low, high)
     else:
         low, high = np.full(len(wanted), math.inf), np.full(len(wanted), -math.inf)
