@@ -171,7 +171,7 @@ class _System:
     # relations: (route, {var: coefficient}, is_equality); inequalities read sum <= 0
     relations: list[tuple[str, dict[int, float], bool]] = field(default_factory=list)
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
-    _terms: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def var(self, key: _Key) -> int:
         """The unknown for ``key`` (created on first use)."""
@@ -191,14 +191,18 @@ class _System:
             self.relations.append((route, terms, equality))
             self._terms = None
 
-    def terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every (relation, unknown) pair, as two integer arrays in relation order (built once)."""
+    def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every term of every relation: its relation, unknown and coefficient, as three arrays
+        in relation order (built once)."""
         if self._terms is None:
             sizes = [len(terms) for _, terms, _ in self.relations]
+            count = sum(sizes)
             unknown = np.fromiter((v for _, terms, _ in self.relations for v in terms),
-                                  dtype=np.int64, count=sum(sizes))  # fmt: skip
+                                  dtype=np.int64, count=count)  # fmt: skip
+            coefficient = np.fromiter((c for _, terms, _ in self.relations for c in terms.values()),
+                                      dtype=np.float64, count=count)  # fmt: skip
             relation = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-            self._terms = (relation, unknown)
+            self._terms = (relation, unknown, coefficient)
         return self._terms
 
 
@@ -426,7 +430,7 @@ class _Block:
 def _free_terms(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarray]:
     """Every (relation, unknown) pair of the system whose unknown is not ``fixed``, as two
     integer arrays in relation order."""
-    relation, unknown = system.terms()
+    relation, unknown, _ = system.terms()
     free = ~np.isin(unknown, np.fromiter(fixed, dtype=np.int64, count=len(fixed)))
     return relation[free], unknown[free]
 
@@ -838,16 +842,24 @@ def _truth_values(system: _System, truth: Mapping[str, pd.DataFrame],
     return values
 
 
-def _violated(system: _System, relation: tuple[str, dict[int, float], bool],
-              point: Mapping[int, float]) -> bool:  # fmt: skip
-    """Whether ``point`` (with the published values) breaks ``relation`` or misses a value."""
-    total = 0.0
-    for v, coef in relation[1].items():
-        value = _value(system, v, point)
-        if value is None:
-            return True
-        total += coef * value
-    return abs(total) > _EPS if relation[2] else total > _EPS
+def _broken(system: _System, point: Mapping[int, float]) -> set[int]:
+    """The unknowns of every relation that ``point`` (with the published values and zeros)
+    breaks or leaves without a value."""
+    values = np.full(len(system.index), np.nan)
+    for given in (
+        point,
+        dict.fromkeys(system.zero, 0.0),
+        {v: x for v, (x, _) in system.known.items()},
+    ):
+        values[np.fromiter(given, dtype=np.int64, count=len(given))] = np.fromiter(
+            given.values(), dtype=np.float64, count=len(given))  # fmt: skip
+    relation, unknown, coefficient = system.terms()
+    total = np.bincount(relation, weights=coefficient * values[unknown],
+                        minlength=len(system.relations))  # fmt: skip
+    equality = np.fromiter((eq for _, _, eq in system.relations), dtype=bool,
+                           count=len(system.relations))  # fmt: skip
+    broken = np.isnan(total) | np.where(equality, np.abs(total) > _EPS, total > _EPS)
+    return set(unknown[broken[relation]].tolist())
 
 
 def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float], set[int]]:
@@ -865,18 +877,13 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     forced = _forced(system.relations, values | dict(true))
     point = dict(true) | forced
     fixed = _System(system.index, {**system.known, **{v: (x, "truth") for v, x in point.items()}},
-                    system.zero, relations=system.relations)  # fmt: skip
-    rest = {v for terms in (t for _, t, _ in system.relations) for v in terms}
-    rest -= set(fixed.known) | system.zero
-    trial = point | dict.fromkeys(rest, 0.0)
-    broken = {v for relation in system.relations if _violated(system, relation, trial)
-              for v in relation[1] if v in rest}  # fmt: skip
-    point = trial
-    for found in _side_by_side(partial(_feasible_point, fixed), _blocks(fixed, broken)):
+                    system.zero, relations=system.relations, _terms=system.terms())  # fmt: skip
+    rest = set(np.unique(system.terms()[1]).tolist()) - set(fixed.known) - system.zero
+    point |= dict.fromkeys(rest, 0.0)
+    broken = _blocks(fixed, _broken(system, point) & rest)
+    for found in _side_by_side(partial(_feasible_point, fixed), broken):
         point |= found
-    untrusted = {v for relation in system.relations if _violated(system, relation, point)
-                 for v in relation[1]}  # fmt: skip
-    return point, untrusted
+    return point, _broken(system, point)
 
 
 def _forced(relations: list[tuple[str, dict[int, float], bool]],
