@@ -44,6 +44,7 @@ unprotected cell and its route. Imports ``toolkit.errors`` only.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -282,9 +283,11 @@ def _read_tables(
     _absent_zeros(system, specs, slices, seen, hierarchy)
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
+    first = len(system.index)
     _linked_relations(system, specs)
     _region_relations(system, {spec.source for spec in specs.values() if not spec.exact})
-    _linked_relations(system, specs)  # and for the regional cells the sums brought in
+    # again for the cells that the first pass and the sums over regions brought in
+    _linked_relations(system, specs, since=first)
     return system, targets, small
 
 
@@ -397,10 +400,11 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
         system.relate(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
 
 
-def _linked_relations(system: _System, specs: Mapping[str, TableSpec]) -> None:
-    """Counts within their base; an item's respondents within the group's respondents."""
+def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: int = 0) -> None:
+    """Counts within their base; an item's respondents within the group's respondents: for the
+    unknowns from the ``since``-th on (in the order they were made)."""
     bases = {spec.source: spec for spec in specs.values()}
-    for key, var in list(system.index.items()):
+    for key, var in list(itertools.islice(system.index.items(), since, None)):
         source, pop, dim, lvl, grp, measure = key
         spec = bases.get(source)
         if spec is None:
@@ -555,38 +559,40 @@ def _program(system: _System, block: _Block, drop: str | None = None,
 def _model(system: _System, block: _Block, drop: str | None = None,
            anchor: Mapping[int, float] | None = None) -> _Program:  # fmt: skip
     """The block's program, not solved (arguments as :func:`_program`)."""
+    rows = np.array([r for r in block.relations if system.relations[r][0] != drop], dtype=np.int64)
+    relation, unknown, coefficient = system.terms()
+    first = np.searchsorted(relation, rows)
+    sizes = np.searchsorted(relation, rows, side="right") - first
+    at = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+    row, var, coef = np.repeat(np.arange(len(rows)), sizes), unknown[at], coefficient[at]
     free = list(block.free)
-    rows = [system.relations[r] for r in block.relations if system.relations[r][0] != drop]
     if drop == ROUTE_ZERO:
-        zeros = {v for _, terms, _ in rows for v in terms if v in system.zero}
+        zeros = {v for v in var.tolist() if v in system.zero}
         free = sorted(set(free) | (zeros - set(system.known)))
-    column = {v: i for i, v in enumerate(free)}
-    data: list[float] = []
-    cols: list[int] = []
-    row_ids: list[int] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    for _, terms, equality in rows:
-        constant = 0.0
-        for v, coef in terms.items():
-            if v in column:
-                data.append(coef)
-                cols.append(column[v])
-                row_ids.append(len(upper))
-            else:
-                fixed = _value(system, v, anchor)
-                if fixed is None:
-                    raise ValueError(f"variable {v} is neither in the block nor fixed")
-                constant += coef * fixed
-        upper.append(-constant)
-        lower.append(-constant if equality else -highspy.kHighsInf)
-    matrix = csc_array((data, (row_ids, cols)), shape=(len(upper), len(column)))
+    column = dict(zip(free, range(len(free)), strict=True))
+    column_of = np.full(len(system.index), -1, dtype=np.int64)
+    column_of[free] = np.arange(len(free))
+    col = column_of[var]
+    inside = col >= 0
+    outside = np.unique(var[~inside])
+    values = [_value(system, v, anchor) for v in outside.tolist()]
+    if None in values:
+        raise ValueError(
+            f"variable {outside[values.index(None)]} is neither in the block nor fixed"
+        )
+    fixed = np.array(values, dtype=np.float64)[np.searchsorted(outside, var[~inside])]
+    constant = np.bincount(row[~inside], weights=coef[~inside] * fixed, minlength=len(rows))
+    equality = np.fromiter((system.relations[r][2] for r in rows.tolist()), dtype=bool,
+                           count=len(rows))  # fmt: skip
+    upper = -constant
+    lower = np.where(equality, upper, -highspy.kHighsInf)
+    matrix = csc_array((coef[inside], (row[inside], col[inside])), shape=(len(rows), len(free)))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(column), len(upper)
     lp.col_cost_ = np.zeros(len(column))
     lp.col_lower_ = np.zeros(len(column))
     lp.col_upper_ = np.full(len(column), highspy.kHighsInf)
-    lp.row_lower_, lp.row_upper_ = np.array(lower), np.array(upper)
+    lp.row_lower_, lp.row_upper_ = lower, upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(column), len(upper)
     lp.a_matrix_.start_ = matrix.indptr
