@@ -19,11 +19,18 @@ import pandas as pd
 import pytest
 
 from toolkit.analysis.plan import load_plan
-from toolkit.analysis.runner import COMPARISON_COLUMNS, run_plan
+from toolkit.analysis.runner import (
+    COMPARISON_COLUMNS,
+    SurveyFrame,
+    response_profile,
+    run_plan,
+    unprinted_regional_profile,
+)
 from toolkit.disclosure.suppression import SuppressionPolicy, audit_disclosure
 from toolkit.ingest.pipeline import ingest_survey_file
 from toolkit.instruments.model import load_instrument
 from toolkit.resources import analysis_dir, surveys_dir
+from toolkit.stats.sweep import Grouping
 from toolkit.store.database import ResponseStore
 from toolkit.synth.responses import SynthSpec, truth_table, write_platform_exports
 
@@ -313,3 +320,34 @@ def test_groups_follow_the_instrument_order_reference_first(bundle) -> None:
                 name,
                 set(known.loc[known["group_order"].isna(), "group"]),
             )
+
+
+def test_the_gates_regional_profile_holds_what_only_england_prints() -> None:
+    """``unprinted_regional_profile`` (the release gate's true values, never published) counts
+    by region each grouping that ``response_profile`` prints for England only: its regions add
+    up to England's printed count, "Not stated" included, and it repeats no printed row."""
+    regional_plan = load_plan(analysis_dir() / "plan.yaml")
+    rng = np.random.default_rng(7)
+    size = 400
+    frame = pd.DataFrame({
+        "cycle": rng.choice([2024, 2025], size),
+        "region": rng.choice(["LON", "MID", "NW"], size),
+        "_g_ethnicity_binary": rng.choice(["White", "Ethnic minority", None], size),
+        "_g_ethnicity_detailed": rng.choice(["Irish", "Roma", "African", None], size),
+    })  # fmt: skip
+    survey = SurveyFrame(
+        instrument=load_instrument(surveys_dir() / "culture.yaml"),
+        frame=frame,
+        groupings=[Grouping("_g_ethnicity_binary", "White", "ethnicity", "binary"),
+                   Grouping("_g_ethnicity_detailed", "Irish", "ethnicity", "detailed")],
+        outcomes={},
+        weights=None,
+    )  # fmt: skip
+    printed = response_profile(regional_plan, survey)
+    hidden = unprinted_regional_profile(regional_plan, survey)
+    assert set(hidden["level"]) == {"detailed"} and "England" not in set(hidden["region"])
+    assert set(printed[printed["region"] != "England"]["level"]) == {"all", "binary"}
+    sums = hidden.groupby(["cycle", "group"])["n"].sum()
+    england = printed[(printed["region"] == "England") & (printed["level"] == "detailed")]
+    assert sums.to_dict() == england.set_index(["cycle", "group"])["n"].to_dict()
+    assert "Not stated" in set(hidden["group"]) and hidden["n"].sum() == size

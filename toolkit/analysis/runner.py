@@ -22,7 +22,7 @@ Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -292,17 +292,52 @@ def response_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
     rows = []
     for keys in (("cycle",), ("cycle", "region")):
         counts = frame.groupby(list(keys)).size().rename("n").reset_index()
-        rows.append(counts.assign(dimension="all", level="all", group=TOTAL_GROUP))
+        rows.append(
+            counts.assign(
+                dimension="all", level="all", group=TOTAL_GROUP, survey=survey.instrument.name
+            )
+        )
+
+    def printed(grouping: Grouping) -> tuple[tuple[str, ...], ...]:
+        regional = plan.compared_in_regions(grouping.dimension, grouping.level)
+        return (("cycle",), ("cycle", "region")) if regional else (("cycle",),)
+
+    return _profile(survey, printed, rows)
+
+
+def unprinted_regional_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
+    """Respondents per group in each region, for the groupings the release prints for England
+    only (columns as :func:`response_profile`). Never published: the release gate's true value
+    of the regional cells an attacker's sums over regions bring in, which it would otherwise
+    solve for (:func:`~toolkit.disclosure.audit.attack`'s ``truth``)."""
+
+    def unprinted(grouping: Grouping) -> tuple[tuple[str, ...], ...]:
+        regional = plan.compared_in_regions(grouping.dimension, grouping.level)
+        return () if regional else (("cycle", "region"),)
+
+    return _profile(survey, unprinted, [])
+
+
+def _profile(survey: SurveyFrame, keys_of: Callable[[Grouping], tuple[tuple[str, ...], ...]],
+             rows: list[pd.DataFrame]) -> pd.DataFrame:  # fmt: skip
+    """``rows`` and the respondents per group of each (non-intersection) grouping, counted
+    within each set of columns ``keys_of`` gives for it (``("cycle",)``: England)."""
+    frame = survey.frame
+    columns = ["survey", "cycle", "region", "dimension", "level", "group", "n"]
     for grouping in (g for g in survey.groupings if " × " not in g.dimension):
         labels = frame[grouping.column].astype("string").fillna("Not stated")
-        regional = plan.compared_in_regions(grouping.dimension, grouping.level)
-        for keys in (("cycle",), ("cycle", "region")) if regional else (("cycle",),):
+        for keys in keys_of(grouping):
             counts = frame.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
             counts = counts.rename(columns={grouping.column: "group"})
-            rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
-    profile = pd.concat(rows, ignore_index=True).assign(survey=survey.instrument.name)
+            rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level,
+                                      survey=survey.instrument.name))  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    profile = pd.concat(rows, ignore_index=True)
+    if "region" not in profile.columns:
+        profile["region"] = NATIONAL
     profile["region"] = profile["region"].fillna(NATIONAL)
-    return profile[["survey", "cycle", "region", "dimension", "level", "group", "n"]]
+    return profile[columns]
 
 
 def extra_survey_tables(plan: Plan, survey: SurveyFrame) -> dict[str, pd.DataFrame]:
@@ -544,7 +579,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     """
     raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
                                                                 "scales", "reliability", "weighting")}  # fmt: skip
-    hierarchies, instruments, surveys = [], {}, {}
+    hierarchies, instruments, surveys, unprinted = [], {}, {}, []
     for name in plan.surveys:
         instrument = load_instrument(instrument_path(surveys_dir, name))
         instruments[name] = instrument.version
@@ -555,6 +590,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
         surveys[name] = survey
         raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
         raw["response_profile"].append(response_profile(plan, survey))
+        unprinted.append(unprinted_regional_profile(plan, survey))
         for table, frame in extra_survey_tables(plan, survey).items():
             raw[table].append(frame)
         raw["weighting"].append(survey.weighting)
@@ -599,6 +635,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     links += tuple(_present(link, tables) for link in analysis_small.LINKS)
     truth = {name: frame for name, frame in {**published, **timed.raw}.items()
              if name in RELEASE_TABLES}  # fmt: skip
+    truth["response_profile"] = _concat([truth["response_profile"], *unprinted])
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
     assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
                      truth=truth)  # fmt: skip
