@@ -923,16 +923,23 @@ def _forced(relations: list[tuple[str, dict[int, float], bool]],
     return found
 
 
-def _touching(system: _System, fixed: set[int]) -> dict[int, list[int]]:
-    """Each unknown not ``fixed`` -> the relations it is in (in relation order)."""
+@dataclass(frozen=True)
+class _Touching:
+    """Each unknown's relations, in relation order (``touching[v]``; none for a fixed one)."""
+
+    relations: list[int]
+    start: list[int]
+
+    def __getitem__(self, var: int) -> list[int]:
+        return self.relations[self.start[var] : self.start[var + 1]]
+
+
+def _touching(system: _System, fixed: set[int]) -> _Touching:
+    """Each unknown not ``fixed`` -> the relations it is in."""
     relation, unknown = _free_terms(system, fixed)
     order = np.argsort(unknown, kind="stable")
-    counts = np.bincount(unknown)
-    unknowns = np.flatnonzero(counts)
-    ends = np.cumsum(counts[unknowns]).tolist()
-    relations = relation[order].tolist()
-    return {v: relations[end - n : end]
-            for v, n, end in zip(unknowns.tolist(), counts[unknowns].tolist(), ends, strict=True)}  # fmt: skip
+    counts = np.bincount(unknown, minlength=len(system.index))
+    return _Touching(relation[order].tolist(), [0, *np.cumsum(counts).tolist()])
 
 
 def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
@@ -973,7 +980,7 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
     return {v: span for found in _side_by_side(around, roots) for v, span in found.items()}
 
 
-def _spans(system: _System, free: list[int], touching: Mapping[int, list[int]], wanted: list[int],
+def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[int],
            limits: Mapping[int, int], point: Mapping[int, float],
            push: bool = False) -> dict[int, tuple[float, float]]:  # fmt: skip
     """The targets among ``wanted`` whose span, with ``free`` moving and the rest at the
