@@ -214,7 +214,7 @@ def test_verdict_counts_add_up_and_only_changes_are_listed(bundle_dir):
     rows = _rows(setup.verdict_table(report))
     assert len(rows) == 2
     assert all(cells[2].startswith("The gap has narrowed") for cells in rows), rows
-    assert all("Benjamini-Hochberg-adjusted p = 0.02" in cells[3] for cells in rows), rows
+    assert all("Benjamini-Hochberg-adjusted p = 0.020" in cells[3] for cells in rows), rows
 
 
 def test_intersections_follow_the_bundles_group_order(bundle_dir):

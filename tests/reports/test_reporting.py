@@ -105,7 +105,10 @@ def test_values_are_written_as_what_they_measure(measure, value, expected):
 def test_p_values_are_written_for_readers():
     assert report_text.p_text(3.1e-13) == "< 0.001"
     assert report_text.p_text(0.0062) == "0.0062"
+    assert report_text.p_text(0.034) == "0.034"  # two significant figures at every size
+    assert report_text.p_text(0.1) == "0.10"
     assert report_text.p_text(0.38) == "0.38"
+    assert report_text.p_text(1.0) == "1.0"
 
 
 def test_respondents_are_counted_once_not_once_per_breakdown():

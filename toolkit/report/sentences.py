@@ -130,11 +130,12 @@ def value_text(value: object, kind: str, *, unit: str = "") -> str:
 
 
 def p_text(value: object) -> str:
-    """A p-value for readers: "< 0.001", else two significant figures ("0.034", "0.38")."""
+    """A p-value for readers: "< 0.001", else two significant figures, trailing zero kept
+    ("0.0062", "0.034", "0.10", "0.38"), as the BMJ asks of its authors."""
     if value is None or pd.isna(value):
         return ""
     number = float(value)  # type: ignore[arg-type]
-    return "< 0.001" if number < 0.001 else f"{number:.2g}" if number < 0.01 else f"{number:.2f}"
+    return "< 0.001" if number < 0.001 else f"{number:#.2g}"
 
 
 def times_text(rl: float) -> str:
