@@ -856,14 +856,14 @@ def _truth_values(system: _System, truth: Mapping[str, pd.DataFrame],
 def _broken(system: _System, point: Mapping[int, float]) -> set[int]:
     """The unknowns of every relation that ``point`` (with the published values and zeros)
     breaks or leaves without a value."""
+    given = {
+        **point,
+        **dict.fromkeys(system.zero, 0.0),
+        **{v: x for v, (x, _) in system.known.items()},
+    }
     values = np.full(len(system.index), np.nan)
-    for given in (
-        point,
-        dict.fromkeys(system.zero, 0.0),
-        {v: x for v, (x, _) in system.known.items()},
-    ):
-        values[np.fromiter(given, dtype=np.int64, count=len(given))] = np.fromiter(
-            given.values(), dtype=np.float64, count=len(given))  # fmt: skip
+    values[np.fromiter(given, dtype=np.int64, count=len(given))] = np.fromiter(
+        given.values(), dtype=np.float64, count=len(given))  # fmt: skip
     relation, unknown, coefficient = system.terms()
     total = np.bincount(relation, weights=coefficient * values[unknown],
                         minlength=len(system.relations))  # fmt: skip
