@@ -243,3 +243,23 @@ def test_a_group_that_can_only_be_empty_reveals_no_one() -> None:
     assert only(result, group="Arab", measure="n")["protected"]
     events = only(result, group="Arab", measure="events")
     assert (events["lower"], events["upper"], events["protected"]) == (0, 0, False)
+
+
+def test_a_models_complete_cases_bound_the_items_answers() -> None:
+    # The item hides Ethnic minority (6 answered) beside a hidden "Not stated" remainder: 0 to
+    # 10 on its own. The adjusted model prints the group's complete cases, 6, so the item's n
+    # is at least 6: 6 to 10.
+    item = comparisons([
+        ("England", "all", "all", "All respondents", 100, 30),
+        ("England", "ethnicity", "binary", "White", 90, 27),
+        ("England", "ethnicity", "binary", "Ethnic minority", S, S),
+    ])  # fmt: skip
+    alone = attack({"comparisons": item}, threshold=10)
+    assert only(alone, group="Ethnic minority", measure="n")["protected"]
+    models = item[item["group"] == "Ethnic minority"][["survey", "cycle", "region", "indicator",
+                                                       "dimension", "level", "group"]]  # fmt: skip
+    models = models.assign(model="adjusted", n=6, odds_ratio=1.4, suppressed=False)
+    result = attack({"comparisons": item, "models": models}, threshold=10)
+    hidden = only(result, table="comparisons", group="Ethnic minority", measure="n")
+    assert (hidden["lower"], hidden["upper"], hidden["protected"]) == (6, 10, False)
+    assert ROUTE_LINKED in hidden["route"]

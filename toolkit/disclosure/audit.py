@@ -20,7 +20,8 @@ Relations a reader knows (each has a *route* name used in findings):
   each margin (respondents who left the other dimension blank are in the margin only).
 * ``"England minus regions"``: every national cell is the sum of the same cell in each region.
 * ``"linked table"``: the respondents answering an item in a group are no more than the group's
-  respondents in the response profile; events are no more than their base.
+  respondents in the response profile, and a model's complete cases no more than the item's
+  answers; events are no more than their base.
 * ``"same cell published elsewhere"``: a cell suppressed in one table but printed in another
   (another cycle's table, the trends table, ...) is known; tables that count the same people
   share one unknown per cell, so any of them pins it for all.
@@ -110,6 +111,9 @@ class TableSpec:
             the sum of its finer groups (surveys); for administrative records England also
             counts records with no region and a coarse code may lack a finer one, so each is
             only at least the sum.
+        partition: whether a slice's rows are the groups of a dimension level (their sum is
+            the population's total; a known group with no row is a zero). A table that lists
+            some groups only (a model's groups beside their reference) is not read for sums.
     """
 
     source: str
@@ -120,6 +124,7 @@ class TableSpec:
     within: tuple[str, tuple[str, ...]] | None = None
     region: str | None = "region"
     exact: bool = True
+    partition: bool = True
 
 
 _ITEM = ("survey", "cycle", "region", "indicator")
@@ -132,6 +137,10 @@ RELEASE_TABLES: dict[str, TableSpec] = {
     "intention_to_leave": TableSpec(
         "intention", (*_ITEM, "measure"), counts=("events",),
         within=("respondents", ("indicator", "measure")),
+    ),
+    # a model's n: the group's complete cases, no more than the item's answers
+    "models": TableSpec(
+        "model", (*_ITEM, "model"), within=("item", ("model",)), exact=False, partition=False
     ),
     "workforce_rates": TableSpec(
         "workforce", ("year", "region"), base="headcount_start", counts=("stable_staff",),
@@ -263,7 +272,7 @@ def _read_tables(
     seen: _Seen = defaultdict(set)
     for name, spec, row, record, cell in _records(tables, specs):
         pop, dim, lvl, grp = cell
-        if dim != TOTAL_DIMENSION:
+        if dim != TOTAL_DIMENSION and spec.partition:
             slices[(name, pop, dim, lvl)].add(grp)
             seen[(name, dim, lvl)].add(grp)
         hidden = bool(record["_hidden"])
