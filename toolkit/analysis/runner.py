@@ -292,17 +292,13 @@ def response_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
     rows = []
     for keys in (("cycle",), ("cycle", "region")):
         counts = frame.groupby(list(keys)).size().rename("n").reset_index()
-        rows.append(
-            counts.assign(
-                dimension="all", level="all", group=TOTAL_GROUP, survey=survey.instrument.name
-            )
-        )
+        rows.append(counts.assign(dimension="all", level="all", group=TOTAL_GROUP))
 
     def printed(grouping: Grouping) -> tuple[tuple[str, ...], ...]:
         regional = plan.compared_in_regions(grouping.dimension, grouping.level)
         return (("cycle",), ("cycle", "region")) if regional else (("cycle",),)
 
-    return _profile(survey, printed, rows)
+    return _profile_table(survey, rows + _group_counts(survey, printed))
 
 
 def unprinted_regional_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
@@ -315,27 +311,30 @@ def unprinted_regional_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
         regional = plan.compared_in_regions(grouping.dimension, grouping.level)
         return () if regional else (("cycle", "region"),)
 
-    return _profile(survey, unprinted, [])
+    return _profile_table(survey, _group_counts(survey, unprinted))
 
 
-def _profile(survey: SurveyFrame, keys_of: Callable[[Grouping], tuple[tuple[str, ...], ...]],
-             rows: list[pd.DataFrame]) -> pd.DataFrame:  # fmt: skip
-    """``rows`` and the respondents per group of each (non-intersection) grouping, counted
-    within each set of columns ``keys_of`` gives for it (``("cycle",)``: England)."""
-    frame = survey.frame
-    columns = ["survey", "cycle", "region", "dimension", "level", "group", "n"]
+def _group_counts(survey: SurveyFrame,
+                  keys_of: Callable[[Grouping], tuple[tuple[str, ...], ...]]) -> list[pd.DataFrame]:  # fmt: skip
+    """Respondents per group of each (non-intersection) grouping, counted within each set of
+    columns ``keys_of`` gives for it (``("cycle",)``: England); non-substantive answers are the
+    group "Not stated"."""
+    frame, rows = survey.frame, []
     for grouping in (g for g in survey.groupings if " × " not in g.dimension):
         labels = frame[grouping.column].astype("string").fillna("Not stated")
         for keys in keys_of(grouping):
             counts = frame.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
             counts = counts.rename(columns={grouping.column: "group"})
-            rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level,
-                                      survey=survey.instrument.name))  # fmt: skip
+            rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
+    return rows
+
+
+def _profile_table(survey: SurveyFrame, rows: list[pd.DataFrame]) -> pd.DataFrame:
+    """``rows`` as one table in :func:`response_profile`'s columns (no region: England)."""
+    columns = ["survey", "cycle", "region", "dimension", "level", "group", "n"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    profile = pd.concat(rows, ignore_index=True)
-    if "region" not in profile.columns:
-        profile["region"] = NATIONAL
+    profile = pd.concat(rows, ignore_index=True).assign(survey=survey.instrument.name)
     profile["region"] = profile["region"].fillna(NATIONAL)
     return profile[columns]
 
