@@ -787,10 +787,10 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
     which the true range contains. The solutions start at the feasible ``point`` when one is
     given (:func:`_anchor`: cheap, it costs no program), else at the block's first solution.
     Without a point, :func:`_push` moves all the targets from there; then each cell left gets its
-    own extremes. From the anchor, the cells that reach this step are the ones certificates
-    could not prove, and the rounds rarely move them: on the demo's largest block they took
-    about 3 s and proved 2 of 48, where each cell's own extremes (dual simplex from the anchor's
-    basis) take 0.01-0.04 s.
+    own extremes. From the anchor, the cells that reach this step are the ones the certificates
+    and the surroundings could not prove, and the rounds rarely move them: on the demo's
+    largest block they took about 3 s and proved 2 of 48, where each cell's own extremes (dual
+    simplex from the anchor's basis) take 0.01-0.04 s.
     """
     program = _program(system, block, start=point)
     wanted = [v for v in block.free if v in limits]
