@@ -7,7 +7,8 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 * ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
   events, rate with its Wilson interval, and against the reference the gap in percentage points
   (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend_cells` on each
-  cell's sufficient statistics (one grouped pass per indicator x dimension, all regions at once).
+  cell's sufficient statistics (per indicator x dimension: one grouped pass for England and, for a
+  regional dimension, one for all regions at once; then one call with every area a design).
 * ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
   verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
   (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
@@ -202,14 +203,19 @@ def _grouped(answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel)
     return group_labels(answers, instrument, dimension, dim.level), dimension.reference[dim.level]
 
 
-def _trend_cells(
-    answers: pd.DataFrame, instrument: Instrument, flags: pd.Series, dim: DimensionLevel,
-    cycles: Sequence[int], weights: str | None,
+def _area_cells(
+    answers: pd.DataFrame, grouped: tuple[pd.Series, str], flags: pd.Series,
+    cycles: Sequence[int], weights: str | None, *, regional: bool,
 ) -> tuple[pd.DataFrame, str]:  # fmt: skip
-    """Sufficient statistics per region x cycle x group of the comparable cycles
-    (:func:`toolkit.stats.trends.cell_statistics`; ``flags``: the 0/1 outcome per response, NaN
-    when not answered), and the reference group of ``dim``."""
-    labels, reference = _grouped(answers, instrument, dim)
+    """Sufficient statistics per area x cycle x group of the comparable cycles, one design per
+    area (:func:`toolkit.stats.trends.cell_statistics`): England's (``region`` "England", every
+    response), then, if ``regional``, each region's (its code) in code order; and the reference
+    group.
+
+    ``grouped``: the group labels per response and the reference group (:func:`_grouped`);
+    ``flags``: the 0/1 outcome per response, NaN when not answered.
+    """
+    labels, reference = grouped
     frame = pd.DataFrame(
         {
             "region": answers["region"].astype(str),
@@ -221,33 +227,28 @@ def _trend_cells(
     )
     frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g", "_w"])
     frame["_g"] = frame["_g"].astype(str)
-    cells = cell_statistics(frame, outcome="_y", group="_g", cycle="cycle",
-                            weights="_w" if weights else None, by=("region",))  # fmt: skip
-    return cells, reference
+    by_areas = [(), ("region",)] if regional else [()]
+    areas = [cell_statistics(frame, outcome="_y", group="_g", cycle="cycle",
+                             weights="_w" if weights else None, by=by) for by in by_areas]  # fmt: skip
+    areas[0] = areas[0].assign(region=NATIONAL)
+    return pd.concat(areas, ignore_index=True)[["region", *CELL_COLUMNS]], reference
 
 
-def _area_cells(cells: pd.DataFrame, *, regional: bool) -> list[tuple[str, pd.DataFrame]]:
-    """``("England", the cells summed over regions)`` and, if ``regional``, ``(code, the region's
-    cells)`` per region in code order (:data:`toolkit.stats.trends.CELL_COLUMNS` each)."""
-    if cells.empty:
-        return []
-    sums = [c for c in CELL_COLUMNS if c not in ("cycle", "group", "cycle_n")]
-    national = cells.groupby(["cycle", "group"], sort=True)[sums].sum().reset_index()
-    national["cycle_n"] = national.groupby("cycle")["n"].transform("sum")
-    areas = [(NATIONAL, national)]
-    if regional:
-        areas += [(str(code), part[CELL_COLUMNS].reset_index(drop=True))
-                  for code, part in cells.groupby("region", sort=True)]  # fmt: skip
-    return areas
+def _spans(cells: pd.DataFrame) -> pd.Series:
+    """The cycles each area's trend spans ("first-last") by its ``region``."""
+    bounds = cells.groupby("region", sort=False)["cycle"].agg(["min", "max"])
+    return pd.Series([f"{lo}-{hi}" for lo, hi in zip(bounds["min"], bounds["max"], strict=True)],
+                     index=bounds.index)  # fmt: skip
 
 
 def _change_n(change: pd.DataFrame, cells: pd.DataFrame, reference: str) -> list[int]:
-    """The smallest of the four cells (group and reference, both cycles) behind each change row
-    (0 when one is missing)."""
-    n_cells = dict(zip(zip(cells["cycle"], cells["group"], strict=True), cells["n"], strict=True))
-    return [min(n_cells.get((c, g), 0), n_cells.get((p, g), 0), n_cells.get((c, reference), 0),
-                n_cells.get((p, reference), 0))
-            for c, p, g in change[["cycle", "previous_cycle", "group"]].to_numpy()]  # fmt: skip
+    """The smallest of the four cells (group and reference, both cycles, in the row's region)
+    behind each change row (0 when one is missing)."""
+    n_cells = dict(zip(zip(cells["region"], cells["cycle"], cells["group"], strict=True),
+                       cells["n"], strict=True))  # fmt: skip
+    return [min(n_cells.get((a, c, g), 0), n_cells.get((a, p, g), 0),
+                n_cells.get((a, c, reference), 0), n_cells.get((a, p, reference), 0))
+            for a, c, p, g in change[["region", "cycle", "previous_cycle", "group"]].to_numpy()]  # fmt: skip
 
 
 def _stack(pieces: list[tuple[dict[str, object], pd.DataFrame]]) -> pd.DataFrame:
@@ -322,37 +323,45 @@ def trend_tables(
     parts: dict[str, list[tuple[dict[str, object], pd.DataFrame]]] = {
         "cells": [], "per_cycle": [], "verdict": [], "interaction": [], "change": []}  # fmt: skip
     chosen = [i for i in indicators if spec.indicators is None or i.name in spec.indicators]
+    surveys: dict[str, pd.DataFrame] = {}  # each survey's harmonised answers, once
+    labels: dict[tuple[str, str, str], tuple[pd.Series, str]] = {}  # survey x dimension level
     for indicator in chosen:
         answers = responses.get(indicator.survey)
         if answers is None or answers.empty or indicator.item not in answers:
             continue
         history = (versions or {}).get(indicator.survey)
-        answers = harmonised(answers, history)
+        if indicator.survey not in surveys:
+            surveys[indicator.survey] = harmonised(answers, history)
+        answers = surveys[indicator.survey]
         cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
         instrument = instruments[indicator.survey]
         missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
         flags = event_flags(answers[indicator.item], indicator.events, missing)
         for dim in (d for d in spec.trend_dimensions if indicator.compared_by(d.name)):
-            cells, reference = _trend_cells(answers, instrument, flags, dim, cycles, spec.weights)
-            for region, area in _area_cells(cells, regional=dim in spec.regional_dimensions):
-                keys = {"survey": indicator.survey, "region": region, "indicator": indicator.name,
-                        "dimension": dim.name, "level": dim.level}  # fmt: skip
-                trend = gap_trend_cells(area, reference=reference, weighted=spec.weights is not None,
-                                        level=level, min_n=min_n)  # fmt: skip
-                span = sorted(trend.cycles)
-                parts["cells"].append(
-                    ({**keys, "reference_group": reference, "comparability": note}, area)
-                )
-                parts["per_cycle"].append((keys, trend.per_cycle))
-                verdict_keys = {k: v for k, v in keys.items() if k != "level"}
-                parts["verdict"].append(({**verdict_keys, "dimension_level": dim.level,
-                                          "comparability": note,
-                                          "cycles": f"{span[0]}-{span[-1]}" if span else ""},
-                                         trend.verdict))  # fmt: skip
-                parts["interaction"].append((keys, trend.interaction[["model", "note"]]))
-                change = trend.change.assign(reference_group=reference,
-                                             n=_change_n(trend.change, area, reference))  # fmt: skip
-                parts["change"].append((keys, change))
+            key = (indicator.survey, dim.name, dim.level)
+            if key not in labels:
+                labels[key] = _grouped(answers, instrument, dim)
+            areas, reference = _area_cells(answers, labels[key], flags, cycles, spec.weights,
+                                           regional=dim in spec.regional_dimensions)  # fmt: skip
+            if areas.empty:
+                continue
+            keys = {"survey": indicator.survey, "indicator": indicator.name,
+                    "dimension": dim.name, "level": dim.level}  # fmt: skip
+            trend = gap_trend_cells(areas, reference=reference, weighted=spec.weights is not None,
+                                    level=level, min_n=min_n, by=("region",))  # fmt: skip
+            parts["cells"].append(
+                ({**keys, "reference_group": reference, "comparability": note}, areas)
+            )
+            parts["per_cycle"].append((keys, trend.per_cycle))
+            verdict_keys = {k: v for k, v in keys.items() if k != "level"}
+            verdict = trend.verdict.assign(cycles=trend.verdict["region"].map(_spans(areas)))
+            parts["verdict"].append(
+                ({**verdict_keys, "dimension_level": dim.level, "comparability": note}, verdict)
+            )
+            parts["interaction"].append((keys, trend.interaction[["model", "note"]]))
+            change = trend.change.assign(reference_group=reference,
+                                         n=_change_n(trend.change, areas, reference))  # fmt: skip
+            parts["change"].append((keys, change))
     columns = {"trend_gaps": TREND_GAP_COLUMNS, "trend_interactions": TREND_INTERACTION_COLUMNS,
                "trend_changes": TREND_CHANGE_COLUMNS}  # fmt: skip
     if not parts["cells"]:

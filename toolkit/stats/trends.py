@@ -138,15 +138,41 @@ class GapTrend:
         }
 
 
-@dataclass(frozen=True)
-class _Cell:
-    """Summary of one group in one cycle: counts, (weighted) rate, its SE and Kish deff."""
+_EMPTY = -1
+"""Position of the empty cell (n and events 0, rates NaN) that :func:`_cell_values` appends after
+the cells: where a design has no cell for a cycle and group."""
 
-    n: int
-    events: int
-    estimate: float
-    se: float
-    deff: float
+
+@dataclass(frozen=True)
+class _Design:
+    """One design among the cells of :func:`gap_trend_cells` (one value of its ``by`` keys).
+
+    Attributes:
+        keys: the ``by`` values.
+        rows: positions of the design's cells among all cells.
+        cycle_values: its cycles in order (plain values) -> numeric value for the model.
+        groups: its groups, sorted.
+        where: (cycle, group) -> position among all cells.
+    """
+
+    keys: tuple[object, ...]
+    rows: np.ndarray
+    cycle_values: dict[object, float]
+    groups: list[str]
+    where: dict[tuple[object, str], int]
+
+    @property
+    def cycles(self) -> list[object]:
+        """The cycles in order."""
+        return list(self.cycle_values)
+
+    def others(self, reference: str) -> list[str]:
+        """The groups other than ``reference``, sorted."""
+        return [g for g in self.groups if g != reference]
+
+    def at(self, cycle: object, group: str) -> int:
+        """Position of the cell of ``cycle`` x ``group`` (:data:`_EMPTY` when there is none)."""
+        return self.where.get((cycle, group), _EMPTY)
 
 
 def _z(level: float) -> float:
@@ -195,12 +221,12 @@ def _plain(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _cycle_values(cycles: pd.Series) -> dict[object, float]:
+def _cycle_values(cycles: pd.Series | np.ndarray) -> dict[object, float]:
     """Numeric value of each cycle for the model: the value itself when numeric, else its rank.
 
     Keys are plain Python values (:func:`_plain`), e.g. ``{2023: 2023.0, 2024: 2024.0}``.
     """
-    ordered = [_plain(c) for c in sorted(cycles.unique())]
+    ordered = [_plain(c) for c in sorted(pd.unique(cycles))]
     if pd.api.types.is_numeric_dtype(cycles):
         return {c: float(c) for c in ordered}
     return {c: float(i) for i, c in enumerate(ordered)}
@@ -219,7 +245,8 @@ def cell_statistics(
     weights: str | None = None,
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass.
+    """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass (the keys
+    factorized to integer codes, one combined code per cell; rows with a missing key are left out).
 
     Args:
         frame: one row per response, complete in every column used, ``outcome`` 0/1.
@@ -231,48 +258,110 @@ def cell_statistics(
         sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle (the
         design's sample size m within ``by``). Every trend estimate is a function of these.
     """
-    y = frame[outcome].to_numpy(dtype=float)
-    w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame))
     keys = [*by, cycle, group]
-    sums = pd.DataFrame(
+    codes, levels = zip(*(pd.factorize(frame[k], sort=True) for k in keys), strict=True)
+    complete = np.logical_and.reduce([c >= 0 for c in codes])
+    if not complete.any():
+        return pd.DataFrame(columns=[*by, *CELL_COLUMNS])
+    shape = [len(lv) for lv in levels]
+    cell = np.ravel_multi_index([c[complete] for c in codes], shape)
+    y = frame[outcome].to_numpy(dtype=float)[complete]
+    w = frame[weights].to_numpy(dtype=float)[complete] if weights else np.ones(len(cell))
+    sums = (
+        pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
+                      "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
+        .groupby(cell, sort=True)
+        .sum()
+    )  # fmt: skip
+    found = sums.index.to_numpy()
+    positions = np.unravel_index(found, shape)
+    _, design_cycle = np.unique(found // shape[-1], return_inverse=True)
+    n = sums["n"].to_numpy()
+    return pd.DataFrame(
         {
-            **{k: frame[k].to_numpy() for k in keys},
-            "n": np.ones(len(frame), dtype=np.int64),
-            "events": y,
-            "sum_w": w,
-            "sum_wy": w * y,
-            "sum_w2": w * w,
-            "sum_w2y": w * w * y,
+            **{name: np.asarray(lv)[pos] for name, lv, pos in
+               zip([*by, "cycle", "group"], levels, positions, strict=True)},
+            "n": n,
+            "events": sums["events"].to_numpy().astype(np.int64),
+            **{c: sums[c].to_numpy() for c in ("sum_w", "sum_wy", "sum_w2", "sum_w2y")},
+            "cycle_n": np.bincount(design_cycle, weights=n)[design_cycle].astype(np.int64),
         }
-    )
-    cells = sums.groupby(keys, sort=True).sum().reset_index()
-    cells["events"] = cells["events"].astype(np.int64)
-    cells["cycle_n"] = cells.groupby([*by, cycle])["n"].transform("sum")
-    return cells.rename(columns={cycle: "cycle", group: "group"})
+    )  # fmt: skip
 
 
-def _cells(stats_: pd.DataFrame) -> dict[tuple[object, str], _Cell]:
-    """One :class:`_Cell` per row of :func:`cell_statistics` output (one design).
+def _design_rows(
+    cells: pd.DataFrame, by: Sequence[str]
+) -> list[tuple[tuple[object, ...], np.ndarray]]:
+    """(``by`` values, positions of the cells) of each design, in order of first appearance; all
+    cells are one design when ``by`` is empty."""
+    if not by:
+        return [((), np.arange(len(cells)))]
+    codes = cells.groupby(list(by), sort=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    order = order[codes[order] >= 0]
+    parts = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    keys = cells[list(by)].to_numpy(dtype=object)
+    return [(tuple(keys[rows[0]]), rows) for rows in parts if len(rows)]
+
+
+def _designs(
+    cells: pd.DataFrame, by: Sequence[str], cycle_values: dict[object, float] | None
+) -> list[_Design]:
+    """The designs of :func:`cell_statistics` output, one per value of ``by``; each design's
+    cycle values are ``cycle_values``, else :func:`_cycle_values` of its own cells."""
+    cycles = cells["cycle"].to_numpy()
+    plain = [_plain(c) for c in cycles]
+    groups = cells["group"].astype(str).to_numpy()
+    return [
+        _Design(
+            keys=keys,
+            rows=rows,
+            cycle_values=_cycle_values(cycles[rows]) if cycle_values is None else cycle_values,
+            groups=sorted(set(groups[rows])),
+            where={(plain[i], groups[i]): int(i) for i in rows},
+        )
+        for keys, rows in _design_rows(cells, by)
+    ]
+
+
+def _cell_values(cells: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every cell's cycle (plain value), group, sums (``CELL_COLUMNS``), rate, its SE and Kish
+    deff as arrays, with an empty cell appended last (:data:`_EMPTY`).
 
     p = sum(w y) / sum(w); SE^2 = m/(m-1) sum(w^2 (y - p)^2) / (sum w)^2 with m the cycle's sample
     size (the domain stays inside its cycle's design), where
     sum(w^2 (y - p)^2) = sum(w^2 y) (1 - 2p) + p^2 sum(w^2); Kish deff = n sum(w^2) / (sum w)^2.
     """
-    total = stats_["sum_w"].to_numpy(dtype=float)
-    p = stats_["sum_wy"].to_numpy(dtype=float) / total
-    squares = stats_["sum_w2y"].to_numpy(dtype=float) * (1 - 2 * p) + p**2 * stats_[
-        "sum_w2"
-    ].to_numpy(dtype=float)
-    m = stats_["cycle_n"].to_numpy(dtype=float)
+    sums = {c: cells[c].to_numpy(dtype=float) for c in CELL_COLUMNS[4:-1]}
+    total = sums["sum_w"]
+    p = sums["sum_wy"] / total
+    squares = sums["sum_w2y"] * (1 - 2 * p) + p**2 * sums["sum_w2"]
+    m = cells["cycle_n"].to_numpy(dtype=float)
     se = np.sqrt(m / np.maximum(m - 1, 1) * np.maximum(squares, 0)) / total
-    n = stats_["n"].to_numpy()
-    deff = n * stats_["sum_w2"].to_numpy(dtype=float) / total**2
-    return {
-        (_plain(cy), str(grp)): _Cell(int(k), int(e), float(pi), float(si), float(di))
-        for cy, grp, k, e, pi, si, di in zip(
-            stats_["cycle"], stats_["group"], n, stats_["events"], p, se, deff, strict=True
-        )
+    n = cells["n"].to_numpy().astype(np.int64)
+    values = {
+        "cycle": np.array([_plain(c) for c in cells["cycle"].to_numpy()], dtype=object),
+        "group": cells["group"].astype(str).to_numpy(dtype=object),
+        "n": n,
+        "events": cells["events"].to_numpy().astype(np.int64),
+        **sums,
+        "estimate": p,
+        "se": se,
+        "deff": n * sums["sum_w2"] / total**2,
     }
+    empty = {"cycle": None, "group": "", "n": 0, "events": 0}
+    return {name: np.append(v, empty.get(name, np.nan)) for name, v in values.items()}
+
+
+def _take(values: dict[str, np.ndarray], positions: Sequence[int]) -> dict[str, np.ndarray]:
+    """The cells at ``positions`` (:data:`_EMPTY` for none) of :func:`_cell_values`."""
+    index = np.asarray(positions, dtype=np.intp)
+    return {name: v[index] for name, v in values.items()}
+
+
+def _key_columns(by: Sequence[str], keys: Sequence[tuple[object, ...]]) -> dict[str, list[object]]:
+    """The ``by`` columns of rows whose design keys are ``keys``."""
+    return {name: [k[i] for k in keys] for i, name in enumerate(by)}
 
 
 def _unweighted_comparison(
@@ -312,39 +401,30 @@ def _weighted_comparison(
     )
 
 
-def _cell_arrays(cells: list[_Cell]) -> dict[str, np.ndarray]:
-    """The fields of a list of cells as arrays."""
-    return {
-        name: np.array([getattr(c, name) for c in cells], dtype=float if name in
-                       ("estimate", "se", "deff") else np.int64)
-        for name in ("n", "events", "estimate", "se", "deff")
-    }  # fmt: skip
-
-
 def _per_cycle(
-    cells: dict[tuple[object, str], _Cell],
-    cycles: list[object],
-    others: list[str],
+    designs: list[_Design],
+    values: dict[str, np.ndarray],
+    by: Sequence[str],
     reference: str,
     weighted: bool,
     level: float,
 ) -> pd.DataFrame:
-    """The comparison of each group with the reference in each cycle (``PER_CYCLE_COLUMNS``)."""
-    empty = _Cell(0, 0, np.nan, np.nan, np.nan)
-    pairs = [(cy, grp) for cy in cycles for grp in others]
-    g = _cell_arrays([cells.get(pair, empty) for pair in pairs])
-    r = _cell_arrays([cells.get((cy, reference), empty) for cy, _ in pairs])
+    """The comparison of each group with the reference in each cycle of each design
+    (``[*by, *PER_CYCLE_COLUMNS]``)."""
+    pairs = [(d, cy, grp) for d in designs for cy in d.cycles for grp in d.others(reference)]
+    g = _take(values, [d.at(cy, grp) for d, cy, grp in pairs])
+    r = _take(values, [d.at(cy, reference) for d, cy, _ in pairs])
     both = (g["n"] > 0) & (r["n"] > 0)
     limits = [np.full(len(pairs), np.nan) for _ in range(4)]
     if both.any():
-        g_both = {k: v[both] for k, v in g.items()}
-        r_both = {k: v[both] for k, v in r.items()}
-        values = (
+        g_both = {k: g[k][both] for k in ("n", "events", "estimate", "se")}
+        r_both = {k: r[k][both] for k in ("n", "events", "estimate", "se")}
+        values_both = (
             _weighted_comparison(g_both, r_both, _z(level))
             if weighted
             else _unweighted_comparison(g_both, r_both, 1 - level)
         )
-        for column, value in zip(limits, values, strict=True):
+        for column, value in zip(limits, values_both, strict=True):
             column[both] = value
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(both & (r["estimate"] > 0), g["estimate"] / r["estimate"], np.nan)
@@ -360,8 +440,9 @@ def _per_cycle(
     )  # fmt: skip
     return pd.DataFrame(
         {
-            "cycle": [cy for cy, _ in pairs],
-            "group": [grp for _, grp in pairs],
+            **_key_columns(by, [d.keys for d, _, _ in pairs]),
+            "cycle": [cy for _, cy, _ in pairs],
+            "group": [grp for _, _, grp in pairs],
             "reference_group": reference,
             "n": g["n"],
             "events": g["events"],
@@ -376,7 +457,7 @@ def _per_cycle(
             "ci_method": WEIGHTED_CI if weighted else UNWEIGHTED_CI,
             "note": notes.astype(object),
         },
-        columns=PER_CYCLE_COLUMNS,
+        columns=[*by, *PER_CYCLE_COLUMNS],
     )
 
 
@@ -557,148 +638,171 @@ def _cell_design(
 
 
 def _cell_model_fit(
-    stats_: pd.DataFrame,
-    reference: str,
-    others: list[str],
-    cycle_values: dict[object, float],
-    weighted: bool,
+    values: dict[str, np.ndarray], design: _Design, reference: str, weighted: bool
 ) -> _Fit:
-    """Fit the interaction model on the cells of :func:`cell_statistics`, or explain why not.
+    """Fit the interaction model on one design's cells (:func:`_cell_values`), or explain why not.
 
     The cells are ordered as the row-level fit groups its covariate patterns (sorted by the
     model matrix), so both give the same numbers.
     """
-    centre = float(np.mean(list(cycle_values.values())))
-    cycle_c = np.array([cycle_values[_plain(c)] for c in stats_["cycle"]], dtype=float) - centre
-    groups = stats_["group"].astype(str).to_numpy()
-    design, names = _cell_design(groups, others, cycle_c)
-    sums = {c: stats_[c].to_numpy(dtype=float) for c in CELL_COLUMNS[2:-1]}
-    labels, inverse = np.unique(groups, return_inverse=True)
-    rates = pd.Series(
-        np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"]), index=labels
+    rows = design.rows
+    centre = float(np.mean(list(design.cycle_values.values())))
+    cycle_c = (
+        np.array([design.cycle_values[c] for c in values["cycle"][rows]], dtype=float) - centre
     )
-    problem = _unfittable(reference, rates, len(set(cycle_c)))
+    groups = values["group"][rows]
+    matrix, names = _cell_design(groups, design.others(reference), cycle_c)
+    sums = {c: values[c][rows].astype(float) for c in CELL_COLUMNS[2:-1]}
+    labels, inverse = np.unique(groups, return_inverse=True)
+    rates = np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"])
+    problem = _unfittable(reference, list(labels), rates, len(set(cycle_c)))
     if problem:
         nan = pd.Series(np.nan, index=names)
         return _Fit(nan, nan, np.nan, problem)
-    order = np.lexsort(design.T[::-1])
-    design = design[order]
-    sums = {name: values[order] for name, values in sums.items()}
+    order = np.lexsort(matrix.T[::-1])
+    matrix = matrix[order]
+    sums = {name: v[order] for name, v in sums.items()}
     if weighted:
-        return _fit_weighted_cells(sums, design, names)
-    return _fit_binomial_cells(sums["events"], sums["n"], design, names)
+        return _fit_weighted_cells(sums, matrix, names)
+    return _fit_binomial_cells(sums["events"], sums["n"], matrix, names)
 
 
-def _unfittable(reference: str, rates: pd.Series, n_cycles: int) -> str:
+def _unfittable(reference: str, groups: list[str], rates: np.ndarray, n_cycles: int) -> str:
     """Why the interaction model cannot be fitted ("" when it can): no reference responses,
     fewer than two cycles, or a group with all or no events in every cycle (``rates``: each
-    group's crude rate over all cycles)."""
-    if reference not in rates.index:
+    of the ``groups``' crude rate over all cycles)."""
+    if reference not in groups:
         return f"reference group {reference!r} has no responses"
     if n_cycles < 2:
         return "fewer than two cycles: no trend"
-    degenerate = sorted(rates.index[(rates == 0) | (rates == 1)])
+    degenerate = sorted(g for g, rate in zip(groups, rates, strict=True) if rate in (0, 1))
     if degenerate:
         return f"separation: {', '.join(degenerate)} has all or no events in every cycle"
     return ""
 
 
+def _interaction(design: _Design, fit: _Fit, reference: str, level: float) -> dict[str, np.ndarray]:
+    """Per group of the design other than the reference: the ``group:cycle`` coefficient
+    (``estimate``), its ``se``, interval and two-sided p-value (normal, or t(df) for the sandwich
+    fit), and the group's main effect (``main``)."""
+    others = design.others(reference)
+    params, errors = dict(fit.params.items()), dict(fit.se.items())
+    estimate = np.array([params[f"group={grp}:cycle"] for grp in others], dtype=float)
+    se = np.array([errors[f"group={grp}:cycle"] for grp in others], dtype=float)
+    main = np.array([params.get(f"group={grp}", np.nan) for grp in others], dtype=float)
+    if not others:
+        return {"estimate": estimate, "se": se, "ci_low": estimate, "ci_high": estimate,
+                "p_value": estimate, "main": main}  # fmt: skip
+    dist = stats.norm if np.isinf(fit.df_resid) else stats.t(fit.df_resid)
+    q = float(dist.ppf(0.5 + level / 2))
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - q * se,
+        "ci_high": estimate + q * se,
+        "p_value": 2 * dist.sf(np.abs(estimate / se)),
+        "main": main,
+    }
+
+
 def _interaction_rows(
-    fit: _Fit, others: list[str], weighted: bool, level: float
-) -> list[dict[str, object]]:
-    """One row per group (``INTERACTION_COLUMNS``): the ``group:cycle`` coefficient with its
-    interval and p-value."""
-    rows = []
-    for grp in others:
-        term = f"group={grp}:cycle"
-        est, se = float(fit.params[term]), float(fit.se[term])
-        dist = stats.norm if np.isinf(fit.df_resid) else stats.t(fit.df_resid)
-        q = float(dist.ppf(0.5 + level / 2))
-        rows.append(
-            {
-                "term": term,
-                "group": grp,
-                "estimate": est,
-                "ci_low": est - q * se,
-                "ci_high": est + q * se,
-                "p_value": float(2 * dist.sf(abs(est / se))),
-                "se": se,
-                "model": WEIGHTED_MODEL if weighted else UNWEIGHTED_MODEL,
-                "note": fit.note,
-            }
-        )
-    return rows
+    designs: list[_Design],
+    fits: list[_Fit],
+    interactions: list[dict[str, np.ndarray]],
+    by: Sequence[str],
+    reference: str,
+    weighted: bool,
+) -> pd.DataFrame:
+    """One row per design and group (``[*by, *INTERACTION_COLUMNS]``): the ``group:cycle``
+    coefficient with its interval and p-value."""
+    others = [(d, fit, grp) for d, fit in zip(designs, fits, strict=True)
+              for grp in d.others(reference)]  # fmt: skip
+    joined = {
+        name: np.concatenate([np.empty(0), *(inter[name] for inter in interactions)])
+        for name in ("estimate", "ci_low", "ci_high", "p_value", "se")
+    }
+    return pd.DataFrame(
+        {
+            **_key_columns(by, [d.keys for d, _, _ in others]),
+            "term": [f"group={grp}:cycle" for _, _, grp in others],
+            "group": [grp for _, _, grp in others],
+            **joined,
+            "model": WEIGHTED_MODEL if weighted else UNWEIGHTED_MODEL,
+            "note": [fit.note for _, fit, _ in others],
+        },
+        columns=[*by, *INTERACTION_COLUMNS],
+    )
 
 
-def _z_test(change: float, variance: float) -> tuple[float, float]:
-    """z = change / sqrt(variance) and its two-sided normal p-value (NaN when variance is 0)."""
-    if not variance > 0:
-        return np.nan, np.nan
-    z = change / np.sqrt(variance)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+def _z_test(change: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """z = change / sqrt(variance) and its two-sided normal p-value (NaN where the variance is 0
+    or undefined)."""
+    tested = variance > 0
+    z = np.where(tested, change / np.sqrt(np.where(tested, variance, 1.0)), np.nan)
+    return z, np.where(tested, 2 * stats.norm.sf(np.abs(z)), np.nan)
 
 
-def _deff_variance(cell: _Cell) -> float:
-    """deff p q / n: the design-effect variance of one rate (DOMAIN.md section 4)."""
-    return cell.deff * cell.estimate * (1 - cell.estimate) / cell.n if cell.n else np.nan
+def _deff_variance(cells: dict[str, np.ndarray]) -> np.ndarray:
+    """deff p q / n: the design-effect variance of each rate (DOMAIN.md section 4; NaN when
+    n = 0)."""
+    n = cells["n"]
+    estimate = cells["estimate"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, cells["deff"] * estimate * (1 - estimate) / np.maximum(n, 1), np.nan)
 
 
 def _change_rows(
-    cells: dict[tuple[object, str], _Cell], cycles: list[object], others: list[str], reference: str
+    designs: list[_Design], values: dict[str, np.ndarray], by: Sequence[str], reference: str
 ) -> pd.DataFrame:
-    """Latest cycle against the previous one: the group rate and the gap, each with a z test."""
-    if len(cycles) < 2:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    latest, previous = cycles[-1], cycles[-2]
-    empty = _Cell(0, 0, np.nan, np.nan, np.nan)
-    rows = []
-    for grp in others:
-        g1, g0 = cells.get((latest, grp), empty), cells.get((previous, grp), empty)
-        r1, r0 = cells.get((latest, reference), empty), cells.get((previous, reference), empty)
-        base = {
-            "cycle": latest,
-            "previous_cycle": previous,
-            "group": grp,
-            "deff": g1.deff,
-            "previous_deff": g0.deff,
-        }
-        note = "" if min(g1.n, g0.n, r1.n, r0.n) > 0 else "a group is missing from a cycle"
-        rate_change = g1.estimate - g0.estimate
-        z, p = _z_test(rate_change, _deff_variance(g1) + _deff_variance(g0))
-        rows.append(
-            {
-                **base,
-                "measure": "group rate",
-                "change": rate_change,
-                "z": z,
-                "p_value": p,
-                "note": note,
-            }
-        )
-        gap_change = (g1.estimate - r1.estimate) - (g0.estimate - r0.estimate)
-        variance = sum(_deff_variance(c) for c in (g1, g0, r1, r0))
-        z, p = _z_test(gap_change, variance)
-        rows.append(
-            {
-                **base,
-                "measure": "gap",
-                "change": gap_change,
-                "z": z,
-                "p_value": p,
-                "note": note or "gap variance adds deff p q / n of all four cells",
-            }
-        )
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    """Latest cycle against the previous one in each design with two cycles or more: the group
+    rate and the gap, each with a z test (variance: the sum of deff p q / n of the two group
+    cells for the rate, of all four cells for the gap)."""
+    quads = [(d, d.cycles[-1], d.cycles[-2], grp) for d in designs if len(d.cycle_values) > 1
+             for grp in d.others(reference)]  # fmt: skip
+    if not quads:
+        return pd.DataFrame(columns=[*by, *CHANGE_COLUMNS])
+    g1 = _take(values, [d.at(latest, grp) for d, latest, _, grp in quads])
+    g0 = _take(values, [d.at(previous, grp) for d, _, previous, grp in quads])
+    r1 = _take(values, [d.at(latest, reference) for d, latest, _, _ in quads])
+    r0 = _take(values, [d.at(previous, reference) for d, _, previous, _ in quads])
+    rate_change = g1["estimate"] - g0["estimate"]
+    gap_change = (g1["estimate"] - r1["estimate"]) - (g0["estimate"] - r0["estimate"])
+    variances = [_deff_variance(c) for c in (g1, g0, r1, r0)]
+    rate_z, rate_p = _z_test(rate_change, variances[0] + variances[1])
+    gap_z, gap_p = _z_test(gap_change, variances[0] + variances[1] + variances[2] + variances[3])
+    complete = np.minimum.reduce([c["n"] for c in (g1, g0, r1, r0)]) > 0
+    note = np.where(complete, "", "a group is missing from a cycle")
+    gap_note = np.where(complete, "gap variance adds deff p q / n of all four cells", note)
+
+    def twice(column: Sequence[object]) -> list[object]:
+        return [value for value in column for _ in range(2)]
+
+    def interleaved(rate: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        return np.column_stack([rate, gap]).ravel()
+
+    return pd.DataFrame(
+        {
+            **{name: twice(column) for name, column in
+               _key_columns(by, [d.keys for d, _, _, _ in quads]).items()},
+            "cycle": twice([latest for _, latest, _, _ in quads]),
+            "previous_cycle": twice([previous for _, _, previous, _ in quads]),
+            "group": twice([grp for _, _, _, grp in quads]),
+            "measure": np.tile(np.array(["group rate", "gap"], dtype=object), len(quads)),
+            "change": interleaved(rate_change, gap_change),
+            "z": interleaved(rate_z, gap_z),
+            "p_value": interleaved(rate_p, gap_p),
+            "deff": np.repeat(g1["deff"], 2),
+            "previous_deff": np.repeat(g0["deff"], 2),
+            "note": interleaved(note.astype(object), gap_note.astype(object)),
+        },
+        columns=[*by, *CHANGE_COLUMNS],
+    )  # fmt: skip
 
 
-def _smallest_n(
-    cells: dict[tuple[object, str], _Cell], cycles: list[object], grp: str, reference: str
-) -> int:
-    """The smallest group or reference count over all cycles (0 when one is missing)."""
-    empty = _Cell(0, 0, np.nan, np.nan, np.nan)
-    return min(
-        min(cells.get((cy, grp), empty).n, cells.get((cy, reference), empty).n) for cy in cycles
-    )
+def _smallest_n(design: _Design, values: dict[str, np.ndarray], grp: str, reference: str) -> int:
+    """The smallest group or reference count over the design's cycles (0 when one is missing)."""
+    cells = [design.at(cy, g) for cy in design.cycles for g in (grp, reference)]
+    return int(values["n"][cells].min())
 
 
 def decide(row: Mapping[str, object], significant: bool) -> tuple[str, str]:
@@ -737,38 +841,41 @@ def decide(row: Mapping[str, object], significant: bool) -> tuple[str, str]:
 
 
 def _verdict_table(
-    interaction: list[dict[str, object]],
-    fit: _Fit,
-    first_c: float,
-    smallest: dict[str, int],
+    designs: list[_Design],
+    interactions: list[dict[str, np.ndarray]],
+    values: dict[str, np.ndarray],
+    by: Sequence[str],
     reference: str,
     min_n: int,
     level: float,
 ) -> pd.DataFrame:
-    """Verdict rows from the interaction table, decided by its confidence intervals."""
+    """Verdict rows (``[*by, *VERDICT_COLUMNS]``) from the interactions, decided by their
+    confidence intervals; the first-cycle gap is main + interaction x (first cycle - centre)."""
     rows = []
-    for inter in interaction:
-        grp = inter["group"]
-        main = fit.params.get(f"group={grp}", np.nan)
-        row: dict[str, object] = {
-            "group": grp,
-            "reference_group": reference,
-            "interaction": inter["estimate"],
-            "ci_low": inter["ci_low"],
-            "ci_high": inter["ci_high"],
-            "p_value": inter["p_value"],
-            "p_adjusted": np.nan,
-            "adjust_method": methods.NO_ADJUSTMENT,
-            "first_cycle_gap": main + inter["estimate"] * first_c,
-            "smallest_n": smallest[grp],
-            "min_n": min_n,
-            "level": level,
-            "model_ok": bool(np.isfinite(inter["se"])),
-        }
-        excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
-        row["verdict"], row["reason"] = decide(row, excludes_zero)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    for design, inter in zip(designs, interactions, strict=True):
+        centre = float(np.mean(list(design.cycle_values.values())))
+        first_c = design.cycle_values[design.cycles[0]] - centre if design.cycles else np.nan
+        for i, grp in enumerate(design.others(reference)):
+            row: dict[str, object] = {
+                **dict(zip(by, design.keys, strict=True)),
+                "group": grp,
+                "reference_group": reference,
+                "interaction": inter["estimate"][i],
+                "ci_low": inter["ci_low"][i],
+                "ci_high": inter["ci_high"][i],
+                "p_value": inter["p_value"][i],
+                "p_adjusted": np.nan,
+                "adjust_method": methods.NO_ADJUSTMENT,
+                "first_cycle_gap": inter["main"][i] + inter["estimate"][i] * first_c,
+                "smallest_n": _smallest_n(design, values, grp, reference),
+                "min_n": min_n,
+                "level": level,
+                "model_ok": bool(np.isfinite(inter["se"][i])),
+            }
+            excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+            row["verdict"], row["reason"] = decide(row, excludes_zero)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=[*by, *VERDICT_COLUMNS])
 
 
 def gap_trend(
@@ -813,7 +920,8 @@ def gap_trend(
     centre = float(np.mean(list(cycle_values.values())))
     cycle_c = frame[cycle].map(cycle_values).astype(float) - centre
     x = _design(frame, group, reference, others, cycle_c, covariates)
-    problem = _unfittable(reference, frame.groupby(group)[outcome].mean(), cycle_c.nunique())
+    rates = frame.groupby(group)[outcome].mean()
+    problem = _unfittable(reference, list(rates.index), rates.to_numpy(), cycle_c.nunique())
     nan = pd.Series(np.nan, index=x.columns)
     fit = (
         _Fit(nan, nan, np.nan, problem)
@@ -822,7 +930,9 @@ def gap_trend(
             frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weights is not None
         )
     )
-    return _gap_trend(stats_, cycle_values, fit, reference, weights is not None, level, min_n)
+    designs = _designs(stats_, (), cycle_values)
+    return _gap_trend(designs, [fit], _cell_values(stats_), (), reference, weights is not None,
+                      level, min_n)  # fmt: skip
 
 
 def gap_trend_cells(
@@ -833,54 +943,55 @@ def gap_trend_cells(
     level: float = 0.95,
     min_n: int = 10,
     cycle_values: dict[object, float] | None = None,
+    by: Sequence[str] = (),
 ) -> GapTrend:
     """:func:`gap_trend` without covariates, from the cells' sufficient statistics alone.
 
     Args:
-        cells: one design's :func:`cell_statistics` (``CELL_COLUMNS``, no ``by`` keys left).
-        reference: the reference group label; it must be one of the cells' groups.
+        cells: :func:`cell_statistics` output: ``[*by, *CELL_COLUMNS]``.
+        reference: the reference group label; it must be one of each design's groups.
         weighted: whether the sums carry survey weights (design-based SEs, sandwich t model).
         level, min_n: as :func:`gap_trend`.
-        cycle_values: the numeric value of each cycle (default :func:`_cycle_values` of the
-            cells' cycles).
+        cycle_values: the numeric value of each cycle (default :func:`_cycle_values` of each
+            design's cycles).
+        by: the keys of separate designs (e.g. region): each value's cells are compared and
+            fitted on their own, exactly as a call with those cells alone.
 
     Returns:
         :class:`GapTrend`, the same numbers as :func:`gap_trend` on the rows (the binomial GLM
         on cells has the row-level fit's estimating equations, and the sandwich's sums are
-        sums over cells; :func:`_fit_binomial_cells`, :func:`_fit_weighted_cells`).
+        sums over cells; :func:`_fit_binomial_cells`, :func:`_fit_weighted_cells`). With
+        ``by``, each table starts with the ``by`` columns, designs in order of first appearance
+        in ``cells``, and ``cycles`` holds every design's cycles.
     """
-    groups = sorted({str(g) for g in cells["group"]})
-    require_reference(groups, reference, "group")
-    if cycle_values is None:
-        cycle_values = _cycle_values(cells["cycle"])
-    others = [g for g in groups if g != reference]
-    fit = _cell_model_fit(cells, reference, others, cycle_values, weighted)
-    return _gap_trend(cells, cycle_values, fit, reference, weighted, level, min_n)
+    designs = _designs(cells, by, cycle_values)
+    for design in designs:
+        require_reference(design.groups, reference, "group")
+    values = _cell_values(cells)
+    fits = [_cell_model_fit(values, design, reference, weighted) for design in designs]
+    return _gap_trend(designs, fits, values, by, reference, weighted, level, min_n)
 
 
 def _gap_trend(
-    stats_: pd.DataFrame,
-    cycle_values: dict[object, float],
-    fit: _Fit,
+    designs: list[_Design],
+    fits: list[_Fit],
+    values: dict[str, np.ndarray],
+    by: Sequence[str],
     reference: str,
     weighted: bool,
     level: float,
     min_n: int,
 ) -> GapTrend:
-    """The four tables from the cells and the fitted model."""
-    cells = _cells(stats_)
-    cycles = list(cycle_values)
-    others = sorted({str(g) for g in stats_["group"]} - {reference})
-    interaction = _interaction_rows(fit, others, weighted, level)
-    smallest = {grp: _smallest_n(cells, cycles, grp, reference) for grp in others}
-    centre = float(np.mean(list(cycle_values.values())))
-    first_c = cycle_values[cycles[0]] - centre if cycles else np.nan
+    """The four tables of every design from the cells (:func:`_cell_values`) and its fit."""
+    interactions = [
+        _interaction(d, fit, reference, level) for d, fit in zip(designs, fits, strict=True)
+    ]
     return GapTrend(
-        per_cycle=_per_cycle(cells, cycles, others, reference, weighted, level),
-        interaction=pd.DataFrame(interaction, columns=INTERACTION_COLUMNS),
-        change=_change_rows(cells, cycles, others, reference),
-        verdict=_verdict_table(interaction, fit, first_c, smallest, reference, min_n, level),
-        cycles=cycle_values,
+        per_cycle=_per_cycle(designs, values, by, reference, weighted, level),
+        interaction=_interaction_rows(designs, fits, interactions, by, reference, weighted),
+        change=_change_rows(designs, values, by, reference),
+        verdict=_verdict_table(designs, interactions, values, by, reference, min_n, level),
+        cycles={c: v for d in designs for c, v in d.cycle_values.items()},
     )
 
 
