@@ -191,11 +191,49 @@ def workforce_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _rates_for(data: pd.DataFrame, year: int, spec: OverTimeSpec, grouped: bool) -> pd.DataFrame:
-    """workforce_metrics of one year, by the ``_g`` column when ``grouped`` (else all staff)."""
+_KEY = "\x1f"
+"""Joins a grouping's number and a group label into one group key (:func:`_stacked`)."""
+
+
+def _stacked(
+    frame: pd.DataFrame, columns: list[str], instrument: Instrument,
+    dims: Sequence[DimensionLevel], spec: OverTimeSpec, everyone: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Every area's groupings one below the other, so that one call grouped by ``_g`` computes
+    them all.
+
+    For each area (:func:`areas`) and grouping (first everyone, all in group ``everyone``, then
+    each of the area's dimensions, records without a group left out), the ``columns`` of its
+    records in their order, with ``_g`` = the grouping's number (zero-padded, so keys sort by
+    grouping, then group), :data:`_KEY` and the group label. Returns the stacked records and
+    the groupings' ``region``, ``dimension`` and ``level`` (``"all"`` for everyone) by number.
+    """
+    pieces, keys = [], []
+    for region, part, part_dims in areas(frame, dims, spec):
+        groupings = [("all", "all", pd.Series(everyone, index=part.index, dtype="string"))]
+        groupings += [(dim.name, dim.level, _labelled(part, instrument, dim)[0])
+                      for dim in part_dims]  # fmt: skip
+        for name, level, labels in groupings:
+            prefix = f"{len(keys):05d}{_KEY}"
+            pieces.append(part[columns].assign(_g=prefix + labels.astype("string")))
+            keys.append({"region": region, "dimension": name, "level": level})
+    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
+    return stacked, pd.DataFrame(keys)
+
+
+def _unstacked(table: pd.DataFrame, keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``table``'s ``group`` keys (:func:`_stacked`) split back into the group label and its
+    grouping's ``region``, ``dimension`` and ``level``; and each row's grouping number."""
+    split = table["group"].astype(str).str.split(_KEY, n=1, expand=True)
+    number = split[0].astype(int).to_numpy()
+    columns = {name: keys[name].to_numpy()[number] for name in keys.columns}
+    return table.assign(group=split[1].to_numpy(), **columns), number
+
+
+def _rates_for(data: pd.DataFrame, year: int, spec: OverTimeSpec) -> pd.DataFrame:
+    """workforce_metrics of one year by the ``_g`` column."""
     start, end = year_period(year, spec.year_start_month)
-    table = workforce_metrics(data, period_start=start, period_end=end,
-                              group="_g" if grouped else None, fte="fte")  # fmt: skip
+    table = workforce_metrics(data, period_start=start, period_end=end, group="_g", fte="fte")
     return table.assign(year=year)
 
 
@@ -203,28 +241,19 @@ def workforce_rates(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int]
 ) -> pd.DataFrame:
     """``workforce_rates`` (unsuppressed, :data:`RATE_COLUMNS`): England by
-    ``spec.record_dimensions``, each region by the regional ones, with an "All staff" row."""
+    ``spec.record_dimensions``, each region by the regional ones, with an "All staff" row;
+    every area and grouping in one :func:`toolkit.stats.workforce.workforce_metrics` call per
+    year (:func:`_stacked`); rows by area, then year, grouping and group."""
     if records.empty or not years:
         return pd.DataFrame(columns=RATE_COLUMNS)
-    parts = []
     columns = ["person", "start_date", "end_date", "fte"]
-    for region, frame, dims in areas(workforce_frame(records), spec.record_dimensions, spec):
-        labelled = [
-            (
-                dim,
-                frame[columns]
-                .assign(_g=_labelled(frame, instrument, dim)[0])
-                .dropna(subset=["_g"]),
-            )
-            for dim in dims
-        ]  # each dimension's labels once, for every year
-        for year in years:
-            total = _rates_for(frame[columns], year, spec, grouped=False)
-            parts.append(total.assign(group=ALL_STAFF, dimension="all", level="all", region=region))
-            for dim, data in labelled:
-                parts.append(_rates_for(data, year, spec, grouped=True).assign(
-                    dimension=dim.name, level=dim.level, region=region))  # fmt: skip
-    table = pd.concat(parts, ignore_index=True)
+    stacked, keys = _stacked(workforce_frame(records), columns, instrument,
+                             spec.record_dimensions, spec, ALL_STAFF)  # fmt: skip
+    table = pd.concat([_rates_for(stacked, year, spec) for year in years], ignore_index=True)
+    table, number = _unstacked(table, keys)
+    area_order = pd.factorize(keys["region"])[0][number]
+    year_order = table["year"].map({year: i for i, year in enumerate(years)}).to_numpy()
+    table = table.iloc[np.lexsort((number, year_order, area_order))].reset_index(drop=True)
     table["n"] = table[["headcount_start", "headcount_end"]].min(axis=1)
     return table.reindex(columns=RATE_COLUMNS)
 
