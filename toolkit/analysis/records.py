@@ -165,6 +165,28 @@ def areas(
     return found
 
 
+def _narrow(
+    frame: pd.DataFrame, columns: Sequence[str], instrument: Instrument,
+    dims: Sequence[DimensionLevel],
+) -> tuple[pd.DataFrame, dict[tuple[str, str], tuple[str, str]]]:  # fmt: skip
+    """``frame``'s ``columns`` and ``region`` only, with one group-label column per dimension
+    level (read once on every record), so that slicing areas and groups moves no other column;
+    and (dimension, level) -> (its label column, the reference group)."""
+    narrow = frame[[*columns, *(["region"] if "region" in frame else [])]].copy()
+    label_columns = {}
+    for i, dim in enumerate(dims):
+        labels, reference = _labelled(frame, instrument, dim)
+        narrow[f"_label{i}"] = labels
+        label_columns[(dim.name, dim.level)] = (f"_label{i}", reference)
+    return narrow, label_columns
+
+
+def _by_group(frame: pd.DataFrame, columns: Sequence[str], labels: tuple[str, str]) -> pd.DataFrame:
+    """``frame``'s ``columns`` with ``_g`` = the label column ``labels[0]`` (:func:`_narrow`),
+    records without a group left out."""
+    return frame[list(columns)].assign(_g=frame[labels[0]]).dropna(subset=["_g"])
+
+
 def _as_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Date columns (ISO text, "" or DATE) as timestamps; blank = NaT."""
     out = frame.copy()
@@ -361,16 +383,18 @@ def survival_tables(
     entrants = _entrants(records, spec, years) if not records.empty and years else None
     if entrants is None or entrants.empty:
         return {name: pd.DataFrame(columns=columns[name]) for name in columns}
-    for region, area, dims in areas(entrants, spec.survival_dimensions, spec):
-        everyone = area.assign(_g=ALL_STAFF)
+    times = ["duration_years", "event"]
+    narrow, labelled = _narrow(entrants, times, instrument, spec.survival_dimensions)
+    for region, area, dims in areas(narrow, spec.survival_dimensions, spec):
+        everyone = area[times].assign(_g=ALL_STAFF)
         curves, summary = _km_tables(everyone, spec, threshold, {"region": region,
                                      "dimension": "all", "level": "all"}, level)  # fmt: skip
         parts["survival_curves"].append(curves)
         parts["survival_summary"].append(summary)
         for dim in dims:
-            labels, reference = _labelled(area, instrument, dim)
-            data = area.assign(_g=labels).dropna(subset=["_g"])
+            data = _by_group(area, times, labelled[(dim.name, dim.level)])
             data["_g"] = data["_g"].astype(str)
+            reference = labelled[(dim.name, dim.level)][1]
             keys = {"region": region, "dimension": dim.name, "level": dim.level}
             curves, summary = _km_tables(data, spec, threshold, keys, level)
             parts["survival_curves"].append(curves)
@@ -404,18 +428,25 @@ def trainee_table(
     if records.empty:
         return pd.DataFrame(columns=TRAINEE_COLUMNS)
     parts = []
-    for region, frame, dims in areas(training_frame(records), spec.record_dimensions, spec):
-        parts.append(trainee_outcomes(frame, level=level).assign(
+    trainees = training_frame(records)
+    columns = [c for c in ["cohort", *TRAINING_FIELDS.values()] if c in trainees]
+    narrow, labelled = _narrow(trainees, columns, instrument, spec.record_dimensions)
+    for region, frame, dims in areas(narrow, spec.record_dimensions, spec):
+        parts.append(trainee_outcomes(frame[columns], level=level).assign(
             group=ALL_TRAINEES, dimension="all", level="all", region=region))  # fmt: skip
         for dim in dims:
-            labels, reference = _labelled(frame, instrument, dim)
-            data = frame.assign(_g=labels).dropna(subset=["_g"])
+            reference = labelled[(dim.name, dim.level)][1]
+            data = _by_group(frame, columns, labelled[(dim.name, dim.level)])
             data["_g"] = pd.Categorical(
                 data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
             )
             table = trainee_outcomes(data, group="_g", reference=reference, level=level)
             parts.append(table.assign(dimension=dim.name, level=dim.level, region=region))
     return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
+
+
+_APPLICATION_COLUMNS = ["applicant", "year", "shortlisted", "appointed"]
+"""The columns of :func:`recruitment_frame` the recruitment table reads (besides groups)."""
 
 
 def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
@@ -431,10 +462,18 @@ def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _standard_dimensions(spec: OverTimeSpec) -> list[DimensionLevel]:
+    """The dimension level of each standard in ``spec.recruitment_standards``."""
+    return [DimensionLevel(name=STANDARD_GROUPS[code][0], level=STANDARD_GROUPS[code][1])
+            for code in spec.recruitment_standards]  # fmt: skip
+
+
 def _recruitment_rows(
-    frame: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
-) -> pd.DataFrame:
-    """Appointment rates per year: all shortlisted, and each standard's groups with its RL."""
+    frame: pd.DataFrame, labelled: Mapping[tuple[str, str], tuple[str, str]], spec: OverTimeSpec,
+    *, level: float,
+) -> pd.DataFrame:  # fmt: skip
+    """Appointment rates per year: all shortlisted, and each standard's groups with its RL
+    (``frame``, ``labelled``: :func:`_narrow` of the records by :func:`_standard_dimensions`)."""
     shortlisted = frame[frame["shortlisted"] == 1]
     totals = shortlisted.groupby("year")["appointed"].agg(shortlisted="size", appointed="sum")
     totals = totals.reset_index()
@@ -445,8 +484,7 @@ def _recruitment_rows(
                            ci_method="wilson")]  # fmt: skip
     for code in spec.recruitment_standards:
         name, lvl, roles = STANDARD_GROUPS[code]
-        labels, _ = _labelled(frame, instrument, DimensionLevel(name=name, level=lvl))
-        data = frame.assign(_g=labels).dropna(subset=["_g"])
+        data = _by_group(frame, _APPLICATION_COLUMNS, labelled[(name, lvl)])
         # Both groups of the standard are declared levels, so a region or year without one
         # of them gives a row with a note instead of an unknown-reference error.
         data["_g"] = pd.Categorical(
@@ -474,8 +512,10 @@ def recruitment_table(
     interval) and the groups of each standard in ``spec.recruitment_standards``."""
     if records.empty:
         return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
-    parts = [_recruitment_rows(frame, instrument, spec, level=level).assign(region=region)
-             for region, frame, _ in areas(recruitment_frame(records), (), spec)]  # fmt: skip
+    narrow, labelled = _narrow(recruitment_frame(records), _APPLICATION_COLUMNS, instrument,
+                               _standard_dimensions(spec))  # fmt: skip
+    parts = [_recruitment_rows(frame, labelled, spec, level=level).assign(region=region)
+             for region, frame, _ in areas(narrow, (), spec)]  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     table["note"] = table["note"].fillna("")
     return table.reindex(columns=RECRUITMENT_COLUMNS)

@@ -348,16 +348,37 @@ def _trainee_flags(records: pd.DataFrame) -> pd.DataFrame:
 
 def _rl_columns(
     frame: pd.DataFrame, labels: pd.Series, outcome: str, reference: str, level: float
-) -> pd.DataFrame:
-    """Katz relative likelihood of ``outcome`` per group against ``reference`` (one cohort)."""
+) -> dict[str, tuple[float, float, float, str]]:
+    """Katz relative likelihood of ``outcome`` per group against ``reference`` (one cohort):
+    group -> (relative likelihood, interval low, high, note)."""
     rl = relative_likelihood(
-        frame.assign(_group=labels),
+        frame[[outcome]].assign(_group=labels),
         outcome=outcome,
         group="_group",
         reference=reference,
         level=level,
     )
-    return rl.set_index("group")[["rel_likelihood", "rl_ci_low", "rl_ci_high", "note"]]
+    columns = (rl[c] for c in ("rel_likelihood", "rl_ci_low", "rl_ci_high", "note"))
+    return dict(zip(rl["group"], zip(*columns, strict=True), strict=True))
+
+
+def _cohort_counts(
+    frame: pd.DataFrame, labels: pd.Series
+) -> dict[tuple[object, str], tuple[int, int, int, int]]:
+    """(cohort, group as text) -> (starters, withdrawals, completers, registered within 6
+    months): counts of the trainees with a group by one combined cohort x group code
+    (``frame``: :func:`_trainee_flags`)."""
+    known = labels.notna().to_numpy()
+    cohorts, cohort_code = np.unique(frame["cohort"].to_numpy()[known], return_inverse=True)
+    groups, group_code = np.unique(labels[known].astype(str).to_numpy(), return_inverse=True)
+    cell = cohort_code * len(groups) + group_code
+    size = len(cohorts) * len(groups)
+    columns = [np.bincount(cell, minlength=size)] + [
+        np.bincount(cell, weights=frame[flag].to_numpy(dtype=float)[known], minlength=size)
+        for flag in ("withdrew", "completed", "registered")
+    ]
+    return {(cohorts[i // len(groups)], groups[i % len(groups)]): tuple(int(c[i]) for c in columns)
+            for i in np.flatnonzero(columns[0])}  # fmt: skip
 
 
 def trainee_outcomes(
@@ -388,6 +409,7 @@ def trainee_outcomes(
         levels = declared_levels(frame[group]) if group is not None else [ALL_GROUP]
         require_reference(levels, reference, dimension)
         labels = labels.astype(pd.CategoricalDtype(levels))
+    counts = _cohort_counts(frame, labels)
     rows = []
     for cohort, cohort_rows in frame.groupby("cohort", sort=True):
         cohort_labels = labels[cohort_rows.index]
@@ -400,21 +422,21 @@ def trainee_outcomes(
             else {}
         )
         for label in sorted(cohort_labels.dropna().unique().astype(str)):
-            members = cohort_rows[cohort_labels == label]
+            starters, withdrawals, completers, registered = counts[(cohort, label)]
             row: dict[str, object] = {
                 "cohort": cohort,
                 "dimension": dimension,
                 "group": label,
-                "starters": len(members),
-                "withdrawals": int(members["withdrew"].sum()),
-                "completers": int(members["completed"].sum()),
-                "registered_within_6m": int(members["registered"].sum()),
+                "starters": starters,
+                "withdrawals": withdrawals,
+                "completers": completers,
+                "registered_within_6m": registered,
                 "reference_group": reference or "",
                 "note": "",
             }
             for name, table in rl.items():
                 row[f"{name}_rl"], row[f"{name}_rl_ci_low"], row[f"{name}_rl_ci_high"], note = (
-                    table.loc[label].tolist()
+                    table[label]
                 )
                 row["note"] = "; ".join(filter(None, [row["note"], note and f"{name}: {note}"]))
             rows.append(row)
