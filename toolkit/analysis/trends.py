@@ -203,35 +203,43 @@ def _grouped(answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel)
     return group_labels(answers, instrument, dimension, dim.level), dimension.reference[dim.level]
 
 
-def _area_cells(
-    answers: pd.DataFrame, grouped: tuple[pd.Series, str], flags: pd.Series,
-    cycles: Sequence[int], weights: str | None, *, regional: bool,
-) -> tuple[pd.DataFrame, str]:  # fmt: skip
-    """Sufficient statistics per area x cycle x group of the comparable cycles, one design per
-    area (:func:`toolkit.stats.trends.cell_statistics`): England's (``region`` "England", every
-    response), then, if ``regional``, each region's (its code) in code order; and the reference
-    group.
-
-    ``grouped``: the group labels per response and the reference group (:func:`_grouped`);
-    ``flags``: the 0/1 outcome per response, NaN when not answered.
-    """
-    labels, reference = grouped
+def _grouped_frame(
+    answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel, weights: str | None
+) -> tuple[pd.DataFrame, str]:
+    """The responses with a group of ``dim`` (read once per survey and dimension level, for
+    every indicator): ``region`` (code as text), ``cycle``, ``_g`` (the group as text) and
+    ``_w`` (the weight, 1 without); and the reference group."""
+    labels, reference = _grouped(answers, instrument, dim)
     frame = pd.DataFrame(
         {
             "region": answers["region"].astype(str),
             "cycle": answers["cycle"].astype(int),
-            "_y": flags,
             "_g": labels,
             "_w": answers[weights] if weights else 1.0,
         }
-    )
-    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y", "_g", "_w"])
+    ).dropna(subset=["_g", "_w"])
     frame["_g"] = frame["_g"].astype(str)
+    return frame, reference
+
+
+def _area_cells(
+    grouped: pd.DataFrame, flags: pd.Series, cycles: Sequence[int], weights: str | None, *,
+    regional: bool,
+) -> pd.DataFrame:  # fmt: skip
+    """Sufficient statistics per area x cycle x group of the comparable cycles, one design per
+    area (:func:`toolkit.stats.trends.cell_statistics`): England's (``region`` "England", every
+    response), then, if ``regional``, each region's (its code) in code order.
+
+    ``grouped``: :func:`_grouped_frame`; ``flags``: the 0/1 outcome per response, NaN when not
+    answered.
+    """
+    frame = grouped.assign(_y=flags)
+    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y"])
     by_areas = [(), ("region",)] if regional else [()]
     areas = [cell_statistics(frame, outcome="_y", group="_g", cycle="cycle",
                              weights="_w" if weights else None, by=by) for by in by_areas]  # fmt: skip
     areas[0] = areas[0].assign(region=NATIONAL)
-    return pd.concat(areas, ignore_index=True)[["region", *CELL_COLUMNS]], reference
+    return pd.concat(areas, ignore_index=True)[["region", *CELL_COLUMNS]]
 
 
 def _spans(cells: pd.DataFrame) -> pd.Series:
@@ -324,7 +332,7 @@ def trend_tables(
         "cells": [], "per_cycle": [], "verdict": [], "interaction": [], "change": []}  # fmt: skip
     chosen = [i for i in indicators if spec.indicators is None or i.name in spec.indicators]
     surveys: dict[str, pd.DataFrame] = {}  # each survey's harmonised answers, once
-    labels: dict[tuple[str, str, str], tuple[pd.Series, str]] = {}  # survey x dimension level
+    grouped: dict[tuple[str, str, str], tuple[pd.DataFrame, str]] = {}  # survey x dimension level
     for indicator in chosen:
         answers = responses.get(indicator.survey)
         if answers is None or answers.empty or indicator.item not in answers:
@@ -339,10 +347,11 @@ def trend_tables(
         flags = event_flags(answers[indicator.item], indicator.events, missing)
         for dim in (d for d in spec.trend_dimensions if indicator.compared_by(d.name)):
             key = (indicator.survey, dim.name, dim.level)
-            if key not in labels:
-                labels[key] = _grouped(answers, instrument, dim)
-            areas, reference = _area_cells(answers, labels[key], flags, cycles, spec.weights,
-                                           regional=dim in spec.regional_dimensions)  # fmt: skip
+            if key not in grouped:
+                grouped[key] = _grouped_frame(answers, instrument, dim, spec.weights)
+            frame, reference = grouped[key]
+            areas = _area_cells(frame, flags, cycles, spec.weights,
+                                regional=dim in spec.regional_dimensions)  # fmt: skip
             if areas.empty:
                 continue
             keys = {"survey": indicator.survey, "indicator": indicator.name,

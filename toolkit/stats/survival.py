@@ -139,13 +139,15 @@ def _z(level: float) -> float:
 def _km_curve(times: np.ndarray, events: np.ndarray, z: float) -> pd.DataFrame:
     """Kaplan-Meier curve for one group, one row per distinct time.
 
+    d_j (events) and the rows at each distinct time by one pass over the times, n_j (at risk)
+    = the rows at t_j or later (a reverse cumulative sum).
     S(t) = prod_{t_j <= t} (1 - d_j / n_j); Greenwood var(log S) = sum d_j / (n_j (n_j - d_j));
     se = S sqrt(var); log interval exp(log S +/- z sqrt(var)), upper capped at 1; NaN once S = 0.
     """
-    distinct = np.unique(times)
-    n_event = np.array([events[times == t].sum() for t in distinct], dtype=float)
-    n_all = np.array([(times == t).sum() for t in distinct], dtype=float)
-    n_risk = np.array([(times >= t).sum() for t in distinct], dtype=float)
+    distinct, at_time, counts = np.unique(times, return_inverse=True, return_counts=True)
+    n_event = np.bincount(at_time, weights=events, minlength=len(distinct)).astype(float)
+    n_all = counts.astype(float)
+    n_risk = np.cumsum(counts[::-1])[::-1].astype(float)
     surv = np.cumprod(1.0 - n_event / n_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         var_log = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0))
