@@ -457,7 +457,7 @@ def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float
     """Rate (Wilson) or mean score (t) per ``region`` x group of ``_g`` and for all respondents
     of each region, in one call per kind (the region and group are joined into one key;
     ``region`` may itself be a joined key, e.g. cycle and region, each its own design)."""
-    rows = data.dropna(subset=[measure])
+    rows = data[["region", "_g", measure]].dropna(subset=[measure])
     if rows.empty:
         return pd.DataFrame()
     grouped = rows.dropna(subset=["_g"])
