@@ -474,16 +474,22 @@ def logrank(data: pd.DataFrame, *, time: str, event: str, group: str) -> pd.Data
 def _logrank_parts(
     times: np.ndarray, events: np.ndarray, labels: np.ndarray, levels: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observed and expected events per group and their covariance matrix (see :func:`logrank`)."""
-    k = len(levels)
+    """Observed and expected events per group and their covariance matrix (see :func:`logrank`).
+
+    The counts at each event time (events d_t; at risk per group, n_gt = the group's times at or
+    after t, by binary search in its sorted times) are found at once; expected events and the
+    covariance are then added up time by time."""
+    group_times = [np.sort(times[labels == lvl]) for lvl in levels]
     observed = np.array([events[labels == lvl].sum() for lvl in levels], dtype=float)
-    expected = np.zeros(k)
-    variance = np.zeros((k, k))
-    for t in np.unique(times[events == 1]):
-        at_risk = np.array([((times >= t) & (labels == lvl)).sum() for lvl in levels], float)
-        d = float(((times == t) & (events == 1)).sum())
-        n = at_risk.sum()
-        share = at_risk / n
+    event_times, deaths = np.unique(times[events == 1], return_counts=True)
+    at_risk = np.zeros((len(event_times), len(levels)))
+    for column, group_time in enumerate(group_times):
+        at_risk[:, column] = len(group_time) - np.searchsorted(group_time, event_times, "left")
+    expected = np.zeros(len(levels))
+    variance = np.zeros((len(levels), len(levels)))
+    for d, risk in zip(deaths.astype(float), at_risk, strict=True):
+        n = risk.sum()
+        share = risk / n
         expected += d * share
         if n > 1:
             variance += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
