@@ -1010,20 +1010,26 @@ def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[i
     relations = sorted({r for v in free for r in touching[v]})
     program = _program(system, _Block(free, relations), anchor=point, start=point)
     start = np.array([point[v] for v in wanted])
+    columns = np.array([program.column[v] for v in wanted])
     if push:
         low, high = start.copy(), start.copy()
-        columns = np.array([program.column[v] for v in wanted])
         _push(program, columns, np.array([limits[v] for v in wanted]), low, high)
-    else:
+    elif len(wanted) > _SCATTER + 1:
         low, high = _scatter(program, wanted)
         low, high = np.minimum(low, start), np.maximum(high, start)
+    else:  # two solves per target cost no more than the scatter's 2 * (_SCATTER + 1)
+        low, high = start.copy(), start.copy()
     proved = {}
     for i, v in enumerate(wanted):
-        if high[i] - low[i] < limits[v] and not push:
-            for sign in (1.0, -1.0):
-                found, _ = program.extreme(v, sign)
-                if found is not None:
-                    low[i], high[i] = min(low[i], found), max(high[i], found)
+        for sign in (1.0, -1.0) if not push else ():
+            if high[i] - low[i] >= limits[v]:
+                break
+            found, x = program.extreme(v, sign)
+            if x is not None:  # a feasible point: every target's range holds its value
+                np.minimum(low, x[columns], out=low)
+                np.maximum(high, x[columns], out=high)
+            if found is not None:
+                low[i], high[i] = min(low[i], found), max(high[i], found)
         if high[i] - low[i] >= limits[v]:
             proved[v] = (float(low[i]), float(high[i]))
     return proved
