@@ -57,7 +57,7 @@ from threadpoolctl import threadpool_limits
 from toolkit.analysis.plan import SmallNumbersSpec
 from toolkit.disclosure.suppression import Link, TableLayout
 from toolkit.stats.funnel import funnel_columns, limit_curves, limit_grid
-from toolkit.stats.pooling import pooled_rates
+from toolkit.stats.pooling import CI_METHODS, pooled_fit
 
 NATIONAL = "England"
 KEYS = ("survey", "cycle", "indicator", "dimension", "level")
@@ -307,7 +307,7 @@ def _block_fit(
     frame: pd.DataFrame, positions: np.ndarray, *, crossed: list[str], fixed: list[str],
     method: str, level: float, model: str,
 ) -> _Fitted:  # fmt: skip
-    """One fit of :func:`toolkit.stats.pooling.pooled_rates` over the cells of ``frame`` (one
+    """One fit of :func:`toolkit.stats.pooling.pooled_fit` over the cells of ``frame`` (one
     row per cell: ``cell``, ``region``, margins, ``n``, ``events``) at ``positions``."""
     y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
     note = NOTE_TOO_FEW if len(frame) < 2 else ""
@@ -316,12 +316,11 @@ def _block_fit(
     empty = np.full(len(frame), np.nan)
     if note:
         return _Fitted(positions, empty, empty, empty, None, None, note, model)
-    result = pooled_rates(frame, group="cell", crossed=crossed, covariates=fixed,
-                          method=method, level=level)  # fmt: skip
-    at = pd.Index(result.cells["group"]).get_indexer(frame["cell"])
-    pooled = result.cells[["pooled", "ci_low", "ci_high"]].to_numpy()[at]
-    return _Fitted(positions, pooled[:, 0], pooled[:, 1], pooled[:, 2],
-                   result.cells["ci_method"].iloc[0], result.converged,
+    result = pooled_fit(frame, group="cell", crossed=crossed, covariates=fixed,
+                        method=method, level=level)  # fmt: skip
+    at = pd.Index(result.labels["cell"]).get_indexer(frame["cell"])
+    return _Fitted(positions, result.pooled[at], result.ci_low[at], result.ci_high[at],
+                   CI_METHODS[method], result.converged,
                    "" if result.converged else NOTE_NOT_CONVERGED, model)  # fmt: skip
 
 
