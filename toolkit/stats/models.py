@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from toolkit.errors import PtwError
 from toolkit.stats.design import make_design, outcome_values, require_reference
@@ -297,11 +297,19 @@ def prepare_sample(units: Units, factors: list[Factor]) -> ModelSample:
 def wald(
     coef: np.ndarray, se: np.ndarray, df: float, level: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf)."""
-    distribution = stats.norm if np.isinf(df) else stats.t(df)
-    q = distribution.ppf(1 - (1 - level) / 2)
+    """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf).
+
+    The distribution functions are scipy's own kernels (``ndtri``/``ndtr`` for the normal,
+    ``stdtrit``/``stdtr`` for t), what ``stats.norm`` and ``stats.t(df)`` ``ppf`` and ``sf``
+    evaluate, without building a distribution object per fit.
+    """
+    upper = 1 - (1 - level) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2 * distribution.sf(np.abs(coef / se))
+        z = np.abs(coef / se)
+    if np.isinf(df):
+        q, p_value = special.ndtri(upper), 2 * special.ndtr(-z)
+    else:
+        q, p_value = special.stdtrit(df, upper), 2 * special.stdtr(df, -z)
     return p_value, coef - q * se, coef + q * se
 
 
