@@ -154,22 +154,32 @@ def _partitions(rows: pd.DataFrame, keys: Sequence[str]) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class _Cells:
-    """The selected comparison rows as arrays (one entry per row)."""
+    """The selected comparison rows as arrays (one entry per row; ``region``, ``group`` and
+    ``dimension`` as text objects)."""
 
     hidden: np.ndarray
     national: np.ndarray
     n: np.ndarray
     events: np.ndarray
     estimate: np.ndarray
+    region: np.ndarray
+    group: np.ndarray
+    dimension: np.ndarray
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> _Cells:
+        def text(column: str) -> np.ndarray:
+            return rows[column].astype(str).to_numpy(dtype=object)
+
         return cls(
             hidden=_hidden(rows),
             national=(rows["region"] == NATIONAL).to_numpy(dtype=bool),
             n=rows["n"].to_numpy(dtype=float, na_value=np.nan),
             events=rows["events"].to_numpy(dtype=float, na_value=np.nan),
             estimate=rows["estimate"].to_numpy(dtype=float, na_value=np.nan),
+            region=text("region"),
+            group=text("group"),
+            dimension=text("dimension"),
         )
 
     def shown(self, positions: np.ndarray, *, national: bool) -> np.ndarray:
@@ -332,7 +342,7 @@ def _degenerate(events: np.ndarray, n: np.ndarray, levels: np.ndarray) -> bool:
 
 
 def _fit(
-    rows: pd.DataFrame, positions: np.ndarray, *, scope: str, method: str, level: float
+    cells: _Cells, positions: np.ndarray, *, scope: str, method: str, level: float
 ) -> list[_Fitted]:
     """Pooled estimates of the published comparison cells at ``positions`` by one model.
 
@@ -341,15 +351,12 @@ def _fit(
     module docstring and :data:`MODELS`. The cells go to the fit as plain text columns: ``cell``
     (region | group), ``region``, one column per margin of the group label (``m0``, ``m1``).
     """
-    cells = rows.iloc[positions]
-    region = cells["region"].astype(str).to_numpy(dtype=object)
-    group = cells["group"].astype(str).to_numpy(dtype=object)
+    region, group = cells.region[positions], cells.group[positions]
     parts = [label.split(" × ") for label in group]
-    names = str(cells["dimension"].iloc[0]).split(" × ")
+    names = str(cells.dimension[positions[0]]).split(" × ")
     margins = {f"m{i}": np.array([p[i] for p in parts], dtype=object) for i in range(len(names))}
     frame = pd.DataFrame({"cell": region + " | " + group, "region": region, **margins,
-                          "n": cells["n"].to_numpy(dtype=float),
-                          "events": cells["events"].to_numpy(dtype=float)})  # fmt: skip
+                          "n": cells.n[positions], "events": cells.events[positions]})  # fmt: skip
     y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
     glmm = method == "glmm"
     fixed = [m for m in margins if not _degenerate(y, n, margins[m])] if glmm else []
@@ -413,7 +420,8 @@ def pooled_table(
                 scopes.append(("national", cells.shown(positions, national=True)))
             for scope, shown in scopes:
                 if len(shown):
-                    fits += _fit(rows, shown, scope=scope, method=spec.pooling_method, level=level)
+                    fits += _fit(cells, shown, scope=scope, method=spec.pooling_method,
+                                 level=level)  # fmt: skip
             hidden.append(positions[cells.hidden[positions]])
     parts = [_pooled_rows(rows, fits, spec.pooling_method)] if fits else []
     parts.append(_suppressed_rows(rows.iloc[np.concatenate(hidden or [[]]).astype(int)],
