@@ -222,19 +222,12 @@ def _slices(plan: Plan, frame: pd.DataFrame,
     """``(region, cycle, row positions)`` of each slice modelled: England in every cycle, then
     each region in the latest cycle if a grouping is compared within regions; rows in frame
     order, slices in sorted order."""
-    slices = [(NATIONAL, int(cycle), rows) for cycle, rows in _positions(frame["cycle"])]
+    slices = [(NATIONAL, int(cycle), rows)
+              for cycle, rows in sorted(frame.groupby("cycle").indices.items())]  # fmt: skip
     if len(frame) and any(plan.compared_in_regions(d, lvl) for *_, d, lvl in groupings):
         latest = frame["cycle"].max()
-        in_latest = (frame["cycle"] == latest).to_numpy(dtype=bool)
-        slices += [(str(region), int(latest), rows[in_latest[rows]])
-                   for region, rows in _positions(frame["region"])
-                   if in_latest[rows].any()]  # fmt: skip
+        in_latest = np.flatnonzero((frame["cycle"] == latest).to_numpy(dtype=bool))
+        regions = frame["region"].iloc[in_latest]
+        slices += [(str(region), int(latest), in_latest[rows])
+                   for region, rows in sorted(regions.groupby(regions).indices.items())]  # fmt: skip
     return slices
-
-
-def _positions(column: pd.Series) -> list[tuple[object, np.ndarray]]:
-    """Each non-missing value of ``column`` (sorted) with the positions of its rows."""
-    codes, uniques = pd.factorize(column, sort=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return [(value, order[bounds[i] : bounds[i + 1]]) for i, value in enumerate(uniques)]
