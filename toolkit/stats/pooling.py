@@ -123,10 +123,7 @@ def _cells(data: pd.DataFrame, columns: list[str], events: str, n: str) -> _Cell
         )
     if _distinct_rows(data, columns):
         labels = data[columns].reset_index(drop=True)
-        y = np.nan_to_num(data[events].to_numpy(dtype=float, na_value=np.nan), nan=0.0,
-                          posinf=np.inf, neginf=-np.inf)  # fmt: skip
-        m = np.nan_to_num(data[n].to_numpy(dtype=float, na_value=np.nan), nan=0.0,
-                          posinf=np.inf, neginf=-np.inf)  # fmt: skip
+        y, m = _single_counts(data[events]), _single_counts(data[n])
     else:
         table = data.groupby(columns, sort=False, observed=True, dropna=False)[[events, n]].sum()
         labels = table.index.to_frame(index=False)
@@ -145,13 +142,20 @@ def _cells(data: pd.DataFrame, columns: list[str], events: str, n: str) -> _Cell
 
 
 def _distinct_rows(data: pd.DataFrame, columns: list[str]) -> bool:
-    """Whether no two rows of ``data`` share every one of ``columns`` (missing = a value)."""
-    key, count = np.zeros(len(data), dtype=np.int64), 1
+    """Whether ``data`` has rows and no two of them share every one of ``columns`` (missing
+    counts as a value). Each column's codes are folded into one key, renumbered after each."""
+    key = np.zeros(len(data), dtype=np.int64)
     for column in columns:
         codes, uniques = pd.factorize(data[column], use_na_sentinel=False)
-        key, found = pd.factorize(key * len(uniques) + codes)
-        count = len(found)
-    return count == len(data)
+        key = pd.factorize(key * len(uniques) + codes)[0]
+    return len(data) > 0 and int(key.max()) + 1 == len(data)
+
+
+def _single_counts(column: pd.Series) -> np.ndarray:
+    """A count column of distinct cells as floats, a missing count read as 0 (what the sum of
+    one missing value is, as the cells of repeated rows are summed)."""
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(values), 0.0, values)
 
 
 class _Glmm:
