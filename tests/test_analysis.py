@@ -351,3 +351,37 @@ def test_the_gates_regional_profile_holds_what_only_england_prints() -> None:
     england = printed[(printed["region"] == "England") & (printed["level"] == "detailed")]
     assert sums.to_dict() == england.set_index(["cycle", "group"])["n"].to_dict()
     assert "Not stated" in set(hidden["group"]) and hidden["n"].sum() == size
+
+
+def test_the_response_profile_prints_a_group_nobody_is_in_as_a_zero() -> None:
+    """Known truth: in 2025 nobody in the North West is of an ethnic minority or left the
+    question blank, and Midlands has no respondents at all. The North West still lists both
+    groups and "Not stated", with 0 where nobody is in them (an absent row would stand for a
+    count only the reader's arithmetic could give); the Midlands get no rows in 2025."""
+    regional_plan = load_plan(analysis_dir() / "plan.yaml")
+    groups = pd.CategoricalDtype(["White", "Ethnic minority"])
+    frame = pd.DataFrame({
+        "cycle": [2024, 2024, 2024, 2025, 2025],
+        "region": ["NW", "NW", "MID", "NW", "NW"],
+        "_g_ethnicity_binary": pd.Series(["White", "Ethnic minority", None, "White", "White"],
+                                         dtype=groups),
+    })  # fmt: skip
+    survey = SurveyFrame(
+        instrument=load_instrument(surveys_dir() / "culture.yaml"),
+        frame=frame,
+        groupings=[Grouping("_g_ethnicity_binary", "White", "ethnicity", "binary")],
+        outcomes={},
+        weights=None,
+    )  # fmt: skip
+    profile = response_profile(regional_plan, survey)
+    binary = profile[profile["level"] == "binary"].set_index(["cycle", "region", "group"])["n"]
+    assert binary.to_dict() == {
+        (2024, "England", "White"): 1, (2024, "England", "Ethnic minority"): 1,
+        (2024, "England", "Not stated"): 1, (2025, "England", "White"): 2,
+        (2025, "England", "Ethnic minority"): 0, (2025, "England", "Not stated"): 0,
+        (2024, "MID", "White"): 0, (2024, "MID", "Ethnic minority"): 0,
+        (2024, "MID", "Not stated"): 1, (2024, "NW", "White"): 1,
+        (2024, "NW", "Ethnic minority"): 1, (2024, "NW", "Not stated"): 0,
+        (2025, "NW", "White"): 2, (2025, "NW", "Ethnic minority"): 0,
+        (2025, "NW", "Not stated"): 0,
+    }  # fmt: skip

@@ -26,6 +26,10 @@ from toolkit.analysis.trends import (
     TREND_CHANGE_COLUMNS,
     changes_with_multiplicity,
     comparable_cycles,
+    ethnic_groups,
+    read_benchmark,
+    region_names,
+    representation_table,
     trend_tables,
 )
 from toolkit.disclosure.suppression import SuppressionPolicy, assert_no_disclosure
@@ -204,6 +208,25 @@ def test_representation_against_census(full):
     london = _row(table, source="workforce", cycle=2023, region="LON", level="binary",
                   group="Ethnic minority")  # fmt: skip
     assert london["benchmark_share"] == pytest.approx(0.4623, abs=1e-3)
+
+
+def test_representation_lists_a_group_nobody_is_in_as_a_zero(instruments):
+    """Known truth: three respondents in one region, none of them in "Other ethnic group"
+    (nor of Mixed, Black or Asian background). Every group of the level has a row; the empty
+    ones say n = 0, so an absent row can never stand for a hidden count."""
+    culture = instruments["culture"]
+    codes = {c.label: c.code for c in culture.choices(culture.dimension("ethnicity").item)}
+    people = pd.DataFrame({
+        "region": ["SW", "SW", "SW"],
+        culture.dimension("ethnicity").item: [codes["Indian"], codes["Roma"], codes["Irish"]],
+    })  # fmt: skip
+    labels = ethnic_groups(people, culture, ["grouped"])
+    table = representation_table("respondents: culture", 2025, people["region"], labels,
+                                 read_benchmark(SPEC), 0.95, region_names(culture))  # fmt: skip
+    shown = dict(zip(table["group"], table["n"], strict=True))
+    assert shown == {"White": 2, "Mixed or Multiple ethnic groups": 0, "Asian or Asian British": 1,
+                     "Black, Black British, Caribbean or African": 0, "Other ethnic group": 0,
+                     "All who stated": 3}  # fmt: skip
 
 
 def _base_col(result: OverTimeResult, name: str) -> str:

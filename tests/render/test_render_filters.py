@@ -86,6 +86,23 @@ def test_table_columns_keep_great_tables_alignment_in_typst_and_word():
     assert "( AlignRight , ColWidthDefault )" in native
 
 
+def test_a_great_tables_title_becomes_the_caption_after_its_number():
+    """great_tables puts its title in the table head (one cell across every column) and its
+    id ``tbl-...`` on a wrapping div. In the PDF and Word the title moves into the caption:
+    "Table 1: Respondents by group" on one line, not a lone "Table 1" above a title row."""
+    table = ('```{=html}\n<div id="tbl-0a1b2c"><table><thead>'
+             '<tr><td colspan="2" class="gt_heading gt_title">Respondents by group</td></tr>'
+             '<tr><th>group</th><th>n</th></tr></thead>'
+             '<tbody><tr><td>Asian</td><td>12</td></tr></tbody></table></div>\n```\n')  # fmt: skip
+    arguments = [pandoc_path(), "--from=markdown", "--to=native"]
+    arguments += [f"--lua-filter={path}" for path in FILTERS]
+    native = subprocess.run(arguments, input=table, capture_output=True, text=True, check=True)
+    text = " ".join(native.stdout.split())
+    assert 'Str "Table 1:" , Space , Str "Respondents" , Space , Str "by"' in text
+    assert text.count('Str "Respondents"') == 1 and "ColSpan 2" not in text  # row removed
+    assert text.index('Str "Respondents"') < text.index("TableHead")
+
+
 def test_pdf_paragraphs_are_not_justified_after_pandocs_own_rule():
     """pandoc's typst template justifies every paragraph in its ``conf`` show rule, after the
     header; the report's body rule must come after it, or narrow table cells are stretched."""

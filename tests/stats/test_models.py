@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import PtwError
-from toolkit.stats.models import MODEL_COLUMNS, logistic
+from toolkit.stats.design import outcome_values
+from toolkit.stats.models import MODEL_COLUMNS, factor, logistic, logistic_rows
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 COVARIATES = ["sector", "career_stage", "region"]
@@ -68,6 +69,23 @@ def test_columns_and_models(data):
     unadjusted_only = logistic(data, outcome="outcome", group="ethnicity", reference="White")
     assert tuple(unadjusted_only.columns) == MODEL_COLUMNS
     assert set(unadjusted_only["model"]) == {"unadjusted"}
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_logistic_rows_on_arrays_are_the_logistic_table(data, weights):
+    result = logistic(data, outcome="outcome", group="ethnicity", reference="White",
+                      covariates=COVARIATES, references=REFERENCES, weights=weights)  # fmt: skip
+    group = factor(data, "ethnicity", "White")
+    covariates = [factor(data, c, REFERENCES[c]) for c in COVARIATES]
+    w = np.ones(len(data)) if weights is None else data[weights].to_numpy(dtype=float)
+    rows = logistic_rows(
+        outcome_values(data, "outcome"),
+        w,
+        [("unadjusted", [group]), ("adjusted", [group, *covariates])],
+        weighted=weights is not None,
+        level=0.95,
+    )
+    pd.testing.assert_frame_equal(pd.DataFrame(rows, columns=list(MODEL_COLUMNS)), result)
 
 
 @pytest.mark.parametrize("weights", [None, "w"])

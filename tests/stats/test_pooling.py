@@ -17,7 +17,12 @@ import pytest
 from scipy import special, stats
 
 from toolkit.errors import PtwError
-from toolkit.stats.pooling import POOLED_COLUMNS, POOLING_PARAMETER_COLUMNS, pooled_rates
+from toolkit.stats.pooling import (
+    POOLED_COLUMNS,
+    POOLING_PARAMETER_COLUMNS,
+    pooled_fit,
+    pooled_rates,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 TOL = 1e-4
@@ -108,6 +113,26 @@ def test_cells_table(data, fits):
     assert (cells["method"] == "glmm").all() and (cells["note"] == "").all()
     # Shrinkage: pooled estimates lie closer together than the raw ones.
     assert cells["pooled"].std() < cells["estimate"].std()
+
+
+def test_cells_split_over_rows_are_summed_and_pooled_fit_gives_the_same_arrays(data, fits):
+    # Each cell split into two rows (events and n divided): the cells are summed back, exactly.
+    first = data.assign(n=data["n"] // 2, events=np.minimum(data["events"], data["n"] // 2))
+    second = data.assign(n=data["n"] - first["n"], events=data["events"] - first["events"])
+    split = pd.concat([first, second], ignore_index=True)
+    refs = MODELS["covariate"]
+    again = pooled_rates(
+        split, group="group", crossed="region", covariates=list(refs), references=refs
+    )
+    pd.testing.assert_frame_equal(again.cells, fits["covariate"].cells)
+    arrays = pooled_fit(
+        data, group="group", crossed="region", covariates=list(refs), references=refs
+    )
+    table = fits["covariate"].cells
+    for column in ("n", "events", "pooled", "ci_low", "ci_high"):
+        np.testing.assert_array_equal(getattr(arrays, column), table[column].to_numpy())
+    assert arrays.labels["group"].tolist() == table["group"].tolist()
+    assert arrays.converged == fits["covariate"].converged
 
 
 @pytest.mark.parametrize("method", ["glmm", "beta-binomial"])

@@ -17,10 +17,12 @@ Three tables, national level, every cycle:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from toolkit.instruments.model import Instrument
-from toolkit.stats.likert import cronbach_alpha, likert_distribution, mean_score, scale_scores
+from toolkit.stats.likert import cronbach_alpha, distribution_counts, mean_score, scale_scores
+from toolkit.stats.models import factor_codes
 
 DIMENSION_GROUPINGS = ("ethnicity", "disability")
 
@@ -29,59 +31,80 @@ def _numeric(frame: pd.DataFrame, items: list[str]) -> pd.DataFrame:
     return frame[items].apply(pd.to_numeric, errors="coerce")
 
 
+LIKERT_COLUMNS = (
+    "survey", "cycle", "region", "item", "dimension", "level", "group", "answer", "answer_label",
+    "order", "n", "count", "share",
+)  # fmt: skip
+
+
 def likert_table(
     instrument: Instrument, frame: pd.DataFrame, groupings: list[tuple[str, str, str]]
 ) -> pd.DataFrame:
-    """Answer distributions of every Likert item by each grouping ``(column, dimension, level)``."""
+    """Answer distributions of every Likert item by each grouping ``(column, dimension, level)``
+    in every cycle (columns :data:`LIKERT_COLUMNS`).
+
+    Each item's answers and each grouping's labels are coded once for the whole survey; per
+    cycle, item and grouping the groups are those with an answer (a categorical grouping: all
+    its categories) and the counts and shares are
+    :func:`toolkit.stats.likert.distribution_counts`. ``n`` is the group's answers within the
+    item's levels, ``order`` the answer's rank among them (1 = first code).
+    """
     items = [i for i in instrument.items if i.base_type == "likert" and i.name in frame]
-    parts = []
-    for cycle, part in frame.groupby("cycle", sort=True):
-        numeric = _numeric(part, [i.name for i in items])
+    answers = {
+        item.name: pd.to_numeric(frame[item.name], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        for item in items
+    }
+    coded = {column: _group_codes(frame[column]) for column, *_ in groupings}
+    blocks = []
+    for cycle, rows in sorted(frame.groupby("cycle").indices.items()):
         for item in items:
-            choices = [c for c in instrument.choices(item) if not c.missing]
-            labels = {float(c.code): c.label for c in choices}
+            labels = {float(c.code): c.label for c in instrument.choices(item) if not c.missing}
             for column, dimension, level in groupings:
-                data = pd.DataFrame({"answer": numeric[item.name], "group": part[column]}).dropna()
-                table = likert_distribution(
-                    data, item="answer", group="group", levels=sorted(labels)
-                )
-                parts.append(
-                    table.assign(
-                        survey=instrument.name,
-                        cycle=int(cycle),
-                        region="England",
-                        item=item.name,
-                        dimension=dimension,
-                        level_name=level,
-                        answer_label=table["level"].map(labels),
-                        order=table["level"].rank(method="dense"),
-                    )
-                )
-    if not parts:
+                keys = {"survey": instrument.name, "cycle": int(cycle), "region": "England",
+                        "item": item.name, "dimension": dimension, "level": level}  # fmt: skip
+                blocks.append(_distribution_block(answers[item.name][rows], coded[column], rows,
+                                                  labels, keys))  # fmt: skip
+    if not blocks:
         return pd.DataFrame()
-    table = pd.concat(parts, ignore_index=True)
-    table = table.rename(columns={"level": "answer", "level_name": "level", "n": "count"})
-    table["n"] = table.groupby(["survey", "cycle", "item", "dimension", "level", "group"])[
-        "count"
-    ].transform("sum")
-    table["answer"] = table["answer"].astype(int).astype(str)
-    return table[
-        [
-            "survey",
-            "cycle",
-            "region",
-            "item",
-            "dimension",
-            "level",
-            "group",
-            "answer",
-            "answer_label",
-            "order",
-            "n",
-            "count",
-            "share",
-        ]
-    ]
+    return pd.DataFrame(
+        {column: np.concatenate([block[column] for block in blocks]) for column in LIKERT_COLUMNS}
+    )
+
+
+def _group_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A grouping column's codes (-1 missing), its labels (sorted values, or its categories)
+    as text, and whether every category counts as a group (categorical)."""
+    levels, codes = factor_codes(column)
+    return codes, np.asarray(levels, dtype=object), isinstance(column.dtype, pd.CategoricalDtype)
+
+
+def _distribution_block(answers: np.ndarray, coded: tuple[np.ndarray, np.ndarray, bool],
+                        rows: np.ndarray, labels: dict[float, str],
+                        keys: dict[str, object]) -> dict[str, np.ndarray]:  # fmt: skip
+    """One cycle x item x grouping's rows of :data:`LIKERT_COLUMNS` as arrays: one per group
+    and answer level (levels in code order)."""
+    codes, names, categorical = coded
+    codes = codes[rows]
+    answered = ~np.isnan(answers) & (codes >= 0)
+    groups = np.arange(len(names)) if categorical else np.unique(codes[answered])
+    local = np.where(answered, np.searchsorted(groups, codes), -1)
+    levels = sorted(labels)
+    counts, shares = distribution_counts(answers, local, len(groups), levels)
+    size = counts.size
+    block = {column: np.repeat(np.array([value], dtype=object), size)
+             for column, value in keys.items()}  # fmt: skip
+    block["cycle"] = np.full(size, keys["cycle"], dtype=np.int64)
+    block["group"] = np.repeat(names[groups], len(levels))
+    block["answer"] = np.tile(np.array([str(int(v)) for v in levels], dtype=object), len(groups))
+    block["answer_label"] = np.tile(np.array([labels[v] for v in levels], dtype=object),
+                                    len(groups))  # fmt: skip
+    block["order"] = np.tile(np.arange(1, len(levels) + 1, dtype=float), len(groups))
+    block["n"] = np.repeat(counts.sum(axis=1), len(levels))
+    block["count"] = counts.ravel()
+    block["share"] = shares.ravel()
+    return block
 
 
 def scale_tables(

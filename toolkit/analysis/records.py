@@ -35,6 +35,7 @@ from toolkit.analysis.plan import DimensionLevel, OverTimeSpec
 from toolkit.analysis.trends import (
     NATIONAL,
     REPRESENTATION_COLUMNS,
+    ethnic_groups,
     read_benchmark,
     region_names,
     representation_table,
@@ -530,15 +531,13 @@ def workforce_representation(
         return pd.DataFrame()
     frame = workforce_frame(records)
     benchmark = read_benchmark(spec)
-    dimension = instrument.dimension("ethnicity")
     parts = []
     for year in years:
         _, end = year_period(year, spec.year_start_month)
         in_post = frame[(frame["start_date"] <= end)
                         & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
         in_post = in_post.drop_duplicates("person")
-        labels = {lv: group_labels(in_post, instrument, dimension, lv)
-                  for lv in spec.representation_levels}  # fmt: skip
+        labels = ethnic_groups(in_post, instrument, spec.representation_levels)
         parts.append(representation_table("workforce", year, in_post["region"], labels, benchmark,
                                           level, region_names(instrument)))  # fmt: skip
     return pd.concat(parts, ignore_index=True)

@@ -318,15 +318,29 @@ def _group_counts(survey: SurveyFrame,
                   keys_of: Callable[[Grouping], tuple[tuple[str, ...], ...]]) -> list[pd.DataFrame]:  # fmt: skip
     """Respondents per group of each (non-intersection) grouping, counted within each set of
     columns ``keys_of`` gives for it (``("cycle",)``: England); non-substantive answers are the
-    group "Not stated"."""
+    group "Not stated". Every group of the grouping (and "Not stated") has a row in each
+    cycle (and region) that has respondents: ``n`` 0 where nobody is in it."""
     frame, rows = survey.frame, []
     for grouping in (g for g in survey.groupings if " × " not in g.dimension):
-        labels = frame[grouping.column].astype("string").fillna("Not stated")
+        labels = _every_group(frame[grouping.column])
         for keys in keys_of(grouping):
-            counts = frame.groupby([*keys, labels], observed=True).size().rename("n").reset_index()
-            counts = counts.rename(columns={grouping.column: "group"})
+            counts = frame.groupby([*keys, labels], observed=False).size().rename("n")
+            counts = counts.reset_index().merge(frame[list(keys)].drop_duplicates(), on=list(keys))
+            counts = counts.rename(columns={grouping.column: "group"}).astype({"group": "string"})
+            counts = counts.sort_values([*keys, "group"], ignore_index=True)  # as labels sort
             rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     return rows
+
+
+def _every_group(column: pd.Series) -> pd.Series:
+    """``column``'s groups, missing as "Not stated", categorical over every group: the column's
+    categories (else the groups seen), then "Not stated"."""
+    dtype = column.dtype
+    groups = (list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype)
+              else sorted(column.dropna().astype(str).unique()))  # fmt: skip
+    values = column.astype("string").fillna(NOT_STATED)
+    return pd.Series(pd.Categorical(values, categories=list(dict.fromkeys([*groups, NOT_STATED]))),
+                     index=column.index, name=column.name)  # fmt: skip
 
 
 def _profile_table(survey: SurveyFrame, rows: list[pd.DataFrame]) -> pd.DataFrame:

@@ -57,7 +57,7 @@ from threadpoolctl import threadpool_limits
 from toolkit.analysis.plan import SmallNumbersSpec
 from toolkit.disclosure.suppression import Link, TableLayout
 from toolkit.stats.funnel import funnel_columns, limit_curves, limit_grid
-from toolkit.stats.pooling import pooled_rates
+from toolkit.stats.pooling import CI_METHODS, pooled_fit
 
 NATIONAL = "England"
 KEYS = ("survey", "cycle", "indicator", "dimension", "level")
@@ -154,22 +154,32 @@ def _partitions(rows: pd.DataFrame, keys: Sequence[str]) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class _Cells:
-    """The selected comparison rows as arrays (one entry per row)."""
+    """The selected comparison rows as arrays (one entry per row; ``region``, ``group`` and
+    ``dimension`` as text objects)."""
 
     hidden: np.ndarray
     national: np.ndarray
     n: np.ndarray
     events: np.ndarray
     estimate: np.ndarray
+    region: np.ndarray
+    group: np.ndarray
+    dimension: np.ndarray
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> _Cells:
+        def text(column: str) -> np.ndarray:
+            return rows[column].astype(str).to_numpy(dtype=object)
+
         return cls(
             hidden=_hidden(rows),
             national=(rows["region"] == NATIONAL).to_numpy(dtype=bool),
             n=rows["n"].to_numpy(dtype=float, na_value=np.nan),
             events=rows["events"].to_numpy(dtype=float, na_value=np.nan),
             estimate=rows["estimate"].to_numpy(dtype=float, na_value=np.nan),
+            region=text("region"),
+            group=text("group"),
+            dimension=text("dimension"),
         )
 
     def shown(self, positions: np.ndarray, *, national: bool) -> np.ndarray:
@@ -307,7 +317,7 @@ def _block_fit(
     frame: pd.DataFrame, positions: np.ndarray, *, crossed: list[str], fixed: list[str],
     method: str, level: float, model: str,
 ) -> _Fitted:  # fmt: skip
-    """One fit of :func:`toolkit.stats.pooling.pooled_rates` over the cells of ``frame`` (one
+    """One fit of :func:`toolkit.stats.pooling.pooled_fit` over the cells of ``frame`` (one
     row per cell: ``cell``, ``region``, margins, ``n``, ``events``) at ``positions``."""
     y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
     note = NOTE_TOO_FEW if len(frame) < 2 else ""
@@ -316,12 +326,11 @@ def _block_fit(
     empty = np.full(len(frame), np.nan)
     if note:
         return _Fitted(positions, empty, empty, empty, None, None, note, model)
-    result = pooled_rates(frame, group="cell", crossed=crossed, covariates=fixed,
-                          method=method, level=level)  # fmt: skip
-    at = pd.Index(result.cells["group"]).get_indexer(frame["cell"])
-    pooled = result.cells[["pooled", "ci_low", "ci_high"]].to_numpy()[at]
-    return _Fitted(positions, pooled[:, 0], pooled[:, 1], pooled[:, 2],
-                   result.cells["ci_method"].iloc[0], result.converged,
+    result = pooled_fit(frame, group="cell", crossed=crossed, covariates=fixed,
+                        method=method, level=level)  # fmt: skip
+    at = pd.Index(result.labels["cell"]).get_indexer(frame["cell"])
+    return _Fitted(positions, result.pooled[at], result.ci_low[at], result.ci_high[at],
+                   CI_METHODS[method], result.converged,
                    "" if result.converged else NOTE_NOT_CONVERGED, model)  # fmt: skip
 
 
@@ -333,7 +342,7 @@ def _degenerate(events: np.ndarray, n: np.ndarray, levels: np.ndarray) -> bool:
 
 
 def _fit(
-    rows: pd.DataFrame, positions: np.ndarray, *, scope: str, method: str, level: float
+    cells: _Cells, positions: np.ndarray, *, scope: str, method: str, level: float
 ) -> list[_Fitted]:
     """Pooled estimates of the published comparison cells at ``positions`` by one model.
 
@@ -342,15 +351,12 @@ def _fit(
     module docstring and :data:`MODELS`. The cells go to the fit as plain text columns: ``cell``
     (region | group), ``region``, one column per margin of the group label (``m0``, ``m1``).
     """
-    cells = rows.iloc[positions]
-    region = cells["region"].astype(str).to_numpy(dtype=object)
-    group = cells["group"].astype(str).to_numpy(dtype=object)
+    region, group = cells.region[positions], cells.group[positions]
     parts = [label.split(" × ") for label in group]
-    names = str(cells["dimension"].iloc[0]).split(" × ")
+    names = str(cells.dimension[positions[0]]).split(" × ")
     margins = {f"m{i}": np.array([p[i] for p in parts], dtype=object) for i in range(len(names))}
     frame = pd.DataFrame({"cell": region + " | " + group, "region": region, **margins,
-                          "n": cells["n"].to_numpy(dtype=float),
-                          "events": cells["events"].to_numpy(dtype=float)})  # fmt: skip
+                          "n": cells.n[positions], "events": cells.events[positions]})  # fmt: skip
     y, n = frame["events"].to_numpy(), frame["n"].to_numpy()
     glmm = method == "glmm"
     fixed = [m for m in margins if not _degenerate(y, n, margins[m])] if glmm else []
@@ -414,7 +420,8 @@ def pooled_table(
                 scopes.append(("national", cells.shown(positions, national=True)))
             for scope, shown in scopes:
                 if len(shown):
-                    fits += _fit(rows, shown, scope=scope, method=spec.pooling_method, level=level)
+                    fits += _fit(cells, shown, scope=scope, method=spec.pooling_method,
+                                 level=level)  # fmt: skip
             hidden.append(positions[cells.hidden[positions]])
     parts = [_pooled_rows(rows, fits, spec.pooling_method)] if fits else []
     parts.append(_suppressed_rows(rows.iloc[np.concatenate(hidden or [[]]).astype(int)],

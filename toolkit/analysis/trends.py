@@ -37,7 +37,7 @@ import pandas as pd
 
 from toolkit.analysis.plan import DimensionLevel, IndicatorSpec, OverTimeSpec
 from toolkit.disclosure.suppression import Link, TableLayout
-from toolkit.instruments.dimensions import group_labels
+from toolkit.instruments.dimensions import categories, group_labels
 from toolkit.instruments.model import Instrument
 from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
 from toolkit.stats.likert import mean_score, scale_scores
@@ -547,7 +547,9 @@ def representation_table(
         source: e.g. "respondents: culture" or "workforce".
         cycle: the cycle or year.
         regions: NHS England region code per person.
-        labels: level -> ethnicity group per person (NA = not stated).
+        labels: level -> ethnicity group per person (NA = not stated), categorical over every
+            group of the level (:func:`ethnic_groups`): a group nobody in a region is in is a
+            row with ``n`` 0 there, so no group is missing from a region's rows.
         benchmark: ``region, group, share`` [``level``].
         level: confidence level.
         names: region code -> region name (the benchmark's key).
@@ -559,7 +561,8 @@ def representation_table(
         known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
         if known.empty:
             continue
-        counts = known.groupby(["region", "group"]).size().rename("n").reset_index()
+        counts = known.groupby(["region", "group"], observed=False).size().rename("n")
+        counts = counts.reset_index().astype({"group": "string"})
         bench = benchmark[benchmark["level"] == lvl] if "level" in benchmark else benchmark
         ratios = representation_ratio(counts, benchmark=bench, level=level)
         totals = counts.groupby("region")["n"].sum().reset_index().assign(group=ALL_STATED)
@@ -572,6 +575,22 @@ def representation_table(
     table["n"] = pd.to_numeric(table["n"]).astype("Int64")
     table["note"] = table["note"].fillna("")
     return table.reindex(columns=REPRESENTATION_COLUMNS)
+
+
+def ethnic_groups(
+    people: pd.DataFrame, instrument: Instrument, levels: Sequence[str]
+) -> dict[str, pd.Series]:
+    """Level -> each person's ethnic group (NA = not stated), categorical over every group of
+    the level in questionnaire order (the ``labels`` of :func:`representation_table`)."""
+    dimension = instrument.dimension("ethnicity")
+    return {
+        level: pd.Series(
+            pd.Categorical(group_labels(people, instrument, dimension, level),
+                           categories=categories(instrument, dimension, level)),
+            index=people.index,
+        )
+        for level in levels
+    }  # fmt: skip
 
 
 def region_names(instrument: Instrument) -> dict[str, str]:
@@ -593,10 +612,8 @@ def respondent_representation(
         if answers.empty:
             continue
         instrument = instruments[survey]
-        dimension = instrument.dimension("ethnicity")
         for cycle, rows in answers.groupby("cycle", sort=True):
-            labels = {lv: group_labels(rows, instrument, dimension, lv)
-                      for lv in spec.representation_levels}  # fmt: skip
+            labels = ethnic_groups(rows, instrument, spec.representation_levels)
             parts.append(representation_table(f"respondents: {survey}", int(cycle), rows["region"],
                                               labels, benchmark, level, region_names(instrument)))  # fmt: skip
     if not parts:

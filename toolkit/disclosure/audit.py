@@ -198,8 +198,13 @@ class _System:
         key = (equality, tuple(sorted(terms.items())))
         if key not in self.relation_keys:
             self.relation_keys.add(key)
-            self.relations.append((route, terms, equality))
-            self._terms = None
+            self.add(route, terms, equality)
+
+    def add(self, route: str, terms: dict[int, float], equality: bool) -> None:
+        """Add ``sum(coef * var) == 0`` (or ``<= 0``), known to be new (unique by how it was
+        made); :meth:`relate` for one that may have been added before."""
+        self.relations.append((route, terms, equality))
+        self._terms = None
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every term of every relation: its relation, unknown and coefficient, as three arrays
@@ -388,25 +393,30 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
     (England >= the sum for the ``inexact`` sources: records with no region count for England
     only; their "Not stated" cells are not tied, as a person whose code differs between records
     may be "not stated" in one area and stated in another)."""
-    regions: set[str] = set()
-    for key in list(system.index):
-        regions |= {value for col, value in key[1] if col == "region" and value != NATIONAL}
+    regional = {key[1] for key in system.index if any(col == "region" for col, _ in key[1])}
+    regions = sorted({value for pop in regional for col, value in pop
+                      if col == "region" and value != NATIONAL})  # fmt: skip
     if not regions:
         return
-    national: set[_Key] = set()
-    for key in list(system.index):
-        pop = dict(key[1])
-        if "region" in pop and not (key[0] in inexact and key[4] == NOT_STATED):
-            pop["region"] = NATIONAL
-            national.add((key[0], tuple(sorted(pop.items())), *key[2:]))
+    national_of = {pop: _in_area(pop, NATIONAL) for pop in regional}
+    members = {pop: [_in_area(pop, region) for region in regions]
+               for pop in set(national_of.values())}  # fmt: skip
+    national = dict.fromkeys(
+        (key[0], national_of[key[1]], *key[2:])
+        for key in list(system.index)
+        if key[1] in national_of and not (key[0] in inexact and key[4] == NOT_STATED)
+    )
     for key in national:
         terms = {system.var(key): 1.0}
-        for region in sorted(regions):
-            pop = dict(key[1])
-            pop["region"] = region
-            terms[system.var((key[0], tuple(sorted(pop.items())), *key[2:]))] = -1.0
+        for pop in members[key[1]]:
+            terms[system.var((key[0], pop, *key[2:]))] = -1.0
         exact = key[0] not in inexact
-        system.relate(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
+        system.add(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
+
+
+def _in_area(pop: _Key, area: str) -> _Key:
+    """Population key ``pop`` with its region set to ``area``."""
+    return tuple((col, area if col == "region" else value) for col, value in pop)
 
 
 def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: int = 0) -> None:
@@ -420,13 +430,13 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
             continue
         if measure != spec.base:
             base = system.var((source, pop, dim, lvl, grp, spec.base))
-            system.relate(ROUTE_LINKED, {var: 1.0, base: -1.0}, False)
+            system.add(ROUTE_LINKED, {var: 1.0, base: -1.0}, False)
         elif spec.within is not None:
             outer_source, dropped = spec.within
             outer = tuple((c, v) for c, v in pop if c not in dropped)
             outer_base = bases[outer_source].base if outer_source in bases else "n"
             other = system.var((outer_source, outer, dim, lvl, grp, outer_base))
-            system.relate(ROUTE_LINKED, {var: 1.0, other: -1.0}, False)
+            system.add(ROUTE_LINKED, {var: 1.0, other: -1.0}, False)
 
 
 # --- the attack -------------------------------------------------------------------------------
@@ -1000,20 +1010,26 @@ def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[i
     relations = sorted({r for v in free for r in touching[v]})
     program = _program(system, _Block(free, relations), anchor=point, start=point)
     start = np.array([point[v] for v in wanted])
+    columns = np.array([program.column[v] for v in wanted])
     if push:
         low, high = start.copy(), start.copy()
-        columns = np.array([program.column[v] for v in wanted])
         _push(program, columns, np.array([limits[v] for v in wanted]), low, high)
-    else:
+    elif len(wanted) > _SCATTER + 1:
         low, high = _scatter(program, wanted)
         low, high = np.minimum(low, start), np.maximum(high, start)
+    else:  # two solves per target cost no more than the scatter's 2 * (_SCATTER + 1)
+        low, high = start.copy(), start.copy()
     proved = {}
     for i, v in enumerate(wanted):
-        if high[i] - low[i] < limits[v] and not push:
-            for sign in (1.0, -1.0):
-                found, _ = program.extreme(v, sign)
-                if found is not None:
-                    low[i], high[i] = min(low[i], found), max(high[i], found)
+        for sign in (1.0, -1.0) if not push else ():
+            if high[i] - low[i] >= limits[v]:
+                break
+            found, x = program.extreme(v, sign)
+            if x is not None:  # a feasible point: every target's range holds its value
+                np.minimum(low, x[columns], out=low)
+                np.maximum(high, x[columns], out=high)
+            if found is not None:
+                low[i], high[i] = min(low[i], found), max(high[i], found)
         if high[i] - low[i] >= limits[v]:
             proved[v] = (float(low[i]), float(high[i]))
     return proved

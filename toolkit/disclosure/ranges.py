@@ -54,7 +54,11 @@ class _Reader:
     """A population as one linear program held in a HiGHS model (each new objective is solved
     warm from the last basis): ``block_diag(matrix, ...) x = 0`` (one copy of the relations per
     measure), ``count_j - base_j <= 0``, the ``bounds`` on bases, published cells fixed at
-    their values, the rest >= 0."""
+    their values, the rest >= 0.
+
+    Every optimal point it finds is a point the reader cannot rule out, so each column's range
+    holds the least and the most value seen at them (:attr:`seen`, kept until the model
+    changes): a cell seen wide enough there needs no solve of its own."""
 
     def __init__(
         self,
@@ -110,10 +114,12 @@ class _Reader:
         self.model.setOptionValue("output_flag", False)
         self.model.passModel(lp)
         self.n_vars = n_vars
-        self.pair_rows = {
-            int(var): np.flatnonzero(pairs[:, 0] == var).astype(np.int32) + n_rows - len(pairs)
-            for var in np.unique(pairs[:, 0])
-        }
+        self.seen = np.array([np.full(n_cols, np.inf), np.full(n_cols, -np.inf)])
+        order = np.argsort(pairs[:, 0], kind="stable")
+        owners, starts = np.unique(pairs[order, 0], return_index=True)
+        rows_of_pairs = (order + n_rows - len(pairs)).astype(np.int32)
+        groups = np.split(rows_of_pairs, starts[1:]) if len(pairs) else []
+        self.pair_rows = dict(zip(owners.tolist(), groups, strict=True))
 
     def hide(self, var: int, hidden: bool) -> None:
         """Let variable ``var`` (each of its measures) range freely, as if suppressed, or
@@ -122,6 +128,7 @@ class _Reader:
         lower = np.zeros(len(columns)) if hidden else self.lower[columns]
         upper = self.top[columns] if hidden else self.upper[columns]
         self.model.changeColsBounds(len(columns), columns, lower, upper)
+        self._forget()
 
     def lift(self, var: int, lifted: bool) -> None:
         """Drop (or restore) the bounds :class:`Bounds` puts on variable ``var``'s base through
@@ -129,22 +136,40 @@ class _Reader:
         rows = self.pair_rows.get(var, np.zeros(0, dtype=np.int32))
         upper = np.full(len(rows), highspy.kHighsInf if lifted else 0.0)
         self.model.changeRowsBounds(len(rows), rows, np.full(len(rows), -highspy.kHighsInf), upper)
+        self._forget()
 
     def unfloor(self, var: int, unfloored: bool) -> None:
         """Drop (or restore) the floor :class:`Bounds` puts on variable ``var``'s base."""
         lower = 0.0 if unfloored else self.lower[var]
         self.model.changeColsBounds(1, np.array([var], dtype=np.int32), np.array([lower]),
                                     np.array([self.upper[var]]))  # fmt: skip
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop the points seen: the model changed, so they may no longer be the reader's."""
+        self.seen[0].fill(np.inf)
+        self.seen[1].fill(-np.inf)
 
     def too_narrow(self, var: int, threshold: int) -> bool:
-        """Whether the reader pins ``var`` too narrowly (the rule of :func:`narrow_cells`)."""
-        lower = _inwards(self.least(var, 1.0), math.ceil, -_EPS)
-        upper = _inwards(-self.least(var, -1.0), math.floor, _EPS)
-        width = upper - lower
-        if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
-            return True
+        """Whether the reader pins ``var`` too narrowly (the rule of :func:`narrow_cells`).
+
+        A base whose values seen (rounded inwards) already span the threshold, or a count
+        seen at two values at least 1 apart, is wide enough without a solve: its range only
+        holds more."""
+        if _inwards(self.seen[1, var], math.floor, _EPS) - _inwards(
+            self.seen[0, var], math.ceil, -_EPS
+        ) < max(threshold, 1):
+            lower = _inwards(self.least(var, 1.0), math.ceil, -_EPS)
+            upper = _inwards(-self.least(var, -1.0), math.floor, _EPS)
+            width = upper - lower
+            if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
+                return True
         counts = range(var + self.n_vars, len(self.lower), self.n_vars)
-        return any(-self.least(c, -1.0) - self.least(c, 1.0) < 1.0 - _EPS for c in counts)
+        return any(
+            self.seen[1, c] - self.seen[0, c] < 1.0 - _EPS
+            and -self.least(c, -1.0) - self.least(c, 1.0) < 1.0 - _EPS
+            for c in counts
+        )
 
     def least(self, var: int, sign: float) -> float:
         """min (sign=1) or -max (sign=-1) of variable ``var``: -inf when unbounded.
@@ -159,6 +184,10 @@ class _Reader:
         self.model.setOptionValue("simplex_strategy", _PRIMAL)
         status = self.model.getModelStatus()
         value = float(self.model.getInfo().objective_function_value)
+        if status == highspy.HighsModelStatus.kOptimal:
+            point = np.asarray(self.model.getSolution().col_value)
+            np.minimum(self.seen[0], point, out=self.seen[0])
+            np.maximum(self.seen[1], point, out=self.seen[1])
         self.model.changeColCost(var, 0.0)  # (this resets the model status read above)
         if status == highspy.HighsModelStatus.kOptimal:
             return value

@@ -78,6 +78,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, TypeVar, get_args
 
 import numpy as np
@@ -348,6 +349,13 @@ def _key(values: Iterable[object]) -> tuple[object, ...]:
     return tuple(None if pd.isna(v) else v for v in values)
 
 
+def _row_keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    """:func:`_key` of every row of ``frame``, built column by column."""
+    series = (frame.iloc[:, i] for i in range(frame.shape[1]))  # (names may repeat)
+    columns = [np.where(s.isna().to_numpy(), None, s.to_numpy(dtype=object)) for s in series]
+    return list(zip(*columns, strict=True)) if columns else [()] * len(frame)
+
+
 # --- the additive relations of one population ------------------------------------------------
 
 
@@ -375,6 +383,17 @@ class _Population:
     def n_cells(self) -> int:
         """Number of published cells (the first columns of ``matrix``)."""
         return len(self.cells)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """Every cell's rows in one array, cell after cell."""
+        return np.concatenate(self.cells) if self.cells else np.zeros(0, dtype=int)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Where each cell's rows start in :attr:`rows` (for ``ufunc.reduceat``)."""
+        sizes = np.array([len(rows) for rows in self.cells], dtype=int)
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int) if len(sizes) else sizes
 
 
 @dataclass
@@ -670,14 +689,14 @@ def _populations(table: pd.DataFrame, cols: _Columns, tree: _Hierarchy) -> list[
     inner = [c for c in cols.partition if c not in outer]
     if cols.region is not None:
         inner = [cols.region, *(c for c in inner if c != cols.region)]
-    keyed = table[[*outer, *inner, cols.group]].to_numpy(dtype=object)
+    keyed = _row_keys(table[[*outer, *inner, cols.group]])
     n_pop, total = len(outer), cols.total_group
     grouped: dict[tuple[object, ...], list[int]] = {}
     cell_keys: list[tuple[object, ...]] = []
     for row, values in enumerate(keyed):
-        grouped.setdefault(_key(values[:n_pop]), []).append(row)
+        grouped.setdefault(values[:n_pop], []).append(row)
         if values[-1] != total:
-            cell_keys.append(_key(values[n_pop:]))
+            cell_keys.append(values[n_pop:])
         else:
             cell_keys.append(_TOTAL_KEY if cols.region is None else (_TOTAL, values[n_pop]))
     return [_population(cell_keys, rows, inner, cols, tree, dict(zip(outer, key, strict=True)))
@@ -745,10 +764,15 @@ class _State:
     verified: dict[int, tuple[object, ...]] = field(default_factory=dict)
     """Population index -> its :func:`_inputs` when it was last found protected."""
 
+    known_zero: np.ndarray | None = None
+    """:attr:`zero` as last worked out (``None`` after a change)."""
+
     @property
     def zero(self) -> np.ndarray:
         """Rows whose base is known to be 0 (its value is public)."""
-        return (self.base == 0) | (self.reason == REASON_ZERO)
+        if self.known_zero is None:
+            self.known_zero = (self.base == 0) | (self.reason == REASON_ZERO)
+        return self.known_zero
 
     def mark(self, rows: np.ndarray, reason: str) -> bool:
         """Suppress ``rows`` not yet suppressed, with ``reason``; whether anything changed."""
@@ -756,6 +780,7 @@ class _State:
         new = new[~self.suppressed[new]]
         self.suppressed[new] = True
         self.reason[new] = reason
+        self.known_zero = None
         return bool(len(new))
 
 
@@ -847,12 +872,14 @@ def _start(
 
 
 def _cell_status(state: _State, pop: _Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell of ``pop``: suppressed (any of its rows), known zero, and base (for cost)."""
-    suppressed = np.array([state.suppressed[r].any() for r in pop.cells], dtype=bool)
-    known_zero = state.zero
-    zero = np.array([known_zero[r].all() for r in pop.cells], dtype=bool)
-    base = np.array([np.nanmax(state.base[r], initial=-np.inf) for r in pop.cells])
-    return suppressed, zero, base
+    """Per cell of ``pop``: suppressed (any of its rows), known zero (all of them), and base
+    (the largest of its rows, ``-inf`` if none is a number; for cost)."""
+    if not pop.cells:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), np.zeros(0)
+    suppressed = np.logical_or.reduceat(state.suppressed[pop.rows], pop.starts)
+    zero = np.logical_and.reduceat(state.zero[pop.rows], pop.starts)
+    base = np.fmax.reduceat(state.base[pop.rows], pop.starts)
+    return suppressed, zero, np.where(np.isnan(base), -np.inf, base)
 
 
 def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: list[int]) -> int:
@@ -1145,12 +1172,12 @@ def _inputs(state: _State, pop: _Population) -> tuple[object, ...]:
     which of its rows, of the same table's rows sharing a link key with them (other items) and
     of the leaders' populations of its scope are suppressed or known zero, and which of its
     link keys a leader is lifting. Equal inputs give the same reading."""
-    own = [np.concatenate(pop.cells)]
+    own = [pop.rows]
     parts: list[object] = []
     for lead in state.leads:
         keys = {lead.keys[rows[0]] for rows in pop.cells}
         own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
-        theirs = [np.concatenate(other.cells) for other in _leading(pop, lead.leader)]
+        theirs = [other.rows for other in _leading(pop, lead.leader)]
         rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
         parts += [lead.leader.suppressed[rows].tobytes(), lead.leader.zero[rows].tobytes(),
                   frozenset(lead.leader.lifting & keys)]  # fmt: skip
@@ -1216,7 +1243,7 @@ def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
             column=missing[0],
             fix="link tables only on columns they all have",
         )
-    return [_key(v) for v in state.table[list(on)].to_numpy()]
+    return _row_keys(state.table[list(on)])
 
 
 def _hidden_keys(
@@ -1300,7 +1327,7 @@ def _reference_withheld(state: _State) -> np.ndarray:
     withheld = np.zeros(len(state.table), dtype=bool)
     if cols.reference is None or not cols.comparisons:
         return withheld
-    parts = [_key(v) for v in state.table[list(cols.partition)].to_numpy()]
+    parts = _row_keys(state.table[list(cols.partition)])
     hidden = {
         (part, group)
         for part, group, flag in zip(parts, state.table[cols.group], state.suppressed, strict=True)

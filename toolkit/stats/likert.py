@@ -130,28 +130,41 @@ def likert_distribution(
     Inputs: ``data``; ``item``; ``group`` (as in :func:`percent_favourable`); ``levels`` (the answer
     codes in scale order; other codes, e.g. "don't know", are left out of the denominator).
     Output: :data:`DISTRIBUTION_COLUMNS`, one row per group and level in the given order;
-    ``share = n / (answers in levels)``, NaN for a group with no such answers.
+    ``share = n / (answers in levels)``, NaN for a group with no such answers
+    (:func:`distribution_counts`).
     """
     answers = _answers(data, item)
     domains = make_domains(data, group)
-    level_index = pd.Index(list(levels))
-    level_code = level_index.get_indexer(answers)
-    inside = (domains.codes >= 0) & (level_code >= 0)
-    n_levels = len(level_index)
-    combined = domains.codes[inside] * n_levels + level_code[inside]
-    counts = np.bincount(combined, minlength=len(domains.labels) * n_levels)
-    counts = counts.reshape(len(domains.labels), n_levels)
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.full(counts.shape, np.nan), where=totals > 0)
+    counts, shares = distribution_counts(answers, domains.codes, len(domains.labels), levels)
+    n_levels = len(levels)
     return pd.DataFrame(
         {
             "group": np.repeat(domains.labels, n_levels),
-            "level": np.tile(level_index.to_numpy(), len(domains.labels)),
+            "level": np.tile(pd.Index(list(levels)).to_numpy(), len(domains.labels)),
             "n": counts.ravel(),
             "share": shares.ravel(),
         },
         columns=list(DISTRIBUTION_COLUMNS),
     )
+
+
+def distribution_counts(
+    answers: np.ndarray, codes: np.ndarray, n_groups: int, levels: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Answers at each of ``levels`` per group, and their shares, both ``(n_groups, levels)``.
+
+    Inputs: ``answers`` codes (NaN = not answered); ``codes`` each row's group (-1 = none);
+    ``levels`` the answer codes counted, in order. ``share = count / (answers in levels)`` within
+    the group, NaN for a group with none.
+    """
+    level_code = pd.Index(list(levels)).get_indexer(answers)
+    inside = (codes >= 0) & (level_code >= 0)
+    n_levels = len(levels)
+    combined = codes[inside] * n_levels + level_code[inside]
+    counts = np.bincount(combined, minlength=n_groups * n_levels).reshape(n_groups, n_levels)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.full(counts.shape, np.nan), where=totals > 0)
+    return counts, shares
 
 
 def _weighted_mean_variance(

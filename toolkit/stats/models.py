@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from toolkit.errors import PtwError
 from toolkit.stats.design import make_design, outcome_values, require_reference
@@ -188,25 +188,36 @@ def largest_level(levels: Sequence[str], codes: np.ndarray) -> str:
     return levels[int(np.argmax(counts))]
 
 
-def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> Factor:
-    """A :class:`Factor` from a column: categories in order if categorical, else sorted values.
-
-    ``reference`` defaults to the level with the most rows of ``data`` (:func:`largest_level`),
-    not the alphabetically first one. Labels are compared as text; a reference that is not a
-    level raises PtwError.
-    """
-    column = data[variable]
+def factor_codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """A column's level labels and each row's level code (-1 missing): its categories in order
+    if categorical, else its sorted values; labels as text."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy(np.int64)
-        levels = tuple(str(c) for c in column.cat.categories)
-    else:
-        raw_codes, uniques = pd.factorize(column, sort=True)
-        codes, levels = raw_codes.astype(np.int64), tuple(str(u) for u in uniques)
+        return tuple(str(c) for c in column.cat.categories), column.cat.codes.to_numpy(np.int64)
+    raw_codes, uniques = pd.factorize(column, sort=True)
+    return tuple(str(u) for u in uniques), raw_codes.astype(np.int64)
+
+
+def coded_factor(
+    variable: str, levels: tuple[str, ...], codes: np.ndarray, reference: str | None = None
+) -> Factor:
+    """A :class:`Factor` from level labels and row codes (:func:`factor_codes`).
+
+    ``reference`` defaults to the level with the most rows (:func:`largest_level`), not the
+    alphabetically first one; a reference that is not a level raises PtwError.
+    """
     if not levels:
         return Factor(variable, levels, "" if reference is None else str(reference), codes)
     chosen = largest_level(levels, codes) if reference is None else str(reference)
     require_reference(levels, chosen, variable)
     return Factor(variable, levels, chosen, codes)
+
+
+def factor(data: pd.DataFrame, variable: str, reference: str | None = None) -> Factor:
+    """A :class:`Factor` from a column of ``data`` (:func:`factor_codes`, :func:`coded_factor`):
+    categories in order if categorical, else sorted values; the reference defaults to the
+    level with the most rows of ``data``."""
+    levels, codes = factor_codes(data[variable])
+    return coded_factor(variable, levels, codes, reference)
 
 
 def complete_cases(y: np.ndarray, factors: list[Factor]) -> np.ndarray:
@@ -286,11 +297,19 @@ def prepare_sample(units: Units, factors: list[Factor]) -> ModelSample:
 def wald(
     coef: np.ndarray, se: np.ndarray, df: float, level: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf)."""
-    distribution = stats.norm if np.isinf(df) else stats.t(df)
-    q = distribution.ppf(1 - (1 - level) / 2)
+    """Two-sided p value and interval ``coef ± q se`` (q from t on ``df``, normal if inf).
+
+    The distribution functions are scipy's own kernels (``ndtri``/``ndtr`` for the normal,
+    ``stdtrit``/``stdtr`` for t), what ``stats.norm`` and ``stats.t(df)`` ``ppf`` and ``sf``
+    evaluate, without building a distribution object per fit.
+    """
+    upper = 1 - (1 - level) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2 * distribution.sf(np.abs(coef / se))
+        z = np.abs(coef / se)
+    if np.isinf(df):
+        q, p_value = special.ndtri(upper), 2 * special.ndtr(-z)
+    else:
+        q, p_value = special.stdtrit(df, upper), 2 * special.stdtr(df, -z)
     return p_value, coef - q * se, coef + q * se
 
 
@@ -313,10 +332,10 @@ def _level_row(model: str, f: Factor, label: str, n: int) -> dict[str, object]:
     }
 
 
-def coefficient_table(
+def coefficient_rows(
     model: str, sample: ModelSample, fit: Fit | None, level: float
-) -> pd.DataFrame:
-    """Rows of :data:`MODEL_COLUMNS` for every non-reference level of every factor.
+) -> list[dict[str, object]]:
+    """Rows (dicts of :data:`MODEL_COLUMNS`) for every non-reference level of every factor.
 
     A factor with no level besides its reference gives one row with an empty ``level`` and a
     note, so the comparison is visibly missing rather than silently absent.
@@ -350,7 +369,14 @@ def coefficient_table(
                     se=fit.se[i],
                 )
             rows.append(row)
-    return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+    return rows
+
+
+def coefficient_table(
+    model: str, sample: ModelSample, fit: Fit | None, level: float
+) -> pd.DataFrame:
+    """:func:`coefficient_rows` as a table of :data:`MODEL_COLUMNS`."""
+    return pd.DataFrame(coefficient_rows(model, sample, fit, level), columns=list(MODEL_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -439,6 +465,20 @@ def fit_cells(sample: ModelSample, cells: Cells, weighted: bool) -> Fit:
     return Fit(coef, se, df, converged, diverged)
 
 
+def fit_rows(
+    model: str,
+    units: Units,
+    factors: list[Factor],
+    level: float,
+    fitter: Callable[[ModelSample], Fit],
+) -> list[dict[str, object]]:
+    """Prepare the sample, fit it with ``fitter`` unless blocked, and give the
+    :func:`coefficient_rows`."""
+    sample = prepare_sample(units, factors)
+    fit = fitter(sample) if sample.blocked is None else None
+    return coefficient_rows(model, sample, fit, level)
+
+
 def fit_table(
     model: str,
     units: Units,
@@ -446,10 +486,9 @@ def fit_table(
     level: float,
     fitter: Callable[[ModelSample], Fit],
 ) -> pd.DataFrame:
-    """Prepare the sample, fit it with ``fitter`` unless blocked, and tabulate."""
-    sample = prepare_sample(units, factors)
-    fit = fitter(sample) if sample.blocked is None else None
-    return coefficient_table(model, sample, fit, level)
+    """:func:`fit_rows` as a table of :data:`MODEL_COLUMNS`."""
+    rows = fit_rows(model, units, factors, level, fitter)
+    return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
 
 
 def model_factors(
@@ -505,22 +544,37 @@ def logistic(
     """
     y = outcome_values(data, outcome)
     w = make_design(data, weights=weights).weights
-    tables = []
-    for model, factors in zip(
-        ("unadjusted", "adjusted"),
-        model_factors(data, group, reference, covariates, references),
-        strict=True,
-    ):
-        if model == "adjusted" and len(factors) == 1:
-            break
+    unadjusted, adjusted = model_factors(data, group, reference, covariates, references)
+    models = [("unadjusted", unadjusted)] + ([("adjusted", adjusted)] if covariates else [])
+    rows = logistic_rows(y, w, models, weighted=weights is not None, level=level)
+    return pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+
+
+def logistic_rows(
+    y: np.ndarray,
+    w: np.ndarray,
+    models: Sequence[tuple[str, list[Factor]]],
+    *,
+    weighted: bool,
+    level: float,
+) -> list[dict[str, object]]:
+    """:func:`logistic` on arrays: rows (dicts of :data:`MODEL_COLUMNS`) of each model.
+
+    Inputs: ``y`` the 0/1 outcome (NaN = not answered); ``w`` the weights (ones when
+    unweighted); ``models`` ``(name, factors)`` pairs, factors coded on the rows of ``y`` (the
+    compared group first); ``weighted`` whether ``w`` are survey weights (sandwich standard
+    errors and t intervals, see the module docstring); ``level`` the interval coverage.
+    Each model is fitted on its own complete cases, collapsed to cells
+    (:func:`aggregate_cells`, :func:`fit_cells`).
+    """
+    rows: list[dict[str, object]] = []
+    for model, factors in models:
         cells = aggregate_cells(y, w, factors)
-        tables.append(
-            fit_table(
-                model,
-                cells.units,
-                factors,
-                level,
-                lambda sample, c=cells: fit_cells(sample, c, weights is not None),
-            )
+        rows += fit_rows(
+            model,
+            cells.units,
+            factors,
+            level,
+            lambda sample, c=cells: fit_cells(sample, c, weighted),
         )
-    return pd.concat(tables, ignore_index=True)
+    return rows

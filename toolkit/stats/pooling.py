@@ -110,6 +110,9 @@ class _Cells:
 
 
 def _cells(data: pd.DataFrame, columns: list[str], events: str, n: str) -> _Cells:
+    """The cells of ``data`` by ``columns`` (first-appearance order, missing labels a level):
+    rows sharing every column summed; a table whose rows are its cells is taken as it is (a
+    missing count is then 0, as the sum of one missing value is)."""
     missing = [c for c in [*columns, events, n] if c not in data.columns]
     if missing:
         raise PtwError(
@@ -118,9 +121,14 @@ def _cells(data: pd.DataFrame, columns: list[str], events: str, n: str) -> _Cell
             column=missing[0],
             fix="check the column names passed as group=, crossed=, covariates=, events=, n=",
         )
-    table = data.groupby(columns, sort=False, observed=True, dropna=False)[[events, n]].sum()
-    y = table[events].to_numpy(dtype=float)
-    m = table[n].to_numpy(dtype=float)
+    if _distinct_rows(data, columns):
+        labels = data[columns].reset_index(drop=True)
+        y, m = _single_counts(data[events]), _single_counts(data[n])
+    else:
+        table = data.groupby(columns, sort=False, observed=True, dropna=False)[[events, n]].sum()
+        labels = table.index.to_frame(index=False)
+        y = table[events].to_numpy(dtype=float)
+        m = table[n].to_numpy(dtype=float)
     bad = ~np.isfinite(y) | ~np.isfinite(m) | (y < 0) | (y > m)
     if bad.any():
         raise PtwError(
@@ -130,7 +138,24 @@ def _cells(data: pd.DataFrame, columns: list[str], events: str, n: str) -> _Cell
             value=f"events {y[np.argmax(bad)]:g} of n {m[np.argmax(bad)]:g}",
             fix="aggregate the respondents into cells first and remove missing values",
         )
-    return _Cells(table.index.to_frame(index=False), y, m)
+    return _Cells(labels, y, m)
+
+
+def _distinct_rows(data: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether ``data`` has rows and no two of them share every one of ``columns`` (missing
+    counts as a value). Each column's codes are folded into one key, renumbered after each."""
+    key = np.zeros(len(data), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(data[column], use_na_sentinel=False)
+        key = pd.factorize(key * len(uniques) + codes)[0]
+    return len(data) > 0 and int(key.max()) + 1 == len(data)
+
+
+def _single_counts(column: pd.Series) -> np.ndarray:
+    """A count column of distinct cells as floats, a missing count read as 0 (what the sum of
+    one missing value is, as the cells of repeated rows are summed)."""
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(values), 0.0, values)
 
 
 class _Glmm:
@@ -433,6 +458,78 @@ def _fit_beta_binomial(
     )
 
 
+@dataclass(frozen=True)
+class PooledFit:
+    """Result of :func:`pooled_fit`: the fit on arrays, one entry per cell (cells in order of
+    first appearance in the data).
+
+    Attributes:
+        labels: each cell's value of the group, crossed and covariate columns.
+        events, n: each cell's counts.
+        pooled, ci_low, ci_high: the pooled estimate and its interval (NaN where n = 0).
+        parameters: the parameter rows (:data:`POOLING_PARAMETER_COLUMNS` but ``method``).
+        converged: whether the optimiser reported convergence.
+    """
+
+    labels: pd.DataFrame
+    events: np.ndarray
+    n: np.ndarray
+    pooled: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    parameters: list[dict[str, object]]
+    converged: bool
+
+
+def pooled_fit(
+    data: pd.DataFrame,
+    *,
+    group: str,
+    events: str = "events",
+    n: str = "n",
+    crossed: str | Sequence[str] = (),
+    covariates: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
+    method: str = "glmm",
+    level: float = 0.95,
+) -> PooledFit:
+    """:func:`pooled_rates` without its tables: the same inputs, the fit as arrays
+    (:class:`PooledFit`), for callers that fit many small tables."""
+    if method not in METHODS:
+        raise PtwError(
+            code="stats.bad_option",
+            message="unknown partial pooling method",
+            value=method,
+            expected=f"one of {METHODS}",
+            fix='use method="glmm" (multilevel model) or "beta-binomial" (empirical Bayes)',
+        )
+    crossed_columns = [crossed] if isinstance(crossed, str) else list(crossed)
+    chosen = references or {}
+    covariate_references = [(column, chosen.get(column)) for column in covariates]
+    if method == methods.BETA_BINOMIAL and covariate_references:
+        raise PtwError(
+            code="stats.bad_option",
+            message="the beta-binomial method has no covariates",
+            value=[c for c, _ in covariate_references],
+            fix='use method="glmm" to adjust for covariates',
+        )
+    columns = [group, *crossed_columns, *(c for c, _ in covariate_references)]
+    cells = _cells(data, columns, events, n)
+    fitted = cells.n > 0
+    pooled = np.full(len(cells.n), np.nan)
+    low, high = pooled.copy(), pooled.copy()
+    rows: list[dict[str, object]] = []
+    converged = False
+    if fitted.any():
+        if method == methods.GLMM:
+            z_crit = stats.norm.ppf(1 - (1 - level) / 2)
+            fit = _fit_glmm(cells, fitted, [group, *crossed_columns], covariate_references, z_crit)
+        else:
+            fit = _fit_beta_binomial(cells, fitted, level)
+        pooled[fitted], low[fitted], high[fitted], rows, converged = fit
+    return PooledFit(cells.labels, cells.events, cells.n, pooled, low, high, rows, converged)
+
+
 def pooled_rates(
     data: pd.DataFrame,
     *,
@@ -458,59 +555,30 @@ def pooled_rates(
     ``estimate`` events / n, the ``pooled`` estimate and its interval. A cell with n = 0 has NaN
     and a note.
     """
-    if method not in METHODS:
-        raise PtwError(
-            code="stats.bad_option",
-            message="unknown partial pooling method",
-            value=method,
-            expected=f"one of {METHODS}",
-            fix='use method="glmm" (multilevel model) or "beta-binomial" (empirical Bayes)',
-        )
-    crossed_columns = [crossed] if isinstance(crossed, str) else list(crossed)
-    chosen = references or {}
-    references = [(column, chosen.get(column)) for column in covariates]
-    if method == methods.BETA_BINOMIAL and references:
-        raise PtwError(
-            code="stats.bad_option",
-            message="the beta-binomial method has no covariates",
-            value=[c for c, _ in references],
-            fix='use method="glmm" to adjust for covariates',
-        )
-    columns = [group, *crossed_columns, *(c for c, _ in references)]
-    cells = _cells(data, columns, events, n)
-    fitted = cells.n > 0
-    pooled = np.full(len(cells.n), np.nan)
-    low, high = pooled.copy(), pooled.copy()
-    rows: list[dict[str, object]] = []
-    converged = False
-    if fitted.any():
-        if method == methods.GLMM:
-            z_crit = stats.norm.ppf(1 - (1 - level) / 2)
-            fit = _fit_glmm(cells, fitted, [group, *crossed_columns], references, z_crit)
-        else:
-            fit = _fit_beta_binomial(cells, fitted, level)
-        pooled[fitted], low[fitted], high[fitted], rows, converged = fit
+    fit = pooled_fit(data, group=group, events=events, n=n, crossed=crossed,
+                     covariates=covariates, references=references, method=method, level=level)  # fmt: skip
+    fitted = fit.n > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(fitted, cells.events / cells.n, np.nan)
-    cell_labels = cells.labels.iloc[:, 0].astype(str)
-    for column in cells.labels.columns[1:]:
-        cell_labels = cell_labels + " × " + cells.labels[column].astype(str)
+        raw = np.where(fitted, fit.events / fit.n, np.nan)
+    cell_labels = fit.labels.iloc[:, 0].astype(str)
+    for column in fit.labels.columns[1:]:
+        cell_labels = cell_labels + " × " + fit.labels[column].astype(str)
     table = pd.DataFrame(
         {
-            "group": cells.labels[group].to_list(),
+            "group": fit.labels[group].to_list(),
             "cell": cell_labels.to_list(),
-            "n": cells.n,
-            "events": cells.events,
+            "n": fit.n,
+            "events": fit.events,
             "estimate": raw,
-            "pooled": pooled,
-            "ci_low": low,
-            "ci_high": high,
+            "pooled": fit.pooled,
+            "ci_low": fit.ci_low,
+            "ci_high": fit.ci_high,
             "ci_method": CI_METHODS[method],
             "method": method,
             "note": np.where(fitted, "", "no respondents (n = 0): not estimated"),
         },
         columns=list(POOLED_COLUMNS),
     )
-    parameters = pd.DataFrame(rows, columns=list(POOLING_PARAMETER_COLUMNS[1:]))
+    parameters = pd.DataFrame(fit.parameters, columns=list(POOLING_PARAMETER_COLUMNS[1:]))
     parameters.insert(0, "method", method)
-    return PooledEstimates(table, parameters, converged)
+    return PooledEstimates(table, parameters, fit.converged)

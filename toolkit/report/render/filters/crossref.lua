@@ -62,6 +62,26 @@ local function number_figure(figure)
   return figure
 end
 
+-- great_tables prints a table's title as the first row of its head: one cell across every
+-- column. Taken out of the table, it becomes the caption after "Table N:" (one line, as
+-- Quarto writes a table's caption), instead of a lone "Table N" above the title.
+local function take_title(div)
+  local title = nil
+  div.content = div.content:walk({
+    Table = function(tbl)
+      local first = tbl.head.rows[1]
+      if title or not first or #first.cells ~= 1 or #tbl.colspecs < 2
+          or first.cells[1].col_span ~= #tbl.colspecs then
+        return nil
+      end
+      title = pandoc.utils.blocks_to_inlines(first.cells[1].contents)
+      tbl.head.rows:remove(1)
+      return tbl
+    end,
+  })
+  return title
+end
+
 local function number_table(div)
   local name = number(div.identifier)
   if not name then
@@ -69,7 +89,8 @@ local function number_table(div)
   end
   local caption = div.attributes["tbl-cap"]
   div.attributes["tbl-cap"] = nil
-  local text = caption and prefixed(name, pandoc.Inlines(caption)) or pandoc.Inlines(name)
+  local title = caption and pandoc.Inlines(caption) or take_title(div)
+  local text = title and prefixed(name, title) or pandoc.Inlines(name)
   div.content:insert(1, pandoc.Div({ pandoc.Para(text) }, { class = "table-caption" }))
   if FORMAT:match("typst") then
     -- keep "Table N" on the page where its table starts: a sticky block, next to the table
