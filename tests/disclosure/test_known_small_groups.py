@@ -16,17 +16,22 @@ workbook prints no number for any of these groups.
 from __future__ import annotations
 
 import csv
+import math
+from numbers import Number
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from toolkit.bundle import Bundle
 from toolkit.cli import app
 from toolkit.config import init_workspace
 from toolkit.disclosure.audit import attack
 from toolkit.ingest.pipeline import ingest_survey_file
 from toolkit.instruments.model import instrument_path, load_instrument
+from toolkit.report.excel import SUPPRESSED, workbook_contents
 from toolkit.store.database import ResponseStore
 from toolkit.synth.responses import parse_cycles, spec_for, write_platform_exports
 
@@ -143,3 +148,39 @@ def test_the_workbook_prints_no_number_for_a_planted_group(released) -> None:
             shown = rows[numbers].apply(pd.to_numeric, errors="coerce")  # "suppressed" is text
             assert shown.isna().all().all(), (name, cell, rows[numbers])
     assert checked >= len(KNOWN)
+
+
+def _same_cell(value: object, shown: object, *, hidden: bool) -> bool:
+    """Whether the workbook's ``shown`` says what the bundle's ``value`` says and no more: a
+    number is the same number, a missing value is blank (or "suppressed" in a hidden row)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return shown is None or (hidden and shown == SUPPRESSED)
+    if isinstance(value, bool):
+        return shown == value
+    if isinstance(value, Number):
+        return isinstance(shown, Number) and math.isclose(float(shown), float(value),
+                                                          rel_tol=1e-12, abs_tol=1e-12)  # fmt: skip
+    return not isinstance(shown, Number) or isinstance(shown, bool)  # text stays text
+
+
+def test_the_workbook_holds_the_bundles_numbers_and_no_others(released) -> None:
+    """The workbook is covered by the attack on the bundle above: each of its sheets is one
+    bundle table, cell by cell (the same numbers, "suppressed" only where the bundle has none),
+    so arithmetic on the workbook reaches no further than arithmetic on the bundle."""
+    tables, workbook = released
+    book = load_workbook(workbook, read_only=True)
+    contents = workbook_contents(Bundle(tables=tables, manifest={}))
+    checked = 0
+    for entry in contents[contents["table"] != ""].itertuples(index=False):
+        table = tables[entry.table].reset_index(drop=True)
+        rows = list(book[entry.sheet].iter_rows(min_row=2, values_only=True))
+        assert len(rows) == len(table), entry.sheet
+        hidden = (table["suppressed"].astype("boolean").fillna(False).tolist()
+                  if "suppressed" in table else [False] * len(table))  # fmt: skip
+        for values, shown, flag in zip(table.itertuples(index=False, name=None), rows, hidden,
+                                       strict=True):  # fmt: skip
+            for column, value, cell in zip(table.columns, values, shown, strict=True):
+                assert _same_cell(value, cell, hidden=flag), (entry.sheet, column, value, cell)
+                checked += 1
+    book.close()
+    assert checked > 100_000
