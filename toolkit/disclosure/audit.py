@@ -727,8 +727,11 @@ def _scatter(program: _Program, wanted: list[int]) -> tuple[np.ndarray, np.ndarr
 _PUSHES = 12
 """Most rounds of :func:`_push` on one block."""
 _PUSH_MIN = 10
-"""Fewer targets than this in a block are attacked one by one without :func:`_push` (a round
-costs about as much as ten cells one by one on the demo's largest blocks)."""
+"""Fewer targets than this in a block without an anchor (an outside reader's attack) are
+attacked one by one without :func:`_push`. The figure was set when a round cost about as much
+as ten cells one by one on the demo's largest blocks; from the anchor a round costs about a
+hundred cells' worth, which is why :func:`_attack_block` skips the rounds there. The outside
+reader's case has not been measured again since."""
 _PUSH_YIELD = 10
 """A round of :func:`_push` proving fewer than one in this many targets left is the last (a
 round costs about as much as attacking ten cells one by one on the demo's largest blocks)."""
@@ -999,29 +1002,37 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
     return {v: span for found in _side_by_side(around, roots) for v, span in found.items()}
 
 
+def _around_anchor(system: _System, free: list[int], touching: _Touching,
+                   point: Mapping[int, float]) -> _Program:  # fmt: skip
+    """The program of ``free`` moving while every other unknown stays at the anchor ``point``
+    (every relation touching ``free``), started from the anchor."""
+    relations = sorted({r for v in free for r in touching[v]})
+    return _program(system, _Block(free, relations), anchor=point, start=point)
+
+
+def _reached(wanted: list[int], limits: Mapping[int, int], low: np.ndarray,
+             high: np.ndarray) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """The targets among ``wanted`` whose span seen, ``low`` to ``high``, reaches their limit."""
+    return {v: (float(low[i]), float(high[i])) for i, v in enumerate(wanted)
+            if high[i] - low[i] >= limits[v]}  # fmt: skip
+
+
 def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[int],
-           limits: Mapping[int, int], point: Mapping[int, float],
-           push: bool = False) -> dict[int, tuple[float, float]]:  # fmt: skip
+           limits: Mapping[int, int], point: Mapping[int, float]) -> dict[int, tuple[float, float]]:  # fmt: skip
     """The targets among ``wanted`` whose span, with ``free`` moving and the rest at the
     anchor, reaches their limit (:func:`_certify`): a few solutions that move them all
-    (:func:`_scatter`), then each target still short on its own; with ``push``, only the
-    interior-point rounds of :func:`_push` (on a large program, a target left short costs
-    less in its whole block, whose attack follows)."""
-    relations = sorted({r for v in free for r in touching[v]})
-    program = _program(system, _Block(free, relations), anchor=point, start=point)
+    (:func:`_scatter`, when there are more targets than it has solutions), then each target
+    still short on its own; every solution found widens every target's span."""
+    program = _around_anchor(system, free, touching, point)
     start = np.array([point[v] for v in wanted])
     columns = np.array([program.column[v] for v in wanted])
-    if push:
-        low, high = start.copy(), start.copy()
-        _push(program, columns, np.array([limits[v] for v in wanted]), low, high)
-    elif len(wanted) > _SCATTER + 1:
+    if len(wanted) > _SCATTER + 1:
         low, high = _scatter(program, wanted)
         low, high = np.minimum(low, start), np.maximum(high, start)
     else:  # two solves per target cost no more than the scatter's 2 * (_SCATTER + 1)
         low, high = start.copy(), start.copy()
-    proved = {}
     for i, v in enumerate(wanted):
-        for sign in (1.0, -1.0) if not push else ():
+        for sign in (1.0, -1.0):
             if high[i] - low[i] >= limits[v]:
                 break
             found, x = program.extreme(v, sign)
@@ -1030,9 +1041,20 @@ def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[i
                 np.maximum(high, x[columns], out=high)
             if found is not None:
                 low[i], high[i] = min(low[i], found), max(high[i], found)
-        if high[i] - low[i] >= limits[v]:
-            proved[v] = (float(low[i]), float(high[i]))
-    return proved
+    return _reached(wanted, limits, low, high)
+
+
+def _pushed_spans(system: _System, free: list[int], touching: _Touching, wanted: list[int],
+                  limits: Mapping[int, int], point: Mapping[int, float]) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """As :func:`_spans`, by the interior-point rounds of :func:`_push` only: on a large
+    program (:func:`_surroundings`) a target left short costs less in its whole block, whose
+    attack follows."""
+    program = _around_anchor(system, free, touching, point)
+    low = np.array([point[v] for v in wanted])
+    high = low.copy()
+    columns = np.array([program.column[v] for v in wanted])
+    _push(program, columns, np.array([limits[v] for v in wanted]), low, high)
+    return _reached(wanted, limits, low, high)
 
 
 _NEIGHBOURHOOD = 3000
@@ -1063,7 +1085,7 @@ def _surroundings(system: _System, limits: Mapping[int, int],
             frontier = {u for v in frontier for r in touching[v]
                         for u in system.relations[r][1] if u not in fixed} - free  # fmt: skip
             free |= frontier
-        return _spans(system, sorted(free), touching, wanted, limits, point, push=True)
+        return _pushed_spans(system, sorted(free), touching, wanted, limits, point)
 
     blocks = [b for b in _blocks(system, set(limits)) if b.relations]
     return {v: span for found in _side_by_side(around, blocks) for v, span in found.items()}
