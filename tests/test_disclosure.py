@@ -136,6 +136,23 @@ def test_zero_base_is_suppressed_with_its_own_reason_and_protects_nothing():
     assert "0 reveals no one" in REASON_ZERO
 
 
+def test_a_table_of_counts_prints_its_zeros_and_still_protects_the_small_group():
+    """A count table with ``zeros_shown`` (who responded) prints Mixed's 0 as 0, not as a
+    suppressed row; the 0 is as public as before, so the protection is the same: the 6 in
+    "Prefer not to say" is hidden with the next smallest real group."""
+    counts = estimates([*ETHNICITY_WITH_TOTAL, ("ethnicity", "binary", "Mixed", 0)])[
+        ["survey", "cycle", "region", "dimension", "level", "group", "n"]
+    ]
+    layout = TableLayout(partition_cols=("survey", "cycle", "region", "dimension", "level"),
+                         zeros_shown=True)  # fmt: skip
+    out = suppress_linked({"profile": counts}, policy=POLICY, layouts={"profile": layout})
+    out = out["profile"]
+    assert status(out) == {"White": None, "Ethnic minority": REASON_SECONDARY,
+                           "Prefer not to say": PRIMARY, TOTAL_GROUP: None, "Mixed": None}  # fmt: skip
+    assert out.loc[out["group"] == "Mixed", "n"].tolist() == [0]
+    assert_no_disclosure({"profile": out}, policy=POLICY, layouts={"profile": layout})
+
+
 # --- secondary within a table --------------------------------------------------------------------
 
 

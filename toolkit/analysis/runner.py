@@ -79,7 +79,9 @@ LAYOUTS = {
     "comparisons": TableLayout(
         partition_cols=PARTITION, complete=False, within_base=("events",), lists_everyone=True
     ),
-    "response_profile": TableLayout(partition_cols=PROFILE_PARTITION, lists_everyone=True),
+    "response_profile": TableLayout(
+        partition_cols=PROFILE_PARTITION, lists_everyone=True, zeros_shown=True
+    ),
     "models": TableLayout(
         partition_cols=PARTITION, complete=False, reference_col="reference_group"
     ),

@@ -220,6 +220,9 @@ class TableLayout:
             in it, as any reader will assume (the count tables of a release). Off for a table
             that republishes a chosen subset of another table's cells (models, funnel plots):
             a missing group there is an unknown.
+        zeros_shown: whether a base of 0 is printed as 0 (a table of counts alone, such as
+            who responded: a 0 reveals no one and there is no estimate to withhold); otherwise
+            its row is suppressed with :data:`REASON_ZERO`.
     """
 
     base_col: str = "n"
@@ -241,6 +244,7 @@ class TableLayout:
     ranges: bool = True
     exact_sums: bool = True
     lists_everyone: bool = False
+    zeros_shown: bool = False
 
 
 @dataclass(frozen=True)
@@ -864,10 +868,11 @@ def _start(
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
     state = _observe(name, table, layout, hierarchy)
     state.threshold = int(policy.threshold)
-    base = state.base
-    state.mark(np.flatnonzero(base == 0), REASON_ZERO)
+    base, zero = state.base, state.base == 0
+    if not layout.zeros_shown:
+        state.mark(np.flatnonzero(zero), REASON_ZERO)
     state.mark(np.flatnonzero(np.isnan(base)), REASON_BASE_MISSING)
-    state.mark(np.flatnonzero(base < policy.threshold), primary_reason(policy.threshold))
+    state.mark(np.flatnonzero((base < policy.threshold) & ~zero), primary_reason(policy.threshold))
     return state
 
 
