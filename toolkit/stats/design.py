@@ -106,8 +106,9 @@ class DomainMeans:
     entry_influence: np.ndarray
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (``-1`` = missing) and labels; categories keep their order, else sorted."""
+def level_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A column's integer codes (``-1`` = missing) and level labels as text: its categories in
+    order if categorical, else its sorted values."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(np.int64), [str(c) for c in column.cat.categories]
     codes, uniques = pd.factorize(column, sort=True)
@@ -139,10 +140,10 @@ def make_domains(data: pd.DataFrame, group: str | Sequence[str] | None) -> Domai
         return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
     columns = [group] if isinstance(group, str) else list(group)
     require_columns(data, columns)
-    codes, first_levels = _codes(data[columns[0]])
+    codes, first_levels = level_codes(data[columns[0]])
     level_lists = [first_levels]
     for column in columns[1:]:
-        column_codes, labels = _codes(data[column])
+        column_codes, labels = level_codes(data[column])
         codes = np.where((codes < 0) | (column_codes < 0), -1, codes * len(labels) + column_codes)
         level_lists.append(labels)
     labels = tuple(INTERSECTION_SEPARATOR.join(combo) for combo in product(*level_lists))
@@ -192,12 +193,12 @@ def make_design(
     stratum = np.zeros(n, dtype=np.int64)
     if strata is not None:
         require_columns(data, [strata])
-        stratum, _ = _codes(data[strata])
+        stratum, _ = level_codes(data[strata])
     if clusters is None:
         psu_key = np.arange(n, dtype=np.int64)
     else:
         require_columns(data, [clusters])
-        cluster, _ = _codes(data[clusters])
+        cluster, _ = level_codes(data[clusters])
         psu_key = np.where(cluster < 0, -1, stratum * (int(cluster.max(initial=0)) + 1) + cluster)
     for name, codes in ((strata, stratum), (clusters, psu_key)):
         if name is not None:
@@ -223,7 +224,7 @@ def make_design(
 
 def declared_levels(column: pd.Series) -> list[str]:
     """A grouping column's levels as text: its categories if categorical, else its sorted values."""
-    return _codes(column)[1]
+    return level_codes(column)[1]
 
 
 def values_found(column: pd.Series, limit: int = 10) -> list[str]:

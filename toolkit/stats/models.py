@@ -54,7 +54,7 @@ import pandas as pd
 from scipy import special
 
 from toolkit.errors import PtwError
-from toolkit.stats.design import make_design, outcome_values, require_reference
+from toolkit.stats.design import level_codes, make_design, outcome_values, require_reference
 
 MODEL_COLUMNS = (
     "model",
@@ -189,12 +189,10 @@ def largest_level(levels: Sequence[str], codes: np.ndarray) -> str:
 
 
 def factor_codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
-    """A column's level labels and each row's level code (-1 missing): its categories in order
-    if categorical, else its sorted values; labels as text."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return tuple(str(c) for c in column.cat.categories), column.cat.codes.to_numpy(np.int64)
-    raw_codes, uniques = pd.factorize(column, sort=True)
-    return tuple(str(u) for u in uniques), raw_codes.astype(np.int64)
+    """A column's level labels and each row's level code (-1 missing), as
+    :func:`toolkit.stats.design.level_codes` codes them."""
+    codes, labels = level_codes(column)
+    return tuple(labels), codes
 
 
 def coded_factor(
