@@ -1,6 +1,6 @@
 """Time the over-time step of `ptw analyse` alone, in-process, on an existing workspace (issue 13).
 
-The step is :func:`toolkit.analysis.runner.over_time`: survey trends (``trend_gaps``,
+The step is :func:`toolkit.analysis.runner.over_time_step`: survey trends (``trend_gaps``,
 ``trend_interactions``, ``trend_changes``), intention to leave, representation, the records
 tables and their suppression. The surveys are read and prepared as ``ptw analyse`` does (not
 timed); then, ``--repeat`` times, the survey tables alone
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from toolkit.analysis.plan import load_plan
-from toolkit.analysis.runner import over_time, prepare_survey
+from toolkit.analysis.runner import over_time_step, prepare_survey
 from toolkit.analysis.trends import survey_tables
 from toolkit.config import load_workspace
 from toolkit.disclosure.suppression import SuppressionPolicy
@@ -66,7 +66,7 @@ def main() -> None:
             print(f"survey trend tables: {seconds:.2f} s wall, {cpu:.2f} s CPU (load {load})")
             load = _load()
             started, cpu = time.perf_counter(), time.process_time()
-            result = over_time(plan, store, space.surveys_dir, surveys, policy)
+            result = over_time_step(plan, store, space.surveys_dir, surveys, policy)()
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             print(f"over-time step: {seconds:.2f} s wall, {cpu:.2f} s CPU (load {load})")
     if args.save:

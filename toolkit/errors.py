@@ -7,7 +7,8 @@ The command line prints ``str(error)`` and exits non-zero; no traceback is shown
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import partial
 
 
 @dataclass
@@ -36,6 +37,11 @@ class PtwError(Exception):
     expected: str | None = None
     fix: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[partial[PtwError], tuple[()]]:
+        """Pickle by fields (an exception pickles its positional ``args``, which a dataclass
+        exception leaves empty), so an error raised in a worker process arrives whole."""
+        return partial(type(self), **{f.name: getattr(self, f.name) for f in fields(self)}), ()
 
     def location(self) -> str:
         """``file:line`` or ``file, source row R, column "C"``, whichever parts are known."""

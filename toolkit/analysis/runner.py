@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from toolkit import __version__
 from toolkit.analysis import records as analysis_records
 from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
+from toolkit.analysis.background import start_in_background
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
 from toolkit.analysis.over_time import OverTimeResult, over_time_tables
@@ -400,24 +402,25 @@ def withhold_tests_with_suppressed_groups(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def over_time(
+def over_time_step(
     plan: Plan,
     store: ResponseStore,
     surveys_dir: Path,
     surveys: dict[str, SurveyFrame],
     policy: SuppressionPolicy,
-) -> OverTimeResult:
-    """Trends across cycles, retention, training and recruitment tables (already suppressed)."""
-    records = {kind: store.read_table(table_name("records", kind)) for kind in RECORD_KINDS}
-    record_instruments = {
-        kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
-        for kind in RECORD_KINDS
-    }
-    return over_time_tables(
+) -> Callable[[], OverTimeResult]:
+    """Trends across cycles, retention, training and recruitment tables (already suppressed),
+    as a step to run: the store and the instruments are read now, the tables computed when
+    the step is called (so it can run in a worker process without the store)."""
+    return partial(
+        over_time_tables,
         responses={name: survey.frame for name, survey in surveys.items()},
         instruments={name: survey.instrument for name, survey in surveys.items()},
-        records=records,
-        record_instruments=record_instruments,
+        records={kind: store.read_table(table_name("records", kind)) for kind in RECORD_KINDS},
+        record_instruments={
+            kind: load_instrument(instrument_path(surveys_dir, f"{kind}_records"))
+            for kind in RECORD_KINDS
+        },
         indicators=plan.indicators,
         spec=plan.over_time,
         policy=policy,
@@ -594,28 +597,13 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     """
     raw: dict[str, list[pd.DataFrame]] = {name: [] for name in ("comparisons", "response_profile", "models", "likert",
                                                                 "scales", "reliability", "weighting")}  # fmt: skip
-    hierarchies, instruments, surveys, unprinted = [], {}, {}, []
+    instruments, surveys = {}, {}
     for name in plan.surveys:
         instrument = load_instrument(instrument_path(surveys_dir, name))
         instruments[name] = instrument.version
         answers = store.read_table(table_name("responses", name))
-        if answers.empty:
-            continue
-        survey = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
-        surveys[name] = survey
-        raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
-        raw["response_profile"].append(response_profile(plan, survey))
-        unprinted.append(unprinted_regional_profile(plan, survey))
-        for table, frame in extra_survey_tables(plan, survey).items():
-            raw[table].append(frame)
-        raw["weighting"].append(survey.weighting)
-        hierarchies.append(
-            group_hierarchy(
-                instrument,
-                levels={spec.name: spec.levels for spec in plan.dimensions},
-                crossings=[spec.crossing() for spec in plan.intersections],
-            )
-        )
+        if not answers.empty:
+            surveys[name] = prepare_survey(plan, instrument, answers, plan_dir=plan_dir)
     if not surveys:
         raise PtwError(
             code="analysis.no_responses",
@@ -624,7 +612,25 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
             fix="ingest survey exports first with `ptw ingest`",
         )
     unrounded = replace(policy, rounding="none")  # rounded after the attack (it only widens)
-    timed = over_time(plan, store, surveys_dir, surveys, unrounded)
+    over_time_tables_running = start_in_background(
+        over_time_step(plan, store, surveys_dir, surveys, unrounded)
+    )
+    hierarchies, unprinted = [], []
+    for survey in surveys.values():
+        raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
+        raw["response_profile"].append(response_profile(plan, survey))
+        unprinted.append(unprinted_regional_profile(plan, survey))
+        for table, frame in extra_survey_tables(plan, survey).items():
+            raw[table].append(frame)
+        raw["weighting"].append(survey.weighting)
+        hierarchies.append(
+            group_hierarchy(
+                survey.instrument,
+                levels={spec.name: spec.levels for spec in plan.dimensions},
+                crossings=[spec.crossing() for spec in plan.intersections],
+            )
+        )
+    timed = over_time_tables_running.result()
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}

@@ -1,0 +1,54 @@
+"""A step started in the background runs in another process and returns exactly what it would
+have returned here; its errors come back whole (ptw's errors are dataclasses, which plain
+exception pickling would lose)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.analysis.background import start_in_background
+from toolkit.errors import DisclosureError
+
+FORK = "fork" in multiprocessing.get_all_start_methods()
+
+
+def test_the_step_runs_in_a_forked_worker_and_sees_unpicklable_data() -> None:
+    lock = threading.Lock()  # cannot be pickled: the worker must see it through fork
+    frame = pd.DataFrame({"x": np.arange(1000.0)})
+
+    def step() -> tuple[int, float, bool]:
+        return os.getpid(), float(frame["x"].sum()), lock.locked()
+
+    pid, total, locked = start_in_background(step).result()
+
+    assert total == 499500.0
+    assert not locked
+    assert (pid != os.getpid()) == FORK
+
+
+def test_a_ptw_error_in_the_worker_is_raised_again_with_every_field() -> None:
+    error = DisclosureError(code="disclosure.recoverable", message="cell 3 is pinned", row=7,
+                            column="n", value=3, expected="a range of 10", fix="suppress more",
+                            details={"table": "comparisons"})  # fmt: skip
+
+    def step() -> None:
+        raise error
+
+    with pytest.raises(DisclosureError) as raised:
+        start_in_background(step).result()
+
+    assert raised.value == error
+    assert str(raised.value) == str(error)
+
+
+def test_two_steps_in_the_background_at_once_each_return_their_own_result() -> None:
+    first = start_in_background(lambda: "first")
+    second = start_in_background(lambda: "second")
+
+    assert (second.result(), first.result()) == ("second", "first")
