@@ -175,3 +175,14 @@ def test_report_region_by_name_or_code_renders_the_regional_report(report_space,
         assert "regional-LON" in result.output and "national" not in result.output
         page = visible_text(target)
         assert "equality report: London" in page and "Key findings" in page
+
+
+def test_heat_map_column_keys_number_the_columns_drawn_without_gaps(rendered):
+    """A numbered heat map's caption keys its columns 1, 2, ..., k: an indicator with no
+    comparison in the map (reasonable adjustments, asked of disabled staff only) leaves no
+    missing number for a reader to look for."""
+    keys = re.findall(r"Columns: (.*?)\.(?: |$)", visible_text(rendered["national"]["html"]))
+    assert keys
+    for key in keys:
+        numbers = [int(n) for n in re.findall(r"(?:^|; )(\d+) ", key)]
+        assert numbers == list(range(1, len(numbers) + 1)), key

@@ -3,11 +3,13 @@ before rendering is tested in ``tests/disclosure/test_release_gates.py``."""
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from toolkit.bundle import Bundle
 from toolkit.errors import PtwError
@@ -228,3 +230,24 @@ def test_a_regions_adjusted_models_name_its_own_covariates_and_put_england_besid
     assert (
         "1.23" not in page and "0.61" not in page
     )  # England's suppressed cell is not printed beside London's
+
+
+def test_heat_map_tile_labels_keep_apart_with_many_columns():
+    """The ethnicity x sector map: 16 groups (labels of up to 40 characters a line) by 16
+    numbered indicator columns. Drawn and laid out for real; between neighbouring tile labels
+    there must be at least a third of a label's width (at 10 pt they ran together: 2.6 pt)."""
+    groups = [f"Ethnic minority × Integrated care board or commissioning {i}" for i in range(16)]
+    rows = pd.DataFrame([{"group": g, "indicator_number": str(k), "rel_likelihood": 1.0 + k / 10}
+                         for g in groups for k in range(1, 17)])  # fmt: skip
+    figure = charts.heat_map(rows, title="t", x="indicator_number", y="group").draw()
+    canvas = FigureCanvasAgg(figure)
+    figure.savefig(io.BytesIO(), format="png")  # lays the figure out as the report saves it
+    renderer = canvas.get_renderer()
+    labels = [t for ax in figure.axes for t in ax.texts if t.get_text().count(".") == 1]
+    assert len(labels) == 16 * 16
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: (b.y0, b.x0))
+    gaps = [right.x0 - left.x1 for left, right in itertools.pairwise(boxes)
+            if abs(left.y0 - right.y0) < 1]  # fmt: skip
+    widths = [box.x1 - box.x0 for box in boxes]
+    assert len(gaps) == 16 * 15
+    assert min(gaps) >= max(widths) / 3

@@ -255,6 +255,7 @@ def heat_map(
     data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.1f}")
     data[y] = _ordered(data[y].map(lambda text: wrap(text, 40)), reverse=True)
     width = _column_chars(data[y], columns=data[x].nunique())
+    label_size = _tile_text_size(_column_inches(data[y], columns=data[x].nunique()))
     words = max((len(word) for label in data[x].astype(str) for word in label.split()), default=0)
     slanted = words > width  # a word wider than its column: slant the labels, never overprint
     data[x] = _ordered(data[x].astype(str) if slanted else data[x].map(lambda t: wrap(t, width)))
@@ -262,7 +263,7 @@ def heat_map(
     return (
         ggplot(data, aes(x=x, y=y, fill="worse"))
         + geom_tile(color="white")
-        + geom_text(aes(label="text"), size=10)
+        + geom_text(aes(label="text"), size=label_size)
         + scale_fill_gradient2(
             low=FAVOURABLE, mid="#F7F7F7", high=UNFAVOURABLE, midpoint=0, limits=(-1.5, 1.5)
         )
@@ -280,14 +281,25 @@ def heat_map(
 AXIS_PT, AXIS_CHAR_EM = 10.0, 0.62
 
 
-def _column_chars(row_labels: pd.Series, *, columns: int, width: float = 7.0) -> int:
-    """How many axis-text characters fit across one column of a heat map ``width`` inches
-    wide whose rows carry ``row_labels`` (their longest line takes the left of the figure)."""
+def _column_inches(row_labels: pd.Series, *, columns: int, width: float = 7.0) -> float:
+    """The width of one column of a heat map ``width`` inches wide whose rows carry
+    ``row_labels`` (their longest line takes the left of the figure)."""
     longest = max((len(line) for label in row_labels.astype(str) for line in label.split("\n")),
                   default=0)  # fmt: skip
+    panel = width - 0.3 - longest * AXIS_PT * AXIS_CHAR_EM / 72
+    return max(panel, 0.0) / max(columns, 1)
+
+
+def _column_chars(row_labels: pd.Series, *, columns: int, width: float = 7.0) -> int:
+    """How many axis-text characters fit across one column of such a heat map."""
     inch = AXIS_PT * AXIS_CHAR_EM / 72
-    panel = width - 0.3 - longest * inch
-    return max(1, int(panel / max(columns, 1) / inch))
+    return max(1, int(_column_inches(row_labels, columns=columns, width=width) / inch))
+
+
+def _tile_text_size(column_inches: float) -> float:
+    """Points for a tile's label ("1.0", about 2.6 average characters) to take at most 85% of
+    its column: the axis size when it fits, smaller in a many-column map (never overprinting)."""
+    return min(AXIS_PT, 0.85 * column_inches * 72 / (2.6 * AXIS_CHAR_EM))
 
 
 def heat_map_alt_text(

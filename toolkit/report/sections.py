@@ -711,7 +711,7 @@ def representation(report: Report) -> str:
     spec = tables.TableSpec((
         tables.Column(first[0], first[1], identifying=True),
         tables.Column("source", "Source", identifying=True),
-        tables.Column("n", "People", "integer"),
+        tables.Column("n", "Ethnic minority people" if not report.regional else "People", "integer"),
         tables.Column("sample_share", "Share ethnic minority" if not report.regional else "Share", "percent"),
         tables.Column("benchmark_share", "Share in Census 2021", "percent"),
         tables.Column("representation_ratio", "Ratio (95% CI)", "ratio", ci=("ci_low", "ci_high")),
@@ -884,11 +884,12 @@ def intersections(report: Report) -> str:
         subject = f"{dimension.replace('_', ' ')}, {report.place}, {report.latest}"
         many = rows["group"].nunique() > 8
         # Many groups: groups as rows and numbered indicator columns (the caption is the key).
-        numbers = {n: str(i + 1) for i, n in enumerate(report.indicators)}
+        # Numbered 1, 2, ... over the indicators drawn (one with no comparison leaves no gap).
+        drawn = [n for n in report.indicators if n in set(rows["indicator"])]
+        numbers = {n: str(i + 1) for i, n in enumerate(drawn)}
         rows = rows.assign(indicator_number=rows["indicator"].map(numbers))
         x, y = ("indicator_number", "group") if many else ("group", "indicator_label")
-        key = "; ".join(f"{numbers[n]} {report.labels[n]}" for n in report.indicators
-                        if n in set(rows["indicator"]))  # fmt: skip
+        key = "; ".join(f"{numbers[n]} {report.labels[n]}" for n in drawn)
         parts.append(figure(
             charts.heat_map(rows, title=f"{dimension.capitalize()}: relative likelihood "
                             f"against {against}", x=x, y=y),

@@ -115,11 +115,17 @@ def bundle_table(
 
     ``source_note`` is a line under the table (e.g. the test across all groups). The HTML id
     is derived from the title and content (great_tables' default is random), so the same
-    bundle gives byte-identical reports.
+    bundle gives byte-identical reports. A column of single numbers (a count, a p-value, a
+    rate without its interval) is right-aligned whatever its cells hold: great_tables would
+    left-align it as text as soon as one cell reads "< 0.001" or "suppressed".
     """
     frame = formatted_frame(table, spec)
     digest = hashlib.sha1((title + frame.to_csv()).encode("utf-8")).hexdigest()[:12]
     table_ = GT(frame, id=f"tbl-{digest}").tab_header(title=title)
+    numbers = [column.header for column in spec.columns
+               if column.header in frame.columns and column.kind != "text" and column.ci is None]  # fmt: skip
+    if numbers:
+        table_ = table_.cols_align("right", columns=numbers)
     return table_.tab_source_note(source_note) if source_note else table_
 
 
