@@ -91,3 +91,20 @@ def test_annex_shows_pooled_beside_raw_rates(rendered, bundle) -> None:
             f"{100 * row.pooled:.1f}% ({100 * row.ci_low:.1f}% to {100 * row.ci_high:.1f}%)" in text
         )
     assert tabled >= 1
+
+
+def test_regional_annex_shows_the_regions_own_pooled_rates(rendered, bundle) -> None:
+    """A regional report's annex tables the region's ethnic and disability groups, pooled
+    across regions (its intersections are published for England only), never "not available"."""
+    pooled = bundle.table("pooled_estimates")
+    for code, name in (("LON", "London"), ("SW", "South West")):
+        text = _text(rendered[f"regional-{code}"]["html"].read_text(encoding="utf-8"))
+        annex = text[text.rindex("Annex: pooled estimates") :]  # the heading, not the contents
+        assert "not available" not in annex
+        own = pooled[(pooled["region"] == code) & (pooled["cycle"] == pooled["cycle"].max())
+                     & ~pooled["suppressed"].astype(bool) & pooled["pooled"].notna()]  # fmt: skip
+        assert set(own["dimension"]) == {"ethnicity", "disability"}
+        for dimension, rows in own.groupby("dimension"):
+            assert f"Pooled and raw rates: {dimension}, {name}" in annex
+            row = rows.iloc[0]
+            assert f"{100 * row.pooled:.1f}% ({100 * row.ci_low:.1f}% to" in annex

@@ -491,7 +491,9 @@ def _train_lines(report: Report) -> list[str]:
         if row is None or ref is None:
             continue
         if text.is_suppressed(row) or text.is_suppressed(ref):
-            lines.append(f"**Trainee attrition, {group}**: {text.SUPPRESSED}.")
+            hidden = row if text.is_suppressed(row) else ref
+            lines.append(f"**Trainee attrition ({int(row['cohort'])} cohort)**: {group} against "
+                         f"{reference} trainees {text.suppressed_text(hidden)}.")  # fmt: skip
             continue
         lines.append(
             f"**Trainee attrition ({int(row['cohort'])} cohort)**: {text.percent(row['attrition'])} "
@@ -1666,17 +1668,18 @@ POOLED_SPEC = tables.TableSpec((
 
 
 def pooled_annex(report: Report) -> str:
-    """Intersections: each cell's pooled rate beside its raw rate (latest cycle, this report's
-    region), one compact table per intersection of at most :data:`POOLED_MAX_ROWS` rows; a
-    longer one is named with the workbook sheet that holds it. An indicator whose every cell
-    is suppressed is named, not tabled as rows of "suppressed"."""
+    """Each cell's pooled rate beside its raw rate (latest cycle, this report's region): the
+    intersections nationally, the region's ethnic and disability groups (pooled across
+    regions) in a regional report. One compact table per breakdown of at most
+    :data:`POOLED_MAX_ROWS` rows; a longer one is named with the workbook sheet that holds it.
+    An indicator whose every cell is suppressed is named, not tabled as rows of "suppressed"."""
     pooled = _select(report.table("pooled_estimates"), cycle=report.latest)
     if pooled.empty:
         return text.not_available("Pooled estimates")
     pooled = pooled[pooled["indicator"].isin(list(report.labels))]
     order = {name: position for position, name in enumerate(report.labels)}
     parts, elsewhere = [], []
-    for dimension in INTERSECTIONS:
+    for dimension in list(dict.fromkeys(pooled["dimension"])) if report.regional else INTERSECTIONS:
         rows = pooled[pooled["dimension"] == dimension]
         if rows.empty:
             parts.append(text.not_available(f"Pooled estimates for {dimension}"))
