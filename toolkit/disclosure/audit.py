@@ -253,13 +253,25 @@ def _records(
         if frame is None or frame.empty or "dimension" not in frame.columns:
             continue
         pop_cols = sorted(_population(spec, frame))
-        records = frame.assign(_hidden=_flags(frame)).to_dict(orient="records")
-        for row, record in enumerate(records):
+        for row, record in enumerate(_read_columns(frame, spec)):
             pop = tuple((c, _text(record[c])) for c in pop_cols)
             dim, lvl, grp = (_text(record[c]) for c in ("dimension", "level", "group"))
             if dim == TOTAL_DIMENSION:
                 lvl = grp = TOTAL_DIMENSION
             yield name, spec, row, record, (pop, dim, lvl, grp)
+
+
+def _read_columns(frame: pd.DataFrame, spec: TableSpec) -> Iterator[dict[str, object]]:
+    """Each row of ``frame`` as a dict of the columns a reader uses (the population, the
+    cell's key, the counts) and ``_hidden``, its suppressed flag; each column is turned into
+    Python values at once (``Series.tolist``, as ``DataFrame.to_dict`` would give them)."""
+    wanted = dict.fromkeys((*spec.population, "dimension", "level", "group", *KEY_COLUMNS,
+                            *_measures(spec)))  # fmt: skip
+    names = [c for c in wanted if c in frame.columns]
+    columns = [frame[c].tolist() for c in names] + [_flags(frame).tolist()]
+    names.append("_hidden")
+    for values in zip(*columns, strict=True):
+        yield dict(zip(names, values, strict=True))
 
 
 def _read_tables(
@@ -686,16 +698,26 @@ def _protected(lower: float, upper: float, threshold: int) -> bool:
 
 
 def _bounds(
-    program: _Program, var: int, seen: Callable[[np.ndarray | None], None] | None = None
+    program: _Program,
+    var: int,
+    seen: Callable[[np.ndarray | None], None] | None = None,
+    wide: Callable[[], bool] | None = None,
 ) -> tuple[float, float] | None:
     """Exact integer bounds of ``var`` (``None`` if the block is infeasible); ``seen`` gets
-    the two solutions found."""
+    each solution found. When ``wide`` (asked after the lower bound's solve, once ``seen`` has
+    its solution) says the span seen already proves the cell, the upper bound is not solved
+    for and the bounds returned are ``(lower, nan)``: the caller reads the span seen."""
     low, x_low = program.extreme(var, 1.0)
-    high, x_high = program.extreme(var, -1.0)
     if seen is not None:
         seen(x_low)
+    if low is None:
+        return None
+    if wide is not None and wide():
+        return math.ceil(low - _EPS), math.nan
+    high, x_high = program.extreme(var, -1.0)
+    if seen is not None:
         seen(x_high)
-    if low is None or high is None:
+    if high is None:
         return None
     return math.ceil(low - _EPS), (math.floor(high + _EPS) if math.isfinite(high) else math.inf)
 
@@ -800,7 +822,8 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
     which the true range contains. The solutions start at the feasible ``point`` when one is
     given (:func:`_anchor`: cheap, it costs no program), else at the block's first solution.
     Without a point, :func:`_push` moves all the targets from there; then each cell left gets its
-    own extremes. From the anchor, the cells that reach this step are the ones the certificates
+    own extremes (the lower first: when its solution shows the cell wide enough, the upper is
+    not asked). From the anchor, the cells that reach this step are the ones the certificates
     and the surroundings could not prove, and the rounds rarely move them: on the demo's
     largest block they took about 3 s and proved 2 of 48, where each cell's own extremes (dual
     simplex from the anchor's basis) take 0.01-0.04 s.
@@ -825,16 +848,24 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
             np.maximum(high, x[columns], out=high)
 
     for i, v in enumerate(wanted):
-        if not exact and high[i] - low[i] >= limits[v]:
+        wide = partial(_wide, low, high, i, limits[v]) if not exact else None
+        if wide is not None and wide():
             out[v] = (float(low[i]), float(high[i]), "")
             continue
-        found = _bounds(program, v, seen)
+        found = _bounds(program, v, seen, wide)
         if found is None:
             out[v] = (math.nan, math.nan, ROUTE_CONTRADICTION)
-            continue
-        lower, upper = found
-        out[v] = (lower, upper, "" if _protected(lower, upper, limits[v]) else ROUTE_UNNAMED)
+        elif math.isnan(found[1]):  # the lower bound's solution proved it
+            out[v] = (float(low[i]), float(high[i]), "")
+        else:
+            lower, upper = found
+            out[v] = (lower, upper, "" if _protected(lower, upper, limits[v]) else ROUTE_UNNAMED)
     return out
+
+
+def _wide(low: np.ndarray, high: np.ndarray, i: int, limit: int) -> bool:
+    """Whether target ``i``'s span seen, ``low[i]`` to ``high[i]``, reaches its limit."""
+    return bool(high[i] - low[i] >= limit)
 
 
 def _attack_blocks(system: _System, limits: Mapping[int, int], exact: bool,
