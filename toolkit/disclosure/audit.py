@@ -378,12 +378,13 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
         parent_dim = _text(record.get("parent_dimension", dim))
         node = (parent_dim, _text(record["parent_level"]), _text(record["parent_group"]))
         children[(*node, dim, _text(record["level"]))].append(_text(record["group"]))
-    populations = {(specs[name].source, pop, name) for (name, pop, _, _) in slices}
-    for source, pop, name in populations:
-        exact = specs[name].exact
+    # tables counting the same people (same source) in the same way give the same relations
+    populations = {(specs[name].source, pop, specs[name].exact, _measures(specs[name]))
+                   for (name, pop, _, _) in slices}  # fmt: skip
+    for source, pop, exact, measures in populations:
         for (p_dim, p_lvl, p_grp, c_dim, c_lvl), kids in children.items():
             equal = p_dim == c_dim and exact
-            for measure in _measures(specs[name]):
+            for measure in measures:
                 terms = {system.var((source, pop, p_dim, p_lvl, p_grp, measure)): 1.0}
                 for kid in kids:
                     terms[system.var((source, pop, c_dim, c_lvl, kid, measure))] = -1.0
@@ -435,6 +436,7 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
     """Counts within their base; an item's respondents within the group's respondents: for the
     unknowns from the ``since``-th on (in the order they were made)."""
     bases = {spec.source: spec for spec in specs.values()}
+    outers: dict[tuple[str, _Key], tuple[str, _Key, str]] = {}
     for key, var in list(itertools.islice(system.index.items(), since, None)):
         source, pop, dim, lvl, grp, measure = key
         spec = bases.get(source)
@@ -444,11 +446,19 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
             base = system.var((source, pop, dim, lvl, grp, spec.base))
             system.add(ROUTE_LINKED, {var: 1.0, base: -1.0}, False)
         elif spec.within is not None:
-            outer_source, dropped = spec.within
-            outer = tuple((c, v) for c, v in pop if c not in dropped)
-            outer_base = bases[outer_source].base if outer_source in bases else "n"
+            if (source, pop) not in outers:
+                outers[(source, pop)] = _outer(bases, spec.within, pop)
+            outer_source, outer, outer_base = outers[(source, pop)]
             other = system.var((outer_source, outer, dim, lvl, grp, outer_base))
             system.add(ROUTE_LINKED, {var: 1.0, other: -1.0}, False)
+
+
+def _outer(bases: Mapping[str, TableSpec], within: tuple[str, tuple[str, ...]],
+           pop: _Key) -> tuple[str, _Key, str]:  # fmt: skip
+    """The source, population and base column that a population's base lies ``within``."""
+    outer_source, dropped = within
+    outer_base = bases[outer_source].base if outer_source in bases else "n"
+    return outer_source, tuple((c, v) for c, v in pop if c not in dropped), outer_base
 
 
 # --- the attack -------------------------------------------------------------------------------
