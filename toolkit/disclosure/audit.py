@@ -182,6 +182,7 @@ class _System:
     relations: list[tuple[str, dict[int, float], bool]] = field(default_factory=list)
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
     _terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _kinds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def var(self, key: _Key) -> int:
         """The unknown for ``key`` (created on first use)."""
@@ -204,7 +205,7 @@ class _System:
         """Add ``sum(coef * var) == 0`` (or ``<= 0``), known to be new (unique by how it was
         made); :meth:`relate` for one that may have been added before."""
         self.relations.append((route, terms, equality))
-        self._terms = None
+        self._terms = self._kinds = None
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every term of every relation: its relation, unknown and coefficient, as three arrays
@@ -219,6 +220,16 @@ class _System:
             relation = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
             self._terms = (relation, unknown, coefficient)
         return self._terms
+
+    def kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each relation's route (an object array) and whether it is an equality, in relation
+        order (built once)."""
+        if self._kinds is None:
+            routes = np.array([route for route, _, _ in self.relations], dtype=object)
+            equality = np.fromiter((eq for _, _, eq in self.relations), dtype=bool,
+                                   count=len(self.relations))  # fmt: skip
+            self._kinds = (routes, equality)
+        return self._kinds
 
 
 @dataclass(frozen=True)
@@ -600,7 +611,10 @@ def _program(system: _System, block: _Block, drop: str | None = None,
 def _model(system: _System, block: _Block, drop: str | None = None,
            anchor: Mapping[int, float] | None = None) -> _Program:  # fmt: skip
     """The block's program, not solved (arguments as :func:`_program`)."""
-    rows = np.array([r for r in block.relations if system.relations[r][0] != drop], dtype=np.int64)
+    routes, equalities = system.kinds()
+    rows = np.asarray(block.relations, dtype=np.int64)
+    if drop is not None:
+        rows = rows[routes[rows] != drop]
     relation, unknown, coefficient = system.terms()
     first = np.searchsorted(relation, rows)
     sizes = np.searchsorted(relation, rows, side="right") - first
@@ -623,8 +637,7 @@ def _model(system: _System, block: _Block, drop: str | None = None,
         )
     fixed = np.array(values, dtype=np.float64)[np.searchsorted(outside, var[~inside])]
     constant = np.bincount(row[~inside], weights=coef[~inside] * fixed, minlength=len(rows))
-    equality = np.fromiter((system.relations[r][2] for r in rows.tolist()), dtype=bool,
-                           count=len(rows))  # fmt: skip
+    equality = equalities[rows]
     upper = -constant
     lower = np.where(equality, upper, -highspy.kHighsInf)
     matrix = csc_array((coef[inside], (row[inside], col[inside])), shape=(len(rows), len(free)))
@@ -930,8 +943,7 @@ def _broken(system: _System, point: Mapping[int, float]) -> set[int]:
     relation, unknown, coefficient = system.terms()
     total = np.bincount(relation, weights=coefficient * values[unknown],
                         minlength=len(system.relations))  # fmt: skip
-    equality = np.fromiter((eq for _, _, eq in system.relations), dtype=bool,
-                           count=len(system.relations))  # fmt: skip
+    equality = system.kinds()[1]
     broken = np.isnan(total) | np.where(equality, np.abs(total) > _EPS, total > _EPS)
     return set(unknown[broken[relation]].tolist())
 
@@ -948,10 +960,11 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     reader is told, e.g. an absent row that was not a zero) are returned as untrusted.
     """
     values = {v: x for v, (x, _) in system.known.items()} | dict.fromkeys(system.zero, 0.0)
-    forced = _forced(system.relations, values | dict(true))
+    forced = _forced(system, values | dict(true))
     point = dict(true) | forced
     fixed = _System(system.index, {**system.known, **{v: (x, "truth") for v, x in point.items()}},
-                    system.zero, relations=system.relations, _terms=system.terms())  # fmt: skip
+                    system.zero, relations=system.relations, _terms=system.terms(),
+                    _kinds=system.kinds())  # fmt: skip
     rest = set(np.unique(system.terms()[1]).tolist()) - set(fixed.known) - system.zero
     point |= dict.fromkeys(rest, 0.0)
     broken = _blocks(fixed, _broken(system, point) & rest)
@@ -960,21 +973,27 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     return point, _broken(system, point)
 
 
-def _forced(relations: list[tuple[str, dict[int, float], bool]],
-            values: Mapping[int, float]) -> dict[int, float]:  # fmt: skip
+def _forced(system: _System, values: Mapping[int, float]) -> dict[int, float]:
     """The unknowns that equalities determine one by one from ``values``: an equality with a
     single unknown left fixes it (then the equalities it is in are looked at again). A value
-    below zero is left to the feasibility program (the relations contradict ``values``)."""
+    below zero is left to the feasibility program (the relations contradict ``values``).
+
+    The equalities with one unknown left at the start are found at once (arrays of every term);
+    the others can only come to one unknown left when one of theirs is fixed, and are looked
+    at then (in the order a queue over every equality would take them)."""
+    relation, unknown, _ = system.terms()
+    equality = system.kinds()[1][relation]
+    relation, unknown = relation[equality], unknown[equality]
+    given = np.zeros(len(system.index), dtype=bool)
+    given[np.fromiter(values, dtype=np.int64, count=len(values))] = True
+    left = np.bincount(relation, weights=~given[unknown], minlength=len(system.relations))
+    order = np.argsort(unknown, kind="stable")
+    where, start = relation[order], np.searchsorted(unknown[order], np.arange(len(given) + 1))
     known = dict(values)
     found: dict[int, float] = {}
-    where: dict[int, list[int]] = defaultdict(list)
-    for r, (_, terms, equality) in enumerate(relations):
-        if equality:
-            for v in terms:
-                where[v].append(r)
-    queue = [r for r, (_, _, equality) in enumerate(relations) if equality]
+    queue = np.flatnonzero(left == 1).tolist()
     while queue:
-        terms = relations[queue.pop()][1]
+        terms = system.relations[queue.pop()][1]
         open_ = [v for v in terms if v not in known]
         if len(open_) != 1:
             continue
@@ -982,7 +1001,7 @@ def _forced(relations: list[tuple[str, dict[int, float], bool]],
         value = -sum(c * known[u] for u, c in terms.items() if u != v) / terms[v]
         if value >= -_EPS:
             known[v] = found[v] = max(value, 0.0)
-            queue.extend(where[v])
+            queue.extend(where[start[v] : start[v + 1]].tolist())
     return found
 
 
