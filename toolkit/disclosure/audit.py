@@ -1031,7 +1031,7 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
         for free in widths if len(widths[1]) <= _NEIGHBOURHOOD else widths[:1]:
             wanted = [v for v in wanted if v not in proved]
             if wanted:
-                proved |= _spans(system, free, touching, wanted, limits, point)
+                proved |= _reached(_spans(system, free, touching, wanted, limits, point), limits)
         return proved
 
     roots = sorted({inner[v] for v in limits if v in inner})
@@ -1046,17 +1046,17 @@ def _around_anchor(system: _System, free: list[int], touching: _Touching,
     return _program(system, _Block(free, relations), anchor=point, start=point)
 
 
-def _reached(wanted: list[int], limits: Mapping[int, int], low: np.ndarray,
-             high: np.ndarray) -> dict[int, tuple[float, float]]:  # fmt: skip
-    """The targets among ``wanted`` whose span seen, ``low`` to ``high``, reaches their limit."""
-    return {v: (float(low[i]), float(high[i])) for i, v in enumerate(wanted)
-            if high[i] - low[i] >= limits[v]}  # fmt: skip
+def _reached(spans: Mapping[int, tuple[float, float]],
+             limits: Mapping[int, int]) -> dict[int, tuple[float, float]]:  # fmt: skip
+    """The targets whose span seen (target -> lowest and highest value seen) reaches their
+    limit."""
+    return {v: (low, high) for v, (low, high) in spans.items() if high - low >= limits[v]}
 
 
 def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[int],
            limits: Mapping[int, int], point: Mapping[int, float]) -> dict[int, tuple[float, float]]:  # fmt: skip
-    """The targets among ``wanted`` whose span, with ``free`` moving and the rest at the
-    anchor, reaches their limit (:func:`_certify`, :func:`_surroundings`), by each target's own
+    """The span seen of each target among ``wanted``, with ``free`` moving and the rest at the
+    anchor (:func:`_certify`, :func:`_surroundings`), by each target's own
     extremes from the anchor's basis (:func:`_own_extremes`). Objectives moving all the targets
     at once (random combinations before, interior-point rounds in the surroundings) cost more
     pivots than they save: a target's own extreme from the last basis costs a few, and its
@@ -1067,7 +1067,7 @@ def _spans(system: _System, free: list[int], touching: _Touching, wanted: list[i
     low = np.array([point[v] for v in wanted])
     high = low.copy()
     _own_extremes(program, wanted, limits, low, high)
-    return _reached(wanted, limits, low, high)
+    return {v: (float(low[i]), float(high[i])) for i, v in enumerate(wanted)}
 
 
 def _own_extremes(program: _Program, wanted: list[int], limits: Mapping[int, int],
@@ -1100,7 +1100,8 @@ _HOPS = 3
 
 def _surroundings(system: _System, limits: Mapping[int, int],
                   point: Mapping[int, float]) -> dict[int, tuple[float, float]]:  # fmt: skip
-    """Protection proved around the anchor for the targets a certificate could not prove: in
+    """The span seen of each target a certificate could not prove (those it reaches are
+    proved protected; the others' go to :func:`_sandwiched`), around the anchor: in
     each block of the whole system, the unknowns up to :data:`_HOPS` relations from its
     targets move and every other unknown stays at the anchor ``point`` (a feasible point, so
     each solution is one of the whole system, as in :func:`_certify`). An item's cell moves
@@ -1123,6 +1124,49 @@ def _surroundings(system: _System, limits: Mapping[int, int],
 
     blocks = [b for b in _blocks(system, set(limits)) if b.relations]
     return {v: span for found in _side_by_side(around, blocks) for v, span in found.items()}
+
+
+def _sandwiched(relaxed: _System, limits: Mapping[int, int],
+                seen: Mapping[int, tuple[float, float]]) -> dict[int, tuple[float, float, str]]:  # fmt: skip
+    """Verdicts that need no program over a whole block, for the targets with a span seen:
+    each target's exact bounds under the ``relaxed`` system (:func:`_inner`: its blocks are
+    small) are outer bounds of its range, the span seen (feasible values) inner ones, and
+    :func:`_between` reads the verdict off them when they settle it. Bounds as
+    :func:`_attack_block`; a target left out needs its whole block."""
+    targets = {v: limit for v, limit in limits.items() if v in seen}
+    outer = _attack_blocks(relaxed, targets, True) if targets else {}
+    settled = {}
+    for v, limit in targets.items():
+        low, high = seen[v]
+        outer_low, outer_high, route = outer[v]
+        found = None if route == ROUTE_CONTRADICTION else _between(
+            low, high, outer_low, outer_high, limit)  # fmt: skip
+        if found is not None:
+            settled[v] = found
+    return settled
+
+
+def _between(low: float, high: float, outer_low: float, outer_high: float,
+             limit: int) -> tuple[float, float, str] | None:  # fmt: skip
+    """The verdict on a cell whose range ``[L, U]`` lies between values it can take,
+    ``low <= high``, and integer outer bounds (a relaxation's :func:`_bounds`):
+    ``outer_low <= L <= low`` and ``high <= U <= outer_high``; ``None`` when only the exact
+    bounds can settle it.
+
+    * ``high`` and ``low`` an integer apart or more once rounded outwards (the values seen are
+      solver solutions, a determined cell's may differ by 1e-15; ``L`` and ``U`` are integers,
+      the programs' vertices being integral) and ``outer_low >= limit``: protected (``U > L``
+      and ``L >= limit``; the rule of :func:`_protected`), with the span seen as bounds.
+    * ``low`` and ``high`` rounded as :func:`_bounds` rounds are the outer bounds: those are
+      the exact (rounded) bounds, so the verdict and the bounds are those of the whole block,
+      :data:`ROUTE_UNNAMED` if not protected.
+    """
+    if math.ceil(high - _EPS) > math.floor(low + _EPS) and outer_low >= limit:
+        return low, high, ""
+    lower, upper = math.ceil(low - _EPS), math.floor(high + _EPS)
+    if lower == outer_low and upper == outer_high:
+        return lower, upper, "" if _protected(lower, upper, limit) else ROUTE_UNNAMED
+    return None
 
 
 def _inner(system: _System) -> _System:
@@ -1224,16 +1268,22 @@ def attack(
     # certificate around the true values already proves them protected.
     survivors = {v: limit for v, limit in limits.items() if not results.get(v, (0, 0, ""))[2]}
     anchored: dict[int, float] | None = None
+    settled: dict[int, tuple[float, float, str]] = {}
     if certified and survivors:
         point, untrusted = _anchor(system, true)
         proved = _certify(system, relaxed, survivors, point, untrusted)
         anchored = point if not untrusted else None
+        seen: dict[int, tuple[float, float]] = {}
         if anchored is not None:
             left = {v: limit for v, limit in survivors.items() if v not in proved}
-            proved |= _surroundings(system, left, anchored)
+            seen = _surroundings(system, left, anchored)
+            proved |= _reached(seen, left)
         results |= {v: (low, high, "") for v, (low, high) in proved.items()}
         survivors = {v: limit for v, limit in survivors.items() if v not in proved}
-    results |= _attack_blocks(system, survivors, exact, anchored)
+        settled = _sandwiched(relaxed, survivors, seen)
+        results |= settled
+    unsettled = {v: limit for v, limit in survivors.items() if v not in settled}
+    results |= _attack_blocks(system, unsettled, exact, anchored)
     # Routes are traced for the cells that will be reported: not for the counts of a group
     # known to be empty (no one to reveal), whatever their range.
     reported = {cell.var for cell in targets
