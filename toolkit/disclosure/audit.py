@@ -823,7 +823,8 @@ def _attack_block(system: _System, block: _Block, limits: Mapping[int, int], exa
     Without a point, :func:`_push` moves all the targets from there; then each cell left gets its
     own extremes (the lower first: when its solution shows the cell wide enough, the upper is
     not asked). From the anchor, the cells that reach this step are the ones the certificates
-    and the surroundings could not prove, and the rounds rarely move them: on the demo's
+    and the surroundings could not prove nor :func:`_sandwiched` settle, and the rounds rarely
+    move them: on the demo's
     largest block they took about 3 s and proved 2 of 48, where each cell's own extremes (dual
     simplex from the anchor's basis) take 0.01-0.04 s.
     """
