@@ -45,6 +45,7 @@ from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument
 from toolkit.stats.proportions import wilson_interval
 from toolkit.stats.survival import cox, kaplan_meier, logrank
+from toolkit.stats.sweep import count_relative_likelihoods
 from toolkit.stats.workforce import (
     appointment_from_shortlisting,
     appointment_relative_likelihood,
@@ -228,25 +229,29 @@ def _stacked(
     For each area (:func:`areas`) and grouping (first everyone, all in group ``everyone``, then
     each of the area's dimensions, records without a group left out), the ``columns`` of its
     records in their order, with ``_g`` = the grouping's number (zero-padded, so keys sort by
-    grouping, then group), :data:`_KEY` and the group label. Returns the stacked records and
-    the groupings' ``region``, ``dimension`` and ``level`` (``"all"`` for everyone) by number.
+    grouping, then group), :data:`_KEY` and the group label (labels read once on every record,
+    :func:`_narrow`). Returns the stacked records and the groupings' ``region``, ``dimension``,
+    ``level`` (``"all"`` for everyone) and ``reference_group`` (``""`` for everyone) by number.
     """
+    narrow, labelled = _narrow(frame, columns, instrument, dims)
     pieces, keys = [], []
-    for region, part, part_dims in areas(frame, dims, spec):
-        groupings = [("all", "all", pd.Series(everyone, index=part.index, dtype="string"))]
-        groupings += [(dim.name, dim.level, _labelled(part, instrument, dim)[0])
-                      for dim in part_dims]  # fmt: skip
-        for name, level, labels in groupings:
+    for region, part, part_dims in areas(narrow, dims, spec):
+        groupings = [("all", "all", "", pd.Series(everyone, index=part.index, dtype="string"))]
+        groupings += [(dim.name, dim.level, labelled[(dim.name, dim.level)][1],
+                       part[labelled[(dim.name, dim.level)][0]]) for dim in part_dims]  # fmt: skip
+        for name, level, reference, labels in groupings:
             prefix = f"{len(keys):05d}{_KEY}"
             pieces.append(part[columns].assign(_g=prefix + labels.astype("string")))
-            keys.append({"region": region, "dimension": name, "level": level})
+            keys.append({"region": region, "dimension": name, "level": level,
+                         "reference_group": reference})  # fmt: skip
     stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
     return stacked, pd.DataFrame(keys)
 
 
 def _unstacked(table: pd.DataFrame, keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """``table``'s ``group`` keys (:func:`_stacked`) split back into the group label and its
-    grouping's ``region``, ``dimension`` and ``level``; and each row's grouping number."""
+    grouping's ``region``, ``dimension``, ``level`` and ``reference_group``; and each row's
+    grouping number."""
     split = table["group"].astype(str).str.split(_KEY, n=1, expand=True)
     number = split[0].astype(int).to_numpy()
     columns = {name: keys[name].to_numpy()[number] for name in keys.columns}
@@ -422,28 +427,62 @@ def training_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _relative_likelihoods(
+    table: pd.DataFrame, strata: Sequence[str], events: str, n: str, level: float
+) -> pd.DataFrame:
+    """Relative likelihood of ``events`` out of ``n`` of each row of ``table`` with a
+    ``reference_group`` (not ``""``) against the row of that group in its stratum (the ``strata``
+    columns), indexed as those rows: :func:`toolkit.stats.sweep.count_relative_likelihoods`, so
+    each equals :func:`toolkit.stats.comparisons.relative_likelihood` on the stratum's rows with
+    the reference a declared group (a stratum without a row of it: 0 of 0, "has no answers")."""
+    compared = table[table["reference_group"] != ""]
+    stratum = compared.groupby(list(strata), sort=False).ngroup().to_numpy()
+    labels = compared["reference_group"].to_numpy(dtype=object)
+    own = np.flatnonzero(compared["group"].to_numpy(dtype=object) == labels)
+    reference_at = np.full(int(stratum.max(initial=-1)) + 1, -1)
+    reference_at[stratum[own]] = own
+    absent = np.flatnonzero(reference_at < 0)
+    reference_at[absent] = len(compared) + np.arange(len(absent))
+    first = np.unique(stratum, return_index=True)[1]
+    found = count_relative_likelihoods(
+        np.concatenate([compared[events].to_numpy(dtype=float), np.zeros(len(absent))]),
+        np.concatenate([compared[n].to_numpy(dtype=np.int64), np.zeros(len(absent), np.int64)]),
+        reference_at[np.concatenate([stratum, absent])],
+        np.concatenate([labels, labels[first][absent]]),
+        level=level,
+    )
+    return found.iloc[: len(compared)].set_axis(compared.index)
+
+
 def trainee_table(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
 ) -> pd.DataFrame:
-    """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`)."""
+    """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`): per area, all trainees and
+    each of the area's ``spec.record_dimensions`` groupings, by cohort and group. Counts and
+    Wilson intervals of every area and grouping come from one
+    :func:`toolkit.stats.workforce.trainee_outcomes` call (:func:`_stacked`), the relative
+    likelihoods of attrition and conversion against each grouping's reference per cohort from
+    their counts (:func:`_relative_likelihoods`); rows by area, grouping, cohort and group."""
     if records.empty:
         return pd.DataFrame(columns=TRAINEE_COLUMNS)
-    parts = []
     trainees = training_frame(records)
     columns = [c for c in ["cohort", *TRAINING_FIELDS.values()] if c in trainees]
-    narrow, labelled = _narrow(trainees, columns, instrument, spec.record_dimensions)
-    for region, frame, dims in areas(narrow, spec.record_dimensions, spec):
-        parts.append(trainee_outcomes(frame[columns], level=level).assign(
-            group=ALL_TRAINEES, dimension="all", level="all", region=region))  # fmt: skip
-        for dim in dims:
-            reference = labelled[(dim.name, dim.level)][1]
-            data = _by_group(frame, columns, labelled[(dim.name, dim.level)])
-            data["_g"] = pd.Categorical(
-                data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
-            )
-            table = trainee_outcomes(data, group="_g", reference=reference, level=level)
-            parts.append(table.assign(dimension=dim.name, level=dim.level, region=region))
-    return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
+    stacked, keys = _stacked(trainees, columns, instrument, spec.record_dimensions, spec,
+                             ALL_TRAINEES)  # fmt: skip
+    table, number = _unstacked(trainee_outcomes(stacked, group="_g", level=level), keys)
+    table = table.assign(_number=number).iloc[np.argsort(number, kind="stable")]
+    notes = pd.Series("", index=table.index)
+    for name, events in (("attrition", "withdrawals"), ("conversion", "registered_within_6m")):
+        rl = _relative_likelihoods(table, ["_number", "cohort"], events, "starters", level)
+        table[f"{name}_rl"] = rl["rel_likelihood"]
+        table[f"{name}_rl_ci_low"], table[f"{name}_rl_ci_high"] = rl["rl_ci_low"], rl["rl_ci_high"]
+        said = rl["note"] != ""
+        notes[rl.index[said]] = [
+            f"{note}; {name}: {text}" if note else f"{name}: {text}"
+            for note, text in zip(notes[rl.index[said]], rl["note"][said], strict=True)
+        ]
+    table["note"] = notes
+    return table.reset_index(drop=True).reindex(columns=TRAINEE_COLUMNS)
 
 
 _APPLICATION_COLUMNS = ["applicant", "year", "shortlisted", "appointed"]
