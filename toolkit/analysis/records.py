@@ -43,12 +43,11 @@ from toolkit.analysis.trends import (
 from toolkit.disclosure.suppression import TableLayout
 from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument
-from toolkit.stats.proportions import wilson_interval
+from toolkit.stats.comparisons import preset
 from toolkit.stats.survival import cox, kaplan_meier, logrank
 from toolkit.stats.sweep import count_relative_likelihoods
 from toolkit.stats.workforce import (
     appointment_from_shortlisting,
-    appointment_relative_likelihood,
     time_in_post,
     trainee_outcomes,
     workforce_metrics,
@@ -219,33 +218,42 @@ _KEY = "\x1f"
 """Joins a grouping's number and a group label into one group key (:func:`_stacked`)."""
 
 
+def _stack(
+    groupings: list[tuple[dict[str, str], pd.DataFrame, pd.Series]], columns: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The groupings' records one below the other, so that one call grouped by ``_g`` computes
+    them all: for each ``(keys, records, labels)``, the ``columns`` of its records in their
+    order with ``_g`` = the grouping's number (zero-padded, so keys sort by grouping, then
+    group), :data:`_KEY` and the record's label (records without one left out). Returns the
+    stacked records and the groupings' ``keys`` by number."""
+    pieces = [
+        part[list(columns)].assign(_g=f"{number:05d}{_KEY}" + labels.astype("string"))
+        for number, (_, part, labels) in enumerate(groupings)
+    ]
+    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
+    return stacked, pd.DataFrame([keys for keys, _, _ in groupings])
+
+
 def _stacked(
     frame: pd.DataFrame, columns: list[str], instrument: Instrument,
     dims: Sequence[DimensionLevel], spec: OverTimeSpec, everyone: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Every area's groupings one below the other, so that one call grouped by ``_g`` computes
-    them all.
-
-    For each area (:func:`areas`) and grouping (first everyone, all in group ``everyone``, then
-    each of the area's dimensions, records without a group left out), the ``columns`` of its
-    records in their order, with ``_g`` = the grouping's number (zero-padded, so keys sort by
-    grouping, then group), :data:`_KEY` and the group label (labels read once on every record,
-    :func:`_narrow`). Returns the stacked records and the groupings' ``region``, ``dimension``,
-    ``level`` (``"all"`` for everyone) and ``reference_group`` (``""`` for everyone) by number.
-    """
+    """:func:`_stack` of every area's groupings (:func:`areas`): first everyone, all in group
+    ``everyone``, then each of the area's dimensions (labels read once on every record,
+    :func:`_narrow`); the keys are ``region``, ``dimension``, ``level`` (``"all"`` for
+    everyone) and ``reference_group`` (``""`` for everyone)."""
     narrow, labelled = _narrow(frame, columns, instrument, dims)
-    pieces, keys = [], []
+    groupings = []
     for region, part, part_dims in areas(narrow, dims, spec):
-        groupings = [("all", "all", "", pd.Series(everyone, index=part.index, dtype="string"))]
-        groupings += [(dim.name, dim.level, labelled[(dim.name, dim.level)][1],
-                       part[labelled[(dim.name, dim.level)][0]]) for dim in part_dims]  # fmt: skip
-        for name, level, reference, labels in groupings:
-            prefix = f"{len(keys):05d}{_KEY}"
-            pieces.append(part[columns].assign(_g=prefix + labels.astype("string")))
-            keys.append({"region": region, "dimension": name, "level": level,
-                         "reference_group": reference})  # fmt: skip
-    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
-    return stacked, pd.DataFrame(keys)
+        everyone_labels = pd.Series(everyone, index=part.index, dtype="string")
+        groupings.append(({"region": region, "dimension": "all", "level": "all",
+                           "reference_group": ""}, part, everyone_labels))  # fmt: skip
+        for dim in part_dims:
+            label_column, reference = labelled[(dim.name, dim.level)]
+            keys = {"region": region, "dimension": dim.name, "level": dim.level,
+                    "reference_group": reference}  # fmt: skip
+            groupings.append((keys, part, part[label_column]))
+    return _stack(groupings, columns)
 
 
 def _unstacked(table: pd.DataFrame, keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -502,63 +510,49 @@ def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _standard_dimensions(spec: OverTimeSpec) -> list[DimensionLevel]:
-    """The dimension level of each standard in ``spec.recruitment_standards``."""
-    return [DimensionLevel(name=STANDARD_GROUPS[code][0], level=STANDARD_GROUPS[code][1])
-            for code in spec.recruitment_standards]  # fmt: skip
-
-
-def _recruitment_rows(
-    frame: pd.DataFrame, labelled: Mapping[tuple[str, str], tuple[str, str]], spec: OverTimeSpec,
-    *, level: float,
-) -> pd.DataFrame:  # fmt: skip
-    """Appointment rates per year: all shortlisted, and each standard's groups with its RL
-    (``frame``, ``labelled``: :func:`_narrow` of the records by :func:`_standard_dimensions`)."""
-    shortlisted = frame[frame["shortlisted"] == 1]
-    totals = shortlisted.groupby("year")["appointed"].agg(shortlisted="size", appointed="sum")
-    totals = totals.reset_index()
-    totals["rate"] = totals["appointed"] / totals["shortlisted"]
-    totals["ci_low"], totals["ci_high"] = wilson_interval(totals["appointed"],
-                                                          totals["shortlisted"], level)  # fmt: skip
-    parts = [totals.assign(group=ALL_SHORTLISTED, dimension="all", level="all", standard="",
-                           ci_method="wilson")]  # fmt: skip
-    for code in spec.recruitment_standards:
-        name, lvl, roles = STANDARD_GROUPS[code]
-        data = _by_group(frame, _APPLICATION_COLUMNS, labelled[(name, lvl)])
-        # Both groups of the standard are declared levels, so a region or year without one
-        # of them gives a row with a note instead of an unknown-reference error.
-        data["_g"] = pd.Categorical(
-            data["_g"].astype(str), sorted({*data["_g"].astype(str), *roles.values()})
-        )
-        rates = appointment_from_shortlisting(data, group="_g", level=level)
-        rl = appointment_relative_likelihood(data, group="_g", preset_code=code, groups=roles,
-                                             level=level)  # fmt: skip
-        table = rates.drop(columns=["note"]).merge(
-            rl[["year", "group", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording", "note"]],
-            on=["year", "group"], how="left",
-        )  # fmt: skip
-        denominator = roles[{"WRES 2": "BME", "WDES 2": "Disabled"}[code]]
-        parts.append(table.assign(standard=code, dimension=name, level=lvl,
-                                  reference_group=denominator,
-                                  is_reference=table["group"] == denominator))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
-
-
 def recruitment_table(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
 ) -> pd.DataFrame:
     """``recruitment`` (unsuppressed, :data:`RECRUITMENT_COLUMNS`): appointment from
     shortlisting per year for England and each region, all shortlisted (rate with its Wilson
-    interval) and the groups of each standard in ``spec.recruitment_standards``."""
+    interval) and the groups of each standard in ``spec.recruitment_standards``, whose
+    numerator group's row has the standard's relative likelihood against its denominator group
+    (:func:`toolkit.stats.workforce.appointment_relative_likelihood`, from the counts of every
+    area and year at once, :func:`_relative_likelihoods`). Rates of every area and grouping come
+    from one :func:`toolkit.stats.workforce.appointment_from_shortlisting` call (:func:`_stack`);
+    rows by area, grouping (all, then the standards), year and group."""
     if records.empty:
         return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
-    narrow, labelled = _narrow(recruitment_frame(records), _APPLICATION_COLUMNS, instrument,
-                               _standard_dimensions(spec))  # fmt: skip
-    parts = [_recruitment_rows(frame, labelled, spec, level=level).assign(region=region)
-             for region, frame, _ in areas(narrow, (), spec)]  # fmt: skip
-    table = pd.concat(parts, ignore_index=True)
-    table["note"] = table["note"].fillna("")
-    return table.reindex(columns=RECRUITMENT_COLUMNS)
+    standards = {code: STANDARD_GROUPS[code] for code in spec.recruitment_standards}
+    dims = [DimensionLevel(name=name, level=lvl) for name, lvl, _ in standards.values()]
+    narrow, labelled = _narrow(recruitment_frame(records), _APPLICATION_COLUMNS, instrument, dims)
+    groupings = []
+    for region, part, _ in areas(narrow, (), spec):
+        everyone = pd.Series(ALL_SHORTLISTED, index=part.index, dtype="string")
+        groupings.append(({"region": region, "standard": "", "dimension": "all", "level": "all",
+                           "reference_group": ""}, part, everyone))  # fmt: skip
+        for code, (name, lvl, roles) in standards.items():
+            keys = {"region": region, "standard": code, "dimension": name, "level": lvl,
+                    "reference_group": roles[preset(code).denominator]}  # fmt: skip
+            groupings.append((keys, part, part[labelled[(name, lvl)][0]]))
+    stacked, keys = _stack(groupings, _APPLICATION_COLUMNS)
+    rates = appointment_from_shortlisting(stacked, group="_g", level=level)
+    table, number = _unstacked(rates, keys)
+    table = table.assign(_number=number).iloc[np.argsort(number, kind="stable")]
+    rl = _relative_likelihoods(table, ["_number", "year"], "appointed", "shortlisted", level)
+    numerators = {code: roles[preset(code).numerator] for code, (_, _, roles) in standards.items()}
+    compared = table.loc[rl.index]
+    numerator = (compared["group"] == compared["standard"].map(numerators)).to_numpy()
+    rl = rl[numerator]
+    table[["rel_likelihood", "rl_ci_low", "rl_ci_high"]] = rl[["rel_likelihood", "rl_ci_low",
+                                                               "rl_ci_high"]]  # fmt: skip
+    table["wording"] = table["standard"].map({code: preset(code).wording for code in standards})
+    table["wording"] = table["wording"].where(table.index.isin(rl.index))
+    table["note"] = rl["note"].reindex(table.index).fillna("")
+    table["is_reference"] = (table["group"] == table["reference_group"]).astype(object)
+    everyone = table["standard"] == ""
+    table.loc[everyone, ["reference_group", "is_reference"]] = np.nan
+    return table.reset_index(drop=True).reindex(columns=RECRUITMENT_COLUMNS)
 
 
 def workforce_representation(
