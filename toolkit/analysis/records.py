@@ -302,53 +302,77 @@ def _entrants(records: pd.DataFrame, spec: OverTimeSpec, years: Sequence[int]) -
     return time_in_post(frame[frame["start_date"] >= first], as_of=as_of)
 
 
-def _grid_curve(curve: pd.DataFrame, durations: np.ndarray, grid: np.ndarray) -> pd.DataFrame:
-    """A Kaplan-Meier curve read at ``grid`` times: the last step at or before each time, and
-    the number still at risk (time in post >= t)."""
-    steps = np.searchsorted(curve["time"].to_numpy(), grid, side="right") - 1
-    at_step = curve.iloc[np.maximum(steps, 0)]
-    before = steps < 0
-    return pd.DataFrame(
-        {
-            "time": grid,
-            "n_risk": (durations[None, :] >= grid[:, None]).sum(axis=1),
-            "survival": np.where(before, 1.0, at_step["survival"].to_numpy()),
-            "ci_low": np.where(before, 1.0, at_step["ci_low"].to_numpy()),
-            "ci_high": np.where(before, 1.0, at_step["ci_high"].to_numpy()),
-        }
-    )
+def _still_at_risk(durations: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``durations`` are at least each of ``times`` (still in post)."""
+    return len(durations) - np.searchsorted(durations, times, side="left")
 
 
 def _km_tables(data: pd.DataFrame, spec: OverTimeSpec, threshold: int,
-               keys: dict[str, str], level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Grid curves and summary rows for each group of ``_g`` in ``data``."""
+               level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Grid curves and summary rows of every group of ``_g`` in ``data``, from one
+    :func:`toolkit.stats.survival.kaplan_meier` call.
+
+    Each group's curve is read on its grid (0 to its longest time in post by
+    ``spec.km_grid_months``): the last step at or before each time (S = 1 before the first)
+    and the number still at risk (time in post >= t). Its summary has the median and S(t) at
+    ``spec.km_times``, each with the number still at risk then; estimates at a time with fewer
+    than ``threshold`` at risk are withheld with a note. Rows by group, then time.
+    """
     km = kaplan_meier(
         data, time="duration_years", event="event", group="_g", level=level, at=spec.km_times
     )
-    step = spec.km_grid_months / 12
-    curves, summary = [], []
-    for group, rows in data.groupby("_g", sort=True):
-        durations = rows["duration_years"].to_numpy()
-        grid = np.round(np.arange(0, durations.max() + 1e-9, step), 6)
-        curve = _grid_curve(km.curve[km.curve["group"] == group], durations, grid)
-        curves.append(curve.assign(group=group, note=""))
-        counts = {"group": group, "n": len(rows), "events": int(rows["event"].sum())}
-        med = km.summary[km.summary["group"] == group].iloc[0]
-        summary.append({**counts, "statistic": MEDIAN, "time": np.nan,
-                        "n_risk": int((durations >= med["median"]).sum())
-                        if np.isfinite(med["median"]) else len(rows),
-                        "estimate": med["median"], "ci_low": med["median_ci_low"],
-                        "ci_high": med["median_ci_high"], "note": med["note"]})  # fmt: skip
-        for at in km.at[km.at["group"] == group].to_dict(orient="records"):
-            summary.append({**counts, "statistic": STILL_IN_POST, "time": at["time"],
-                            "n_risk": int((durations >= at["time"]).sum()),
-                            "estimate": at["survival"], "ci_low": at["ci_low"],
-                            "ci_high": at["ci_high"], "note": at["note"]})  # fmt: skip
-    summary_table = pd.DataFrame(summary)
-    few = summary_table["n_risk"] < threshold
-    summary_table.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
-    summary_table.loc[few, "note"] = f"withheld: fewer than {threshold} still at risk"
-    return (pd.concat(curves, ignore_index=True).assign(**keys), summary_table.assign(**keys))
+    codes, groups = pd.factorize(data["_g"].astype(str), sort=True)
+    order = np.argsort(codes, kind="stable")
+    row_bounds = np.searchsorted(codes[order], np.arange(len(groups) + 1))
+    curve_codes = pd.Index(groups).get_indexer(km.curve["group"].astype(str))
+    curve_bounds = np.searchsorted(curve_codes, np.arange(len(groups) + 1))
+    curve_times = km.curve["time"].to_numpy(dtype=float)
+    durations = data["duration_years"].to_numpy(dtype=float)[order]
+    events = data["event"].to_numpy()[order]
+    step, n_at = spec.km_grid_months / 12, len(spec.km_times)
+    grid, read = {"group": [], "time": [], "n_risk": []}, {"step": [], "before": []}
+    summary = {"group": [], "n": [], "events": [], "n_risk": [], "row": []}
+    for i, group in enumerate(groups):
+        own = np.sort(durations[row_bounds[i] : row_bounds[i + 1]])
+        times = np.round(np.arange(0, own.max() + 1e-9, step), 6)
+        first, last = curve_bounds[i], curve_bounds[i + 1]
+        steps = np.searchsorted(curve_times[first:last], times, side="right") - 1
+        grid["group"] += [group] * len(times)
+        grid["time"].append(times)
+        grid["n_risk"].append(_still_at_risk(own, times))
+        read["step"].append(np.maximum(steps, 0) + first)
+        read["before"].append(steps < 0)
+        median = km.summary["median"].iloc[i]
+        at = np.array([median if np.isfinite(median) else -np.inf, *spec.km_times])
+        summary["group"] += [group] * len(at)
+        summary["n"] += [len(own)] * len(at)
+        summary["events"] += [int(events[row_bounds[i] : row_bounds[i + 1]].sum())] * len(at)
+        summary["n_risk"] += _still_at_risk(own, at).tolist()
+        summary["row"] += [i, *(len(groups) + i * n_at + np.arange(n_at))]
+    taken, before = np.concatenate(read["step"]), np.concatenate(read["before"])
+    curves = pd.DataFrame(
+        {
+            "time": np.concatenate(grid["time"]),
+            "n_risk": np.concatenate(grid["n_risk"]),
+            **{c: np.where(before, 1.0, km.curve[c].to_numpy(dtype=float)[taken])
+               for c in ("survival", "ci_low", "ci_high")},
+            "group": grid["group"],
+            "note": "",
+        }
+    )  # fmt: skip
+    statistics = pd.concat(
+        [km.summary.rename(columns={"median": "estimate", "median_ci_low": "ci_low",
+                                    "median_ci_high": "ci_high"}).assign(statistic=MEDIAN,
+                                                                         time=np.nan),
+         km.at.rename(columns={"survival": "estimate"}).assign(statistic=STILL_IN_POST)],
+        ignore_index=True,
+    ).iloc[summary.pop("row")]  # fmt: skip
+    columns = ["statistic", "time", "estimate", "ci_low", "ci_high", "note"]
+    table = pd.DataFrame(summary).assign(**{c: statistics[c].to_numpy() for c in columns})
+    few = table["n_risk"] < threshold
+    table.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
+    table.loc[few, "note"] = f"withheld: fewer than {threshold} still at risk"
+    return curves, table
 
 
 def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold: int,
@@ -398,21 +422,18 @@ def survival_tables(
     if entrants is None or entrants.empty:
         return {name: pd.DataFrame(columns=columns[name]) for name in columns}
     times = ["duration_years", "event"]
+    stacked, keys = _stacked(entrants, times, instrument, spec.survival_dimensions, spec,
+                             ALL_STAFF)  # fmt: skip
+    curves, summary = _km_tables(stacked, spec, threshold, level)
+    parts["survival_curves"].append(_unstacked(curves, keys)[0])
+    parts["survival_summary"].append(_unstacked(summary, keys)[0])
     narrow, labelled = _narrow(entrants, times, instrument, spec.survival_dimensions)
     for region, area, dims in areas(narrow, spec.survival_dimensions, spec):
-        everyone = area[times].assign(_g=ALL_STAFF)
-        curves, summary = _km_tables(everyone, spec, threshold, {"region": region,
-                                     "dimension": "all", "level": "all"}, level)  # fmt: skip
-        parts["survival_curves"].append(curves)
-        parts["survival_summary"].append(summary)
         for dim in dims:
             data = _by_group(area, times, labelled[(dim.name, dim.level)])
             data["_g"] = data["_g"].astype(str)
             reference = labelled[(dim.name, dim.level)][1]
             keys = {"region": region, "dimension": dim.name, "level": dim.level}
-            curves, summary = _km_tables(data, spec, threshold, keys, level)
-            parts["survival_curves"].append(curves)
-            parts["survival_summary"].append(summary)
             parts["survival_cox"].append(_cox_rows(data, reference, spec, threshold, level)
                                          .assign(**keys))  # fmt: skip
             parts["survival_logrank"].append(_logrank_row(data, threshold).assign(**keys))
