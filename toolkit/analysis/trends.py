@@ -539,38 +539,46 @@ def intention_to_leave(
 
     England by every ``spec.trend_dimensions`` entry, each region (its code) by those in
     ``spec.regional_dimensions``. ``unit`` says what ``estimate`` is: a proportion (0-1) or a
-    mean score on the NHS 0-10 scale.
+    mean score on the NHS 0-10 scale. Every dimension level's areas are stacked, each cycle x
+    dimension level x area its own key, so that each measure takes one call per kind
+    (:func:`_leaving_rows`); rows by cycle, dimension level, measure, then area and group.
     """
     answers = responses.get(spec.retention_survey)
     if answers is None or answers.empty:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
-    cycles = answers["cycle"].astype(int).astype(str)
+    area = {
+        "region": answers["region"].astype(str),
+        "_cycle": answers["cycle"].astype(int).astype(str),
+    }
+    pieces = []
+    for rank, dim in enumerate(spec.trend_dimensions):
+        data = measures.assign(_g=_grouped(answers, instrument, dim)[0], **area)
+        pieces += [frame.assign(region=frame["_cycle"] + _KEY + f"{rank:04d}" + _KEY + name)
+                   for name, frame in _areas(data, regional=dim in spec.regional_dimensions)]  # fmt: skip
+    if not pieces:
+        return pd.DataFrame(columns=LEAVING_COLUMNS)
+    stacked = pd.concat(pieces, ignore_index=True)
+    dims = spec.trend_dimensions
     parts = []
-    for dim in spec.trend_dimensions:
-        labels, _ = _grouped(answers, instrument, dim)
-        data = measures.assign(_g=labels, region=answers["region"].astype(str), _cycle=cycles)
-        stacked = pd.concat([frame.assign(region=frame["_cycle"] + _KEY + name) for name, frame
-                             in _areas(data, regional=dim in spec.regional_dimensions)],
-                            ignore_index=True)  # fmt: skip
-        for measure in measures.columns:
-            table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
-            if table.empty:
-                continue
-            area = table["region"].str.split(_KEY, n=1, expand=True)
-            table = table.assign(survey=spec.retention_survey, cycle=area[0].astype(int),
-                                 region=area[1])  # fmt: skip
-            grouped = table["dimension"].isna()
-            table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
-            parts.append(table)
+    for position, measure in enumerate(measures.columns):
+        table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
+        if table.empty:
+            continue
+        keys = table["region"].str.split(_KEY, n=2, expand=True)
+        rank = keys[1].astype(int).to_numpy()
+        table = table.assign(survey=spec.retention_survey, cycle=keys[0].astype(int),
+                             region=keys[2], _dim=rank, _measure=position)  # fmt: skip
+        grouped = table["dimension"].isna().to_numpy()
+        table.loc[grouped, "dimension"] = [dims[r].name for r in rank[grouped]]
+        table.loc[grouped, "level"] = [dims[r].level for r in rank[grouped]]
+        parts.append(table)
     if not parts:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
-    table = (
-        pd.concat(parts, ignore_index=True)
-        .sort_values("cycle", kind="stable")
-        .drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
-    )
+    table = pd.concat(parts, ignore_index=True)
+    table = table.iloc[np.lexsort((table["_measure"], table["_dim"], table["cycle"]))]
+    table = table.drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
     if "events" not in table:
         table["events"] = np.nan
     table["unit"] = np.where(table["measure"] == MEAN_SCORE, SCORE_UNIT, PROPORTION_UNIT)
