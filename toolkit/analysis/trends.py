@@ -258,18 +258,22 @@ def _indicator_cells(
 ) -> pd.DataFrame:
     """Sufficient statistics per indicator x area x cycle x group of each indicator's comparable
     cycles, one design per indicator and area (:func:`toolkit.stats.trends.cell_statistics`):
-    the indicators' answered responses one below the other, then one grouped pass for England
-    (``region`` "England", every response) and, if ``regional``, one for every region (its code).
+    the indicators' answered responses one below the other (one take of ``grouped``), then one
+    grouped pass for England (``region`` "England", every response) and, if ``regional``, one
+    for every region (its code).
 
     ``grouped``: :func:`_grouped_frame`. Returns ``["indicator", "region", *CELL_COLUMNS]`` with
     ``indicator`` = the rank; rows by indicator, then England and the regions in code order, then
     cycle and group.
     """
-    stacked = pd.concat(
-        [frame[frame["cycle"].isin(t.cycles)] for t in trended
-         for frame in [grouped.assign(_y=t.flags, indicator=t.rank)]],
-        ignore_index=True,
-    ).dropna(subset=["_y"])  # fmt: skip
+    cycle = grouped["cycle"].to_numpy()
+    flags = [t.flags.reindex(grouped.index).to_numpy(dtype=float) for t in trended]
+    kept = [np.flatnonzero(np.isin(cycle, t.cycles) & ~np.isnan(y))
+            for t, y in zip(trended, flags, strict=True)]  # fmt: skip
+    stacked = grouped.iloc[np.concatenate(kept)].assign(
+        _y=np.concatenate([y[rows] for y, rows in zip(flags, kept, strict=True)]),
+        indicator=np.repeat([t.rank for t in trended], [len(rows) for rows in kept]),
+    )
     by_areas = [("indicator",), ("indicator", "region")] if regional else [("indicator",)]
     areas = [cell_statistics(stacked, outcome="_y", group="_g", cycle="cycle",
                              weights="_w" if weights else None, by=by) for by in by_areas]  # fmt: skip
