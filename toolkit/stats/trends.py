@@ -33,6 +33,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from statsmodels.tools.tools import pinv_extended
 
 from toolkit.errors import PtwError
 from toolkit.stats import methods
@@ -556,26 +557,87 @@ def _separated(result: object) -> bool:
     return bool((mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any())
 
 
-def _glm_cells(
-    endog: np.ndarray, design: np.ndarray, names: list[str], **weights: np.ndarray
-) -> tuple[object, _Fit | None]:
-    """statsmodels binomial GLM on cells (tol 1e-12), its harmless cell-level warnings silenced.
+@dataclass(frozen=True)
+class _IrlsFit:
+    """What the cell fits read of a binomial GLM: coefficients, model-based standard errors,
+    fitted probabilities (at the coefficients) and whether IRLS converged."""
 
-    Returns the result, and the failed :class:`_Fit` when the model failed, separated or did
+    params: np.ndarray
+    bse: np.ndarray
+    mu: np.ndarray
+    converged: bool
+
+
+_IRLS_TOL = 1e-12
+"""Convergence: successive deviances within this (absolute)."""
+_IRLS_MAXITER = 100
+_FIRST_DEVIANCE_NAN = (
+    "The first guess on the deviance function returned a nan.  This could be a boundary "
+    " problem and should be reported."
+)
+_NOT_FINITE = "NaN, inf or invalid value detected in {0}, estimation infeasible."
+"""statsmodels' messages for a model that cannot be fitted (they end up in the table's note)."""
+
+
+def _irls_binomial(endog: np.ndarray, exog: np.ndarray, var_weights: np.ndarray) -> _IrlsFit:
+    """statsmodels' ``GLM(endog, exog, family=Binomial(), var_weights=...).fit(tol=1e-12,
+    maxiter=100)`` (IRLS, logit link) without building its model and results objects: the
+    same family functions, least squares and pseudo-inverse in the same order, so the same
+    numbers. ``endog``: (events, non-events) per row, or a 0-1 response with ``var_weights``.
+
+    From mu0 = the family's starting value, each step solves the weighted least squares of the
+    working response z = eta + (y - mu) g'(mu) on ``exog`` with weights w = n v / (g'(mu)^2
+    V(mu)) (``lstsq``) until the deviance changes by at most :data:`_IRLS_TOL`; the reported
+    coefficients are those of the last step's weighted least squares by pseudo-inverse P, with
+    covariance P P' (the binomial scale is 1).
+    """
+    family = sm.families.Binomial()
+    freq_weights = np.ones(endog.shape[0])
+    y, n_trials = family.initialize(endog, freq_weights)
+    iweights = np.asarray(freq_weights * var_weights)
+    mu = family.starting_mu(y)
+    lin_pred = family.predict(mu)
+    deviances = [family.deviance(y, mu, var_weights, freq_weights, 1.0)]
+    if np.isnan(deviances[0]):
+        raise ValueError(_FIRST_DEVIANCE_NAN)
+    converged = False
+    for _ in range(_IRLS_MAXITER):
+        weights = iweights * n_trials * family.weights(mu)
+        working = lin_pred + family.link.deriv(mu) * (y - mu)
+        half = np.sqrt(weights)
+        for name, values in (("weights", half), ("endog", working)):
+            if not np.all(np.isfinite(values)):
+                raise ValueError(_NOT_FINITE.format(name))
+        params = np.linalg.lstsq(half[:, None] * exog, half * working, rcond=-1)[0]
+        lin_pred = np.dot(exog, params)
+        mu = family.fitted(lin_pred)
+        deviances.append(family.deviance(y, mu, var_weights, freq_weights, 1.0))
+        if np.allclose(deviances[-2], deviances[-1], atol=_IRLS_TOL, rtol=0.0):
+            converged = True
+            break
+    pinv, _ = pinv_extended(np.sqrt(weights)[:, None] * exog)
+    params = pinv.dot(working * np.sqrt(weights))
+    covariance = np.dot(pinv, np.transpose(pinv))
+    mu = family.fitted(np.dot(exog, params))
+    return _IrlsFit(params, np.sqrt(np.diag(covariance)), mu, converged)
+
+
+def _glm_cells(
+    endog: np.ndarray, design: np.ndarray, names: list[str], var_weights: np.ndarray | None = None
+) -> tuple[_IrlsFit | None, _Fit | None]:
+    """Binomial GLM on cells (:func:`_irls_binomial`).
+
+    Returns the fit, and the failed :class:`_Fit` when the model failed, separated or did
     not converge (else None).
     """
     nan = pd.Series(np.nan, index=names)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        # A saturated cell fit has no residual df; statsmodels then divides by zero while
-        # computing a Pearson scale the binomial family never uses (its scale is fixed at 1).
-        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
+    # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
+    # published numbers came from (the IRLS stopping point is sensitive to the last bit).
+    exog = np.asfortranarray(design)
+    weights = np.ones(exog.shape[0]) if var_weights is None else np.asarray(var_weights, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
         try:
-            # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
-            # published numbers came from (the IRLS stopping point is sensitive to the last bit).
-            exog = np.asfortranarray(design)
-            model = sm.GLM(endog, exog, family=sm.families.Binomial(), **weights)
-            result = model.fit(tol=1e-12, maxiter=100)
+            result = _irls_binomial(endog, exog, weights)
         except (np.linalg.LinAlgError, ValueError) as error:
             return None, _Fit(nan, nan, np.nan, f"model failed: {error}")
     if _separated(result):
