@@ -618,9 +618,9 @@ def representation_table(
         names: region code -> region name (the benchmark's key).
     """
     codes = {name: code for code, name in names.items()}
+    region_name = regions.astype("string").map(lambda code: names.get(code, code))
     parts = []
     for lvl, groups in labels.items():
-        region_name = regions.astype("string").map(lambda code: names.get(code, code))
         known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
         if known.empty:
             continue
