@@ -378,8 +378,9 @@ def _km_tables(data: pd.DataFrame, spec: OverTimeSpec, threshold: int,
 def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold: int,
               level: float) -> pd.DataFrame:  # fmt: skip
     """Hazard ratio of each group against ``reference``, groups under the threshold left out."""
-    counts = data.groupby("_g").agg(n=("event", "size"), events=("event", "sum")).reset_index()
-    counts = counts.rename(columns={"_g": "group"})
+    by_group = data.groupby("_g")["event"]
+    counts = pd.DataFrame({"n": by_group.size(), "events": by_group.sum()})
+    counts = counts.rename_axis("group").reset_index()
     fitted = data[data["_g"].isin(counts.loc[counts["n"] >= threshold, "group"])]
     # the reference stays a declared level when too few: cox notes it instead of raising
     fitted = fitted.astype({"_g": pd.CategoricalDtype(sorted({*counts["group"], reference}))})

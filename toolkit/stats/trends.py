@@ -247,7 +247,8 @@ def cell_statistics(
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass (the keys
-    factorized to integer codes, one combined code per cell; rows with a missing key are left out).
+    factorized to integer codes, one combined code per cell; rows with a missing key are left out;
+    without weights every sum is a count, added by ``numpy.bincount``).
 
     Args:
         frame: one row per response, complete in every column used, ``outcome`` 0/1.
@@ -267,13 +268,23 @@ def cell_statistics(
     shape = [len(lv) for lv in levels]
     cell = np.ravel_multi_index([c[complete] for c in codes], shape)
     y = frame[outcome].to_numpy(dtype=float)[complete]
-    w = frame[weights].to_numpy(dtype=float)[complete] if weights else np.ones(len(cell))
-    sums = (
-        pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
-                      "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
-        .groupby(cell, sort=True)
-        .sum()
-    )  # fmt: skip
+    if weights:
+        w = frame[weights].to_numpy(dtype=float)[complete]
+        sums = (
+            pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
+                          "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
+            .groupby(cell, sort=True)
+            .sum()
+        )  # fmt: skip
+    else:
+        # every sum is a count (w = 1): bincount adds whole numbers exactly
+        counts = np.bincount(cell)
+        found_cells = np.flatnonzero(counts)
+        events = np.bincount(cell, weights=y)[found_cells]
+        total = counts[found_cells].astype(float)
+        sums = pd.DataFrame({"n": counts[found_cells], "events": events, "sum_w": total,
+                             "sum_wy": events, "sum_w2": total, "sum_w2y": events},
+                            index=found_cells)  # fmt: skip
     found = sums.index.to_numpy()
     positions = np.unravel_index(found, shape)
     _, design_cycle = np.unique(found // shape[-1], return_inverse=True)
