@@ -504,12 +504,24 @@ def _design(
 
 @dataclass(frozen=True)
 class _Fit:
-    """Coefficients, standard errors, test distribution degrees of freedom and a problem note."""
+    """Coefficients and standard errors by model term, test distribution degrees of freedom and
+    a problem note."""
 
-    params: pd.Series
-    se: pd.Series
+    params: dict[str, float]
+    se: dict[str, float]
     df_resid: float
     note: str
+
+
+def _named(names: Sequence[str], values: Sequence[float]) -> dict[str, float]:
+    """Model term -> value."""
+    return dict(zip(names, values, strict=True))
+
+
+def _failed(names: Sequence[str], note: str) -> _Fit:
+    """A fit that could not be made: NaN for every term, with why."""
+    nan = dict.fromkeys(names, np.nan)
+    return _Fit(nan, nan, np.nan, note)
 
 
 def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool) -> _Fit:
@@ -519,7 +531,7 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     V = A^-1 [m/(m-1) sum (U_i - mean U)(U_i - mean U)'] A^-1, df = m - p (R svyglm, ids = ~1).
     Separation or non-convergence gives NaN coefficients and a note.
     """
-    nan = pd.Series(np.nan, index=x.columns)
+    names = list(x.columns)
     if not weighted:
         return _fit_cells(y, x)
     with warnings.catch_warnings(record=True) as caught:
@@ -528,11 +540,11 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
         try:
             result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return _Fit(nan, nan, np.nan, f"model failed: {error}")
+            return _failed(names, f"model failed: {error}")
     if any(issubclass(c.category, PerfectSeparationWarning) for c in caught):
-        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+        return _failed(names, "perfect separation: a group has all or no events")
     if not result.converged:
-        return _Fit(nan, nan, np.nan, "model did not converge")
+        return _failed(names, "model did not converge")
     xm, mu = x.to_numpy(), result.mu
     bread = np.linalg.inv(xm.T @ (xm * (w * mu * (1 - mu))[:, None]))
     scores = xm * (w * (y - mu))[:, None]
@@ -541,7 +553,10 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     meat = m / (m - 1) * centred.T @ centred
     cov = bread @ meat @ bread
     return _Fit(
-        result.params, pd.Series(np.sqrt(np.diag(cov)), index=x.columns), float(m - x.shape[1]), ""
+        _named(names, result.params),
+        _named(names, np.sqrt(np.diag(cov))),
+        float(m - len(names)),
+        "",
     )
 
 
@@ -641,7 +656,6 @@ def _glm_cells(
     Returns the fit, and the failed :class:`_Fit` when the model failed, separated or did
     not converge (else None).
     """
-    nan = pd.Series(np.nan, index=names)
     # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
     # published numbers came from (the IRLS stopping point is sensitive to the last bit).
     exog = np.asfortranarray(design)
@@ -650,11 +664,11 @@ def _glm_cells(
         try:
             result = _irls_binomial(endog, exog, weights)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return None, _Fit(nan, nan, np.nan, f"model failed: {error}")
+            return None, _failed(names, f"model failed: {error}")
     if _separated(result):
-        return result, _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+        return result, _failed(names, "perfect separation: a group has all or no events")
     if not result.converged:
-        return result, _Fit(nan, nan, np.nan, "model did not converge")
+        return result, _failed(names, "model did not converge")
     return result, None
 
 
@@ -668,8 +682,7 @@ def _fit_binomial_cells(
     result, failed = _glm_cells(np.column_stack([events, counts - events]), design, names)
     if failed is not None:
         return failed
-    return _Fit(pd.Series(result.params, index=names), pd.Series(result.bse, index=names),
-                np.inf, "")  # fmt: skip
+    return _Fit(_named(names, result.params), _named(names, result.bse), np.inf, "")
 
 
 def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: list[str]) -> _Fit:
@@ -695,8 +708,8 @@ def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: 
     m = float(sums["n"].sum())
     meat = m / (m - 1) * (design.T @ (design * squares[:, None]) - np.outer(total, total) / m)
     cov = bread @ meat @ bread
-    return _Fit(pd.Series(result.params, index=names),
-                pd.Series(np.sqrt(np.diag(cov)), index=names), m - design.shape[1], "")  # fmt: skip
+    return _Fit(_named(names, result.params), _named(names, np.sqrt(np.diag(cov))),
+                m - design.shape[1], "")  # fmt: skip
 
 
 def _cell_design(
@@ -730,8 +743,7 @@ def _cell_model_fit(
     rates = np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"])
     problem = _unfittable(reference, list(labels), rates, len(set(cycle_c)))
     if problem:
-        nan = pd.Series(np.nan, index=names)
-        return _Fit(nan, nan, np.nan, problem)
+        return _failed(names, problem)
     order = np.lexsort(matrix.T[::-1])
     matrix = matrix[order]
     sums = {name: v[order] for name, v in sums.items()}
@@ -759,7 +771,7 @@ def _interaction(design: _Design, fit: _Fit, reference: str, level: float) -> di
     (``estimate``), its ``se``, interval and two-sided p-value (normal, or t(df) for the sandwich
     fit), and the group's main effect (``main``)."""
     others = design.others(reference)
-    params, errors = dict(fit.params.items()), dict(fit.se.items())
+    params, errors = fit.params, fit.se
     estimate = np.array([params[f"group={grp}:cycle"] for grp in others], dtype=float)
     se = np.array([errors[f"group={grp}:cycle"] for grp in others], dtype=float)
     main = np.array([params.get(f"group={grp}", np.nan) for grp in others], dtype=float)
@@ -995,9 +1007,8 @@ def gap_trend(
     x = _design(frame, group, reference, others, cycle_c, covariates)
     rates = frame.groupby(group)[outcome].mean()
     problem = _unfittable(reference, list(rates.index), rates.to_numpy(), cycle_c.nunique())
-    nan = pd.Series(np.nan, index=x.columns)
     fit = (
-        _Fit(nan, nan, np.nan, problem)
+        _failed(list(x.columns), problem)
         if problem
         else _fit_logistic(
             frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weights is not None
