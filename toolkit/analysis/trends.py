@@ -210,7 +210,8 @@ def _grouped_frame(
 ) -> tuple[pd.DataFrame, str]:
     """The responses with a group of ``dim`` (read once per survey and dimension level, for
     every indicator): ``region`` (code as text), ``cycle``, ``_g`` (the group as text) and
-    ``_w`` (the weight, 1 without); and the reference group."""
+    ``_w`` (the weight, 1 without); and the reference group. ``region`` and ``_g`` are
+    categorical over their sorted values, so that stacking and coding them moves integer codes."""
     labels, reference = _grouped(answers, instrument, dim)
     frame = pd.DataFrame(
         {
@@ -221,7 +222,7 @@ def _grouped_frame(
         }
     ).dropna(subset=["_g", "_w"])
     frame["_g"] = frame["_g"].astype(str)
-    return frame, reference
+    return frame.astype({"region": "category", "_g": "category"}), reference
 
 
 @dataclass(frozen=True)
