@@ -581,21 +581,21 @@ def workforce_representation(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int], *,
     level: float,
 ) -> pd.DataFrame:  # fmt: skip
-    """Staff in post on the last day of each year by region and ethnicity vs the benchmark."""
+    """Staff in post on the last day of each year by region and ethnicity vs the benchmark (the
+    years' staff in one :func:`toolkit.analysis.trends.representation_table` call)."""
     if records.empty or not years:
         return pd.DataFrame()
     frame = workforce_frame(records)
-    benchmark = read_benchmark(spec)
-    parts = []
+    in_post = []
     for year in years:
         _, end = year_period(year, spec.year_start_month)
-        in_post = frame[(frame["start_date"] <= end)
-                        & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
-        in_post = in_post.drop_duplicates("person")
-        labels = ethnic_groups(in_post, instrument, spec.representation_levels)
-        parts.append(representation_table("workforce", year, in_post["region"], labels, benchmark,
-                                          level, region_names(instrument)))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
+        staff = frame[(frame["start_date"] <= end)
+                      & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
+        in_post.append(staff.drop_duplicates("person").assign(_year=year))
+    staff = pd.concat(in_post, ignore_index=True)
+    labels = ethnic_groups(staff, instrument, spec.representation_levels)
+    return representation_table("workforce", staff["_year"], staff["region"], labels,
+                                read_benchmark(spec), level, region_names(instrument))  # fmt: skip
 
 
 def record_tables(

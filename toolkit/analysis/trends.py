@@ -599,17 +599,20 @@ def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:
 
 
 def representation_table(
-    source: str, cycle: int, regions: pd.Series, labels: Mapping[str, pd.Series],
+    source: str, cycle: int | pd.Series, regions: pd.Series, labels: Mapping[str, pd.Series],
     benchmark: pd.DataFrame, level: float, names: Mapping[str, str],
 ) -> pd.DataFrame:  # fmt: skip
-    """Representation ratios per region for each ethnicity level, with an ``All who stated`` row.
+    """Representation ratios per cycle and region for each ethnicity level, with an ``All who
+    stated`` row; rows by cycle, level, then region and group (totals after the groups).
 
     The benchmark is keyed by region name; the table's ``region`` holds the store's region
-    codes, as every other bundle table does.
+    codes, as every other bundle table does. Every cycle x region is its own key in one
+    :func:`toolkit.stats.representation.representation_ratio` call per level (the benchmark's
+    rows repeated for each cycle), so its numbers are those of a call per cycle.
 
     Args:
         source: e.g. "respondents: culture" or "workforce".
-        cycle: the cycle or year.
+        cycle: the cycle or year, or each person's.
         regions: NHS England region code per person.
         labels: level -> ethnicity group per person (NA = not stated), categorical over every
             group of the level (:func:`ethnic_groups`): a group nobody in a region is in is a
@@ -619,26 +622,38 @@ def representation_table(
         names: region code -> region name (the benchmark's key).
     """
     codes = {name: code for code, name in names.items()}
+    cycles = cycle.astype(int) if isinstance(cycle, pd.Series) else pd.Series(cycle, regions.index)
     region_name = regions.astype("string").map(lambda code: names.get(code, code))
+    keys = cycles.astype(str) + _KEY + region_name
+    keyed_benchmark = pd.concat(
+        [benchmark.assign(region=f"{c}{_KEY}" + benchmark["region"].astype(str))
+         for c in sorted(cycles.unique())],
+        ignore_index=True,
+    )  # fmt: skip
     parts = []
-    for lvl, groups in labels.items():
-        known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
+    for position, (lvl, groups) in enumerate(labels.items()):
+        known = pd.DataFrame({"region": keys, "group": groups}).dropna()
         if known.empty:
             continue
         counts = known.groupby(["region", "group"], observed=False).size().rename("n")
         counts = counts.reset_index().astype({"group": "string"})
-        bench = benchmark[benchmark["level"] == lvl] if "level" in benchmark else benchmark
+        bench = (keyed_benchmark[keyed_benchmark["level"] == lvl] if "level" in keyed_benchmark
+                 else keyed_benchmark)  # fmt: skip
         ratios = representation_ratio(counts, benchmark=bench, level=level)
         totals = counts.groupby("region")["n"].sum().reset_index().assign(group=ALL_STATED)
-        parts.append(pd.concat([ratios, totals], ignore_index=True).assign(level=lvl))
+        parts += [ratios.assign(level=lvl, _level=position, _total=False),
+                  totals.assign(level=lvl, _level=position, _total=True)]  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     table = pd.concat(parts, ignore_index=True)
-    table = table.assign(source=source, cycle=cycle, dimension="ethnicity")
+    split = table["region"].str.split(_KEY, n=1, expand=True)
+    table = table.assign(source=source, cycle=split[0].astype(int).to_numpy(),
+                         region=split[1].astype("string"), dimension="ethnicity")  # fmt: skip
+    table = table.iloc[np.lexsort((table["_total"], table["_level"], table["cycle"]))]
     table["region"] = table["region"].map(lambda name: codes.get(name, name))
     table["n"] = pd.to_numeric(table["n"]).astype("Int64")
     table["note"] = table["note"].fillna("")
-    return table.reindex(columns=REPRESENTATION_COLUMNS)
+    return table.reindex(columns=REPRESENTATION_COLUMNS).reset_index(drop=True)
 
 
 def ethnic_groups(
@@ -676,10 +691,10 @@ def respondent_representation(
         if answers.empty:
             continue
         instrument = instruments[survey]
-        for cycle, rows in answers.groupby("cycle", sort=True):
-            labels = ethnic_groups(rows, instrument, spec.representation_levels)
-            parts.append(representation_table(f"respondents: {survey}", int(cycle), rows["region"],
-                                              labels, benchmark, level, region_names(instrument)))  # fmt: skip
+        labels = ethnic_groups(answers, instrument, spec.representation_levels)
+        parts.append(representation_table(f"respondents: {survey}", answers["cycle"],
+                                          answers["region"], labels, benchmark, level,
+                                          region_names(instrument)))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     return pd.concat(parts, ignore_index=True)
