@@ -22,6 +22,10 @@ answer codes, numbers, and dates as ISO text or DATE). They are renamed to the l
 Every table has a ``region`` column: "England" (every record, by ``record_dimensions`` or
 ``survival_dimensions``) and each NHS England region's code (its records, by those dimensions
 that are also in ``regional_dimensions``), so a regional report has its own region's figures.
+Every area's groupings are stacked with one key per grouping and group (:func:`_stack`), so the
+rates, Kaplan-Meier, trainee and recruitment tables each take one call of their statistics
+function (relative likelihoods from the counts of every stratum at once); Cox and log-rank,
+fitted on each grouping's rows, take one call per area and dimension.
 """
 
 from __future__ import annotations

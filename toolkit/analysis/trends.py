@@ -7,8 +7,9 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 * ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
   events, rate with its Wilson interval, and against the reference the gap in percentage points
   (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend_cells` on each
-  cell's sufficient statistics (per indicator x dimension: one grouped pass for England and, for a
-  regional dimension, one for all regions at once; then one call with every area a design).
+  cell's sufficient statistics (per survey x dimension level, every indicator's answers stacked:
+  one grouped pass for England and, for a regional dimension, one for all regions at once; then
+  one call with every indicator x area a design).
 * ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
   verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
   (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
