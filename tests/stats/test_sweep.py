@@ -16,7 +16,13 @@ from toolkit.errors import PtwError
 from toolkit.stats.association import association
 from toolkit.stats.comparisons import difference, relative_likelihood
 from toolkit.stats.proportions import proportions
-from toolkit.stats.sweep import ALL_RESPONDENTS, SWEEP_COLUMNS, Grouping, comparison_sweep
+from toolkit.stats.sweep import (
+    ALL_RESPONDENTS,
+    SWEEP_COLUMNS,
+    Grouping,
+    comparison_sweep,
+    count_relative_likelihoods,
+)
 from toolkit.synth.responses import SynthSpec, synthetic_responses
 
 TABLES = 2_000  # Monte Carlo tables on both sides; small to keep the test fast
@@ -368,3 +374,37 @@ def test_association_is_not_run_where_a_group_is_below_test_min_n() -> None:
     assert compared["test_p_value"].isna().all()
     assert compared["note"].str.contains("fewer than 10 answers").all()
     assert set(run.loc[run["dimension"] == "dim", "test"]) != {"not run"}
+
+
+def test_count_relative_likelihoods_equal_relative_likelihood_per_stratum():
+    """Each stratum's groups from their counts alone: the numbers and notes of
+    relative_likelihood on the stratum's rows, zero cells and an absent (declared) reference
+    included."""
+    rng = np.random.default_rng(7)
+    expected, events, n, reference_index, references = [], [], [], [], []
+    for stratum in range(60):
+        labels = ["a", "b", "c"]
+        listed = labels[:-1] if stratum % 4 == 0 else labels  # "c" declared, no rows
+        size = int(rng.integers(1, 30))
+        rate = rng.choice([0.0, 0.3, 1.0])
+        rows = pd.DataFrame({
+            "y": (rng.random(size) < rate).astype(float),
+            "g": pd.Categorical(rng.choice(listed, size), categories=labels),
+        })  # fmt: skip
+        reference = "c" if stratum % 4 == 0 else str(rng.choice(labels))
+        table = relative_likelihood(rows, outcome="y", group="g", reference=reference)
+        offset = len(n)
+        expected.append(table)
+        events += list(table["events"])
+        n += list(table["n"])
+        reference_index += [offset + labels.index(reference)] * len(table)
+        references += [reference] * len(table)
+    found = count_relative_likelihoods(
+        np.array(events), np.array(n), np.array(reference_index), references
+    )
+    expected_table = pd.concat(expected, ignore_index=True)
+    for column in ("rel_likelihood", "rl_ci_low", "rl_ci_high", "p_value"):
+        assert np.array_equal(
+            found[column].to_numpy(float), expected_table[column].to_numpy(float), equal_nan=True
+        )
+    assert list(found["note"]) == list(expected_table["note"])

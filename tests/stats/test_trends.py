@@ -308,3 +308,33 @@ def test_gap_trend_from_cells_equals_gap_trend_from_rows(trend_data, weights):
     from_cells = gap_trend_cells(cells, reference="White", weighted=weights is not None)
     for name, table in rows.tables().items():
         pd.testing.assert_frame_equal(from_cells.tables()[name], table)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cell_irls_is_statsmodels_glm_to_the_bit(weighted):
+    """The cell fits' IRLS gives exactly statsmodels GLM's coefficients, standard errors and
+    fitted values (same operations in the same order), counts or weighted responses."""
+    import statsmodels.api as sm
+
+    from toolkit.stats.trends import _irls_binomial
+
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        cells = int(rng.integers(6, 16))
+        design = np.asfortranarray(
+            np.column_stack([np.ones(cells), rng.integers(0, 2, cells), rng.normal(size=cells)])
+        )
+        n = rng.integers(5, 200, cells).astype(float)
+        events = rng.binomial(n.astype(int), rng.uniform(0.1, 0.9, cells)).astype(float)
+        if weighted:
+            endog, weights = events / n, n * rng.uniform(0.5, 2.0, cells)
+            expected = sm.GLM(endog, design, family=sm.families.Binomial(), var_weights=weights)
+        else:
+            endog, weights = np.column_stack([events, n - events]), np.ones(cells)
+            expected = sm.GLM(endog, design, family=sm.families.Binomial())
+        reference = expected.fit(tol=1e-12, maxiter=100)
+        found = _irls_binomial(endog, design, weights)
+        assert np.array_equal(found.params, reference.params)
+        assert np.array_equal(found.bse, reference.bse)
+        assert np.array_equal(found.mu, reference.mu)
+        assert found.converged == reference.converged

@@ -22,6 +22,10 @@ answer codes, numbers, and dates as ISO text or DATE). They are renamed to the l
 Every table has a ``region`` column: "England" (every record, by ``record_dimensions`` or
 ``survival_dimensions``) and each NHS England region's code (its records, by those dimensions
 that are also in ``regional_dimensions``), so a regional report has its own region's figures.
+Every area's groupings are stacked with one key per grouping and group (:func:`_stack`), so the
+rates, Kaplan-Meier, trainee and recruitment tables each take one call of their statistics
+function (relative likelihoods from the counts of every stratum at once); Cox and log-rank,
+fitted on each grouping's rows, take one call per area and dimension.
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ from toolkit.analysis.trends import (
 from toolkit.disclosure.suppression import TableLayout
 from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument
-from toolkit.stats.proportions import wilson_interval
+from toolkit.stats.comparisons import preset
 from toolkit.stats.survival import cox, kaplan_meier, logrank
+from toolkit.stats.sweep import count_relative_likelihoods
 from toolkit.stats.workforce import (
     appointment_from_shortlisting,
-    appointment_relative_likelihood,
     time_in_post,
     trainee_outcomes,
     workforce_metrics,
@@ -218,35 +222,48 @@ _KEY = "\x1f"
 """Joins a grouping's number and a group label into one group key (:func:`_stacked`)."""
 
 
+def _stack(
+    groupings: list[tuple[dict[str, str], pd.DataFrame, pd.Series]], columns: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The groupings' records one below the other, so that one call grouped by ``_g`` computes
+    them all: for each ``(keys, records, labels)``, the ``columns`` of its records in their
+    order with ``_g`` = the grouping's number (zero-padded, so keys sort by grouping, then
+    group), :data:`_KEY` and the record's label (records without one left out). Returns the
+    stacked records and the groupings' ``keys`` by number."""
+    pieces = [
+        part[list(columns)].assign(_g=f"{number:05d}{_KEY}" + labels.astype("string"))
+        for number, (_, part, labels) in enumerate(groupings)
+    ]
+    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
+    return stacked, pd.DataFrame([keys for keys, _, _ in groupings])
+
+
 def _stacked(
     frame: pd.DataFrame, columns: list[str], instrument: Instrument,
     dims: Sequence[DimensionLevel], spec: OverTimeSpec, everyone: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Every area's groupings one below the other, so that one call grouped by ``_g`` computes
-    them all.
-
-    For each area (:func:`areas`) and grouping (first everyone, all in group ``everyone``, then
-    each of the area's dimensions, records without a group left out), the ``columns`` of its
-    records in their order, with ``_g`` = the grouping's number (zero-padded, so keys sort by
-    grouping, then group), :data:`_KEY` and the group label. Returns the stacked records and
-    the groupings' ``region``, ``dimension`` and ``level`` (``"all"`` for everyone) by number.
-    """
-    pieces, keys = [], []
-    for region, part, part_dims in areas(frame, dims, spec):
-        groupings = [("all", "all", pd.Series(everyone, index=part.index, dtype="string"))]
-        groupings += [(dim.name, dim.level, _labelled(part, instrument, dim)[0])
-                      for dim in part_dims]  # fmt: skip
-        for name, level, labels in groupings:
-            prefix = f"{len(keys):05d}{_KEY}"
-            pieces.append(part[columns].assign(_g=prefix + labels.astype("string")))
-            keys.append({"region": region, "dimension": name, "level": level})
-    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["_g"])
-    return stacked, pd.DataFrame(keys)
+    """:func:`_stack` of every area's groupings (:func:`areas`): first everyone, all in group
+    ``everyone``, then each of the area's dimensions (labels read once on every record,
+    :func:`_narrow`); the keys are ``region``, ``dimension``, ``level`` (``"all"`` for
+    everyone) and ``reference_group`` (``""`` for everyone)."""
+    narrow, labelled = _narrow(frame, columns, instrument, dims)
+    groupings = []
+    for region, part, part_dims in areas(narrow, dims, spec):
+        everyone_labels = pd.Series(everyone, index=part.index, dtype="string")
+        groupings.append(({"region": region, "dimension": "all", "level": "all",
+                           "reference_group": ""}, part, everyone_labels))  # fmt: skip
+        for dim in part_dims:
+            label_column, reference = labelled[(dim.name, dim.level)]
+            keys = {"region": region, "dimension": dim.name, "level": dim.level,
+                    "reference_group": reference}  # fmt: skip
+            groupings.append((keys, part, part[label_column]))
+    return _stack(groupings, columns)
 
 
 def _unstacked(table: pd.DataFrame, keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """``table``'s ``group`` keys (:func:`_stacked`) split back into the group label and its
-    grouping's ``region``, ``dimension`` and ``level``; and each row's grouping number."""
+    grouping's ``region``, ``dimension``, ``level`` and ``reference_group``; and each row's
+    grouping number."""
     split = table["group"].astype(str).str.split(_KEY, n=1, expand=True)
     number = split[0].astype(int).to_numpy()
     columns = {name: keys[name].to_numpy()[number] for name in keys.columns}
@@ -289,60 +306,85 @@ def _entrants(records: pd.DataFrame, spec: OverTimeSpec, years: Sequence[int]) -
     return time_in_post(frame[frame["start_date"] >= first], as_of=as_of)
 
 
-def _grid_curve(curve: pd.DataFrame, durations: np.ndarray, grid: np.ndarray) -> pd.DataFrame:
-    """A Kaplan-Meier curve read at ``grid`` times: the last step at or before each time, and
-    the number still at risk (time in post >= t)."""
-    steps = np.searchsorted(curve["time"].to_numpy(), grid, side="right") - 1
-    at_step = curve.iloc[np.maximum(steps, 0)]
-    before = steps < 0
-    return pd.DataFrame(
-        {
-            "time": grid,
-            "n_risk": (durations[None, :] >= grid[:, None]).sum(axis=1),
-            "survival": np.where(before, 1.0, at_step["survival"].to_numpy()),
-            "ci_low": np.where(before, 1.0, at_step["ci_low"].to_numpy()),
-            "ci_high": np.where(before, 1.0, at_step["ci_high"].to_numpy()),
-        }
-    )
+def _still_at_risk(durations: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``durations`` are at least each of ``times`` (still in post)."""
+    return len(durations) - np.searchsorted(durations, times, side="left")
 
 
 def _km_tables(data: pd.DataFrame, spec: OverTimeSpec, threshold: int,
-               keys: dict[str, str], level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Grid curves and summary rows for each group of ``_g`` in ``data``."""
+               level: float) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Grid curves and summary rows of every group of ``_g`` in ``data``, from one
+    :func:`toolkit.stats.survival.kaplan_meier` call.
+
+    Each group's curve is read on its grid (0 to its longest time in post by
+    ``spec.km_grid_months``): the last step at or before each time (S = 1 before the first)
+    and the number still at risk (time in post >= t). Its summary has the median and S(t) at
+    ``spec.km_times``, each with the number still at risk then; estimates at a time with fewer
+    than ``threshold`` at risk are withheld with a note. Rows by group, then time.
+    """
     km = kaplan_meier(
         data, time="duration_years", event="event", group="_g", level=level, at=spec.km_times
     )
-    step = spec.km_grid_months / 12
-    curves, summary = [], []
-    for group, rows in data.groupby("_g", sort=True):
-        durations = rows["duration_years"].to_numpy()
-        grid = np.round(np.arange(0, durations.max() + 1e-9, step), 6)
-        curve = _grid_curve(km.curve[km.curve["group"] == group], durations, grid)
-        curves.append(curve.assign(group=group, note=""))
-        counts = {"group": group, "n": len(rows), "events": int(rows["event"].sum())}
-        med = km.summary[km.summary["group"] == group].iloc[0]
-        summary.append({**counts, "statistic": MEDIAN, "time": np.nan,
-                        "n_risk": int((durations >= med["median"]).sum())
-                        if np.isfinite(med["median"]) else len(rows),
-                        "estimate": med["median"], "ci_low": med["median_ci_low"],
-                        "ci_high": med["median_ci_high"], "note": med["note"]})  # fmt: skip
-        for at in km.at[km.at["group"] == group].to_dict(orient="records"):
-            summary.append({**counts, "statistic": STILL_IN_POST, "time": at["time"],
-                            "n_risk": int((durations >= at["time"]).sum()),
-                            "estimate": at["survival"], "ci_low": at["ci_low"],
-                            "ci_high": at["ci_high"], "note": at["note"]})  # fmt: skip
-    summary_table = pd.DataFrame(summary)
-    few = summary_table["n_risk"] < threshold
-    summary_table.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
-    summary_table.loc[few, "note"] = f"withheld: fewer than {threshold} still at risk"
-    return (pd.concat(curves, ignore_index=True).assign(**keys), summary_table.assign(**keys))
+    codes, groups = pd.factorize(data["_g"].astype(str), sort=True)
+    order = np.argsort(codes, kind="stable")
+    row_bounds = np.searchsorted(codes[order], np.arange(len(groups) + 1))
+    curve_codes = pd.Index(groups).get_indexer(km.curve["group"].astype(str))
+    curve_bounds = np.searchsorted(curve_codes, np.arange(len(groups) + 1))
+    curve_times = km.curve["time"].to_numpy(dtype=float)
+    durations = data["duration_years"].to_numpy(dtype=float)[order]
+    events = data["event"].to_numpy()[order]
+    step, n_at = spec.km_grid_months / 12, len(spec.km_times)
+    grid, read = {"group": [], "time": [], "n_risk": []}, {"step": [], "before": []}
+    summary = {"group": [], "n": [], "events": [], "n_risk": [], "row": []}
+    for i, group in enumerate(groups):
+        own = np.sort(durations[row_bounds[i] : row_bounds[i + 1]])
+        times = np.round(np.arange(0, own.max() + 1e-9, step), 6)
+        first, last = curve_bounds[i], curve_bounds[i + 1]
+        steps = np.searchsorted(curve_times[first:last], times, side="right") - 1
+        grid["group"] += [group] * len(times)
+        grid["time"].append(times)
+        grid["n_risk"].append(_still_at_risk(own, times))
+        read["step"].append(np.maximum(steps, 0) + first)
+        read["before"].append(steps < 0)
+        median = km.summary["median"].iloc[i]
+        at = np.array([median if np.isfinite(median) else -np.inf, *spec.km_times])
+        summary["group"] += [group] * len(at)
+        summary["n"] += [len(own)] * len(at)
+        summary["events"] += [int(events[row_bounds[i] : row_bounds[i + 1]].sum())] * len(at)
+        summary["n_risk"] += _still_at_risk(own, at).tolist()
+        summary["row"] += [i, *(len(groups) + i * n_at + np.arange(n_at))]
+    taken, before = np.concatenate(read["step"]), np.concatenate(read["before"])
+    curves = pd.DataFrame(
+        {
+            "time": np.concatenate(grid["time"]),
+            "n_risk": np.concatenate(grid["n_risk"]),
+            **{c: np.where(before, 1.0, km.curve[c].to_numpy(dtype=float)[taken])
+               for c in ("survival", "ci_low", "ci_high")},
+            "group": grid["group"],
+            "note": "",
+        }
+    )  # fmt: skip
+    statistics = pd.concat(
+        [km.summary.rename(columns={"median": "estimate", "median_ci_low": "ci_low",
+                                    "median_ci_high": "ci_high"}).assign(statistic=MEDIAN,
+                                                                         time=np.nan),
+         km.at.rename(columns={"survival": "estimate"}).assign(statistic=STILL_IN_POST)],
+        ignore_index=True,
+    ).iloc[summary.pop("row")]  # fmt: skip
+    columns = ["statistic", "time", "estimate", "ci_low", "ci_high", "note"]
+    table = pd.DataFrame(summary).assign(**{c: statistics[c].to_numpy() for c in columns})
+    few = table["n_risk"] < threshold
+    table.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
+    table.loc[few, "note"] = f"withheld: fewer than {threshold} still at risk"
+    return curves, table
 
 
 def _cox_rows(data: pd.DataFrame, reference: str, spec: OverTimeSpec, threshold: int,
               level: float) -> pd.DataFrame:  # fmt: skip
     """Hazard ratio of each group against ``reference``, groups under the threshold left out."""
-    counts = data.groupby("_g").agg(n=("event", "size"), events=("event", "sum")).reset_index()
-    counts = counts.rename(columns={"_g": "group"})
+    by_group = data.groupby("_g")["event"]
+    counts = pd.DataFrame({"n": by_group.size(), "events": by_group.sum()})
+    counts = counts.rename_axis("group").reset_index()
     fitted = data[data["_g"].isin(counts.loc[counts["n"] >= threshold, "group"])]
     # the reference stays a declared level when too few: cox notes it instead of raising
     fitted = fitted.astype({"_g": pd.CategoricalDtype(sorted({*counts["group"], reference}))})
@@ -385,21 +427,18 @@ def survival_tables(
     if entrants is None or entrants.empty:
         return {name: pd.DataFrame(columns=columns[name]) for name in columns}
     times = ["duration_years", "event"]
+    stacked, keys = _stacked(entrants, times, instrument, spec.survival_dimensions, spec,
+                             ALL_STAFF)  # fmt: skip
+    curves, summary = _km_tables(stacked, spec, threshold, level)
+    parts["survival_curves"].append(_unstacked(curves, keys)[0])
+    parts["survival_summary"].append(_unstacked(summary, keys)[0])
     narrow, labelled = _narrow(entrants, times, instrument, spec.survival_dimensions)
     for region, area, dims in areas(narrow, spec.survival_dimensions, spec):
-        everyone = area[times].assign(_g=ALL_STAFF)
-        curves, summary = _km_tables(everyone, spec, threshold, {"region": region,
-                                     "dimension": "all", "level": "all"}, level)  # fmt: skip
-        parts["survival_curves"].append(curves)
-        parts["survival_summary"].append(summary)
         for dim in dims:
             data = _by_group(area, times, labelled[(dim.name, dim.level)])
             data["_g"] = data["_g"].astype(str)
             reference = labelled[(dim.name, dim.level)][1]
             keys = {"region": region, "dimension": dim.name, "level": dim.level}
-            curves, summary = _km_tables(data, spec, threshold, keys, level)
-            parts["survival_curves"].append(curves)
-            parts["survival_summary"].append(summary)
             parts["survival_cox"].append(_cox_rows(data, reference, spec, threshold, level)
                                          .assign(**keys))  # fmt: skip
             parts["survival_logrank"].append(_logrank_row(data, threshold).assign(**keys))
@@ -422,28 +461,62 @@ def training_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _relative_likelihoods(
+    table: pd.DataFrame, strata: Sequence[str], events: str, n: str, level: float
+) -> pd.DataFrame:
+    """Relative likelihood of ``events`` out of ``n`` of each row of ``table`` with a
+    ``reference_group`` (not ``""``) against the row of that group in its stratum (the ``strata``
+    columns), indexed as those rows: :func:`toolkit.stats.sweep.count_relative_likelihoods`, so
+    each equals :func:`toolkit.stats.comparisons.relative_likelihood` on the stratum's rows with
+    the reference a declared group (a stratum without a row of it: 0 of 0, "has no answers")."""
+    compared = table[table["reference_group"] != ""]
+    stratum = compared.groupby(list(strata), sort=False).ngroup().to_numpy()
+    labels = compared["reference_group"].to_numpy(dtype=object)
+    own = np.flatnonzero(compared["group"].to_numpy(dtype=object) == labels)
+    reference_at = np.full(int(stratum.max(initial=-1)) + 1, -1)
+    reference_at[stratum[own]] = own
+    absent = np.flatnonzero(reference_at < 0)
+    reference_at[absent] = len(compared) + np.arange(len(absent))
+    first = np.unique(stratum, return_index=True)[1]
+    found = count_relative_likelihoods(
+        np.concatenate([compared[events].to_numpy(dtype=float), np.zeros(len(absent))]),
+        np.concatenate([compared[n].to_numpy(dtype=np.int64), np.zeros(len(absent), np.int64)]),
+        reference_at[np.concatenate([stratum, absent])],
+        np.concatenate([labels, labels[first][absent]]),
+        level=level,
+    )
+    return found.iloc[: len(compared)].set_axis(compared.index)
+
+
 def trainee_table(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
 ) -> pd.DataFrame:
-    """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`)."""
+    """``trainee_outcomes`` (unsuppressed, :data:`TRAINEE_COLUMNS`): per area, all trainees and
+    each of the area's ``spec.record_dimensions`` groupings, by cohort and group. Counts and
+    Wilson intervals of every area and grouping come from one
+    :func:`toolkit.stats.workforce.trainee_outcomes` call (:func:`_stacked`), the relative
+    likelihoods of attrition and conversion against each grouping's reference per cohort from
+    their counts (:func:`_relative_likelihoods`); rows by area, grouping, cohort and group."""
     if records.empty:
         return pd.DataFrame(columns=TRAINEE_COLUMNS)
-    parts = []
     trainees = training_frame(records)
     columns = [c for c in ["cohort", *TRAINING_FIELDS.values()] if c in trainees]
-    narrow, labelled = _narrow(trainees, columns, instrument, spec.record_dimensions)
-    for region, frame, dims in areas(narrow, spec.record_dimensions, spec):
-        parts.append(trainee_outcomes(frame[columns], level=level).assign(
-            group=ALL_TRAINEES, dimension="all", level="all", region=region))  # fmt: skip
-        for dim in dims:
-            reference = labelled[(dim.name, dim.level)][1]
-            data = _by_group(frame, columns, labelled[(dim.name, dim.level)])
-            data["_g"] = pd.Categorical(
-                data["_g"].astype(str), sorted({*data["_g"].astype(str), reference})
-            )
-            table = trainee_outcomes(data, group="_g", reference=reference, level=level)
-            parts.append(table.assign(dimension=dim.name, level=dim.level, region=region))
-    return pd.concat(parts, ignore_index=True).reindex(columns=TRAINEE_COLUMNS)
+    stacked, keys = _stacked(trainees, columns, instrument, spec.record_dimensions, spec,
+                             ALL_TRAINEES)  # fmt: skip
+    table, number = _unstacked(trainee_outcomes(stacked, group="_g", level=level), keys)
+    table = table.assign(_number=number).iloc[np.argsort(number, kind="stable")]
+    notes = pd.Series("", index=table.index)
+    for name, events in (("attrition", "withdrawals"), ("conversion", "registered_within_6m")):
+        rl = _relative_likelihoods(table, ["_number", "cohort"], events, "starters", level)
+        table[f"{name}_rl"] = rl["rel_likelihood"]
+        table[f"{name}_rl_ci_low"], table[f"{name}_rl_ci_high"] = rl["rl_ci_low"], rl["rl_ci_high"]
+        said = rl["note"] != ""
+        notes[rl.index[said]] = [
+            f"{note}; {name}: {text}" if note else f"{name}: {text}"
+            for note, text in zip(notes[rl.index[said]], rl["note"][said], strict=True)
+        ]
+    table["note"] = notes
+    return table.reset_index(drop=True).reindex(columns=TRAINEE_COLUMNS)
 
 
 _APPLICATION_COLUMNS = ["applicant", "year", "shortlisted", "appointed"]
@@ -463,84 +536,70 @@ def recruitment_frame(records: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _standard_dimensions(spec: OverTimeSpec) -> list[DimensionLevel]:
-    """The dimension level of each standard in ``spec.recruitment_standards``."""
-    return [DimensionLevel(name=STANDARD_GROUPS[code][0], level=STANDARD_GROUPS[code][1])
-            for code in spec.recruitment_standards]  # fmt: skip
-
-
-def _recruitment_rows(
-    frame: pd.DataFrame, labelled: Mapping[tuple[str, str], tuple[str, str]], spec: OverTimeSpec,
-    *, level: float,
-) -> pd.DataFrame:  # fmt: skip
-    """Appointment rates per year: all shortlisted, and each standard's groups with its RL
-    (``frame``, ``labelled``: :func:`_narrow` of the records by :func:`_standard_dimensions`)."""
-    shortlisted = frame[frame["shortlisted"] == 1]
-    totals = shortlisted.groupby("year")["appointed"].agg(shortlisted="size", appointed="sum")
-    totals = totals.reset_index()
-    totals["rate"] = totals["appointed"] / totals["shortlisted"]
-    totals["ci_low"], totals["ci_high"] = wilson_interval(totals["appointed"],
-                                                          totals["shortlisted"], level)  # fmt: skip
-    parts = [totals.assign(group=ALL_SHORTLISTED, dimension="all", level="all", standard="",
-                           ci_method="wilson")]  # fmt: skip
-    for code in spec.recruitment_standards:
-        name, lvl, roles = STANDARD_GROUPS[code]
-        data = _by_group(frame, _APPLICATION_COLUMNS, labelled[(name, lvl)])
-        # Both groups of the standard are declared levels, so a region or year without one
-        # of them gives a row with a note instead of an unknown-reference error.
-        data["_g"] = pd.Categorical(
-            data["_g"].astype(str), sorted({*data["_g"].astype(str), *roles.values()})
-        )
-        rates = appointment_from_shortlisting(data, group="_g", level=level)
-        rl = appointment_relative_likelihood(data, group="_g", preset_code=code, groups=roles,
-                                             level=level)  # fmt: skip
-        table = rates.drop(columns=["note"]).merge(
-            rl[["year", "group", "rel_likelihood", "rl_ci_low", "rl_ci_high", "wording", "note"]],
-            on=["year", "group"], how="left",
-        )  # fmt: skip
-        denominator = roles[{"WRES 2": "BME", "WDES 2": "Disabled"}[code]]
-        parts.append(table.assign(standard=code, dimension=name, level=lvl,
-                                  reference_group=denominator,
-                                  is_reference=table["group"] == denominator))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
-
-
 def recruitment_table(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, *, level: float
 ) -> pd.DataFrame:
     """``recruitment`` (unsuppressed, :data:`RECRUITMENT_COLUMNS`): appointment from
     shortlisting per year for England and each region, all shortlisted (rate with its Wilson
-    interval) and the groups of each standard in ``spec.recruitment_standards``."""
+    interval) and the groups of each standard in ``spec.recruitment_standards``, whose
+    numerator group's row has the standard's relative likelihood against its denominator group
+    (:func:`toolkit.stats.workforce.appointment_relative_likelihood`, from the counts of every
+    area and year at once, :func:`_relative_likelihoods`). Rates of every area and grouping come
+    from one :func:`toolkit.stats.workforce.appointment_from_shortlisting` call (:func:`_stack`);
+    rows by area, grouping (all, then the standards), year and group."""
     if records.empty:
         return pd.DataFrame(columns=RECRUITMENT_COLUMNS)
-    narrow, labelled = _narrow(recruitment_frame(records), _APPLICATION_COLUMNS, instrument,
-                               _standard_dimensions(spec))  # fmt: skip
-    parts = [_recruitment_rows(frame, labelled, spec, level=level).assign(region=region)
-             for region, frame, _ in areas(narrow, (), spec)]  # fmt: skip
-    table = pd.concat(parts, ignore_index=True)
-    table["note"] = table["note"].fillna("")
-    return table.reindex(columns=RECRUITMENT_COLUMNS)
+    standards = {code: STANDARD_GROUPS[code] for code in spec.recruitment_standards}
+    dims = [DimensionLevel(name=name, level=lvl) for name, lvl, _ in standards.values()]
+    narrow, labelled = _narrow(recruitment_frame(records), _APPLICATION_COLUMNS, instrument, dims)
+    groupings = []
+    for region, part, _ in areas(narrow, (), spec):
+        everyone = pd.Series(ALL_SHORTLISTED, index=part.index, dtype="string")
+        groupings.append(({"region": region, "standard": "", "dimension": "all", "level": "all",
+                           "reference_group": ""}, part, everyone))  # fmt: skip
+        for code, (name, lvl, roles) in standards.items():
+            keys = {"region": region, "standard": code, "dimension": name, "level": lvl,
+                    "reference_group": roles[preset(code).denominator]}  # fmt: skip
+            groupings.append((keys, part, part[labelled[(name, lvl)][0]]))
+    stacked, keys = _stack(groupings, _APPLICATION_COLUMNS)
+    rates = appointment_from_shortlisting(stacked, group="_g", level=level)
+    table, number = _unstacked(rates, keys)
+    table = table.assign(_number=number).iloc[np.argsort(number, kind="stable")]
+    rl = _relative_likelihoods(table, ["_number", "year"], "appointed", "shortlisted", level)
+    numerators = {code: roles[preset(code).numerator] for code, (_, _, roles) in standards.items()}
+    compared = table.loc[rl.index]
+    numerator = (compared["group"] == compared["standard"].map(numerators)).to_numpy()
+    rl = rl[numerator]
+    table[["rel_likelihood", "rl_ci_low", "rl_ci_high"]] = rl[["rel_likelihood", "rl_ci_low",
+                                                               "rl_ci_high"]]  # fmt: skip
+    table["wording"] = table["standard"].map({code: preset(code).wording for code in standards})
+    table["wording"] = table["wording"].where(table.index.isin(rl.index))
+    table["note"] = rl["note"].reindex(table.index).fillna("")
+    table["is_reference"] = (table["group"] == table["reference_group"]).astype(object)
+    everyone = table["standard"] == ""
+    table.loc[everyone, ["reference_group", "is_reference"]] = np.nan
+    return table.reset_index(drop=True).reindex(columns=RECRUITMENT_COLUMNS)
 
 
 def workforce_representation(
     records: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec, years: Sequence[int], *,
     level: float,
 ) -> pd.DataFrame:  # fmt: skip
-    """Staff in post on the last day of each year by region and ethnicity vs the benchmark."""
+    """Staff in post on the last day of each year by region and ethnicity vs the benchmark (the
+    years' staff in one :func:`toolkit.analysis.trends.representation_table` call)."""
     if records.empty or not years:
         return pd.DataFrame()
     frame = workforce_frame(records)
-    benchmark = read_benchmark(spec)
-    parts = []
+    in_post = []
     for year in years:
         _, end = year_period(year, spec.year_start_month)
-        in_post = frame[(frame["start_date"] <= end)
-                        & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
-        in_post = in_post.drop_duplicates("person")
-        labels = ethnic_groups(in_post, instrument, spec.representation_levels)
-        parts.append(representation_table("workforce", year, in_post["region"], labels, benchmark,
-                                          level, region_names(instrument)))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
+        staff = frame[(frame["start_date"] <= end)
+                      & (frame["end_date"].isna() | (frame["end_date"] >= end))]  # fmt: skip
+        in_post.append(staff.drop_duplicates("person").assign(_year=year))
+    staff = pd.concat(in_post, ignore_index=True)
+    labels = ethnic_groups(staff, instrument, spec.representation_levels)
+    return representation_table("workforce", staff["_year"], staff["region"], labels,
+                                read_benchmark(spec), level, region_names(instrument))  # fmt: skip
 
 
 def record_tables(

@@ -7,8 +7,9 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 * ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
   events, rate with its Wilson interval, and against the reference the gap in percentage points
   (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend_cells` on each
-  cell's sufficient statistics (per indicator x dimension: one grouped pass for England and, for a
-  regional dimension, one for all regions at once; then one call with every area a design).
+  cell's sufficient statistics (per survey x dimension level, every indicator's answers stacked:
+  one grouped pass for England and, for a regional dimension, one for all regions at once; then
+  one call with every indicator x area a design).
 * ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
   verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
   (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,7 @@ from toolkit.stats.proportions import proportions, wilson_interval
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.trends import (
     CELL_COLUMNS,
+    GapTrend,
     cell_statistics,
     gap_trend_cells,
     verdicts_with_multiplicity,
@@ -208,7 +211,8 @@ def _grouped_frame(
 ) -> tuple[pd.DataFrame, str]:
     """The responses with a group of ``dim`` (read once per survey and dimension level, for
     every indicator): ``region`` (code as text), ``cycle``, ``_g`` (the group as text) and
-    ``_w`` (the weight, 1 without); and the reference group."""
+    ``_w`` (the weight, 1 without); and the reference group. ``region`` and ``_g`` are
+    categorical over their sorted values, so that stacking and coding them moves integer codes."""
     labels, reference = _grouped(answers, instrument, dim)
     frame = pd.DataFrame(
         {
@@ -219,71 +223,142 @@ def _grouped_frame(
         }
     ).dropna(subset=["_g", "_w"])
     frame["_g"] = frame["_g"].astype(str)
-    return frame, reference
+    return frame.astype({"region": "category", "_g": "category"}), reference
 
 
-def _area_cells(
-    grouped: pd.DataFrame, flags: pd.Series, cycles: Sequence[int], weights: str | None, *,
-    regional: bool,
-) -> pd.DataFrame:  # fmt: skip
-    """Sufficient statistics per area x cycle x group of the comparable cycles, one design per
-    area (:func:`toolkit.stats.trends.cell_statistics`): England's (``region`` "England", every
-    response), then, if ``regional``, each region's (its code) in code order.
+@dataclass(frozen=True)
+class _Trended:
+    """An indicator ready to trend on one survey's harmonised answers.
 
-    ``grouped``: :func:`_grouped_frame`; ``flags``: the 0/1 outcome per response, NaN when not
-    answered.
+    Attributes:
+        rank: its position among the chosen indicators (the tables' order).
+        indicator: the indicator.
+        flags: 1.0 / 0.0 per response, NaN when not answered (:func:`event_flags`).
+        cycles, note: its comparable cycles and their note (:func:`comparable_cycles`).
     """
-    frame = grouped.assign(_y=flags)
-    frame = frame[frame["cycle"].isin(list(cycles))].dropna(subset=["_y"])
-    by_areas = [(), ("region",)] if regional else [()]
-    areas = [cell_statistics(frame, outcome="_y", group="_g", cycle="cycle",
+
+    rank: int
+    indicator: IndicatorSpec
+    flags: pd.Series
+    cycles: list[int]
+    note: str
+
+
+def _trended(
+    rank: int, indicator: IndicatorSpec, answers: pd.DataFrame, instrument: Instrument,
+    history: Sequence[Instrument] | None,
+) -> _Trended:  # fmt: skip
+    """:class:`_Trended` of ``indicator`` on ``answers`` (harmonised with ``history``)."""
+    cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
+    missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
+    flags = event_flags(answers[indicator.item], indicator.events, missing)
+    return _Trended(rank=rank, indicator=indicator, flags=flags, cycles=cycles, note=note)
+
+
+def _indicator_cells(
+    grouped: pd.DataFrame, trended: Sequence[_Trended], weights: str | None, *, regional: bool
+) -> pd.DataFrame:
+    """Sufficient statistics per indicator x area x cycle x group of each indicator's comparable
+    cycles, one design per indicator and area (:func:`toolkit.stats.trends.cell_statistics`):
+    the indicators' answered responses one below the other (one take of ``grouped``), then one
+    grouped pass for England (``region`` "England", every response) and, if ``regional``, one
+    for every region (its code).
+
+    ``grouped``: :func:`_grouped_frame`. Returns ``["indicator", "region", *CELL_COLUMNS]`` with
+    ``indicator`` = the rank; rows by indicator, then England and the regions in code order, then
+    cycle and group.
+    """
+    cycle = grouped["cycle"].to_numpy()
+    flags = [t.flags.reindex(grouped.index).to_numpy(dtype=float) for t in trended]
+    kept = [np.flatnonzero(np.isin(cycle, t.cycles) & ~np.isnan(y))
+            for t, y in zip(trended, flags, strict=True)]  # fmt: skip
+    stacked = grouped.iloc[np.concatenate(kept)].assign(
+        _y=np.concatenate([y[rows] for y, rows in zip(flags, kept, strict=True)]),
+        indicator=np.repeat([t.rank for t in trended], [len(rows) for rows in kept]),
+    )
+    by_areas = [("indicator",), ("indicator", "region")] if regional else [("indicator",)]
+    areas = [cell_statistics(stacked, outcome="_y", group="_g", cycle="cycle",
                              weights="_w" if weights else None, by=by) for by in by_areas]  # fmt: skip
     areas[0] = areas[0].assign(region=NATIONAL)
-    return pd.concat(areas, ignore_index=True)[["region", *CELL_COLUMNS]]
+    cells = pd.concat(areas, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
+    return cells.sort_values("indicator", kind="stable", ignore_index=True)
 
 
-def _spans(cells: pd.DataFrame) -> pd.Series:
-    """The cycles each area's trend spans ("first-last") by its ``region``."""
-    bounds = cells.groupby("region", sort=False)["cycle"].agg(["min", "max"])
-    return pd.Series([f"{lo}-{hi}" for lo, hi in zip(bounds["min"], bounds["max"], strict=True)],
-                     index=bounds.index)  # fmt: skip
+def _spans(cells: pd.DataFrame) -> dict[tuple[object, str], str]:
+    """The cycles each design's trend spans ("first-last") by (indicator, region)."""
+    bounds = cells.groupby(["indicator", "region"], sort=False)["cycle"].agg(["min", "max"])
+    return {key: f"{lo}-{hi}"
+            for key, lo, hi in zip(bounds.index, bounds["min"], bounds["max"], strict=True)}  # fmt: skip
 
 
 def _change_n(change: pd.DataFrame, cells: pd.DataFrame, reference: str) -> list[int]:
-    """The smallest of the four cells (group and reference, both cycles, in the row's region)
-    behind each change row (0 when one is missing)."""
-    n_cells = dict(zip(zip(cells["region"], cells["cycle"], cells["group"], strict=True),
-                       cells["n"], strict=True))  # fmt: skip
-    return [min(n_cells.get((a, c, g), 0), n_cells.get((a, p, g), 0),
-                n_cells.get((a, c, reference), 0), n_cells.get((a, p, reference), 0))
-            for a, c, p, g in change[["region", "cycle", "previous_cycle", "group"]].to_numpy()]  # fmt: skip
+    """The smallest of the four cells (group and reference, both cycles, in the row's indicator
+    and region) behind each change row (0 when one is missing)."""
+    where = ["indicator", "region", "cycle", "group"]
+    n_cells = dict(zip(zip(*(cells[c] for c in where), strict=True), cells["n"], strict=True))
+    return [min(n_cells.get((i, a, c, g), 0), n_cells.get((i, a, p, g), 0),
+                n_cells.get((i, a, c, reference), 0), n_cells.get((i, a, p, reference), 0))
+            for i, a, c, p, g in
+            change[["indicator", "region", "cycle", "previous_cycle", "group"]].to_numpy()]  # fmt: skip
 
 
-def _stack(pieces: list[tuple[dict[str, object], pd.DataFrame]]) -> pd.DataFrame:
-    """The frames one below the other, each with its keys as constant columns."""
-    frames = [frame for _, frame in pieces]
+def _trend_block(
+    trended: Sequence[_Trended], dim: DimensionLevel, dim_rank: int, reference: str,
+    cells: pd.DataFrame, trend: GapTrend,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """One survey x dimension level's rows of the trend tables from its cells and
+    :func:`toolkit.stats.trends.gap_trend_cells` fit (``indicator`` = rank in both):
+    ``cells`` (counts of ``trend_gaps``), ``per_cycle`` (its comparisons), ``verdict``
+    (``trend_interactions`` before multiplicity, ``dimension_level`` for the level) and
+    ``change``; each row with its keys, ``_rank`` and ``_dim`` (the indicator's and the
+    dimension level's positions, the tables' order)."""
+    by_rank = {t.rank: t for t in trended}
+    survey = trended[0].indicator.survey
+
+    def keyed(table: pd.DataFrame, level_col: str = "level") -> pd.DataFrame:
+        ranks = table["indicator"].to_numpy()
+        return table.assign(survey=survey, dimension=dim.name, **{level_col: dim.level},
+                            indicator=[by_rank[r].indicator.name for r in ranks],
+                            comparability=[by_rank[r].note for r in ranks], _rank=ranks,
+                            _dim=dim_rank)  # fmt: skip
+
+    spans = _spans(cells)
+    verdict = trend.verdict.assign(
+        cycles=[spans[key] for key in zip(trend.verdict["indicator"], trend.verdict["region"],
+                                           strict=True)],
+        model=trend.interaction["model"].to_numpy(),
+        note=trend.interaction["note"].to_numpy(),
+    )  # fmt: skip
+    change = trend.change.assign(reference_group=reference,
+                                 n=_change_n(trend.change, cells, reference))  # fmt: skip
+    return {
+        "cells": keyed(cells.assign(reference_group=reference)),
+        "per_cycle": keyed(trend.per_cycle),
+        "verdict": keyed(verdict, level_col="dimension_level"),
+        "change": keyed(change).drop(columns=["comparability"]),
+    }
+
+
+def _ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The blocks' rows one below the other, by indicator, then dimension level (each block's
+    rows in their order)."""
     table = pd.concat(frames, ignore_index=True)
-    lengths = [len(frame) for frame in frames]
-    for key in pieces[0][0]:
-        values = np.empty(len(pieces), dtype=object)
-        values[:] = [keys[key] for keys, _ in pieces]
-        table[key] = np.repeat(values, lengths)
-    return table
+    table = table.sort_values(["_rank", "_dim"], kind="stable", ignore_index=True)
+    return table.drop(columns=["_rank", "_dim"])
 
 
-def _gap_table(
-    cells: list[tuple[dict[str, object], pd.DataFrame]],
-    per_cycle: list[tuple[dict[str, object], pd.DataFrame]],
-    level: float,
-) -> pd.DataFrame:
+def _gap_table(cells: pd.DataFrame, per_cycle: pd.DataFrame, level: float) -> pd.DataFrame:
     """``trend_gaps``: every cell's n, events, rate and Wilson interval, with its comparison
-    against the reference (none for the reference's own rows)."""
-    counts = _stack(cells)[[*TREND_KEYS, "cycle", "group", "n", "events", "reference_group",
-                            "comparability"]]  # fmt: skip
+    against the reference (none for the reference's own rows); ``cells`` and ``per_cycle``
+    as :func:`_trend_block`'s, ``cells`` ordered."""
+    counts = cells[[*TREND_KEYS, "cycle", "group", "n", "events", "reference_group",
+                    "comparability"]].copy()  # fmt: skip
     counts["estimate"] = counts["events"] / counts["n"]
     counts["ci_low"], counts["ci_high"] = wilson_interval(counts["events"], counts["n"], level)
     counts["is_reference"] = counts["group"] == counts["reference_group"]
-    comparison = _stack(per_cycle).drop(columns=["n", "events", "estimate", "reference_group"])
+    comparison = per_cycle.drop(
+        columns=["n", "events", "estimate", "reference_group", "comparability", "_rank", "_dim"]
+    )
     gaps = counts.merge(comparison, on=[*TREND_KEYS, "cycle", "group"], how="left")
     gaps["note"] = gaps["note"].fillna("")
     return gaps
@@ -326,63 +401,45 @@ def trend_tables(
     entry, and for each region (its code) by those also in ``spec.regional_dimensions``. An
     indicator is never trended by a dimension it is not compared by (WDES 8: disability).
     Verdicts are adjusted for multiplicity within ``spec.multiplicity_family`` (by default
-    survey x region x dimension x level).
+    survey x region x dimension x level). Per survey and dimension level, every indicator's
+    cells come from one grouped pass and are fitted in one
+    :func:`toolkit.stats.trends.gap_trend_cells` call (each indicator and area its own design);
+    rows are by indicator, then dimension level, then area.
     """
-    parts: dict[str, list[tuple[dict[str, object], pd.DataFrame]]] = {
-        "cells": [], "per_cycle": [], "verdict": [], "interaction": [], "change": []}  # fmt: skip
     chosen = [i for i in indicators if spec.indicators is None or i.name in spec.indicators]
-    surveys: dict[str, pd.DataFrame] = {}  # each survey's harmonised answers, once
-    grouped: dict[tuple[str, str, str], tuple[pd.DataFrame, str]] = {}  # survey x dimension level
-    for indicator in chosen:
+    by_survey: dict[str, list[tuple[int, IndicatorSpec]]] = {}
+    for rank, indicator in enumerate(chosen):
         answers = responses.get(indicator.survey)
-        if answers is None or answers.empty or indicator.item not in answers:
-            continue
-        history = (versions or {}).get(indicator.survey)
-        if indicator.survey not in surveys:
-            surveys[indicator.survey] = harmonised(answers, history)
-        answers = surveys[indicator.survey]
-        cycles, note = comparable_cycles(history, indicator.item, answers["cycle"].unique())
-        instrument = instruments[indicator.survey]
-        missing = [c.code for c in instrument.choices(indicator.item) if c.missing]
-        flags = event_flags(answers[indicator.item], indicator.events, missing)
-        for dim in (d for d in spec.trend_dimensions if indicator.compared_by(d.name)):
-            key = (indicator.survey, dim.name, dim.level)
-            if key not in grouped:
-                grouped[key] = _grouped_frame(answers, instrument, dim, spec.weights)
-            frame, reference = grouped[key]
-            areas = _area_cells(frame, flags, cycles, spec.weights,
-                                regional=dim in spec.regional_dimensions)  # fmt: skip
-            if areas.empty:
+        if answers is not None and not answers.empty and indicator.item in answers:
+            by_survey.setdefault(indicator.survey, []).append((rank, indicator))
+    blocks = []
+    for survey, ranked in by_survey.items():
+        history = (versions or {}).get(survey)
+        answers = harmonised(responses[survey], history)
+        instrument = instruments[survey]
+        trended = [_trended(rank, indicator, answers, instrument, history)
+                   for rank, indicator in ranked]  # fmt: skip
+        for dim_rank, dim in enumerate(spec.trend_dimensions):
+            compared = [t for t in trended if t.indicator.compared_by(dim.name)]
+            if not compared:
                 continue
-            keys = {"survey": indicator.survey, "indicator": indicator.name,
-                    "dimension": dim.name, "level": dim.level}  # fmt: skip
-            trend = gap_trend_cells(areas, reference=reference, weighted=spec.weights is not None,
-                                    level=level, min_n=min_n, by=("region",))  # fmt: skip
-            parts["cells"].append(
-                ({**keys, "reference_group": reference, "comparability": note}, areas)
-            )
-            parts["per_cycle"].append((keys, trend.per_cycle))
-            verdict_keys = {k: v for k, v in keys.items() if k != "level"}
-            verdict = trend.verdict.assign(cycles=trend.verdict["region"].map(_spans(areas)))
-            parts["verdict"].append(
-                ({**verdict_keys, "dimension_level": dim.level, "comparability": note}, verdict)
-            )
-            parts["interaction"].append((keys, trend.interaction[["model", "note"]]))
-            change = trend.change.assign(reference_group=reference,
-                                         n=_change_n(trend.change, areas, reference))  # fmt: skip
-            parts["change"].append((keys, change))
+            frame, reference = _grouped_frame(answers, instrument, dim, spec.weights)
+            cells = _indicator_cells(frame, compared, spec.weights,
+                                     regional=dim in spec.regional_dimensions)  # fmt: skip
+            if cells.empty:
+                continue
+            trend = gap_trend_cells(cells, reference=reference, weighted=spec.weights is not None,
+                                    level=level, min_n=min_n, by=("indicator", "region"))  # fmt: skip
+            blocks.append(_trend_block(compared, dim, dim_rank, reference, cells, trend))
     columns = {"trend_gaps": TREND_GAP_COLUMNS, "trend_interactions": TREND_INTERACTION_COLUMNS,
                "trend_changes": TREND_CHANGE_COLUMNS}  # fmt: skip
-    if not parts["cells"]:
+    if not blocks:
         return {name: pd.DataFrame(columns=cols) for name, cols in columns.items()}
-    verdicts = _stack(parts["verdict"])
-    interactions = _stack(parts["interaction"])
-    verdicts["model"] = interactions["model"].to_numpy()
-    verdicts["note"] = interactions["note"].to_numpy()
+    per_cycle = pd.concat([b["per_cycle"] for b in blocks], ignore_index=True)
     tables = {
-        "trend_gaps": _gap_table(parts["cells"], parts["per_cycle"], level),
-        "trend_interactions": verdicts,
-        "trend_changes": _stack(parts["change"]),
+        "trend_gaps": _gap_table(_ordered([b["cells"] for b in blocks]), per_cycle, level),
+        "trend_interactions": _ordered([b["verdict"] for b in blocks]),
+        "trend_changes": _ordered([b["change"] for b in blocks]),
     }
     verdicts = tables["trend_interactions"]
     if not verdicts.empty:
@@ -488,38 +545,46 @@ def intention_to_leave(
 
     England by every ``spec.trend_dimensions`` entry, each region (its code) by those in
     ``spec.regional_dimensions``. ``unit`` says what ``estimate`` is: a proportion (0-1) or a
-    mean score on the NHS 0-10 scale.
+    mean score on the NHS 0-10 scale. Every dimension level's areas are stacked, each cycle x
+    dimension level x area its own key, so that each measure takes one call per kind
+    (:func:`_leaving_rows`); rows by cycle, dimension level, measure, then area and group.
     """
     answers = responses.get(spec.retention_survey)
     if answers is None or answers.empty:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
-    cycles = answers["cycle"].astype(int).astype(str)
+    area = {
+        "region": answers["region"].astype(str),
+        "_cycle": answers["cycle"].astype(int).astype(str),
+    }
+    pieces = []
+    for rank, dim in enumerate(spec.trend_dimensions):
+        data = measures.assign(_g=_grouped(answers, instrument, dim)[0], **area)
+        pieces += [frame.assign(region=frame["_cycle"] + _KEY + f"{rank:04d}" + _KEY + name)
+                   for name, frame in _areas(data, regional=dim in spec.regional_dimensions)]  # fmt: skip
+    if not pieces:
+        return pd.DataFrame(columns=LEAVING_COLUMNS)
+    stacked = pd.concat(pieces, ignore_index=True)
+    dims = spec.trend_dimensions
     parts = []
-    for dim in spec.trend_dimensions:
-        labels, _ = _grouped(answers, instrument, dim)
-        data = measures.assign(_g=labels, region=answers["region"].astype(str), _cycle=cycles)
-        stacked = pd.concat([frame.assign(region=frame["_cycle"] + _KEY + name) for name, frame
-                             in _areas(data, regional=dim in spec.regional_dimensions)],
-                            ignore_index=True)  # fmt: skip
-        for measure in measures.columns:
-            table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
-            if table.empty:
-                continue
-            area = table["region"].str.split(_KEY, n=1, expand=True)
-            table = table.assign(survey=spec.retention_survey, cycle=area[0].astype(int),
-                                 region=area[1])  # fmt: skip
-            grouped = table["dimension"].isna()
-            table.loc[grouped, ["dimension", "level"]] = [dim.name, dim.level]
-            parts.append(table)
+    for position, measure in enumerate(measures.columns):
+        table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
+        if table.empty:
+            continue
+        keys = table["region"].str.split(_KEY, n=2, expand=True)
+        rank = keys[1].astype(int).to_numpy()
+        table = table.assign(survey=spec.retention_survey, cycle=keys[0].astype(int),
+                             region=keys[2], _dim=rank, _measure=position)  # fmt: skip
+        grouped = table["dimension"].isna().to_numpy()
+        table.loc[grouped, "dimension"] = [dims[r].name for r in rank[grouped]]
+        table.loc[grouped, "level"] = [dims[r].level for r in rank[grouped]]
+        parts.append(table)
     if not parts:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
-    table = (
-        pd.concat(parts, ignore_index=True)
-        .sort_values("cycle", kind="stable")
-        .drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
-    )
+    table = pd.concat(parts, ignore_index=True)
+    table = table.iloc[np.lexsort((table["_measure"], table["_dim"], table["cycle"]))]
+    table = table.drop_duplicates(["cycle", "region", "indicator", "dimension", "level", "group"])
     if "events" not in table:
         table["events"] = np.nan
     table["unit"] = np.where(table["measure"] == MEAN_SCORE, SCORE_UNIT, PROPORTION_UNIT)
@@ -535,17 +600,20 @@ def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:
 
 
 def representation_table(
-    source: str, cycle: int, regions: pd.Series, labels: Mapping[str, pd.Series],
+    source: str, cycle: int | pd.Series, regions: pd.Series, labels: Mapping[str, pd.Series],
     benchmark: pd.DataFrame, level: float, names: Mapping[str, str],
 ) -> pd.DataFrame:  # fmt: skip
-    """Representation ratios per region for each ethnicity level, with an ``All who stated`` row.
+    """Representation ratios per cycle and region for each ethnicity level, with an ``All who
+    stated`` row; rows by cycle, level, then region and group (totals after the groups).
 
     The benchmark is keyed by region name; the table's ``region`` holds the store's region
-    codes, as every other bundle table does.
+    codes, as every other bundle table does. Every cycle x region is its own key in one
+    :func:`toolkit.stats.representation.representation_ratio` call per level (the benchmark's
+    rows repeated for each cycle), so its numbers are those of a call per cycle.
 
     Args:
         source: e.g. "respondents: culture" or "workforce".
-        cycle: the cycle or year.
+        cycle: the cycle or year, or each person's.
         regions: NHS England region code per person.
         labels: level -> ethnicity group per person (NA = not stated), categorical over every
             group of the level (:func:`ethnic_groups`): a group nobody in a region is in is a
@@ -555,26 +623,38 @@ def representation_table(
         names: region code -> region name (the benchmark's key).
     """
     codes = {name: code for code, name in names.items()}
+    cycles = cycle.astype(int) if isinstance(cycle, pd.Series) else pd.Series(cycle, regions.index)
+    region_name = regions.astype("string").map(lambda code: names.get(code, code))
+    keys = cycles.astype(str) + _KEY + region_name
+    keyed_benchmark = pd.concat(
+        [benchmark.assign(region=f"{c}{_KEY}" + benchmark["region"].astype(str))
+         for c in sorted(cycles.unique())],
+        ignore_index=True,
+    )  # fmt: skip
     parts = []
-    for lvl, groups in labels.items():
-        region_name = regions.astype("string").map(lambda code: names.get(code, code))
-        known = pd.DataFrame({"region": region_name, "group": groups}).dropna()
+    for position, (lvl, groups) in enumerate(labels.items()):
+        known = pd.DataFrame({"region": keys, "group": groups}).dropna()
         if known.empty:
             continue
         counts = known.groupby(["region", "group"], observed=False).size().rename("n")
         counts = counts.reset_index().astype({"group": "string"})
-        bench = benchmark[benchmark["level"] == lvl] if "level" in benchmark else benchmark
+        bench = (keyed_benchmark[keyed_benchmark["level"] == lvl] if "level" in keyed_benchmark
+                 else keyed_benchmark)  # fmt: skip
         ratios = representation_ratio(counts, benchmark=bench, level=level)
         totals = counts.groupby("region")["n"].sum().reset_index().assign(group=ALL_STATED)
-        parts.append(pd.concat([ratios, totals], ignore_index=True).assign(level=lvl))
+        parts += [ratios.assign(level=lvl, _level=position, _total=False),
+                  totals.assign(level=lvl, _level=position, _total=True)]  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     table = pd.concat(parts, ignore_index=True)
-    table = table.assign(source=source, cycle=cycle, dimension="ethnicity")
+    split = table["region"].str.split(_KEY, n=1, expand=True)
+    table = table.assign(source=source, cycle=split[0].astype(int).to_numpy(),
+                         region=split[1].astype("string"), dimension="ethnicity")  # fmt: skip
+    table = table.iloc[np.lexsort((table["_total"], table["_level"], table["cycle"]))]
     table["region"] = table["region"].map(lambda name: codes.get(name, name))
     table["n"] = pd.to_numeric(table["n"]).astype("Int64")
     table["note"] = table["note"].fillna("")
-    return table.reindex(columns=REPRESENTATION_COLUMNS)
+    return table.reindex(columns=REPRESENTATION_COLUMNS).reset_index(drop=True)
 
 
 def ethnic_groups(
@@ -612,10 +692,10 @@ def respondent_representation(
         if answers.empty:
             continue
         instrument = instruments[survey]
-        for cycle, rows in answers.groupby("cycle", sort=True):
-            labels = ethnic_groups(rows, instrument, spec.representation_levels)
-            parts.append(representation_table(f"respondents: {survey}", int(cycle), rows["region"],
-                                              labels, benchmark, level, region_names(instrument)))  # fmt: skip
+        labels = ethnic_groups(answers, instrument, spec.representation_levels)
+        parts.append(representation_table(f"respondents: {survey}", answers["cycle"],
+                                          answers["region"], labels, benchmark, level,
+                                          region_names(instrument)))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=REPRESENTATION_COLUMNS)
     return pd.concat(parts, ignore_index=True)

@@ -80,6 +80,7 @@ from toolkit.stats.design import (
     Design,
     DomainMeans,
     Domains,
+    count_means,
     covariance_with,
     domain_means,
     make_design,
@@ -1013,3 +1014,38 @@ def comparison_sweep(
     narrow = [*outcomes, *(c for c in design_columns.values() if c is not None)]
     frame = data[list(dict.fromkeys(narrow))].copy() if association and design.weighted else None
     return _table(_SweepData(tuple(outcomes), slices, frame), layouts, estimates, settings)
+
+
+def count_relative_likelihoods(
+    events: np.ndarray,
+    n: np.ndarray,
+    reference_index: np.ndarray,
+    reference: Sequence[str],
+    *,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Unweighted relative likelihoods of many groups from their counts, each group against the
+    reference of its own stratum (e.g. a cohort or year of one area and grouping), all at once.
+
+    Inputs: per entry, ``events`` of ``n`` (a listed group with no rows is 0 of 0),
+    ``reference_index`` the entry of its stratum's reference group (-1 when the stratum lists
+    none; the reference's own entry points at itself) and ``reference`` that group's label.
+    Output: per entry ``rel_likelihood, rl_ci_low, rl_ci_high, p_value, note``, the numbers
+    and note :func:`~toolkit.stats.comparisons.relative_likelihood` gives the group in a call on
+    its stratum's rows (Katz log interval; RL 1 and no interval for the reference).
+    """
+    size = len(n)
+    comparisons = _SliceComparisons(
+        count_means(np.asarray(events, dtype=float), np.asarray(n)),
+        make_design(pd.DataFrame(index=range(size))),
+        np.full(size, np.nan),
+        np.asarray(reference_index, dtype=np.int64),
+    )
+    settings = _Settings(
+        comparisons.design, {}, resolve_ci_method(None, False), level, FOUR_FIFTHS_BAND, False, 0, 0
+    )
+    quoted = np.asarray([repr(label) for label in reference], dtype=object)
+    is_reference = comparisons.reference_index == np.arange(size)
+    columns, rl_notes, _ = _comparison_columns(comparisons, is_reference, quoted, settings)
+    names = ("rel_likelihood", "rl_ci_low", "rl_ci_high", "p_value")
+    return pd.DataFrame({**{name: columns[name] for name in names}, "note": rl_notes})

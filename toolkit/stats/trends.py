@@ -33,6 +33,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from statsmodels.tools.tools import pinv_extended
 
 from toolkit.errors import PtwError
 from toolkit.stats import methods
@@ -246,7 +247,8 @@ def cell_statistics(
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass (the keys
-    factorized to integer codes, one combined code per cell; rows with a missing key are left out).
+    factorized to integer codes, one combined code per cell; rows with a missing key are left out;
+    without weights every sum is a count, added by ``numpy.bincount``).
 
     Args:
         frame: one row per response, complete in every column used, ``outcome`` 0/1.
@@ -266,13 +268,23 @@ def cell_statistics(
     shape = [len(lv) for lv in levels]
     cell = np.ravel_multi_index([c[complete] for c in codes], shape)
     y = frame[outcome].to_numpy(dtype=float)[complete]
-    w = frame[weights].to_numpy(dtype=float)[complete] if weights else np.ones(len(cell))
-    sums = (
-        pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
-                      "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
-        .groupby(cell, sort=True)
-        .sum()
-    )  # fmt: skip
+    if weights:
+        w = frame[weights].to_numpy(dtype=float)[complete]
+        sums = (
+            pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
+                          "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
+            .groupby(cell, sort=True)
+            .sum()
+        )  # fmt: skip
+    else:
+        # every sum is a count (w = 1): bincount adds whole numbers exactly
+        counts = np.bincount(cell)
+        found_cells = np.flatnonzero(counts)
+        events = np.bincount(cell, weights=y)[found_cells]
+        total = counts[found_cells].astype(float)
+        sums = pd.DataFrame({"n": counts[found_cells], "events": events, "sum_w": total,
+                             "sum_wy": events, "sum_w2": total, "sum_w2y": events},
+                            index=found_cells)  # fmt: skip
     found = sums.index.to_numpy()
     positions = np.unravel_index(found, shape)
     _, design_cycle = np.unique(found // shape[-1], return_inverse=True)
@@ -492,12 +504,24 @@ def _design(
 
 @dataclass(frozen=True)
 class _Fit:
-    """Coefficients, standard errors, test distribution degrees of freedom and a problem note."""
+    """Coefficients and standard errors by model term, test distribution degrees of freedom and
+    a problem note."""
 
-    params: pd.Series
-    se: pd.Series
+    params: dict[str, float]
+    se: dict[str, float]
     df_resid: float
     note: str
+
+
+def _named(names: Sequence[str], values: Sequence[float]) -> dict[str, float]:
+    """Model term -> value."""
+    return dict(zip(names, values, strict=True))
+
+
+def _failed(names: Sequence[str], note: str) -> _Fit:
+    """A fit that could not be made: NaN for every term, with why."""
+    nan = dict.fromkeys(names, np.nan)
+    return _Fit(nan, nan, np.nan, note)
 
 
 def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool) -> _Fit:
@@ -507,7 +531,7 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     V = A^-1 [m/(m-1) sum (U_i - mean U)(U_i - mean U)'] A^-1, df = m - p (R svyglm, ids = ~1).
     Separation or non-convergence gives NaN coefficients and a note.
     """
-    nan = pd.Series(np.nan, index=x.columns)
+    names = list(x.columns)
     if not weighted:
         return _fit_cells(y, x)
     with warnings.catch_warnings(record=True) as caught:
@@ -516,11 +540,11 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
         try:
             result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return _Fit(nan, nan, np.nan, f"model failed: {error}")
+            return _failed(names, f"model failed: {error}")
     if any(issubclass(c.category, PerfectSeparationWarning) for c in caught):
-        return _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+        return _failed(names, "perfect separation: a group has all or no events")
     if not result.converged:
-        return _Fit(nan, nan, np.nan, "model did not converge")
+        return _failed(names, "model did not converge")
     xm, mu = x.to_numpy(), result.mu
     bread = np.linalg.inv(xm.T @ (xm * (w * mu * (1 - mu))[:, None]))
     scores = xm * (w * (y - mu))[:, None]
@@ -529,7 +553,10 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
     meat = m / (m - 1) * centred.T @ centred
     cov = bread @ meat @ bread
     return _Fit(
-        result.params, pd.Series(np.sqrt(np.diag(cov)), index=x.columns), float(m - x.shape[1]), ""
+        _named(names, result.params),
+        _named(names, np.sqrt(np.diag(cov))),
+        float(m - len(names)),
+        "",
     )
 
 
@@ -556,32 +583,92 @@ def _separated(result: object) -> bool:
     return bool((mu < 1e-8).any() or (mu > 1 - 1e-8).any() or (np.abs(result.params) > 15).any())
 
 
-def _glm_cells(
-    endog: np.ndarray, design: np.ndarray, names: list[str], **weights: np.ndarray
-) -> tuple[object, _Fit | None]:
-    """statsmodels binomial GLM on cells (tol 1e-12), its harmless cell-level warnings silenced.
+@dataclass(frozen=True)
+class _IrlsFit:
+    """What the cell fits read of a binomial GLM: coefficients, model-based standard errors,
+    fitted probabilities (at the coefficients) and whether IRLS converged."""
 
-    Returns the result, and the failed :class:`_Fit` when the model failed, separated or did
+    params: np.ndarray
+    bse: np.ndarray
+    mu: np.ndarray
+    converged: bool
+
+
+_IRLS_TOL = 1e-12
+"""Convergence: successive deviances within this (absolute)."""
+_IRLS_MAXITER = 100
+_FIRST_DEVIANCE_NAN = (
+    "The first guess on the deviance function returned a nan.  This could be a boundary "
+    " problem and should be reported."
+)
+_NOT_FINITE = "NaN, inf or invalid value detected in {0}, estimation infeasible."
+"""statsmodels' messages for a model that cannot be fitted (they end up in the table's note)."""
+
+
+def _irls_binomial(endog: np.ndarray, exog: np.ndarray, var_weights: np.ndarray) -> _IrlsFit:
+    """statsmodels' ``GLM(endog, exog, family=Binomial(), var_weights=...).fit(tol=1e-12,
+    maxiter=100)`` (IRLS, logit link) without building its model and results objects: the
+    same family functions, least squares and pseudo-inverse in the same order, so the same
+    numbers. ``endog``: (events, non-events) per row, or a 0-1 response with ``var_weights``.
+
+    From mu0 = the family's starting value, each step solves the weighted least squares of the
+    working response z = eta + (y - mu) g'(mu) on ``exog`` with weights w = n v / (g'(mu)^2
+    V(mu)) (``lstsq``) until the deviance changes by at most :data:`_IRLS_TOL`; the reported
+    coefficients are those of the last step's weighted least squares by pseudo-inverse P, with
+    covariance P P' (the binomial scale is 1).
+    """
+    family = sm.families.Binomial()
+    freq_weights = np.ones(endog.shape[0])
+    y, n_trials = family.initialize(endog, freq_weights)
+    iweights = np.asarray(freq_weights * var_weights)
+    mu = family.starting_mu(y)
+    lin_pred = family.predict(mu)
+    deviances = [family.deviance(y, mu, var_weights, freq_weights, 1.0)]
+    if np.isnan(deviances[0]):
+        raise ValueError(_FIRST_DEVIANCE_NAN)
+    converged = False
+    for _ in range(_IRLS_MAXITER):
+        weights = iweights * n_trials * family.weights(mu)
+        working = lin_pred + family.link.deriv(mu) * (y - mu)
+        half = np.sqrt(weights)
+        for name, values in (("weights", half), ("endog", working)):
+            if not np.all(np.isfinite(values)):
+                raise ValueError(_NOT_FINITE.format(name))
+        params = np.linalg.lstsq(half[:, None] * exog, half * working, rcond=-1)[0]
+        lin_pred = np.dot(exog, params)
+        mu = family.fitted(lin_pred)
+        deviances.append(family.deviance(y, mu, var_weights, freq_weights, 1.0))
+        if np.allclose(deviances[-2], deviances[-1], atol=_IRLS_TOL, rtol=0.0):
+            converged = True
+            break
+    pinv, _ = pinv_extended(np.sqrt(weights)[:, None] * exog)
+    params = pinv.dot(working * np.sqrt(weights))
+    covariance = np.dot(pinv, np.transpose(pinv))
+    mu = family.fitted(np.dot(exog, params))
+    return _IrlsFit(params, np.sqrt(np.diag(covariance)), mu, converged)
+
+
+def _glm_cells(
+    endog: np.ndarray, design: np.ndarray, names: list[str], var_weights: np.ndarray | None = None
+) -> tuple[_IrlsFit | None, _Fit | None]:
+    """Binomial GLM on cells (:func:`_irls_binomial`).
+
+    Returns the fit, and the failed :class:`_Fit` when the model failed, separated or did
     not converge (else None).
     """
-    nan = pd.Series(np.nan, index=names)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        # A saturated cell fit has no residual df; statsmodels then divides by zero while
-        # computing a Pearson scale the binomial family never uses (its scale is fixed at 1).
-        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
+    # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
+    # published numbers came from (the IRLS stopping point is sensitive to the last bit).
+    exog = np.asfortranarray(design)
+    weights = np.ones(exog.shape[0]) if var_weights is None else np.asarray(var_weights, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
         try:
-            # Column-major, as a DataFrame's values: BLAS rounds the same way as the fits the
-            # published numbers came from (the IRLS stopping point is sensitive to the last bit).
-            exog = np.asfortranarray(design)
-            model = sm.GLM(endog, exog, family=sm.families.Binomial(), **weights)
-            result = model.fit(tol=1e-12, maxiter=100)
+            result = _irls_binomial(endog, exog, weights)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return None, _Fit(nan, nan, np.nan, f"model failed: {error}")
+            return None, _failed(names, f"model failed: {error}")
     if _separated(result):
-        return result, _Fit(nan, nan, np.nan, "perfect separation: a group has all or no events")
+        return result, _failed(names, "perfect separation: a group has all or no events")
     if not result.converged:
-        return result, _Fit(nan, nan, np.nan, "model did not converge")
+        return result, _failed(names, "model did not converge")
     return result, None
 
 
@@ -595,8 +682,7 @@ def _fit_binomial_cells(
     result, failed = _glm_cells(np.column_stack([events, counts - events]), design, names)
     if failed is not None:
         return failed
-    return _Fit(pd.Series(result.params, index=names), pd.Series(result.bse, index=names),
-                np.inf, "")  # fmt: skip
+    return _Fit(_named(names, result.params), _named(names, result.bse), np.inf, "")
 
 
 def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: list[str]) -> _Fit:
@@ -622,8 +708,8 @@ def _fit_weighted_cells(sums: dict[str, np.ndarray], design: np.ndarray, names: 
     m = float(sums["n"].sum())
     meat = m / (m - 1) * (design.T @ (design * squares[:, None]) - np.outer(total, total) / m)
     cov = bread @ meat @ bread
-    return _Fit(pd.Series(result.params, index=names),
-                pd.Series(np.sqrt(np.diag(cov)), index=names), m - design.shape[1], "")  # fmt: skip
+    return _Fit(_named(names, result.params), _named(names, np.sqrt(np.diag(cov))),
+                m - design.shape[1], "")  # fmt: skip
 
 
 def _cell_design(
@@ -657,8 +743,7 @@ def _cell_model_fit(
     rates = np.bincount(inverse, sums["events"]) / np.bincount(inverse, sums["n"])
     problem = _unfittable(reference, list(labels), rates, len(set(cycle_c)))
     if problem:
-        nan = pd.Series(np.nan, index=names)
-        return _Fit(nan, nan, np.nan, problem)
+        return _failed(names, problem)
     order = np.lexsort(matrix.T[::-1])
     matrix = matrix[order]
     sums = {name: v[order] for name, v in sums.items()}
@@ -686,7 +771,7 @@ def _interaction(design: _Design, fit: _Fit, reference: str, level: float) -> di
     (``estimate``), its ``se``, interval and two-sided p-value (normal, or t(df) for the sandwich
     fit), and the group's main effect (``main``)."""
     others = design.others(reference)
-    params, errors = dict(fit.params.items()), dict(fit.se.items())
+    params, errors = fit.params, fit.se
     estimate = np.array([params[f"group={grp}:cycle"] for grp in others], dtype=float)
     se = np.array([errors[f"group={grp}:cycle"] for grp in others], dtype=float)
     main = np.array([params.get(f"group={grp}", np.nan) for grp in others], dtype=float)
@@ -922,9 +1007,8 @@ def gap_trend(
     x = _design(frame, group, reference, others, cycle_c, covariates)
     rates = frame.groupby(group)[outcome].mean()
     problem = _unfittable(reference, list(rates.index), rates.to_numpy(), cycle_c.nunique())
-    nan = pd.Series(np.nan, index=x.columns)
     fit = (
-        _Fit(nan, nan, np.nan, problem)
+        _failed(list(x.columns), problem)
         if problem
         else _fit_logistic(
             frame[outcome].to_numpy(), x, frame["_w"].to_numpy(), weights is not None
