@@ -254,8 +254,8 @@ def heat_map(
     data["worse"] = np.clip(np.where(favourable, -log_rl, log_rl), -1.5, 1.5)
     data["text"] = data["rel_likelihood"].map(lambda value: f"{value:.1f}")
     data[y] = _ordered(data[y].map(lambda text: wrap(text, 40)), reverse=True)
-    width = _column_chars(data[y], columns=data[x].nunique())
-    label_size = _tile_text_size(_column_inches(data[y], columns=data[x].nunique()))
+    column = _column_inches(data[y], columns=data[x].nunique())
+    width, label_size = _chars_across(column), _tile_text_size(column)
     words = max((len(word) for label in data[x].astype(str) for word in label.split()), default=0)
     slanted = words > width  # a word wider than its column: slant the labels, never overprint
     data[x] = _ordered(data[x].astype(str) if slanted else data[x].map(lambda t: wrap(t, width)))
@@ -290,10 +290,9 @@ def _column_inches(row_labels: pd.Series, *, columns: int, width: float = 7.0) -
     return max(panel, 0.0) / max(columns, 1)
 
 
-def _column_chars(row_labels: pd.Series, *, columns: int, width: float = 7.0) -> int:
-    """How many axis-text characters fit across one column of such a heat map."""
-    inch = AXIS_PT * AXIS_CHAR_EM / 72
-    return max(1, int(_column_inches(row_labels, columns=columns, width=width) / inch))
+def _chars_across(inches: float) -> int:
+    """How many axis-text characters fit across ``inches`` (at least one)."""
+    return max(1, int(inches / (AXIS_PT * AXIS_CHAR_EM / 72)))
 
 
 def _tile_text_size(column_inches: float) -> float:
