@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
@@ -536,7 +537,7 @@ def _fit_logistic(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, weighted: bool)
         return _fit_cells(y, x)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = sm.GLM(y, x, family=sm.families.Binomial(), var_weights=w)
+        model = GLM(y, x, family=Binomial(), var_weights=w)
         try:
             result = model.fit(tol=1e-12, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
@@ -617,7 +618,7 @@ def _irls_binomial(endog: np.ndarray, exog: np.ndarray, var_weights: np.ndarray)
     coefficients are those of the last step's weighted least squares by pseudo-inverse P, with
     covariance P P' (the binomial scale is 1).
     """
-    family = sm.families.Binomial()
+    family = Binomial()
     freq_weights = np.ones(endog.shape[0])
     y, n_trials = family.initialize(endog, freq_weights)
     iweights = np.asarray(freq_weights * var_weights)
