@@ -99,6 +99,8 @@ class Report:
     scale_labels: dict[str, str] = field(default_factory=dict)
     item_labels: dict[str, str] = field(default_factory=dict)
     publication: dict[str, object] = field(default_factory=dict)
+    _tables: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict, init=False,
+                                                         repr=False, compare=False)  # fmt: skip
 
     @property
     def latest(self) -> int:
@@ -117,12 +119,20 @@ class Report:
 
     def table(self, name: str, *, region: str | None = None) -> pd.DataFrame:
         """Bundle table ``name`` restricted to ``region`` (default this report's) when it has
-        a ``region`` column; empty when the bundle has no such table."""
-        frame = self.bundle.table(name)
+        a ``region`` column; empty when the bundle has no such table.
+
+        Each (table, region) is cut once per report: the sections ask for the same rows
+        hundreds of times (one indicator, group or cycle at a time). The bundle does not change
+        while a report renders, and pandas' copy-on-write keeps the shared frame unchanged
+        whatever a caller does with it."""
         where = region or self.region
-        if "region" in frame.columns:
-            frame = frame[frame["region"] == where]
-        return frame
+        key = (name, where)
+        if key not in self._tables:
+            frame = self.bundle.table(name)
+            if "region" in frame.columns:
+                frame = frame[frame["region"] == where]
+            self._tables[key] = frame
+        return self._tables[key]
 
     def has_region_rows(self, name: str) -> bool:
         """True when table ``name`` has rows for this report's region (always, nationally,
