@@ -183,9 +183,9 @@ def forest_plot(
     data["position"] = np.where(
         outside.astype("boolean").fillna(False), FOREST_OUTSIDE, FOREST_INSIDE
     )
-    return (
-        ggplot(data, aes(x="label", y="rel_likelihood", ymin="rl_ci_low", ymax="rl_ci_high"))
-        + annotate(
+    chart = ggplot(data, aes(x="label", y="rel_likelihood", ymin="rl_ci_low", ymax="rl_ci_high"))
+    chart += [
+        annotate(
             "rect",
             xmin=-np.inf,
             xmax=np.inf,
@@ -193,23 +193,24 @@ def forest_plot(
             ymax=band[1],
             alpha=0.15,
             fill="#999999",
-        )
-        + geom_hline(yintercept=1.0, color="#555555")
-        + geom_hline(yintercept=list(band), linetype="dashed", color="#777777")
-        + geom_pointrange(aes(color="position", group=1))  # one draw call for all points
-        + scale_y_log10(breaks=ratio_breaks, labels=lambda values: [f"{v:g}" for v in values])
-        + scale_color_manual(
+        ),
+        geom_hline(yintercept=1.0, color="#555555"),
+        geom_hline(yintercept=list(band), linetype="dashed", color="#777777"),
+        geom_pointrange(aes(color="position", group=1)),  # one draw call for all points
+        scale_y_log10(breaks=ratio_breaks, labels=lambda values: [f"{v:g}" for v in values]),
+        scale_color_manual(
             values={FOREST_INSIDE: PALETTE[0], FOREST_OUTSIDE: PALETTE[1]},
             breaks=[FOREST_INSIDE, FOREST_OUTSIDE],
-        )
-        + coord_flip()
-        + labs(x="", y="Relative likelihood (log scale)", color="", title=title)
-        + ptw_theme()
-        + theme(
+        ),
+        coord_flip(),
+        labs(x="", y="Relative likelihood (log scale)", color="", title=title),
+        ptw_theme(),
+        theme(
             legend_position="none",
             figure_size=(7.0, max(2.5, 1.3 + 0.22 * data["label"].nunique())),
-        )
-    )
+        ),
+    ]
+    return chart
 
 
 def forest_alt_text(comparisons: pd.DataFrame, *, indicator_label: str) -> str:
@@ -260,21 +261,22 @@ def heat_map(
     slanted = words > width  # a word wider than its column: slant the labels, never overprint
     data[x] = _ordered(data[x].astype(str) if slanted else data[x].map(lambda t: wrap(t, width)))
     rows = data[y].nunique()
-    return (
-        ggplot(data, aes(x=x, y=y, fill="worse"))
-        + geom_tile(color="white")
-        + geom_text(aes(label="text"), size=label_size)
-        + scale_fill_gradient2(
+    chart = ggplot(data, aes(x=x, y=y, fill="worse"))
+    chart += [
+        geom_tile(color="white"),
+        geom_text(aes(label="text"), size=label_size),
+        scale_fill_gradient2(
             low=FAVOURABLE, mid="#F7F7F7", high=UNFAVOURABLE, midpoint=0, limits=(-1.5, 1.5)
-        )
-        + labs(x="", y="", title=title)
-        + ptw_theme()
-        + theme(
+        ),
+        labs(x="", y="", title=title),
+        ptw_theme(),
+        theme(
             legend_position="none",
             figure_size=(7.0, min(9.0, 1.6 + 0.42 * rows)),
-        )
-        + (theme(axis_text_x=element_text(rotation=45, ha="right")) if slanted else theme())
-    )
+        ),
+        theme(axis_text_x=element_text(rotation=45, ha="right")) if slanted else theme(),
+    ]
+    return chart
 
 
 #: Axis text size (points, :func:`ptw_theme`) and an average character's width as a share of it.
@@ -342,23 +344,24 @@ def trend_plot(
         data[column] = data[column].astype(float) * scale
     data["cycle"] = data["cycle"].astype(int)
     cycles = sorted(data["cycle"].unique())
-    return (
-        ggplot(data, aes(x="cycle", y=value, color="group", fill="group", group="group"))
-        + geom_ribbon(aes(ymin="ci_low", ymax="ci_high"), alpha=0.15, color="none")
-        + geom_line(size=1)
-        + geom_point(size=2)
-        + scale_x_continuous(breaks=cycles, labels=[str(c) for c in cycles])
-        + scale_color_manual(values=list(PALETTE))
-        + scale_fill_manual(values=list(PALETTE))
-        + labs(
+    chart = ggplot(data, aes(x="cycle", y=value, color="group", fill="group", group="group"))
+    chart += [
+        geom_ribbon(aes(ymin="ci_low", ymax="ci_high"), alpha=0.15, color="none"),
+        geom_line(size=1),
+        geom_point(size=2),
+        scale_x_continuous(breaks=cycles, labels=[str(c) for c in cycles]),
+        scale_color_manual(values=list(PALETTE)),
+        scale_fill_manual(values=list(PALETTE)),
+        labs(
             x="Survey cycle",
             y=y_label or ("% of respondents" if percent else "Value"),
             color="",
             fill="",
             title=title,
-        )
-        + ptw_theme()
-    )
+        ),
+        ptw_theme(),
+    ]
+    return chart
 
 
 def trend_alt_text(
@@ -395,38 +398,37 @@ def gap_trend_plot(gaps: pd.DataFrame, *, title: str, ncol: int = 3) -> ggplot:
     data["comparison"] = _ordered(data["comparison"])
     cycles = sorted(data["cycle"].unique())
     panels = max(1, data["indicator_label"].nunique())
-    return (
-        ggplot(
-            data,
-            aes(
-                x="cycle",
-                y="rel_likelihood",
-                color="comparison",
-                fill="comparison",
-                group="comparison",
-            ),
-        )
-        + geom_hline(yintercept=1.0, color="#555555")
-        + geom_ribbon(aes(ymin="rl_ci_low", ymax="rl_ci_high"), alpha=0.15, color="none")
-        + geom_line(size=0.8)
-        + geom_point(size=1.5)
-        + facet_wrap("indicator_label", ncol=ncol)
-        + scale_x_continuous(
+    chart = ggplot(
+        data,
+        aes(
+            x="cycle",
+            y="rel_likelihood",
+            color="comparison",
+            fill="comparison",
+            group="comparison",
+        ),
+    )
+    chart += [
+        geom_hline(yintercept=1.0, color="#555555"),
+        geom_ribbon(aes(ymin="rl_ci_low", ymax="rl_ci_high"), alpha=0.15, color="none"),
+        geom_line(size=0.8),
+        geom_point(size=1.5),
+        facet_wrap("indicator_label", ncol=ncol),
+        scale_x_continuous(
             breaks=cycles, labels=[f"'{c % 100:02d}" for c in cycles], expand=(0.12, 0)
-        )
-        + scale_y_log10(labels=lambda values: [f"{v:g}" for v in values])
-        + scale_color_manual(values=list(PALETTE))
-        + scale_fill_manual(values=list(PALETTE))
-        + labs(
-            x="Survey cycle", y="Relative likelihood (log scale)", color="", fill="", title=title
-        )
-        + ptw_theme()
-        + theme(
+        ),
+        scale_y_log10(labels=lambda values: [f"{v:g}" for v in values]),
+        scale_color_manual(values=list(PALETTE)),
+        scale_fill_manual(values=list(PALETTE)),
+        labs(x="Survey cycle", y="Relative likelihood (log scale)", color="", fill="", title=title),
+        ptw_theme(),
+        theme(
             figure_size=(7.0, min(9.5, 1.5 + 1.9 * -(-panels // ncol))),
             strip_text=element_text(size=9, weight="bold"),
             axis_text=element_text(size=9),
-        )
-    )
+        ),
+    ]
+    return chart
 
 
 def gap_trend_alt_text(gaps: pd.DataFrame, *, subject: str) -> str:
@@ -467,17 +469,17 @@ def km_plot(curves: pd.DataFrame, *, title: str, time_label: str = "Time in post
     if {"ci_low", "ci_high"} <= set(data.columns):
         chart += geom_ribbon(aes(ymin="ci_low", ymax="ci_high", fill="group"), alpha=0.12,
                              color="none")  # fmt: skip
-    return (
-        chart
-        + geom_step(size=1)
-        + scale_color_manual(values=list(PALETTE))
-        + scale_fill_manual(values=list(PALETTE))
-        + scale_y_continuous(
+    chart += [
+        geom_step(size=1),
+        scale_color_manual(values=list(PALETTE)),
+        scale_fill_manual(values=list(PALETTE)),
+        scale_y_continuous(
             limits=(0, 1), labels=lambda values: [f"{100 * v:.0f}%" for v in values]
-        )
-        + labs(x=time_label, y="Still in post", color="", fill="", title=title)
-        + ptw_theme()
-    )
+        ),
+        labs(x=time_label, y="Still in post", color="", fill="", title=title),
+        ptw_theme(),
+    ]
+    return chart
 
 
 def km_alt_text(curves: pd.DataFrame, *, subject: str, unit: str = "") -> str:
@@ -515,15 +517,16 @@ def likert_bars(distribution: pd.DataFrame, *, title: str, levels: Sequence[str]
                       halves.assign(signed=halves["signed"] / 2)])  # fmt: skip
     data["level"] = pd.Categorical(data["level"], categories=list(levels), ordered=True)
     colours = dict(zip(levels, _likert_colours(len(levels)), strict=True))
-    return (
-        ggplot(data, aes(x="group", y="signed", fill="level"))
-        + geom_col(width=0.7)
-        + geom_hline(yintercept=0, color="#333333")
-        + coord_flip()
-        + scale_fill_manual(values=colours, breaks=list(levels))
-        + labs(x="", y="% of respondents (disagree left, agree right)", fill="", title=title)
-        + ptw_theme()
-    )
+    chart = ggplot(data, aes(x="group", y="signed", fill="level"))
+    chart += [
+        geom_col(width=0.7),
+        geom_hline(yintercept=0, color="#333333"),
+        coord_flip(),
+        scale_fill_manual(values=colours, breaks=list(levels)),
+        labs(x="", y="% of respondents (disagree left, agree right)", fill="", title=title),
+        ptw_theme(),
+    ]
+    return chart
 
 
 def _likert_colours(count: int) -> list[str]:
@@ -688,30 +691,30 @@ def funnel_plot(
     if not leaders.empty:
         chart += geom_segment(aes(x="n", y="estimate", xend="label_x", yend="label_y"),
                               data=leaders, color="#999999", size=0.3)  # fmt: skip
-    return (
-        chart
-        + geom_line(
+    chart += [
+        geom_line(
             aes(x="denominator", y="limit", group="curve", linetype="limit_level"),
             data=curves,
             color="#555555",
-        )
-        + geom_point(aes(color="position"), size=3)
-        + geom_label(
+        ),
+        geom_point(aes(color="position"), size=3),
+        geom_label(
             aes(x="label_x", y="label_y", label="label"),
             data=labels,
             size=LABEL_PT,
             label_size=0,
             label_padding=0.1,
             fill="white",
-        )
-        + scale_color_manual(values=colours)
-        + scale_linetype_manual(values=FUNNEL_LINES, name="control limit")
-        + scale_x_continuous(limits=x_range, expand=(0, 0))
-        + scale_y_continuous(limits=y_range, expand=(0, 0))
-        + labs(x="Respondents in the group", y="Rate (%)", color="", title=title)
-        + ptw_theme()
-        + theme(figure_size=FUNNEL_SIZE)
-    )
+        ),
+        scale_color_manual(values=colours),
+        scale_linetype_manual(values=FUNNEL_LINES, name="control limit"),
+        scale_x_continuous(limits=x_range, expand=(0, 0)),
+        scale_y_continuous(limits=y_range, expand=(0, 0)),
+        labs(x="Respondents in the group", y="Rate (%)", color="", title=title),
+        ptw_theme(),
+        theme(figure_size=FUNNEL_SIZE),
+    ]
+    return chart
 
 
 def funnel_alt_text(units: pd.DataFrame, *, subject: str, highlight: str | None = None) -> str:
