@@ -1,6 +1,6 @@
 """A step started in the background runs in another process and returns exactly what it would
 have returned here; its errors come back whole (ptw's errors are dataclasses, which plain
-exception pickling would lose)."""
+exception pickling would lose); a step past its deadline is stopped."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.analysis.background import start_in_background
+from toolkit.background import start_in_background
 from toolkit.errors import DisclosureError
 
 FORK = "fork" in multiprocessing.get_all_start_methods()
@@ -52,3 +52,19 @@ def test_two_steps_in_the_background_at_once_each_return_their_own_result() -> N
     second = start_in_background(lambda: "second")
 
     assert (second.result(), first.result()) == ("second", "first")
+
+
+@pytest.mark.skipif(not FORK, reason="a deadline needs a worker process (fork)")
+def test_a_step_past_its_deadline_raises_and_its_worker_is_stopped() -> None:
+    running = start_in_background(lambda: threading.Event().wait())  # never returns
+
+    with pytest.raises(TimeoutError, match=r"within 0\.5 s"):
+        running.result(timeout=0.5)
+
+    assert running._worker is not None and not running._worker.is_alive()
+
+
+@pytest.mark.skipif(not FORK, reason="without fork nothing is sent back")
+def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_hang() -> None:
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        start_in_background(threading.Lock).result()

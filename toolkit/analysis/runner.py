@@ -34,7 +34,7 @@ from toolkit import __version__
 from toolkit.analysis import records as analysis_records
 from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
-from toolkit.analysis.background import start_in_background
+from toolkit.background import start_in_background
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
 from toolkit.analysis.over_time import OverTimeResult, over_time_tables

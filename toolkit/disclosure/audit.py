@@ -62,6 +62,7 @@ import pandas as pd
 from scipy.sparse import coo_array, csc_array
 from scipy.sparse.csgraph import connected_components
 
+from toolkit.background import FORKS, start_in_background
 from toolkit.errors import DisclosureError
 
 NATIONAL = "England"
@@ -665,23 +666,56 @@ def _feasible_point(system: _System, block: _Block) -> dict[int, float]:
     largest blocks, and a point is all that is asked (the caller checks it). A point that
     misses a relation by more than a tenth of the check's tolerance (the solver's own can stop
     at about 1e-5 on the demo's blocks) is solved again with crossover, which ends at a vertex.
-
-    Without presolve: on some blocks HiGHS's presolve leaves a model on which the interior-point
-    solver (IPX 1.15) never returns; it sorts scaling factors that contain a NaN, and the sort
-    does not end. One such block came from `ptw analyse` at 100,000 responses x 5 cycles, in
-    three runs in five (``tests/disclosure/fixtures/ipx_hang_block.mps.gz``: 3,184 unknowns,
-    4,992 relations). Built as here, with coefficients of +-1, no upper bounds and non-negative
-    unknowns, the solver finishes that block in 0.2 s; it costs about 0.3 s more CPU than with
-    presolve over the demo's blocks."""
+    It may never return: run it through :func:`_feasible_points`."""
     program = _model(system, block)
     program.model.setOptionValue("solver", "ipm")
-    program.model.setOptionValue("presolve", "off")
     program.model.setOptionValue("run_crossover", "off")
     x = program.optimum(np.zeros(len(program.column)))[2]
     if x is not None and program.model.getInfo().max_primal_infeasibility > _EPS / 10:
         program.model.setOptionValue("run_crossover", "on")
         x = program.optimum(np.zeros(len(program.column)))[2]
+    return _point(program, x)
+
+
+def _feasible_vertex(system: _System, block: _Block) -> dict[int, float]:
+    """Any feasible point of the block (empty if it has none), by the dual simplex: about twice
+    the CPU of :func:`_feasible_point` over the demo's blocks, but it always returns."""
+    program = _model(system, block)
+    return _point(program, program.optimum(np.zeros(len(program.column)))[2])
+
+
+def _point(program: _Program, x: np.ndarray | None) -> dict[int, float]:
+    """The solution ``x`` of ``program`` by unknown (empty when there is none)."""
     return {} if x is None else {v: float(x[i]) for v, i in program.column.items()}
+
+
+_IPM_SECONDS = 30.0
+"""How long the release gate waits for its interior-point feasibility solves, all blocks
+together, before it stops them and uses the simplex: they take about 2 s on the demo and at
+100,000 responses x 5 cycles (the blocks do not grow with the number of responses)."""
+
+
+def _feasible_points(system: _System, blocks: Sequence[_Block]) -> list[dict[int, float]]:
+    """A feasible point of each block: by :func:`_feasible_point` in a forked worker given
+    :data:`_IPM_SECONDS`, else (past the deadline, or where there is no fork) by
+    :func:`_feasible_vertex` here.
+
+    HiGHS's interior-point solver (IPX, HiGHS 1.15) does not always return on these blocks: it
+    stays in its basis heuristic (``Maxvolume``), with or without presolve. At 100,000
+    responses x 5 cycles `ptw analyse` hung that way in 6 runs out of 8 (a block it hung on,
+    with presolve: ``tests/disclosure/fixtures/ipx_hang_block.mps.gz``). A thread stuck in native code
+    cannot be stopped; a worker process can. The points are the same kind either way: any
+    feasible point, checked by the caller."""
+    if not blocks:
+        return []
+    if FORKS:
+        solving = start_in_background(partial(_side_by_side, partial(_feasible_point, system),
+                                              blocks))  # fmt: skip
+        try:
+            return solving.result(timeout=_IPM_SECONDS)
+        except TimeoutError:
+            pass
+    return _side_by_side(partial(_feasible_vertex, system), blocks)
 
 
 _WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -778,16 +812,17 @@ def _push(program: _Program, columns: np.ndarray, limits: np.ndarray, low: np.nd
     bounded: reaching it proves the target), so each solution is a feasible point of the
     block and a target's true range contains the span seen. After the first random round,
     rounds stop when one proves few of the targets left (:data:`_PUSH_YIELD`); the rest are attacked one by one. The rounds
-    use the interior-point solver (with crossover, so each solution is a vertex), without
-    presolve for the reason :func:`_feasible_point` gives.
+    use the interior-point solver (with crossover, so each solution is a vertex).
     """
     start = low.copy()
     rng = np.random.default_rng(len(columns))
     program.model.setOptionValue("solver", "ipm")  # many moves at once: faster than simplex
+    program.model.setOptionValue("presolve", "on")
     try:
         _rounds(program, columns, limits, start, low, high, rng)
     finally:
         program.model.setOptionValue("solver", "simplex")
+        program.model.setOptionValue("presolve", "off")
 
 
 def _rounds(program: _Program, columns: np.ndarray, limits: np.ndarray, start: np.ndarray,
@@ -953,7 +988,7 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     rest = set(np.unique(system.terms()[1]).tolist()) - set(fixed.known) - system.zero
     point |= dict.fromkeys(rest, 0.0)
     broken = _blocks(fixed, _broken(system, point) & rest)
-    for found in _side_by_side(partial(_feasible_point, fixed), broken):
+    for found in _feasible_points(fixed, broken):
         point |= found
     return point, _broken(system, point)
 
