@@ -50,10 +50,6 @@ from toolkit.ingest.raw_export import (
     parse_number,
     read_error,
 )
-from toolkit.ingest.read_csv import read_delimited
-from toolkit.ingest.read_parquet import read_parquet
-from toolkit.ingest.read_spss import read_spss
-from toolkit.ingest.read_workbook import read_workbook
 
 __all__ = ["RawExport", "is_user_missing", "parse_number", "read_export", "reader_for"]
 
@@ -176,7 +172,10 @@ def read_export(
         raise read_error("read.empty_file", "the file is empty (0 bytes)", path=path)
     kind = reader_for(path, raw)
     common = {"path": path, "sha256": hashlib.sha256(raw).hexdigest()}
+    # each reader (and the library behind it) is imported only for a file of its format
     if kind in ("csv", "tsv"):
+        from toolkit.ingest.read_csv import read_delimited
+
         text = read_delimited(
             raw,
             path=path,
@@ -196,6 +195,8 @@ def read_export(
             **common,
         )
     elif kind in _WORKBOOKS:
+        from toolkit.ingest.read_workbook import read_workbook
+
         book = read_workbook(
             raw,
             path=path,
@@ -216,6 +217,8 @@ def read_export(
             **common,
         )
     elif kind == "spss":
+        from toolkit.ingest.read_spss import read_spss
+
         spss = read_spss(path)
         found = replace(
             _headerless(spss.frame, "spss", **common),
@@ -224,6 +227,8 @@ def read_export(
             missing_values=spss.missing_values,
         )
     else:
+        from toolkit.ingest.read_parquet import read_parquet
+
         found = _headerless(read_parquet(raw, path=path), "parquet", **common)
     return _finish(found, max_cell_chars)
 
