@@ -394,7 +394,7 @@ def validate_rows(
     )
     keys = pseudonymise(respondent_raw, secret, marked=marked_ids)
     row_region = (
-        values["region"]
+        values["region"].astype(TEXT_DTYPE)
         if "region" in values
         else pd.Series(pd.NA, index=values.index, dtype="string")
     )
