@@ -76,7 +76,8 @@ class CodedAnswers:
     """Coded values of one file, aligned with the raw rows.
 
     Attributes:
-        values: one column per matched item (see the module docstring); ``<NA>`` when blank.
+        values: one column per matched item (see the module docstring); missing when blank.
+            Option codes of ``select_one`` / ``likert`` items are categoricals.
         issues: findings (:data:`ISSUE_COLUMNS` plus ``position``).
     """
 
@@ -147,6 +148,15 @@ class Decoded:
         )
         return pd.Series(pd.array(taken, dtype=TEXT_DTYPE), index=index)
 
+    def categories(self, index: pd.Index) -> pd.Series:
+        """What :meth:`text` gives, as a categorical of the distinct texts: no text is copied
+        per row (the store writes it as text, like a text column)."""
+        texts = pd.array([v if isinstance(v, str) else None for v in self.values], dtype=TEXT_DTYPE)
+        slots, distinct = pd.factorize(texts)
+        codes = np.append(slots, -1)[self.positions]
+        kinds = pd.Index(distinct, dtype=TEXT_DTYPE)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=kinds), index=index)
+
     def objects(self) -> np.ndarray:
         """The decoded value of each row as an object array (``None`` for a missing cell)."""
         table = np.empty(len(self.values) + 1, dtype=object)
@@ -193,12 +203,13 @@ def _accepted_text(instrument: Instrument, item: Item) -> str:
 def code_select_one(
     instrument: Instrument, item: Item, raw: pd.Series
 ) -> tuple[pd.Series, list[Problem]]:
-    """Option codes of a ``select_one`` / ``likert`` column, and unknown answers."""
+    """Option codes of a ``select_one`` / ``likert`` column (a categorical), and unknown
+    answers."""
     lookup = _choice_lookup(instrument, item)
     decoded = _by_value(raw, lambda v: lookup.get(normalise(v), _MISSING) if v.strip() else None)
     unknown = decoded.rows(lambda v: v is _MISSING)
     message = f"not an option of {item.name}; accepted: {_accepted_text(instrument, item)}"
-    return decoded.text(raw.index), [Problem(unknown, "unknown_option", "error", message)]
+    return decoded.categories(raw.index), [Problem(unknown, "unknown_option", "error", message)]
 
 
 def _join_codes(codes: list[str], order: dict[str, int]) -> str | None:
@@ -472,8 +483,9 @@ def row_problems(
     Args:
         instrument: the definition.
         values: coded answers.
-        given: item -> rows whose raw cell was not blank (an unreadable answer is reported
-            by its own rule, not again as missing).
+        given: required item -> rows whose raw cell was not blank (an unreadable answer is
+            reported by its own rule, not again as missing); an item without an entry counts
+            its coded answers.
 
     ``required``: a required item left blank where it is asked (error).
     ``not_relevant``: an answer given where the item's ``relevant`` says it is not asked
@@ -530,7 +542,8 @@ def code_answers(
         if serials:
             problems = [formula_problem(raw), *problems]
         values[name], sources[name] = coded, (column, raw)
-        given[name] = ~blank_mask(raw)
+        if instrument.item_map[name].required:  # only a required item's blanks are looked for
+            given[name] = ~blank_mask(raw)
         found += [
             _report(p, column=column, values=raw, header_row=export.header_row, **where)
             for p in problems

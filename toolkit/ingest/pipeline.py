@@ -147,14 +147,17 @@ def pseudonymise(identifiers: pd.Series, secret: bytes, *, marked: bool = False)
     and 32 hex digits is that pseudonym already and is kept, not hashed a second time.
     """
     positions, uniques = pd.factorize(identifiers.astype(TEXT_DTYPE).str.strip())
-    key = secret[:64]
+    # the key is absorbed once; each identifier continues from a copy of that state
+    keyed = blake2b(key=secret[:64], digest_size=16)
 
     def hashed_one(value: str) -> str | None:
         if not value:
             return None
         if marked and (found := _MARKED.fullmatch(value)):
             return found.group(1)
-        return blake2b(value.encode(), key=key, digest_size=16).hexdigest()
+        mac = keyed.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
 
     hashed = [hashed_one(v) for v in uniques.tolist()]
     taken = pa.array(hashed, type=pa.large_string()).take(pa.array(positions, mask=positions < 0))
@@ -391,7 +394,7 @@ def validate_rows(
     )
     keys = pseudonymise(respondent_raw, secret, marked=marked_ids)
     row_region = (
-        values["region"]
+        values["region"].astype(TEXT_DTYPE)
         if "region" in values
         else pd.Series(pd.NA, index=values.index, dtype="string")
     )

@@ -35,6 +35,7 @@ Error codes (``IngestError.code``), each raised for the whole file:
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,10 +51,6 @@ from toolkit.ingest.raw_export import (
     parse_number,
     read_error,
 )
-from toolkit.ingest.read_csv import read_delimited
-from toolkit.ingest.read_parquet import read_parquet
-from toolkit.ingest.read_spss import read_spss
-from toolkit.ingest.read_workbook import read_workbook
 
 __all__ = ["RawExport", "is_user_missing", "parse_number", "read_export", "reader_for"]
 
@@ -175,8 +172,31 @@ def read_export(
     if not raw:
         raise read_error("read.empty_file", "the file is empty (0 bytes)", path=path)
     kind = reader_for(path, raw)
-    common = {"path": path, "sha256": hashlib.sha256(raw).hexdigest()}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hashlib releases the GIL on a large buffer: the file is hashed while it is parsed
+        digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())
+        found = _read_format(kind, raw, path=path, sheet=sheet, encoding=encoding,
+                             header_row=header_row, max_unzipped=max_unzipped)  # fmt: skip
+        found = replace(found, sha256=digest.result())
+    return _finish(found, max_cell_chars)
+
+
+def _read_format(
+    kind: str,
+    raw: bytes,
+    *,
+    path: Path,
+    sheet: str | int | None,
+    encoding: str | None,
+    header_row: int | None,
+    max_unzipped: int,
+) -> RawExport:
+    """The file read by the reader of ``kind`` (its ``sha256`` left blank for the caller)."""
+    common = {"path": path, "sha256": ""}
+    # each reader (and the library behind it) is imported only for a file of its format
     if kind in ("csv", "tsv"):
+        from toolkit.ingest.read_csv import read_delimited
+
         text = read_delimited(
             raw,
             path=path,
@@ -196,6 +216,8 @@ def read_export(
             **common,
         )
     elif kind in _WORKBOOKS:
+        from toolkit.ingest.read_workbook import read_workbook
+
         book = read_workbook(
             raw,
             path=path,
@@ -216,6 +238,8 @@ def read_export(
             **common,
         )
     elif kind == "spss":
+        from toolkit.ingest.read_spss import read_spss
+
         spss = read_spss(path)
         found = replace(
             _headerless(spss.frame, "spss", **common),
@@ -224,8 +248,10 @@ def read_export(
             missing_values=spss.missing_values,
         )
     else:
+        from toolkit.ingest.read_parquet import read_parquet
+
         found = _headerless(read_parquet(raw, path=path), "parquet", **common)
-    return _finish(found, max_cell_chars)
+    return found
 
 
 def _question_text(names: list[str | None], questions: list[str | None] | None) -> dict[str, str]:

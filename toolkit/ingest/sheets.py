@@ -33,7 +33,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
 
 from toolkit.errors import PtwError
 from toolkit.ingest.raw_export import MAX_CELL_CHARS
@@ -139,6 +138,8 @@ def write_sheet(frame: pd.DataFrame, path: Path) -> Path:
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook  # loaded only when an .xlsx is written
+
         _check_lengths(header, rows, path)
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()

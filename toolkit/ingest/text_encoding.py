@@ -13,8 +13,6 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-import charset_normalizer
-
 from toolkit.errors import IngestError
 from toolkit.ingest.raw_export import read_error
 
@@ -63,6 +61,8 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 def _guess_code_page(raw: bytes, first_bad: int) -> str | None:
     """charset-normalizer's guess from the bytes around the first non-UTF-8 byte; cp1252
     whenever it is among the plausible code pages (module docstring)."""
+    import charset_normalizer  # loaded only for a file that is not UTF-8
+
     low = max(0, first_bad - _DETECT_BYTES // 2)
     matches = charset_normalizer.from_bytes(raw[low : low + _DETECT_BYTES])
     if any("cp1252" in match.could_be_from_charset for match in matches):
