@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import os
 import threading
 from collections import defaultdict
@@ -171,6 +172,64 @@ def _text(value: object) -> str:
 
 
 @dataclass
+class _Relations:
+    """Relations ``sum(coef * var) == 0`` (or ``<= 0``), stored flat: each relation's route and
+    whether it is an equality, every term's unknown and coefficient in relation order, and
+    where each relation's terms start.
+
+    Flat lists of numbers rather than a dict per relation: a release has a few hundred thousand
+    relations, and making as many small containers costs several times more than the numbers
+    they hold (the garbage collector walks every container made, again and again as the heap
+    grows)."""
+
+    routes: list[str] = field(default_factory=list)
+    equalities: list[bool] = field(default_factory=list)
+    unknowns: list[int] = field(default_factory=list)
+    coefficients: list[float] = field(default_factory=list)
+    starts: list[int] = field(default_factory=lambda: [0])
+    """Relation ``r``'s terms are ``starts[r]`` to ``starts[r + 1]`` (one more than relations)."""
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+    def append(self, route: str, terms: Mapping[int, float], equality: bool) -> None:
+        """Add one relation, its terms in the mapping's order."""
+        self.routes.append(route)
+        self.equalities.append(equality)
+        self.unknowns.extend(terms)
+        self.coefficients.extend(terms.values())
+        self.starts.append(len(self.unknowns))
+
+    def extend_pairs(self, route: str, first: Sequence[int], second: Sequence[int],
+                     coefficients: tuple[float, float], equality: bool) -> None:  # fmt: skip
+        """Add ``{first[i]: c0, second[i]: c1}`` for each ``i``, in order, as :meth:`append`
+        would (``coefficients`` is ``(c0, c1)``)."""
+        if any(map(operator.eq, first, second)):  # a pair that is one term
+            for one, other in zip(first, second, strict=True):
+                self.append(route, {one: coefficients[0], other: coefficients[1]}, equality)
+            return
+        size = len(first)
+        end = len(self.unknowns)
+        self.routes.extend(itertools.repeat(route, size))
+        self.equalities.extend(itertools.repeat(equality, size))
+        self.unknowns.extend(itertools.chain.from_iterable(zip(first, second, strict=True)))
+        self.coefficients.extend(coefficients * size)
+        self.starts.extend(range(end + 2, end + 2 * size + 1, 2))
+
+    def route(self, relation: int) -> str:
+        return self.routes[relation]
+
+    def unknowns_of(self, relation: int) -> list[int]:
+        """The unknowns of one relation, in order."""
+        return self.unknowns[self.starts[relation] : self.starts[relation + 1]]
+
+    def terms_of(self, relation: int) -> dict[int, float]:
+        """One relation's terms: unknown -> coefficient."""
+        at = slice(self.starts[relation], self.starts[relation + 1])
+        return dict(zip(self.unknowns[at], self.coefficients[at], strict=True))
+
+
+@dataclass
 class _System:
     """The attacker's unknowns, what is known about them and the relations between them."""
 
@@ -178,8 +237,8 @@ class _System:
     known: dict[int, tuple[float, str]] = field(default_factory=dict)
     zero: set[int] = field(default_factory=set)
     conflicts: set[int] = field(default_factory=set)
-    # relations: (route, {var: coefficient}, is_equality); inequalities read sum <= 0
-    relations: list[tuple[str, dict[int, float], bool]] = field(default_factory=list)
+    # inequalities read sum <= 0
+    relations: _Relations = field(default_factory=_Relations)
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
     _terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _kinds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -195,8 +254,9 @@ class _System:
         self.known.setdefault(var, (value, table))
 
     def relate(self, route: str, terms: dict[int, float], equality: bool) -> None:
-        """Add ``sum(coef * var) == 0`` (or ``<= 0``) once."""
-        key = (equality, tuple(sorted(terms.items())))
+        """Add ``sum(coef * var) == 0`` (or ``<= 0``) once: a relation with the same kind and
+        the same terms (the sorted ``var, coef`` pairs, one flat tuple) is not added again."""
+        key = (equality, *itertools.chain.from_iterable(sorted(terms.items())))
         if key not in self.relation_keys:
             self.relation_keys.add(key)
             self.add(route, terms, equality)
@@ -204,32 +264,48 @@ class _System:
     def add(self, route: str, terms: dict[int, float], equality: bool) -> None:
         """Add ``sum(coef * var) == 0`` (or ``<= 0``), known to be new (unique by how it was
         made); :meth:`relate` for one that may have been added before."""
-        self.relations.append((route, terms, equality))
+        self.relations.append(route, terms, equality)
+        self._terms = self._kinds = None
+
+    def add_pairs(self, route: str, first: Sequence[int], second: Sequence[int],
+                  coefficients: tuple[float, float], equality: bool) -> None:  # fmt: skip
+        """:meth:`add` of ``{first[i]: c0, second[i]: c1}`` for each ``i``, in order."""
+        self.relations.extend_pairs(route, first, second, coefficients, equality)
         self._terms = self._kinds = None
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every term of every relation: its relation, unknown and coefficient, as three arrays
         in relation order (built once)."""
         if self._terms is None:
-            sizes = [len(terms) for _, terms, _ in self.relations]
-            count = sum(sizes)
-            unknown = np.fromiter((v for _, terms, _ in self.relations for v in terms),
-                                  dtype=np.int64, count=count)  # fmt: skip
-            coefficient = np.fromiter((c for _, terms, _ in self.relations for c in terms.values()),
-                                      dtype=np.float64, count=count)  # fmt: skip
-            relation = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-            self._terms = (relation, unknown, coefficient)
+            relations = self.relations
+            relation = np.repeat(np.arange(len(relations), dtype=np.int64),
+                                 np.diff(np.asarray(relations.starts, dtype=np.int64)))  # fmt: skip
+            unknown = np.asarray(relations.unknowns, dtype=np.int64)
+            self._terms = (relation, unknown, np.asarray(relations.coefficients, dtype=np.float64))
         return self._terms
 
     def kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """Each relation's route (an object array) and whether it is an equality, in relation
         order (built once)."""
         if self._kinds is None:
-            routes = np.array([route for route, _, _ in self.relations], dtype=object)
-            equality = np.fromiter((eq for _, _, eq in self.relations), dtype=bool,
-                                   count=len(self.relations))  # fmt: skip
-            self._kinds = (routes, equality)
+            routes = np.array(self.relations.routes, dtype=object)
+            self._kinds = (routes, np.asarray(self.relations.equalities, dtype=bool))
         return self._kinds
+
+    def subset(self, keep: np.ndarray) -> _System:
+        """The same unknowns and values with the relations where ``keep`` (a boolean per
+        relation) holds, in order (their terms and kinds taken from this system's arrays)."""
+        relation, unknown, coefficient = self.terms()
+        routes, equality = self.kinds()
+        term = keep[relation]
+        sizes = np.bincount(relation[term], minlength=len(keep))[keep]
+        unknown, coefficient = unknown[term], coefficient[term]
+        kept = _Relations(list(itertools.compress(self.relations.routes, keep.tolist())),
+                          equality[keep].tolist(), unknown.tolist(), coefficient.tolist(),
+                          [0, *np.cumsum(sizes).tolist()])  # fmt: skip
+        return _System(self.index, self.known, self.zero, relations=kept,
+                       _terms=(np.repeat(np.arange(len(sizes)), sizes), unknown, coefficient),
+                       _kinds=(routes[keep], equality[keep]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -417,7 +493,8 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
     (England >= the sum for the ``inexact`` sources: records with no region count for England
     only; their "Not stated" cells are not tied, as a person whose code differs between records
     may be "not stated" in one area and stated in another)."""
-    regional = {key[1] for key in system.index if any(col == "region" for col, _ in key[1])}
+    regional = {pop for pop in {key[1] for key in system.index}
+                if any(col == "region" for col, _ in pop)}  # fmt: skip
     regions = sorted({value for pop in regional for col, value in pop
                       if col == "region" and value != NATIONAL})  # fmt: skip
     if not regions:
@@ -430,10 +507,11 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
         for key in list(system.index)
         if key[1] in national_of and not (key[0] in inexact and key[4] == NOT_STATED)
     )
+    var = system.var
     for key in national:
-        terms = {system.var(key): 1.0}
+        terms = {var(key): 1.0}
         for pop in members[key[1]]:
-            terms[system.var((key[0], pop, *key[2:]))] = -1.0
+            terms[var((key[0], pop, *key[2:]))] = -1.0
         exact = key[0] not in inexact
         system.add(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
 
@@ -448,20 +526,24 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
     unknowns from the ``since``-th on (in the order they were made)."""
     bases = {spec.source: spec for spec in specs.values()}
     outers: dict[tuple[str, _Key], tuple[str, _Key, str]] = {}
+    inner: list[int] = []
+    bounding: list[int] = []  # the unknown each of ``inner`` is no larger than
+    var_of = system.var
     for key, var in list(itertools.islice(system.index.items(), since, None)):
         source, pop, dim, lvl, grp, measure = key
         spec = bases.get(source)
         if spec is None:
             continue
         if measure != spec.base:
-            base = system.var((source, pop, dim, lvl, grp, spec.base))
-            system.add(ROUTE_LINKED, {var: 1.0, base: -1.0}, False)
+            inner.append(var)
+            bounding.append(var_of((source, pop, dim, lvl, grp, spec.base)))
         elif spec.within is not None:
             if (source, pop) not in outers:
                 outers[(source, pop)] = _outer(bases, spec.within, pop)
             outer_source, outer, outer_base = outers[(source, pop)]
-            other = system.var((outer_source, outer, dim, lvl, grp, outer_base))
-            system.add(ROUTE_LINKED, {var: 1.0, other: -1.0}, False)
+            inner.append(var)
+            bounding.append(var_of((outer_source, outer, dim, lvl, grp, outer_base)))
+    system.add_pairs(ROUTE_LINKED, inner, bounding, (1.0, -1.0), False)
 
 
 def _outer(bases: Mapping[str, TableSpec], within: tuple[str, tuple[str, ...]],
@@ -970,7 +1052,7 @@ def _forced(system: _System, values: Mapping[int, float]) -> dict[int, float]:
     found: dict[int, float] = {}
     queue = np.flatnonzero(left == 1).tolist()
     while queue:
-        terms = system.relations[queue.pop()][1]
+        terms = system.relations.terms_of(queue.pop())
         open_ = [v for v in terms if v not in known]
         if len(open_) != 1:
             continue
@@ -1027,7 +1109,7 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
         if any(component.get(v, v) in spoiled for v in wanted):
             return proved
         near = {inner.get(u, u) for v in members[root] for r in touching[v]
-                for u in system.relations[r][1] if u not in fixed}  # fmt: skip
+                for u in system.relations.unknowns_of(r) if u not in fixed}  # fmt: skip
         widths = [members[root], sorted({u for n in near for u in members.get(n, [n])})]
         for free in widths if len(widths[1]) <= _NEIGHBOURHOOD else widths[:1]:
             wanted = [v for v in wanted if v not in proved]
@@ -1119,7 +1201,7 @@ def _surroundings(system: _System, limits: Mapping[int, int],
         free, frontier = set(wanted), set(wanted)
         for _ in range(_HOPS):
             frontier = {u for v in frontier for r in touching[v]
-                        for u in system.relations[r][1] if u not in fixed} - free  # fmt: skip
+                        for u in system.relations.unknowns_of(r) if u not in fixed} - free  # fmt: skip
             free |= frontier
         return _spans(system, sorted(free), touching, wanted, limits, point)
 
@@ -1178,18 +1260,15 @@ def _inner(system: _System) -> _System:
     relaxation pins is pinned by the full system too (its true range is narrower still).
     """
     fixed = set(system.known) | system.zero
-    equalities = _System(system.index, system.known, system.zero,
-                         relations=[r for r in system.relations if r[2]])  # fmt: skip
-    root = _components(equalities, fixed)[0]
+    equality = system.kinds()[1]
+    root = _components(system.subset(equality), fixed)[0]
     relation, unknown = _free_terms(system, fixed)
     own = np.where(root[unknown] >= 0, root[unknown], unknown)
     lowest = np.full(len(system.relations), len(system.index), dtype=np.int64)
     highest = np.full(len(system.relations), -1, dtype=np.int64)
     np.minimum.at(lowest, relation, own)
     np.maximum.at(highest, relation, own)
-    within = (lowest >= highest).tolist()
-    kept = [rel for rel, one in zip(system.relations, within, strict=True) if rel[2] or one]
-    return _System(system.index, system.known, system.zero, relations=kept)
+    return system.subset(equality | (lowest >= highest))
 
 
 _ROUTES = (ROUTE_REGIONS, ROUTE_ZERO, ROUTE_PARTITION, ROUTE_HIERARCHY, ROUTE_LINKED)
@@ -1199,8 +1278,8 @@ def _route(system: _System, block: _Block, var: int, point: Mapping[int, float] 
     """The routes that narrow the cell's range: without each, the range is wider (plain words,
     ``"; "``-joined; ``ROUTE_SEVERAL`` when no single route is needed). ``point``: a feasible
     point of the block, if known (it is one of every relaxation too)."""
-    used = {system.relations[r][0] for r in block.relations}
-    if any(v in system.zero for r in block.relations for v in system.relations[r][1]):
+    used = {system.relations.route(r) for r in block.relations}
+    if any(v in system.zero for r in block.relations for v in system.relations.unknowns_of(r)):
         used.add(ROUTE_ZERO)
     start = None if point is None else {**point, **dict.fromkeys(system.zero, 0.0)}
     base = _bounds(_program(system, block, start=start), var)
