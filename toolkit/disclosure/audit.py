@@ -60,7 +60,7 @@ from typing import TypeVar
 import highspy
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_array, csc_array
+from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from toolkit.errors import DisclosureError
@@ -569,7 +569,9 @@ def _free_terms(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
     """Every (relation, unknown) pair of the system whose unknown is not ``fixed``, as two
     integer arrays in relation order."""
     relation, unknown, _ = system.terms()
-    free = ~np.isin(unknown, np.fromiter(fixed, dtype=np.int64, count=len(fixed)))
+    held = np.zeros(len(system.index), dtype=bool)
+    held[np.fromiter(fixed, dtype=np.int64, count=len(fixed))] = True
+    free = ~held[unknown]
     return relation[free], unknown[free]
 
 
@@ -664,15 +666,32 @@ class _Program:
         return sign * value, x
 
 
-def _value(system: _System, var: int, anchor: Mapping[int, float] | None) -> float | None:
-    """What the program may take as fixed for a variable outside it (``None``: nothing)."""
-    if var in system.known:
-        return system.known[var][0]
-    if var in system.zero:
-        return 0.0
-    if anchor is not None:
-        return anchor.get(var)
-    return None
+def _values(system: _System, variables: Sequence[int],
+            anchor: Mapping[int, float] | None) -> list[float | None]:  # fmt: skip
+    """What the program may take as fixed for each variable outside it: its published value,
+    0 for a zero, else its ``anchor`` value (``None``: nothing)."""
+    known, zero = system.known, system.zero
+    found = {} if anchor is None else anchor
+    return [known[v][0] if v in known else 0.0 if v in zero else found.get(v)
+            for v in variables]  # fmt: skip
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (``np.unique``, by sorting: numpy's hash table is several
+    times slower on these integer arrays)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
+def _by_column(row: np.ndarray, col: np.ndarray, value: np.ndarray,
+               columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Compressed sparse columns of the entries ``value[i]`` at ``(row[i], col[i])``, no two
+    at one place: each column's start, then the entries' rows and values by column, rows in
+    order within one (what scipy's ``csc_array`` holds for them, without its checks)."""
+    order = np.lexsort((row, col))
+    start = np.zeros(columns + 1, dtype=np.int32)
+    np.cumsum(np.bincount(col, minlength=columns), out=start[1:])
+    return start, row[order].astype(np.int32), value[order]
 
 
 def _program(system: _System, block: _Block, drop: str | None = None,
@@ -711,8 +730,8 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     column_of[free] = np.arange(len(free))
     col = column_of[var]
     inside = col >= 0
-    outside = np.unique(var[~inside])
-    values = [_value(system, v, anchor) for v in outside.tolist()]
+    outside = _distinct(var[~inside])
+    values = _values(system, outside.tolist(), anchor)
     if None in values:
         raise ValueError(
             f"variable {outside[values.index(None)]} is neither in the block nor fixed"
@@ -722,7 +741,7 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     equality = equalities[rows]
     upper = -constant
     lower = np.where(equality, upper, -highspy.kHighsInf)
-    matrix = csc_array((coef[inside], (row[inside], col[inside])), shape=(len(rows), len(free)))
+    start, index, value = _by_column(row[inside], col[inside], coef[inside], len(free))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(column), len(upper)
     lp.col_cost_ = np.zeros(len(column))
@@ -731,9 +750,9 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     lp.row_lower_, lp.row_upper_ = lower, upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(column), len(upper)
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("threads", 1)
