@@ -596,7 +596,11 @@ def _components(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
 def _roots(system: _System, fixed: set[int]) -> dict[int, int]:
     """Each unknown in some relation -> the root of its connected component
     (:func:`_components`)."""
-    root = _components(system, fixed)[0]
+    return _present(_components(system, fixed)[0])
+
+
+def _present(root: np.ndarray) -> dict[int, int]:
+    """Each unknown with a root (``root[v] >= 0``) -> its root."""
     present = np.flatnonzero(root >= 0)
     return dict(zip(present.tolist(), root[present].tolist(), strict=True))
 
@@ -680,7 +684,9 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (``np.unique``, by sorting: numpy's hash table is several
     times slower on these integer arrays)."""
     ordered = np.sort(values)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    keep = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _by_column(row: np.ndarray, col: np.ndarray, value: np.ndarray,
@@ -1085,21 +1091,51 @@ def _forced(system: _System, values: Mapping[int, float]) -> dict[int, float]:
 
 @dataclass(frozen=True)
 class _Touching:
-    """Each unknown's relations, in relation order (``touching[v]``; none for a fixed one)."""
+    """The terms whose unknown is not fixed, both ways: each unknown's relations and each
+    relation's unknowns, as arrays (compressed rows: ``relations[by_unknown[v] :
+    by_unknown[v + 1]]`` are unknown ``v``'s, in relation order)."""
 
-    relations: list[int]
-    start: list[int]
+    relations: np.ndarray
+    by_unknown: np.ndarray
+    unknowns: np.ndarray
+    by_relation: np.ndarray
 
-    def __getitem__(self, var: int) -> list[int]:
-        return self.relations[self.start[var] : self.start[var + 1]]
+    def relations_of(self, unknowns: np.ndarray) -> np.ndarray:
+        """The relations of each of ``unknowns``, one after the other (with repeats)."""
+        return _gather(self.relations, self.by_unknown, unknowns)
+
+    def unknowns_of(self, relations: np.ndarray) -> np.ndarray:
+        """The unknowns (not fixed) of each of ``relations``, one after the other (with
+        repeats)."""
+        return _gather(self.unknowns, self.by_relation, relations)
+
+
+def _gather(values: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[starts[r] : starts[r + 1]]`` for each ``r`` of ``rows``, concatenated."""
+    first = starts[rows]
+    sizes = starts[rows + 1] - first
+    return values[np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())]
+
+
+def _starts(groups: np.ndarray, count: int) -> np.ndarray:
+    """Where each of ``count`` groups starts in an array sorted by group (and where the last
+    ends): the compressed rows of ``groups``."""
+    starts = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=count), out=starts[1:])
+    return starts
 
 
 def _touching(system: _System, fixed: set[int]) -> _Touching:
-    """Each unknown not ``fixed`` -> the relations it is in."""
+    """The terms of ``system`` whose unknown is not ``fixed``, both ways."""
     relation, unknown = _free_terms(system, fixed)
     order = np.argsort(unknown, kind="stable")
-    counts = np.bincount(unknown, minlength=len(system.index))
-    return _Touching(relation[order].tolist(), [0, *np.cumsum(counts).tolist()])
+    return _Touching(relation[order], _starts(unknown, len(system.index)), unknown,
+                     _starts(relation, len(system.relations)))  # fmt: skip
+
+
+def _reach(touching: _Touching, unknowns: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The unknowns (not fixed) one relation away from ``unknowns``, with repeats."""
+    return touching.unknowns_of(touching.relations_of(np.asarray(unknowns, dtype=np.int64)))
 
 
 def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
@@ -1117,7 +1153,8 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
     touching = _touching(system, fixed)
     component = _roots(system, fixed)
     spoiled = {component.get(v, v) for v in untrusted}
-    inner = _roots(relaxed, fixed)
+    inner_root = _components(relaxed, fixed)[0]
+    inner = _present(inner_root)
     members: dict[int, list[int]] = defaultdict(list)
     for v, root in inner.items():
         members[root].append(v)
@@ -1127,8 +1164,8 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
         proved: dict[int, tuple[float, float]] = {}
         if any(component.get(v, v) in spoiled for v in wanted):
             return proved
-        near = {inner.get(u, u) for v in members[root] for r in touching[v]
-                for u in system.relations.unknowns_of(r) if u not in fixed}  # fmt: skip
+        reached = _reach(touching, members[root])
+        near = set(np.where(inner_root[reached] >= 0, inner_root[reached], reached).tolist())
         widths = [members[root], sorted({u for n in near for u in members.get(n, [n])})]
         for free in widths if len(widths[1]) <= _NEIGHBOURHOOD else widths[:1]:
             wanted = [v for v in wanted if v not in proved]
@@ -1144,7 +1181,7 @@ def _around_anchor(system: _System, free: list[int], touching: _Touching,
                    point: Mapping[int, float]) -> _Program:  # fmt: skip
     """The program of ``free`` moving while every other unknown stays at the anchor ``point``
     (every relation touching ``free``), started from the anchor."""
-    relations = sorted({r for v in free for r in touching[v]})
+    relations = _distinct(touching.relations_of(np.asarray(free, dtype=np.int64))).tolist()
     return _program(system, _Block(free, relations), anchor=point, start=point)
 
 
@@ -1217,12 +1254,14 @@ def _surroundings(system: _System, limits: Mapping[int, int],
 
     def around(block: _Block) -> dict[int, tuple[float, float]]:
         wanted = [v for v in block.free if v in limits]
-        free, frontier = set(wanted), set(wanted)
+        free = np.zeros(len(system.index), dtype=bool)
+        frontier = np.asarray(wanted, dtype=np.int64)
+        free[frontier] = True
         for _ in range(_HOPS):
-            frontier = {u for v in frontier for r in touching[v]
-                        for u in system.relations.unknowns_of(r) if u not in fixed} - free  # fmt: skip
-            free |= frontier
-        return _spans(system, sorted(free), touching, wanted, limits, point)
+            frontier = _reach(touching, frontier)
+            frontier = _distinct(frontier[~free[frontier]])
+            free[frontier] = True
+        return _spans(system, np.flatnonzero(free).tolist(), touching, wanted, limits, point)
 
     blocks = [b for b in _blocks(system, set(limits)) if b.relations]
     return {v: span for found in _side_by_side(around, blocks) for v, span in found.items()}
