@@ -242,10 +242,18 @@ class _System:
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
     _terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _kinds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    populations: dict[_Key, int] = field(default_factory=dict)
+    """Each population (``((column, value), ...)``) -> the number that stands for it in the
+    unknowns' keys ``(source, population, dimension, level, group, measure)``: a number is
+    hashed at once, a tuple of pairs again at every look-up."""
 
     def var(self, key: _Key) -> int:
         """The unknown for ``key`` (created on first use)."""
         return self.index.setdefault(key, len(self.index))
+
+    def population(self, pop: _Key) -> int:
+        """The number standing for population ``pop`` in keys (given on first use)."""
+        return self.populations.setdefault(pop, len(self.populations))
 
     def publish(self, var: int, value: float, table: str) -> None:
         """Record a printed value; two different printed values for one cell are a conflict."""
@@ -304,6 +312,7 @@ class _System:
                           equality[keep].tolist(), unknown.tolist(), coefficient.tolist(),
                           [0, *np.cumsum(sizes).tolist()])  # fmt: skip
         return _System(self.index, self.known, self.zero, relations=kept,
+                       populations=self.populations,
                        _terms=(np.repeat(np.arange(len(sizes)), sizes), unknown, coefficient),
                        _kinds=(routes[keep], equality[keep]))  # fmt: skip
 
@@ -374,20 +383,20 @@ def _read_tables(
     # (table, population, dimension, level) -> groups present; (table, dimension, level) -> seen
     slices: _Slices = defaultdict(set)
     seen: _Seen = defaultdict(set)
-    for name, spec, row, record, cell in _records(tables, specs):
-        pop, dim, lvl, grp = cell
+    for name, spec, row, record, (pop, dim, lvl, grp) in _records(tables, specs):
         if dim != TOTAL_DIMENSION and spec.partition:
             slices[(name, pop, dim, lvl)].add(grp)
             seen[(name, dim, lvl)].add(grp)
         hidden = bool(record["_hidden"])
         keys = {c: record.get(c) for c in KEY_COLUMNS if c in record}
+        cell = (spec.source, system.population(pop), dim, lvl, grp)
         for measure in (m for m in _measures(spec) if m in record):
-            var = system.var((spec.source, *cell, measure))
+            var = system.var((*cell, measure))
             value = record[measure]
             if hidden or value is None or pd.isna(value):
                 if hidden:
                     limit = threshold if measure == spec.base else 1
-                    base = system.var((spec.source, *cell, spec.base))
+                    base = system.var((*cell, spec.base))
                     targets.append(_Cell(name, row, measure, var, keys, limit, base))
                 continue
             system.publish(var, float(value), name)
@@ -431,9 +440,10 @@ def _absent_zeros(system: _System, specs: Mapping[str, TableSpec], slices: _Slic
     levels = _level_groups(hierarchy)
     for (name, pop, dim, lvl), present in slices.items():
         spec = specs[name]
+        number = system.population(pop)
         for grp in (seen[(name, dim, lvl)] | levels.get((dim, lvl), set())) - present:
             for measure in _measures(spec):
-                system.zero.add(system.var((spec.source, pop, dim, lvl, grp, measure)))
+                system.zero.add(system.var((spec.source, number, dim, lvl, grp, measure)))
 
 
 def _partitions(system: _System, specs: Mapping[str, TableSpec], slices: _Slices, seen: _Seen,
@@ -442,14 +452,15 @@ def _partitions(system: _System, specs: Mapping[str, TableSpec], slices: _Slices
     levels = _level_groups(hierarchy)
     for (name, pop, dim, lvl), present in slices.items():
         spec = specs[name]
+        number = system.population(pop)
         groups = seen[(name, dim, lvl)] | levels.get((dim, lvl), set()) | present
         if not spec.complete:
             groups = groups | {NOT_STATED}
         for measure in _measures(spec):
-            total = system.var((spec.source, pop, *(TOTAL_DIMENSION,) * 3, measure))
+            total = system.var((spec.source, number, *(TOTAL_DIMENSION,) * 3, measure))
             terms = {total: 1.0}
             for grp in groups:
-                var = system.var((spec.source, pop, dim, lvl, grp, measure))
+                var = system.var((spec.source, number, dim, lvl, grp, measure))
                 terms[var] = terms.get(var, 0.0) - 1.0
             system.relate(ROUTE_PARTITION, terms, True)
 
@@ -469,18 +480,19 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
     populations = {(specs[name].source, pop, specs[name].exact, _measures(specs[name]))
                    for (name, pop, _, _) in slices}  # fmt: skip
     for source, pop, exact, measures in populations:
+        number = system.population(pop)
         for (p_dim, p_lvl, p_grp, c_dim, c_lvl), kids in children.items():
             equal = p_dim == c_dim and exact
             for measure in measures:
-                terms = {system.var((source, pop, p_dim, p_lvl, p_grp, measure)): 1.0}
+                terms = {system.var((source, number, p_dim, p_lvl, p_grp, measure)): 1.0}
                 for kid in kids:
-                    terms[system.var((source, pop, c_dim, c_lvl, kid, measure))] = -1.0
+                    terms[system.var((source, number, c_dim, c_lvl, kid, measure))] = -1.0
                 system.relate(ROUTE_HIERARCHY, terms if equal else _negate(terms), equal)
                 if p_dim == c_dim:
                     # "Not stated" at the finer level: the same people (or, for records, also
                     # those with only a coarse code)
-                    a = system.var((source, pop, c_dim, c_lvl, NOT_STATED, measure))
-                    b = system.var((source, pop, p_dim, p_lvl, NOT_STATED, measure))
+                    a = system.var((source, number, c_dim, c_lvl, NOT_STATED, measure))
+                    b = system.var((source, number, p_dim, p_lvl, NOT_STATED, measure))
                     system.relate(ROUTE_HIERARCHY, {b: 1.0, a: -1.0}, exact)
 
 
@@ -493,15 +505,18 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
     (England >= the sum for the ``inexact`` sources: records with no region count for England
     only; their "Not stated" cells are not tied, as a person whose code differs between records
     may be "not stated" in one area and stated in another)."""
-    regional = {pop for pop in {key[1] for key in system.index}
-                if any(col == "region" for col, _ in pop)}  # fmt: skip
-    regions = sorted({value for pop in regional for col, value in pop
+    pops = list(system.populations)  # by number
+    regional = {number for number in {key[1] for key in system.index}
+                if any(col == "region" for col, _ in pops[number])}  # fmt: skip
+    regions = sorted({value for number in regional for col, value in pops[number]
                       if col == "region" and value != NATIONAL})  # fmt: skip
     if not regions:
         return
-    national_of = {pop: _in_area(pop, NATIONAL) for pop in regional}
-    members = {pop: [_in_area(pop, region) for region in regions]
-               for pop in set(national_of.values())}  # fmt: skip
+    national_of = {number: system.population(_in_area(pops[number], NATIONAL))
+                   for number in regional}  # fmt: skip
+    pops = list(system.populations)  # again, with the England populations numbered above
+    members = {number: [system.population(_in_area(pops[number], region)) for region in regions]
+               for number in set(national_of.values())}  # fmt: skip
     national = dict.fromkeys(
         (key[0], national_of[key[1]], *key[2:])
         for key in list(system.index)
@@ -525,7 +540,8 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
     """Counts within their base; an item's respondents within the group's respondents: for the
     unknowns from the ``since``-th on (in the order they were made)."""
     bases = {spec.source: spec for spec in specs.values()}
-    outers: dict[tuple[str, _Key], tuple[str, _Key, str]] = {}
+    pops = list(system.populations)  # by number
+    outers: dict[tuple[str, int], tuple[str, int, str]] = {}
     inner: list[int] = []
     bounding: list[int] = []  # the unknown each of ``inner`` is no larger than
     var_of = system.var
@@ -539,7 +555,8 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
             bounding.append(var_of((source, pop, dim, lvl, grp, spec.base)))
         elif spec.within is not None:
             if (source, pop) not in outers:
-                outers[(source, pop)] = _outer(bases, spec.within, pop)
+                outer_source, outer, outer_base = _outer(bases, spec.within, pops[pop])
+                outers[(source, pop)] = outer_source, system.population(outer), outer_base
             outer_source, outer, outer_base = outers[(source, pop)]
             inner.append(var)
             bounding.append(var_of((outer_source, outer, dim, lvl, grp, outer_base)))
@@ -1004,9 +1021,10 @@ def _truth_values(system: _System, truth: Mapping[str, pd.DataFrame],
                   specs: Mapping[str, TableSpec]) -> dict[int, float]:  # fmt: skip
     """The unsuppressed tables' value of every unknown they print (by cell key, any row order)."""
     values: dict[int, float] = {}
-    for _, spec, _, record, cell in _records(truth, specs):
+    for _, spec, _, record, (pop, *cell) in _records(truth, specs):
+        number = system.populations.get(pop)
         for measure in (m for m in _measures(spec) if m in record):
-            var = system.index.get((spec.source, *cell, measure))
+            var = system.index.get((spec.source, number, *cell, measure))
             value = record[measure]
             if var is not None and value is not None and not pd.isna(value):
                 values[var] = float(value)
