@@ -60,7 +60,7 @@ from typing import TypeVar
 import highspy
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_array
+from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from toolkit.errors import DisclosureError
@@ -325,7 +325,8 @@ class _Cell:
     row: int
     measure: str
     var: int
-    keys: dict[str, object]
+    keys: Mapping[str, object]
+    """The row as read (:func:`_read_columns`): its :data:`KEY_COLUMNS` name the cell."""
     limit: int
     base: int = -1
     """The variable of the row's base (the group's size); -1 when unknown."""
@@ -349,12 +350,19 @@ def _records(
         if frame is None or frame.empty or "dimension" not in frame.columns:
             continue
         pop_cols = sorted(_population(spec, frame))
-        for row, record in enumerate(_read_columns(frame, spec)):
-            pop = tuple((c, _text(record[c])) for c in pop_cols)
-            dim, lvl, grp = (_text(record[c]) for c in ("dimension", "level", "group"))
+        pops = (zip(*([(c, text) for text in _texts(frame[c])] for c in pop_cols), strict=True)
+                if pop_cols else itertools.repeat((), len(frame)))  # fmt: skip
+        cells = zip(pops, *(_texts(frame[c]) for c in ("dimension", "level", "group")), strict=True)
+        rows = zip(_read_columns(frame, spec), cells, strict=True)
+        for row, (record, (pop, dim, lvl, grp)) in enumerate(rows):
             if dim == TOTAL_DIMENSION:
                 lvl = grp = TOTAL_DIMENSION
             yield name, spec, row, record, (pop, dim, lvl, grp)
+
+
+def _texts(column: pd.Series) -> list[str]:
+    """:func:`_text` of each value of ``column`` (a string is its own text)."""
+    return [value if type(value) is str else _text(value) for value in column.tolist()]
 
 
 def _read_columns(frame: pd.DataFrame, spec: TableSpec) -> Iterator[dict[str, object]]:
@@ -388,7 +396,6 @@ def _read_tables(
             slices[(name, pop, dim, lvl)].add(grp)
             seen[(name, dim, lvl)].add(grp)
         hidden = bool(record["_hidden"])
-        keys = {c: record.get(c) for c in KEY_COLUMNS if c in record}
         cell = (spec.source, system.population(pop), dim, lvl, grp)
         for measure in (m for m in _measures(spec) if m in record):
             var = system.var((*cell, measure))
@@ -397,11 +404,11 @@ def _read_tables(
                 if hidden:
                     limit = threshold if measure == spec.base else 1
                     base = system.var((*cell, spec.base))
-                    targets.append(_Cell(name, row, measure, var, keys, limit, base))
+                    targets.append(_Cell(name, row, measure, var, record, limit, base))
                 continue
             system.publish(var, float(value), name)
             if measure == spec.base and 0 < float(value) < threshold:
-                small.append(_Cell(name, row, measure, var, keys, threshold))
+                small.append(_Cell(name, row, measure, var, record, threshold))
     _absent_zeros(system, specs, slices, seen, hierarchy)
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
@@ -599,7 +606,11 @@ def _components(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
     graph whose nodes are the unknowns and the relations)."""
     relation, unknown = _free_terms(system, fixed)
     size = len(system.index)
-    edges = coo_array((np.ones(len(unknown)), (unknown, size + relation)),
+    # an edge from each relation to each of its unknowns; the relations' rows come after the
+    # unknowns' (which have none), the terms being in relation order
+    starts = np.concatenate([np.zeros(size, dtype=np.int64),
+                             _starts(relation, len(system.relations))])  # fmt: skip
+    edges = csr_array((np.ones(len(unknown)), unknown, starts),
                       shape=(size + len(system.relations),) * 2)  # fmt: skip
     _, label = connected_components(edges, directed=False)
     present = np.bincount(unknown, minlength=size) > 0
