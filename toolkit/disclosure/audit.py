@@ -51,7 +51,7 @@ import operator
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -483,6 +483,7 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
         parent_dim = _text(record.get("parent_dimension", dim))
         node = (parent_dim, _text(record["parent_level"]), _text(record["parent_group"]))
         children[(*node, dim, _text(record["level"]))].append(_text(record["group"]))
+    stated = _first_of_levels(children)
     # tables counting the same people (same source) in the same way give the same relations
     populations = {(specs[name].source, pop, specs[name].exact, _measures(specs[name]))
                    for (name, pop, _, _) in slices}  # fmt: skip
@@ -495,12 +496,27 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
                 for kid in kids:
                     terms[system.var((source, number, c_dim, c_lvl, kid, measure))] = -1.0
                 system.relate(ROUTE_HIERARCHY, terms if equal else _negate(terms), equal)
-                if p_dim == c_dim:
+                if (p_dim, p_lvl, p_grp, c_dim, c_lvl) in stated:
                     # "Not stated" at the finer level: the same people (or, for records, also
                     # those with only a coarse code)
                     a = system.var((source, number, c_dim, c_lvl, NOT_STATED, measure))
                     b = system.var((source, number, p_dim, p_lvl, NOT_STATED, measure))
                     system.relate(ROUTE_HIERARCHY, {b: 1.0, a: -1.0}, exact)
+
+
+def _first_of_levels(children: Iterable[tuple[str, str, str, str, str]]) -> set[tuple[str, ...]]:
+    """The hierarchy entries ``(parent dimension, level, group, dimension, level)`` within one
+    dimension that come first for their pair of levels: the ones whose "Not stated" relation
+    :func:`_hierarchy_relations` writes. A later entry's (the pair's next parent group) would
+    name the same two unknowns, made by the first, in the same relation: it adds nothing."""
+    pairs = set()
+    first = set()
+    for entry in children:
+        p_dim, p_lvl, _, c_dim, c_lvl = entry
+        if p_dim == c_dim and (p_dim, p_lvl, c_lvl) not in pairs:
+            pairs.add((p_dim, p_lvl, c_lvl))
+            first.add(entry)
+    return first
 
 
 def _negate(terms: dict[int, float]) -> dict[int, float]:
