@@ -216,9 +216,6 @@ class _Relations:
         self.coefficients.extend(coefficients * size)
         self.starts.extend(range(end + 2, end + 2 * size + 1, 2))
 
-    def route(self, relation: int) -> str:
-        return self.routes[relation]
-
     def unknowns_of(self, relation: int) -> list[int]:
         """The unknowns of one relation, in order."""
         return self.unknowns[self.starts[relation] : self.starts[relation + 1]]
@@ -545,11 +542,10 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
         for key in list(system.index)
         if key[1] in national_of and not (key[0] in inexact and key[4] == NOT_STATED)
     )
-    var = system.var
     for key in national:
-        terms = {var(key): 1.0}
+        terms = {system.var(key): 1.0}
         for pop in members[key[1]]:
-            terms[var((key[0], pop, *key[2:]))] = -1.0
+            terms[system.var((key[0], pop, *key[2:]))] = -1.0
         exact = key[0] not in inexact
         system.add(ROUTE_REGIONS, terms if exact else _negate(terms), exact)
 
@@ -1381,7 +1377,7 @@ def _route(system: _System, block: _Block, var: int, point: Mapping[int, float] 
     """The routes that narrow the cell's range: without each, the range is wider (plain words,
     ``"; "``-joined; ``ROUTE_SEVERAL`` when no single route is needed). ``point``: a feasible
     point of the block, if known (it is one of every relaxation too)."""
-    used = {system.relations.route(r) for r in block.relations}
+    used = {system.relations.routes[r] for r in block.relations}
     if any(v in system.zero for r in block.relations for v in system.relations.unknowns_of(r)):
         used.add(ROUTE_ZERO)
     start = None if point is None else {**point, **dict.fromkeys(system.zero, 0.0)}
