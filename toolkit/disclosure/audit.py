@@ -47,10 +47,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -59,7 +60,7 @@ from typing import TypeVar
 import highspy
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_array, csc_array
+from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from toolkit.background import FORKS, start_in_background
@@ -172,6 +173,61 @@ def _text(value: object) -> str:
 
 
 @dataclass
+class _Relations:
+    """Relations ``sum(coef * var) == 0`` (or ``<= 0``), stored flat: each relation's route and
+    whether it is an equality, every term's unknown and coefficient in relation order, and
+    where each relation's terms start.
+
+    Flat lists of numbers rather than a dict per relation: a release has a few hundred thousand
+    relations, and making as many small containers costs several times more than the numbers
+    they hold (the garbage collector walks every container made, again and again as the heap
+    grows)."""
+
+    routes: list[str] = field(default_factory=list)
+    equalities: list[bool] = field(default_factory=list)
+    unknowns: list[int] = field(default_factory=list)
+    coefficients: list[float] = field(default_factory=list)
+    starts: list[int] = field(default_factory=lambda: [0])
+    """Relation ``r``'s terms are ``starts[r]`` to ``starts[r + 1]`` (one more than relations)."""
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+    def append(self, route: str, terms: Mapping[int, float], equality: bool) -> None:
+        """Add one relation, its terms in the mapping's order."""
+        self.routes.append(route)
+        self.equalities.append(equality)
+        self.unknowns.extend(terms)
+        self.coefficients.extend(terms.values())
+        self.starts.append(len(self.unknowns))
+
+    def extend_pairs(self, route: str, first: Sequence[int], second: Sequence[int],
+                     coefficients: tuple[float, float], equality: bool) -> None:  # fmt: skip
+        """Add ``{first[i]: c0, second[i]: c1}`` for each ``i``, in order, as :meth:`append`
+        would (``coefficients`` is ``(c0, c1)``)."""
+        if any(map(operator.eq, first, second)):  # a pair that is one term
+            for one, other in zip(first, second, strict=True):
+                self.append(route, {one: coefficients[0], other: coefficients[1]}, equality)
+            return
+        size = len(first)
+        end = len(self.unknowns)
+        self.routes.extend(itertools.repeat(route, size))
+        self.equalities.extend(itertools.repeat(equality, size))
+        self.unknowns.extend(itertools.chain.from_iterable(zip(first, second, strict=True)))
+        self.coefficients.extend(coefficients * size)
+        self.starts.extend(range(end + 2, end + 2 * size + 1, 2))
+
+    def unknowns_of(self, relation: int) -> list[int]:
+        """The unknowns of one relation, in order."""
+        return self.unknowns[self.starts[relation] : self.starts[relation + 1]]
+
+    def terms_of(self, relation: int) -> dict[int, float]:
+        """One relation's terms: unknown -> coefficient."""
+        at = slice(self.starts[relation], self.starts[relation + 1])
+        return dict(zip(self.unknowns[at], self.coefficients[at], strict=True))
+
+
+@dataclass
 class _System:
     """The attacker's unknowns, what is known about them and the relations between them."""
 
@@ -179,15 +235,23 @@ class _System:
     known: dict[int, tuple[float, str]] = field(default_factory=dict)
     zero: set[int] = field(default_factory=set)
     conflicts: set[int] = field(default_factory=set)
-    # relations: (route, {var: coefficient}, is_equality); inequalities read sum <= 0
-    relations: list[tuple[str, dict[int, float], bool]] = field(default_factory=list)
+    # inequalities read sum <= 0
+    relations: _Relations = field(default_factory=_Relations)
     relation_keys: set[tuple[object, ...]] = field(default_factory=set)
     _terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _kinds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    populations: dict[_Key, int] = field(default_factory=dict)
+    """Each population (``((column, value), ...)``) -> the number that stands for it in the
+    unknowns' keys ``(source, population, dimension, level, group, measure)``: a number is
+    hashed at once, a tuple of pairs again at every look-up."""
 
     def var(self, key: _Key) -> int:
         """The unknown for ``key`` (created on first use)."""
         return self.index.setdefault(key, len(self.index))
+
+    def population(self, pop: _Key) -> int:
+        """The number standing for population ``pop`` in keys (given on first use)."""
+        return self.populations.setdefault(pop, len(self.populations))
 
     def publish(self, var: int, value: float, table: str) -> None:
         """Record a printed value; two different printed values for one cell are a conflict."""
@@ -196,8 +260,9 @@ class _System:
         self.known.setdefault(var, (value, table))
 
     def relate(self, route: str, terms: dict[int, float], equality: bool) -> None:
-        """Add ``sum(coef * var) == 0`` (or ``<= 0``) once."""
-        key = (equality, tuple(sorted(terms.items())))
+        """Add ``sum(coef * var) == 0`` (or ``<= 0``) once: a relation with the same kind and
+        the same terms (the sorted ``var, coef`` pairs, one flat tuple) is not added again."""
+        key = (equality, *itertools.chain.from_iterable(sorted(terms.items())))
         if key not in self.relation_keys:
             self.relation_keys.add(key)
             self.add(route, terms, equality)
@@ -205,32 +270,49 @@ class _System:
     def add(self, route: str, terms: dict[int, float], equality: bool) -> None:
         """Add ``sum(coef * var) == 0`` (or ``<= 0``), known to be new (unique by how it was
         made); :meth:`relate` for one that may have been added before."""
-        self.relations.append((route, terms, equality))
+        self.relations.append(route, terms, equality)
+        self._terms = self._kinds = None
+
+    def add_pairs(self, route: str, first: Sequence[int], second: Sequence[int],
+                  coefficients: tuple[float, float], equality: bool) -> None:  # fmt: skip
+        """:meth:`add` of ``{first[i]: c0, second[i]: c1}`` for each ``i``, in order."""
+        self.relations.extend_pairs(route, first, second, coefficients, equality)
         self._terms = self._kinds = None
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every term of every relation: its relation, unknown and coefficient, as three arrays
         in relation order (built once)."""
         if self._terms is None:
-            sizes = [len(terms) for _, terms, _ in self.relations]
-            count = sum(sizes)
-            unknown = np.fromiter((v for _, terms, _ in self.relations for v in terms),
-                                  dtype=np.int64, count=count)  # fmt: skip
-            coefficient = np.fromiter((c for _, terms, _ in self.relations for c in terms.values()),
-                                      dtype=np.float64, count=count)  # fmt: skip
-            relation = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-            self._terms = (relation, unknown, coefficient)
+            relations = self.relations
+            relation = np.repeat(np.arange(len(relations), dtype=np.int64),
+                                 np.diff(np.asarray(relations.starts, dtype=np.int64)))  # fmt: skip
+            unknown = np.asarray(relations.unknowns, dtype=np.int64)
+            self._terms = (relation, unknown, np.asarray(relations.coefficients, dtype=np.float64))
         return self._terms
 
     def kinds(self) -> tuple[np.ndarray, np.ndarray]:
         """Each relation's route (an object array) and whether it is an equality, in relation
         order (built once)."""
         if self._kinds is None:
-            routes = np.array([route for route, _, _ in self.relations], dtype=object)
-            equality = np.fromiter((eq for _, _, eq in self.relations), dtype=bool,
-                                   count=len(self.relations))  # fmt: skip
-            self._kinds = (routes, equality)
+            routes = np.array(self.relations.routes, dtype=object)
+            self._kinds = (routes, np.asarray(self.relations.equalities, dtype=bool))
         return self._kinds
+
+    def subset(self, keep: np.ndarray) -> _System:
+        """The same unknowns and values with the relations where ``keep`` (a boolean per
+        relation) holds, in order (their terms and kinds taken from this system's arrays)."""
+        relation, unknown, coefficient = self.terms()
+        routes, equality = self.kinds()
+        term = keep[relation]
+        sizes = np.bincount(relation[term], minlength=len(keep))[keep]
+        unknown, coefficient = unknown[term], coefficient[term]
+        kept = _Relations(list(itertools.compress(self.relations.routes, keep.tolist())),
+                          equality[keep].tolist(), unknown.tolist(), coefficient.tolist(),
+                          [0, *np.cumsum(sizes).tolist()])  # fmt: skip
+        return _System(self.index, self.known, self.zero, relations=kept,
+                       populations=self.populations,
+                       _terms=(np.repeat(np.arange(len(sizes)), sizes), unknown, coefficient),
+                       _kinds=(routes[keep], equality[keep]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -241,7 +323,8 @@ class _Cell:
     row: int
     measure: str
     var: int
-    keys: dict[str, object]
+    keys: Mapping[str, object]
+    """The row as read (:func:`_read_columns`): its :data:`KEY_COLUMNS` name the cell."""
     limit: int
     base: int = -1
     """The variable of the row's base (the group's size); -1 when unknown."""
@@ -265,12 +348,19 @@ def _records(
         if frame is None or frame.empty or "dimension" not in frame.columns:
             continue
         pop_cols = sorted(_population(spec, frame))
-        for row, record in enumerate(_read_columns(frame, spec)):
-            pop = tuple((c, _text(record[c])) for c in pop_cols)
-            dim, lvl, grp = (_text(record[c]) for c in ("dimension", "level", "group"))
+        pops = (zip(*([(c, text) for text in _texts(frame[c])] for c in pop_cols), strict=True)
+                if pop_cols else itertools.repeat((), len(frame)))  # fmt: skip
+        cells = zip(pops, *(_texts(frame[c]) for c in ("dimension", "level", "group")), strict=True)
+        rows = zip(_read_columns(frame, spec), cells, strict=True)
+        for row, (record, (pop, dim, lvl, grp)) in enumerate(rows):
             if dim == TOTAL_DIMENSION:
                 lvl = grp = TOTAL_DIMENSION
             yield name, spec, row, record, (pop, dim, lvl, grp)
+
+
+def _texts(column: pd.Series) -> list[str]:
+    """:func:`_text` of each value of ``column`` (a string is its own text)."""
+    return [value if type(value) is str else _text(value) for value in column.tolist()]
 
 
 def _read_columns(frame: pd.DataFrame, spec: TableSpec) -> Iterator[dict[str, object]]:
@@ -299,25 +389,24 @@ def _read_tables(
     # (table, population, dimension, level) -> groups present; (table, dimension, level) -> seen
     slices: _Slices = defaultdict(set)
     seen: _Seen = defaultdict(set)
-    for name, spec, row, record, cell in _records(tables, specs):
-        pop, dim, lvl, grp = cell
+    for name, spec, row, record, (pop, dim, lvl, grp) in _records(tables, specs):
         if dim != TOTAL_DIMENSION and spec.partition:
             slices[(name, pop, dim, lvl)].add(grp)
             seen[(name, dim, lvl)].add(grp)
         hidden = bool(record["_hidden"])
-        keys = {c: record.get(c) for c in KEY_COLUMNS if c in record}
+        cell = (spec.source, system.population(pop), dim, lvl, grp)
         for measure in (m for m in _measures(spec) if m in record):
-            var = system.var((spec.source, *cell, measure))
+            var = system.var((*cell, measure))
             value = record[measure]
             if hidden or value is None or pd.isna(value):
                 if hidden:
                     limit = threshold if measure == spec.base else 1
-                    base = system.var((spec.source, *cell, spec.base))
-                    targets.append(_Cell(name, row, measure, var, keys, limit, base))
+                    base = system.var((*cell, spec.base))
+                    targets.append(_Cell(name, row, measure, var, record, limit, base))
                 continue
             system.publish(var, float(value), name)
             if measure == spec.base and 0 < float(value) < threshold:
-                small.append(_Cell(name, row, measure, var, keys, threshold))
+                small.append(_Cell(name, row, measure, var, record, threshold))
     _absent_zeros(system, specs, slices, seen, hierarchy)
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
@@ -356,9 +445,10 @@ def _absent_zeros(system: _System, specs: Mapping[str, TableSpec], slices: _Slic
     levels = _level_groups(hierarchy)
     for (name, pop, dim, lvl), present in slices.items():
         spec = specs[name]
+        number = system.population(pop)
         for grp in (seen[(name, dim, lvl)] | levels.get((dim, lvl), set())) - present:
             for measure in _measures(spec):
-                system.zero.add(system.var((spec.source, pop, dim, lvl, grp, measure)))
+                system.zero.add(system.var((spec.source, number, dim, lvl, grp, measure)))
 
 
 def _partitions(system: _System, specs: Mapping[str, TableSpec], slices: _Slices, seen: _Seen,
@@ -367,14 +457,15 @@ def _partitions(system: _System, specs: Mapping[str, TableSpec], slices: _Slices
     levels = _level_groups(hierarchy)
     for (name, pop, dim, lvl), present in slices.items():
         spec = specs[name]
+        number = system.population(pop)
         groups = seen[(name, dim, lvl)] | levels.get((dim, lvl), set()) | present
         if not spec.complete:
             groups = groups | {NOT_STATED}
         for measure in _measures(spec):
-            total = system.var((spec.source, pop, *(TOTAL_DIMENSION,) * 3, measure))
+            total = system.var((spec.source, number, *(TOTAL_DIMENSION,) * 3, measure))
             terms = {total: 1.0}
             for grp in groups:
-                var = system.var((spec.source, pop, dim, lvl, grp, measure))
+                var = system.var((spec.source, number, dim, lvl, grp, measure))
                 terms[var] = terms.get(var, 0.0) - 1.0
             system.relate(ROUTE_PARTITION, terms, True)
 
@@ -390,23 +481,40 @@ def _hierarchy_relations(system: _System, specs: Mapping[str, TableSpec], slices
         parent_dim = _text(record.get("parent_dimension", dim))
         node = (parent_dim, _text(record["parent_level"]), _text(record["parent_group"]))
         children[(*node, dim, _text(record["level"]))].append(_text(record["group"]))
+    stated = _first_of_levels(children)
     # tables counting the same people (same source) in the same way give the same relations
     populations = {(specs[name].source, pop, specs[name].exact, _measures(specs[name]))
                    for (name, pop, _, _) in slices}  # fmt: skip
     for source, pop, exact, measures in populations:
+        number = system.population(pop)
         for (p_dim, p_lvl, p_grp, c_dim, c_lvl), kids in children.items():
             equal = p_dim == c_dim and exact
             for measure in measures:
-                terms = {system.var((source, pop, p_dim, p_lvl, p_grp, measure)): 1.0}
+                terms = {system.var((source, number, p_dim, p_lvl, p_grp, measure)): 1.0}
                 for kid in kids:
-                    terms[system.var((source, pop, c_dim, c_lvl, kid, measure))] = -1.0
+                    terms[system.var((source, number, c_dim, c_lvl, kid, measure))] = -1.0
                 system.relate(ROUTE_HIERARCHY, terms if equal else _negate(terms), equal)
-                if p_dim == c_dim:
+                if (p_dim, p_lvl, p_grp, c_dim, c_lvl) in stated:
                     # "Not stated" at the finer level: the same people (or, for records, also
                     # those with only a coarse code)
-                    a = system.var((source, pop, c_dim, c_lvl, NOT_STATED, measure))
-                    b = system.var((source, pop, p_dim, p_lvl, NOT_STATED, measure))
+                    a = system.var((source, number, c_dim, c_lvl, NOT_STATED, measure))
+                    b = system.var((source, number, p_dim, p_lvl, NOT_STATED, measure))
                     system.relate(ROUTE_HIERARCHY, {b: 1.0, a: -1.0}, exact)
+
+
+def _first_of_levels(children: Iterable[tuple[str, str, str, str, str]]) -> set[tuple[str, ...]]:
+    """The hierarchy entries ``(parent dimension, level, group, dimension, level)`` within one
+    dimension that come first for their pair of levels: the ones whose "Not stated" relation
+    :func:`_hierarchy_relations` writes. A later entry's (the pair's next parent group) would
+    name the same two unknowns, made by the first, in the same relation: it adds nothing."""
+    pairs = set()
+    first = set()
+    for entry in children:
+        p_dim, p_lvl, _, c_dim, c_lvl = entry
+        if p_dim == c_dim and (p_dim, p_lvl, c_lvl) not in pairs:
+            pairs.add((p_dim, p_lvl, c_lvl))
+            first.add(entry)
+    return first
 
 
 def _negate(terms: dict[int, float]) -> dict[int, float]:
@@ -418,14 +526,18 @@ def _region_relations(system: _System, inexact: set[str]) -> None:
     (England >= the sum for the ``inexact`` sources: records with no region count for England
     only; their "Not stated" cells are not tied, as a person whose code differs between records
     may be "not stated" in one area and stated in another)."""
-    regional = {key[1] for key in system.index if any(col == "region" for col, _ in key[1])}
-    regions = sorted({value for pop in regional for col, value in pop
+    pops = list(system.populations)  # by number
+    regional = {number for number in {key[1] for key in system.index}
+                if any(col == "region" for col, _ in pops[number])}  # fmt: skip
+    regions = sorted({value for number in regional for col, value in pops[number]
                       if col == "region" and value != NATIONAL})  # fmt: skip
     if not regions:
         return
-    national_of = {pop: _in_area(pop, NATIONAL) for pop in regional}
-    members = {pop: [_in_area(pop, region) for region in regions]
-               for pop in set(national_of.values())}  # fmt: skip
+    national_of = {number: system.population(_in_area(pops[number], NATIONAL))
+                   for number in regional}  # fmt: skip
+    pops = list(system.populations)  # again, with the England populations numbered above
+    members = {number: [system.population(_in_area(pops[number], region)) for region in regions]
+               for number in set(national_of.values())}  # fmt: skip
     national = dict.fromkeys(
         (key[0], national_of[key[1]], *key[2:])
         for key in list(system.index)
@@ -448,21 +560,27 @@ def _linked_relations(system: _System, specs: Mapping[str, TableSpec], since: in
     """Counts within their base; an item's respondents within the group's respondents: for the
     unknowns from the ``since``-th on (in the order they were made)."""
     bases = {spec.source: spec for spec in specs.values()}
-    outers: dict[tuple[str, _Key], tuple[str, _Key, str]] = {}
+    pops = list(system.populations)  # by number
+    outers: dict[tuple[str, int], tuple[str, int, str]] = {}
+    inner: list[int] = []
+    bounding: list[int] = []  # the unknown each of ``inner`` is no larger than
+    var_of = system.var
     for key, var in list(itertools.islice(system.index.items(), since, None)):
         source, pop, dim, lvl, grp, measure = key
         spec = bases.get(source)
         if spec is None:
             continue
         if measure != spec.base:
-            base = system.var((source, pop, dim, lvl, grp, spec.base))
-            system.add(ROUTE_LINKED, {var: 1.0, base: -1.0}, False)
+            inner.append(var)
+            bounding.append(var_of((source, pop, dim, lvl, grp, spec.base)))
         elif spec.within is not None:
             if (source, pop) not in outers:
-                outers[(source, pop)] = _outer(bases, spec.within, pop)
+                outer_source, outer, outer_base = _outer(bases, spec.within, pops[pop])
+                outers[(source, pop)] = outer_source, system.population(outer), outer_base
             outer_source, outer, outer_base = outers[(source, pop)]
-            other = system.var((outer_source, outer, dim, lvl, grp, outer_base))
-            system.add(ROUTE_LINKED, {var: 1.0, other: -1.0}, False)
+            inner.append(var)
+            bounding.append(var_of((outer_source, outer, dim, lvl, grp, outer_base)))
+    system.add_pairs(ROUTE_LINKED, inner, bounding, (1.0, -1.0), False)
 
 
 def _outer(bases: Mapping[str, TableSpec], within: tuple[str, tuple[str, ...]],
@@ -488,7 +606,9 @@ def _free_terms(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
     """Every (relation, unknown) pair of the system whose unknown is not ``fixed``, as two
     integer arrays in relation order."""
     relation, unknown, _ = system.terms()
-    free = ~np.isin(unknown, np.fromiter(fixed, dtype=np.int64, count=len(fixed)))
+    held = np.zeros(len(system.index), dtype=bool)
+    held[np.fromiter(fixed, dtype=np.int64, count=len(fixed))] = True
+    free = ~held[unknown]
     return relation[free], unknown[free]
 
 
@@ -499,7 +619,11 @@ def _components(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
     graph whose nodes are the unknowns and the relations)."""
     relation, unknown = _free_terms(system, fixed)
     size = len(system.index)
-    edges = coo_array((np.ones(len(unknown)), (unknown, size + relation)),
+    # an edge from each relation to each of its unknowns; the relations' rows come after the
+    # unknowns' (which have none), the terms being in relation order
+    starts = np.concatenate([np.zeros(size, dtype=np.int64),
+                             _starts(relation, len(system.relations))])  # fmt: skip
+    edges = csr_array((np.ones(len(unknown)), unknown, starts),
                       shape=(size + len(system.relations),) * 2)  # fmt: skip
     _, label = connected_components(edges, directed=False)
     present = np.bincount(unknown, minlength=size) > 0
@@ -513,7 +637,11 @@ def _components(system: _System, fixed: set[int]) -> tuple[np.ndarray, np.ndarra
 def _roots(system: _System, fixed: set[int]) -> dict[int, int]:
     """Each unknown in some relation -> the root of its connected component
     (:func:`_components`)."""
-    root = _components(system, fixed)[0]
+    return _present(_components(system, fixed)[0])
+
+
+def _present(root: np.ndarray) -> dict[int, int]:
+    """Each unknown with a root (``root[v] >= 0``) -> its root."""
     present = np.flatnonzero(root >= 0)
     return dict(zip(present.tolist(), root[present].tolist(), strict=True))
 
@@ -583,15 +711,34 @@ class _Program:
         return sign * value, x
 
 
-def _value(system: _System, var: int, anchor: Mapping[int, float] | None) -> float | None:
-    """What the program may take as fixed for a variable outside it (``None``: nothing)."""
-    if var in system.known:
-        return system.known[var][0]
-    if var in system.zero:
-        return 0.0
-    if anchor is not None:
-        return anchor.get(var)
-    return None
+def _values(system: _System, variables: Sequence[int],
+            anchor: Mapping[int, float] | None) -> list[float | None]:  # fmt: skip
+    """What the program may take as fixed for each variable outside it: its published value,
+    0 for a zero, else its ``anchor`` value (``None``: nothing)."""
+    known, zero = system.known, system.zero
+    found = {} if anchor is None else anchor
+    return [known[v][0] if v in known else 0.0 if v in zero else found.get(v)
+            for v in variables]  # fmt: skip
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (``np.unique``, by sorting: numpy's hash table is several
+    times slower on these integer arrays)."""
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _by_column(row: np.ndarray, col: np.ndarray, value: np.ndarray,
+               columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Compressed sparse columns of the entries ``value[i]`` at ``(row[i], col[i])``, no two
+    at one place: each column's start, then the entries' rows and values by column, rows in
+    order within one (what scipy's ``csc_array`` holds for them, without its checks)."""
+    order = np.lexsort((row, col))
+    start = np.zeros(columns + 1, dtype=np.int32)
+    np.cumsum(np.bincount(col, minlength=columns), out=start[1:])
+    return start, row[order].astype(np.int32), value[order]
 
 
 def _program(system: _System, block: _Block, drop: str | None = None,
@@ -630,8 +777,8 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     column_of[free] = np.arange(len(free))
     col = column_of[var]
     inside = col >= 0
-    outside = np.unique(var[~inside])
-    values = [_value(system, v, anchor) for v in outside.tolist()]
+    outside = _distinct(var[~inside])
+    values = _values(system, outside.tolist(), anchor)
     if None in values:
         raise ValueError(
             f"variable {outside[values.index(None)]} is neither in the block nor fixed"
@@ -641,7 +788,7 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     equality = equalities[rows]
     upper = -constant
     lower = np.where(equality, upper, -highspy.kHighsInf)
-    matrix = csc_array((coef[inside], (row[inside], col[inside])), shape=(len(rows), len(free)))
+    start, index, value = _by_column(row[inside], col[inside], coef[inside], len(free))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(column), len(upper)
     lp.col_cost_ = np.zeros(len(column))
@@ -650,9 +797,9 @@ def _model(system: _System, block: _Block, drop: str | None = None,
     lp.row_lower_, lp.row_upper_ = lower, upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(column), len(upper)
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("threads", 1)
@@ -940,9 +1087,10 @@ def _truth_values(system: _System, truth: Mapping[str, pd.DataFrame],
                   specs: Mapping[str, TableSpec]) -> dict[int, float]:  # fmt: skip
     """The unsuppressed tables' value of every unknown they print (by cell key, any row order)."""
     values: dict[int, float] = {}
-    for _, spec, _, record, cell in _records(truth, specs):
+    for _, spec, _, record, (pop, *cell) in _records(truth, specs):
+        number = system.populations.get(pop)
         for measure in (m for m in _measures(spec) if m in record):
-            var = system.index.get((spec.source, *cell, measure))
+            var = system.index.get((spec.source, number, *cell, measure))
             value = record[measure]
             if var is not None and value is not None and not pd.isna(value):
                 values[var] = float(value)
@@ -1013,7 +1161,7 @@ def _forced(system: _System, values: Mapping[int, float]) -> dict[int, float]:
     found: dict[int, float] = {}
     queue = np.flatnonzero(left == 1).tolist()
     while queue:
-        terms = system.relations[queue.pop()][1]
+        terms = system.relations.terms_of(queue.pop())
         open_ = [v for v in terms if v not in known]
         if len(open_) != 1:
             continue
@@ -1027,21 +1175,51 @@ def _forced(system: _System, values: Mapping[int, float]) -> dict[int, float]:
 
 @dataclass(frozen=True)
 class _Touching:
-    """Each unknown's relations, in relation order (``touching[v]``; none for a fixed one)."""
+    """The terms whose unknown is not fixed, both ways: each unknown's relations and each
+    relation's unknowns, as arrays (compressed rows: ``relations[by_unknown[v] :
+    by_unknown[v + 1]]`` are unknown ``v``'s, in relation order)."""
 
-    relations: list[int]
-    start: list[int]
+    relations: np.ndarray
+    by_unknown: np.ndarray
+    unknowns: np.ndarray
+    by_relation: np.ndarray
 
-    def __getitem__(self, var: int) -> list[int]:
-        return self.relations[self.start[var] : self.start[var + 1]]
+    def relations_of(self, unknowns: np.ndarray) -> np.ndarray:
+        """The relations of each of ``unknowns``, one after the other (with repeats)."""
+        return _gather(self.relations, self.by_unknown, unknowns)
+
+    def unknowns_of(self, relations: np.ndarray) -> np.ndarray:
+        """The unknowns (not fixed) of each of ``relations``, one after the other (with
+        repeats)."""
+        return _gather(self.unknowns, self.by_relation, relations)
+
+
+def _gather(values: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[starts[r] : starts[r + 1]]`` for each ``r`` of ``rows``, concatenated."""
+    first = starts[rows]
+    sizes = starts[rows + 1] - first
+    return values[np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())]
+
+
+def _starts(groups: np.ndarray, count: int) -> np.ndarray:
+    """Where each of ``count`` groups starts in an array sorted by group (and where the last
+    ends): the compressed rows of ``groups``."""
+    starts = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=count), out=starts[1:])
+    return starts
 
 
 def _touching(system: _System, fixed: set[int]) -> _Touching:
-    """Each unknown not ``fixed`` -> the relations it is in."""
+    """The terms of ``system`` whose unknown is not ``fixed``, both ways."""
     relation, unknown = _free_terms(system, fixed)
     order = np.argsort(unknown, kind="stable")
-    counts = np.bincount(unknown, minlength=len(system.index))
-    return _Touching(relation[order].tolist(), [0, *np.cumsum(counts).tolist()])
+    return _Touching(relation[order], _starts(unknown, len(system.index)), unknown,
+                     _starts(relation, len(system.relations)))  # fmt: skip
+
+
+def _reach(touching: _Touching, unknowns: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The unknowns (not fixed) one relation away from ``unknowns``, with repeats."""
+    return touching.unknowns_of(touching.relations_of(np.asarray(unknowns, dtype=np.int64)))
 
 
 def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
@@ -1059,7 +1237,8 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
     touching = _touching(system, fixed)
     component = _roots(system, fixed)
     spoiled = {component.get(v, v) for v in untrusted}
-    inner = _roots(relaxed, fixed)
+    inner_root = _components(relaxed, fixed)[0]
+    inner = _present(inner_root)
     members: dict[int, list[int]] = defaultdict(list)
     for v, root in inner.items():
         members[root].append(v)
@@ -1069,8 +1248,8 @@ def _certify(system: _System, relaxed: _System, limits: Mapping[int, int],
         proved: dict[int, tuple[float, float]] = {}
         if any(component.get(v, v) in spoiled for v in wanted):
             return proved
-        near = {inner.get(u, u) for v in members[root] for r in touching[v]
-                for u in system.relations[r][1] if u not in fixed}  # fmt: skip
+        reached = _reach(touching, members[root])
+        near = set(np.where(inner_root[reached] >= 0, inner_root[reached], reached).tolist())
         widths = [members[root], sorted({u for n in near for u in members.get(n, [n])})]
         for free in widths if len(widths[1]) <= _NEIGHBOURHOOD else widths[:1]:
             wanted = [v for v in wanted if v not in proved]
@@ -1086,7 +1265,7 @@ def _around_anchor(system: _System, free: list[int], touching: _Touching,
                    point: Mapping[int, float]) -> _Program:  # fmt: skip
     """The program of ``free`` moving while every other unknown stays at the anchor ``point``
     (every relation touching ``free``), started from the anchor."""
-    relations = sorted({r for v in free for r in touching[v]})
+    relations = _distinct(touching.relations_of(np.asarray(free, dtype=np.int64))).tolist()
     return _program(system, _Block(free, relations), anchor=point, start=point)
 
 
@@ -1159,12 +1338,14 @@ def _surroundings(system: _System, limits: Mapping[int, int],
 
     def around(block: _Block) -> dict[int, tuple[float, float]]:
         wanted = [v for v in block.free if v in limits]
-        free, frontier = set(wanted), set(wanted)
+        free = np.zeros(len(system.index), dtype=bool)
+        frontier = np.asarray(wanted, dtype=np.int64)
+        free[frontier] = True
         for _ in range(_HOPS):
-            frontier = {u for v in frontier for r in touching[v]
-                        for u in system.relations[r][1] if u not in fixed} - free  # fmt: skip
-            free |= frontier
-        return _spans(system, sorted(free), touching, wanted, limits, point)
+            frontier = _reach(touching, frontier)
+            frontier = _distinct(frontier[~free[frontier]])
+            free[frontier] = True
+        return _spans(system, np.flatnonzero(free).tolist(), touching, wanted, limits, point)
 
     blocks = [b for b in _blocks(system, set(limits)) if b.relations]
     return {v: span for found in _side_by_side(around, blocks) for v, span in found.items()}
@@ -1221,18 +1402,15 @@ def _inner(system: _System) -> _System:
     relaxation pins is pinned by the full system too (its true range is narrower still).
     """
     fixed = set(system.known) | system.zero
-    equalities = _System(system.index, system.known, system.zero,
-                         relations=[r for r in system.relations if r[2]])  # fmt: skip
-    root = _components(equalities, fixed)[0]
+    equality = system.kinds()[1]
+    root = _components(system.subset(equality), fixed)[0]
     relation, unknown = _free_terms(system, fixed)
     own = np.where(root[unknown] >= 0, root[unknown], unknown)
     lowest = np.full(len(system.relations), len(system.index), dtype=np.int64)
     highest = np.full(len(system.relations), -1, dtype=np.int64)
     np.minimum.at(lowest, relation, own)
     np.maximum.at(highest, relation, own)
-    within = (lowest >= highest).tolist()
-    kept = [rel for rel, one in zip(system.relations, within, strict=True) if rel[2] or one]
-    return _System(system.index, system.known, system.zero, relations=kept)
+    return system.subset(equality | (lowest >= highest))
 
 
 _ROUTES = (ROUTE_REGIONS, ROUTE_ZERO, ROUTE_PARTITION, ROUTE_HIERARCHY, ROUTE_LINKED)
@@ -1242,8 +1420,8 @@ def _route(system: _System, block: _Block, var: int, point: Mapping[int, float] 
     """The routes that narrow the cell's range: without each, the range is wider (plain words,
     ``"; "``-joined; ``ROUTE_SEVERAL`` when no single route is needed). ``point``: a feasible
     point of the block, if known (it is one of every relaxation too)."""
-    used = {system.relations[r][0] for r in block.relations}
-    if any(v in system.zero for r in block.relations for v in system.relations[r][1]):
+    used = {system.relations.routes[r] for r in block.relations}
+    if any(v in system.zero for r in block.relations for v in system.relations.unknowns_of(r)):
         used.add(ROUTE_ZERO)
     start = None if point is None else {**point, **dict.fromkeys(system.zero, 0.0)}
     base = _bounds(_program(system, block, start=start), var)
