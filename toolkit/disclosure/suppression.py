@@ -767,6 +767,8 @@ class _State:
     secondary pass: followers read them as unbounded until that pass has protected them."""
     verified: dict[int, tuple[object, ...]] = field(default_factory=dict)
     """Population index -> its :func:`_inputs` when it was last found protected."""
+    link_keys: dict[tuple[str, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+    """Link columns -> :func:`_link_keys` of the table's rows."""
 
     known_zero: np.ndarray | None = None
     """:attr:`zero` as last worked out (``None`` after a change)."""
@@ -1238,46 +1240,57 @@ def _secondary(state: _State) -> bool:
     return changed
 
 
-def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
-    """The link key of every row of a table."""
-    missing = [c for c in on if c not in state.table.columns]
-    if missing:
-        raise DisclosureError(
-            code="disclosure.bad_link",
-            message=f"table {state.name!r} lacks a column named in a link",
-            column=missing[0],
-            fix="link tables only on columns they all have",
-        )
-    return _row_keys(state.table[list(on)])
+def _link_keys(state: _State, on: tuple[str, ...]) -> list[tuple[object, ...]]:
+    """The link key of every row of a table (worked out once per table and columns ``on``:
+    a table's rows never change while it is suppressed)."""
+    if on not in state.link_keys:
+        missing = [c for c in on if c not in state.table.columns]
+        if missing:
+            raise DisclosureError(
+                code="disclosure.bad_link",
+                message=f"table {state.name!r} lacks a column named in a link",
+                column=missing[0],
+                fix="link tables only on columns they all have",
+            )
+        state.link_keys[on] = _row_keys(state.table[list(on)])
+    return state.link_keys[on]
 
 
-def _hidden_keys(
-    states: Mapping[str, _State], link: Link, keys: Mapping[str, list[tuple[object, ...]]]
-) -> dict[tuple[object, ...], str]:
-    """Each link key suppressed in a table that leads the link (every table; the first for a
-    one-way link) -> the first such table."""
-    source: dict[tuple[object, ...], str] = {}
-    for name in link.tables[:1] if link.one_way else link.tables:
-        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
-            if hidden:
-                source.setdefault(key, name)
+def _link_codes(states: Mapping[str, _State], link: Link) -> dict[str, np.ndarray]:
+    """Table -> the link key of each of its rows as an integer, equal across the link's tables
+    exactly when the keys are equal (so the link's bookkeeping is array work)."""
+    index: dict[tuple[object, ...], int] = {}
+    return {name: np.array([index.setdefault(key, len(index))
+                            for key in _link_keys(states[name], link.on)], dtype=np.intp)
+            for name in link.tables}  # fmt: skip
+
+
+def _hidden_source(
+    states: Mapping[str, _State], link: Link, codes: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """Per link key code (:func:`_link_codes`): the position in ``link.tables`` of the first
+    table leading the link (every table; the first for a one-way link) that suppresses it, or
+    -1 where none does."""
+    source = np.full(1 + max((int(c.max(initial=-1)) for c in codes.values()), default=-1), -1)
+    leading = link.tables[:1] if link.one_way else link.tables
+    for at in reversed(range(len(leading))):  # the first table's claim is written last
+        source[codes[leading[at]][states[leading[at]].suppressed]] = at
     return source
 
 
-def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
+def _apply_link(states: Mapping[str, _State], link: Link, codes: Mapping[str, np.ndarray]) -> bool:
     """Suppress in every linked table the cells suppressed in any of them (in the first, for a
-    one-way link).
+    one-way link); ``codes``: :func:`_link_codes` of the link.
 
     Every row carrying a suppressed key is suppressed, in the other tables and in the same
     table too (a table may hold the same cell more than once, e.g. once per indicator).
     """
-    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    source = _hidden_keys(states, link, keys)
+    source = _hidden_source(states, link, codes)
     changed = False
     for name in link.tables:
-        for row, key in enumerate(keys[name]):
-            if key in source and not states[name].suppressed[row]:
-                changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
+        by = source[codes[name]]
+        for at in np.unique(by[by >= 0]):
+            changed |= states[name].mark(np.flatnonzero(by == at), linked_reason(link.tables[at]))
     return changed
 
 
@@ -1424,11 +1437,12 @@ def suppress_linked(
     }
     for name, state in states.items():
         state.leads = _leads(states, links, name)
+    codes = [_link_codes(states, link) for link in links]
     changed = True
     while changed:
         changed = False
-        for link in links:
-            changed |= _apply_link(states, link)
+        for link, link_codes in zip(links, codes, strict=True):
+            changed |= _apply_link(states, link, link_codes)
         if policy.secondary:
             for state in states.values():  # leaders first, so followers see their state
                 changed |= _secondary(state)
@@ -1593,14 +1607,14 @@ def _audit_rounding(state: _State, rounding: Rounding) -> list[_Finding]:
 
 def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
     """Cells published in one linked table but suppressed in another (that leads the link)."""
-    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    hidden = _hidden_keys(states, link, keys)
+    codes = _link_codes(states, link)
+    source = _hidden_source(states, link, codes)
     findings: list[_Finding] = []
     for name in link.tables:
         state = states[name]
-        for row, key in enumerate(keys[name]):
-            if key in hidden and hidden[key] != name and not state.suppressed[row]:
-                problem = f"published here but suppressed in linked table '{hidden[key]}'"
+        for row, at in enumerate(source[codes[name]]):
+            if at >= 0 and link.tables[at] != name and not state.suppressed[row]:
+                problem = f"published here but suppressed in linked table '{link.tables[at]}'"
                 findings.append((name, row, state.cols.base, float(state.base[row]), problem))
     return findings
 
