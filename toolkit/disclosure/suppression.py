@@ -769,6 +769,8 @@ class _State:
     """Population index -> its :func:`_inputs` when it was last found protected."""
     link_keys: dict[tuple[str, ...], list[tuple[object, ...]]] = field(default_factory=dict)
     """Link columns -> :func:`_link_keys` of the table's rows."""
+    frames: dict[int, _Frame] = field(default_factory=dict)
+    """Population index -> the fixed parts of its joint reading (:func:`_frame`)."""
 
     known_zero: np.ndarray | None = None
     """:attr:`zero` as last worked out (``None`` after a change)."""
@@ -815,14 +817,68 @@ class _Lead:
 
 
 @dataclass(frozen=True)
+class _Unprinted:
+    """The leader's cells that a follower population prints and the leader does not
+    (:func:`_unprinted`), as one block of a :class:`_Frame`.
+
+    Attributes:
+        offset: the joint column of the block's first unknown.
+        rows: the follower's rows (every item) with the link key of each unknown, one after
+            another; the published ones set its floor.
+        owner: the unknown (0-based in the block) of each entry of ``rows``.
+        width: the block's columns: its unknowns, then one slack per margin relation.
+    """
+
+    offset: int
+    rows: np.ndarray
+    owner: np.ndarray
+    width: int
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What a joint reading of one population (:func:`_joint`) holds that suppression never
+    changes (the tables' rows, keys and relations are fixed), built once per population.
+
+    Attributes:
+        matrix, measures: as in :class:`_Joint`.
+        unknown: per joint variable, unknown whatever is suppressed (unpublished totals,
+            remainders, unprinted cells, slacks); the cells' own entries are filled per reading.
+        ceiling: per joint variable, the most its base can be.
+        pairs: (k, 2) every ``base_a <= base_b`` pair a reading may hold, in order.
+        lifts: per leader, the positions in ``pairs`` of the bounds by its published cells and
+            those cells' link keys (a pair is dropped while the leader lifts its key).
+        leaders: (leader, its population, its first joint column) per leading population.
+        owners: joint variable of each leader cell -> (its table, its rows).
+        unprinted: the blocks of leader cells the leader does not print.
+        own_rows: the table's rows a reading depends on: the population's and those sharing a
+            link key with them (other items); with ``lead_rows``, the rows of :func:`_inputs`.
+        lead_rows: per leader, the rows of its populations of this scope and this
+            population's link keys.
+    """
+
+    matrix: csr_array
+    measures: np.ndarray
+    unknown: np.ndarray
+    ceiling: np.ndarray
+    pairs: np.ndarray
+    lifts: list[tuple[_State, np.ndarray, list[tuple[object, ...]]]]
+    leaders: list[tuple[_State, _Population, int]]
+    owners: dict[int, tuple[_State, np.ndarray]]
+    unprinted: list[_Unprinted]
+    own_rows: np.ndarray
+    lead_rows: list[tuple[_State, np.ndarray, set[tuple[object, ...]]]]
+
+
+@dataclass(frozen=True)
 class _Joint:
     """A population read together with the populations of its leading tables (their variables
     appended after its own), in the form :mod:`ranges` takes.
 
     Attributes:
         matrix, measures, unknown, bounds: as :func:`ranges.narrow_cells` takes them.
-        owners: appended variable of a published leader cell -> (its table, its rows).
-        linked: own variable -> the appended variables that bound it.
+        frame: the parts that never change (:class:`_Frame`).
+        published: per joint variable, whether it is a published leader cell.
         floors: appended variable of a cell the leader does not print -> the follower's
             published rows (other items) that set its floor.
     """
@@ -831,9 +887,23 @@ class _Joint:
     measures: np.ndarray
     unknown: np.ndarray
     bounds: ranges.Bounds | None
-    owners: dict[int, tuple[_State, np.ndarray]]
-    linked: dict[int, list[int]]
-    floors: dict[int, list[int]]
+    frame: _Frame
+    published: np.ndarray
+    floors: dict[int, np.ndarray]
+
+    @cached_property
+    def owners(self) -> dict[int, tuple[_State, np.ndarray]]:
+        """Appended variable of a published leader cell -> (its table, its rows)."""
+        return {int(v): self.frame.owners[int(v)] for v in np.flatnonzero(self.published)}
+
+    @cached_property
+    def linked(self) -> dict[int, list[int]]:
+        """Own variable -> the appended variables that bound it."""
+        linked: dict[int, list[int]] = {}
+        pairs = np.zeros((0, 2), dtype=int) if self.bounds is None else self.bounds.pairs
+        for own, appended in pairs.tolist():
+            linked.setdefault(own, []).append(appended)
+        return linked
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -930,75 +1000,137 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
     return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
 
 
-def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
-    """``pop`` with ``hidden`` cells, joined to the populations of the same scope in the tables
-    it follows (:class:`_Lead`): each of its cells is at most the leader's cell with the same
-    link key, and each unlisted remainder at most the leader's "Not stated" (0 where the leader
-    lists every group but that). A reader holds all of them together, so the follower is read
-    within the leader's own relations, not within each leader cell's range alone. A cell the
-    leader does not print (an intersection) is still a number of people there
-    (:func:`_unprinted`)."""
+def _frame(state: _State, index: int) -> _Frame:
+    """The fixed parts of the joint reading of population ``index`` (:func:`_joint`), worked
+    out on first use and kept on ``state``.
+
+    Each of the population's cells is at most the leader's cell with the same link key, and
+    each unlisted remainder at most the leader's "Not stated" (0 where the leader lists every
+    group but that); a cell the leader does not print is an unknown (:func:`_unprinted`).
+    """
+    if index in state.frames:
+        return state.frames[index]
+    pop = state.populations[index]
     matrices: list[tuple[int, np.ndarray | csr_array]] = [(0, pop.matrix)]
-    measures, unknown = [_measures(state, pop)], [_unknown(pop, hidden)]
-    ceiling, floor = [np.full(pop.matrix.shape[1], np.inf)], [np.zeros(pop.matrix.shape[1])]
+    measures, unknown = [_measures(state, pop)], [_unknown(pop, np.zeros(pop.n_cells, bool))]
+    ceiling = [np.full(pop.matrix.shape[1], np.inf)]
     pairs: list[tuple[int, int]] = []
+    lifts: list[tuple[_State, np.ndarray, list[tuple[object, ...]]]] = []
+    leaders: list[tuple[_State, _Population, int]] = []
     owners: dict[int, tuple[_State, np.ndarray]] = {}
-    floors: dict[int, list[int]] = {}
+    blocks: list[_Unprinted] = []
+    own_rows, lead_rows = [pop.rows], []
     offset = pop.matrix.shape[1]
     group = state.cols.group
     for lead in state.leads:
         leader = lead.leader
+        keys = {lead.keys[rows[0]] for rows in pop.cells}
+        own_rows += [np.asarray(lead.rows[key], dtype=int) for key in keys]
+        theirs = [other.rows for other in _leading(pop, leader)]
+        lead_rows.append((leader, np.concatenate(theirs) if theirs else np.zeros(0, int), keys))
+        at: list[int] = []
+        liftable: list[tuple[object, ...]] = []
         for other in _leading(pop, leader):
-            index = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
+            index_of = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
             unprinted: list[tuple[int, tuple[object, ...]]] = []
             for cell, rows in enumerate(pop.cells):
                 key = lead.keys[rows[0]]
-                if key not in index:
+                if key not in index_of:
                     unprinted.append((cell, key))
-                elif key not in leader.lifting:
-                    pairs.append((cell, index[key]))
+                else:
+                    at.append(len(pairs))
+                    liftable.append(key)
+                    pairs.append((cell, index_of[key]))
             for column, values in pop.remainders.items():
                 key = _key(NOT_STATED if c == group else values.get(c) for c in lead.on)
-                if key in index:
-                    pairs.append((column, index[key]))
+                if key in index_of:
+                    pairs.append((column, index_of[key]))
                 elif _key(values.get(c) for c in lead.on if c != group) in lead.listed:
                     ceiling[0][column] = 0.0
-            suppressed, zero, _ = _cell_status(leader, other)
-            owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)
-                           if not suppressed[j]})  # fmt: skip
+            leaders.append((leader, other, offset))
+            owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)})
             matrices.append((offset, other.matrix))
             measures.append(_measures(leader, other))
-            unknown.append(_unknown(other, suppressed & ~zero))
+            unknown.append(_unknown(other, np.zeros(other.n_cells, bool)))
             ceiling.append(np.full(other.matrix.shape[1], np.inf))
-            floor.append(np.zeros(other.matrix.shape[1]))
             offset += other.matrix.shape[1]
             if unprinted:
-                block, least, links, setters = _unprinted(state, lead, index, unprinted, offset)
+                block, links, columns = _unprinted(state, lead, index_of, unprinted, offset)
                 pairs += links
-                floors |= setters
+                blocks.append(columns)
                 matrices.append((0, block))
-                measures.append(np.full((1, len(least)), np.nan))
-                unknown.append(np.ones(len(least), dtype=bool))
-                ceiling.append(np.full(len(least), np.inf))
-                floor.append(least)
-                offset += len(least)
+                measures.append(np.full((1, columns.width), np.nan))
+                unknown.append(np.ones(columns.width, dtype=bool))
+                ceiling.append(np.full(columns.width, np.inf))
+                offset += columns.width
+        lifts.append((leader, np.array(at, dtype=int), liftable))
     depth = max(len(m) for m in measures)
     padded = [np.vstack([m, np.full((depth - len(m), m.shape[1]), np.nan)]) for m in measures]
-    linked: dict[int, list[int]] = {}
-    for own, appended in pairs:
-        linked.setdefault(own, []).append(appended)
-    return _Joint(
+    state.frames[index] = _Frame(
         matrix=_stack(matrices, offset),
         measures=np.hstack(padded),
         unknown=np.concatenate(unknown),
-        bounds=ranges.Bounds(np.array(pairs, dtype=int).reshape(-1, 2), np.concatenate(ceiling),
-                             np.concatenate(floor))
-        if pairs or len(matrices) > 1
-        else None,
+        ceiling=np.concatenate(ceiling),
+        pairs=np.array(pairs, dtype=int).reshape(-1, 2),
+        lifts=lifts,
+        leaders=leaders,
         owners=owners,
-        linked=linked,
+        unprinted=blocks,
+        own_rows=np.unique(np.concatenate(own_rows)),
+        lead_rows=lead_rows,
+    )
+    return state.frames[index]
+
+
+def _joint(state: _State, index: int, hidden: np.ndarray) -> _Joint:
+    """Population ``index`` with ``hidden`` cells, joined to the populations of the same scope
+    in the tables it follows (:class:`_Lead`, :func:`_frame`). A reader holds all of them
+    together, so the follower is read within the leader's own relations, not within each
+    leader cell's range alone. A leader cell bounds its follower cell unless the leader is
+    lifting its key (:attr:`_State.lifting`)."""
+    frame = _frame(state, index)
+    unknown = frame.unknown.copy()
+    unknown[: len(hidden)] = hidden
+    published = np.zeros(len(unknown), dtype=bool)
+    for leader, other, offset in frame.leaders:
+        suppressed, zero, _ = _cell_status(leader, other)
+        unknown[offset : offset + other.n_cells] = suppressed & ~zero
+        published[offset : offset + other.n_cells] = ~suppressed
+    kept = np.ones(len(frame.pairs), dtype=bool)
+    for leader, at, keys in frame.lifts:
+        if leader.lifting:
+            kept[at] = [key not in leader.lifting for key in keys]
+    floor = np.zeros(len(unknown))
+    floors: dict[int, np.ndarray] = {}
+    for block in frame.unprinted:
+        floor[block.offset : block.offset + block.width], setters = _floor(state, block)
+        floors |= setters
+    return _Joint(
+        matrix=frame.matrix,
+        measures=frame.measures,
+        unknown=unknown,
+        bounds=ranges.Bounds(frame.pairs[kept], frame.ceiling, floor) if frame.leaders else None,
+        frame=frame,
+        published=published,
         floors=floors,
-    )  # fmt: skip
+    )
+
+
+def _floor(state: _State, block: _Unprinted) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The floor of each column of an unprinted block: an unprinted cell is at least the most
+    any item publishes for it (``max(0, published bases)``); and per unknown with a floor
+    above 0, the published rows that set it (those with a base above 0)."""
+    shown = ~state.suppressed[block.rows]
+    floor = np.zeros(block.width)
+    np.fmax.at(floor, block.owner, np.where(shown, state.base[block.rows], np.nan))
+    setting = shown & (state.base[block.rows] > 0)
+    owner, rows = block.owner[setting], block.rows[setting]
+    starts = np.flatnonzero(np.diff(owner, prepend=-1))
+    if not len(starts):
+        return floor, {}
+    setters = dict(zip((block.offset + owner[starts]).tolist(), np.split(rows, starts[1:]),
+                       strict=True))  # fmt: skip
+    return floor, setters
 
 
 def _stack(blocks: list[tuple[int, np.ndarray | csr_array]], width: int) -> csr_array:
@@ -1019,28 +1151,20 @@ def _unprinted(
     index: Mapping[tuple[object, ...], int],
     cells: list[tuple[int, tuple[object, ...]]],
     offset: int,
-) -> tuple[csr_array, np.ndarray, list[tuple[int, int]], dict[int, list[int]]]:
+) -> tuple[csr_array, list[tuple[int, int]], _Unprinted]:
     """The leader's cells that the follower prints and the leader does not (an intersection,
     say White x Hospital): each is an unknown number of people, at least the most that any
-    item publishes for it, and the crossings of one margin add up to no more than the
-    leader's margin (White). So items answered by everyone bound each other through the
-    people behind them.
+    item publishes for it (:func:`_floor`), and the crossings of one margin add up to no more
+    than the leader's margin (White). So items answered by everyone bound each other through
+    the people behind them.
 
     Returns the block's relations (``margin - sum(crossings) - slack = 0``, over every column
     up to and including the block's own: its unknowns from ``offset``, then one slack per
-    relation), the floor of each of its unknowns, the pairs (follower cell, its unknown) and,
-    per unknown with a floor, the follower's published rows that set it.
+    relation), the pairs (follower cell, its unknown) and the block (:class:`_Unprinted`).
     """
     at = {c: lead.on.index(c) for c in (state.cols.dimension, state.cols.level, state.cols.group)
           if c is not None and c in lead.on}  # fmt: skip
     own = {key: offset + i for i, (_, key) in enumerate(cells)}
-    least = np.zeros(len(cells))
-    setters: dict[int, list[int]] = {}
-    for i, (_, key) in enumerate(cells):
-        shown = [r for r in lead.rows.get(key, []) if not state.suppressed[r]]
-        least[i] = np.nanmax(state.base[shown], initial=0.0)
-        if least[i] > 0:
-            setters[offset + i] = [r for r in shown if state.base[r] > 0]
     splits: dict[tuple[int, tuple[object, ...]], list[int]] = {}
     if len(at) == 3:
         for _, key in cells:
@@ -1059,8 +1183,14 @@ def _unprinted(
         for var in crossings:
             matrix[r, var] = -1.0
         matrix[r, offset + len(cells) + r] = -1.0
-    least = np.concatenate([least, np.zeros(len(splits))])
-    return csr_array(matrix), least, [(cell, own[key]) for cell, key in cells], setters
+    rows = [np.asarray(lead.rows.get(key, []), dtype=int) for _, key in cells]
+    block = _Unprinted(
+        offset=offset,
+        rows=np.concatenate(rows),
+        owner=np.repeat(np.arange(len(cells)), [len(r) for r in rows]),
+        width=len(cells) + len(splits),
+    )
+    return csr_array(matrix), [(cell, own[key]) for cell, key in cells], block
 
 
 def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
@@ -1081,15 +1211,16 @@ def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
         ) from error
 
 
-def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
-    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
-    return _read(state, _joint(state, pop, hidden), lambda j: ranges.narrow_cells(
+def _narrow(state: _State, index: int, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
+    """The cells of ``cells`` of population ``index`` a reader pins too narrowly
+    (:func:`ranges.narrow_cells`)."""
+    return _read(state, _joint(state, index, hidden), lambda j: ranges.narrow_cells(
         j.matrix, j.measures, j.unknown, cells, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
 
 
 def _widening(
     state: _State,
-    pop: _Population,
+    index: int,
     hidden: np.ndarray,
     cell: int,
     candidates: list[int],
@@ -1102,10 +1233,11 @@ def _widening(
     (the bases it hides) among the related candidates: the published leader cells above it
     (upper protection, as tau-Argus has it: a hidden item cell is at most its group's published
     respondents), and the other items' published cells that set the floor of the unprinted
-    leader cell above it (:func:`_unprinted`). Returns the chosen variable of ``pop`` (or
-    ``-1``) and the cells to suppress instead (table, rows).
+    leader cell above it (:func:`_unprinted`). Returns the chosen variable of population
+    ``index`` (or ``-1``) and the cells to suppress instead (table, rows).
     """
-    joint = _joint(state, pop, hidden)
+    pop = state.populations[index]
+    joint = _joint(state, index, hidden)
     tries = [ranges.Widening(hide=(int(c),)) for c in candidates[:_WIDENING_TRIES]]
     related = (pop.matrix[pop.matrix[:, cell] != 0][:, : pop.n_cells] != 0).any(axis=0)
     elsewhere: dict[ranges.Widening, list[tuple[_State, np.ndarray]]] = {}
@@ -1153,16 +1285,17 @@ def _floored(joint: _Joint, cell: int) -> list[int]:
 
 
 def _exposed(
-    state: _State, pop: _Population, hidden: np.ndarray, proved: set[int]
+    state: _State, index: int, hidden: np.ndarray, proved: set[int]
 ) -> tuple[list[int], bool]:
-    """Hidden cells the relations determine; if none, those the ranges pin too narrowly
+    """Hidden cells of population ``index`` the relations determine; if none, those the ranges pin too narrowly
     (and whether the ranges test found them). ``proved``: cells already read wide enough in
     this pass, skipped and added to (suppression only ever widens a range)."""
+    pop = state.populations[index]
     determined = hidden & _determined(pop.matrix, _unknown(pop, hidden), pop.n_cells)[: pop.n_cells]
     if determined.any() or not state.cols.ranges:
         return list(np.flatnonzero(determined)), False
     unread = np.array([c for c in np.flatnonzero(hidden) if c not in proved], dtype=int)
-    narrow = _narrow(state, pop, hidden, unread)
+    narrow = _narrow(state, index, hidden, unread)
     pinned = set(narrow)
     proved.update(int(c) for c in unread if c not in pinned)
     return narrow, True
@@ -1174,21 +1307,18 @@ def _leading(pop: _Population, leader: _State) -> list[_Population]:
             if all(pop.scope.get(c, v) == v for c, v in other.scope.items())]  # fmt: skip
 
 
-def _inputs(state: _State, pop: _Population) -> tuple[object, ...]:
-    """Everything suppression changes that a reading of ``pop`` (:func:`_joint`) depends on:
-    which of its rows, of the same table's rows sharing a link key with them (other items) and
-    of the leaders' populations of its scope are suppressed or known zero, and which of its
-    link keys a leader is lifting. Equal inputs give the same reading."""
-    own = [pop.rows]
+def _inputs(state: _State, index: int) -> tuple[object, ...]:
+    """Everything suppression changes that a reading of population ``index`` (:func:`_joint`)
+    depends on: which of its rows, of the same table's rows sharing a link key with them (other
+    items) and of the leaders' populations of its scope are suppressed or known zero, and which
+    of its link keys a leader is lifting (:attr:`_Frame.own_rows`, :attr:`_Frame.lead_rows`).
+    Equal inputs give the same reading."""
+    frame = _frame(state, index)
     parts: list[object] = []
-    for lead in state.leads:
-        keys = {lead.keys[rows[0]] for rows in pop.cells}
-        own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
-        theirs = [other.rows for other in _leading(pop, lead.leader)]
-        rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
-        parts += [lead.leader.suppressed[rows].tobytes(), lead.leader.zero[rows].tobytes(),
-                  frozenset(lead.leader.lifting & keys)]  # fmt: skip
-    rows = np.unique(np.concatenate(own))
+    for leader, rows, keys in frame.lead_rows:
+        parts += [leader.suppressed[rows].tobytes(), leader.zero[rows].tobytes(),
+                  frozenset(leader.lifting & keys)]  # fmt: skip
+    rows = frame.own_rows
     return (state.suppressed[rows].tobytes(), state.zero[rows].tobytes(), *parts)
 
 
@@ -1198,15 +1328,15 @@ def _protect(state: _State, index: int) -> bool:
     :func:`_inputs` are as when it was last found protected is not read again."""
     pop = state.populations[index]
     suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any() or state.verified.get(index) == _inputs(state, pop):
+    if not (suppressed & ~zero).any() or state.verified.get(index) == _inputs(state, index):
         return False
     changed = False
     proved: set[int] = set()
     while True:
         hidden = suppressed & ~zero
-        exposed, by_range = _exposed(state, pop, hidden, proved)
+        exposed, by_range = _exposed(state, index, hidden, proved)
         if not exposed:
-            state.verified[index] = _inputs(state, pop)
+            state.verified[index] = _inputs(state, index)
             return changed
         cell = int(min(exposed, key=lambda c: pop.keys[c]))
         candidates = _candidates(pop, hidden, zero, base, cell)
@@ -1221,7 +1351,7 @@ def _protect(state: _State, index: int) -> bool:
         if not by_range:
             chosen = _complement(pop, hidden, cell, candidates)
         else:
-            chosen, elsewhere = _widening(state, pop, hidden, cell, candidates, base)
+            chosen, elsewhere = _widening(state, index, hidden, cell, candidates, base)
             if elsewhere:  # read on at once: the reader sees the cells it suppressed as hidden
                 _suppress_elsewhere(state, pop, cell, elsewhere)
                 suppressed, zero, base = _cell_status(state, pop)
