@@ -12,13 +12,14 @@ module): a base is protected when its range is not a single value and, if it rea
 threshold, is at least the threshold wide; a count within a base must not be determined.
 Other tables can bound a population's bases (:class:`Bounds`): an item's respondents in a
 group are no more than the group's respondents in the response profile.
-Uses HiGHS (``highspy``, one warm model per population) on SciPy sparse matrices.
+Uses HiGHS (``highspy``, one warm model per population, :class:`Reader`) on SciPy sparse
+matrices.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -27,8 +28,11 @@ from scipy.sparse import block_diag, csc_array, csr_array, hstack, identity, vst
 
 _EPS = 1e-6
 _PRIMAL = 4
-"""HiGHS's primal simplex, used after a reader's first solve: from then on mostly the objective
+"""HiGHS's primal simplex, used after a reading's first solve: from then on mostly the objective
 changes, so the last optimal basis stays feasible and the primal simplex goes on from it."""
+_DUAL = 1
+"""HiGHS's dual simplex (its default), used for a reading's first solve: new bounds on the
+variables leave the last basis dual feasible for its objective, not primal feasible."""
 
 
 @dataclass(frozen=True)
@@ -50,23 +54,28 @@ class Bounds:
     floor: np.ndarray
 
 
-class _Reader:
-    """A population as one linear program held in a HiGHS model (each new objective is solved
-    warm from the last basis): ``block_diag(matrix, ...) x = 0`` (one copy of the relations per
-    measure), ``count_j - base_j <= 0``, the ``bounds`` on bases, published cells fixed at
-    their values, the rest >= 0.
+class Reader:
+    """A population as one linear program held in a HiGHS model and kept across readings, each
+    new objective and each new reading solved warm from the last basis:
+    ``block_diag(matrix, ...) x = 0`` (one copy of the relations per measure),
+    ``count_j - base_j <= 0`` and ``base_a - base_b <= 0`` for every pair a reading may hold.
+
+    The constraints are built once; :meth:`read` sets what one reading sees: published cells
+    fixed at their values, the rest between their floor and ceiling (>= 0), and which pairs
+    hold (a dropped pair's row is left unbounded: the same program as without the row).
 
     Every optimal point it finds is a point the reader cannot rule out, so each column's range
-    holds the least and the most value seen at them (:attr:`seen`, kept until the model
-    changes): a cell seen wide enough there needs no solve of its own."""
+    holds the least and the most value seen at them (:attr:`seen`): a cell seen wide enough
+    there needs no solve of its own. The points are kept while the program only loosens (a new
+    reading with no bound tighter than the last), as they stay feasible, and dropped otherwise.
+    """
 
     def __init__(
-        self,
-        matrix: np.ndarray,
-        measures: np.ndarray,
-        hidden: np.ndarray,
-        bounds: Bounds | None = None,
+        self, matrix: np.ndarray | csr_array, measures: np.ndarray, pairs: np.ndarray
     ) -> None:
+        """``matrix``: relations x variables (``parent - sum(children) = 0``); ``measures``:
+        (1 + counts) x variables, NaN where a variable is not published; ``pairs``: (k, 2)
+        variable indices, every ``base_a <= base_b`` a reading may hold."""
         n_measures, n_vars = measures.shape
         relations = csr_array(matrix)
         equalities = block_diag([relations] * n_measures, format="csr")
@@ -76,7 +85,6 @@ class _Reader:
                     for k in range(n_measures)], format="csr")
             for m in range(1, n_measures)
         ]  # fmt: skip
-        pairs = np.empty((0, 2), dtype=int) if bounds is None else bounds.pairs
         at_most = csr_array(
             (
                 np.tile([1.0, -1.0], len(pairs)),
@@ -86,19 +94,10 @@ class _Reader:
         )
         rows = csc_array(vstack([equalities, *within, at_most], format="csr"))
         n_rows, n_cols = rows.shape
-        free = np.tile(hidden, n_measures) | np.isnan(measures.ravel())
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, n_rows
         lp.col_cost_ = np.zeros(n_cols)
-        self.top = np.full(n_cols, highspy.kHighsInf)
-        if bounds is not None:
-            self.top[:n_vars] = np.where(np.isfinite(bounds.ceiling), bounds.ceiling, self.top[0])
-        least = np.zeros(n_cols)
-        if bounds is not None:
-            least[:n_vars] = bounds.floor
-        self.lower = np.where(free, least, np.nan_to_num(measures.ravel()))
-        self.upper = np.where(free, self.top, np.nan_to_num(measures.ravel()))
-        lp.col_lower_, lp.col_upper_ = self.lower, self.upper
+        lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf)
         lp.row_lower_ = np.concatenate(
             [
                 np.zeros(equalities.shape[0]),
@@ -114,16 +113,58 @@ class _Reader:
         self.model.setOptionValue("output_flag", False)
         self.model.passModel(lp)
         self.n_vars = n_vars
+        self.values = measures.ravel()
+        self.columns = np.arange(n_cols, dtype=np.int32)
+        self.pair_row = (np.arange(len(pairs)) + n_rows - len(pairs)).astype(np.int32)
         self.seen = np.array([np.full(n_cols, np.inf), np.full(n_cols, -np.inf)])
+        self.top = np.full(n_cols, highspy.kHighsInf)
+        self.lower, self.upper = np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf)
+        self.pair_upper = np.zeros(len(pairs))
         order = np.argsort(pairs[:, 0], kind="stable")
         owners, starts = np.unique(pairs[order, 0], return_index=True)
-        rows_of_pairs = (order + n_rows - len(pairs)).astype(np.int32)
-        groups = np.split(rows_of_pairs, starts[1:]) if len(pairs) else []
-        self.pair_rows = dict(zip(owners.tolist(), groups, strict=True))
+        groups = np.split(order, starts[1:]) if len(pairs) else []
+        self.pairs_of = dict(zip(owners.tolist(), groups, strict=True))
+
+    def read(
+        self,
+        hidden: np.ndarray,
+        ceiling: np.ndarray | None = None,
+        floor: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+    ) -> None:
+        """Set what a reader sees: the ``hidden`` variables (each of their measures) and the
+        unpublished ones lie between ``floor`` and ``ceiling`` (per variable's base; default
+        0 and unbounded), the rest are fixed at their values; the pairs where ``kept`` holds
+        (default all) bound their bases."""
+        n_cols = len(self.values)
+        top = np.full(n_cols, highspy.kHighsInf)
+        least = np.zeros(n_cols)
+        if ceiling is not None:
+            top[: self.n_vars] = np.where(np.isfinite(ceiling), ceiling, highspy.kHighsInf)
+        if floor is not None:
+            least[: self.n_vars] = floor
+        free = np.tile(hidden, n_cols // self.n_vars) | np.isnan(self.values)
+        lower = np.where(free, least, np.nan_to_num(self.values))
+        upper = np.where(free, top, np.nan_to_num(self.values))
+        pair_upper = np.zeros(len(self.pair_upper))
+        if kept is not None:
+            pair_upper[~kept] = highspy.kHighsInf
+        loosens = (
+            (lower <= self.lower).all()
+            and (upper >= self.upper).all()
+            and (pair_upper >= self.pair_upper).all()
+        )
+        if not loosens:
+            self._forget()
+        self.top, self.lower, self.upper, self.pair_upper = top, lower, upper, pair_upper
+        self.model.changeColsBounds(n_cols, self.columns, lower, upper)
+        self.model.changeRowsBounds(len(self.pair_row), self.pair_row,
+                                    np.full(len(self.pair_row), -highspy.kHighsInf), pair_upper)  # fmt: skip
+        self.model.setOptionValue("simplex_strategy", _DUAL)
 
     def hide(self, var: int, hidden: bool) -> None:
         """Let variable ``var`` (each of its measures) range freely, as if suppressed, or
-        (``hidden=False``) fix it back at its published values."""
+        (``hidden=False``) set it back as :meth:`read` left it."""
         columns = np.arange(var, len(self.lower), self.n_vars, dtype=np.int32)
         lower = np.zeros(len(columns)) if hidden else self.lower[columns]
         upper = self.top[columns] if hidden else self.upper[columns]
@@ -131,15 +172,16 @@ class _Reader:
         self._forget()
 
     def lift(self, var: int, lifted: bool) -> None:
-        """Drop (or restore) the bounds :class:`Bounds` puts on variable ``var``'s base through
-        its pairs, as if the other table's cells that bound it were suppressed too."""
-        rows = self.pair_rows.get(var, np.zeros(0, dtype=np.int32))
-        upper = np.full(len(rows), highspy.kHighsInf if lifted else 0.0)
-        self.model.changeRowsBounds(len(rows), rows, np.full(len(rows), -highspy.kHighsInf), upper)
+        """Drop (or restore as :meth:`read` left them) the bounds of the pairs on variable
+        ``var``'s base, as if the other table's cells that bound it were suppressed too."""
+        pairs = self.pairs_of.get(var, np.zeros(0, dtype=int))
+        upper = np.full(len(pairs), highspy.kHighsInf) if lifted else self.pair_upper[pairs]
+        self.model.changeRowsBounds(len(pairs), self.pair_row[pairs],
+                                    np.full(len(pairs), -highspy.kHighsInf), upper)  # fmt: skip
         self._forget()
 
     def unfloor(self, var: int, unfloored: bool) -> None:
-        """Drop (or restore) the floor :class:`Bounds` puts on variable ``var``'s base."""
+        """Drop (or restore as :meth:`read` left it) the floor of variable ``var``'s base."""
         lower = 0.0 if unfloored else self.lower[var]
         self.model.changeColsBounds(1, np.array([var], dtype=np.int32), np.array([lower]),
                                     np.array([self.upper[var]]))  # fmt: skip
@@ -195,6 +237,38 @@ class _Reader:
             return -math.inf
         raise ValueError(f"no reader's point fits the published cells (HiGHS: {status.name})")
 
+    def narrow_cells(self, cells: Iterable[int], *, threshold: int) -> Iterator[int]:
+        """The cells of ``cells`` this reading pins too narrowly (the rule of
+        :func:`narrow_cells`), in their order, each read only when the iterator reaches it.
+
+        Raises:
+            ValueError: (as the iterator reaches a cell) see :meth:`least`.
+        """
+        return (int(var) for var in cells if self.too_narrow(int(var), threshold))
+
+    def first_widening(
+        self, cell: int, candidates: Sequence[Widening], *, threshold: int
+    ) -> Widening | None:
+        """The first of ``candidates`` that leaves ``cell`` no longer too narrow in this
+        reading, or ``None``: each candidate is applied, tried and undone (so the model is this
+        reading's again when it returns).
+
+        Raises:
+            ValueError: see :meth:`least`.
+        """
+        for candidate in candidates:
+            steps = [(self.hide, var) for var in candidate.hide]
+            steps += [(self.lift, var) for var in candidate.lift]
+            steps += [(self.unfloor, var) for var in candidate.unfloor]
+            for step, var in steps:
+                step(var, True)
+            widened = not self.too_narrow(cell, threshold)
+            for step, var in steps:
+                step(var, False)
+            if widened:
+                return candidate
+        return None
+
 
 def _inwards(bound: float, whole: Callable[[float], int], slack: float) -> float:
     """A finite bound rounded inwards to a whole number (counts are integers)."""
@@ -205,12 +279,14 @@ def narrow_cells(
     matrix: np.ndarray,
     measures: np.ndarray,
     hidden: np.ndarray,
-    cells: np.ndarray,
+    cells: Iterable[int],
     *,
     threshold: int,
     bounds: Bounds | None = None,
-) -> list[int]:
-    """The cells of ``cells`` that a reader of the published cells pins too narrowly.
+) -> Iterator[int]:
+    """The cells of ``cells`` that a reader of the published cells pins too narrowly, in the
+    order of ``cells``, each read only when the iterator reaches it (a caller that needs the
+    first one reads no further).
 
     Args:
         matrix: relations x variables (``parent - sum(children) = 0``), as the suppressor's
@@ -223,16 +299,22 @@ def narrow_cells(
         threshold: the minimum group size.
         bounds: what other tables tell the reader about the bases (see :class:`Bounds`).
 
-    Returns:
+    Yields:
         The checked variables whose base range ``[lower, upper]`` (rounded inwards) is a single
         value, or reaches below ``threshold`` while narrower than it, or one of whose counts is
         determined.
 
     Raises:
-        ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
+        ValueError: the published cells contradict the relations (see :meth:`Reader.least`),
+            raised as the iterator reaches a cell.
     """
-    reader = _Reader(matrix, measures, hidden, bounds)
-    return [int(var) for var in cells if reader.too_narrow(int(var), threshold)]
+    pairs = np.empty((0, 2), dtype=int) if bounds is None else bounds.pairs
+    reader = Reader(matrix, measures, pairs)
+    if bounds is None:
+        reader.read(hidden)
+    else:
+        reader.read(hidden, bounds.ceiling, bounds.floor)
+    return reader.narrow_cells(cells, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -245,34 +327,3 @@ class Widening:
     hide: tuple[int, ...] = ()
     lift: tuple[int, ...] = ()
     unfloor: tuple[int, ...] = ()
-
-
-def first_widening(
-    matrix: np.ndarray,
-    measures: np.ndarray,
-    hidden: np.ndarray,
-    cell: int,
-    candidates: Sequence[Widening],
-    *,
-    threshold: int,
-    bounds: Bounds | None = None,
-) -> Widening | None:
-    """The first of ``candidates`` that leaves ``cell`` no longer too narrow
-    (:func:`narrow_cells`, with its ``bounds``), or ``None``. One warm model: each candidate
-    is applied, tried and undone.
-
-    Raises:
-        ValueError: the published cells contradict the relations (see :meth:`_Reader.least`).
-    """
-    reader = _Reader(matrix, measures, hidden, bounds)
-    for candidate in candidates:
-        steps = [(reader.hide, var) for var in candidate.hide]
-        steps += [(reader.lift, var) for var in candidate.lift]
-        steps += [(reader.unfloor, var) for var in candidate.unfloor]
-        for step, var in steps:
-            step(var, True)
-        if not reader.too_narrow(cell, threshold):
-            return candidate
-        for step, var in steps:
-            step(var, False)
-    return None

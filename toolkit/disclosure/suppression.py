@@ -841,7 +841,9 @@ class _Frame:
     changes (the tables' rows, keys and relations are fixed), built once per population.
 
     Attributes:
-        matrix, measures: as in :class:`_Joint`.
+        matrix, measures: the joint relations (variables: the population's, then each leading
+            population's and unprinted block's) and measures, as :class:`ranges.Reader` takes
+            them.
         unknown: per joint variable, unknown whatever is suppressed (unpublished totals,
             remainders, unprinted cells, slacks); the cells' own entries are filled per reading.
         ceiling: per joint variable, the most its base can be.
@@ -869,25 +871,32 @@ class _Frame:
     own_rows: np.ndarray
     lead_rows: list[tuple[_State, np.ndarray, set[tuple[object, ...]]]]
 
+    @cached_property
+    def reader(self) -> ranges.Reader:
+        """The population's linear program (:class:`ranges.Reader`), built on first use and
+        set to each reading in turn (:meth:`_Joint.reader`)."""
+        return ranges.Reader(self.matrix, self.measures, self.pairs)
+
 
 @dataclass(frozen=True)
 class _Joint:
-    """A population read together with the populations of its leading tables (their variables
-    appended after its own), in the form :mod:`ranges` takes.
+    """One reading of a population joined to the populations of its leading tables (their
+    variables appended after its own, :class:`_Frame`): what suppression has changed.
 
     Attributes:
-        matrix, measures, unknown, bounds: as :func:`ranges.narrow_cells` takes them.
-        frame: the parts that never change (:class:`_Frame`).
+        frame: the parts that never change.
+        unknown: per joint variable, whether a reader does not see it.
+        floor: per joint variable, the least its base can be while hidden.
+        kept: per pair of the frame, whether it holds (its leader is not lifting its key).
         published: per joint variable, whether it is a published leader cell.
         floors: appended variable of a cell the leader does not print -> the follower's
             published rows (other items) that set its floor.
     """
 
-    matrix: csr_array
-    measures: np.ndarray
-    unknown: np.ndarray
-    bounds: ranges.Bounds | None
     frame: _Frame
+    unknown: np.ndarray
+    floor: np.ndarray
+    kept: np.ndarray
     published: np.ndarray
     floors: dict[int, np.ndarray]
 
@@ -900,10 +909,15 @@ class _Joint:
     def linked(self) -> dict[int, list[int]]:
         """Own variable -> the appended variables that bound it."""
         linked: dict[int, list[int]] = {}
-        pairs = np.zeros((0, 2), dtype=int) if self.bounds is None else self.bounds.pairs
-        for own, appended in pairs.tolist():
+        for own, appended in self.frame.pairs[self.kept].tolist():
             linked.setdefault(own, []).append(appended)
         return linked
+
+    def reader(self) -> ranges.Reader:
+        """The population's reader (:attr:`_Frame.reader`) set to this reading."""
+        reader = self.frame.reader
+        reader.read(self.unknown, self.frame.ceiling, self.floor, self.kept)
+        return reader
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -1105,15 +1119,7 @@ def _joint(state: _State, index: int, hidden: np.ndarray) -> _Joint:
     for block in frame.unprinted:
         floor[block.offset : block.offset + block.width], setters = _floor(state, block)
         floors |= setters
-    return _Joint(
-        matrix=frame.matrix,
-        measures=frame.measures,
-        unknown=unknown,
-        bounds=ranges.Bounds(frame.pairs[kept], frame.ceiling, floor) if frame.leaders else None,
-        frame=frame,
-        published=published,
-        floors=floors,
-    )
+    return _Joint(frame, unknown, floor, kept, published, floors)
 
 
 def _floor(state: _State, block: _Unprinted) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -1193,15 +1199,15 @@ def _unprinted(
     return csr_array(matrix), [(cell, own[key]) for cell, key in cells], block
 
 
-def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
-    """``check(joint)`` (a :mod:`ranges` reading of a joined population).
+def _read(state: _State, check: Callable[[], _T]) -> _T:
+    """``check()`` (a :mod:`ranges` reading of a joined population).
 
     Raises:
         DisclosureError: the tables' own numbers break the relations their layouts imply (a
             layout or the hierarchy misdescribes a table, so no protection can be judged).
     """
     try:
-        return check(joint)
+        return check()
     except ValueError as error:
         raise DisclosureError(
             code="disclosure.relations_broken",
@@ -1211,11 +1217,14 @@ def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
         ) from error
 
 
-def _narrow(state: _State, index: int, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
-    """The cells of ``cells`` of population ``index`` a reader pins too narrowly
-    (:func:`ranges.narrow_cells`)."""
-    return _read(state, _joint(state, index, hidden), lambda j: ranges.narrow_cells(
-        j.matrix, j.measures, j.unknown, cells, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+def _first_narrow(
+    state: _State, index: int, hidden: np.ndarray, cells: Sequence[int]
+) -> int | None:
+    """The first of ``cells`` (in their order) of population ``index`` that a reader pins too
+    narrowly (:func:`ranges.narrow_cells`), or ``None``; the cells after it are not read."""
+    joint = _joint(state, index, hidden)
+    return _read(state, lambda: next(
+        joint.reader().narrow_cells(cells, threshold=state.threshold), None))  # fmt: skip
 
 
 def _widening(
@@ -1227,7 +1236,7 @@ def _widening(
     base: np.ndarray,
 ) -> tuple[int, list[tuple[_State, np.ndarray]]]:
     """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
-    ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate.
+    ``cell`` wide enough (:meth:`ranges.Reader.first_widening`), else the first candidate.
 
     Two more kinds of candidate bound ``cell`` from other populations, each tried by its cost
     (the bases it hides) among the related candidates: the published leader cells above it
@@ -1254,8 +1263,8 @@ def _widening(
         at = next((i for i, t in enumerate(tries) if len(t.hide) == 1 and not t.unfloor
                    and (not related[t.hide[0]] or base[t.hide[0]] > cost)), len(tries))  # fmt: skip
         tries.insert(at, widening)
-    found = _read(state, joint, lambda j: ranges.first_widening(
-        j.matrix, j.measures, j.unknown, cell, tries, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+    found = _read(state, lambda: joint.reader().first_widening(
+        cell, tries, threshold=state.threshold))  # fmt: skip
     if found is None and len(elsewhere) > 1:
         # A cell bounded through the people behind several margins needs two of them lowered.
         for one, two in itertools.combinations(list(elsewhere), 2):
@@ -1264,9 +1273,8 @@ def _widening(
             elsewhere.setdefault(both, elsewhere[one] + elsewhere[two])
         pairs = [w for w in elsewhere if len(w.hide + w.lift + w.unfloor) > 1 and
                  len(w.lift + w.unfloor) > 1]  # fmt: skip
-        found = _read(state, joint, lambda j: ranges.first_widening(
-            j.matrix, j.measures, j.unknown, cell, pairs, threshold=state.threshold,
-            bounds=j.bounds))  # fmt: skip
+        found = _read(state, lambda: joint.reader().first_widening(
+            cell, pairs, threshold=state.threshold))  # fmt: skip
     if found is None:
         return int(candidates[0]), []
     return (found.hide[0], []) if found not in elsewhere else (-1, elsewhere[found])
@@ -1278,27 +1286,31 @@ def _floored(joint: _Joint, cell: int) -> list[int]:
     above = [var for var in joint.linked.get(cell, []) if var not in joint.owners]
     if not above or not joint.floors:
         return []
-    columns = csc_array(joint.matrix)
+    columns = csc_array(joint.frame.matrix)
     rows = np.unique(np.concatenate([columns[:, [var]].indices for var in above]))
-    near = np.unique(csr_array(joint.matrix)[rows].indices) if len(rows) else np.zeros(0, int)
+    near = np.unique(joint.frame.matrix[rows].indices) if len(rows) else np.zeros(0, int)
     return [int(var) for var in {*above, *near} if var in joint.floors]
 
 
 def _exposed(
     state: _State, index: int, hidden: np.ndarray, proved: set[int]
 ) -> tuple[list[int], bool]:
-    """Hidden cells of population ``index`` the relations determine; if none, those the ranges pin too narrowly
-    (and whether the ranges test found them). ``proved``: cells already read wide enough in
-    this pass, skipped and added to (suppression only ever widens a range)."""
+    """Hidden cells of population ``index`` the relations determine; if none, the first hidden
+    cell (by key) that the ranges pin too narrowly (and whether the ranges test found it).
+    ``proved``: cells already read wide enough in this pass, skipped and added to (suppression
+    only ever widens a range, so they stay wide).
+
+    Only the first narrow cell by key is looked for: it is the one :func:`_protect` protects
+    next, and the cells after it are read once it is protected."""
     pop = state.populations[index]
     determined = hidden & _determined(pop.matrix, _unknown(pop, hidden), pop.n_cells)[: pop.n_cells]
     if determined.any() or not state.cols.ranges:
         return list(np.flatnonzero(determined)), False
-    unread = np.array([c for c in np.flatnonzero(hidden) if c not in proved], dtype=int)
-    narrow = _narrow(state, index, hidden, unread)
-    pinned = set(narrow)
-    proved.update(int(c) for c in unread if c not in pinned)
-    return narrow, True
+    unread = sorted((int(c) for c in np.flatnonzero(hidden) if c not in proved),
+                    key=pop.keys.__getitem__)  # fmt: skip
+    first = _first_narrow(state, index, hidden, unread)
+    proved.update(unread if first is None else unread[: unread.index(first)])
+    return ([] if first is None else [first]), True
 
 
 def _leading(pop: _Population, leader: _State) -> list[_Population]:
