@@ -111,6 +111,7 @@ class Reader:
         lp.a_matrix_.value_ = rows.data
         self.model = highspy.Highs()
         self.model.setOptionValue("output_flag", False)
+        self.model.setOptionValue("presolve", "off")  # small programs, solved warm many times
         self.model.passModel(lp)
         self.n_vars = n_vars
         self.values = measures.ravel()

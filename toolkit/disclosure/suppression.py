@@ -84,7 +84,7 @@ from typing import Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
-from scipy.sparse import csc_array, csr_array, hstack, lil_array, vstack
+from scipy.sparse import coo_array, csc_array, csr_array, lil_array
 
 from toolkit.disclosure import ranges
 from toolkit.disclosure.findings import raise_first_finding
@@ -1141,14 +1141,16 @@ def _floor(state: _State, block: _Unprinted) -> tuple[np.ndarray, dict[int, np.n
 
 def _stack(blocks: list[tuple[int, np.ndarray | csr_array]], width: int) -> csr_array:
     """The joint relation matrix, ``width`` columns: each block's rows, its columns starting
-    at the block's first column."""
-    rows = []
-    for start, block in blocks:
-        sparse = csr_array(block)
-        after = width - start - sparse.shape[1]
-        rows.append(hstack([csr_array((sparse.shape[0], start)), sparse,
-                            csr_array((sparse.shape[0], after))], format="csr"))  # fmt: skip
-    return csr_array(vstack(rows, format="csr"))
+    at the block's first column (assembled from the blocks' nonzero entries at once)."""
+    entries = [(start, coo_array(block)) for start, block in blocks]
+    first_rows = np.cumsum([0, *(entry.shape[0] for _, entry in entries)])
+    rows = [entry.row + first for (_, entry), first in zip(entries, first_rows, strict=False)]
+    columns = [entry.col + start for start, entry in entries]
+    data = np.concatenate([entry.data for _, entry in entries])
+    shape = (int(first_rows[-1]), width)
+    matrix = csr_array((data, (np.concatenate(rows), np.concatenate(columns))), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _unprinted(
