@@ -254,18 +254,25 @@ class Reader:
         reading, or ``None``: each candidate is applied, tried and undone (so the model is this
         reading's again when it returns).
 
+        Every candidate only loosens the reading (it frees variables, drops pairs, lowers
+        floors), so the points seen in the reading itself hold in each trial and after it;
+        the points a trial finds are dropped with it.
+
         Raises:
             ValueError: see :meth:`least`.
         """
+        reading = self.seen.copy()
         for candidate in candidates:
             steps = [(self.hide, var) for var in candidate.hide]
             steps += [(self.lift, var) for var in candidate.lift]
             steps += [(self.unfloor, var) for var in candidate.unfloor]
             for step, var in steps:
                 step(var, True)
+            np.copyto(self.seen, reading)
             widened = not self.too_narrow(cell, threshold)
             for step, var in steps:
                 step(var, False)
+            np.copyto(self.seen, reading)
             if widened:
                 return candidate
         return None
