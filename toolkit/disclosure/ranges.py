@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from scipy.sparse import block_diag, csc_array, csr_array, hstack, identity, vstack
+from scipy.sparse import coo_array, csc_array, csr_array
 
 _EPS = 1e-6
 _PRIMAL = 4
@@ -77,22 +77,7 @@ class Reader:
         (1 + counts) x variables, NaN where a variable is not published; ``pairs``: (k, 2)
         variable indices, every ``base_a <= base_b`` a reading may hold."""
         n_measures, n_vars = measures.shape
-        relations = csr_array(matrix)
-        equalities = block_diag([relations] * n_measures, format="csr")
-        eye = identity(n_vars, format="csr")
-        within = [
-            hstack([-eye if k == 0 else eye if k == m else csr_array((n_vars, n_vars))
-                    for k in range(n_measures)], format="csr")
-            for m in range(1, n_measures)
-        ]  # fmt: skip
-        at_most = csr_array(
-            (
-                np.tile([1.0, -1.0], len(pairs)),
-                (np.repeat(np.arange(len(pairs)), 2), pairs.ravel()),
-            ),
-            shape=(len(pairs), n_vars * n_measures),
-        )
-        rows = csc_array(vstack([equalities, *within, at_most], format="csr"))
+        rows, n_equalities = _constraints(matrix, n_measures, pairs)
         n_rows, n_cols = rows.shape
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, n_rows
@@ -100,8 +85,8 @@ class Reader:
         lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.full(n_cols, highspy.kHighsInf)
         lp.row_lower_ = np.concatenate(
             [
-                np.zeros(equalities.shape[0]),
-                np.full(n_rows - equalities.shape[0], -highspy.kHighsInf),
+                np.zeros(n_equalities),
+                np.full(n_rows - n_equalities, -highspy.kHighsInf),
             ]
         )
         lp.row_upper_ = np.zeros(n_rows)
@@ -276,6 +261,35 @@ class Reader:
             if widened:
                 return candidate
         return None
+
+
+def _constraints(
+    matrix: np.ndarray | csr_array, n_measures: int, pairs: np.ndarray
+) -> tuple[csc_array, int]:
+    """A reader's constraint matrix, columns the variables once per measure, and how many of
+    its first rows are equalities: the relations once per measure, then per count and
+    variable ``count - base <= 0``, then per pair ``base_a - base_b <= 0``. Built from its
+    entries at once."""
+    relations = coo_array(matrix)
+    n_relations, n_vars = relations.shape
+    n_equalities = n_relations * n_measures
+    var = np.arange(n_vars)
+    counts = range(1, n_measures)
+    first_pair = n_equalities + len(counts) * n_vars
+    rows = [relations.row + k * n_relations for k in range(n_measures)]
+    rows += [n_equalities + (m - 1) * n_vars + var for m in counts for _ in (0, 1)]
+    rows.append(np.repeat(first_pair + np.arange(len(pairs)), 2))
+    columns = [relations.col + k * n_vars for k in range(n_measures)]
+    columns += [column for m in counts for column in (var, m * n_vars + var)]
+    columns.append(pairs.ravel())
+    values = [relations.data] * n_measures
+    values += [np.full(n_vars, sign) for _ in counts for sign in (-1.0, 1.0)]
+    values.append(np.tile([1.0, -1.0], len(pairs)))
+    shape = (first_pair + len(pairs), n_vars * n_measures)
+    entries = (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns)))
+    constraints = csc_array(entries, shape=shape)
+    constraints.sum_duplicates()
+    return constraints, n_equalities
 
 
 def _inwards(bound: float, whole: Callable[[float], int], slack: float) -> float:

@@ -775,6 +775,11 @@ class _State:
     known_zero: np.ndarray | None = None
     """:attr:`zero` as last worked out (``None`` after a change)."""
 
+    @cached_property
+    def measured(self) -> np.ndarray:
+        """(base, then each count within it) x rows, as numbers (NaN where missing)."""
+        return np.array([self.base, *(_numbers(self.table[c]) for c in self.cols.within)])
+
     @property
     def zero(self) -> np.ndarray:
         """Rows whose base is known to be 0 (its value is public)."""
@@ -925,10 +930,9 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _observe(
-    name: str, table: pd.DataFrame, layout: TableLayout, hierarchy: pd.DataFrame | None
-) -> _State:
-    """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed."""
+def _observe(name: str, table: pd.DataFrame, layout: TableLayout, tree: _Hierarchy) -> _State:
+    """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed;
+    ``tree``: the hierarchy of the release (:func:`_read_hierarchy`, read once for all)."""
     frame = table.reset_index(drop=True)
     cols = _resolve(layout, frame)
     base = _numbers(frame[cols.base])
@@ -938,7 +942,6 @@ def _observe(
         suppressed = np.array(frame["suppressed"].fillna(False), dtype=bool)
         old = frame.get("suppression_reason", pd.Series(None, index=frame.index, dtype=object))
         reason = np.where(suppressed, old.fillna(REASON_SECONDARY).to_numpy(dtype=object), None)
-    tree = _read_hierarchy(hierarchy)
     return _State(
         name, frame, cols, base, suppressed, reason, _populations(frame, cols, tree), tree
     )
@@ -949,10 +952,10 @@ def _start(
     table: pd.DataFrame,
     layout: TableLayout,
     policy: SuppressionPolicy,
-    hierarchy: pd.DataFrame | None,
+    tree: _Hierarchy,
 ) -> _State:
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
-    state = _observe(name, table, layout, hierarchy)
+    state = _observe(name, table, layout, tree)
     state.threshold = int(policy.threshold)
     base, zero = state.base, state.base == 0
     if not layout.zeros_shown:
@@ -1009,9 +1012,8 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
     """(base, then each count within it) x variables: the first row of each cell, NaN for the
     unpublished totals and remainders."""
     first = np.array([rows[0] for rows in pop.cells], dtype=int)
-    extra = pop.matrix.shape[1] - pop.n_cells
-    columns = [state.base, *(_numbers(state.table[c]) for c in state.cols.within)]
-    return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
+    extra = np.full((len(state.measured), pop.matrix.shape[1] - pop.n_cells), np.nan)
+    return np.hstack([state.measured[:, first], extra])
 
 
 def _frame(state: _State, index: int) -> _Frame:
@@ -1575,8 +1577,9 @@ def suppress_linked(
     layouts = layouts or {}
     leaders = {link.tables[0] for link in links if link.one_way}
     names = sorted(tables, key=lambda name: name not in leaders)  # leaders widen first
+    tree = _read_hierarchy(hierarchy)
     states = {
-        name: _start(name, tables[name], layouts.get(name, TableLayout()), policy, hierarchy)
+        name: _start(name, tables[name], layouts.get(name, TableLayout()), policy, tree)
         for name in names
     }
     for name, state in states.items():
@@ -1796,10 +1799,11 @@ def audit_disclosure(
     layouts = layouts or {}
     findings: list[_Finding] = []
     states: dict[str, _State] = {}
+    tree = _read_hierarchy(hierarchy)
     for name, table in tables.items():
         if "suppressed" not in table.columns:
             findings.append((name, -1, "suppressed", np.nan, "not passed through suppression"))
-        states[name] = _observe(name, table, layouts.get(name, TableLayout()), hierarchy)
+        states[name] = _observe(name, table, layouts.get(name, TableLayout()), tree)
         findings += _audit_table(states[name], policy)
     for link in links:
         findings += _audit_link(states, link)
