@@ -356,7 +356,7 @@ def _key(values: Iterable[object]) -> tuple[object, ...]:
 def _row_keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
     """:func:`_key` of every row of ``frame``, built column by column."""
     series = (frame.iloc[:, i] for i in range(frame.shape[1]))  # (names may repeat)
-    columns = [np.where(s.isna().to_numpy(), None, s.to_numpy(dtype=object)) for s in series]
+    columns = [s.to_numpy(dtype=object, na_value=None) for s in series]
     return list(zip(*columns, strict=True)) if columns else [()] * len(frame)
 
 
