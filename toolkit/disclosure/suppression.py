@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -435,16 +436,18 @@ class _RelationBuilder:
         """The population's cells and relation matrix (hidden variables after the cells);
         ``remainders``: unlisted remainder key -> its partition columns' values; ``scope``: the
         population's own columns' values."""
-        columns = [
-            (self._column(parent), [self._column(child) for child in children])
-            for parent, children in self.relations
-        ]
-        n_cells = len(self.cell_rows)
-        matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
-        for r, (parent, children) in enumerate(columns):
-            for column, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+        entries: list[tuple[int, int, float]] = []  # (relation, variable, sign)
+        for r, (parent, children) in enumerate(self.relations):
+            for key, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+                column = self._column(key)
                 if column is not None:
-                    matrix[r, column if column >= 0 else n_cells - 1 - column] += sign
+                    entries.append((r, column, sign))
+        n_cells = len(self.cell_rows)
+        matrix = np.zeros((len(self.relations), n_cells + len(self.hidden_index)))
+        if entries:
+            rows, columns, signs = (np.array(part) for part in zip(*entries, strict=True))
+            columns = np.where(columns >= 0, columns, n_cells - 1 - columns)
+            np.add.at(matrix, (rows, columns), signs)
         return _Population(
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
@@ -664,9 +667,9 @@ def _hierarchy_relations(
     """
     relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
     reached: set[tuple[object, ...]] = set()
-    pending = [key for key in cell_index if key[0] != _TOTAL]
+    pending = deque(key for key in cell_index if key[0] != _TOTAL)
     while pending:
-        key = pending.pop(0)
+        key = pending.popleft()
         child = node.node(key)
         for parent in tree.parents.get(child, []):
             parent_key = node.key(key, parent)
