@@ -774,6 +774,8 @@ class _State:
     """Link columns -> :func:`_link_keys` of the table's rows."""
     frames: dict[int, _Frame] = field(default_factory=dict)
     """Population index -> the fixed parts of its joint reading (:func:`_frame`)."""
+    input_rows: dict[int, _InputRows] = field(default_factory=dict)
+    """Population index -> the rows its readings depend on (:func:`_input_rows`)."""
 
     known_zero: np.ndarray | None = None
     """:attr:`zero` as last worked out (``None`` after a change)."""
@@ -861,10 +863,6 @@ class _Frame:
         leaders: (leader, its population, its first joint column) per leading population.
         owners: joint variable of each leader cell -> (its table, its rows).
         unprinted: the blocks of leader cells the leader does not print.
-        own_rows: the table's rows a reading depends on: the population's and those sharing a
-            link key with them (other items); with ``lead_rows``, the rows of :func:`_inputs`.
-        lead_rows: per leader, the rows of its populations of this scope and this
-            population's link keys.
     """
 
     matrix: csr_array
@@ -876,14 +874,27 @@ class _Frame:
     leaders: list[tuple[_State, _Population, int]]
     owners: dict[int, tuple[_State, np.ndarray]]
     unprinted: list[_Unprinted]
-    own_rows: np.ndarray
-    lead_rows: list[tuple[_State, np.ndarray, set[tuple[object, ...]]]]
 
     @cached_property
     def reader(self) -> ranges.Reader:
         """The population's linear program (:class:`ranges.Reader`), built on first use and
         set to each reading in turn (:meth:`_Joint.reader`)."""
         return ranges.Reader(self.matrix, self.measures, self.pairs)
+
+
+@dataclass(frozen=True)
+class _InputRows:
+    """The rows whose state a reading of one population depends on (:func:`_inputs`).
+
+    Attributes:
+        own: the table's rows: the population's and those sharing a link key with them
+            (other items).
+        leaders: per leader, its rows in the populations of this scope, and this population's
+            link keys (a leader lifting one of them changes the reading).
+    """
+
+    own: np.ndarray
+    leaders: list[tuple[_State, np.ndarray, set[tuple[object, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -1038,15 +1049,10 @@ def _frame(state: _State, index: int) -> _Frame:
     leaders: list[tuple[_State, _Population, int]] = []
     owners: dict[int, tuple[_State, np.ndarray]] = {}
     blocks: list[_Unprinted] = []
-    own_rows, lead_rows = [pop.rows], []
     offset = pop.matrix.shape[1]
     group = state.cols.group
     for lead in state.leads:
         leader = lead.leader
-        keys = {lead.keys[rows[0]] for rows in pop.cells}
-        own_rows += [np.asarray(lead.rows[key], dtype=int) for key in keys]
-        theirs = [other.rows for other in _leading(pop, leader)]
-        lead_rows.append((leader, np.concatenate(theirs) if theirs else np.zeros(0, int), keys))
         at: list[int] = []
         liftable: list[tuple[object, ...]] = []
         for other in _leading(pop, leader):
@@ -1095,8 +1101,6 @@ def _frame(state: _State, index: int) -> _Frame:
         leaders=leaders,
         owners=owners,
         unprinted=blocks,
-        own_rows=np.unique(np.concatenate(own_rows)),
-        lead_rows=lead_rows,
     )
     return state.frames[index]
 
@@ -1326,19 +1330,34 @@ def _leading(pop: _Population, leader: _State) -> list[_Population]:
             if all(pop.scope.get(c, v) == v for c, v in other.scope.items())]  # fmt: skip
 
 
+def _input_rows(state: _State, index: int) -> _InputRows:
+    """The rows a reading of population ``index`` depends on (:class:`_InputRows`), worked out
+    on first use and kept on ``state``."""
+    if index not in state.input_rows:
+        pop = state.populations[index]
+        own, leaders = [pop.rows], []
+        for lead in state.leads:
+            keys = {lead.keys[rows[0]] for rows in pop.cells}
+            own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
+            theirs = [other.rows for other in _leading(pop, lead.leader)]
+            rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
+            leaders.append((lead.leader, rows, keys))
+        state.input_rows[index] = _InputRows(np.unique(np.concatenate(own)), leaders)
+    return state.input_rows[index]
+
+
 def _inputs(state: _State, index: int) -> tuple[object, ...]:
     """Everything suppression changes that a reading of population ``index`` (:func:`_joint`)
     depends on: which of its rows, of the same table's rows sharing a link key with them (other
     items) and of the leaders' populations of its scope are suppressed or known zero, and which
-    of its link keys a leader is lifting (:attr:`_Frame.own_rows`, :attr:`_Frame.lead_rows`).
-    Equal inputs give the same reading."""
-    frame = _frame(state, index)
+    of its link keys a leader is lifting (:func:`_input_rows`). Equal inputs give the same
+    reading."""
+    rows = _input_rows(state, index)
     parts: list[object] = []
-    for leader, rows, keys in frame.lead_rows:
-        parts += [leader.suppressed[rows].tobytes(), leader.zero[rows].tobytes(),
+    for leader, theirs, keys in rows.leaders:
+        parts += [leader.suppressed[theirs].tobytes(), leader.zero[theirs].tobytes(),
                   frozenset(leader.lifting & keys)]  # fmt: skip
-    rows = frame.own_rows
-    return (state.suppressed[rows].tobytes(), state.zero[rows].tobytes(), *parts)
+    return (state.suppressed[rows.own].tobytes(), state.zero[rows.own].tobytes(), *parts)
 
 
 def _protect(state: _State, index: int) -> bool:
