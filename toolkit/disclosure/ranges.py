@@ -183,21 +183,33 @@ class Reader:
 
         A base whose values seen (rounded inwards) already span the threshold, or a count
         seen at two values at least 1 apart, is wide enough without a solve: its range only
-        holds more."""
-        if _inwards(self.seen[1, var], math.floor, _EPS) - _inwards(
-            self.seen[0, var], math.ceil, -_EPS
-        ) < max(threshold, 1):
-            lower = _inwards(self.least(var, 1.0), math.ceil, -_EPS)
+        holds more. Otherwise its most is solved first, and its least only when the least
+        value seen leaves the verdict open (an optimal point has many variables at their
+        floor, so a cell's least is often seen already)."""
+        wide = max(threshold, 1)
+        if _inwards(self.seen[1, var], math.floor, _EPS) - self._low(var) < wide:
             upper = _inwards(-self.least(var, -1.0), math.floor, _EPS)
-            width = upper - lower
-            if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
-                return True
+            if upper < math.inf and upper - self._low(var) < wide:
+                lower = _inwards(self.least(var, 1.0), math.ceil, -_EPS)
+                width = upper - lower
+                if width < 1.0 - _EPS or (lower < threshold and width < threshold - _EPS):
+                    return True
         counts = range(var + self.n_vars, len(self.lower), self.n_vars)
-        return any(
-            self.seen[1, c] - self.seen[0, c] < 1.0 - _EPS
-            and -self.least(c, -1.0) - self.least(c, 1.0) < 1.0 - _EPS
-            for c in counts
-        )
+        return any(self._pinned(c) for c in counts)
+
+    def _low(self, column: int) -> float:
+        """The least value seen of ``column``, rounded inwards (``inf`` before any point)."""
+        return _inwards(self.seen[0, column], math.ceil, -_EPS)
+
+    def _pinned(self, column: int) -> bool:
+        """Whether a count's range is narrower than 1 (the count is determined); solved as
+        a base is, most first, only as far as the values seen leave it open."""
+        if self.seen[1, column] - self.seen[0, column] >= 1.0 - _EPS:
+            return False
+        most = -self.least(column, -1.0)
+        if most == math.inf or most - self.seen[0, column] >= 1.0 - _EPS:
+            return False
+        return most - self.least(column, 1.0) < 1.0 - _EPS
 
     def least(self, var: int, sign: float) -> float:
         """min (sign=1) or -max (sign=-1) of variable ``var``: -inf when unbounded.
