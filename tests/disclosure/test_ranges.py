@@ -104,7 +104,8 @@ def test_one_reader_set_to_reading_after_reading_keeps_every_verdict(seed: int) 
     """Known truth: exact bounds from fresh programs. The suppressor keeps one reader per
     population and sets it to each reading in turn: more cells hidden (the program only
     loosens, so the points seen are kept) or others (they are dropped), with widenings tried
-    in between. Every reading's verdicts must be those of its own exact bounds."""
+    in between (candidates that cannot move the cell passed over). Every reading's verdicts,
+    and the first widening of a narrow cell, must be those of exact bounds."""
     rng = np.random.default_rng(1000 + seed)
     matrix, measures, hidden = _population(rng)
     reader = ranges.Reader(matrix, measures, np.empty((0, 2), dtype=int))
@@ -117,7 +118,10 @@ def test_one_reader_set_to_reading_after_reading_keeps_every_verdict(seed: int) 
         cells = np.flatnonzero(hidden[:-1])
         expected = [int(v) for v in cells if _narrow_by_rule(matrix, measures, hidden, int(v))]
         assert list(reader.narrow_cells(cells, threshold=THRESHOLD)) == expected
-        if len(cells):
-            tries = [ranges.Widening(hide=(int(v),)) for v in np.flatnonzero(~hidden)[:3]]
-            reader.first_widening(int(cells[0]), tries, threshold=THRESHOLD)
+        if expected:
+            cell, published = expected[0], np.flatnonzero(~hidden)
+            tries = [ranges.Widening(hide=(int(v),)) for v in published]
+            first = next((t for t in tries if not _narrow_by_rule(
+                matrix, measures, hidden | (np.arange(len(hidden)) == t.hide[0]), cell)), None)  # fmt: skip
+            assert reader.first_widening(cell, tries, threshold=THRESHOLD) == first
             assert list(reader.narrow_cells(cells, threshold=THRESHOLD)) == expected

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse.csgraph import connected_components
 
 _EPS = 1e-6
 _PRIMAL = 4
@@ -78,6 +79,7 @@ class Reader:
         variable indices, every ``base_a <= base_b`` a reading may hold."""
         n_measures, n_vars = measures.shape
         rows, n_equalities = _constraints(matrix, n_measures, pairs)
+        self.constraints = rows
         n_rows, n_cols = rows.shape
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, n_rows
@@ -235,6 +237,21 @@ class Reader:
             return -math.inf
         raise ValueError(f"no reader's point fits the published cells (HiGHS: {status.name})")
 
+    def _rows_of(self, variables: Iterable[int]) -> np.ndarray:
+        """The constraint rows that hold any measure of ``variables``."""
+        columns = [np.arange(var, len(self.lower), self.n_vars) for var in variables]
+        return self.constraints[:, np.concatenate([np.zeros(0, dtype=int), *columns])].indices
+
+    def _moving(self, cell: int) -> np.ndarray:
+        """Per constraint row, whether it can move ``cell`` in this reading: it is joined to a
+        row holding ``cell`` through variables this reading leaves free (rows and free
+        variables as a graph). The rest of the program is independent of ``cell``: fixing or
+        freeing its variables changes no bound on ``cell``."""
+        free = self.constraints[:, self.lower < self.upper]
+        free.data = np.abs(free.data)
+        _, label = connected_components(free @ free.T, directed=False)
+        return np.isin(label, label[self._rows_of([cell])])
+
     def narrow_cells(self, cells: Iterable[int], *, threshold: int) -> Iterator[int]:
         """The cells of ``cells`` this reading pins too narrowly (the rule of
         :func:`narrow_cells`), in their order, each read only when the iterator reaches it.
@@ -249,17 +266,26 @@ class Reader:
     ) -> Widening | None:
         """The first of ``candidates`` that leaves ``cell`` no longer too narrow in this
         reading, or ``None``: each candidate is applied, tried and undone (so the model is this
-        reading's again when it returns).
+        reading's again when it returns). ``cell`` is one this reading pins too narrowly (as
+        :meth:`narrow_cells` found it).
 
         Every candidate only loosens the reading (it frees variables, drops pairs, lowers
         floors), so the points seen in the reading itself hold in each trial and after it;
-        the points a trial finds are dropped with it.
+        the points a trial finds are dropped with it. A candidate that only frees variables
+        none of whose constraints can move ``cell`` (:meth:`_moving`) leaves the part of the
+        program that holds ``cell`` as it is, so ``cell`` stays too narrow: it is passed over
+        without a solve.
 
         Raises:
             ValueError: see :meth:`least`.
         """
         reading = self.seen.copy()
+        moving = None
         for candidate in candidates:
+            if not candidate.lift and not candidate.unfloor:
+                moving = self._moving(cell) if moving is None else moving
+                if not moving[self._rows_of(candidate.hide)].any():
+                    continue
             steps = [(self.hide, var) for var in candidate.hide]
             steps += [(self.lift, var) for var in candidate.lift]
             steps += [(self.unfloor, var) for var in candidate.unfloor]
