@@ -239,8 +239,10 @@ class Reader:
 
     def _rows_of(self, variables: Iterable[int]) -> np.ndarray:
         """The constraint rows that hold any measure of ``variables``."""
-        columns = [np.arange(var, len(self.lower), self.n_vars) for var in variables]
-        return self.constraints[:, np.concatenate([np.zeros(0, dtype=int), *columns])].indices
+        start, rows = self.constraints.indptr, self.constraints.indices
+        columns = (c for var in variables for c in range(var, len(self.lower), self.n_vars))
+        return np.concatenate([np.zeros(0, dtype=rows.dtype),
+                               *(rows[start[c] : start[c + 1]] for c in columns)])  # fmt: skip
 
     def _moving(self, cell: int) -> np.ndarray:
         """Per constraint row, whether it can move ``cell`` in this reading: it is joined to a
