@@ -249,10 +249,7 @@ class Reader:
         row holding ``cell`` through variables this reading leaves free (rows and free
         variables as a graph). The rest of the program is independent of ``cell``: fixing or
         freeing its variables changes no bound on ``cell``."""
-        free = self.constraints[:, self.lower < self.upper]
-        free.data = np.abs(free.data)
-        _, label = connected_components(free @ free.T, directed=False)
-        return np.isin(label, label[self._rows_of([cell])])
+        return joined_rows(self.constraints, self.lower < self.upper, self._rows_of([cell]))
 
     def narrow_cells(self, cells: Iterable[int], *, threshold: int) -> Iterator[int]:
         """The cells of ``cells`` this reading pins too narrowly (the rule of
@@ -330,6 +327,16 @@ def _constraints(
     constraints = csc_array(entries, shape=shape)
     constraints.sum_duplicates()
     return constraints, n_equalities
+
+
+def joined_rows(matrix: np.ndarray | csc_array, free: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row of ``matrix``, whether it is joined to one of ``rows`` through the ``free``
+    columns (rows and free columns as a graph, a column next to each row where its entry is
+    not 0). The linear system splits there: fixing or freeing the columns of rows not joined
+    to ``rows`` changes no value the system allows for the free columns of ``rows``."""
+    touch = abs(matrix[:, free])
+    _, label = connected_components(csr_array(touch @ touch.T), directed=False)
+    return np.isin(label, label[rows])
 
 
 def _inwards(bound: float, whole: Callable[[float], int], slack: float) -> float:

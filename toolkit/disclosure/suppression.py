@@ -997,8 +997,16 @@ def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: lis
     ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
     first. (Preferring whichever candidate leaves the fewest cells determined instead picks
     cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
+
+    ``cell`` is determined with ``hidden``; a candidate none of whose relations is joined to
+    ``cell`` through unknowns (:func:`ranges.joined_rows`) leaves the block of relations that
+    determines it as it is, so it is passed over without a decomposition.
     """
+    unknown = _unknown(pop, hidden)
+    joined = ranges.joined_rows(pop.matrix, unknown, np.flatnonzero(pop.matrix[:, cell]))
     for candidate in candidates:
+        if not joined[pop.matrix[:, candidate] != 0].any():
+            continue
         trial = hidden.copy()
         trial[candidate] = True
         if not _determined(pop.matrix, _unknown(pop, trial), pop.n_cells)[cell]:
