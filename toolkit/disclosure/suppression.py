@@ -1567,7 +1567,7 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
         blank = state.suppressed if col in state.cols.values else np.zeros(len(out), dtype=bool)
         if col in state.cols.comparisons:
             blank = blank | withheld
-        out[col] = _nullable(out[col]).mask(blank)
+        out[col] = _nullable(out[col]).mask(blank) if blank.any() else _nullable(out[col])
     reason = state.reason.copy()
     reason[withheld] = REASON_REFERENCE
     _apply_rounding(out, state.cols.counts, state.suppressed, reason, policy.rounding)
