@@ -94,4 +94,34 @@ def test_the_readers_verdicts_are_those_of_exact_bounds(seed: int) -> None:
     matrix, measures, hidden = _population(rng)
     cells = np.flatnonzero(hidden[:-1])
     expected = [int(v) for v in cells if _narrow_by_rule(matrix, measures, hidden, int(v))]
-    assert ranges.narrow_cells(matrix, measures, hidden, cells, threshold=THRESHOLD) == expected
+    assert (
+        list(ranges.narrow_cells(matrix, measures, hidden, cells, threshold=THRESHOLD)) == expected
+    )
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_one_reader_set_to_reading_after_reading_keeps_every_verdict(seed: int) -> None:
+    """Known truth: exact bounds from fresh programs. The suppressor keeps one reader per
+    population and sets it to each reading in turn: more cells hidden (the program only
+    loosens, so the points seen are kept) or others (they are dropped), with widenings tried
+    in between (candidates that cannot move the cell passed over). Every reading's verdicts,
+    and the first widening of a narrow cell, must be those of exact bounds."""
+    rng = np.random.default_rng(1000 + seed)
+    matrix, measures, hidden = _population(rng)
+    reader = ranges.Reader(matrix, measures, np.empty((0, 2), dtype=int))
+    for step in range(4):
+        if step % 2:
+            hidden = hidden | (rng.random(len(hidden)) < 0.3)
+        elif step:
+            hidden = rng.random(len(hidden)) < 0.5
+        reader.read(hidden)
+        cells = np.flatnonzero(hidden[:-1])
+        expected = [int(v) for v in cells if _narrow_by_rule(matrix, measures, hidden, int(v))]
+        assert list(reader.narrow_cells(cells, threshold=THRESHOLD)) == expected
+        if expected:
+            cell, published = expected[0], np.flatnonzero(~hidden)
+            tries = [ranges.Widening(hide=(int(v),)) for v in published]
+            first = next((t for t in tries if not _narrow_by_rule(
+                matrix, measures, hidden | (np.arange(len(hidden)) == t.hide[0]), cell)), None)  # fmt: skip
+            assert reader.first_widening(cell, tries, threshold=THRESHOLD) == first
+            assert list(reader.narrow_cells(cells, threshold=THRESHOLD)) == expected

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -84,7 +85,7 @@ from typing import Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
-from scipy.sparse import csc_array, csr_array, hstack, lil_array, vstack
+from scipy.sparse import coo_array, csc_array, csr_array, lil_array
 
 from toolkit.disclosure import ranges
 from toolkit.disclosure.findings import raise_first_finding
@@ -356,7 +357,7 @@ def _key(values: Iterable[object]) -> tuple[object, ...]:
 def _row_keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
     """:func:`_key` of every row of ``frame``, built column by column."""
     series = (frame.iloc[:, i] for i in range(frame.shape[1]))  # (names may repeat)
-    columns = [np.where(s.isna().to_numpy(), None, s.to_numpy(dtype=object)) for s in series]
+    columns = [s.to_numpy(dtype=object, na_value=None) for s in series]
     return list(zip(*columns, strict=True)) if columns else [()] * len(frame)
 
 
@@ -435,16 +436,18 @@ class _RelationBuilder:
         """The population's cells and relation matrix (hidden variables after the cells);
         ``remainders``: unlisted remainder key -> its partition columns' values; ``scope``: the
         population's own columns' values."""
-        columns = [
-            (self._column(parent), [self._column(child) for child in children])
-            for parent, children in self.relations
-        ]
-        n_cells = len(self.cell_rows)
-        matrix = np.zeros((len(columns), n_cells + len(self.hidden_index)))
-        for r, (parent, children) in enumerate(columns):
-            for column, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+        entries: list[tuple[int, int, float]] = []  # (relation, variable, sign)
+        for r, (parent, children) in enumerate(self.relations):
+            for key, sign in ((parent, 1.0), *((child, -1.0) for child in children)):
+                column = self._column(key)
                 if column is not None:
-                    matrix[r, column if column >= 0 else n_cells - 1 - column] += sign
+                    entries.append((r, column, sign))
+        n_cells = len(self.cell_rows)
+        matrix = np.zeros((len(self.relations), n_cells + len(self.hidden_index)))
+        if entries:
+            rows, columns, signs = (np.array(part) for part in zip(*entries, strict=True))
+            columns = np.where(columns >= 0, columns, n_cells - 1 - columns)
+            np.add.at(matrix, (rows, columns), signs)
         return _Population(
             cells=tuple(np.asarray(rows) for rows in self.cell_rows),
             keys=tuple(repr(k) for k in self.cell_index),
@@ -664,9 +667,9 @@ def _hierarchy_relations(
     """
     relations: dict[tuple[tuple[object, ...], tuple[object, ...]], list[tuple[object, ...]]] = {}
     reached: set[tuple[object, ...]] = set()
-    pending = [key for key in cell_index if key[0] != _TOTAL]
+    pending = deque(key for key in cell_index if key[0] != _TOTAL)
     while pending:
-        key = pending.pop(0)
+        key = pending.popleft()
         child = node.node(key)
         for parent in tree.parents.get(child, []):
             parent_key = node.key(key, parent)
@@ -767,9 +770,20 @@ class _State:
     secondary pass: followers read them as unbounded until that pass has protected them."""
     verified: dict[int, tuple[object, ...]] = field(default_factory=dict)
     """Population index -> its :func:`_inputs` when it was last found protected."""
+    link_keys: dict[tuple[str, ...], list[tuple[object, ...]]] = field(default_factory=dict)
+    """Link columns -> :func:`_link_keys` of the table's rows."""
+    frames: dict[int, _Frame] = field(default_factory=dict)
+    """Population index -> the fixed parts of its joint reading (:func:`_frame`)."""
+    input_rows: dict[int, _InputRows] = field(default_factory=dict)
+    """Population index -> the rows its readings depend on (:func:`_input_rows`)."""
 
     known_zero: np.ndarray | None = None
     """:attr:`zero` as last worked out (``None`` after a change)."""
+
+    @cached_property
+    def measured(self) -> np.ndarray:
+        """(base, then each count within it) x rows, as numbers (NaN where missing)."""
+        return np.array([self.base, *(_numbers(self.table[c]) for c in self.cols.within)])
 
     @property
     def zero(self) -> np.ndarray:
@@ -813,25 +827,116 @@ class _Lead:
 
 
 @dataclass(frozen=True)
-class _Joint:
-    """A population read together with the populations of its leading tables (their variables
-    appended after its own), in the form :mod:`ranges` takes.
+class _Unprinted:
+    """The leader's cells that a follower population prints and the leader does not
+    (:func:`_unprinted`), as one block of a :class:`_Frame`.
 
     Attributes:
-        matrix, measures, unknown, bounds: as :func:`ranges.narrow_cells` takes them.
-        owners: appended variable of a published leader cell -> (its table, its rows).
-        linked: own variable -> the appended variables that bound it.
-        floors: appended variable of a cell the leader does not print -> the follower's
-            published rows (other items) that set its floor.
+        offset: the joint column of the block's first unknown.
+        rows: the follower's rows (every item) with the link key of each unknown, one after
+            another; the published ones set its floor.
+        owner: the unknown (0-based in the block) of each entry of ``rows``.
+        width: the block's columns: its unknowns, then one slack per margin relation.
+    """
+
+    offset: int
+    rows: np.ndarray
+    owner: np.ndarray
+    width: int
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What a joint reading of one population (:func:`_joint`) holds that suppression never
+    changes (the tables' rows, keys and relations are fixed), built once per population.
+
+    Attributes:
+        matrix, measures: the joint relations (variables: the population's, then each leading
+            population's and unprinted block's) and measures, as :class:`ranges.Reader` takes
+            them.
+        unknown: per joint variable, unknown whatever is suppressed (unpublished totals,
+            remainders, unprinted cells, slacks); the cells' own entries are filled per reading.
+        ceiling: per joint variable, the most its base can be.
+        pairs: (k, 2) every ``base_a <= base_b`` pair a reading may hold, in order.
+        lifts: per leader, the positions in ``pairs`` of the bounds by its published cells and
+            those cells' link keys (a pair is dropped while the leader lifts its key).
+        leaders: (leader, its population, its first joint column) per leading population.
+        owners: joint variable of each leader cell -> (its table, its rows).
+        unprinted: the blocks of leader cells the leader does not print.
     """
 
     matrix: csr_array
     measures: np.ndarray
     unknown: np.ndarray
-    bounds: ranges.Bounds | None
+    ceiling: np.ndarray
+    pairs: np.ndarray
+    lifts: list[tuple[_State, np.ndarray, list[tuple[object, ...]]]]
+    leaders: list[tuple[_State, _Population, int]]
     owners: dict[int, tuple[_State, np.ndarray]]
-    linked: dict[int, list[int]]
-    floors: dict[int, list[int]]
+    unprinted: list[_Unprinted]
+
+    @cached_property
+    def reader(self) -> ranges.Reader:
+        """The population's linear program (:class:`ranges.Reader`), built on first use and
+        set to each reading in turn (:meth:`_Joint.reader`)."""
+        return ranges.Reader(self.matrix, self.measures, self.pairs)
+
+
+@dataclass(frozen=True)
+class _InputRows:
+    """The rows whose state a reading of one population depends on (:func:`_inputs`).
+
+    Attributes:
+        own: the table's rows: the population's and those sharing a link key with them
+            (other items).
+        leaders: per leader, its rows in the populations of this scope, and this population's
+            link keys (a leader lifting one of them changes the reading).
+    """
+
+    own: np.ndarray
+    leaders: list[tuple[_State, np.ndarray, set[tuple[object, ...]]]]
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """One reading of a population joined to the populations of its leading tables (their
+    variables appended after its own, :class:`_Frame`): what suppression has changed.
+
+    Attributes:
+        frame: the parts that never change.
+        unknown: per joint variable, whether a reader does not see it.
+        floor: per joint variable, the least its base can be while hidden.
+        kept: per pair of the frame, whether it holds (its leader is not lifting its key).
+        published: per joint variable, whether it is a published leader cell.
+        floors: appended variable of a cell the leader does not print -> the follower's
+            published rows (other items) that set its floor.
+    """
+
+    frame: _Frame
+    unknown: np.ndarray
+    floor: np.ndarray
+    kept: np.ndarray
+    published: np.ndarray
+    floors: dict[int, np.ndarray]
+
+    @cached_property
+    def owners(self) -> dict[int, tuple[_State, np.ndarray]]:
+        """Appended variable of a published leader cell -> (its table, its rows)."""
+        return {int(v): self.frame.owners[int(v)] for v in np.flatnonzero(self.published)}
+
+    @cached_property
+    def linked(self) -> dict[int, list[int]]:
+        """Own variable -> the appended variables that bound it."""
+        linked: dict[int, list[int]] = {}
+        for own, appended in self.frame.pairs[self.kept].tolist():
+            linked.setdefault(own, []).append(appended)
+        return linked
+
+    def reader(self) -> ranges.Reader:
+        """The population's reader (:attr:`_Frame.reader`) set to this reading."""
+        reader = self.frame.reader
+        reader.read(self.unknown, self.frame.ceiling, self.floor, self.kept)
+        return reader
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -839,10 +944,9 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _observe(
-    name: str, table: pd.DataFrame, layout: TableLayout, hierarchy: pd.DataFrame | None
-) -> _State:
-    """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed."""
+def _observe(name: str, table: pd.DataFrame, layout: TableLayout, tree: _Hierarchy) -> _State:
+    """A table's state as it stands: rows flagged in a ``suppressed`` column are suppressed;
+    ``tree``: the hierarchy of the release (:func:`_read_hierarchy`, read once for all)."""
     frame = table.reset_index(drop=True)
     cols = _resolve(layout, frame)
     base = _numbers(frame[cols.base])
@@ -852,7 +956,6 @@ def _observe(
         suppressed = np.array(frame["suppressed"].fillna(False), dtype=bool)
         old = frame.get("suppression_reason", pd.Series(None, index=frame.index, dtype=object))
         reason = np.where(suppressed, old.fillna(REASON_SECONDARY).to_numpy(dtype=object), None)
-    tree = _read_hierarchy(hierarchy)
     return _State(
         name, frame, cols, base, suppressed, reason, _populations(frame, cols, tree), tree
     )
@@ -863,10 +966,10 @@ def _start(
     table: pd.DataFrame,
     layout: TableLayout,
     policy: SuppressionPolicy,
-    hierarchy: pd.DataFrame | None,
+    tree: _Hierarchy,
 ) -> _State:
     """Resolve the layout and apply primary suppression; rows already suppressed stay so."""
-    state = _observe(name, table, layout, hierarchy)
+    state = _observe(name, table, layout, tree)
     state.threshold = int(policy.threshold)
     base, zero = state.base, state.base == 0
     if not layout.zeros_shown:
@@ -894,8 +997,16 @@ def _complement(pop: _Population, hidden: np.ndarray, cell: int, candidates: lis
     ``cell`` is the only unknown, which must be suppressed in any protection, the smallest
     first. (Preferring whichever candidate leaves the fewest cells determined instead picks
     cells unrelated to ``cell``, which protect nothing and cascade through whole tables.)
+
+    ``cell`` is determined with ``hidden``; a candidate none of whose relations is joined to
+    ``cell`` through unknowns (:func:`ranges.joined_rows`) leaves the block of relations that
+    determines it as it is, so it is passed over without a decomposition.
     """
+    unknown = _unknown(pop, hidden)
+    joined = ranges.joined_rows(pop.matrix, unknown, np.flatnonzero(pop.matrix[:, cell]))
     for candidate in candidates:
+        if not joined[pop.matrix[:, candidate] != 0].any():
+            continue
         trial = hidden.copy()
         trial[candidate] = True
         if not _determined(pop.matrix, _unknown(pop, trial), pop.n_cells)[cell]:
@@ -923,92 +1034,140 @@ def _measures(state: _State, pop: _Population) -> np.ndarray:
     """(base, then each count within it) x variables: the first row of each cell, NaN for the
     unpublished totals and remainders."""
     first = np.array([rows[0] for rows in pop.cells], dtype=int)
-    extra = pop.matrix.shape[1] - pop.n_cells
-    columns = [state.base, *(_numbers(state.table[c]) for c in state.cols.within)]
-    return np.array([np.concatenate([col[first], np.full(extra, np.nan)]) for col in columns])
+    extra = np.full((len(state.measured), pop.matrix.shape[1] - pop.n_cells), np.nan)
+    return np.hstack([state.measured[:, first], extra])
 
 
-def _joint(state: _State, pop: _Population, hidden: np.ndarray) -> _Joint:
-    """``pop`` with ``hidden`` cells, joined to the populations of the same scope in the tables
-    it follows (:class:`_Lead`): each of its cells is at most the leader's cell with the same
-    link key, and each unlisted remainder at most the leader's "Not stated" (0 where the leader
-    lists every group but that). A reader holds all of them together, so the follower is read
-    within the leader's own relations, not within each leader cell's range alone. A cell the
-    leader does not print (an intersection) is still a number of people there
-    (:func:`_unprinted`)."""
+def _frame(state: _State, index: int) -> _Frame:
+    """The fixed parts of the joint reading of population ``index`` (:func:`_joint`), worked
+    out on first use and kept on ``state``.
+
+    Each of the population's cells is at most the leader's cell with the same link key, and
+    each unlisted remainder at most the leader's "Not stated" (0 where the leader lists every
+    group but that); a cell the leader does not print is an unknown (:func:`_unprinted`).
+    """
+    if index in state.frames:
+        return state.frames[index]
+    pop = state.populations[index]
     matrices: list[tuple[int, np.ndarray | csr_array]] = [(0, pop.matrix)]
-    measures, unknown = [_measures(state, pop)], [_unknown(pop, hidden)]
-    ceiling, floor = [np.full(pop.matrix.shape[1], np.inf)], [np.zeros(pop.matrix.shape[1])]
+    measures, unknown = [_measures(state, pop)], [_unknown(pop, np.zeros(pop.n_cells, bool))]
+    ceiling = [np.full(pop.matrix.shape[1], np.inf)]
     pairs: list[tuple[int, int]] = []
+    lifts: list[tuple[_State, np.ndarray, list[tuple[object, ...]]]] = []
+    leaders: list[tuple[_State, _Population, int]] = []
     owners: dict[int, tuple[_State, np.ndarray]] = {}
-    floors: dict[int, list[int]] = {}
+    blocks: list[_Unprinted] = []
     offset = pop.matrix.shape[1]
     group = state.cols.group
     for lead in state.leads:
         leader = lead.leader
+        at: list[int] = []
+        liftable: list[tuple[object, ...]] = []
         for other in _leading(pop, leader):
-            index = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
+            index_of = {lead.leader_keys[rows[0]]: offset + j for j, rows in enumerate(other.cells)}
             unprinted: list[tuple[int, tuple[object, ...]]] = []
             for cell, rows in enumerate(pop.cells):
                 key = lead.keys[rows[0]]
-                if key not in index:
+                if key not in index_of:
                     unprinted.append((cell, key))
-                elif key not in leader.lifting:
-                    pairs.append((cell, index[key]))
+                else:
+                    at.append(len(pairs))
+                    liftable.append(key)
+                    pairs.append((cell, index_of[key]))
             for column, values in pop.remainders.items():
                 key = _key(NOT_STATED if c == group else values.get(c) for c in lead.on)
-                if key in index:
-                    pairs.append((column, index[key]))
+                if key in index_of:
+                    pairs.append((column, index_of[key]))
                 elif _key(values.get(c) for c in lead.on if c != group) in lead.listed:
                     ceiling[0][column] = 0.0
-            suppressed, zero, _ = _cell_status(leader, other)
-            owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)
-                           if not suppressed[j]})  # fmt: skip
+            leaders.append((leader, other, offset))
+            owners.update({offset + j: (leader, rows) for j, rows in enumerate(other.cells)})
             matrices.append((offset, other.matrix))
             measures.append(_measures(leader, other))
-            unknown.append(_unknown(other, suppressed & ~zero))
+            unknown.append(_unknown(other, np.zeros(other.n_cells, bool)))
             ceiling.append(np.full(other.matrix.shape[1], np.inf))
-            floor.append(np.zeros(other.matrix.shape[1]))
             offset += other.matrix.shape[1]
             if unprinted:
-                block, least, links, setters = _unprinted(state, lead, index, unprinted, offset)
+                block, links, columns = _unprinted(state, lead, index_of, unprinted, offset)
                 pairs += links
-                floors |= setters
+                blocks.append(columns)
                 matrices.append((0, block))
-                measures.append(np.full((1, len(least)), np.nan))
-                unknown.append(np.ones(len(least), dtype=bool))
-                ceiling.append(np.full(len(least), np.inf))
-                floor.append(least)
-                offset += len(least)
+                measures.append(np.full((1, columns.width), np.nan))
+                unknown.append(np.ones(columns.width, dtype=bool))
+                ceiling.append(np.full(columns.width, np.inf))
+                offset += columns.width
+        lifts.append((leader, np.array(at, dtype=int), liftable))
     depth = max(len(m) for m in measures)
     padded = [np.vstack([m, np.full((depth - len(m), m.shape[1]), np.nan)]) for m in measures]
-    linked: dict[int, list[int]] = {}
-    for own, appended in pairs:
-        linked.setdefault(own, []).append(appended)
-    return _Joint(
+    state.frames[index] = _Frame(
         matrix=_stack(matrices, offset),
         measures=np.hstack(padded),
         unknown=np.concatenate(unknown),
-        bounds=ranges.Bounds(np.array(pairs, dtype=int).reshape(-1, 2), np.concatenate(ceiling),
-                             np.concatenate(floor))
-        if pairs or len(matrices) > 1
-        else None,
+        ceiling=np.concatenate(ceiling),
+        pairs=np.array(pairs, dtype=int).reshape(-1, 2),
+        lifts=lifts,
+        leaders=leaders,
         owners=owners,
-        linked=linked,
-        floors=floors,
-    )  # fmt: skip
+        unprinted=blocks,
+    )
+    return state.frames[index]
+
+
+def _joint(state: _State, index: int, hidden: np.ndarray) -> _Joint:
+    """Population ``index`` with ``hidden`` cells, joined to the populations of the same scope
+    in the tables it follows (:class:`_Lead`, :func:`_frame`). A reader holds all of them
+    together, so the follower is read within the leader's own relations, not within each
+    leader cell's range alone. A leader cell bounds its follower cell unless the leader is
+    lifting its key (:attr:`_State.lifting`)."""
+    frame = _frame(state, index)
+    unknown = frame.unknown.copy()
+    unknown[: len(hidden)] = hidden
+    published = np.zeros(len(unknown), dtype=bool)
+    for leader, other, offset in frame.leaders:
+        suppressed, zero, _ = _cell_status(leader, other)
+        unknown[offset : offset + other.n_cells] = suppressed & ~zero
+        published[offset : offset + other.n_cells] = ~suppressed
+    kept = np.ones(len(frame.pairs), dtype=bool)
+    for leader, at, keys in frame.lifts:
+        if leader.lifting:
+            kept[at] = [key not in leader.lifting for key in keys]
+    floor = np.zeros(len(unknown))
+    floors: dict[int, np.ndarray] = {}
+    for block in frame.unprinted:
+        floor[block.offset : block.offset + block.width], setters = _floor(state, block)
+        floors |= setters
+    return _Joint(frame, unknown, floor, kept, published, floors)
+
+
+def _floor(state: _State, block: _Unprinted) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The floor of each column of an unprinted block: an unprinted cell is at least the most
+    any item publishes for it (``max(0, published bases)``); and per unknown with a floor
+    above 0, the published rows that set it (those with a base above 0)."""
+    shown = ~state.suppressed[block.rows]
+    floor = np.zeros(block.width)
+    np.fmax.at(floor, block.owner, np.where(shown, state.base[block.rows], np.nan))
+    setting = shown & (state.base[block.rows] > 0)
+    owner, rows = block.owner[setting], block.rows[setting]
+    starts = np.flatnonzero(np.diff(owner, prepend=-1))
+    if not len(starts):
+        return floor, {}
+    setters = dict(zip((block.offset + owner[starts]).tolist(), np.split(rows, starts[1:]),
+                       strict=True))  # fmt: skip
+    return floor, setters
 
 
 def _stack(blocks: list[tuple[int, np.ndarray | csr_array]], width: int) -> csr_array:
     """The joint relation matrix, ``width`` columns: each block's rows, its columns starting
-    at the block's first column."""
-    rows = []
-    for start, block in blocks:
-        sparse = csr_array(block)
-        after = width - start - sparse.shape[1]
-        rows.append(hstack([csr_array((sparse.shape[0], start)), sparse,
-                            csr_array((sparse.shape[0], after))], format="csr"))  # fmt: skip
-    return csr_array(vstack(rows, format="csr"))
+    at the block's first column (assembled from the blocks' nonzero entries at once)."""
+    entries = [(start, coo_array(block)) for start, block in blocks]
+    first_rows = np.cumsum([0, *(entry.shape[0] for _, entry in entries)])
+    rows = [entry.row + first for (_, entry), first in zip(entries, first_rows, strict=False)]
+    columns = [entry.col + start for start, entry in entries]
+    data = np.concatenate([entry.data for _, entry in entries])
+    shape = (int(first_rows[-1]), width)
+    matrix = csr_array((data, (np.concatenate(rows), np.concatenate(columns))), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _unprinted(
@@ -1017,28 +1176,20 @@ def _unprinted(
     index: Mapping[tuple[object, ...], int],
     cells: list[tuple[int, tuple[object, ...]]],
     offset: int,
-) -> tuple[csr_array, np.ndarray, list[tuple[int, int]], dict[int, list[int]]]:
+) -> tuple[csr_array, list[tuple[int, int]], _Unprinted]:
     """The leader's cells that the follower prints and the leader does not (an intersection,
     say White x Hospital): each is an unknown number of people, at least the most that any
-    item publishes for it, and the crossings of one margin add up to no more than the
-    leader's margin (White). So items answered by everyone bound each other through the
-    people behind them.
+    item publishes for it (:func:`_floor`), and the crossings of one margin add up to no more
+    than the leader's margin (White). So items answered by everyone bound each other through
+    the people behind them.
 
     Returns the block's relations (``margin - sum(crossings) - slack = 0``, over every column
     up to and including the block's own: its unknowns from ``offset``, then one slack per
-    relation), the floor of each of its unknowns, the pairs (follower cell, its unknown) and,
-    per unknown with a floor, the follower's published rows that set it.
+    relation), the pairs (follower cell, its unknown) and the block (:class:`_Unprinted`).
     """
     at = {c: lead.on.index(c) for c in (state.cols.dimension, state.cols.level, state.cols.group)
           if c is not None and c in lead.on}  # fmt: skip
     own = {key: offset + i for i, (_, key) in enumerate(cells)}
-    least = np.zeros(len(cells))
-    setters: dict[int, list[int]] = {}
-    for i, (_, key) in enumerate(cells):
-        shown = [r for r in lead.rows.get(key, []) if not state.suppressed[r]]
-        least[i] = np.nanmax(state.base[shown], initial=0.0)
-        if least[i] > 0:
-            setters[offset + i] = [r for r in shown if state.base[r] > 0]
     splits: dict[tuple[int, tuple[object, ...]], list[int]] = {}
     if len(at) == 3:
         for _, key in cells:
@@ -1057,19 +1208,25 @@ def _unprinted(
         for var in crossings:
             matrix[r, var] = -1.0
         matrix[r, offset + len(cells) + r] = -1.0
-    least = np.concatenate([least, np.zeros(len(splits))])
-    return csr_array(matrix), least, [(cell, own[key]) for cell, key in cells], setters
+    rows = [np.asarray(lead.rows.get(key, []), dtype=int) for _, key in cells]
+    block = _Unprinted(
+        offset=offset,
+        rows=np.concatenate(rows),
+        owner=np.repeat(np.arange(len(cells)), [len(r) for r in rows]),
+        width=len(cells) + len(splits),
+    )
+    return csr_array(matrix), [(cell, own[key]) for cell, key in cells], block
 
 
-def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
-    """``check(joint)`` (a :mod:`ranges` reading of a joined population).
+def _read(state: _State, check: Callable[[], _T]) -> _T:
+    """``check()`` (a :mod:`ranges` reading of a joined population).
 
     Raises:
         DisclosureError: the tables' own numbers break the relations their layouts imply (a
             layout or the hierarchy misdescribes a table, so no protection can be judged).
     """
     try:
-        return check(joint)
+        return check()
     except ValueError as error:
         raise DisclosureError(
             code="disclosure.relations_broken",
@@ -1079,31 +1236,36 @@ def _read(state: _State, joint: _Joint, check: Callable[[_Joint], _T]) -> _T:
         ) from error
 
 
-def _narrow(state: _State, pop: _Population, hidden: np.ndarray, cells: np.ndarray) -> list[int]:
-    """The cells of ``cells`` a reader pins too narrowly (:func:`ranges.narrow_cells`)."""
-    return _read(state, _joint(state, pop, hidden), lambda j: ranges.narrow_cells(
-        j.matrix, j.measures, j.unknown, cells, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+def _first_narrow(
+    state: _State, index: int, hidden: np.ndarray, cells: Sequence[int]
+) -> int | None:
+    """The first of ``cells`` (in their order) of population ``index`` that a reader pins too
+    narrowly (:func:`ranges.narrow_cells`), or ``None``; the cells after it are not read."""
+    joint = _joint(state, index, hidden)
+    return _read(state, lambda: next(
+        joint.reader().narrow_cells(cells, threshold=state.threshold), None))  # fmt: skip
 
 
 def _widening(
     state: _State,
-    pop: _Population,
+    index: int,
     hidden: np.ndarray,
     cell: int,
     candidates: list[int],
     base: np.ndarray,
 ) -> tuple[int, list[tuple[_State, np.ndarray]]]:
     """The first candidate (of the first :data:`_WIDENING_TRIES`) whose suppression leaves
-    ``cell`` wide enough (:func:`ranges.first_widening`), else the first candidate.
+    ``cell`` wide enough (:meth:`ranges.Reader.first_widening`), else the first candidate.
 
     Two more kinds of candidate bound ``cell`` from other populations, each tried by its cost
     (the bases it hides) among the related candidates: the published leader cells above it
     (upper protection, as tau-Argus has it: a hidden item cell is at most its group's published
     respondents), and the other items' published cells that set the floor of the unprinted
-    leader cell above it (:func:`_unprinted`). Returns the chosen variable of ``pop`` (or
-    ``-1``) and the cells to suppress instead (table, rows).
+    leader cell above it (:func:`_unprinted`). Returns the chosen variable of population
+    ``index`` (or ``-1``) and the cells to suppress instead (table, rows).
     """
-    joint = _joint(state, pop, hidden)
+    pop = state.populations[index]
+    joint = _joint(state, index, hidden)
     tries = [ranges.Widening(hide=(int(c),)) for c in candidates[:_WIDENING_TRIES]]
     related = (pop.matrix[pop.matrix[:, cell] != 0][:, : pop.n_cells] != 0).any(axis=0)
     elsewhere: dict[ranges.Widening, list[tuple[_State, np.ndarray]]] = {}
@@ -1120,8 +1282,8 @@ def _widening(
         at = next((i for i, t in enumerate(tries) if len(t.hide) == 1 and not t.unfloor
                    and (not related[t.hide[0]] or base[t.hide[0]] > cost)), len(tries))  # fmt: skip
         tries.insert(at, widening)
-    found = _read(state, joint, lambda j: ranges.first_widening(
-        j.matrix, j.measures, j.unknown, cell, tries, threshold=state.threshold, bounds=j.bounds))  # fmt: skip
+    found = _read(state, lambda: joint.reader().first_widening(
+        cell, tries, threshold=state.threshold))  # fmt: skip
     if found is None and len(elsewhere) > 1:
         # A cell bounded through the people behind several margins needs two of them lowered.
         for one, two in itertools.combinations(list(elsewhere), 2):
@@ -1130,9 +1292,8 @@ def _widening(
             elsewhere.setdefault(both, elsewhere[one] + elsewhere[two])
         pairs = [w for w in elsewhere if len(w.hide + w.lift + w.unfloor) > 1 and
                  len(w.lift + w.unfloor) > 1]  # fmt: skip
-        found = _read(state, joint, lambda j: ranges.first_widening(
-            j.matrix, j.measures, j.unknown, cell, pairs, threshold=state.threshold,
-            bounds=j.bounds))  # fmt: skip
+        found = _read(state, lambda: joint.reader().first_widening(
+            cell, pairs, threshold=state.threshold))  # fmt: skip
     if found is None:
         return int(candidates[0]), []
     return (found.hide[0], []) if found not in elsewhere else (-1, elsewhere[found])
@@ -1144,26 +1305,31 @@ def _floored(joint: _Joint, cell: int) -> list[int]:
     above = [var for var in joint.linked.get(cell, []) if var not in joint.owners]
     if not above or not joint.floors:
         return []
-    columns = csc_array(joint.matrix)
+    columns = csc_array(joint.frame.matrix)
     rows = np.unique(np.concatenate([columns[:, [var]].indices for var in above]))
-    near = np.unique(csr_array(joint.matrix)[rows].indices) if len(rows) else np.zeros(0, int)
+    near = np.unique(joint.frame.matrix[rows].indices) if len(rows) else np.zeros(0, int)
     return [int(var) for var in {*above, *near} if var in joint.floors]
 
 
 def _exposed(
-    state: _State, pop: _Population, hidden: np.ndarray, proved: set[int]
+    state: _State, index: int, hidden: np.ndarray, proved: set[int]
 ) -> tuple[list[int], bool]:
-    """Hidden cells the relations determine; if none, those the ranges pin too narrowly
-    (and whether the ranges test found them). ``proved``: cells already read wide enough in
-    this pass, skipped and added to (suppression only ever widens a range)."""
+    """Hidden cells of population ``index`` the relations determine; if none, the first hidden
+    cell (by key) that the ranges pin too narrowly (and whether the ranges test found it).
+    ``proved``: cells already read wide enough in this pass, skipped and added to (suppression
+    only ever widens a range, so they stay wide).
+
+    Only the first narrow cell by key is looked for: it is the one :func:`_protect` protects
+    next, and the cells after it are read once it is protected."""
+    pop = state.populations[index]
     determined = hidden & _determined(pop.matrix, _unknown(pop, hidden), pop.n_cells)[: pop.n_cells]
     if determined.any() or not state.cols.ranges:
         return list(np.flatnonzero(determined)), False
-    unread = np.array([c for c in np.flatnonzero(hidden) if c not in proved], dtype=int)
-    narrow = _narrow(state, pop, hidden, unread)
-    pinned = set(narrow)
-    proved.update(int(c) for c in unread if c not in pinned)
-    return narrow, True
+    unread = sorted((int(c) for c in np.flatnonzero(hidden) if c not in proved),
+                    key=pop.keys.__getitem__)  # fmt: skip
+    first = _first_narrow(state, index, hidden, unread)
+    proved.update(unread if first is None else unread[: unread.index(first)])
+    return ([] if first is None else [first]), True
 
 
 def _leading(pop: _Population, leader: _State) -> list[_Population]:
@@ -1172,22 +1338,34 @@ def _leading(pop: _Population, leader: _State) -> list[_Population]:
             if all(pop.scope.get(c, v) == v for c, v in other.scope.items())]  # fmt: skip
 
 
-def _inputs(state: _State, pop: _Population) -> tuple[object, ...]:
-    """Everything suppression changes that a reading of ``pop`` (:func:`_joint`) depends on:
-    which of its rows, of the same table's rows sharing a link key with them (other items) and
-    of the leaders' populations of its scope are suppressed or known zero, and which of its
-    link keys a leader is lifting. Equal inputs give the same reading."""
-    own = [pop.rows]
+def _input_rows(state: _State, index: int) -> _InputRows:
+    """The rows a reading of population ``index`` depends on (:class:`_InputRows`), worked out
+    on first use and kept on ``state``."""
+    if index not in state.input_rows:
+        pop = state.populations[index]
+        own, leaders = [pop.rows], []
+        for lead in state.leads:
+            keys = {lead.keys[rows[0]] for rows in pop.cells}
+            own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
+            theirs = [other.rows for other in _leading(pop, lead.leader)]
+            rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
+            leaders.append((lead.leader, rows, keys))
+        state.input_rows[index] = _InputRows(np.unique(np.concatenate(own)), leaders)
+    return state.input_rows[index]
+
+
+def _inputs(state: _State, index: int) -> tuple[object, ...]:
+    """Everything suppression changes that a reading of population ``index`` (:func:`_joint`)
+    depends on: which of its rows, of the same table's rows sharing a link key with them (other
+    items) and of the leaders' populations of its scope are suppressed or known zero, and which
+    of its link keys a leader is lifting (:func:`_input_rows`). Equal inputs give the same
+    reading."""
+    rows = _input_rows(state, index)
     parts: list[object] = []
-    for lead in state.leads:
-        keys = {lead.keys[rows[0]] for rows in pop.cells}
-        own += [np.asarray(lead.rows[key], dtype=int) for key in keys]
-        theirs = [other.rows for other in _leading(pop, lead.leader)]
-        rows = np.concatenate(theirs) if theirs else np.zeros(0, dtype=int)
-        parts += [lead.leader.suppressed[rows].tobytes(), lead.leader.zero[rows].tobytes(),
-                  frozenset(lead.leader.lifting & keys)]  # fmt: skip
-    rows = np.unique(np.concatenate(own))
-    return (state.suppressed[rows].tobytes(), state.zero[rows].tobytes(), *parts)
+    for leader, theirs, keys in rows.leaders:
+        parts += [leader.suppressed[theirs].tobytes(), leader.zero[theirs].tobytes(),
+                  frozenset(leader.lifting & keys)]  # fmt: skip
+    return (state.suppressed[rows.own].tobytes(), state.zero[rows.own].tobytes(), *parts)
 
 
 def _protect(state: _State, index: int) -> bool:
@@ -1196,15 +1374,15 @@ def _protect(state: _State, index: int) -> bool:
     :func:`_inputs` are as when it was last found protected is not read again."""
     pop = state.populations[index]
     suppressed, zero, base = _cell_status(state, pop)
-    if not (suppressed & ~zero).any() or state.verified.get(index) == _inputs(state, pop):
+    if not (suppressed & ~zero).any() or state.verified.get(index) == _inputs(state, index):
         return False
     changed = False
     proved: set[int] = set()
     while True:
         hidden = suppressed & ~zero
-        exposed, by_range = _exposed(state, pop, hidden, proved)
+        exposed, by_range = _exposed(state, index, hidden, proved)
         if not exposed:
-            state.verified[index] = _inputs(state, pop)
+            state.verified[index] = _inputs(state, index)
             return changed
         cell = int(min(exposed, key=lambda c: pop.keys[c]))
         candidates = _candidates(pop, hidden, zero, base, cell)
@@ -1219,7 +1397,7 @@ def _protect(state: _State, index: int) -> bool:
         if not by_range:
             chosen = _complement(pop, hidden, cell, candidates)
         else:
-            chosen, elsewhere = _widening(state, pop, hidden, cell, candidates, base)
+            chosen, elsewhere = _widening(state, index, hidden, cell, candidates, base)
             if elsewhere:  # read on at once: the reader sees the cells it suppressed as hidden
                 _suppress_elsewhere(state, pop, cell, elsewhere)
                 suppressed, zero, base = _cell_status(state, pop)
@@ -1238,46 +1416,57 @@ def _secondary(state: _State) -> bool:
     return changed
 
 
-def _link_keys(state: _State, on: Sequence[str]) -> list[tuple[object, ...]]:
-    """The link key of every row of a table."""
-    missing = [c for c in on if c not in state.table.columns]
-    if missing:
-        raise DisclosureError(
-            code="disclosure.bad_link",
-            message=f"table {state.name!r} lacks a column named in a link",
-            column=missing[0],
-            fix="link tables only on columns they all have",
-        )
-    return _row_keys(state.table[list(on)])
+def _link_keys(state: _State, on: tuple[str, ...]) -> list[tuple[object, ...]]:
+    """The link key of every row of a table (worked out once per table and columns ``on``:
+    a table's rows never change while it is suppressed)."""
+    if on not in state.link_keys:
+        missing = [c for c in on if c not in state.table.columns]
+        if missing:
+            raise DisclosureError(
+                code="disclosure.bad_link",
+                message=f"table {state.name!r} lacks a column named in a link",
+                column=missing[0],
+                fix="link tables only on columns they all have",
+            )
+        state.link_keys[on] = _row_keys(state.table[list(on)])
+    return state.link_keys[on]
 
 
-def _hidden_keys(
-    states: Mapping[str, _State], link: Link, keys: Mapping[str, list[tuple[object, ...]]]
-) -> dict[tuple[object, ...], str]:
-    """Each link key suppressed in a table that leads the link (every table; the first for a
-    one-way link) -> the first such table."""
-    source: dict[tuple[object, ...], str] = {}
-    for name in link.tables[:1] if link.one_way else link.tables:
-        for key, hidden in zip(keys[name], states[name].suppressed, strict=True):
-            if hidden:
-                source.setdefault(key, name)
+def _link_codes(states: Mapping[str, _State], link: Link) -> dict[str, np.ndarray]:
+    """Table -> the link key of each of its rows as an integer, equal across the link's tables
+    exactly when the keys are equal (so the link's bookkeeping is array work)."""
+    index: dict[tuple[object, ...], int] = {}
+    return {name: np.array([index.setdefault(key, len(index))
+                            for key in _link_keys(states[name], link.on)], dtype=np.intp)
+            for name in link.tables}  # fmt: skip
+
+
+def _hidden_source(
+    states: Mapping[str, _State], link: Link, codes: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """Per link key code (:func:`_link_codes`): the position in ``link.tables`` of the first
+    table leading the link (every table; the first for a one-way link) that suppresses it, or
+    -1 where none does."""
+    source = np.full(1 + max((int(c.max(initial=-1)) for c in codes.values()), default=-1), -1)
+    leading = link.tables[:1] if link.one_way else link.tables
+    for at in reversed(range(len(leading))):  # the first table's claim is written last
+        source[codes[leading[at]][states[leading[at]].suppressed]] = at
     return source
 
 
-def _apply_link(states: Mapping[str, _State], link: Link) -> bool:
+def _apply_link(states: Mapping[str, _State], link: Link, codes: Mapping[str, np.ndarray]) -> bool:
     """Suppress in every linked table the cells suppressed in any of them (in the first, for a
-    one-way link).
+    one-way link); ``codes``: :func:`_link_codes` of the link.
 
     Every row carrying a suppressed key is suppressed, in the other tables and in the same
     table too (a table may hold the same cell more than once, e.g. once per indicator).
     """
-    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    source = _hidden_keys(states, link, keys)
+    source = _hidden_source(states, link, codes)
     changed = False
     for name in link.tables:
-        for row, key in enumerate(keys[name]):
-            if key in source and not states[name].suppressed[row]:
-                changed |= states[name].mark(np.array([row]), linked_reason(source[key]))
+        by = source[codes[name]]
+        for at in np.unique(by[by >= 0]):
+            changed |= states[name].mark(np.flatnonzero(by == at), linked_reason(link.tables[at]))
     return changed
 
 
@@ -1378,7 +1567,7 @@ def _finish(state: _State, policy: SuppressionPolicy, index: pd.Index) -> pd.Dat
         blank = state.suppressed if col in state.cols.values else np.zeros(len(out), dtype=bool)
         if col in state.cols.comparisons:
             blank = blank | withheld
-        out[col] = _nullable(out[col]).mask(blank)
+        out[col] = _nullable(out[col]).mask(blank) if blank.any() else _nullable(out[col])
     reason = state.reason.copy()
     reason[withheld] = REASON_REFERENCE
     _apply_rounding(out, state.cols.counts, state.suppressed, reason, policy.rounding)
@@ -1418,17 +1607,19 @@ def suppress_linked(
     layouts = layouts or {}
     leaders = {link.tables[0] for link in links if link.one_way}
     names = sorted(tables, key=lambda name: name not in leaders)  # leaders widen first
+    tree = _read_hierarchy(hierarchy)
     states = {
-        name: _start(name, tables[name], layouts.get(name, TableLayout()), policy, hierarchy)
+        name: _start(name, tables[name], layouts.get(name, TableLayout()), policy, tree)
         for name in names
     }
     for name, state in states.items():
         state.leads = _leads(states, links, name)
+    codes = [_link_codes(states, link) for link in links]
     changed = True
     while changed:
         changed = False
-        for link in links:
-            changed |= _apply_link(states, link)
+        for link, link_codes in zip(links, codes, strict=True):
+            changed |= _apply_link(states, link, link_codes)
         if policy.secondary:
             for state in states.values():  # leaders first, so followers see their state
                 changed |= _secondary(state)
@@ -1593,14 +1784,14 @@ def _audit_rounding(state: _State, rounding: Rounding) -> list[_Finding]:
 
 def _audit_link(states: Mapping[str, _State], link: Link) -> list[_Finding]:
     """Cells published in one linked table but suppressed in another (that leads the link)."""
-    keys = {name: _link_keys(states[name], link.on) for name in link.tables}
-    hidden = _hidden_keys(states, link, keys)
+    codes = _link_codes(states, link)
+    source = _hidden_source(states, link, codes)
     findings: list[_Finding] = []
     for name in link.tables:
         state = states[name]
-        for row, key in enumerate(keys[name]):
-            if key in hidden and hidden[key] != name and not state.suppressed[row]:
-                problem = f"published here but suppressed in linked table '{hidden[key]}'"
+        for row, at in enumerate(source[codes[name]]):
+            if at >= 0 and link.tables[at] != name and not state.suppressed[row]:
+                problem = f"published here but suppressed in linked table '{link.tables[at]}'"
                 findings.append((name, row, state.cols.base, float(state.base[row]), problem))
     return findings
 
@@ -1638,10 +1829,11 @@ def audit_disclosure(
     layouts = layouts or {}
     findings: list[_Finding] = []
     states: dict[str, _State] = {}
+    tree = _read_hierarchy(hierarchy)
     for name, table in tables.items():
         if "suppressed" not in table.columns:
             findings.append((name, -1, "suppressed", np.nan, "not passed through suppression"))
-        states[name] = _observe(name, table, layouts.get(name, TableLayout()), hierarchy)
+        states[name] = _observe(name, table, layouts.get(name, TableLayout()), tree)
         findings += _audit_table(states[name], policy)
     for link in links:
         findings += _audit_link(states, link)
