@@ -34,12 +34,12 @@ from toolkit import __version__
 from toolkit.analysis import records as analysis_records
 from toolkit.analysis import small_numbers as analysis_small
 from toolkit.analysis import trends as analysis_trends
-from toolkit.background import start_in_background
 from toolkit.analysis.likert import likert_table, scale_tables
 from toolkit.analysis.models import covariate_references, model_table
 from toolkit.analysis.over_time import OverTimeResult, over_time_tables
 from toolkit.analysis.plan import IndicatorSpec, Plan
 from toolkit.analysis.weights import plan_weights
+from toolkit.background import start_in_background
 from toolkit.bundle import Bundle
 from toolkit.disclosure.audit import HIERARCHY_TABLE, RELEASE_TABLES, assert_protected
 from toolkit.disclosure.suppression import (

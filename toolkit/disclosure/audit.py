@@ -1133,7 +1133,7 @@ def _anchor(system: _System, true: Mapping[int, float]) -> tuple[dict[int, float
     fixed = _System(system.index, {**system.known, **{v: (x, "truth") for v, x in point.items()}},
                     system.zero, relations=system.relations, _terms=system.terms(),
                     _kinds=system.kinds())  # fmt: skip
-    rest = set(np.unique(system.terms()[1]).tolist()) - set(fixed.known) - system.zero
+    rest = set(_distinct(system.terms()[1]).tolist()) - set(fixed.known) - system.zero
     point |= dict.fromkeys(rest, 0.0)
     broken = _blocks(fixed, _broken(system, point) & rest)
     for found in _feasible_points(fixed, broken):
