@@ -849,8 +849,9 @@ def _feasible_points(system: _System, blocks: Sequence[_Block]) -> list[dict[int
 
     HiGHS's interior-point solver (IPX, HiGHS 1.15) does not always return on these blocks: it
     stays in its basis heuristic (``Maxvolume``), with or without presolve. At 100,000
-    responses x 5 cycles `ptw analyse` hung that way in 6 runs out of 8 (a block it hung on,
-    with presolve: ``tests/disclosure/fixtures/ipx_hang_block.mps.gz``). A thread stuck in native code
+    responses x 5 cycles `ptw analyse` hung that way in 4 runs of 6 with presolve and 4 of 4
+    without (a block it hung on, with presolve: ``tests/disclosure/fixtures/ipx_hang_block.mps.gz``;
+    which blocks it meets depends on Python's hash seed, which numbers the unknowns). A thread stuck in native code
     cannot be stopped; a worker process can. The points are the same kind either way: any
     feasible point, checked by the caller."""
     if not blocks:
