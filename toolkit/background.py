@@ -73,12 +73,25 @@ class Background(Generic[T]):
                 raise TimeoutError(f"the background step gave no result within {timeout} s")
             ok, value = self._receiving.recv()
         finally:
-            self._worker.kill()
-            self._worker.join()
-            self._receiving.close()
+            self.stop()
         if not ok:
             raise value  # type: ignore[misc]
         return value  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Stop the worker if it is still running (its result is then lost); idempotent."""
+        if self._worker is not None and self._receiving is not None:
+            self._worker.kill()
+            self._worker.join()
+            self._receiving.close()
+
+    def __enter__(self) -> Background[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Leaving the ``with`` block stops a worker whose result was never asked for (the
+        caller failed before it needed it), instead of leaving it to finish unseen."""
+        self.stop()
 
 
 def start_in_background(step: Callable[[], T]) -> Background[T]:

@@ -68,3 +68,19 @@ def test_a_step_past_its_deadline_raises_and_its_worker_is_stopped() -> None:
 def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_hang() -> None:
     with pytest.raises(RuntimeError, match="could not be sent back"):
         start_in_background(threading.Lock).result()
+
+
+@pytest.mark.skipif(not FORK, reason="only a worker process can be left running")
+def test_a_caller_that_fails_before_asking_stops_the_worker_when_it_leaves_the_block() -> None:
+    running = start_in_background(lambda: threading.Event().wait())
+    with pytest.raises(ValueError, match="the caller failed"), running:
+        assert running._worker is not None and running._worker.is_alive()
+        raise ValueError("the caller failed")
+
+    assert running._worker is not None and not running._worker.is_alive()
+
+
+def test_leaving_the_block_after_the_result_was_taken_is_harmless() -> None:
+    with start_in_background(lambda: 41 + 1) as running:
+        assert running.result() == 42
+    running.stop()

@@ -12,9 +12,11 @@ The steps read as a list (STYLE.md, "a top-level script that reads as a list of 
 5. apply disclosure control to every table together (primary and secondary suppression,
    linked across tables) and withhold tests that would involve a suppressed group;
 6. adjust p-values of the published comparisons within the plan's multiplicity family;
-7. small numbers: funnels of regions and partially pooled estimates for the headline
-   indicators, from the published comparison cells only (:mod:`toolkit.analysis.small_numbers`);
-8. audit the disclosure control and return the bundle with its manifest.
+7. audit the disclosure control (the independent auditor's attack) and, beside it in a second
+   process, small numbers: funnels of regions and partially pooled estimates for the headline
+   indicators, from the published comparison cells only (:mod:`toolkit.analysis.small_numbers`),
+   then rounding and the suppressor's own audit;
+8. return the bundle with its manifest.
 
 Comparison rows have the columns :data:`COMPARISON_COLUMNS` (DESIGN.md decision 4).
 """
@@ -444,6 +446,41 @@ def small_numbers(plan: Plan, comparisons: pd.DataFrame) -> analysis_small.Small
     )
 
 
+def small_numbers_rounded_and_checked(
+    plan: Plan,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    policy: SuppressionPolicy,
+    layouts: Mapping[str, TableLayout],
+    links: Sequence[Link],
+    hierarchy: pd.DataFrame,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The release's last steps that the independent auditor's attack does not need, so they
+    can run beside it: the small-numbers tables (from the published comparisons), count
+    rounding under the policy, then the suppressor's own audit of blanking, links and rounding
+    over every table.
+
+    Args:
+        plan: the analysis plan.
+        tables: every suppressed table (``comparisons`` with its adjusted p-values).
+        policy: disclosure control policy (its rounding is applied here).
+        layouts, links, hierarchy: how ``tables`` were suppressed.
+
+    Returns:
+        The tables with ``funnel_units`` and ``pooled_estimates`` added, counts rounded; and the
+        ``funnel_limits`` curves.
+
+    Raises:
+        DisclosureError: the suppressor's audit found a number that would reveal a small group.
+    """
+    small = small_numbers(plan, tables["comparisons"])
+    layouts = {**layouts, **{name: analysis_small.LAYOUTS[name] for name in small.tables}}
+    links = (*links, *(_present(link, {**tables, **small.tables}) for link in analysis_small.LINKS))
+    rounded = round_counts({**tables, **small.tables}, policy=policy, layouts=layouts)
+    assert_no_disclosure(rounded, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
+    return rounded, small.limits
+
+
 def _ordered_groups(instrument: Instrument, name: str, level: str) -> list[str]:
     """The groups of one dimension level: the reference, then the others in questionnaire order."""
     dimension = instrument.dimension(name)
@@ -579,9 +616,10 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     (:func:`~toolkit.disclosure.suppression.suppress_linked`); the independent auditor's attack
     on every count the release publishes, given the true values so that it can prove
     protection quickly (:func:`~toolkit.disclosure.audit.assert_protected`, which shares no code
-    with the suppressor); then count rounding under the policy (rounding only widens what a
-    reader can infer, so the attack's verdict holds); then the suppressor's own audit of
-    blanking, links and rounding.
+    with the suppressor). Beside the attack, in a second process
+    (:func:`small_numbers_rounded_and_checked`): the small-numbers tables, count rounding under
+    the policy (rounding only widens what a reader can infer, so the attack's verdict holds)
+    and the suppressor's own audit of blanking, links and rounding. Both must pass.
 
     Args:
         plan: the analysis plan.
@@ -612,25 +650,25 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
             fix="ingest survey exports first with `ptw ingest`",
         )
     unrounded = replace(policy, rounding="none")  # rounded after the attack (it only widens)
-    over_time_tables_running = start_in_background(
+    with start_in_background(
         over_time_step(plan, store, surveys_dir, surveys, unrounded)
-    )
-    hierarchies, unprinted = [], []
-    for survey in surveys.values():
-        raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
-        raw["response_profile"].append(response_profile(plan, survey))
-        unprinted.append(unprinted_regional_profile(plan, survey))
-        for table, frame in extra_survey_tables(plan, survey).items():
-            raw[table].append(frame)
-        raw["weighting"].append(survey.weighting)
-        hierarchies.append(
-            group_hierarchy(
-                survey.instrument,
-                levels={spec.name: spec.levels for spec in plan.dimensions},
-                crossings=[spec.crossing() for spec in plan.intersections],
+    ) as over_time:
+        hierarchies, unprinted = [], []
+        for survey in surveys.values():
+            raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
+            raw["response_profile"].append(response_profile(plan, survey))
+            unprinted.append(unprinted_regional_profile(plan, survey))
+            for table, frame in extra_survey_tables(plan, survey).items():
+                raw[table].append(frame)
+            raw["weighting"].append(survey.weighting)
+            hierarchies.append(
+                group_hierarchy(
+                    survey.instrument,
+                    levels={spec.name: spec.levels for spec in plan.dimensions},
+                    crossings=[spec.crossing() for spec in plan.intersections],
+                )
             )
-        )
-    timed = over_time_tables_running.result()
+        timed = over_time.result()
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
     layouts = {name: LAYOUTS[name] for name in published}
@@ -650,22 +688,20 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
         method=plan.multiplicity.method,
     )
     tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
-    small = small_numbers(plan, tables["comparisons"])
-    tables |= small.tables
-    layouts |= {name: analysis_small.LAYOUTS[name] for name in small.tables}
-    links += tuple(_present(link, tables) for link in analysis_small.LINKS)
     truth = {name: frame for name, frame in {**published, **timed.raw}.items()
              if name in RELEASE_TABLES}  # fmt: skip
     truth["response_profile"] = _concat([truth["response_profile"], *unprinted])
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
-    assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
-                     truth=truth)  # fmt: skip
-    tables = round_counts(tables, policy=policy, layouts=layouts)
-    assert_no_disclosure(tables, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
+    finishing = partial(small_numbers_rounded_and_checked, plan, tables, policy=policy,
+                        layouts=layouts, links=links, hierarchy=hierarchy)  # fmt: skip
+    with start_in_background(finishing) as finished:  # the gate does not read these tables
+        assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
+                         truth=truth)  # fmt: skip
+        tables, limits = finished.result()
     order = group_order_table(next(iter(surveys.values())).instrument, plan)
     tables = {name: in_group_order(frame, order) for name, frame in tables.items()}
     tables["suppression_log"] = _suppression_log(tables)
-    tables["funnel_limits"] = small.limits
+    tables["funnel_limits"] = limits
     tables["weighting"] = _concat(raw["weighting"])
     tables[HIERARCHY_TABLE] = hierarchy
     tables[ORDER_TABLE] = order
