@@ -13,11 +13,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-import pingouin
 from scipy import stats
 
 T = TypeVar("T")
@@ -80,6 +80,14 @@ class CronbachAlpha:
     n_items: int
 
 
+def _pingouin() -> ModuleType:
+    """pingouin, imported on first use: importing it imports matplotlib, seaborn and xarray for
+    its plots (about 0.7 s of a command's start-up), and most commands never call it."""
+    import pingouin
+
+    return pingouin
+
+
 def _quietly(call: Callable[[], T]) -> T:
     """Run a pingouin call with exactly ``Pandas4Warning`` silenced."""
     with warnings.catch_warnings():
@@ -97,7 +105,7 @@ def mann_whitney(x: np.ndarray, y: np.ndarray) -> MannWhitney:
     """
     n_x, n_y = len(x), len(y)
     if n_x * n_y <= MWU_PAIRWISE_LIMIT:
-        table = _quietly(lambda: pingouin.mwu(x, y, alternative="two-sided"))
+        table = _quietly(lambda: _pingouin().mwu(x, y, alternative="two-sided"))
         row = table.iloc[0]
         return MannWhitney(
             float(row["U_val"]),
@@ -119,7 +127,7 @@ def kruskal_wallis(values: np.ndarray, groups: np.ndarray) -> KruskalWallis:
     Output: :class:`KruskalWallis`.
     """
     frame = pd.DataFrame({"value": values, "group": groups})
-    row = _quietly(lambda: pingouin.kruskal(frame, dv="value", between="group")).iloc[0]
+    row = _quietly(lambda: _pingouin().kruskal(frame, dv="value", between="group")).iloc[0]
     n = len(frame)
     h = float(row["H"])
     return KruskalWallis(h, int(row["ddof1"]), float(row["p_unc"]), h / (n - 1), n)
@@ -135,7 +143,7 @@ def cronbach_alpha(items: pd.DataFrame, level: float = 0.95) -> CronbachAlpha:
     complete = items.dropna(axis=0, how="any")
     n, k = complete.shape
     alpha, _rounded = _quietly(
-        lambda: pingouin.cronbach_alpha(complete, nan_policy="listwise", ci=level)
+        lambda: _pingouin().cronbach_alpha(complete, nan_policy="listwise", ci=level)
     )
     tail = (1 - level) / 2
     df1, df2 = n - 1, (n - 1) * (k - 1)
