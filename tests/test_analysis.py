@@ -24,7 +24,9 @@ from toolkit.analysis.runner import (
     SurveyFrame,
     response_profile,
     run_plan,
-    unprinted_regional_profile,
+    survey_comparisons,
+    unprinted_profile,
+    unprinted_regional_comparisons,
 )
 from toolkit.disclosure.suppression import SuppressionPolicy, audit_disclosure
 from toolkit.ingest.pipeline import ingest_survey_file
@@ -322,35 +324,81 @@ def test_groups_follow_the_instrument_order_reference_first(bundle) -> None:
             )
 
 
-def test_the_gates_regional_profile_holds_what_only_england_prints() -> None:
-    """``unprinted_regional_profile`` (the release gate's true values, never published) counts
-    by region each grouping that ``response_profile`` prints for England only: its regions add
-    up to England's printed count, "Not stated" included, and it repeats no printed row."""
-    regional_plan = load_plan(analysis_dir() / "plan.yaml")
+def _gate_survey(size: int = 400) -> SurveyFrame:
+    """Respondents in three regions and two cycles, grouped by ethnicity (binary, compared in
+    regions by the default plan; detailed, England only) and their intersection with
+    disability, answering one indicator (about a tenth not answering it)."""
     rng = np.random.default_rng(7)
-    size = 400
     frame = pd.DataFrame({
         "cycle": rng.choice([2024, 2025], size),
         "region": rng.choice(["LON", "MID", "NW"], size),
         "_g_ethnicity_binary": rng.choice(["White", "Ethnic minority", None], size),
         "_g_ethnicity_detailed": rng.choice(["Irish", "Roma", "African", None], size),
+        "_g_cross": rng.choice(["White × Disabled", "Ethnic minority × Disabled", None], size),
+        "_y": rng.choice([0.0, 1.0, np.nan], size, p=[0.5, 0.4, 0.1]),
     })  # fmt: skip
-    survey = SurveyFrame(
+    return SurveyFrame(
         instrument=load_instrument(surveys_dir() / "culture.yaml"),
         frame=frame,
         groupings=[Grouping("_g_ethnicity_binary", "White", "ethnicity", "binary"),
-                   Grouping("_g_ethnicity_detailed", "Irish", "ethnicity", "detailed")],
-        outcomes={},
+                   Grouping("_g_ethnicity_detailed", "Irish", "ethnicity", "detailed"),
+                   Grouping("_g_cross", "White × Disabled", "ethnicity × disability",
+                            "binary×binary")],
+        outcomes={"an_indicator": "_y"},
         weights=None,
     )  # fmt: skip
+
+
+def test_the_gates_profile_holds_what_the_release_never_prints() -> None:
+    """``unprinted_profile`` (the release gate's true values, never published) counts by
+    region each grouping that ``response_profile`` prints for England only, and intersections
+    (never printed) for England and by region: the regions add up to England's count,
+    "Not stated" included, and it repeats no printed row."""
+    regional_plan = load_plan(analysis_dir() / "plan.yaml")
+    survey = _gate_survey()
     printed = response_profile(regional_plan, survey)
-    hidden = unprinted_regional_profile(regional_plan, survey)
-    assert set(hidden["level"]) == {"detailed"} and "England" not in set(hidden["region"])
+    hidden = unprinted_profile(regional_plan, survey)
+    single = hidden[hidden["level"] == "detailed"]
+    assert set(hidden["level"]) == {"detailed", "binary×binary"}
+    assert "England" not in set(single["region"])
     assert set(printed[printed["region"] != "England"]["level"]) == {"all", "binary"}
-    sums = hidden.groupby(["cycle", "group"])["n"].sum()
+    assert "binary×binary" not in set(printed["level"])
+    sums = single.groupby(["cycle", "group"])["n"].sum()
     england = printed[(printed["region"] == "England") & (printed["level"] == "detailed")]
     assert sums.to_dict() == england.set_index(["cycle", "group"])["n"].to_dict()
-    assert "Not stated" in set(hidden["group"]) and hidden["n"].sum() == size
+    assert "Not stated" in set(single["group"]) and single["n"].sum() == len(survey.frame)
+    crossed = hidden[hidden["level"] == "binary×binary"]
+    by_area = crossed.groupby(crossed["region"] == "England")["n"].sum()
+    assert by_area[True] == by_area[False] == len(survey.frame)
+
+
+def test_the_gates_regional_comparison_counts_add_up_to_englands() -> None:
+    """``unprinted_regional_comparisons`` (the release gate's true values, never published)
+    holds each region's answers and events for the groupings compared for England only: the
+    regions add up to the comparison sweep's England counts group by group, "Not stated" is
+    the answers left over, and no row repeats one the sweep prints for a region."""
+    regional_plan = load_plan(analysis_dir() / "plan.yaml")
+    survey = _gate_survey()
+    printed = survey_comparisons(regional_plan, survey, threshold=10)
+    hidden = unprinted_regional_comparisons(regional_plan, survey)
+    assert "England" not in set(hidden["region"])
+    assert set(hidden["level"]) == {"detailed", "binary×binary"}
+    assert set(printed[printed["region"] != "England"]["level"]) == {"all", "binary"}
+    keys = ["cycle", "indicator", "dimension", "level", "group"]
+    sums = hidden.groupby(keys)[["n", "events"]].sum()
+    england = printed[
+        (printed["region"] == "England") & printed["level"].isin(set(hidden["level"]))
+    ]
+    joined = england.set_index(keys)[["n", "events"]].merge(
+        sums, left_index=True, right_index=True, suffixes=("", "_r")
+    )
+    assert len(joined) == len(england) > 0
+    assert (joined["n"] == joined["n_r"]).all() and (joined["events"] == joined["events_r"]).all()
+    answered = survey.frame.groupby("cycle")["_y"].agg(["count", "sum"])
+    for _, part in hidden.groupby(["dimension", "level"]):
+        totals = part.groupby("cycle")[["n", "events"]].sum()
+        assert (totals["n"] == answered["count"]).all()
+        assert (totals["events"] == answered["sum"]).all()
 
 
 def test_the_response_profile_prints_a_group_nobody_is_in_as_a_zero() -> None:

@@ -421,3 +421,32 @@ def test_intention_to_leave_says_whether_a_value_is_a_rate_or_a_score(full):
     assert set(leaving.loc[leaving["indicator"] != "thinking_about_leaving", "unit"]) == {
         "proportion"
     }
+
+
+def test_the_gates_regional_leaving_counts_add_up_to_englands(full):
+    """``unprinted`` (the release gate's true values, never published) holds each region's
+    answers and events for the dimensions ``intention_to_leave`` gives for England only: its
+    regions add up to England's (unsuppressed) counts, group by group, and its "Not stated" is
+    the answers left over; it repeats no printed row."""
+    hidden = full.unprinted["intention_to_leave"]
+    printed = full.raw["intention_to_leave"]
+    regional = {(d.name, d.level) for d in SPEC.regional_dimensions}
+    assert not hidden.empty and "England" not in set(hidden["region"])
+    assert not set(zip(hidden["dimension"], hidden["level"], strict=True)) & regional
+    keys = ["cycle", "indicator", "measure", "dimension", "level", "group"]
+    sums = hidden.groupby(keys)[["n", "events"]].sum(min_count=1)
+    england = printed[printed["region"] == "England"].set_index(keys)[["n", "events"]]
+    only_england = [(d, lv) not in regional and d != "all"
+                    for d, lv in zip(england.index.get_level_values("dimension"),
+                                     england.index.get_level_values("level"), strict=True)]  # fmt: skip
+    joined = england[only_england].merge(sums, left_index=True, right_index=True,
+                                         suffixes=("", "_regions"))  # fmt: skip
+    assert len(joined) == sum(only_england) > 0
+    assert (joined["n"] == joined["n_regions"]).all()
+    proportions = joined["events"].notna()
+    assert proportions.any() and (~proportions).any()  # the 0-10 score has no events
+    assert (joined.loc[proportions, "events"] == joined.loc[proportions, "events_regions"]).all()
+    total = england.xs("all", level="dimension")["n"].droplevel(["level", "group"])
+    for (dimension, level), part in sums.groupby(["dimension", "level"]):
+        answered = part["n"].groupby(["cycle", "indicator", "measure"]).sum()
+        assert (answered == total.loc[answered.index]).all(), (dimension, level)

@@ -55,7 +55,15 @@ from toolkit.disclosure.suppression import (
 )
 from toolkit.errors import PtwError
 from toolkit.ingest.batch import RECORD_KINDS, table_name
-from toolkit.instruments.dimensions import categories, group_hierarchy, group_labels, intersect
+from toolkit.instruments.dimensions import (
+    INTERSECTION_SEPARATOR,
+    NOT_STATED,
+    categories,
+    every_group,
+    group_hierarchy,
+    group_labels,
+    intersect,
+)
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.stats.multiplicity import adjust_p_values
@@ -135,7 +143,6 @@ then the reference group, then the other groups in the instrument's (questionnai
 TOTAL_ROWS = ("All respondents", "All staff", "All trainees", "All shortlisted")
 LEVEL_TOTAL_ROWS = ("All who stated", "all groups")
 """Rows about a whole dimension level (representation's total, the log-rank test's row)."""
-NOT_STATED = "Not stated"
 ROW_KEYS = ("survey", "source", "cycle", "year", "cohort", "region", "indicator", "item", "scale",
             "standard", "measure")  # fmt: skip
 """Columns that place a row in a table before its dimension and group (sorted in table order)."""
@@ -269,6 +276,48 @@ def survey_comparisons(plan: Plan, survey: SurveyFrame, *, threshold: int) -> pd
     return table.assign(item=table["indicator"].map(items))
 
 
+def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
+    """Answers (``n``) and events per group in each region, for every indicator and each
+    grouping the release compares for England only (columns ``survey, cycle, region, indicator,
+    dimension, level, group, n, events``; counts as :func:`survey_comparisons` has them,
+    unweighted). Never published: like :func:`unprinted_profile`, the release gate's
+    true value of regional cells that an attacker's sums over regions bring in, which it would
+    otherwise solve for."""
+    frame = survey.frame
+    outcomes = list(survey.outcomes.values())
+    parts = []
+    for grouping in survey.groupings:
+        if plan.compared_in_regions(grouping.dimension, grouping.level):
+            continue
+        keys = [
+            frame["cycle"],
+            frame["region"],
+            every_group(frame[grouping.column]).rename("group"),
+        ]
+        grouped = frame[outcomes].groupby(keys, observed=False)
+        counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["measure"])
+        counts = counts.rename_axis(columns="outcome").stack().unstack("measure").reset_index()
+        parts.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    indicator = {column: name for name, column in survey.outcomes.items()}
+    table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
+    table = table[compared_rows(table, plan.indicators)]
+    columns = [
+        "survey",
+        "cycle",
+        "region",
+        "indicator",
+        "dimension",
+        "level",
+        "group",
+        "n",
+        "events",
+    ]
+    return table[columns].reset_index(drop=True)
+
+
 def compared_rows(table: pd.DataFrame, indicators: Sequence[IndicatorSpec]) -> pd.Series:
     """True for rows whose dimension the row's indicator is compared by
     (:meth:`IndicatorSpec.compared_by`; e.g. WDES 8 has no disability comparison)."""
@@ -301,34 +350,45 @@ def response_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
         rows.append(counts.assign(dimension="all", level="all", group=TOTAL_GROUP))
 
     def printed(grouping: Grouping) -> tuple[tuple[str, ...], ...]:
+        if _crossed(grouping):
+            return ()
         regional = plan.compared_in_regions(grouping.dimension, grouping.level)
         return (("cycle",), ("cycle", "region")) if regional else (("cycle",),)
 
     return _profile_table(survey, rows + _group_counts(survey, printed))
 
 
-def unprinted_regional_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
-    """Respondents per group in each region, for the groupings the release prints for England
-    only (columns as :func:`response_profile`). Never published: the release gate's true value
-    of the regional cells an attacker's sums over regions bring in, which it would otherwise
-    solve for (:func:`~toolkit.disclosure.audit.attack`'s ``truth``)."""
+def unprinted_profile(plan: Plan, survey: SurveyFrame) -> pd.DataFrame:
+    """Respondents per group in the cells the response profile never prints: each region for
+    the groupings it prints for England only, and England and each region for intersections
+    (columns as :func:`response_profile`). Never published: the release gate's true value of
+    cells an attacker's sums over regions, or an item's answers within its group's respondents,
+    bring in, which it would otherwise solve for (:func:`~toolkit.disclosure.audit.attack`'s
+    ``truth``)."""
 
     def unprinted(grouping: Grouping) -> tuple[tuple[str, ...], ...]:
+        if _crossed(grouping):
+            return (("cycle",), ("cycle", "region"))
         regional = plan.compared_in_regions(grouping.dimension, grouping.level)
         return () if regional else (("cycle", "region"),)
 
     return _profile_table(survey, _group_counts(survey, unprinted))
 
 
+def _crossed(grouping: Grouping) -> bool:
+    """Whether ``grouping`` is an intersection of dimensions."""
+    return INTERSECTION_SEPARATOR in grouping.dimension
+
+
 def _group_counts(survey: SurveyFrame,
                   keys_of: Callable[[Grouping], tuple[tuple[str, ...], ...]]) -> list[pd.DataFrame]:  # fmt: skip
-    """Respondents per group of each (non-intersection) grouping, counted within each set of
-    columns ``keys_of`` gives for it (``("cycle",)``: England); non-substantive answers are the
+    """Respondents per group of each grouping, counted within each set of columns ``keys_of``
+    gives for it (``("cycle",)``: England; none: not counted); non-substantive answers are the
     group "Not stated". Every group of the grouping (and "Not stated") has a row in each
     cycle (and region) that has respondents: ``n`` 0 where nobody is in it."""
     frame, rows = survey.frame, []
-    for grouping in (g for g in survey.groupings if " × " not in g.dimension):
-        labels = _every_group(frame[grouping.column])
+    for grouping in survey.groupings:
+        labels = every_group(frame[grouping.column])
         for keys in keys_of(grouping):
             counts = frame.groupby([*keys, labels], observed=False).size().rename("n")
             counts = counts.reset_index().merge(frame[list(keys)].drop_duplicates(), on=list(keys))
@@ -336,17 +396,6 @@ def _group_counts(survey: SurveyFrame,
             counts = counts.sort_values([*keys, "group"], ignore_index=True)  # as labels sort
             rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     return rows
-
-
-def _every_group(column: pd.Series) -> pd.Series:
-    """``column``'s groups, missing as "Not stated", categorical over every group: the column's
-    categories (else the groups seen), then "Not stated"."""
-    dtype = column.dtype
-    groups = (list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype)
-              else sorted(column.dropna().astype(str).unique()))  # fmt: skip
-    values = column.astype("string").fillna(NOT_STATED)
-    return pd.Series(pd.Categorical(values, categories=list(dict.fromkeys([*groups, NOT_STATED]))),
-                     index=column.index, name=column.name)  # fmt: skip
 
 
 def _profile_table(survey: SurveyFrame, rows: list[pd.DataFrame]) -> pd.DataFrame:
@@ -653,11 +702,13 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     with start_in_background(
         over_time_step(plan, store, surveys_dir, surveys, unrounded)
     ) as over_time:
-        hierarchies, unprinted = [], []
+        hierarchies: list[pd.DataFrame] = []
+        unprinted: dict[str, list[pd.DataFrame]] = {"response_profile": [], "comparisons": []}
         for survey in surveys.values():
             raw["comparisons"].append(survey_comparisons(plan, survey, threshold=policy.threshold))
             raw["response_profile"].append(response_profile(plan, survey))
-            unprinted.append(unprinted_regional_profile(plan, survey))
+            unprinted["response_profile"].append(unprinted_profile(plan, survey))
+            unprinted["comparisons"].append(unprinted_regional_comparisons(plan, survey))
             for table, frame in extra_survey_tables(plan, survey).items():
                 raw[table].append(frame)
             raw["weighting"].append(survey.weighting)
@@ -690,7 +741,8 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
     truth = {name: frame for name, frame in {**published, **timed.raw}.items()
              if name in RELEASE_TABLES}  # fmt: skip
-    truth["response_profile"] = _concat([truth["response_profile"], *unprinted])
+    for name, frames in [*unprinted.items(), *((n, [f]) for n, f in timed.unprinted.items())]:
+        truth[name] = _concat([truth.get(name, pd.DataFrame()), *frames])
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
     finishing = partial(small_numbers_rounded_and_checked, plan, tables, policy=policy,
                         layouts=layouts, links=links, hierarchy=hierarchy)  # fmt: skip

@@ -39,7 +39,7 @@ import pandas as pd
 
 from toolkit.analysis.plan import DimensionLevel, IndicatorSpec, OverTimeSpec
 from toolkit.disclosure.suppression import Link, TableLayout
-from toolkit.instruments.dimensions import categories, group_labels
+from toolkit.instruments.dimensions import categories, every_group, group_labels
 from toolkit.instruments.model import Instrument
 from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
 from toolkit.stats.likert import mean_score, scale_scores
@@ -589,6 +589,38 @@ def intention_to_leave(
         table["events"] = np.nan
     table["unit"] = np.where(table["measure"] == MEAN_SCORE, SCORE_UNIT, PROPORTION_UNIT)
     return table.reindex(columns=LEAVING_COLUMNS).reset_index(drop=True)
+
+
+def unprinted_regional_leaving(
+    responses: Mapping[str, pd.DataFrame], instruments: Mapping[str, Instrument], spec: OverTimeSpec
+) -> pd.DataFrame:
+    """Answers (``n``) and events (proportions only) per group in each region, for each
+    intention-to-leave measure and each trend dimension :func:`intention_to_leave` gives for
+    England only (columns ``survey, cycle, region, indicator, measure, dimension, level,
+    group, n, events``; "Not stated" for the respondents without a group). Never published:
+    the release gate's true value of the regional cells an attacker's sums over regions bring
+    in, which it would otherwise solve for."""
+    answers = responses.get(spec.retention_survey)
+    unprinted = [dim for dim in spec.trend_dimensions if dim not in spec.regional_dimensions]
+    if answers is None or answers.empty or not unprinted:
+        return pd.DataFrame()
+    instrument = instruments[spec.retention_survey]
+    measures = _leaving_measures(answers, instrument, spec)
+    parts = []
+    for dim in unprinted:
+        labels = every_group(_grouped(answers, instrument, dim)[0]).rename("group")
+        keys = [answers["cycle"].astype(int), answers["region"].astype(str), labels]
+        grouped = measures.groupby(keys, observed=False)
+        counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["count"])
+        counts = counts.rename_axis(columns="indicator").stack().unstack("count").reset_index()
+        parts.append(counts.assign(dimension=dim.name, level=dim.level))
+    table = pd.concat(parts, ignore_index=True)
+    score = table["indicator"] == spec.leaving_scale
+    table["measure"] = np.where(score, MEAN_SCORE, AGREEING)
+    table["events"] = table["events"].where(~score)
+    table["survey"] = spec.retention_survey
+    return table[["survey", "cycle", "region", "indicator", "measure", "dimension", "level",
+                  "group", "n", "events"]]  # fmt: skip
 
 
 def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:

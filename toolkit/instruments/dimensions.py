@@ -24,6 +24,8 @@ import pandas as pd
 from toolkit.instruments.model import Dimension, Instrument
 
 INTERSECTION_SEPARATOR = " × "
+NOT_STATED = "Not stated"
+"""The group of everyone whose answer to a dimension's question is missing or non-substantive."""
 
 
 def equality_act_disability(answers: pd.DataFrame) -> pd.Series:
@@ -65,6 +67,17 @@ def group_labels(
         if not choice.missing
     }
     return answers[dimension.item].astype("string").map(mapping).astype("string")
+
+
+def every_group(column: pd.Series) -> pd.Series:
+    """``column``'s groups, missing as "Not stated", categorical over every group: the column's
+    categories (else the groups seen), then "Not stated"."""
+    dtype = column.dtype
+    groups = (list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype)
+              else sorted(column.dropna().astype(str).unique()))  # fmt: skip
+    values = column.astype("string").fillna(NOT_STATED)
+    return pd.Series(pd.Categorical(values, categories=list(dict.fromkeys([*groups, NOT_STATED]))),
+                     index=column.index, name=column.name)  # fmt: skip
 
 
 def intersect(parts: list[pd.Series]) -> pd.Series:
