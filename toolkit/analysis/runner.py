@@ -495,29 +495,31 @@ def small_numbers(plan: Plan, comparisons: pd.DataFrame) -> analysis_small.Small
     )
 
 
-def small_numbers_rounded_and_checked(
+def finished_release(
     plan: Plan,
     tables: Mapping[str, pd.DataFrame],
     *,
+    order: pd.DataFrame,
     policy: SuppressionPolicy,
     layouts: Mapping[str, TableLayout],
     links: Sequence[Link],
     hierarchy: pd.DataFrame,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The release's last steps that the independent auditor's attack does not need, so they
+    """The release's last steps, none of which the independent auditor's attack reads, so they
     can run beside it: the small-numbers tables (from the published comparisons), count
-    rounding under the policy, then the suppressor's own audit of blanking, links and rounding
-    over every table.
+    rounding under the policy, the suppressor's own audit of blanking, links and rounding over
+    every table, then every table in group order and the suppression log.
 
     Args:
         plan: the analysis plan.
         tables: every suppressed table (``comparisons`` with its adjusted p-values).
+        order: :func:`group_order_table`.
         policy: disclosure control policy (its rounding is applied here).
         layouts, links, hierarchy: how ``tables`` were suppressed.
 
     Returns:
-        The tables with ``funnel_units`` and ``pooled_estimates`` added, counts rounded; and the
-        ``funnel_limits`` curves.
+        The tables with ``funnel_units``, ``pooled_estimates`` and ``suppression_log`` added,
+        counts rounded, rows in group order; and the ``funnel_limits`` curves.
 
     Raises:
         DisclosureError: the suppressor's audit found a number that would reveal a small group.
@@ -527,7 +529,9 @@ def small_numbers_rounded_and_checked(
     links = (*links, *(_present(link, {**tables, **small.tables}) for link in analysis_small.LINKS))
     rounded = round_counts({**tables, **small.tables}, policy=policy, layouts=layouts)
     assert_no_disclosure(rounded, policy=policy, layouts=layouts, links=links, hierarchy=hierarchy)
-    return rounded, small.limits
+    ordered = {name: in_group_order(frame, order) for name, frame in rounded.items()}
+    ordered["suppression_log"] = _suppression_log(ordered)
+    return ordered, small.limits
 
 
 def _ordered_groups(instrument: Instrument, name: str, level: str) -> list[str]:
@@ -666,9 +670,10 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     on every count the release publishes, given the true values so that it can prove
     protection quickly (:func:`~toolkit.disclosure.audit.assert_protected`, which shares no code
     with the suppressor). Beside the attack, in a second process
-    (:func:`small_numbers_rounded_and_checked`): the small-numbers tables, count rounding under
-    the policy (rounding only widens what a reader can infer, so the attack's verdict holds)
-    and the suppressor's own audit of blanking, links and rounding. Both must pass.
+    (:func:`finished_release`): the small-numbers tables, count rounding under the policy
+    (rounding only widens what a reader can infer, so the attack's verdict holds), the
+    suppressor's own audit of blanking, links and rounding, and group order. Both audits must
+    pass.
 
     Args:
         plan: the analysis plan.
@@ -744,15 +749,13 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     for name, frames in [*unprinted.items(), *((n, [f]) for n, f in timed.unprinted.items())]:
         truth[name] = _concat([truth.get(name, pd.DataFrame()), *frames])
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
-    finishing = partial(small_numbers_rounded_and_checked, plan, tables, policy=policy,
+    order = group_order_table(next(iter(surveys.values())).instrument, plan)
+    finishing = partial(finished_release, plan, tables, order=order, policy=policy,
                         layouts=layouts, links=links, hierarchy=hierarchy)  # fmt: skip
     with start_in_background(finishing) as finished:  # the gate does not read these tables
         assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
                          truth=truth)  # fmt: skip
         tables, limits = finished.result()
-    order = group_order_table(next(iter(surveys.values())).instrument, plan)
-    tables = {name: in_group_order(frame, order) for name, frame in tables.items()}
-    tables["suppression_log"] = _suppression_log(tables)
     tables["funnel_limits"] = limits
     tables["weighting"] = _concat(raw["weighting"])
     tables[HIERARCHY_TABLE] = hierarchy
