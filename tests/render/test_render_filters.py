@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import zipfile
+from pathlib import Path
 
 from browser_harness import require_executables
 
-from toolkit.report.render.pandoc import _FORMAT_ARGUMENTS, FILTERS, pandoc_path, write_format
+from toolkit.report.render.pandoc import (
+    _FORMAT_ARGUMENTS,
+    FILTERS,
+    a4_reference_doc,
+    pandoc_path,
+    write_format,
+)
 
 DOCUMENT = """\
 See @fig-b, @tbl-counts and @fig-missing.
@@ -137,3 +146,43 @@ def test_a_short_table_stays_whole_with_its_label_and_a_long_one_breaks(tmp_path
     page = pages[short[0]]
     assert "Table 1" in page and "short-row-001" in page and "short-row-025" in page
     assert len([page for page in pages if "long-row-" in page]) >= 2
+
+
+def test_word_tables_fill_the_page_and_no_column_is_narrower_than_its_longest_word(
+    tmp_path: Path,
+) -> None:
+    """Word sizes a table without widths to its content, and LibreOffice broke words in narrow
+    columns ("Respond-ents"). Each Word table fills the text width; a column of long labels is
+    wider than a column of numbers, and a column's share of the width is at least its longest
+    word plus padding out of a 72-character line (the filter's ``LINE`` and ``PADDING``)."""
+    table = ('```{=html}\n<table><thead><tr><th>Group</th><th>Respondents</th>'
+             '<th>Rate (95% CI)</th></tr></thead><tbody>'
+             '<tr><td class="gt_left">Black, Black British, Caribbean or African</td>'
+             '<td class="gt_right">3,998</td><td>27.5% (26.2% to 28.9%)</td></tr>'
+             '</tbody></table>\n```\n')  # fmt: skip
+    output = tmp_path / "table.docx"
+    arguments = [pandoc_path(), "--from=markdown", "--to=docx", f"--output={output}"]
+    arguments += [f"--lua-filter={path}" for path in FILTERS]
+    subprocess.run(arguments, input=table, text=True, check=True)
+    with zipfile.ZipFile(output) as docx:
+        document = docx.read("word/document.xml").decode("utf-8")
+    assert '<w:tblW w:type="pct" w:w="5000" />' in document  # the whole text width
+    columns = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)" />', document)]
+    shares = [width / sum(columns) for width in columns]
+    assert len(shares) == 3
+    assert shares[0] > shares[2] > shares[1]
+    assert shares[1] >= (len("Respondents") + 3) / 72 - 0.005
+
+
+def test_word_pages_are_a4(tmp_path: Path) -> None:
+    """pandoc's own reference document sets no page size (Word and LibreOffice then use US
+    Letter); ptw's sets A4 with 2 cm margins, and pandoc carries it into the document."""
+    reference = a4_reference_doc(tmp_path)
+    output = tmp_path / "page.docx"
+    subprocess.run([pandoc_path(), "--from=markdown", f"--reference-doc={reference}",
+                    f"--output={output}"], input="Text.", text=True, check=True)  # fmt: skip
+    with zipfile.ZipFile(output) as docx:
+        document = docx.read("word/document.xml").decode("utf-8")
+    section = document[document.rindex("<w:sectPr>") :]
+    assert re.search(r'<w:pgSz w:h="16838" w:w="11906" />', section)  # attributes re-sorted
+    assert section.index("<w:footnotePr>") < section.index("<w:pgSz")  # the schema's order

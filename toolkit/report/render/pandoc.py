@@ -2,13 +2,16 @@
 
 pandoc comes from the ``pypandoc_binary`` wheel (Debian's 2.17 has no typst writer). HTML is
 one self-contained file (``--embed-resources``: images and CSS inlined, no MathJax, no CDN).
-docx gets real Word tables (``filters/tables.lua``). PDF: pandoc writes typst, the ``typst``
-package compiles it (pandoc's ``--pdf-engine=typst`` cannot find the Python package's binary).
+docx gets real Word tables that fill the text width (``filters/tables.lua``) on A4 pages
+(:func:`a4_reference_doc`). PDF: pandoc writes typst, the ``typst`` package compiles it
+(pandoc's ``--pdf-engine=typst`` cannot find the Python package's binary).
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,37 @@ _FORMAT_ARGUMENTS: dict[str, list[str]] = {
 }
 
 
+A4_SECTION = (
+    b'<w:pgSz w:w="11906" w:h="16838" />'
+    b'<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567"'
+    b' w:footer="567" w:gutter="0" />'
+)
+"""An A4 page with 2 cm margins, in twentieths of a point (NHS England publishes on A4)."""
+
+
+def a4_reference_doc(folder: Path) -> Path:
+    """pandoc's own reference document with an A4 page, written to ``folder``; returns its path.
+
+    pandoc's default reference document sets no page size, and Word and LibreOffice then use
+    their locale's (US Letter here). pandoc takes the page of every docx it writes from the
+    reference document's section properties; the size and margins go after its footnote
+    properties, where the Office Open XML schema orders them.
+    """
+    default = subprocess.run(
+        [pandoc_path(), "--print-default-data-file", "reference.docx"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    path = folder / "reference-a4.docx"
+    with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:sectPr>", A4_SECTION + b"</w:sectPr>", 1)
+            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
 def pandoc_path() -> str:
     """The pandoc executable shipped by ``pypandoc_binary``."""
     return str(pypandoc.get_pandoc_path())
@@ -78,12 +112,14 @@ def write_format(
             fix="ask for html, docx or pdf",
         )
     target = output.with_suffix(".typ") if fmt == "pdf" else output
+    page = [f"--reference-doc={a4_reference_doc(markdown_file.parent)}"] if fmt == "docx" else []
     arguments = [
         pandoc_path(),
         markdown_file.name,
         "--from=markdown",
         *(f"--lua-filter={path}" for path in FILTERS),
         *_FORMAT_ARGUMENTS[fmt],
+        *page,
         *_option_arguments(options),
         f"--output={target}",
     ]

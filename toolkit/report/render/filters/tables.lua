@@ -58,6 +58,73 @@ local function aligned(tbl)
   return tbl
 end
 
+-- Word sizes a table without column widths to its content: LibreOffice then broke words in
+-- narrow columns ("Respond-ents", "Workforc-e", "Yorkshir-e") and left the table at 60% of the
+-- page. In Word each table fills the text width (about LINE characters of body text on A4).
+-- Every column gets its longest word and PADDING (a word is never broken); what is left of
+-- the line goes to the columns whose values are longer, in proportion to how much longer (their
+-- longest value counted up to WIDEST_CELL characters), and their text wraps between words.
+-- Headings only claim their longest word: they wrap first ("Ethnic / minority / people").
+local LINE = 72
+local PADDING = 3
+local WIDEST_CELL = 28
+
+local function text_length(text)
+  return utf8.len(text) or #text
+end
+
+local function column_needs(tbl)
+  local floor, want = {}, {}
+  local function measure(rows, values)
+    for _, row in ipairs(rows) do
+      local j = 1
+      for _, cell in ipairs(row.cells) do
+        if cell.col_span == 1 then
+          local text = pandoc.utils.stringify(cell.contents)
+          local word = 0
+          for piece in text:gmatch("%S+") do
+            word = math.max(word, text_length(piece))
+          end
+          floor[j] = math.max(floor[j] or PADDING, word + PADDING)
+          if values then
+            want[j] = math.max(want[j] or 0, math.min(text_length(text), WIDEST_CELL) + PADDING)
+          end
+        end
+        j = j + cell.col_span
+      end
+    end
+  end
+  measure(tbl.head.rows, false)
+  for _, body in ipairs(tbl.bodies) do
+    measure(body.head, false)
+    measure(body.body, true)
+  end
+  return floor, want
+end
+
+local function widths(tbl)
+  local floor, want = column_needs(tbl)
+  local floors, extras = 0, 0
+  for j = 1, #tbl.colspecs do
+    floor[j] = floor[j] or PADDING
+    want[j] = math.max(want[j] or 0, floor[j])
+    floors = floors + floor[j]
+    extras = extras + want[j] - floor[j]
+  end
+  local line = math.max(LINE, floors)
+  local share = extras > 0 and math.min(1, (line - floors) / extras) or 0
+  local total = 0
+  local width = {}
+  for j = 1, #tbl.colspecs do
+    width[j] = floor[j] + (want[j] - floor[j]) * share
+    total = total + width[j]
+  end
+  for j, colspec in ipairs(tbl.colspecs) do
+    tbl.colspecs[j] = { colspec[1], width[j] / total }
+  end
+  return tbl
+end
+
 function RawBlock(raw)
   if not raw.format:match("html") or not raw.text:find("<table") then
     return nil
@@ -65,6 +132,9 @@ function RawBlock(raw)
   -- <style> sheets are presentation for the browser only; drop them before reading.
   local html = raw.text:gsub("<style.-</style>", "")
   local blocks = pandoc.read(html, "html").blocks:walk({ Table = aligned })
+  if FORMAT:match("docx") then
+    return blocks:walk({ Table = widths })
+  end
   if not FORMAT:match("typst") then
     return blocks
   end
