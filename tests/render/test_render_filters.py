@@ -12,8 +12,8 @@ from browser_harness import require_executables
 from toolkit.report.render.pandoc import (
     _FORMAT_ARGUMENTS,
     FILTERS,
-    a4_reference_doc,
     pandoc_path,
+    reference_doc,
     write_format,
 )
 
@@ -154,7 +154,7 @@ def test_word_tables_fill_the_page_and_no_column_is_narrower_than_its_longest_wo
     """Word sizes a table without widths to its content, and LibreOffice broke words in narrow
     columns ("Respond-ents"). Each Word table fills the text width; a column of long labels is
     wider than a column of numbers, and a column's share of the width is at least its longest
-    word plus padding out of a 72-character line (the filter's ``LINE`` and ``PADDING``)."""
+    word plus padding out of an 86-character line (the filter's ``LINE`` and ``PADDING``)."""
     table = ('```{=html}\n<table><thead><tr><th>Group</th><th>Respondents</th>'
              '<th>Rate (95% CI)</th></tr></thead><tbody>'
              '<tr><td class="gt_left">Black, Black British, Caribbean or African</td>'
@@ -171,18 +171,25 @@ def test_word_tables_fill_the_page_and_no_column_is_narrower_than_its_longest_wo
     shares = [width / sum(columns) for width in columns]
     assert len(shares) == 3
     assert shares[0] > shares[2] > shares[1]
-    assert shares[1] >= (len("Respondents") + 3) / 72 - 0.005
+    assert shares[1] >= (len("Respondents") + 3) / 86 - 0.005
 
 
-def test_word_pages_are_a4(tmp_path: Path) -> None:
+def test_word_pages_are_a4_in_british_english_with_10_point_tables(tmp_path: Path) -> None:
     """pandoc's own reference document sets no page size (Word and LibreOffice then use US
-    Letter); ptw's sets A4 with 2 cm margins, and pandoc carries it into the document."""
-    reference = a4_reference_doc(tmp_path)
+    Letter) and says en-US; ptw's sets A4 with 2 cm margins, en-GB and 10 pt table text, and
+    pandoc carries them into the document."""
+    reference = reference_doc(tmp_path)
     output = tmp_path / "page.docx"
     subprocess.run([pandoc_path(), "--from=markdown", f"--reference-doc={reference}",
                     f"--output={output}"], input="Text.", text=True, check=True)  # fmt: skip
     with zipfile.ZipFile(output) as docx:
         document = docx.read("word/document.xml").decode("utf-8")
+        styles = docx.read("word/styles.xml").decode("utf-8")
+    table_style = styles[styles.index('w:styleId="Table"') :]
+    table_style = table_style[: table_style.index("</w:style>")]
+    assert '<w:rPr><w:sz w:val="20" />' in table_style
+    assert table_style.index("<w:rPr>") < table_style.index("<w:tblPr>")  # the schema's order
+    assert re.search(r'<w:lang [^>]*w:val="en-GB"', styles) and "en-US" not in styles
     section = document[document.rindex("<w:sectPr>") :]
     assert re.search(r'<w:pgSz w:h="16838" w:w="11906" />', section)  # attributes re-sorted
     assert section.index("<w:footnotePr>") < section.index("<w:pgSz")  # the schema's order

@@ -3,7 +3,7 @@
 pandoc comes from the ``pypandoc_binary`` wheel (Debian's 2.17 has no typst writer). HTML is
 one self-contained file (``--embed-resources``: images and CSS inlined, no MathJax, no CDN).
 docx gets real Word tables that fill the text width (``filters/tables.lua``) on A4 pages
-(:func:`a4_reference_doc`). PDF: pandoc writes typst, the ``typst`` package compiles it
+(:func:`reference_doc`). PDF: pandoc writes typst, the ``typst`` package compiles it
 (pandoc's ``--pdf-engine=typst`` cannot find the Python package's binary).
 """
 
@@ -57,29 +57,48 @@ A4_SECTION = (
     b' w:footer="567" w:gutter="0" />'
 )
 """An A4 page with 2 cm margins, in twentieths of a point (NHS England publishes on A4)."""
+TABLE_TEXT = b'<w:rPr><w:sz w:val="20" /><w:szCs w:val="20" /></w:rPr><w:tblPr>'
+"""Table text at 10 pt (body text is 12 pt), before the table style's own properties."""
 
 
-def a4_reference_doc(folder: Path) -> Path:
-    """pandoc's own reference document with an A4 page, written to ``folder``; returns its path.
+def reference_doc(folder: Path) -> Path:
+    """pandoc's own reference document made fit for an NHS report, written to ``folder``;
+    returns its path. pandoc takes the page, styles and language of every docx it writes from
+    its reference document.
 
-    pandoc's default reference document sets no page size, and Word and LibreOffice then use
-    their locale's (US Letter here). pandoc takes the page of every docx it writes from the
-    reference document's section properties; the size and margins go after its footnote
-    properties, where the Office Open XML schema orders them.
+    - Page: pandoc's sets no size, and Word and LibreOffice then use their locale's (US Letter
+      here): A4 with 2 cm margins, after the footnote properties, where the Office Open XML
+      schema orders them.
+    - Tables: text at 10 pt in the default table style ("Table"), so that a seven-column table
+      fits the width without breaking words.
+    - Language: British English (pandoc's says en-US, and Word would mark "organisation").
     """
     default = subprocess.run(
         [pandoc_path(), "--print-default-data-file", "reference.docx"],
         capture_output=True,
         check=True,
     ).stdout
-    path = folder / "reference-a4.docx"
+    edits = {
+        "word/document.xml": [(b"</w:sectPr>", A4_SECTION + b"</w:sectPr>")],
+        "word/styles.xml": [(b'w:lang w:val="en-US"', b'w:lang w:val="en-GB"')],
+    }
+    path = folder / "reference.docx"
     with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(path, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"</w:sectPr>", A4_SECTION + b"</w:sectPr>", 1)
+            for old, new in edits.get(item.filename, []):
+                data = data.replace(old, new, 1)
+            if item.filename == "word/styles.xml":
+                data = _table_text(data)
             target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
     return path
+
+
+def _table_text(styles: bytes) -> bytes:
+    """``styles`` with :data:`TABLE_TEXT` in the "Table" style, before its table properties."""
+    start = styles.index(b'w:styleId="Table">')
+    at = styles.index(b"<w:tblPr>", start)
+    return styles[:at] + TABLE_TEXT + styles[at + len(b"<w:tblPr>") :]
 
 
 def pandoc_path() -> str:
@@ -112,7 +131,7 @@ def write_format(
             fix="ask for html, docx or pdf",
         )
     target = output.with_suffix(".typ") if fmt == "pdf" else output
-    page = [f"--reference-doc={a4_reference_doc(markdown_file.parent)}"] if fmt == "docx" else []
+    page = [f"--reference-doc={reference_doc(markdown_file.parent)}"] if fmt == "docx" else []
     arguments = [
         pandoc_path(),
         markdown_file.name,

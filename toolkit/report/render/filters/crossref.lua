@@ -91,7 +91,12 @@ local function number_table(div)
   div.attributes["tbl-cap"] = nil
   local title = caption and pandoc.Inlines(caption) or take_title(div)
   local text = title and prefixed(name, title) or pandoc.Inlines(name)
-  div.content:insert(1, pandoc.Div({ pandoc.Para(text) }, { class = "table-caption" }))
+  local caption_block = pandoc.Div({ pandoc.Para(text) }, { class = "table-caption" })
+  if FORMAT:match("docx") then
+    -- Word: pandoc's "Table Caption" style keeps the caption on the page where its table starts
+    caption_block.attributes["custom-style"] = "Table Caption"
+  end
+  div.content:insert(1, caption_block)
   if FORMAT:match("typst") then
     -- keep "Table N" on the page where its table starts: a sticky block, next to the table
     -- in the same flow (inside the caption's own block it would have nothing to stick to)

@@ -60,12 +60,14 @@ end
 
 -- Word sizes a table without column widths to its content: LibreOffice then broke words in
 -- narrow columns ("Respond-ents", "Workforc-e", "Yorkshir-e") and left the table at 60% of the
--- page. In Word each table fills the text width (about LINE characters of body text on A4).
--- Every column gets its longest word and PADDING (a word is never broken); what is left of
--- the line goes to the columns whose values are longer, in proportion to how much longer (their
--- longest value counted up to WIDEST_CELL characters), and their text wraps between words.
+-- page. In Word each table fills the text width (about LINE characters of 10 pt table text on
+-- A4, cell margins included).
+-- Every column gets its longest word and PADDING (a word is never broken). What is left of the
+-- line is shared out as water fills vessels: each column wants its longest value (up to
+-- WIDEST_CELL characters); the columns that want least are given all they want first, so short
+-- values (a count, an interval) stay on one line and long text (a question) wraps between words.
 -- Headings only claim their longest word: they wrap first ("Ethnic / minority / people").
-local LINE = 72
+local LINE = 86
 local PADDING = 3
 local WIDEST_CELL = 28
 
@@ -104,19 +106,25 @@ end
 
 local function widths(tbl)
   local floor, want = column_needs(tbl)
-  local floors, extras = 0, 0
+  local width, left, short = {}, LINE, {}
   for j = 1, #tbl.colspecs do
-    floor[j] = floor[j] or PADDING
-    want[j] = math.max(want[j] or 0, floor[j])
-    floors = floors + floor[j]
-    extras = extras + want[j] - floor[j]
+    width[j] = floor[j] or PADDING
+    left = left - width[j]
+    if (want[j] or 0) > width[j] then
+      short[#short + 1] = j
+    end
   end
-  local line = math.max(LINE, floors)
-  local share = extras > 0 and math.min(1, (line - floors) / extras) or 0
+  table.sort(short, function(a, b) return want[a] - width[a] < want[b] - width[b] end)
+  for position, j in ipairs(short) do
+    if left <= 0 then
+      break
+    end
+    local given = math.min(want[j] - width[j], left / (#short - position + 1))
+    width[j] = width[j] + given
+    left = left - given
+  end
   local total = 0
-  local width = {}
   for j = 1, #tbl.colspecs do
-    width[j] = floor[j] + (want[j] - floor[j]) * share
     total = total + width[j]
   end
   for j, colspec in ipairs(tbl.colspecs) do
