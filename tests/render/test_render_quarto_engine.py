@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,9 @@ def test_quarto_render_command_and_outputs(fake_quarto, fixture_template, tmp_pa
     }
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert "format=html" in html and "embed-resources:true" in html
-    assert "format=docx" in result.outputs["docx"].read_text(encoding="utf-8")
+    docx = result.outputs["docx"].read_text(encoding="utf-8")
+    assert "format=docx" in docx
+    assert re.search(r"^reference-doc:/\S+/reference\.docx$", docx, re.M)  # A4, as builtin
     working_copy = Path(html.split("pwd=")[1].splitlines()[0])
     assert working_copy != fixture_template.parent
     assert not working_copy.exists()  # the temporary copy is removed after the render

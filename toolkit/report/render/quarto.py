@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toolkit.errors import RenderError
+from toolkit.report.render.pandoc import reference_doc
 
 #: Formats passed to ``quarto render --to`` and the suffix each output file takes.
 SUFFIXES: dict[str, str] = {"html": ".html", "docx": ".docx", "pdf": ".pdf"}
@@ -86,6 +87,8 @@ def render(
     outputs: dict[str, Path] = {}
     for fmt in formats:
         command = render_command(executable, qmd_file.name, fmt, output_name, config_path)
+        if fmt == "docx":  # A4, 10 pt tables, en-GB: the builtin engine's Word settings
+            command += ["-M", f"reference-doc:{reference_doc(qmd_file.parent)}"]
         _run(command, cwd=qmd_file.parent, source=source)
         built = _find_output(qmd_file.parent, f"{output_name}{SUFFIXES[fmt]}", source)
         outputs[fmt] = Path(shutil.move(built, out_dir / built.name))
