@@ -50,8 +50,6 @@ class OverTimeResult:
         tables: name -> suppressed table (``suppressed`` and ``suppression_reason`` columns).
         layouts, links, hierarchy: what :func:`toolkit.disclosure.suppression.assert_no_disclosure` needs.
         raw: the same tables before suppression (to suppress jointly with other tables).
-        unprinted: table name -> rows of cells that table never prints (regional cells of
-            what it gives for England only), for the release gate's ``truth`` only.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -59,7 +57,6 @@ class OverTimeResult:
     links: tuple[Link, ...]
     hierarchy: pd.DataFrame
     raw: dict[str, pd.DataFrame] = field(repr=False)
-    unprinted: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
 def dimension_hierarchy(
@@ -162,10 +159,4 @@ def over_time_tables(
     tables["trend_changes"] = analysis_trends.changes_with_multiplicity(
         tables["trend_changes"], spec
     )
-    unprinted = {
-        "intention_to_leave": analysis_trends.unprinted_regional_leaving(
-            responses, instruments, spec
-        )
-    }
-    return OverTimeResult(tables=tables, layouts=layouts, links=links, hierarchy=hierarchy, raw=raw,
-                          unprinted=unprinted)  # fmt: skip
+    return OverTimeResult(tables=tables, layouts=layouts, links=links, hierarchy=hierarchy, raw=raw)

@@ -724,6 +724,11 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
                     crossings=[spec.crossing() for spec in plan.intersections],
                 )
             )
+        unprinted["intention_to_leave"] = [analysis_trends.unprinted_regional_leaving(
+            {name: survey.frame for name, survey in surveys.items()},
+            {name: survey.instrument for name, survey in surveys.items()},
+            plan.over_time,
+        )]  # fmt: skip
         timed = over_time.result()
     published = {name: _concat(frames) for name, frames in raw.items() if name != "weighting"}
     published = {name: frame for name, frame in published.items() if not frame.empty}
@@ -746,7 +751,7 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
     truth = {name: frame for name, frame in {**published, **timed.raw}.items()
              if name in RELEASE_TABLES}  # fmt: skip
-    for name, frames in [*unprinted.items(), *((n, [f]) for n, f in timed.unprinted.items())]:
+    for name, frames in unprinted.items():
         truth[name] = _concat([truth.get(name, pd.DataFrame()), *frames])
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
     order = group_order_table(next(iter(surveys.values())).instrument, plan)
