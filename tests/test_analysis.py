@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from toolkit.analysis.runner import (
     unprinted_profile,
     unprinted_regional_comparisons,
 )
+from toolkit.disclosure import audit
 from toolkit.disclosure.suppression import SuppressionPolicy, audit_disclosure
 from toolkit.ingest.pipeline import ingest_survey_file
 from toolkit.instruments.model import load_instrument
@@ -79,9 +81,19 @@ def _run(store_path: Path):
         )
 
 
+audit_fits = audit._fits
+GATE_READINGS_FIT: list[bool] = []
+"""Whether the release gate could use the reading made beside the suppressor, per attack."""
+
+
 @pytest.fixture(scope="module")
 def bundle(store_path: Path):
-    return _run(store_path)
+    def fits(*args: object) -> bool:
+        GATE_READINGS_FIT.append(audit_fits(*args))
+        return GATE_READINGS_FIT[-1]
+
+    with patch.object(audit, "_fits", fits):
+        return _run(store_path)
 
 
 @cache
@@ -433,3 +445,12 @@ def test_the_response_profile_prints_a_group_nobody_is_in_as_a_zero() -> None:
         (2025, "NW", "White"): 2, (2025, "NW", "Ethnic minority"): 0,
         (2025, "NW", "Not stated"): 0,
     }  # fmt: skip
+
+
+def test_the_gate_reads_the_release_beside_the_suppressor_and_the_reading_fits(bundle) -> None:
+    """``run_plan`` reads the release's tables for the gate (``read_release``) while the
+    suppressor works; the attack uses that reading only if the release has the same rows and
+    prints the same values (else it reads the release again). On a real run it fits: the gate
+    does not pay for reading the release twice."""
+    assert bundle.table("comparisons")["suppressed"].any()
+    assert GATE_READINGS_FIT == [True]

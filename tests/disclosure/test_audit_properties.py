@@ -11,6 +11,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -193,3 +194,39 @@ def test_a_warm_start_may_be_the_first_solve_of_any_thread() -> None:
     done = subprocess.run([sys.executable, "-c", WARM_START_FIRST], capture_output=True,
                           text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+
+
+@settings(max_examples=30, derandomize=True, deadline=None)
+@given(*LINKED_COUNTS)
+def test_a_reading_made_before_suppression_gives_the_attack_on_the_release(
+    counts: list[int], answered: list[int], events: list[int]
+) -> None:
+    """``read_release`` of the tables before suppression (rows and relations do not depend on
+    which cells are hidden) applied to the release's flags gives exactly what reading the
+    release gives: every bound, verdict and route."""
+    truth, published = linked_truth_and_release(counts, answered, events)
+    reading = audit.read_release(truth, truth=truth, specs=LINKED_SPECS)
+    assert audit._fits(reading, published)
+    ahead = attack(published, threshold=THRESHOLD, reading=reading)
+    read_now = attack(published, threshold=THRESHOLD, specs=LINKED_SPECS, truth=truth)
+    pd.testing.assert_frame_equal(ahead, read_now)
+
+
+def test_a_reading_that_does_not_match_the_release_is_not_used() -> None:
+    """A release that prints another value than the reading read (say a count edited after
+    suppression), or has its rows in another order, is read again from what it prints: the
+    attack then finds what it finds without a reading, never what the reading would say."""
+    truth, published = linked_truth_and_release([5, 1, 7, 9, 2, 4], [5, 1, 6, 9, 2, 4],
+                                                [2, 0, 3, 4, 1, 1])  # fmt: skip
+    shown = np.flatnonzero(~published["profile"]["suppressed"].to_numpy())
+    edited = {**published, "profile": published["profile"].copy()}
+    edited["profile"].loc[shown[1], "n"] += 1
+    shuffled = {**published, "item": published["item"].iloc[::-1]}
+    for release in (edited, shuffled):
+        reading = audit.read_release(truth, truth=truth, specs=LINKED_SPECS)
+        assert not audit._fits(reading, release)
+        ahead = attack(release, threshold=THRESHOLD, reading=reading)
+        read_now = attack(release, threshold=THRESHOLD, specs=LINKED_SPECS, truth=truth)
+        pd.testing.assert_frame_equal(ahead, read_now)
+    with pytest.raises(ValueError, match="carries its own truth"):
+        attack(published, threshold=THRESHOLD, truth=truth, reading=reading)

@@ -43,7 +43,12 @@ from toolkit.analysis.plan import IndicatorSpec, Plan
 from toolkit.analysis.weights import plan_weights
 from toolkit.background import start_in_background
 from toolkit.bundle import Bundle
-from toolkit.disclosure.audit import HIERARCHY_TABLE, RELEASE_TABLES, assert_protected
+from toolkit.disclosure.audit import (
+    HIERARCHY_TABLE,
+    RELEASE_TABLES,
+    assert_protected,
+    read_release,
+)
 from toolkit.disclosure.suppression import (
     TOTAL_GROUP,
     Link,
@@ -738,28 +743,32 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     layouts |= timed.layouts
     links += (*timed.links, TIME_LINK, _present(PROFILE_TIME_LINK, published))
     hierarchy = _concat([*hierarchies, timed.hierarchy]).drop_duplicates(ignore_index=True)
-    tables = suppress_linked(
-        published, policy=unrounded, layouts=layouts, links=links, hierarchy=hierarchy
-    )
-    comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
-    comparisons = adjust_p_values(
-        comparisons,
-        p_col="p_value",
-        family_cols=plan.multiplicity.family,
-        method=plan.multiplicity.method,
-    )
-    tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
     truth = {name: frame for name, frame in {**published, **timed.raw}.items()
              if name in RELEASE_TABLES}  # fmt: skip
     for name, frames in unprinted.items():
         truth[name] = _concat([truth.get(name, pd.DataFrame()), *frames])
+    unsuppressed = {name: frame for name, frame in published.items() if name in RELEASE_TABLES}
+    reading = partial(read_release, {**unsuppressed, HIERARCHY_TABLE: hierarchy}, truth=truth)
+    with start_in_background(reading) as read:  # the gate's reading, while the suppressor works
+        tables = suppress_linked(
+            published, policy=unrounded, layouts=layouts, links=links, hierarchy=hierarchy
+        )
+        comparisons = withhold_tests_with_suppressed_groups(tables["comparisons"])
+        comparisons = adjust_p_values(
+            comparisons,
+            p_col="p_value",
+            family_cols=plan.multiplicity.family,
+            method=plan.multiplicity.method,
+        )
+        tables["comparisons"] = comparisons[list(COMPARISON_COLUMNS)]
+        release_reading = read.result()
     release = {name: frame for name, frame in tables.items() if name in RELEASE_TABLES}
     order = group_order_table(next(iter(surveys.values())).instrument, plan)
     finishing = partial(finished_release, plan, tables, order=order, policy=policy,
                         layouts=layouts, links=links, hierarchy=hierarchy)  # fmt: skip
     with start_in_background(finishing) as finished:  # the gate does not read these tables
         assert_protected({**release, HIERARCHY_TABLE: hierarchy}, threshold=policy.threshold,
-                         truth=truth)  # fmt: skip
+                         reading=release_reading)  # fmt: skip
         tables, limits = finished.result()
     tables["funnel_limits"] = limits
     tables["weighting"] = _concat(raw["weighting"])

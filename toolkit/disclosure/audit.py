@@ -53,7 +53,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar
 
@@ -376,37 +376,88 @@ def _read_columns(frame: pd.DataFrame, spec: TableSpec) -> Iterator[dict[str, ob
         yield dict(zip(names, values, strict=True))
 
 
-def _read_tables(
+@dataclass(frozen=True)
+class _TableCells:
+    """One count table as read: its rows' keys as printed (to recognise the same rows in the
+    release) and, for each measure, each row's unknown and printed value."""
+
+    keys: pd.DataFrame
+    """The columns naming each row's cell (population, dimension, level, group), as printed."""
+    measures: tuple[str, ...]
+    unknowns: np.ndarray
+    """Rows x measures: each count's unknown (-1 where the table has no such column)."""
+    values: np.ndarray
+    """Rows x measures: each count as printed (NaN where blank or absent)."""
+    bases: np.ndarray
+    """Each row's base unknown (the group's size)."""
+
+
+@dataclass(frozen=True)
+class ReleaseReading:
+    """A release's count tables read before disclosure control decides which cells are hidden
+    (:func:`read_release`): the attacker's unknowns and the relations among them, which follow
+    from which rows a table has and never from which of them are hidden; where each count
+    sits; and the true values. :func:`attack` applies the release's suppression flags to it
+    instead of reading the tables again, after checking that the release has the same rows
+    with the same keys and prints the same value in every row it does not hide (any
+    difference, and it reads the release itself)."""
+
+    system: _System
+    tables: dict[str, _TableCells]
+    true: dict[int, float]
+    specs: Mapping[str, TableSpec]
+
+
+def read_release(
     tables: Mapping[str, pd.DataFrame],
-    specs: Mapping[str, TableSpec],
-    hierarchy: pd.DataFrame,
-    threshold: int,
-) -> tuple[_System, list[_Cell], list[_Cell]]:
-    """Every published count as a known value, every suppressed count as a target."""
+    *,
+    truth: Mapping[str, pd.DataFrame] | None = None,
+    specs: Mapping[str, TableSpec] | None = None,
+) -> ReleaseReading:
+    """Read a release's count tables ahead of the attack (see :class:`ReleaseReading`).
+
+    Args:
+        tables: the release's tables before (or after) suppression, and ``group_hierarchy``.
+        truth: as :func:`attack`'s.
+        specs: how to read each count table (default :data:`RELEASE_TABLES`).
+
+    Returns:
+        :class:`ReleaseReading`, for :func:`attack`'s ``reading``.
+    """
+    specs = RELEASE_TABLES if specs is None else specs
+    hierarchy = tables.get(HIERARCHY_TABLE)
+    system, cells = _read_structure(
+        tables, specs, pd.DataFrame() if hierarchy is None else hierarchy
+    )
+    system.relation_keys.clear()  # only to build the relations without repeats
+    true = {} if truth is None else _truth_values(system, truth, specs)
+    return ReleaseReading(system, cells, true, specs)
+
+
+def _read_structure(
+    tables: Mapping[str, pd.DataFrame], specs: Mapping[str, TableSpec], hierarchy: pd.DataFrame
+) -> tuple[_System, dict[str, _TableCells]]:
+    """The unknowns of every count the tables print and the relations among them (nothing
+    known yet: :func:`_publish` applies what the release prints and hides)."""
     system = _System()
-    targets: list[_Cell] = []
-    small: list[_Cell] = []
+    found: dict[str, tuple[list[list[int]], list[list[float]], list[int]]] = {}
     # (table, population, dimension, level) -> groups present; (table, dimension, level) -> seen
     slices: _Slices = defaultdict(set)
     seen: _Seen = defaultdict(set)
-    for name, spec, row, record, (pop, dim, lvl, grp) in _records(tables, specs):
+    for name, spec, _, record, (pop, dim, lvl, grp) in _records(tables, specs):
         if dim != TOTAL_DIMENSION and spec.partition:
             slices[(name, pop, dim, lvl)].add(grp)
             seen[(name, dim, lvl)].add(grp)
-        hidden = bool(record["_hidden"])
         cell = (spec.source, system.population(pop), dim, lvl, grp)
-        for measure in (m for m in _measures(spec) if m in record):
-            var = system.var((*cell, measure))
-            value = record[measure]
-            if hidden or value is None or pd.isna(value):
-                if hidden:
-                    limit = threshold if measure == spec.base else 1
-                    base = system.var((*cell, spec.base))
-                    targets.append(_Cell(name, row, measure, var, record, limit, base))
-                continue
-            system.publish(var, float(value), name)
-            if measure == spec.base and 0 < float(value) < threshold:
-                small.append(_Cell(name, row, measure, var, record, threshold))
+        unknowns, values, bases = found.setdefault(name, ([], [], []))
+        row_unknowns, row_values = [], []
+        for measure in _measures(spec):
+            value = record.get(measure, None)
+            row_unknowns.append(system.var((*cell, measure)) if measure in record else -1)
+            row_values.append(math.nan if value is None or pd.isna(value) else float(value))
+        unknowns.append(row_unknowns)
+        values.append(row_values)
+        bases.append(system.var((*cell, spec.base)))
     _absent_zeros(system, specs, slices, seen, hierarchy)
     _partitions(system, specs, slices, seen, hierarchy)
     _hierarchy_relations(system, specs, slices, hierarchy)
@@ -415,6 +466,106 @@ def _read_tables(
     _region_relations(system, {spec.source for spec in specs.values() if not spec.exact})
     # again for the cells that the first pass and the sums over regions brought in
     _linked_relations(system, specs, since=first)
+    cells = {}
+    for name, (unknowns, values, bases) in found.items():
+        frame = tables[name]
+        spec = specs[name]
+        keys = [*sorted(_population(spec, frame)), "dimension", "level", "group"]
+        cells[name] = _TableCells(frame[keys].reset_index(drop=True), _measures(spec),
+                                  np.array(unknowns, dtype=np.int64),
+                                  np.array(values, dtype=np.float64),
+                                  np.array(bases, dtype=np.int64))  # fmt: skip
+    return system, cells
+
+
+def _fits(reading: ReleaseReading, tables: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether ``tables`` (the release) has the rows ``reading`` read, with the same keys, and
+    prints the same value as the reading in every count of every row it does not hide."""
+    present = {name for name, frame in tables.items() if name in reading.specs
+               and frame is not None and not frame.empty and "dimension" in frame.columns}  # fmt: skip
+    if present != set(reading.tables):
+        return False
+    for name, cells in reading.tables.items():
+        frame = tables[name]
+        if len(frame) != len(cells.keys) or not frame[list(cells.keys.columns)].reset_index(
+            drop=True
+        ).equals(cells.keys):
+            return False
+        printed = ~_flags(frame)
+        for j, measure in enumerate(cells.measures):
+            if (cells.unknowns[:, j] >= 0).any() != (measure in frame.columns):
+                return False
+            if measure in frame.columns:
+                released = pd.to_numeric(frame[measure], errors="coerce").to_numpy(np.float64)
+                if not np.array_equal(released[printed], cells.values[printed, j], equal_nan=True):
+                    return False
+    return True
+
+
+def _read_again(reading: ReleaseReading, tables: Mapping[str, pd.DataFrame]) -> ReleaseReading:
+    """The release read afresh (it does not match ``reading``), with ``reading``'s true values
+    carried over cell by cell (the same population, group and measure)."""
+    fresh = read_release(tables, specs=reading.specs)
+    population = {number: pop for pop, number in reading.system.populations.items()}
+    true = {}
+    for key, var in reading.system.index.items():
+        if var in reading.true:
+            source, number, *cell = key
+            pop = fresh.system.populations.get(population[number])
+            found = None if pop is None else fresh.system.index.get((source, pop, *cell))
+            if found is not None:
+                true[found] = reading.true[var]
+    return replace(fresh, true=true)
+
+
+def _publish(
+    structure: _System,
+    cells: Mapping[str, _TableCells],
+    tables: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec],
+    threshold: int,
+) -> tuple[_System, list[_Cell], list[_Cell]]:
+    """What the release tells a reader: every count it prints as a known value (the first table
+    to print a cell gives its value; a different value elsewhere is a conflict), every count it
+    hides as a target, and every base it prints under the threshold."""
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    targets: list[_Cell] = []
+    small: list[_Cell] = []
+    for number, (name, table) in enumerate(cells.items()):
+        frame, spec = tables[name], specs[name]
+        hidden = _flags(frame)
+        present = table.unknowns >= 0
+        printed = present & ~hidden[:, None] & ~np.isnan(table.values)
+        entries.append((table.unknowns[printed], table.values[printed],
+                        np.full(int(printed.sum()), number)))  # fmt: skip
+        base = table.measures.index(spec.base)
+        too_small = (
+            printed[:, base] & (table.values[:, base] > 0) & (table.values[:, base] < threshold)
+        )
+        rows = np.flatnonzero(hidden | too_small)
+        records = _read_columns(frame.iloc[rows], spec)
+        for row, record in zip(rows.tolist(), records, strict=True):
+            if hidden[row]:
+                for j in np.flatnonzero(present[row]).tolist():
+                    measure = table.measures[j]
+                    limit = threshold if measure == spec.base else 1
+                    targets.append(_Cell(name, row, measure, int(table.unknowns[row, j]), record,
+                                         limit, int(table.bases[row])))  # fmt: skip
+            else:
+                small.append(_Cell(name, row, spec.base, int(table.unknowns[row, base]), record,
+                                   threshold))  # fmt: skip
+    system = replace(structure, known={}, conflicts=set())
+    if entries:
+        unknown = np.concatenate([u for u, _, _ in entries])
+        value = np.concatenate([v for _, v, _ in entries])
+        table_of = np.concatenate([t for _, _, t in entries])
+        order, first, inverse = np.unique(unknown, return_index=True, return_inverse=True)
+        names = list(cells)
+        system.known.update(zip(order.tolist(), zip(value[first].tolist(),
+                                                    [names[t] for t in table_of[first].tolist()],
+                                                    strict=True), strict=True))  # fmt: skip
+        differs = np.abs(value - value[first][inverse]) > _EPS
+        system.conflicts.update(unknown[differs].tolist())
     return system, targets, small
 
 
@@ -1442,6 +1593,7 @@ def attack(
     truth: Mapping[str, pd.DataFrame] | None = None,
     exact: bool = False,
     traced: int = 100,
+    reading: ReleaseReading | None = None,
 ) -> pd.DataFrame:
     """Attack a release: the feasible range of every suppressed count.
 
@@ -1462,6 +1614,10 @@ def attack(
         traced: how many recovered cells get their route traced (each costs a dozen linear
             programs); later ones say :data:`ROUTE_UNNAMED`. Whether a cell is protected is
             decided for every cell regardless.
+        reading: :func:`read_release` of the same release before suppression, with its
+            ``truth`` and ``specs`` (then leave those two out): the attack applies the
+            release's flags to it instead of reading the tables, if the release has the same
+            rows and prints what the reading read; otherwise it reads the release itself.
 
     Returns:
         One row per suppressed count (and per base printed under the threshold), columns
@@ -1470,11 +1626,15 @@ def attack(
         ``upper``, ``width``, ``protected`` (the module's rule) and ``route`` (plain words; empty
         when protected).
     """
-    specs = RELEASE_TABLES if specs is None else specs
-    hierarchy = tables.get(HIERARCHY_TABLE)
-    hierarchy = pd.DataFrame() if hierarchy is None else hierarchy
-    system, targets, small = _read_tables(tables, specs, hierarchy, threshold)
-    true = {} if truth is None else _truth_values(system, truth, specs)
+    if reading is not None and (truth is not None or specs is not None):
+        raise ValueError("a reading carries its own truth and specs: pass them to read_release")
+    if reading is None:
+        reading = read_release(tables, truth=truth, specs=specs)
+    elif not _fits(reading, tables):
+        reading = _read_again(reading, tables)
+    specs = reading.specs
+    system, targets, small = _publish(reading.system, reading.tables, tables, specs, threshold)
+    true = reading.true
     rows = [_row(cell, true, system.known[cell.var][0], system.known[cell.var][0], False,
                  ROUTE_PUBLISHED) for cell in small]  # fmt: skip
     limits: dict[int, int] = {}
@@ -1585,17 +1745,18 @@ def assert_protected(
     threshold: int,
     specs: Mapping[str, TableSpec] | None = None,
     truth: Mapping[str, pd.DataFrame] | None = None,
+    reading: ReleaseReading | None = None,
 ) -> pd.DataFrame:
     """Run :func:`attack` (with ``truth`` if given: the tables before suppression, which let
-    it prove protection without whole-release programs); raise if any cell is unprotected,
-    else return the attack table.
+    it prove protection without whole-release programs; or with a ``reading`` made ahead,
+    which carries it); raise if any cell is unprotected, else return the attack table.
 
     Raises:
         DisclosureError: ``disclosure.recoverable`` naming the first unprotected cell (table,
             row, key, measure, range, route) and how many there are; the whole attack table is
             in ``details["attack"]``.
     """
-    result = attack(tables, threshold=threshold, specs=specs, truth=truth)
+    result = attack(tables, threshold=threshold, specs=specs, truth=truth, reading=reading)
     failed = result[~result["protected"]]
     if failed.empty:
         return result
