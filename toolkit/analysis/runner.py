@@ -671,10 +671,13 @@ def run_plan(plan: Plan, *, store: ResponseStore, surveys_dir: Path, policy: Sup
     """Run ``plan`` over ``store`` and return the (suppressed, audited) results bundle.
 
     Disclosure control, in order: suppression over the whole release
-    (:func:`~toolkit.disclosure.suppression.suppress_linked`); the independent auditor's attack
-    on every count the release publishes, given the true values so that it can prove
-    protection quickly (:func:`~toolkit.disclosure.audit.assert_protected`, which shares no code
-    with the suppressor). Beside the attack, in a second process
+    (:func:`~toolkit.disclosure.suppression.suppress_linked`), while a second process reads
+    the release's tables for the auditor (:func:`~toolkit.disclosure.audit.read_release`:
+    unknowns and relations follow from which rows exist, never from which are hidden); the
+    independent auditor's attack on every count the release publishes, given the true values
+    so that it can prove protection quickly (:func:`~toolkit.disclosure.audit.assert_protected`,
+    which shares no code with the suppressor, and applies the release's flags to the reading
+    only if the release has the same rows and values). Beside the attack, in a second process
     (:func:`finished_release`): the small-numbers tables, count rounding under the policy
     (rounding only widens what a reader can infer, so the attack's verdict holds), the
     suppressor's own audit of blanking, links and rounding, and group order. Both audits must
