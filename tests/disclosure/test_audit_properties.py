@@ -214,15 +214,17 @@ def test_a_reading_made_before_suppression_gives_the_attack_on_the_release(
 
 def test_a_reading_that_does_not_match_the_release_is_not_used() -> None:
     """A release that prints another value than the reading read (say a count edited after
-    suppression), or has its rows in another order, is read again from what it prints: the
-    attack then finds what it finds without a reading, never what the reading would say."""
+    suppression), has its rows in another order or lacks a key column, is read again from what
+    it prints: the attack then finds what it finds without a reading, never what the reading
+    would say."""
     truth, published = linked_truth_and_release([5, 1, 7, 9, 2, 4], [5, 1, 6, 9, 2, 4],
                                                 [2, 0, 3, 4, 1, 1])  # fmt: skip
     shown = np.flatnonzero(~published["profile"]["suppressed"].to_numpy())
     edited = {**published, "profile": published["profile"].copy()}
     edited["profile"].loc[shown[1], "n"] += 1
     shuffled = {**published, "item": published["item"].iloc[::-1]}
-    for release in (edited, shuffled):
+    renamed = {**published, "item": published["item"].rename(columns={"indicator": "question"})}
+    for release in (edited, shuffled, renamed):
         reading = audit.read_release(truth, truth=truth, specs=LINKED_SPECS)
         assert not audit._fits(reading, release)
         ahead = attack(release, threshold=THRESHOLD, reading=reading)

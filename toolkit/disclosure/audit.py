@@ -487,9 +487,10 @@ def _fits(reading: ReleaseReading, tables: Mapping[str, pd.DataFrame]) -> bool:
         return False
     for name, cells in reading.tables.items():
         frame = tables[name]
-        if len(frame) != len(cells.keys) or not frame[list(cells.keys.columns)].reset_index(
-            drop=True
-        ).equals(cells.keys):
+        columns = list(cells.keys.columns)
+        if len(frame) != len(cells.keys) or not set(columns) <= set(frame.columns):
+            return False
+        if not frame[columns].reset_index(drop=True).equals(cells.keys):
             return False
         printed = ~_flags(frame)
         for j, measure in enumerate(cells.measures):
