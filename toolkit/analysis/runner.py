@@ -72,6 +72,7 @@ from toolkit.instruments.dimensions import (
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.stats.multiplicity import adjust_p_values
+from toolkit.stats.proportions import answers_and_events
 from toolkit.stats.sweep import Grouping, comparison_sweep
 from toolkit.store.database import ResponseStore
 
@@ -294,14 +295,8 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     for grouping in survey.groupings:
         if plan.compared_in_regions(grouping.dimension, grouping.level):
             continue
-        keys = [
-            frame["cycle"],
-            frame["region"],
-            every_group(frame[grouping.column]).rename("group"),
-        ]
-        grouped = frame[outcomes].groupby(keys, observed=False)
-        counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["measure"])
-        counts = counts.rename_axis(columns="outcome").stack().unstack("measure").reset_index()
+        groups = every_group(frame[grouping.column]).rename("group")
+        counts = answers_and_events(frame[outcomes], [frame["cycle"], frame["region"], groups])
         parts.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     if not parts:
         return pd.DataFrame()
@@ -309,18 +304,8 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     indicator = {column: name for name, column in survey.outcomes.items()}
     table = table.assign(survey=survey.instrument.name, indicator=table["outcome"].map(indicator))
     table = table[compared_rows(table, plan.indicators)]
-    columns = [
-        "survey",
-        "cycle",
-        "region",
-        "indicator",
-        "dimension",
-        "level",
-        "group",
-        "n",
-        "events",
-    ]
-    return table[columns].reset_index(drop=True)
+    return table[["survey", "cycle", "region", "indicator", "dimension", "level", "group", "n",
+                  "events"]].reset_index(drop=True)  # fmt: skip
 
 
 def compared_rows(table: pd.DataFrame, indicators: Sequence[IndicatorSpec]) -> pd.Series:

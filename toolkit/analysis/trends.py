@@ -44,7 +44,7 @@ from toolkit.instruments.model import Instrument
 from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.multiplicity import adjust_p_values
-from toolkit.stats.proportions import proportions, wilson_interval
+from toolkit.stats.proportions import answers_and_events, proportions, wilson_interval
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.trends import (
     CELL_COLUMNS,
@@ -610,9 +610,7 @@ def unprinted_regional_leaving(
     for dim in unprinted:
         labels = every_group(_grouped(answers, instrument, dim)[0]).rename("group")
         keys = [answers["cycle"].astype(int), answers["region"].astype(str), labels]
-        grouped = measures.groupby(keys, observed=False)
-        counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["count"])
-        counts = counts.rename_axis(columns="indicator").stack().unstack("count").reset_index()
+        counts = answers_and_events(measures, keys).rename(columns={"outcome": "indicator"})
         parts.append(counts.assign(dimension=dim.name, level=dim.level))
     table = pd.concat(parts, ignore_index=True)
     score = table["indicator"] == spec.leaving_scale

@@ -242,3 +242,18 @@ def proportion_table(
         },
         columns=list(PROPORTION_COLUMNS),
     )
+
+
+def answers_and_events(outcomes: pd.DataFrame, by: Sequence[pd.Series]) -> pd.DataFrame:
+    """Unweighted answers and events of each outcome column in each group of ``by``.
+
+    Inputs: ``outcomes`` one 0/1 column per outcome (NaN = not answered), one row per
+    respondent; ``by`` key columns aligned with it (a categorical key gives every category,
+    a group nobody is in with ``n`` 0).
+
+    Output: one row per group x outcome: the keys' names, ``outcome`` (the column's name),
+    ``n`` (answers) and ``events`` (their sum).
+    """
+    grouped = outcomes.groupby(list(by), observed=False)
+    counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["count"])
+    return counts.rename_axis(columns="outcome").stack().unstack("count").reset_index()
