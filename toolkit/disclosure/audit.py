@@ -40,7 +40,10 @@ counts: like a published zero, it reveals no one.
 
 Entry points: :func:`attack` returns the tidy table of every suppressed count with its bounds;
 :func:`assert_protected` raises :class:`~toolkit.errors.DisclosureError` naming the first
-unprotected cell and its route. Imports ``toolkit.errors`` only.
+unprotected cell and its route. :func:`read_release` reads a release's tables ahead (the
+unknowns and relations follow from which rows exist, never from which are hidden), for an
+attack that then only applies the release's flags, if the release still has those rows and
+values. Imports ``toolkit.errors`` and ``toolkit.background`` only.
 """
 
 from __future__ import annotations
