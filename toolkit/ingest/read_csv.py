@@ -195,8 +195,14 @@ class Body:
         return newlines + (not self.text.endswith(b"\n")), quotes
 
 
+#: How ``pyarrow.csv`` reads every column: dictionary-encoded text (each distinct text once
+#: per block of the file), so a million answers drawn from a few labels are not a million texts.
+_TEXT_CELLS = pa.dictionary(pa.int32(), pa.large_string())
+
+
 def _arrow_read(body: memoryview, width: int, delimiter: str, quoted_newlines: bool) -> pa.Table:
-    """The data records by ``pyarrow.csv``: ``width`` text columns, only ``""`` missing."""
+    """The data records by ``pyarrow.csv``: ``width`` dictionary-encoded text columns, only
+    ``""`` missing."""
     names = [f"c{index}" for index in range(width)]
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(body)),
@@ -205,7 +211,7 @@ def _arrow_read(body: memoryview, width: int, delimiter: str, quoted_newlines: b
             delimiter=delimiter, newlines_in_values=quoted_newlines, ignore_empty_lines=True
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.large_string()),
+            column_types=dict.fromkeys(names, _TEXT_CELLS),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
