@@ -14,8 +14,9 @@ counts as opening one, as it would not in a file written by Excel.
 
 Parsing: the first records go through Python's ``csv`` module to sniff the delimiter (the
 one giving most records of one width over one cell, then the widest) and to find the header;
-the data go through ``pyarrow.csv`` with every column typed as text and only the empty
-string read as missing ("NA" stays text). Files pyarrow cannot take (ragged rows) go through
+the data go through ``pyarrow.csv`` on one thread (the line and quote counts run beside it)
+with every column read as dictionary-encoded text and only the empty string read as missing
+("NA" stays text). Files pyarrow cannot take (ragged rows) go through
 the ``csv`` module: short rows are padded with empty cells, a row with filled cells beyond
 the header is refused (``read.ragged_row``), and so is a short last row without a line end
 (``read.truncated``).
