@@ -179,8 +179,12 @@ class Decoded:
 
 
 def _by_value(raw: pd.Series, decode: Callable[[str], object]) -> Decoded:
-    """Apply ``decode`` once per distinct non-missing value of ``raw``."""
-    positions, uniques = pd.factorize(raw)
+    """Apply ``decode`` once per distinct non-missing value of ``raw`` (a text categorical's
+    categories and codes are its distinct values and positions already)."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        positions, uniques = raw.cat.codes.to_numpy(), raw.cat.categories
+    else:
+        positions, uniques = pd.factorize(raw)
     return Decoded(np.asarray(positions), [decode(value) for value in uniques.tolist()])
 
 

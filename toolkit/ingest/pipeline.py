@@ -322,7 +322,8 @@ def compare_with_store(
     # a key column holding one value throughout (a survey batch's cycle) tells no rows apart
     varying = [c for c in key_columns[1:] if keyed[c].nunique(dropna=False) > 1]
     duplicate = keyed.duplicated(["respondent", *varying], keep="first").to_numpy() & present
-    stored = store.stored_rows(target.table, keyed.loc[present, "respondent"].unique())
+    # a respondent named twice selects the same stored rows: no need to make them unique first
+    stored = store.stored_rows(target.table, keyed.loc[present, "respondent"])
     if stored.empty:
         none = np.zeros(len(keyed), dtype=bool)
         return StoreComparison(duplicate, none, none.copy())
