@@ -9,7 +9,7 @@ import pytest
 
 from toolkit.ingest.coding import code_number, code_select_multiple, parse_date, relevant_mask
 from toolkit.ingest.mapping import match_columns
-from toolkit.ingest.raw_export import TEXT_DTYPE
+from toolkit.ingest.raw_export import TEXT_DTYPE, text_cells
 from toolkit.instruments.model import Item
 from toolkit.instruments.relevance import evaluate_relevant
 
@@ -55,8 +55,10 @@ def test_multi_select_accepts_labels_codes_and_spaces(instruments):
     assert np.flatnonzero(problems[0].mask).tolist() == [3]
 
 
-def test_column_wise_skip_logic_equals_row_wise_evaluator(instruments):
-    """Truth: toolkit.instruments.relevance.evaluate_relevant, row by row, on random answers."""
+@pytest.mark.parametrize("encoded", [False, True], ids=["text", "dictionary-encoded"])
+def test_column_wise_skip_logic_equals_row_wise_evaluator(instruments, encoded):
+    """Truth: toolkit.instruments.relevance.evaluate_relevant, row by row, on random answers
+    (held as one text per row, or as categoricals evaluated once per distinct answer)."""
     rng = np.random.default_rng(5)
     for instrument in instruments.values():
         codes = {
@@ -68,6 +70,8 @@ def test_column_wise_skip_logic_equals_row_wise_evaluator(instruments):
             {n: rng.choice(np.array(v, dtype=object), 400) for n, v in codes.items()}
         )
         answers = answers.astype(TEXT_DTYPE)
+        if encoded:
+            answers = text_cells(answers)
         for item in instrument.items:
             if not item.relevant:
                 continue

@@ -17,8 +17,10 @@ with value labels and user-missing codes, which are applied first. Stored values
 - ``date``: ISO text ``YYYY-MM-DD`` (see :func:`parse_date`).
 - ``text``: the text, stripped.
 
-Every column is coded once per distinct value (``pandas.factorize``), so a million rows code
-in seconds. The issues table has the columns :data:`ISSUE_COLUMNS` plus ``position`` (the
+Every column is coded once per distinct value (``pandas.factorize``, or the categories of
+the reader's dictionary-encoded cells, :func:`toolkit.ingest.raw_export.by_text`), and
+skip logic is evaluated once per distinct answer, so a million rows code in well under a
+second. The issues table has the columns :data:`ISSUE_COLUMNS` plus ``position`` (the
 0-based row in the file's data); ``severity`` is ``"error"`` (the row goes to quarantine) or
 ``"warning"`` (the row is stored and flagged).
 """
@@ -36,7 +38,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.ingest.mapping import ColumnMatch, normalise
-from toolkit.ingest.raw_export import TEXT_DTYPE, RawExport, is_user_missing, parse_number
+from toolkit.ingest.raw_export import (
+    TEXT_DTYPE,
+    RawExport,
+    by_text,
+    is_user_missing,
+    parse_number,
+)
 from toolkit.instruments.model import Instrument, Item
 from toolkit.instruments.relevance import BoolOp, Compare, Literal, Not, Selected, parse_relevant
 
@@ -116,11 +124,16 @@ def issue_rows(
     )
 
 
+def _blank(texts: pd.Series) -> pd.Series:
+    """True for a text that is missing, empty or only whitespace."""
+    cells = pa.array(texts.array)
+    blank = pc.fill_null(pc.or_(pc.equal(cells, ""), pc.utf8_is_space(cells)), True)
+    return pd.Series(blank.to_numpy(zero_copy_only=False), index=texts.index)
+
+
 def blank_mask(series: pd.Series) -> np.ndarray:
     """True where a cell is missing, empty or only whitespace."""
-    cells = pa.array(series.astype(TEXT_DTYPE).array)
-    blank = pc.or_(pc.equal(cells, ""), pc.utf8_is_space(cells))
-    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
+    return by_text(series, _blank).to_numpy(dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -166,8 +179,12 @@ class Decoded:
 
 
 def _by_value(raw: pd.Series, decode: Callable[[str], object]) -> Decoded:
-    """Apply ``decode`` once per distinct non-missing value of ``raw``."""
-    positions, uniques = pd.factorize(raw)
+    """Apply ``decode`` once per distinct non-missing value of ``raw`` (a text categorical's
+    categories and codes are its distinct values and positions already)."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        positions, uniques = raw.cat.codes.to_numpy(), raw.cat.categories
+    else:
+        positions, uniques = pd.factorize(raw)
     return Decoded(np.asarray(positions), [decode(value) for value in uniques.tolist()])
 
 
@@ -428,8 +445,13 @@ def code_item(
         return code_number(item, raw)
     if item.base_type == "date":
         return code_date(item, raw, serials=serials)
-    text = raw.astype(TEXT_DTYPE).str.strip()
-    return text.mask(text == ""), []
+    return by_text(raw, _stripped_text), []
+
+
+def _stripped_text(texts: pd.Series) -> pd.Series:
+    """A ``text`` answer as stored: stripped, ``<NA>`` when nothing is left."""
+    text = texts.str.strip()
+    return text.mask(text == "")
 
 
 def relevant_mask(expression: str, values: pd.DataFrame) -> np.ndarray | None:
@@ -447,24 +469,45 @@ def relevant_mask(expression: str, values: pd.DataFrame) -> np.ndarray | None:
 
 
 def _operand(operand: object, values: pd.DataFrame) -> pd.Series | str:
+    """A literal's text, or the coded column of the item it names."""
     if isinstance(operand, Literal):
         return operand.value
-    column = values[operand.name]  # KeyError when the item is not in the file
-    return column.astype(TEXT_DTYPE).fillna("").str.strip()
+    return values[operand.name]  # KeyError when the item is not in the file
+
+
+def _answer_text(texts: pd.Series) -> pd.Series:
+    """Answers as skip logic reads them: stripped text, ``''`` when unanswered."""
+    return texts.fillna("").str.strip()
+
+
+def _compare(left: pd.Series | str, right: pd.Series | str, index: pd.Index) -> pd.Series:
+    """Where ``left`` equals ``right`` as answer texts (once per distinct answer when one side
+    is a literal)."""
+    if isinstance(left, str) and isinstance(right, str):
+        return pd.Series(left == right, index=index)
+    if isinstance(left, str) or isinstance(right, str):
+        column, literal = (right, left) if isinstance(left, str) else (left, right)
+        return by_text(column, lambda texts: _answer_text(texts) == literal)
+    return by_text(left, _answer_text) == by_text(right, _answer_text)
+
+
+def _selected(column: pd.Series, code: str) -> pd.Series:
+    """Where the space- or ``;``-separated codes of ``column`` include ``code``."""
+
+    def chosen(texts: pd.Series) -> pd.Series:
+        answers = " " + _answer_text(texts).str.replace(";", " ", regex=False) + " "
+        return answers.str.contains(f" {code} ", regex=False)
+
+    return by_text(column, chosen)
 
 
 def _evaluate_columns(node: object, values: pd.DataFrame) -> pd.Series:
     if isinstance(node, Compare):
         left, right = _operand(node.left, values), _operand(node.right, values)
-        if isinstance(left, str) and isinstance(right, str):
-            equal = pd.Series(left == right, index=values.index)
-        else:
-            equal = (left == right) if not isinstance(left, str) else (right == left)
-        equal = equal.astype(bool)
+        equal = _compare(left, right, values.index).astype(bool)
         return equal if node.operator == "=" else ~equal
     if isinstance(node, Selected):
-        answers = " " + _operand(node.ref, values).str.replace(";", " ", regex=False) + " "
-        return answers.str.contains(f" {node.value.value} ", regex=False).astype(bool)
+        return _selected(_operand(node.ref, values), node.value.value).astype(bool)
     if isinstance(node, Not):
         return ~_evaluate_columns(node.operand, values)
     assert isinstance(node, BoolOp)

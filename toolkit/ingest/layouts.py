@@ -33,11 +33,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.ingest.raw_export import (
     MAX_CELL_CHARS,
+    by_text,
     column_letter,
+    distinct_texts,
     parse_number,
     read_error,
 )
@@ -244,23 +247,30 @@ def drop_blank_rows(
     """Remove rows whose cells are all empty, keeping ``source_rows`` aligned."""
     if frame.shape[1] == 0:
         return frame, source_rows
-    keep = frame.notna().any(axis=1).to_numpy()
+    keep = np.zeros(len(frame), dtype=bool)
+    for _, column in frame.items():
+        keep |= column.notna().to_numpy()
     if keep.all():
         return frame, source_rows
     return frame.loc[keep].reset_index(drop=True), source_rows[keep]
+
+
+def _characters(texts: pd.Series) -> pd.Series:
+    """Characters in each text (0 for a missing cell)."""
+    lengths = pc.fill_null(pc.utf8_length(pa.array(texts.array)), 0)
+    return pd.Series(lengths.to_numpy(zero_copy_only=False), index=texts.index)
 
 
 def check_cell_sizes(
     frame: pd.DataFrame, source_rows: np.ndarray, *, path: Path, limit: int = MAX_CELL_CHARS
 ) -> None:
     """Raise ``read.cell_too_large`` for the first cell over ``limit`` characters (default
-    Excel's 32,767)."""
+    Excel's 32,767); each distinct text is measured once."""
     for name in frame.columns:
-        values = frame[name].array.__arrow_array__()
-        if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
+        if _characters(distinct_texts(frame[name])).max() <= limit:
             continue
-        lengths = pc.fill_null(pc.utf8_length(values), 0).to_numpy()
-        if lengths.max() <= limit:
+        lengths = by_text(frame[name], _characters).to_numpy()
+        if lengths.max(initial=0) <= limit:
             continue
         first = int(np.argmax(lengths > limit))
         raise read_error(

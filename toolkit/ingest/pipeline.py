@@ -58,7 +58,7 @@ from toolkit.ingest.coding import (
 from toolkit.ingest.layouts import check_cell_sizes
 from toolkit.ingest.mapping import ColumnMatch, match_columns, normalise
 from toolkit.ingest.platforms import prepare_platform_export
-from toolkit.ingest.raw_export import MAX_CELL_CHARS, TEXT_DTYPE
+from toolkit.ingest.raw_export import MAX_CELL_CHARS, TEXT_DTYPE, by_text
 from toolkit.ingest.readers import RawExport, read_export
 from toolkit.ingest.records import extract_year, record_instrument_name
 from toolkit.ingest.sheets import read_back
@@ -264,7 +264,7 @@ def _cycle_issues(raw: RawExport, match: ColumnMatch, cycle: int, where: dict) -
     column = next((c for c in match.unknown if normalise(c) in CYCLE_HEADERS), None)
     if column is None:
         return empty_issues()
-    cells = raw.frame[column].astype(TEXT_DTYPE).str.strip()
+    cells = by_text(raw.frame[column], lambda texts: texts.str.strip())
     mask = (cells.notna() & (cells != "") & (cells != str(cycle))).to_numpy(dtype=bool)
     if not mask.any():
         return empty_issues()
@@ -319,8 +319,11 @@ def compare_with_store(
     """
     key_columns = ["respondent", *(["cycle"] if target.kind == "survey" else target.key_items)]
     present = keyed["respondent"].notna().to_numpy()
-    duplicate = keyed.duplicated(key_columns, keep="first").to_numpy() & present
-    stored = store.stored_rows(target.table, keyed.loc[present, "respondent"].unique())
+    # a key column holding one value throughout (a survey batch's cycle) tells no rows apart
+    varying = [c for c in key_columns[1:] if keyed[c].nunique(dropna=False) > 1]
+    duplicate = keyed.duplicated(["respondent", *varying], keep="first").to_numpy() & present
+    # a respondent named twice selects the same stored rows: no need to make them unique first
+    stored = store.stored_rows(target.table, keyed.loc[present, "respondent"])
     if stored.empty:
         none = np.zeros(len(keyed), dtype=bool)
         return StoreComparison(duplicate, none, none.copy())

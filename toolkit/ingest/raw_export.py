@@ -2,6 +2,11 @@
 
 Every reader turns a file into text cells: a number, a date or a boolean becomes the text a
 person would read, and the coder (``toolkit.ingest.coding``) decides what the text means.
+
+A column of cells is held dictionary-encoded (a pandas categorical of :data:`TEXT_DTYPE`
+texts): each distinct text once and a code per row. Survey answers repeat a handful of
+labels over millions of rows, so the coder works on the distinct texts (:func:`by_text`)
+and no text is made per row.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.errors import IngestError
 
@@ -32,8 +39,9 @@ class RawExport:
 
     Attributes:
         frame: one column per source column, named as in the header (stripped, unique);
-            every cell a ``str`` or ``<NA>`` (pandas ``string[pyarrow]``). Rows whose cells
-            are all empty are dropped.
+            every cell a ``str`` or ``<NA>``, dictionary-encoded (a pandas categorical whose
+            categories are :data:`TEXT_DTYPE`, see :func:`text_cells`). Rows whose cells are
+            all empty are dropped.
         source_rows: for each frame row, the 1-based row a person sees when the file is
             opened in a spreadsheet (header and preamble rows count; a quoted newline keeps
             its record in one row; a blank line is a row). SPSS and Parquet: the case number.
@@ -67,11 +75,60 @@ class RawExport:
     missing_values: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _categorical(column: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+    """A pyarrow column of text (plain or dictionary-encoded) as a text categorical."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries().combine_chunks()
+    codes = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)
+    texts = pd.Index(pd.array(column.dictionary.cast(pa.large_string()), dtype=TEXT_DTYPE))
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(texts), validate=False)
+
+
 def text_frame(table: pa.Table) -> pd.DataFrame:
-    """A pyarrow table of string columns as a pandas frame of :data:`TEXT_DTYPE` columns."""
-    return table.to_pandas(
-        types_mapper={pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE}.get
+    """A pyarrow table of text columns (plain or dictionary-encoded) as a frame of text
+    categoricals (:class:`RawExport` ``frame``); no text is copied per row."""
+    return pd.DataFrame({name: _categorical(table.column(name)) for name in table.column_names})
+
+
+def text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column a text categorical (a column that is one already is kept)."""
+    return pd.DataFrame(
+        {
+            name: column
+            if isinstance(column.dtype, pd.CategoricalDtype)
+            else _categorical(pa.array(column.astype(TEXT_DTYPE).array))
+            for name, column in frame.items()
+        },
+        index=frame.index,
     )
+
+
+def distinct_texts(cells: pd.Series) -> pd.Series:
+    """The texts a column holds: a text categorical's categories and ``<NA>`` (for its
+    missing cells), or the cells themselves as :data:`TEXT_DTYPE` for another column."""
+    if not isinstance(cells.dtype, pd.CategoricalDtype):
+        return cells.astype(TEXT_DTYPE)
+    return pd.concat(
+        [pd.Series(cells.cat.categories.astype(TEXT_DTYPE)), pd.Series([None], dtype=TEXT_DTYPE)],
+        ignore_index=True,
+    )
+
+
+def by_text(cells: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``compute(cells.astype(TEXT_DTYPE))``, computed once per distinct text.
+
+    ``compute`` must be elementwise (each result depends on its own cell only), as pandas'
+    ``.str`` methods and comparisons with a scalar are. A text categorical is computed on
+    :func:`distinct_texts` and spread to the rows by its codes; another column row by row.
+    """
+    result = compute(distinct_texts(cells))
+    if not isinstance(cells.dtype, pd.CategoricalDtype):
+        return result
+    codes = cells.cat.codes.to_numpy()
+    missing = len(cells.cat.categories)
+    return result.take(np.where(codes < 0, missing, codes)).set_axis(cells.index)
 
 
 def read_error(

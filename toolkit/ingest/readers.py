@@ -50,6 +50,7 @@ from toolkit.ingest.raw_export import (
     is_user_missing,
     parse_number,
     read_error,
+    text_cells,
 )
 
 __all__ = ["RawExport", "is_user_missing", "parse_number", "read_export", "reader_for"]
@@ -278,8 +279,9 @@ def _headerless(frame: pd.DataFrame, reader: str, *, path: Path, sha256: str) ->
 
 
 def _finish(found: RawExport, max_cell_chars: int) -> RawExport:
-    """Drop all-empty rows, refuse over-long cells and a file without data rows."""
-    frame, source_rows = drop_blank_rows(found.frame, found.source_rows)
+    """Cells as text categoricals; drop all-empty rows, refuse over-long cells and a file
+    without data rows."""
+    frame, source_rows = drop_blank_rows(text_cells(found.frame), found.source_rows)
     if frame.empty:
         raise read_error(
             "read.header_only",
