@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +182,13 @@ class SurveyFrame:
     weights: str | None
     weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @cached_property
+    def stated_groups(self) -> dict[str, pd.Series]:
+        """Each grouping's column with missing groups as "Not stated", categorical over every
+        group (:func:`~toolkit.instruments.dimensions.every_group`), made once for the
+        response profile and the gate's counts."""
+        return {g.column: every_group(self.frame[g.column]) for g in self.groupings}
+
 
 def grouping_columns(
     plan: Plan, instrument: Instrument, answers: pd.DataFrame
@@ -295,7 +302,7 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     for grouping in survey.groupings:
         if plan.compared_in_regions(grouping.dimension, grouping.level):
             continue
-        groups = every_group(frame[grouping.column]).rename("group")
+        groups = survey.stated_groups[grouping.column].rename("group")
         counts = answers_and_events(frame[outcomes], [frame["cycle"], frame["region"], groups])
         parts.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     if not parts:
@@ -378,7 +385,7 @@ def _group_counts(survey: SurveyFrame,
     cycle (and region) that has respondents: ``n`` 0 where nobody is in it."""
     frame, rows = survey.frame, []
     for grouping in survey.groupings:
-        labels = every_group(frame[grouping.column])
+        labels = survey.stated_groups[grouping.column]
         for keys in keys_of(grouping):
             counts = frame.groupby([*keys, labels], observed=False).size().rename("n")
             counts = counts.reset_index().merge(frame[list(keys)].drop_duplicates(), on=list(keys))

@@ -13,6 +13,7 @@ import io
 import subprocess
 import zipfile
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,17 @@ TABLE_TEXT = b'<w:rPr><w:sz w:val="20" /><w:szCs w:val="20" /></w:rPr><w:tblPr>'
 
 
 def reference_doc(folder: Path) -> Path:
-    """pandoc's own reference document made fit for an NHS report, written to ``folder``;
-    returns its path. pandoc takes the page, styles and language of every docx it writes from
-    its reference document.
+    """pandoc's own reference document made fit for an NHS report (:func:`_reference_docx`),
+    written to ``folder``; returns its path. pandoc takes the page, styles and language of
+    every docx it writes from its reference document."""
+    path = folder / "reference.docx"
+    path.write_bytes(_reference_docx())
+    return path
+
+
+@cache
+def _reference_docx() -> bytes:
+    """pandoc's default reference document, edited (once per process):
 
     - Page: pandoc's sets no size, and Word and LibreOffice then use their locale's (US Letter
       here): A4 with 2 cm margins, after the footnote properties, where the Office Open XML
@@ -78,20 +87,21 @@ def reference_doc(folder: Path) -> Path:
         capture_output=True,
         check=True,
     ).stdout
-    edits = {
-        "word/document.xml": [(b"</w:sectPr>", A4_SECTION + b"</w:sectPr>")],
-        "word/styles.xml": [(b'w:lang w:val="en-US"', b'w:lang w:val="en-GB"')],
-    }
-    path = folder / "reference.docx"
-    with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(path, "w") as target:
+    edited = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(default)) as source, zipfile.ZipFile(edited, "w") as target:
         for item in source.infolist():
-            data = source.read(item)
-            for old, new in edits.get(item.filename, []):
-                data = data.replace(old, new, 1)
-            if item.filename == "word/styles.xml":
-                data = _table_text(data)
-            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
-    return path
+            target.writestr(item, _edited(item.filename, source.read(item)),
+                            compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+    return edited.getvalue()
+
+
+def _edited(name: str, data: bytes) -> bytes:
+    """One part of the reference document with the edits of :func:`_reference_docx`."""
+    if name == "word/document.xml":
+        return data.replace(b"</w:sectPr>", A4_SECTION + b"</w:sectPr>", 1)
+    if name == "word/styles.xml":
+        return _table_text(data.replace(b'w:lang w:val="en-US"', b'w:lang w:val="en-GB"', 1))
+    return data
 
 
 def _table_text(styles: bytes) -> bytes:
