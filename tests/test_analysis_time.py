@@ -24,6 +24,7 @@ from toolkit.analysis.over_time import (
 from toolkit.analysis.plan import Plan, load_plan
 from toolkit.analysis.trends import (
     TREND_CHANGE_COLUMNS,
+    _leaving_measures,
     changes_with_multiplicity,
     comparable_cycles,
     ethnic_groups,
@@ -34,9 +35,12 @@ from toolkit.analysis.trends import (
     unprinted_regional_leaving,
 )
 from toolkit.disclosure.suppression import SuppressionPolicy, assert_no_disclosure
+from toolkit.instruments.dimensions import group_labels
 from toolkit.instruments.model import Instrument, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.resources import surveys_dir
+from toolkit.stats.likert import mean_score
+from toolkit.stats.proportions import proportions
 from toolkit.synth.records import RECORD_KINDS, RecordsSpec, synthetic_records
 from toolkit.synth.responses import HARASSMENT_CODES, IndicatorTruth, SynthSpec, synthetic_responses
 
@@ -457,3 +461,39 @@ def test_the_gates_regional_leaving_counts_add_up_to_englands(full, full_respons
     for (dimension, level), part in sums.groupby(["dimension", "level"]):
         answered = part["n"].groupby(["cycle", "indicator", "measure"]).sum()
         assert (answered == total.loc[answered.index]).all(), (dimension, level)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "region", "dimension", "group"),
+    [("thinking_about_leaving", "England", "ethnicity", "Ethnic minority"),
+     ("thinking_about_leaving", "LON", "all", "All respondents"),
+     ("look_new_job", "England", "disability", "Disabled"),
+     ("leave_asap", "NW", "ethnicity", "White"),
+     ("intend_leave_12m", "England", "all", "All respondents")],
+)  # fmt: skip
+def test_intention_to_leave_cells_are_those_of_their_own_responses(
+    full, full_responses, instruments, indicator, region, dimension, group
+):
+    """Known truth: each row's rate (Wilson) or mean score (t) is :func:`proportions` or
+    :func:`mean_score` on exactly the responses of its cycle, area and group, computed row by
+    row here (the table codes every area and group once and estimates them all together)."""
+    answers = full_responses["retention"]
+    retention = instruments["retention"]
+    measures = _leaving_measures(answers, retention, SPEC)
+    table = full.raw["intention_to_leave"]
+    level = "binary" if dimension != "all" else "all"
+    for cycle in sorted(answers["cycle"].unique()):
+        row = _row(table, cycle=cycle, region=region, indicator=indicator, dimension=dimension,
+                   level=level, group=group)  # fmt: skip
+        mine = answers["cycle"].eq(cycle) & (region == "England" or answers["region"].eq(region))
+        if dimension != "all":
+            dim = retention.dimension(dimension)
+            mine &= group_labels(answers, retention, dim, "binary").eq(group).fillna(False)
+        own = measures.loc[mine.to_numpy(), [indicator]]
+        if indicator == SPEC.leaving_scale:
+            expected = mean_score(own, item=indicator).iloc[0]
+        else:
+            expected = proportions(own, outcome=indicator).iloc[0]
+        assert row["n"] == expected["n"] > 0
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert row[column] == pytest.approx(expected[column], rel=1e-12, abs=1e-12)

@@ -42,6 +42,7 @@ from toolkit.disclosure.suppression import Link, TableLayout
 from toolkit.instruments.dimensions import categories, every_group, group_labels
 from toolkit.instruments.model import Instrument
 from toolkit.instruments.versions import bring_forward, comparable_items, diff_instruments
+from toolkit.stats.design import coded_domains
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.proportions import answers_and_events, proportions, wilson_interval
@@ -49,7 +50,8 @@ from toolkit.stats.representation import load_census_benchmark, representation_r
 from toolkit.stats.trends import (
     CELL_COLUMNS,
     GapTrend,
-    cell_statistics,
+    coded_cell_statistics,
+    coded_key,
     gap_trend_cells,
     verdicts_with_multiplicity,
 )
@@ -259,28 +261,28 @@ def _indicator_cells(
     grouped: pd.DataFrame, trended: Sequence[_Trended], weights: str | None, *, regional: bool
 ) -> pd.DataFrame:
     """Sufficient statistics per indicator x area x cycle x group of each indicator's comparable
-    cycles, one design per indicator and area (:func:`toolkit.stats.trends.cell_statistics`):
-    the indicators' answered responses one below the other (one take of ``grouped``), then one
-    grouped pass for England (``region`` "England", every response) and, if ``regional``, one
-    for every region (its code).
+    cycles, one design per indicator and area (:func:`toolkit.stats.trends.coded_cell_statistics`):
+    the keys coded once, then for each indicator's answered responses one pass for England
+    (``region`` "England", every response) and, if ``regional``, one for every region (its code).
 
     ``grouped``: :func:`_grouped_frame`. Returns ``["indicator", "region", *CELL_COLUMNS]`` with
     ``indicator`` = the rank; rows by indicator, then England and the regions in code order, then
     cycle and group.
     """
     cycle = grouped["cycle"].to_numpy()
-    flags = [t.flags.reindex(grouped.index).to_numpy(dtype=float) for t in trended]
-    kept = [np.flatnonzero(np.isin(cycle, t.cycles) & ~np.isnan(y))
-            for t, y in zip(trended, flags, strict=True)]  # fmt: skip
-    stacked = grouped.iloc[np.concatenate(kept)].assign(
-        _y=np.concatenate([y[rows] for y, rows in zip(flags, kept, strict=True)]),
-        indicator=np.repeat([t.rank for t in trended], [len(rows) for rows in kept]),
-    )
-    by_areas = [("indicator",), ("indicator", "region")] if regional else [("indicator",)]
-    areas = [cell_statistics(stacked, outcome="_y", group="_g", cycle="cycle",
-                             weights="_w" if weights else None, by=by) for by in by_areas]  # fmt: skip
-    areas[0] = areas[0].assign(region=NATIONAL)
-    cells = pd.concat(areas, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
+    keys = {name: coded_key(grouped[name]) for name in ("region", "cycle", "_g")}
+    w = grouped["_w"].to_numpy(dtype=float) if weights else None
+    parts = []
+    for t in trended:
+        y = t.flags.reindex(grouped.index).to_numpy(dtype=float)
+        rows = np.flatnonzero(np.isin(cycle, t.cycles) & ~np.isnan(y))
+        cells = {"cycle": keys["cycle"].take(rows), "group": keys["_g"].take(rows)}
+        areas = [{}, {"region": keys["region"].take(rows)}] if regional else [{}]
+        for area in areas:
+            stats = coded_cell_statistics({**area, **cells}, y[rows],
+                                          None if w is None else w[rows])  # fmt: skip
+            parts.append(stats.assign(indicator=t.rank, **({} if area else {"region": NATIONAL})))
+    cells = pd.concat(parts, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
     return cells.sort_values("indicator", kind="stable", ignore_index=True)
 
 
@@ -362,15 +364,6 @@ def _gap_table(cells: pd.DataFrame, per_cycle: pd.DataFrame, level: float) -> pd
     gaps = counts.merge(comparison, on=[*TREND_KEYS, "cycle", "group"], how="left")
     gaps["note"] = gaps["note"].fillna("")
     return gaps
-
-
-def _areas(rows: pd.DataFrame, *, regional: bool) -> list[tuple[str, pd.DataFrame]]:
-    """``("England", rows)`` and, if ``regional``, ``(code, the region's rows)`` per region
-    (regions in code order); areas without rows are left out."""
-    areas = [(NATIONAL, rows)]
-    if regional and "region" in rows:
-        areas += [(str(code), part) for code, part in rows.groupby("region", sort=True)]
-    return [(name, part) for name, part in areas if not part.empty]
 
 
 def _too_few_reason(table: pd.DataFrame) -> pd.Series:
@@ -510,27 +503,81 @@ def _leaving_measures(
 _KEY = "\x1f"
 
 
-def _leaving_rows(data: pd.DataFrame, measure: str, is_score: bool, level: float) -> pd.DataFrame:
-    """Rate (Wilson) or mean score (t) per ``region`` x group of ``_g`` and for all respondents
-    of each region, in one call per kind (the region and group are joined into one key;
-    ``region`` may itself be a joined key, e.g. cycle and region, each its own design)."""
-    rows = data[["region", "_g", measure]].dropna(subset=[measure])
-    if rows.empty:
-        return pd.DataFrame()
-    grouped = rows.dropna(subset=["_g"])
-    keyed = grouped.assign(_k=grouped["region"] + _KEY + grouped["_g"].astype(str))
+@dataclass(frozen=True)
+class _AreaKeys:
+    """Each response's area and area x group for one trend dimension and one kind of area
+    (England, or each region), as integer codes, and the text key of each code.
+
+    A key is ``cycle, dimension rank, area[, group]`` joined with :data:`_KEY`, so that every
+    cycle, dimension level and area is its own domain and the keys sort as the rows of
+    :func:`intention_to_leave` do before its final order.
+
+    Attributes:
+        area: per response, the code of its cycle x area.
+        area_keys: each area code's key.
+        group: per response, the code of its cycle x area x group (-1 without a group).
+        group_keys: each group code's key.
+    """
+
+    area: np.ndarray
+    area_keys: list[str]
+    group: np.ndarray
+    group_keys: list[str]
+
+
+def _area_keys(answers: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec) -> list[_AreaKeys]:  # fmt: skip
+    """:class:`_AreaKeys` for England by every ``spec.trend_dimensions`` entry and for the
+    regions by those also in ``spec.regional_dimensions``; codes are combined arithmetically
+    from each key's factorized values (text is only read once per distinct value)."""
+    cycle_code, cycles = pd.factorize(answers["cycle"].astype(int), sort=True)
+    region_code, regions = pd.factorize(answers["region"].astype(str), sort=True)
+    keys = []
+    for rank, dim in enumerate(spec.trend_dimensions):
+        group_code, groups = pd.factorize(_grouped(answers, instrument, dim)[0], sort=True)
+        areas = [(cycle_code, [f"{c}{_KEY}{rank:04d}{_KEY}{NATIONAL}" for c in cycles])]
+        if dim in spec.regional_dimensions:
+            areas.append((cycle_code * len(regions) + region_code,
+                          [f"{c}{_KEY}{rank:04d}{_KEY}{r}" for c in cycles for r in regions]))  # fmt: skip
+        for area, area_keys in areas:
+            group = np.where(group_code < 0, -1, area * len(groups) + group_code)
+            group_keys = [f"{a}{_KEY}{g}" for a in area_keys for g in groups]
+            keys.append(_AreaKeys(area, area_keys, group, group_keys))
+    return keys
+
+
+def _answered_estimates(values: np.ndarray, codes: np.ndarray, keys: list[str], *, is_score: bool,
+                        level: float) -> pd.DataFrame:  # fmt: skip
+    """Rate (Wilson) or mean score (t) of ``values`` in each domain of ``codes`` that has an
+    answer (NaN = not answered); ``group`` is the domain's key."""
+    answered = np.where(np.isnan(values), -1, codes)
+    data = pd.DataFrame({"_y": values})
+    domains = coded_domains(answered, keys)
     if is_score:
-        by_group = mean_score(keyed, item=measure, group="_k", level=level)
-        overall = mean_score(rows, item=measure, group="region", level=level)
+        table = mean_score(data, item="_y", group=domains, level=level)
     else:
-        by_group = proportions(keyed, outcome=measure, group="_k", level=level)
-        overall = proportions(rows, outcome=measure, group="region", level=level)
-    keys = by_group["group"].astype(str).str.rsplit(_KEY, n=1, expand=True)
-    by_group = by_group.assign(region=keys[0], group=keys[1])
-    overall = overall.assign(region=overall["group"].astype(str), group=ALL_RESPONDENTS,
-                             dimension="all", level="all")  # fmt: skip
-    table = pd.concat([overall, by_group], ignore_index=True)
-    return table.assign(indicator=measure, measure=MEAN_SCORE if is_score else AGREEING)
+        table = proportions(data, outcome="_y", group=domains, level=level)
+    return table[domains.rows > 0]
+
+
+def _leaving_rows(values: np.ndarray, keys: Sequence[_AreaKeys], is_score: bool, level: float) -> pd.DataFrame:  # fmt: skip
+    """Rate or mean score of one measure per area x group and for all respondents of each area
+    (:func:`_answered_estimates`, each domain its own design); ``region`` is the area's key,
+    rows are the areas in key order, then the groups in key order."""
+    overall = pd.concat([_answered_estimates(values, k.area, k.area_keys, is_score=is_score,
+                                             level=level) for k in keys], ignore_index=True)  # fmt: skip
+    if overall.empty:
+        return pd.DataFrame()
+    by_group = pd.concat([_answered_estimates(values, k.group, k.group_keys, is_score=is_score,
+                                              level=level) for k in keys], ignore_index=True)  # fmt: skip
+    overall = overall.sort_values("group", ignore_index=True)
+    by_group = by_group.sort_values("group", ignore_index=True)
+    split = by_group["group"].astype(str).str.rsplit(_KEY, n=1, expand=True)
+    by_group = by_group.assign(region=split[0], group=split[1])
+    overall = overall.assign(region=overall["group"].astype(str), group=ALL_RESPONDENTS, dimension="all",
+                             level="all")  # fmt: skip
+    return pd.concat([overall, by_group], ignore_index=True).assign(
+        measure=MEAN_SCORE if is_score else AGREEING
+    )
 
 
 def intention_to_leave(
@@ -545,37 +592,28 @@ def intention_to_leave(
 
     England by every ``spec.trend_dimensions`` entry, each region (its code) by those in
     ``spec.regional_dimensions``. ``unit`` says what ``estimate`` is: a proportion (0-1) or a
-    mean score on the NHS 0-10 scale. Every dimension level's areas are stacked, each cycle x
-    dimension level x area its own key, so that each measure takes one call per kind
-    (:func:`_leaving_rows`); rows by cycle, dimension level, measure, then area and group.
+    mean score on the NHS 0-10 scale. Every cycle x dimension level x area is its own domain
+    (:func:`_area_keys`), coded once for every measure (:func:`_leaving_rows`); rows by cycle,
+    dimension level, measure, then area and group.
     """
     answers = responses.get(spec.retention_survey)
     if answers is None or answers.empty:
         return pd.DataFrame(columns=LEAVING_COLUMNS)
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
-    area = {
-        "region": answers["region"].astype(str),
-        "_cycle": answers["cycle"].astype(int).astype(str),
-    }
-    pieces = []
-    for rank, dim in enumerate(spec.trend_dimensions):
-        data = measures.assign(_g=_grouped(answers, instrument, dim)[0], **area)
-        pieces += [frame.assign(region=frame["_cycle"] + _KEY + f"{rank:04d}" + _KEY + name)
-                   for name, frame in _areas(data, regional=dim in spec.regional_dimensions)]  # fmt: skip
-    if not pieces:
-        return pd.DataFrame(columns=LEAVING_COLUMNS)
-    stacked = pd.concat(pieces, ignore_index=True)
+    keys = _area_keys(answers, instrument, spec)
     dims = spec.trend_dimensions
     parts = []
     for position, measure in enumerate(measures.columns):
-        table = _leaving_rows(stacked, measure, measure == spec.leaving_scale, level)
+        values = measures[measure].to_numpy(dtype=float)
+        table = _leaving_rows(values, keys, measure == spec.leaving_scale, level)
         if table.empty:
             continue
-        keys = table["region"].str.split(_KEY, n=2, expand=True)
-        rank = keys[1].astype(int).to_numpy()
-        table = table.assign(survey=spec.retention_survey, cycle=keys[0].astype(int),
-                             region=keys[2], _dim=rank, _measure=position)  # fmt: skip
+        keys_of_rows = table["region"].str.split(_KEY, n=2, expand=True)
+        rank = keys_of_rows[1].astype(int).to_numpy()
+        table = table.assign(survey=spec.retention_survey, indicator=measure,
+                             cycle=keys_of_rows[0].astype(int), region=keys_of_rows[2], _dim=rank,
+                             _measure=position)  # fmt: skip
         grouped = table["dimension"].isna().to_numpy()
         table.loc[grouped, "dimension"] = [dims[r].name for r in rank[grouped]]
         table.loc[grouped, "level"] = [dims[r].level for r in rank[grouped]]

@@ -128,13 +128,27 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
         )
 
 
-def make_domains(data: pd.DataFrame, group: str | Sequence[str] | None) -> Domains:
+def coded_domains(codes: np.ndarray, labels: Sequence[str]) -> Domains:
+    """Domains from a code per row (``-1``: in no domain) and each code's label.
+
+    What :func:`make_domains` gives for a column whose levels are ``labels``, for a caller that
+    has coded its rows already (integer keys combined arithmetically, never text per row).
+    """
+    bins = np.where(codes < 0, len(labels), codes) if codes.min(initial=0) < 0 else codes
+    rows = np.bincount(bins, minlength=len(labels) + 1)[:-1]
+    return Domains(codes, tuple(labels), rows, bins)
+
+
+def make_domains(data: pd.DataFrame, group: str | Sequence[str] | Domains | None) -> Domains:
     """Domains from one grouping column, a list of columns (intersection) or none ("All").
 
     Levels of each column are its categories (if categorical) or its sorted observed values;
     an intersection has every combination of levels, labelled ``"a × b"``. Rows with a missing
-    value in any grouping column are in no domain.
+    value in any grouping column are in no domain. Domains already made (e.g. by
+    :func:`coded_domains`, one per row of ``data``) are used as they are.
     """
+    if isinstance(group, Domains):
+        return group
     if group is None:
         codes = np.zeros(len(data), dtype=np.int64)
         return Domains(codes, (ALL_GROUP,), np.array([len(data)]), codes)
@@ -146,10 +160,7 @@ def make_domains(data: pd.DataFrame, group: str | Sequence[str] | None) -> Domai
         column_codes, labels = level_codes(data[column])
         codes = np.where((codes < 0) | (column_codes < 0), -1, codes * len(labels) + column_codes)
         level_lists.append(labels)
-    labels = tuple(INTERSECTION_SEPARATOR.join(combo) for combo in product(*level_lists))
-    bins = np.where(codes < 0, len(labels), codes) if codes.min(initial=0) < 0 else codes
-    rows = np.bincount(bins, minlength=len(labels) + 1)[:-1]
-    return Domains(codes, labels, rows, bins)
+    return coded_domains(codes, [INTERSECTION_SEPARATOR.join(c) for c in product(*level_lists)])
 
 
 def _refuse_rows(bad: np.ndarray, values: np.ndarray, **fields: str) -> None:

@@ -19,7 +19,13 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversion
 
 from toolkit.errors import PtwError
 from toolkit.stats import methods, pingouin_adapter
-from toolkit.stats.design import ALL_GROUP, make_design, make_domains, require_reference
+from toolkit.stats.design import (
+    ALL_GROUP,
+    Domains,
+    make_design,
+    make_domains,
+    require_reference,
+)
 from toolkit.stats.models import (
     NEWTON_MAX_ITER,
     NEWTON_TOL,
@@ -189,13 +195,14 @@ def mean_score(
     data: pd.DataFrame,
     *,
     item: str,
-    group: str | Sequence[str] | None = None,
+    group: str | Sequence[str] | Domains | None = None,
     weights: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Mean answer code (or any numeric score) per group with a t interval.
 
-    Inputs: as :func:`percent_favourable`, without ``favourable``.
+    Inputs: as :func:`percent_favourable`, without ``favourable``; ``group`` may also be
+    :class:`~toolkit.stats.design.Domains` made for ``data``.
     Output: :data:`MEAN_COLUMNS`. Unweighted: sample mean, ``sd`` with divisor ``n - 1``,
     ``se = sd / sqrt(n)``, t on ``n - 1`` df (``ci_method`` "t"). Weighted: ``sum(w y) / sum(w)``,
     ``sd = sqrt(sum w (y - mean)^2 / sum w)``, linearised ``se`` as R ``svymean``

@@ -174,7 +174,7 @@ def proportions(
     data: pd.DataFrame,
     *,
     outcome: str,
-    group: str | Sequence[str] | None = None,
+    group: str | Sequence[str] | Domains | None = None,
     weights: str | None = None,
     strata: str | None = None,
     clusters: str | None = None,
@@ -184,8 +184,8 @@ def proportions(
     """Proportion of a 0/1 ``outcome`` per group of ``group`` with a confidence interval.
 
     Inputs: ``data``; ``outcome`` a 0/1 column (NaN = not answered, excluded from the
-    denominator); ``group`` a column, a list of columns (intersection, labels joined with " × ") or
-    None (one group "All"); design columns ``weights``, ``strata``, ``clusters`` (any of them makes
+    denominator); ``group`` a column, a list of columns (intersection, labels joined with " × "),
+    None (one group "All") or :class:`~toolkit.stats.design.Domains` made for ``data``; design columns ``weights``, ``strata``, ``clusters`` (any of them makes
     the estimate design-based); ``ci_method`` (None: "wilson" unweighted, "logit" weighted; see the
     module docstring); ``level``.
     Output: one row per group with columns :data:`PROPORTION_COLUMNS`. ``weighted_n`` is the sum

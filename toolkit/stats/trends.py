@@ -238,6 +238,26 @@ CELL_COLUMNS = ["cycle", "group", "n", "events", "sum_w", "sum_wy", "sum_w2", "s
 """The sufficient statistics of one cycle x group cell (:func:`cell_statistics`)."""
 
 
+@dataclass(frozen=True)
+class CodedKey:
+    """A key column coded once: ``codes`` per row (-1 = missing) into its sorted ``levels``
+    (``pandas.factorize(sort=True)``), so that several passes over subsets of its rows move
+    integers, never text."""
+
+    codes: np.ndarray
+    levels: np.ndarray
+
+    def take(self, rows: np.ndarray) -> CodedKey:
+        """The key of the rows at positions ``rows``."""
+        return CodedKey(self.codes[rows], self.levels)
+
+
+def coded_key(column: pd.Series) -> CodedKey:
+    """:class:`CodedKey` of ``column``."""
+    codes, levels = pd.factorize(column, sort=True)
+    return CodedKey(codes, np.asarray(levels))
+
+
 def cell_statistics(
     frame: pd.DataFrame,
     *,
@@ -247,9 +267,8 @@ def cell_statistics(
     weights: str | None = None,
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass (the keys
-    factorized to integer codes, one combined code per cell; rows with a missing key are left out;
-    without weights every sum is a count, added by ``numpy.bincount``).
+    """Sufficient statistics per ``by`` x cycle x group cell, in one grouped pass
+    (:func:`coded_cell_statistics` of the columns, each factorized once).
 
     Args:
         frame: one row per response, complete in every column used, ``outcome`` 0/1.
@@ -257,20 +276,42 @@ def cell_statistics(
         by: further keys (e.g. region): each key's cells are a separate design.
 
     Returns:
-        ``[*by, *CELL_COLUMNS]`` sorted by the keys: n, events, sum w, sum w y, sum w^2,
-        sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle (the
-        design's sample size m within ``by``). Every trend estimate is a function of these.
+        :func:`coded_cell_statistics`.
     """
-    keys = [*by, cycle, group]
-    codes, levels = zip(*(pd.factorize(frame[k], sort=True) for k in keys), strict=True)
-    complete = np.logical_and.reduce([c >= 0 for c in codes])
+    keys = {**{k: coded_key(frame[k]) for k in by}, "cycle": coded_key(frame[cycle]),
+            "group": coded_key(frame[group])}  # fmt: skip
+    w = frame[weights].to_numpy(dtype=float) if weights else None
+    return coded_cell_statistics(keys, frame[outcome].to_numpy(dtype=float), w)
+
+
+def coded_cell_statistics(
+    keys: Mapping[str, CodedKey], y: np.ndarray, w: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Sufficient statistics per cell of ``keys`` (the last two ``"cycle"`` and ``"group"``; any
+    before them, e.g. region, make each of their values a separate design): one combined code
+    per cell; rows with a missing key are left out; without weights every sum is a count, added
+    by ``numpy.bincount``.
+
+    Args:
+        keys: key name -> :class:`CodedKey`, one code per row of ``y``.
+        y: the 0/1 outcome per row.
+        w: the weight per row (1 per row when None).
+
+    Returns:
+        ``[*keys, *CELL_COLUMNS[2:]]`` sorted by the keys: n, events, sum w, sum w y, sum w^2,
+        sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle (the
+        design's sample size m within the leading keys). Every trend estimate is a function of
+        these.
+    """
+    names, coded = list(keys), list(keys.values())
+    complete = np.logical_and.reduce([k.codes >= 0 for k in coded])
     if not complete.any():
-        return pd.DataFrame(columns=[*by, *CELL_COLUMNS])
-    shape = [len(lv) for lv in levels]
-    cell = np.ravel_multi_index([c[complete] for c in codes], shape)
-    y = frame[outcome].to_numpy(dtype=float)[complete]
-    if weights:
-        w = frame[weights].to_numpy(dtype=float)[complete]
+        return pd.DataFrame(columns=[*names, *CELL_COLUMNS[2:]])
+    shape = [len(k.levels) for k in coded]
+    cell = np.ravel_multi_index([k.codes[complete] for k in coded], shape)
+    y = y[complete]
+    if w is not None:
+        w = w[complete]
         sums = (
             pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
                           "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
@@ -292,8 +333,7 @@ def cell_statistics(
     n = sums["n"].to_numpy()
     return pd.DataFrame(
         {
-            **{name: np.asarray(lv)[pos] for name, lv, pos in
-               zip([*by, "cycle", "group"], levels, positions, strict=True)},
+            **{name: k.levels[pos] for name, k, pos in zip(names, coded, positions, strict=True)},
             "n": n,
             "events": sums["events"].to_numpy().astype(np.int64),
             **{c: sums[c].to_numpy() for c in ("sum_w", "sum_wy", "sum_w2", "sum_w2y")},
