@@ -45,10 +45,15 @@ from toolkit.instruments.versions import bring_forward, comparable_items, diff_i
 from toolkit.stats.design import coded_domains
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.multiplicity import adjust_p_values
-from toolkit.stats.proportions import answers_and_events, proportions, wilson_interval
+from toolkit.stats.proportions import (
+    answers_and_events,
+    proportions_from_counts,
+    wilson_interval,
+)
 from toolkit.stats.representation import load_census_benchmark, representation_ratio
 from toolkit.stats.trends import (
     CELL_COLUMNS,
+    CodedKey,
     GapTrend,
     coded_cell_statistics,
     coded_key,
@@ -208,24 +213,28 @@ def _grouped(answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel)
     return group_labels(answers, instrument, dimension, dim.level), dimension.reference[dim.level]
 
 
-def _grouped_frame(
-    answers: pd.DataFrame, instrument: Instrument, dim: DimensionLevel, weights: str | None
-) -> tuple[pd.DataFrame, str]:
-    """The responses with a group of ``dim`` (read once per survey and dimension level, for
-    every indicator): ``region`` (code as text), ``cycle``, ``_g`` (the group as text) and
-    ``_w`` (the weight, 1 without); and the reference group. ``region`` and ``_g`` are
-    categorical over their sorted values, so that stacking and coding them moves integer codes."""
-    labels, reference = _grouped(answers, instrument, dim)
-    frame = pd.DataFrame(
-        {
-            "region": answers["region"].astype(str),
-            "cycle": answers["cycle"].astype(int),
-            "_g": labels,
-            "_w": answers[weights] if weights else 1.0,
-        }
-    ).dropna(subset=["_g", "_w"])
-    frame["_g"] = frame["_g"].astype(str)
-    return frame.astype({"region": "category", "_g": "category"}), reference
+@dataclass(frozen=True)
+class _TrendKeys:
+    """One survey's responses coded once for every dimension level's trend cells.
+
+    Attributes:
+        cycle: each response's cycle (as an integer).
+        region: each response's region code (as text).
+        weight: each response's weight, or ``None`` (1 each).
+    """
+
+    cycle: CodedKey
+    region: CodedKey
+    weight: np.ndarray | None
+
+
+def _trend_keys(answers: pd.DataFrame, weights: str | None) -> _TrendKeys:
+    """:class:`_TrendKeys` of ``answers`` (``weights`` the weight column, if any)."""
+    return _TrendKeys(
+        cycle=coded_key(answers["cycle"].astype(int)),
+        region=coded_key(answers["region"].astype(str)),
+        weight=answers[weights].to_numpy(dtype=float) if weights else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -258,29 +267,30 @@ def _trended(
 
 
 def _indicator_cells(
-    grouped: pd.DataFrame, trended: Sequence[_Trended], weights: str | None, *, regional: bool
+    keys: _TrendKeys, groups: CodedKey, trended: Sequence[_Trended], *, regional: bool
 ) -> pd.DataFrame:
     """Sufficient statistics per indicator x area x cycle x group of each indicator's comparable
     cycles, one design per indicator and area (:func:`toolkit.stats.trends.coded_cell_statistics`):
-    the keys coded once, then for each indicator's answered responses one pass for England
+    for each indicator's answered responses with a group (and a weight), one pass for England
     (``region`` "England", every response) and, if ``regional``, one for every region (its code).
 
-    ``grouped``: :func:`_grouped_frame`. Returns ``["indicator", "region", *CELL_COLUMNS]`` with
-    ``indicator`` = the rank; rows by indicator, then England and the regions in code order, then
-    cycle and group.
+    ``groups``: each response's group of the dimension level. Returns
+    ``["indicator", "region", *CELL_COLUMNS]`` with ``indicator`` = the rank; rows by indicator,
+    then England and the regions in code order, then cycle and group.
     """
-    cycle = grouped["cycle"].to_numpy()
-    keys = {name: coded_key(grouped[name]) for name in ("region", "cycle", "_g")}
-    w = grouped["_w"].to_numpy(dtype=float) if weights else None
+    cycle = keys.cycle.levels[keys.cycle.codes]
+    grouped = groups.codes >= 0
+    if keys.weight is not None:
+        grouped &= ~np.isnan(keys.weight)
     parts = []
     for t in trended:
-        y = t.flags.reindex(grouped.index).to_numpy(dtype=float)
-        rows = np.flatnonzero(np.isin(cycle, t.cycles) & ~np.isnan(y))
-        cells = {"cycle": keys["cycle"].take(rows), "group": keys["_g"].take(rows)}
-        areas = [{}, {"region": keys["region"].take(rows)}] if regional else [{}]
+        y = t.flags.to_numpy(dtype=float)
+        rows = np.flatnonzero(grouped & np.isin(cycle, t.cycles) & ~np.isnan(y))
+        cells = {"cycle": keys.cycle.take(rows), "group": groups.take(rows)}
+        areas = [{}, {"region": keys.region.take(rows)}] if regional else [{}]
+        w = None if keys.weight is None else keys.weight[rows]
         for area in areas:
-            stats = coded_cell_statistics({**area, **cells}, y[rows],
-                                          None if w is None else w[rows])  # fmt: skip
+            stats = coded_cell_statistics({**area, **cells}, y[rows], w)
             parts.append(stats.assign(indicator=t.rank, **({} if area else {"region": NATIONAL})))
     cells = pd.concat(parts, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
     return cells.sort_values("indicator", kind="stable", ignore_index=True)
@@ -410,14 +420,15 @@ def trend_tables(
         history = (versions or {}).get(survey)
         answers = harmonised(responses[survey], history)
         instrument = instruments[survey]
+        keys = _trend_keys(answers, spec.weights)
         trended = [_trended(rank, indicator, answers, instrument, history)
                    for rank, indicator in ranked]  # fmt: skip
         for dim_rank, dim in enumerate(spec.trend_dimensions):
             compared = [t for t in trended if t.indicator.compared_by(dim.name)]
             if not compared:
                 continue
-            frame, reference = _grouped_frame(answers, instrument, dim, spec.weights)
-            cells = _indicator_cells(frame, compared, spec.weights,
+            labels, reference = _grouped(answers, instrument, dim)
+            cells = _indicator_cells(keys, coded_key(labels), compared,
                                      regional=dim in spec.regional_dimensions)  # fmt: skip
             if cells.empty:
                 continue
@@ -548,15 +559,22 @@ def _area_keys(answers: pd.DataFrame, instrument: Instrument, spec: OverTimeSpec
 def _answered_estimates(values: np.ndarray, codes: np.ndarray, keys: list[str], *, is_score: bool,
                         level: float) -> pd.DataFrame:  # fmt: skip
     """Rate (Wilson) or mean score (t) of ``values`` in each domain of ``codes`` that has an
-    answer (NaN = not answered); ``group`` is the domain's key."""
+    answer (NaN = not answered); ``group`` is the domain's key. A rate needs only each domain's
+    answers and events (:func:`~toolkit.stats.proportions.proportions_from_counts`); a mean
+    score is computed on the rows, in their order (:func:`~toolkit.stats.likert.mean_score`)."""
     answered = np.where(np.isnan(values), -1, codes)
-    data = pd.DataFrame({"_y": values})
-    domains = coded_domains(answered, keys)
     if is_score:
-        table = mean_score(data, item="_y", group=domains, level=level)
-    else:
-        table = proportions(data, outcome="_y", group=domains, level=level)
-    return table[domains.rows > 0]
+        domains = coded_domains(answered, keys)
+        table = mean_score(pd.DataFrame({"_y": values}), item="_y", group=domains, level=level)
+        return table[domains.rows > 0]
+    inside = answered >= 0
+    counts = pd.DataFrame({
+        "group": keys,
+        "n": np.bincount(answered[inside], minlength=len(keys)),
+        "events": np.bincount(answered[inside], weights=values[inside], minlength=len(keys)),
+    })  # fmt: skip
+    counts = counts[counts["n"] > 0]
+    return proportions_from_counts(counts, events="events", n="n", group="group", level=level)
 
 
 def _leaving_rows(values: np.ndarray, keys: Sequence[_AreaKeys], is_score: bool, level: float) -> pd.DataFrame:  # fmt: skip
@@ -692,8 +710,7 @@ def representation_table(
     """
     codes = {name: code for code, name in names.items()}
     cycles = cycle.astype(int) if isinstance(cycle, pd.Series) else pd.Series(cycle, regions.index)
-    region_name = regions.astype("string").map(lambda code: names.get(code, code))
-    keys = cycles.astype(str) + _KEY + region_name
+    keys = _cycle_region_keys(cycles, regions, names)
     keyed_benchmark = pd.concat(
         [benchmark.assign(region=f"{c}{_KEY}" + benchmark["region"].astype(str))
          for c in sorted(cycles.unique())],
@@ -723,6 +740,18 @@ def representation_table(
     table["n"] = pd.to_numeric(table["n"]).astype("Int64")
     table["note"] = table["note"].fillna("")
     return table.reindex(columns=REPRESENTATION_COLUMNS).reset_index(drop=True)
+
+
+def _cycle_region_keys(cycles: pd.Series, regions: pd.Series, names: Mapping[str, str]) -> pd.Series:  # fmt: skip
+    """Each person's ``cycle`` and region name joined with :data:`_KEY` (NA without a region),
+    made once per distinct cycle x region, never per person."""
+    cycle_code, cycle_values = pd.factorize(cycles, sort=True)
+    region_code, region_values = pd.factorize(regions.astype("string"), sort=True)
+    labels = np.array([f"{c}{_KEY}{names.get(r, r)}" for c in cycle_values for r in region_values]
+                      + [None], dtype=object)  # fmt: skip
+    known = (cycle_code >= 0) & (region_code >= 0)
+    code = np.where(known, cycle_code * len(region_values) + region_code, len(labels) - 1)
+    return pd.Series(labels[code], index=regions.index, dtype=str)
 
 
 def ethnic_groups(
