@@ -9,6 +9,7 @@ is checked in tests/test_synth_records.py; here each truth must lie inside the a
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from toolkit.analysis.trends import (
     changes_with_multiplicity,
     comparable_cycles,
     ethnic_groups,
+    event_flags,
+    per_distinct_value,
     read_benchmark,
     region_names,
     representation_table,
@@ -497,3 +500,18 @@ def test_intention_to_leave_cells_are_those_of_their_own_responses(
         assert row["n"] == expected["n"] > 0
         for column in ("estimate", "ci_low", "ci_high"):
             assert row[column] == pytest.approx(expected[column], rel=1e-12, abs=1e-12)
+
+
+def test_a_transform_of_each_distinct_value_is_the_transform_of_every_row():
+    """Known truth: ``transform(column)`` row by row; per_distinct_value decides each distinct
+    value once (text codes, blanks, missing values and a numeric column)."""
+    text = pd.Series(["1", "2", None, "x", "", "2", None, "5"], dtype=str, name="q")
+    as_number = partial(pd.to_numeric, errors="coerce")
+    pd.testing.assert_series_equal(
+        per_distinct_value(text, as_number), as_number(text).astype(float)
+    )
+    numbers = pd.Series([3, 1, 3], index=[10, 11, 12])
+    pd.testing.assert_series_equal(per_distinct_value(numbers, as_number), numbers.astype(float))
+    flags = event_flags(text, events=["1", "5"], missing=["x"])
+    assert flags.tolist()[:2] == [1.0, 0.0] and flags.iloc[7] == 1.0
+    assert flags.iloc[[2, 3, 4, 6]].isna().all() and flags.name == "q"

@@ -31,8 +31,9 @@ without versions, items are compared by name. The ``comparability`` column says 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,6 @@ from toolkit.stats.design import coded_domains
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.proportions import (
-    answers_and_events,
     proportions_from_counts,
     wilson_interval,
 )
@@ -143,10 +143,24 @@ LINKS: tuple[Link, ...] = (Link(("trend_gaps", "intention_to_leave"), _CELL),)
 
 
 def event_flags(codes: pd.Series, events: Sequence[str], missing: Sequence[str]) -> pd.Series:
-    """1.0 if the code is an event, 0.0 if another substantive answer, NaN if blank or missing."""
-    text = codes.astype("string").replace("", pd.NA)
-    flags = text.isin(list(events)).astype(float)
-    return flags.where(text.notna() & ~text.isin(list(missing)))
+    """1.0 if the code is an event, 0.0 if another substantive answer, NaN if blank or missing
+    (decided once per distinct code, :func:`per_distinct_value`)."""
+
+    def flags(text: pd.Series) -> pd.Series:
+        text = text.astype("string").replace("", pd.NA)
+        return text.isin(list(events)).astype(float).where(text.notna() & ~text.isin(list(missing)))
+
+    return per_distinct_value(codes, flags)
+
+
+def per_distinct_value(column: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``transform`` (element-wise, to floats) applied to each distinct value of ``column`` once
+    and spread to its rows (missing values give what ``transform`` gives a missing value): the
+    same numbers as ``transform(column)`` without reading text per row."""
+    positions, uniques = pd.factorize(column)
+    distinct = pd.Series(uniques).reindex(range(len(uniques) + 1))  # and a missing value
+    values = transform(distinct).to_numpy(dtype=float)[positions]  # -1 (missing) -> the last
+    return pd.Series(values, index=column.index, name=column.name)
 
 
 def _version_for(versions: Sequence[Instrument], cycle: int) -> Instrument:
@@ -505,7 +519,9 @@ def _leaving_measures(
         measures[item] = event_flags(answers[item], definition.outcome.codes, missing)
     scale = next((s for s in instrument.scales if s.name == spec.leaving_scale), None)
     if scale is not None and all(item in answers for item in scale.items):
-        coded = answers[list(scale.items)].apply(pd.to_numeric, errors="coerce")
+        coded = answers[list(scale.items)].apply(
+            per_distinct_value, transform=partial(pd.to_numeric, errors="coerce")
+        )
         measures[scale.name] = scale_scores(coded, items=scale.items, reversed_items=scale.reversed,
                                             min_answered=scale.min_answered)  # fmt: skip
     return measures
@@ -653,21 +669,33 @@ def unprinted_regional_leaving(
     """Answers (``n``) and events (proportions only) per group in each region, for each
     intention-to-leave measure and each trend dimension :func:`intention_to_leave` gives for
     England only (columns ``survey, cycle, region, indicator, measure, dimension, level,
-    group, n, events``; "Not stated" for the respondents without a group). Never published:
-    the release gate's true value of the regional cells an attacker's sums over regions bring
-    in, which it would otherwise solve for."""
+    group, n, events``; "Not stated" for the respondents without a group; every group in
+    every cycle x region that has responses). Never published: the release gate's true value
+    of the regional cells an attacker's sums over regions bring in, which it would otherwise
+    solve for. Counted with ``numpy.bincount`` on codes made once per distinct value."""
     answers = responses.get(spec.retention_survey)
     unprinted = [dim for dim in spec.trend_dimensions if dim not in spec.regional_dimensions]
     if answers is None or answers.empty or not unprinted:
         return pd.DataFrame()
     instrument = instruments[spec.retention_survey]
     measures = _leaving_measures(answers, instrument, spec)
+    keys = _trend_keys(answers, None)
+    pair = keys.cycle.codes * len(keys.region.levels) + keys.region.codes
+    pairs, pair = np.unique(pair, return_inverse=True)  # the cycle x region pairs with responses
     parts = []
     for dim in unprinted:
-        labels = every_group(_grouped(answers, instrument, dim)[0]).rename("group")
-        keys = [answers["cycle"].astype(int), answers["region"].astype(str), labels]
-        counts = answers_and_events(measures, keys).rename(columns={"outcome": "indicator"})
-        parts.append(counts.assign(dimension=dim.name, level=dim.level))
+        groups = every_group(_grouped(answers, instrument, dim)[0])
+        n_groups = len(groups.cat.categories)
+        cell = pair * n_groups + groups.cat.codes.to_numpy()
+        counts = _cell_answers_and_events(measures, cell, len(pairs) * n_groups)
+        cells = np.repeat(np.arange(len(pairs) * n_groups), len(measures.columns))
+        pair_of = pairs[cells // n_groups]
+        parts.append(counts.assign(
+            cycle=keys.cycle.levels[pair_of // len(keys.region.levels)],
+            region=pd.array(keys.region.levels[pair_of % len(keys.region.levels)], dtype=str),
+            group=pd.Categorical.from_codes(cells % n_groups, dtype=groups.dtype),
+            dimension=dim.name, level=dim.level,
+        ))  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     score = table["indicator"] == spec.leaving_scale
     table["measure"] = np.where(score, MEAN_SCORE, AGREEING)
@@ -675,6 +703,23 @@ def unprinted_regional_leaving(
     table["survey"] = spec.retention_survey
     return table[["survey", "cycle", "region", "indicator", "measure", "dimension", "level",
                   "group", "n", "events"]]  # fmt: skip
+
+
+def _cell_answers_and_events(outcomes: pd.DataFrame, cell: np.ndarray, n_cells: int) -> pd.DataFrame:  # fmt: skip
+    """Answers (``n``, non-missing values) and events (their sum) of each outcome column in
+    each of ``n_cells`` cells (``cell``: each row's); rows by cell, then outcome in column order
+    (``indicator`` the column's name)."""
+    n, events = [], []
+    for column in outcomes.columns:
+        y = outcomes[column].to_numpy(dtype=float)
+        answered = ~np.isnan(y)
+        n.append(np.bincount(cell[answered], minlength=n_cells).astype(float))
+        events.append(np.bincount(cell[answered], weights=y[answered], minlength=n_cells))
+    return pd.DataFrame({
+        "indicator": pd.array(np.tile(np.asarray(outcomes.columns, dtype=object), n_cells), dtype=str),
+        "n": np.column_stack(n).ravel(),
+        "events": np.column_stack(events).ravel(),
+    })  # fmt: skip
 
 
 def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:
