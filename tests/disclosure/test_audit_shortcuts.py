@@ -100,3 +100,13 @@ def test_a_verdict_between_seen_values_and_a_relaxation_is_the_exact_one() -> No
                     assert (lower, upper) == exact
                 settled["exact" if (lower, upper) == exact else "protected"] += 1
     assert min(settled.values()) > 30, settled
+
+
+def test_a_span_seen_a_hair_below_the_limit_is_still_a_protected_cell():
+    """Known truth: a cell whose range is at least its limit (the relaxation's lower bound is
+    10) is protected, whatever a solver's rounding leaves in the span seen. Found on a
+    release of 1,000 responses per survey: a span seen from 9.999999999999979 to
+    17.000000000000114 was reported as a recoverable cell (width 7 < 10, lower end < 10)."""
+    lower, upper, route = audit._between(9.999999999999979, 17.000000000000114, 10, 40, 10)
+    assert route == "" and lower == 10
+    assert audit._protected(lower, upper, 10)

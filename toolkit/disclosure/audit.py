@@ -1550,13 +1550,15 @@ def _between(low: float, high: float, outer_low: float, outer_high: float,
     * ``high`` and ``low`` an integer apart or more once rounded outwards (the values seen are
       solver solutions, a determined cell's may differ by 1e-15; ``L`` and ``U`` are integers,
       the programs' vertices being integral) and ``outer_low >= limit``: protected (``U > L``
-      and ``L >= limit``; the rule of :func:`_protected`), with the span seen as bounds.
+      and ``L >= limit``; the rule of :func:`_protected`), with the span seen as bounds, its
+      lower end raised to ``outer_low`` where the solver left it below (9.999999999999979 for a
+      cell of at least 10 made :func:`attack`'s own check call a protected cell recoverable).
     * ``low`` and ``high`` rounded as :func:`_bounds` rounds are the outer bounds: those are
       the exact (rounded) bounds, so the verdict and the bounds are those of the whole block,
       :data:`ROUTE_UNNAMED` if not protected.
     """
     if math.ceil(high - _EPS) > math.floor(low + _EPS) and outer_low >= limit:
-        return low, high, ""
+        return max(low, outer_low), high, ""
     lower, upper = math.ceil(low - _EPS), math.floor(high + _EPS)
     if lower == outer_low and upper == outer_high:
         return lower, upper, "" if _protected(lower, upper, limit) else ROUTE_UNNAMED
