@@ -64,6 +64,7 @@ from toolkit.instruments.dimensions import (
     INTERSECTION_SEPARATOR,
     NOT_STATED,
     categories,
+    distinct_codes,
     every_group,
     group_hierarchy,
     group_labels,
@@ -220,11 +221,14 @@ def indicator_outcome(
     answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec
 ) -> pd.Series:
     """1 if the answer is one of the indicator's events, 0 if another substantive answer,
-    NaN if blank or a non-substantive answer ("Prefer not to say", "Don't know")."""
-    codes = answers[indicator.item].astype("string")
+    NaN if blank or a non-substantive answer ("Prefer not to say", "Don't know"); decided once
+    per distinct answer (:func:`~toolkit.instruments.dimensions.distinct_codes`)."""
+    coded = distinct_codes(answers[indicator.item])
     missing = {c.code for c in instrument.choices(indicator.item) if c.missing}
-    outcome = codes.isin(list(indicator.events)).astype(float)
-    return outcome.where(codes.notna() & ~codes.isin(list(missing)))
+    outcome = [np.nan if code in missing else float(code in indicator.events)
+               for code in coded.values]  # fmt: skip
+    return pd.Series(np.array([*outcome, np.nan])[coded.codes], index=answers.index,
+                     name=indicator.item)  # fmt: skip
 
 
 def prepare_survey(
