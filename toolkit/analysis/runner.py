@@ -190,6 +190,12 @@ class SurveyFrame:
         response profile and the gate's counts."""
         return {g.column: every_group(self.frame[g.column]) for g in self.groupings}
 
+    @cached_property
+    def place_codes(self) -> dict[str, tuple[np.ndarray, pd.Index]]:
+        """``cycle`` and ``region`` factorized once (:func:`pandas.factorize`, sorted): each
+        row's code (-1 missing) and the sorted distinct values, for counts by place."""
+        return {key: pd.factorize(self.frame[key], sort=True) for key in ("cycle", "region")}
+
 
 def grouping_columns(
     plan: Plan, instrument: Instrument, answers: pd.DataFrame
@@ -387,16 +393,55 @@ def _group_counts(survey: SurveyFrame,
     gives for it (``("cycle",)``: England; none: not counted); non-substantive answers are the
     group "Not stated". Every group of the grouping (and "Not stated") has a row in each
     cycle (and region) that has respondents: ``n`` 0 where nobody is in it."""
-    frame, rows = survey.frame, []
+    rows = []
     for grouping in survey.groupings:
         labels = survey.stated_groups[grouping.column]
         for keys in keys_of(grouping):
-            counts = frame.groupby([*keys, labels], observed=False).size().rename("n")
-            counts = counts.reset_index().merge(frame[list(keys)].drop_duplicates(), on=list(keys))
-            counts = counts.rename(columns={grouping.column: "group"}).astype({"group": "string"})
-            counts = counts.sort_values([*keys, "group"], ignore_index=True)  # as labels sort
+            counts = _counts_by_group(survey, keys, labels)
             rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     return rows
+
+
+def _counts_by_group(survey: SurveyFrame, keys: tuple[str, ...],
+                     labels: pd.Series) -> pd.DataFrame:  # fmt: skip
+    """Respondents in each group of categorical ``labels`` (every category) within each
+    combination of the place columns ``keys`` that has respondents (a row missing a key is
+    not counted).
+
+    One ``np.bincount`` of the cell code ``place x groups + group`` over the rows
+    (:attr:`SurveyFrame.place_codes`), places numbered in mixed radix over the keys' sorted
+    values. Output: columns ``keys``, ``group`` (text), ``n``; sorted by the keys, then the
+    group's text.
+    """
+    place = np.zeros(len(labels), dtype=np.int64)
+    recorded = np.ones(len(labels), dtype=bool)
+    for key in keys:
+        codes, values = survey.place_codes[key]
+        place = place * len(values) + codes
+        recorded &= codes >= 0
+    groups = [str(group) for group in labels.cat.categories]
+    cells = place[recorded] * len(groups) + labels.cat.codes.to_numpy()[recorded]
+    sizes = [len(survey.place_codes[key][1]) for key in keys]
+    n = np.bincount(cells, minlength=int(np.prod(sizes)) * len(groups)).reshape(-1, len(groups))
+    present = np.flatnonzero(n.sum(axis=1) > 0)
+    order = sorted(range(len(groups)), key=groups.__getitem__)
+    return pd.DataFrame({
+        **_place_columns(survey, keys, np.repeat(present, len(groups))),
+        "group": pd.array([groups[g] for g in order] * len(present), dtype="string"),
+        "n": n[present][:, order].ravel(),
+    })  # fmt: skip
+
+
+def _place_columns(survey: SurveyFrame, keys: tuple[str, ...],
+                   places: np.ndarray) -> dict[str, pd.Index]:  # fmt: skip
+    """The values of the place columns ``keys`` at each of ``places`` (codes in mixed radix
+    over the keys' sorted values, :func:`_counts_by_group`), in ``keys`` order."""
+    columns = {}
+    for key in reversed(keys):
+        values = survey.place_codes[key][1]
+        places, code = np.divmod(places, len(values))
+        columns[key] = values.take(code)
+    return {key: columns[key] for key in keys}
 
 
 def _profile_table(survey: SurveyFrame, rows: list[pd.DataFrame]) -> pd.DataFrame:
