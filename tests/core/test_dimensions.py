@@ -14,6 +14,7 @@ from toolkit.instruments.dimensions import (
     every_group,
     group_labels,
     intersect,
+    level_groups,
 )
 from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
@@ -112,3 +113,17 @@ def test_intersection_on_codes_equals_joining_the_text() -> None:
     second = pd.Series(["x", "y", "x", pd.NA, "x"], dtype="string")
     expected = first + INTERSECTION_SEPARATOR + second
     pd.testing.assert_series_equal(intersect([first, second]), expected, check_exact=True)
+
+
+def test_level_groups_are_group_labels_at_each_level() -> None:
+    answers = pd.DataFrame({"ethnicity": ["WROM", None, "PNTS", "BAFR"],
+                            "long_term_condition": ["Y", "N", None, "Y"],
+                            "condition_reduces_activity": ["LOT", None, None, "NONE"]})  # fmt: skip
+    for name, levels in (
+        ("ethnicity", ("binary", "grouped", "detailed")),
+        ("disability", ("binary",)),
+    ):
+        dimension = culture.dimension(name)
+        for level, labels in level_groups(answers, culture, dimension, levels).items():
+            expected = group_labels(answers, culture, dimension, level)
+            pd.testing.assert_series_equal(labels, expected, check_exact=True)

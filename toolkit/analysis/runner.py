@@ -69,6 +69,7 @@ from toolkit.instruments.dimensions import (
     group_hierarchy,
     group_labels,
     intersect,
+    level_groups,
 )
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
@@ -205,15 +206,17 @@ def grouping_columns(
     found: list[Grouping] = []
     for spec in plan.dimensions:
         dimension = instrument.dimension(spec.name)
-        for level in spec.levels:
+        for level, labels in level_groups(answers, instrument, dimension, spec.levels).items():
             column = f"_g_{spec.name}_{level}"
-            columns[column] = group_labels(answers, instrument, dimension, level)
+            columns[column] = labels
             found.append(Grouping(column, dimension.reference[level], spec.name, level))
     for spec in plan.intersections:
         dims = [instrument.dimension(name) for name in spec.dimensions]
         levels = [spec.level_of(i) for i in range(len(dims))]
         parts = [
-            columns.get(f"_g_{d.name}_{lv}", group_labels(answers, instrument, d, lv))
+            columns[f"_g_{d.name}_{lv}"]
+            if f"_g_{d.name}_{lv}" in columns
+            else group_labels(answers, instrument, d, lv)
             for d, lv in zip(dims, levels, strict=True)
         ]
         column = f"_g_{'_'.join(spec.dimensions)}_{'_'.join(levels)}"

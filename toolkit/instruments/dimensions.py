@@ -94,18 +94,36 @@ def group_labels(
         level: one of ``dimension.levels``; ``detailed`` is the choice label, other
             levels read the choice's ``groups`` entry.
     """
+    return level_groups(answers, instrument, dimension, (level,))[level]
+
+
+def level_groups(answers: pd.DataFrame, instrument: Instrument, dimension: Dimension,
+                 levels: Sequence[str]) -> dict[str, pd.Series]:  # fmt: skip
+    """:func:`group_labels` at each of ``levels``, the dimension's answers coded once
+    (:func:`distinct_codes`) and each level's labels chosen on the distinct answers."""
     if dimension.derived:
-        return DERIVATIONS[dimension.derived](answers)
+        derived = DERIVATIONS[dimension.derived](answers)
+        return dict.fromkeys(levels, derived)
     if dimension.item not in answers:
-        return pd.Series(pd.NA, index=answers.index, dtype="string")
+        return {level: pd.Series(pd.NA, index=answers.index, dtype="string") for level in levels}
+    coded = distinct_codes(answers[dimension.item])
+    labels = {level: _level_labels(instrument, dimension, level, coded.values) for level in levels}
+    return {
+        level: pd.Series(coded.take(groups), index=answers.index, name=dimension.item)
+        for level, groups in labels.items()
+    }
+
+
+def _level_labels(instrument: Instrument, dimension: Dimension, level: str,
+                  answers: Sequence[str]) -> pd.api.extensions.ExtensionArray:  # fmt: skip
+    """The group at ``level`` of each of the distinct ``answers`` (``<NA>``: non-substantive or
+    not a choice)."""
     mapping = {
         choice.code: (choice.label if level == "detailed" else choice.groups.get(level))
         for choice in instrument.choices(dimension.item)
         if not choice.missing
     }
-    coded = distinct_codes(answers[dimension.item])
-    labels = pd.array([mapping.get(value) for value in coded.values], dtype="string")
-    return pd.Series(coded.take(labels), index=answers.index, name=dimension.item)
+    return pd.array([mapping.get(answer) for answer in answers], dtype="string")
 
 
 def every_group(column: pd.Series) -> pd.Series:
