@@ -88,7 +88,10 @@ def _distribution_block(answers: np.ndarray, coded: tuple[np.ndarray, np.ndarray
     codes, names, categorical = coded
     codes = codes[rows]
     answered = ~np.isnan(answers) & (codes >= 0)
-    groups = np.arange(len(names)) if categorical else np.unique(codes[answered])
+    if categorical:
+        groups = np.arange(len(names))
+    else:  # the codes with an answer, in order (a count, not a sort)
+        groups = np.flatnonzero(np.bincount(codes[answered], minlength=len(names)))
     local = np.where(answered, np.searchsorted(groups, codes), -1)
     levels = sorted(labels)
     counts, shares = distribution_counts(answers, local, len(groups), levels)
