@@ -6,7 +6,16 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.instruments.dimensions import equality_act_disability, group_labels, intersect
+from toolkit.instruments.dimensions import (
+    INTERSECTION_SEPARATOR,
+    NOT_STATED,
+    distinct_codes,
+    equality_act_disability,
+    every_group,
+    group_labels,
+    intersect,
+    level_groups,
+)
 from toolkit.instruments.model import load_instrument
 from toolkit.resources import surveys_dir
 
@@ -67,3 +76,54 @@ def test_intersection_is_unknown_when_any_part_is() -> None:
         ]
     )
     assert combined.tolist() == ["White × Disabled", pd.NA, pd.NA]
+
+
+def test_distinct_codes_code_each_value_once_and_leave_missing_out() -> None:
+    coded = distinct_codes(pd.Series(["Y", None, "N", "Y", pd.NA], dtype="string"))
+    assert coded.values == ("Y", "N")
+    assert coded.codes.tolist() == [0, -1, 1, 0, -1]
+    assert coded.has("N", "X").tolist() == [False, False, True, False, False]
+
+
+def test_group_labels_on_codes_equal_the_row_by_row_mapping() -> None:
+    dimension = culture.dimension("ethnicity")
+    answers = pd.DataFrame({"ethnicity": pd.Series(["WROM", None, "PNTS", "XXXX", "WROM", "BAFR"],
+                                                   dtype="str")})  # fmt: skip
+    mapping = {c.code: c.groups.get("grouped") for c in culture.choices("ethnicity")
+               if not c.missing}  # fmt: skip
+    expected = answers["ethnicity"].astype("string").map(mapping).astype("string")
+    pd.testing.assert_series_equal(
+        group_labels(answers, culture, dimension, "grouped"), expected, check_exact=True
+    )
+
+
+def test_every_group_is_the_row_by_row_categorical_with_not_stated_last() -> None:
+    column = pd.Series(["b", None, "a", "b", pd.NA], dtype="string", name="g")
+    expected = pd.Series(pd.Categorical(["b", NOT_STATED, "a", "b", NOT_STATED],
+                                        categories=["a", "b", NOT_STATED]), name="g")  # fmt: skip
+    pd.testing.assert_series_equal(every_group(column), expected, check_exact=True)
+    declared = column.astype(pd.CategoricalDtype(["c", "b", "a"]))
+    assert every_group(declared).cat.categories.tolist() == ["c", "b", "a", NOT_STATED]
+    assert every_group(declared).tolist() == ["b", NOT_STATED, "a", "b", NOT_STATED]
+    assert every_group(pd.Series([], dtype="string")).cat.categories.tolist() == [NOT_STATED]
+
+
+def test_intersection_on_codes_equals_joining_the_text() -> None:
+    first = pd.Series(["a", "b", None, "a", "b"], dtype="string")
+    second = pd.Series(["x", "y", "x", pd.NA, "x"], dtype="string")
+    expected = first + INTERSECTION_SEPARATOR + second
+    pd.testing.assert_series_equal(intersect([first, second]), expected, check_exact=True)
+
+
+def test_level_groups_are_group_labels_at_each_level() -> None:
+    answers = pd.DataFrame({"ethnicity": ["WROM", None, "PNTS", "BAFR"],
+                            "long_term_condition": ["Y", "N", None, "Y"],
+                            "condition_reduces_activity": ["LOT", None, None, "NONE"]})  # fmt: skip
+    for name, levels in (
+        ("ethnicity", ("binary", "grouped", "detailed")),
+        ("disability", ("binary",)),
+    ):
+        dimension = culture.dimension(name)
+        for level, labels in level_groups(answers, culture, dimension, levels).items():
+            expected = group_labels(answers, culture, dimension, level)
+            pd.testing.assert_series_equal(labels, expected, check_exact=True)

@@ -8,6 +8,7 @@ compared to 1e-6.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,16 @@ import pytest
 
 from toolkit.errors import PtwError
 from toolkit.stats.design import outcome_values
-from toolkit.stats.models import MODEL_COLUMNS, factor, logistic, logistic_rows
+from toolkit.stats.models import (
+    MODEL_COLUMNS,
+    Factor,
+    aggregate_cells,
+    aggregate_counted_cells,
+    factor,
+    logistic,
+    logistic_count_rows,
+    logistic_rows,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 COVARIATES = ["sector", "career_stage", "region"]
@@ -205,3 +215,38 @@ def test_injected_effect_is_recovered():
     )
     row = result[(result["model"] == "adjusted") & (result["level"] == "B")].iloc[0]
     assert row["ci_low"] < np.exp(0.7) < row["ci_high"]
+
+
+def _counted(y: np.ndarray, factors: list[Factor]) -> tuple[np.ndarray, np.ndarray, list[Factor]]:
+    """The rows counted per (outcome, levels) pattern in order of first appearance: each
+    pattern's outcome, count and factors coded on the patterns."""
+    patterns = pd.DataFrame({"y": np.nan_to_num(y, nan=-9.0)}
+                            | {f.variable: f.codes for f in factors})  # fmt: skip
+    sizes = patterns.groupby(list(patterns.columns), sort=False).size().reset_index()
+    cells = [replace(f, codes=sizes[f.variable].to_numpy()) for f in factors]
+    outcome = sizes["y"].replace(-9.0, np.nan).to_numpy(dtype=float)
+    return outcome, sizes[0].to_numpy(dtype=float), cells
+
+
+def test_counted_cells_fit_exactly_as_the_respondents(data):
+    # missing outcomes and levels, and a declared level nobody is at
+    frame = data.assign(outcome=data["outcome"].where(data["id"] % 7 != 0),
+                        sector=data["sector"].where(data["id"] % 11 != 0))  # fmt: skip
+    frame["ethnicity"] = frame["ethnicity"].astype(
+        pd.CategoricalDtype([*sorted(frame["ethnicity"].dropna().unique()), "Nobody"])
+    )
+    y = outcome_values(frame, "outcome")
+    group = factor(frame, "ethnicity", "White")
+    factors = [group, *(factor(frame, c, REFERENCES[c]) for c in COVARIATES)]
+    models = [("unadjusted", [group]), ("adjusted", factors)]
+    outcome, count, cells = _counted(y, factors)
+    counted = aggregate_counted_cells(outcome, count, cells)
+    by_row = aggregate_cells(y, np.ones(len(y)), factors)
+    for name in ("sum_w", "sum_wy", "sum_w2", "sum_w2y", "n_complete", "n_design"):
+        np.testing.assert_array_equal(getattr(counted, name), getattr(by_row, name))
+    for name in ("codes", "count", "at_low", "at_high"):
+        np.testing.assert_array_equal(getattr(counted.units, name), getattr(by_row.units, name))
+    cell_rows = logistic_count_rows(outcome, count, [("unadjusted", [cells[0]]),
+                                                     ("adjusted", cells)], level=0.95)  # fmt: skip
+    rows = logistic_rows(y, np.ones(len(y)), models, weighted=False, level=0.95)
+    pd.testing.assert_frame_equal(pd.DataFrame(cell_rows), pd.DataFrame(rows), check_exact=True)

@@ -27,8 +27,13 @@ from toolkit.stats.models import factor_codes
 DIMENSION_GROUPINGS = ("ethnicity", "disability")
 
 
-def _numeric(frame: pd.DataFrame, items: list[str]) -> pd.DataFrame:
-    return frame[items].apply(pd.to_numeric, errors="coerce")
+def numeric_answers(column: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(column, errors="coerce")`` as floats (NaN = missing or not a number),
+    converted on the column's distinct values only: factorized once, each distinct answer
+    converted once, then taken by code."""
+    codes, uniques = pd.factorize(column)
+    values = pd.to_numeric(pd.Series(uniques, dtype=column.dtype), errors="coerce")
+    return np.append(values.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes]
 
 
 LIKERT_COLUMNS = (
@@ -50,12 +55,7 @@ def likert_table(
     item's levels, ``order`` the answer's rank among them (1 = first code).
     """
     items = [i for i in instrument.items if i.base_type == "likert" and i.name in frame]
-    answers = {
-        item.name: pd.to_numeric(frame[item.name], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        for item in items
-    }
+    answers = {item.name: numeric_answers(frame[item.name]) for item in items}
     coded = {column: _group_codes(frame[column]) for column, *_ in groupings}
     blocks = []
     for cycle, rows in sorted(frame.groupby("cycle").indices.items()):
@@ -88,7 +88,10 @@ def _distribution_block(answers: np.ndarray, coded: tuple[np.ndarray, np.ndarray
     codes, names, categorical = coded
     codes = codes[rows]
     answered = ~np.isnan(answers) & (codes >= 0)
-    groups = np.arange(len(names)) if categorical else np.unique(codes[answered])
+    if categorical:
+        groups = np.arange(len(names))
+    else:  # the codes with an answer, in order (a count, not a sort)
+        groups = np.flatnonzero(np.bincount(codes[answered], minlength=len(names)))
     local = np.where(answered, np.searchsorted(groups, codes), -1)
     levels = sorted(labels)
     counts, shares = distribution_counts(answers, local, len(groups), levels)
@@ -114,13 +117,21 @@ def scale_tables(
     *,
     level: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scale scores by group and Cronbach's alpha per scale, every cycle (module docstring)."""
+    """Scale scores by group and Cronbach's alpha per scale, every cycle (module docstring).
+
+    Each item's answers (:func:`numeric_answers`) and each grouping's labels are read once for
+    the survey and taken by each cycle's row positions.
+    """
+    items = {item for scale in instrument.scales for item in scale.items if item in frame}
+    numeric = {item: numeric_answers(frame[item]) for item in items}
+    labels = {column: frame[column].to_numpy() for column, *_ in groupings}
     scores, reliability = [], []
-    for cycle, part in frame.groupby("cycle", sort=True):
+    for cycle, rows in sorted(frame.groupby("cycle").indices.items()):
         for scale in instrument.scales:
-            if not all(item in part for item in scale.items):
+            if not all(item in frame for item in scale.items):
                 continue
-            answers = _numeric(part, list(scale.items))
+            answers = pd.DataFrame({item: numeric[item][rows] for item in scale.items},
+                                   index=frame.index[rows])  # fmt: skip
             score = scale_scores(
                 answers,
                 items=list(scale.items),
@@ -133,7 +144,7 @@ def scale_tables(
             )
             for column, dimension, lvl in groupings:
                 data = pd.DataFrame(
-                    {"score": score.to_numpy(), "group": part[column].to_numpy()}
+                    {"score": score.to_numpy(), "group": labels[column][rows]}
                 ).dropna()
                 table = mean_score(data, item="score", group="group", level=level)
                 scores.append(

@@ -8,7 +8,9 @@ and is dropped, as ``note`` says), with :func:`toolkit.stats.models.logistic_row
 form of :func:`toolkit.stats.models.logistic`: sandwich standard errors when weighted;
 separation detected and reported). Only the rows for the compared group are kept: covariate
 odds ratios are nuisance terms here. The survey's columns are coded to integers once
-(:class:`_Coded`) and every fit takes its respondents by position.
+(:class:`_Coded`); unweighted, each slice's respondents are counted into cells once per
+indicator (:func:`_counted_cells`) and every fit works on those counts (exactly the fit on the
+respondents); weighted, every fit takes its respondents by position.
 
 Columns: survey, cycle, region, indicator, dimension, level, group, reference_group,
 model, odds_ratio, ci_low, ci_high, p_value, se, n, converged, separation, covariates,
@@ -26,7 +28,14 @@ import pandas as pd
 from toolkit.analysis.plan import Plan
 from toolkit.instruments.model import Instrument
 from toolkit.stats.design import make_design, outcome_values
-from toolkit.stats.models import MODEL_COLUMNS, Factor, coded_factor, factor_codes, logistic_rows
+from toolkit.stats.models import (
+    MODEL_COLUMNS,
+    Factor,
+    coded_factor,
+    factor_codes,
+    logistic_count_rows,
+    logistic_rows,
+)
 
 _TERM_COLUMNS = ("variable", "level", "reference_level", "note")
 NATIONAL = "England"
@@ -75,6 +84,11 @@ class _Coded:
     weights: np.ndarray
     weighted: bool
 
+    @property
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        """Factor column -> its level labels."""
+        return {column: labels for column, (labels, _) in self.factors.items()}
+
 
 def _coded(frame: pd.DataFrame, factors: Sequence[str], outcomes: Sequence[str],
            weights: str | None) -> _Coded:  # fmt: skip
@@ -100,57 +114,117 @@ class _Cell:
     references: dict[str, str]
 
 
-def _usable(coded: _Coded, rows: np.ndarray, covariates: Sequence[str]) -> tuple[str, ...]:
-    """The ``covariates`` present with more than one level among ``rows``."""
+@dataclass(frozen=True)
+class _Units:
+    """One slice's respondents for one outcome, as the fits see them.
+
+    Unweighted, the units are cells: the slice's respondents counted by outcome (0, 1 or
+    missing) and level of every model column (missing included), in order of first
+    appearance; weighted, they are the respondents, one unit each.
+
+    Attributes:
+        levels: factor column -> its level labels.
+        codes: factor column -> each unit's level code (-1 missing).
+        y: each unit's outcome (0/1, NaN = not answered).
+        count: respondents per unit.
+        weights: each unit's weight, or ``None`` for counted cells (unweighted).
+    """
+
+    levels: dict[str, tuple[str, ...]]
+    codes: dict[str, np.ndarray]
+    y: np.ndarray
+    count: np.ndarray
+    weights: np.ndarray | None
+
+
+def _slice_units(coded: _Coded, rows: np.ndarray, outcome: str) -> _Units:
+    """The respondents at positions ``rows`` for ``outcome`` as :class:`_Units`: counted
+    cells (unweighted, :func:`_counted_cells`), else one unit per respondent."""
+    y = coded.outcomes[outcome][rows]
+    if not coded.weighted:
+        return _counted_cells(coded, rows, y)
+    codes = {column: codes[rows] for column, (_, codes) in coded.factors.items()}
+    return _Units(coded.levels, codes, y, np.ones(len(rows)), coded.weights[rows])
+
+
+def _counted_cells(coded: _Coded, rows: np.ndarray, y: np.ndarray) -> _Units:
+    """Respondents at positions ``rows`` (outcome ``y``) counted per cell, a cell being one
+    outcome state (missing, 0, 1) and one code (missing included) of every factor, with
+    ``np.bincount`` on a mixed-radix key; cells numbered in order of first appearance
+    (:func:`pandas.factorize`), so that every coarser cell a fit makes of them comes in the
+    order the respondents would give it (:func:`toolkit.stats.models.aggregate_counted_cells`).
+    """
+    key = np.where(np.isnan(y), 0, y + 1).astype(np.int64)
+    for labels, codes in coded.factors.values():
+        key = key * (len(labels) + 1) + codes[rows] + 1
+    cell, keys = pd.factorize(key)
+    decoded = {}
+    for column, (labels, _) in reversed(coded.factors.items()):
+        keys, code = np.divmod(keys, len(labels) + 1)
+        decoded[column] = code - 1
+    count = np.bincount(cell, minlength=len(keys)).astype(float)
+    outcome = np.array([np.nan, 0.0, 1.0])[keys]  # what is left of each key: the outcome state
+    return _Units(coded.levels, decoded, outcome, count, None)
+
+
+def _usable(units: _Units, kept: np.ndarray, covariates: Sequence[str]) -> tuple[str, ...]:
+    """The ``covariates`` present with more than one level among the ``kept`` units."""
     return tuple(
         c
         for c in covariates
-        if c in coded.factors and np.count_nonzero(_level_counts(coded, c, rows)) > 1
+        if c in units.codes and np.count_nonzero(_level_counts(units, c, kept)) > 1
     )
 
 
-def _level_counts(coded: _Coded, column: str, rows: np.ndarray) -> np.ndarray:
-    """Rows among ``rows`` at each level of factor ``column`` (missing not counted)."""
-    levels, codes = coded.factors[column]
-    values = codes[rows]
-    return np.bincount(values[values >= 0], minlength=len(levels))
+def _level_counts(units: _Units, column: str, kept: np.ndarray) -> np.ndarray:
+    """Respondents among the ``kept`` units at each level of factor ``column`` (missing not
+    counted)."""
+    codes, count = units.codes[column][kept], units.count[kept]
+    recorded = codes >= 0
+    return np.bincount(
+        codes[recorded], weights=count[recorded], minlength=len(units.levels[column])
+    )
 
 
-def _covariate(coded: _Coded, column: str, rows: np.ndarray, reference: str | None) -> Factor:
-    """Covariate ``column`` at ``rows`` as a factor against ``reference`` if that level has
-    respondents among ``rows``, else against its largest level."""
-    levels, codes = coded.factors[column]
-    if reference is not None and not (
-        reference in levels and _level_counts(coded, column, rows)[levels.index(reference)] > 0
-    ):
-        reference = None
-    return coded_factor(column, levels, codes[rows], reference)
+def _covariate(units: _Units, column: str, kept: np.ndarray, reference: str | None) -> Factor:
+    """Covariate ``column`` at the ``kept`` units as a factor against ``reference`` if that
+    level has respondents among them, else against its largest level (most respondents, ties
+    to the first, as :func:`toolkit.stats.models.largest_level`)."""
+    levels = units.levels[column]
+    counts = _level_counts(units, column, kept)
+    if reference is None or reference not in levels or counts[levels.index(reference)] == 0:
+        reference = levels[int(np.argmax(counts))]
+    return coded_factor(column, levels, units.codes[column][kept], reference)
 
 
-def _indicator_models(coded: _Coded, rows: np.ndarray, cell: _Cell, *,
-                     level: float) -> list[dict[str, object]]:  # fmt: skip
+def _indicator_models(units: _Units, cell: _Cell, *, level: float) -> list[dict[str, object]]:
     """Unadjusted and adjusted odds ratios of ``cell.outcome`` for each group vs
-    ``cell.reference``, among the respondents at positions ``rows`` of the coded survey.
+    ``cell.reference``, among a slice's respondents (``units``, :func:`_slice_units`).
 
     Respondents count when the group and the outcome are recorded. Covariates absent or
     constant among them are dropped and named in ``note``; the others must be recorded too
     (both models are fitted on the same respondents). A covariate's reference
-    (``cell.references``) with no respondents leaves it at its largest level. Output: the rows
-    of the group's levels (:data:`toolkit.stats.models.MODEL_COLUMNS` with ``group`` and
-    ``reference_group`` for the term names; ``n`` the group's respondents) and ``covariates``.
+    (``cell.references``) with no respondents leaves it at its largest level. Counted cells
+    are fitted with :func:`toolkit.stats.models.logistic_count_rows`, respondents with
+    :func:`toolkit.stats.models.logistic_rows`: the same rows. Output: the rows of the group's
+    levels (:data:`toolkit.stats.models.MODEL_COLUMNS` with ``group`` and ``reference_group``
+    for the term names; ``n`` the group's respondents) and ``covariates``.
     """
-    group_codes = coded.factors[cell.group_column][1]
-    y = coded.outcomes[cell.outcome]
-    rows = rows[(group_codes[rows] >= 0) & ~np.isnan(y[rows])]
-    usable = _usable(coded, rows, cell.covariates)
+    group_codes = units.codes[cell.group_column]
+    kept = (group_codes >= 0) & ~np.isnan(units.y)
+    usable = _usable(units, kept, cell.covariates)
     dropped = sorted(set(cell.covariates) - set(usable))
     for c in usable:
-        rows = rows[coded.factors[c][1][rows] >= 0]
-    group = coded_factor(cell.group_column, coded.factors[cell.group_column][0],
-                         group_codes[rows], cell.reference)  # fmt: skip
-    extra = [_covariate(coded, c, rows, cell.references.get(c)) for c in usable]
+        kept &= units.codes[c] >= 0
+    group = coded_factor(cell.group_column, units.levels[cell.group_column],
+                         group_codes[kept], cell.reference)  # fmt: skip
+    extra = [_covariate(units, c, kept, cell.references.get(c)) for c in usable]
     models = [("unadjusted", [group])] + ([("adjusted", [group, *extra])] if extra else [])
-    fits = logistic_rows(y[rows], coded.weights[rows], models, weighted=coded.weighted, level=level)
+    if units.weights is None:
+        fits = logistic_count_rows(units.y[kept], units.count[kept], models, level=level)
+    else:
+        fits = logistic_rows(units.y[kept], units.weights[kept], models, weighted=True,
+                             level=level)  # fmt: skip
     note = f" covariates not used (constant or absent): {', '.join(dropped)}" if dropped else ""
     return [
         {
@@ -195,6 +269,7 @@ def model_table(
     rows = []
     for region, cycle, positions in _slices(plan, frame, groupings):
         for indicator, outcome in outcomes.items():
+            units = _slice_units(coded, positions, outcome)
             for column, reference, dimension, level in groupings:
                 if not specs[indicator].compared_by(dimension) or (
                     region != NATIONAL and not plan.compared_in_regions(dimension, level)
@@ -204,8 +279,7 @@ def model_table(
                 keys = {"survey": survey, "cycle": cycle, "region": region,
                         "indicator": indicator, "dimension": dimension, "level": level}  # fmt: skip
                 rows += [
-                    {**row, **keys}
-                    for row in _indicator_models(coded, positions, cell, level=plan.level)
+                    {**row, **keys} for row in _indicator_models(units, cell, level=plan.level)
                 ]
     if not rows:
         return pd.DataFrame(columns=list(MODEL_TABLE_COLUMNS))

@@ -64,15 +64,16 @@ from toolkit.instruments.dimensions import (
     INTERSECTION_SEPARATOR,
     NOT_STATED,
     categories,
+    distinct_codes,
     every_group,
     group_hierarchy,
     group_labels,
     intersect,
+    level_groups,
 )
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.stats.multiplicity import adjust_p_values
-from toolkit.stats.proportions import answers_and_events
 from toolkit.stats.sweep import Grouping, comparison_sweep
 from toolkit.store.database import ResponseStore
 
@@ -189,6 +190,12 @@ class SurveyFrame:
         response profile and the gate's counts."""
         return {g.column: every_group(self.frame[g.column]) for g in self.groupings}
 
+    @cached_property
+    def place_codes(self) -> dict[str, tuple[np.ndarray, pd.Index]]:
+        """``cycle`` and ``region`` factorized once (:func:`pandas.factorize`, sorted): each
+        row's code (-1 missing) and the sorted distinct values, for counts by place."""
+        return {key: pd.factorize(self.frame[key], sort=True) for key in ("cycle", "region")}
+
 
 def grouping_columns(
     plan: Plan, instrument: Instrument, answers: pd.DataFrame
@@ -198,15 +205,17 @@ def grouping_columns(
     found: list[Grouping] = []
     for spec in plan.dimensions:
         dimension = instrument.dimension(spec.name)
-        for level in spec.levels:
+        for level, labels in level_groups(answers, instrument, dimension, spec.levels).items():
             column = f"_g_{spec.name}_{level}"
-            columns[column] = group_labels(answers, instrument, dimension, level)
+            columns[column] = labels
             found.append(Grouping(column, dimension.reference[level], spec.name, level))
     for spec in plan.intersections:
         dims = [instrument.dimension(name) for name in spec.dimensions]
         levels = [spec.level_of(i) for i in range(len(dims))]
         parts = [
-            columns.get(f"_g_{d.name}_{lv}", group_labels(answers, instrument, d, lv))
+            columns[f"_g_{d.name}_{lv}"]
+            if f"_g_{d.name}_{lv}" in columns
+            else group_labels(answers, instrument, d, lv)
             for d, lv in zip(dims, levels, strict=True)
         ]
         column = f"_g_{'_'.join(spec.dimensions)}_{'_'.join(levels)}"
@@ -220,11 +229,14 @@ def indicator_outcome(
     answers: pd.DataFrame, instrument: Instrument, indicator: IndicatorSpec
 ) -> pd.Series:
     """1 if the answer is one of the indicator's events, 0 if another substantive answer,
-    NaN if blank or a non-substantive answer ("Prefer not to say", "Don't know")."""
-    codes = answers[indicator.item].astype("string")
+    NaN if blank or a non-substantive answer ("Prefer not to say", "Don't know"); decided once
+    per distinct answer (:func:`~toolkit.instruments.dimensions.distinct_codes`)."""
+    coded = distinct_codes(answers[indicator.item])
     missing = {c.code for c in instrument.choices(indicator.item) if c.missing}
-    outcome = codes.isin(list(indicator.events)).astype(float)
-    return outcome.where(codes.notna() & ~codes.isin(list(missing)))
+    outcome = [np.nan if code in missing else float(code in indicator.events)
+               for code in coded.values]  # fmt: skip
+    return pd.Series(np.array([*outcome, np.nan])[coded.codes], index=answers.index,
+                     name=indicator.item)  # fmt: skip
 
 
 def prepare_survey(
@@ -296,14 +308,13 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     unweighted). Never published: like :func:`unprinted_profile`, the release gate's
     true value of regional cells that an attacker's sums over regions bring in, which it would
     otherwise solve for."""
-    frame = survey.frame
-    outcomes = list(survey.outcomes.values())
+    answers = _answer_states(survey)
     parts = []
     for grouping in survey.groupings:
         if plan.compared_in_regions(grouping.dimension, grouping.level):
             continue
-        groups = survey.stated_groups[grouping.column].rename("group")
-        counts = answers_and_events(frame[outcomes], [frame["cycle"], frame["region"], groups])
+        labels = survey.stated_groups[grouping.column]
+        counts = _answers_and_events_by_place(survey, labels, answers)
         parts.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     if not parts:
         return pd.DataFrame()
@@ -313,6 +324,46 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     table = table[compared_rows(table, plan.indicators)]
     return table[["survey", "cycle", "region", "indicator", "dimension", "level", "group", "n",
                   "events"]].reset_index(drop=True)  # fmt: skip
+
+
+def _answer_states(survey: SurveyFrame) -> dict[str, np.ndarray]:
+    """Each outcome's answer per row as a code: 0 and 1 the answer, 2 not answered."""
+    return {
+        outcome: np.nan_to_num(survey.frame[outcome].to_numpy(dtype=float), nan=2).astype(np.int64)
+        for outcome in survey.outcomes.values()
+    }
+
+
+def _answers_and_events_by_place(survey: SurveyFrame, labels: pd.Series,
+                                 answers: dict[str, np.ndarray]) -> pd.DataFrame:  # fmt: skip
+    """Answers and events of every outcome per group of categorical ``labels`` (every
+    category) in each cycle x region that has respondents (rows missing a cycle or region not
+    counted): what :func:`~toolkit.stats.proportions.answers_and_events` gives for keys cycle,
+    region and ``labels``, from one ``np.bincount`` per outcome of ``cell x 3 + answer``
+    (:func:`_answer_states`; ``n`` the 0s and 1s, ``events`` the 1s, as floats).
+
+    Output columns: cycle, region, group (``labels``' categorical), outcome, n, events; cells
+    in key order (sorted cycles, sorted regions, categories), outcomes in ``answers`` order
+    within a cell.
+    """
+    (cycle, cycles), (region, regions) = survey.place_codes["cycle"], survey.place_codes["region"]
+    groups = len(labels.cat.categories)
+    size = len(cycles) * len(regions) * groups
+    cell = (cycle * len(regions) + region) * groups + labels.cat.codes.to_numpy()
+    cell = np.where((cycle >= 0) & (region >= 0), cell, size) * 3  # size: the uncounted bin
+    tallies = [np.bincount(cell + answer, minlength=3 * size + 3) for answer in answers.values()]
+    counts = np.stack([tally[: 3 * size].reshape(size, 3) for tally in tallies], axis=1)
+    respondents = counts[:, 0, :].sum(axis=1).reshape(-1, groups).sum(axis=1)  # per place
+    kept = np.flatnonzero(np.repeat(respondents > 0, groups))
+    combination = np.repeat(kept, len(answers))
+    place, group = np.divmod(combination, groups)
+    return pd.DataFrame({
+        **_place_columns(survey, ("cycle", "region"), place),
+        "group": pd.Categorical.from_codes(group, dtype=labels.dtype),
+        "outcome": np.tile(np.array(list(answers), dtype=object), len(kept)),
+        "n": counts[kept, :, :2].sum(axis=2).ravel().astype(float),
+        "events": counts[kept, :, 1].ravel().astype(float),
+    })  # fmt: skip
 
 
 def compared_rows(table: pd.DataFrame, indicators: Sequence[IndicatorSpec]) -> pd.Series:
@@ -383,16 +434,55 @@ def _group_counts(survey: SurveyFrame,
     gives for it (``("cycle",)``: England; none: not counted); non-substantive answers are the
     group "Not stated". Every group of the grouping (and "Not stated") has a row in each
     cycle (and region) that has respondents: ``n`` 0 where nobody is in it."""
-    frame, rows = survey.frame, []
+    rows = []
     for grouping in survey.groupings:
         labels = survey.stated_groups[grouping.column]
         for keys in keys_of(grouping):
-            counts = frame.groupby([*keys, labels], observed=False).size().rename("n")
-            counts = counts.reset_index().merge(frame[list(keys)].drop_duplicates(), on=list(keys))
-            counts = counts.rename(columns={grouping.column: "group"}).astype({"group": "string"})
-            counts = counts.sort_values([*keys, "group"], ignore_index=True)  # as labels sort
+            counts = _counts_by_group(survey, keys, labels)
             rows.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     return rows
+
+
+def _counts_by_group(survey: SurveyFrame, keys: tuple[str, ...],
+                     labels: pd.Series) -> pd.DataFrame:  # fmt: skip
+    """Respondents in each group of categorical ``labels`` (every category) within each
+    combination of the place columns ``keys`` that has respondents (a row missing a key is
+    not counted).
+
+    One ``np.bincount`` of the cell code ``place x groups + group`` over the rows
+    (:attr:`SurveyFrame.place_codes`), places numbered in mixed radix over the keys' sorted
+    values. Output: columns ``keys``, ``group`` (text), ``n``; sorted by the keys, then the
+    group's text.
+    """
+    place = np.zeros(len(labels), dtype=np.int64)
+    recorded = np.ones(len(labels), dtype=bool)
+    for key in keys:
+        codes, values = survey.place_codes[key]
+        place = place * len(values) + codes
+        recorded &= codes >= 0
+    groups = [str(group) for group in labels.cat.categories]
+    cells = place[recorded] * len(groups) + labels.cat.codes.to_numpy()[recorded]
+    sizes = [len(survey.place_codes[key][1]) for key in keys]
+    n = np.bincount(cells, minlength=int(np.prod(sizes)) * len(groups)).reshape(-1, len(groups))
+    present = np.flatnonzero(n.sum(axis=1) > 0)
+    order = sorted(range(len(groups)), key=groups.__getitem__)
+    return pd.DataFrame({
+        **_place_columns(survey, keys, np.repeat(present, len(groups))),
+        "group": pd.array([groups[g] for g in order] * len(present), dtype="string"),
+        "n": n[present][:, order].ravel(),
+    })  # fmt: skip
+
+
+def _place_columns(survey: SurveyFrame, keys: tuple[str, ...],
+                   places: np.ndarray) -> dict[str, pd.Index]:  # fmt: skip
+    """The values of the place columns ``keys`` at each of ``places`` (codes in mixed radix
+    over the keys' sorted values, :func:`_counts_by_group`), in ``keys`` order."""
+    columns = {}
+    for key in reversed(keys):
+        values = survey.place_codes[key][1]
+        places, code = np.divmod(places, len(values))
+        columns[key] = values.take(code)
+    return {key: columns[key] for key in keys}
 
 
 def _profile_table(survey: SurveyFrame, rows: list[pd.DataFrame]) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from toolkit.instruments.model import Dimension, Instrument
@@ -29,15 +30,51 @@ NOT_STATED = "Not stated"
 
 
 def equality_act_disability(answers: pd.DataFrame) -> pd.Series:
-    """Equality Act 2010 disability status from the two GSS questions (module docstring)."""
-    q1 = answers.get("long_term_condition", pd.Series(pd.NA, index=answers.index)).astype("string")
-    q2 = answers.get("condition_reduces_activity", pd.Series(pd.NA, index=answers.index)).astype(
-        "string"
-    )
-    status = pd.Series(pd.NA, index=answers.index, dtype="string")
-    status[(q1 == "Y") & q2.isin(["LOT", "LITTLE"])] = "Disabled"
-    status[(q1 == "N") | ((q1 == "Y") & (q2 == "NONE"))] = "Not disabled"
-    return status
+    """Equality Act 2010 disability status from the two GSS questions (module docstring).
+
+    Each question is coded once (:func:`distinct_codes`); the status is chosen on the codes'
+    few distinct answers and taken by code, never compared row by row as text.
+    """
+    q1 = _answer_codes(answers, "long_term_condition")
+    q2 = _answer_codes(answers, "condition_reduces_activity")
+    disabled = q1.has("Y") & q2.has("LOT", "LITTLE")
+    not_disabled = q1.has("N") | (q1.has("Y") & q2.has("NONE"))
+    status = np.select([not_disabled, disabled], [1, 0], default=-1)
+    labels = pd.array(["Disabled", "Not disabled"], dtype="string")
+    return pd.Series(labels.take(status, allow_fill=True), index=answers.index)
+
+
+@dataclass(frozen=True)
+class DistinctCodes:
+    """A column coded once: each row's code (-1 missing) into its distinct values as text."""
+
+    codes: np.ndarray
+    values: tuple[str, ...]
+
+    def has(self, *answers: str) -> np.ndarray:
+        """True for the rows whose value is one of ``answers`` (missing: False)."""
+        chosen = np.array([value in answers for value in self.values] + [False], dtype=bool)
+        return chosen[self.codes]
+
+    def take(self, labels: pd.api.extensions.ExtensionArray) -> pd.api.extensions.ExtensionArray:
+        """Each row's entry of ``labels`` (one per distinct value), missing where the row is."""
+        return labels.take(self.codes, allow_fill=True)
+
+
+def distinct_codes(column: pd.Series) -> DistinctCodes:
+    """``column`` factorized once (:func:`pandas.factorize`, order of appearance), its distinct
+    values as ``column.astype("string")`` has them: per-row text work done on those few values
+    only."""
+    codes, uniques = pd.factorize(column)
+    values = pd.Series(uniques, dtype=column.dtype).astype("string")
+    return DistinctCodes(codes, tuple(values.tolist()))
+
+
+def _answer_codes(answers: pd.DataFrame, item: str) -> DistinctCodes:
+    """:func:`distinct_codes` of ``answers[item]``; every row missing if there is no such item."""
+    if item not in answers:
+        return DistinctCodes(np.full(len(answers), -1, dtype=np.intp), ())
+    return distinct_codes(answers[item])
 
 
 DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
@@ -57,35 +94,84 @@ def group_labels(
         level: one of ``dimension.levels``; ``detailed`` is the choice label, other
             levels read the choice's ``groups`` entry.
     """
+    return level_groups(answers, instrument, dimension, (level,))[level]
+
+
+def level_groups(answers: pd.DataFrame, instrument: Instrument, dimension: Dimension,
+                 levels: Sequence[str]) -> dict[str, pd.Series]:  # fmt: skip
+    """:func:`group_labels` at each of ``levels``, the dimension's answers coded once
+    (:func:`distinct_codes`) and each level's labels chosen on the distinct answers."""
     if dimension.derived:
-        return DERIVATIONS[dimension.derived](answers)
+        derived = DERIVATIONS[dimension.derived](answers)
+        return dict.fromkeys(levels, derived)
     if dimension.item not in answers:
-        return pd.Series(pd.NA, index=answers.index, dtype="string")
+        return {level: pd.Series(pd.NA, index=answers.index, dtype="string") for level in levels}
+    coded = distinct_codes(answers[dimension.item])
+    labels = {level: _level_labels(instrument, dimension, level, coded.values) for level in levels}
+    return {
+        level: pd.Series(coded.take(groups), index=answers.index, name=dimension.item)
+        for level, groups in labels.items()
+    }
+
+
+def _level_labels(instrument: Instrument, dimension: Dimension, level: str,
+                  answers: Sequence[str]) -> pd.api.extensions.ExtensionArray:  # fmt: skip
+    """The group at ``level`` of each of the distinct ``answers`` (``<NA>``: non-substantive or
+    not a choice)."""
     mapping = {
         choice.code: (choice.label if level == "detailed" else choice.groups.get(level))
         for choice in instrument.choices(dimension.item)
         if not choice.missing
     }
-    return answers[dimension.item].astype("string").map(mapping).astype("string")
+    return pd.array([mapping.get(answer) for answer in answers], dtype="string")
 
 
 def every_group(column: pd.Series) -> pd.Series:
     """``column``'s groups, missing as "Not stated", categorical over every group: the column's
-    categories (else the groups seen), then "Not stated"."""
-    dtype = column.dtype
-    groups = (list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype)
-              else sorted(column.dropna().astype(str).unique()))  # fmt: skip
-    values = column.astype("string").fillna(NOT_STATED)
-    return pd.Series(pd.Categorical(values, categories=list(dict.fromkeys([*groups, NOT_STATED]))),
+    categories (else the groups seen, sorted as text), then "Not stated".
+
+    The column is coded once (:func:`distinct_codes`) and the categorical built from codes:
+    each distinct group's category found once, not each row's text.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        groups = [str(group) for group in column.dtype.categories]
+        codes, values = column.cat.codes.to_numpy(), groups
+    else:
+        coded = distinct_codes(column)
+        groups, codes, values = sorted(coded.values), coded.codes, list(coded.values)
+    categories = list(dict.fromkeys([*groups, NOT_STATED]))
+    position = np.array([categories.index(value) for value in values]
+                        + [categories.index(NOT_STATED)], dtype=np.int64)  # fmt: skip
+    return pd.Series(pd.Categorical.from_codes(position[codes], categories=categories),
                      index=column.index, name=column.name)  # fmt: skip
 
 
 def intersect(parts: list[pd.Series]) -> pd.Series:
-    """Intersection groups such as ``"Ethnic minority × Disabled"`` (unknown if any part is)."""
-    combined = parts[0].astype("string")
-    for part in parts[1:]:
-        combined = combined + INTERSECTION_SEPARATOR + part.astype("string")
-    return combined
+    """Intersection groups such as ``"Ethnic minority × Disabled"`` (unknown if any part is).
+
+    Each part is coded once (:func:`distinct_codes`); the labels are joined for the
+    combinations that occur, not for every row.
+    """
+    coded = [distinct_codes(part) for part in parts]
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    for part in coded:
+        key = np.where((key < 0) | (part.codes < 0), -1, key * len(part.values) + part.codes)
+    combinations, keys = pd.factorize(key, use_na_sentinel=False)
+    labels = [_joined_label(int(k), coded) for k in keys]
+    combined = pd.array(labels, dtype="string").take(combinations)
+    names = {part.name for part in parts}
+    return pd.Series(combined, index=parts[0].index, name=names.pop() if len(names) == 1 else None)
+
+
+def _joined_label(key: int, coded: list[DistinctCodes]) -> str | None:
+    """The intersection label of combined code ``key`` (:func:`intersect`), ``None`` if -1."""
+    if key < 0:
+        return None
+    values = []
+    for part in reversed(coded):
+        key, code = divmod(key, len(part.values))
+        values.append(part.values[code])
+    return INTERSECTION_SEPARATOR.join(reversed(values))
 
 
 def _level_hierarchy(

@@ -391,31 +391,66 @@ class Cells:
 
 
 def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cells:
-    """Collapse the complete cases of ``y`` and ``factors`` to cells in one pass."""
+    """Collapse the complete cases of ``y`` and ``factors`` to cells in one pass.
+
+    Inputs: ``y`` (0/1, NaN = not answered) and ``w`` per row; ``factors`` coded on the rows.
+    Output: per cell (unique pattern of levels, in order of first appearance) the trials
+    ``sum 1``, ``S_w = sum w``, ``S_wy = sum w y``, ``S_w2 = sum w^2``, ``S_w2y = sum w^2 y``.
+    """
     rows = complete_cases(y, factors)
     yk, wk = y[rows], w[rows]
-    key = np.zeros(len(yk), dtype=np.int64)
+    cell, codes = _cell_index(factors, rows)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=len(codes))
+
+    at_low, at_high = _at_extremes(yk)
+    units = Units(codes, total(np.ones(len(yk))), total(at_low), total(at_high))
+    w2 = wk * wk
+    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk), len(y))
+
+
+def aggregate_counted_cells(y: np.ndarray, count: np.ndarray, factors: list[Factor]) -> Cells:
+    """:func:`aggregate_cells` without weights for units that each stand for ``count``
+    respondents sharing the outcome and every level (cells counted beforehand).
+
+    Inputs: per unit ``y`` (0/1, NaN), ``count`` (respondents, integer-valued floats) and the
+    ``factors``' codes, units in order of their respondents' first appearance.
+    Output: the :class:`Cells` that :func:`aggregate_cells` gives on the respondents one row
+    each with unit weights, exactly: ``S_w = S_w2 = sum count``, ``S_wy = S_w2y =
+    sum count y`` (sums of whole numbers), cells in the same order.
+    """
+    units = complete_cases(y, factors)
+    yk, nk = y[units], count[units]
+    cell, codes = _cell_index(factors, units)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=len(codes))
+
+    at_low, at_high = _at_extremes(yk)
+    n, events = total(nk), total(nk * yk)
+    counted = Units(codes, n, total(nk * at_low), total(nk * at_high))
+    return Cells(counted, n, events, n, events, int(nk.sum()), int(count.sum()))
+
+
+def _cell_index(factors: list[Factor], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each selected row's cell (its pattern of ``factors``' levels, numbered in order of
+    first appearance) and each cell's level codes, shape ``(cells, factors)``."""
+    key = np.zeros(np.count_nonzero(rows), dtype=np.int64)
     for f in factors:
         key = key * len(f.levels) + f.codes[rows]
     cell, uniques = pd.factorize(key)
-    n_cells = len(uniques)
-    codes = np.zeros((n_cells, len(factors)), dtype=np.int64)
+    codes = np.zeros((len(uniques), len(factors)), dtype=np.int64)
     for j in range(len(factors) - 1, -1, -1):
         codes[:, j] = uniques % len(factors[j].levels)
         uniques = uniques // len(factors[j].levels)
+    return cell, codes
 
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(cell, weights=values, minlength=n_cells)
 
-    low, high = (yk.min(), yk.max()) if len(yk) else (0.0, 0.0)
-    units = Units(
-        codes,
-        total(np.ones(len(yk))),
-        total((yk == low).astype(float)),
-        total((yk == high).astype(float)),
-    )
-    w2 = wk * wk
-    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk), len(y))
+def _at_extremes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1.0 where ``y`` is at its lowest value, and where at its highest (0 and 0 if empty)."""
+    low, high = (y.min(), y.max()) if len(y) else (0.0, 0.0)
+    return (y == low).astype(float), (y == high).astype(float)
 
 
 def newton_logistic(
@@ -565,9 +600,29 @@ def logistic_rows(
     Each model is fitted on its own complete cases, collapsed to cells
     (:func:`aggregate_cells`, :func:`fit_cells`).
     """
+    return _fitted_rows(models, lambda factors: aggregate_cells(y, w, factors), weighted, level)
+
+
+def logistic_count_rows(
+    y: np.ndarray, count: np.ndarray, models: Sequence[tuple[str, list[Factor]]], *, level: float
+) -> list[dict[str, object]]:
+    """Unweighted :func:`logistic_rows` on counted cells: unit ``i`` stands for ``count[i]``
+    respondents with outcome ``y[i]`` and the factors' levels at ``i``, units in order of
+    their respondents' first appearance (:func:`aggregate_counted_cells`). Gives exactly the
+    rows :func:`logistic_rows` gives on the respondents with unit weights."""
+    return _fitted_rows(
+        models, lambda factors: aggregate_counted_cells(y, count, factors), False, level
+    )
+
+
+def _fitted_rows(models: Sequence[tuple[str, list[Factor]]],
+                 cells_of: Callable[[list[Factor]], Cells], weighted: bool,
+                 level: float) -> list[dict[str, object]]:  # fmt: skip
+    """The :func:`coefficient_rows` of each ``(name, factors)`` model, fitted
+    (:func:`fit_cells`) on the cells ``cells_of`` gives for its factors."""
     rows: list[dict[str, object]] = []
     for model, factors in models:
-        cells = aggregate_cells(y, w, factors)
+        cells = cells_of(factors)
         rows += fit_rows(
             model,
             cells.units,
