@@ -33,11 +33,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from toolkit.analysis.likert import numeric_answers
 from toolkit.analysis.plan import DimensionLevel, IndicatorSpec, OverTimeSpec
 from toolkit.disclosure.suppression import Link, TableLayout
 from toolkit.instruments.dimensions import categories, every_group, group_labels
@@ -519,9 +519,8 @@ def _leaving_measures(
         measures[item] = event_flags(answers[item], definition.outcome.codes, missing)
     scale = next((s for s in instrument.scales if s.name == spec.leaving_scale), None)
     if scale is not None and all(item in answers for item in scale.items):
-        coded = answers[list(scale.items)].apply(
-            per_distinct_value, transform=partial(pd.to_numeric, errors="coerce")
-        )
+        coded = pd.DataFrame({item: numeric_answers(answers[item]) for item in scale.items},
+                             index=answers.index)  # fmt: skip
         measures[scale.name] = scale_scores(coded, items=scale.items, reversed_items=scale.reversed,
                                             min_answered=scale.min_answered)  # fmt: skip
     return measures
