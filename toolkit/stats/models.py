@@ -397,17 +397,7 @@ def aggregate_cells(y: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cell
     Output: per cell (unique pattern of levels, in order of first appearance) the trials
     ``sum 1``, ``S_w = sum w``, ``S_wy = sum w y``, ``S_w2 = sum w^2``, ``S_w2y = sum w^2 y``.
     """
-    rows = complete_cases(y, factors)
-    yk, wk = y[rows], w[rows]
-    cell, codes = _cell_index(factors, rows)
-
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(cell, weights=values, minlength=len(codes))
-
-    at_low, at_high = _at_extremes(yk)
-    units = Units(codes, total(np.ones(len(yk))), total(at_low), total(at_high))
-    w2 = wk * wk
-    return Cells(units, total(wk), total(wk * yk), total(w2), total(w2 * yk), len(yk), len(y))
+    return _aggregate(y, np.ones(len(y)), w, factors)
 
 
 def aggregate_counted_cells(y: np.ndarray, count: np.ndarray, factors: list[Factor]) -> Cells:
@@ -420,17 +410,25 @@ def aggregate_counted_cells(y: np.ndarray, count: np.ndarray, factors: list[Fact
     each with unit weights, exactly: ``S_w = S_w2 = sum count``, ``S_wy = S_w2y =
     sum count y`` (sums of whole numbers), cells in the same order.
     """
+    return _aggregate(y, count, np.ones(len(y)), factors)
+
+
+def _aggregate(y: np.ndarray, count: np.ndarray, w: np.ndarray, factors: list[Factor]) -> Cells:
+    """The cells of units that each stand for ``count`` respondents of weight ``w``: the
+    trials add ``count``, each weighted sum ``count * w * ...`` (one factor being 1, every sum
+    is the same float as without it)."""
     units = complete_cases(y, factors)
-    yk, nk = y[units], count[units]
+    yk, nk, wk = y[units], count[units], w[units]
     cell, codes = _cell_index(factors, units)
 
     def total(values: np.ndarray) -> np.ndarray:
         return np.bincount(cell, weights=values, minlength=len(codes))
 
     at_low, at_high = _at_extremes(yk)
-    n, events = total(nk), total(nk * yk)
-    counted = Units(codes, n, total(nk * at_low), total(nk * at_high))
-    return Cells(counted, n, events, n, events, int(nk.sum()), int(count.sum()))
+    counted = Units(codes, total(nk), total(nk * at_low), total(nk * at_high))
+    nw, nw2 = nk * wk, nk * wk * wk
+    return Cells(counted, total(nw), total(nw * yk), total(nw2), total(nw2 * yk), int(nk.sum()),
+                 int(count.sum()))  # fmt: skip
 
 
 def _cell_index(factors: list[Factor], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
