@@ -55,6 +55,7 @@ from toolkit.stats.trends import (
     CELL_COLUMNS,
     CodedKey,
     GapTrend,
+    cell_index,
     coded_cell_statistics,
     coded_key,
     gap_trend_cells,
@@ -285,8 +286,9 @@ def _indicator_cells(
 ) -> pd.DataFrame:
     """Sufficient statistics per indicator x area x cycle x group of each indicator's comparable
     cycles, one design per indicator and area (:func:`toolkit.stats.trends.coded_cell_statistics`):
-    for each indicator's answered responses with a group (and a weight), one pass for England
-    (``region`` "England", every response) and, if ``regional``, one for every region (its code).
+    each response's cell made once for England (``region`` "England", every response) and, if
+    ``regional``, once for the regions (:func:`toolkit.stats.trends.cell_index`), then for each
+    indicator one pass over its answered responses with a group (and a weight) per area.
 
     ``groups``: each response's group of the dimension level. Returns
     ``["indicator", "region", *CELL_COLUMNS]`` with ``indicator`` = the rank; rows by indicator,
@@ -296,18 +298,19 @@ def _indicator_cells(
     grouped = groups.codes >= 0
     if keys.weight is not None:
         grouped &= ~np.isnan(keys.weight)
+    cells = {"cycle": keys.cycle, "group": groups}
+    areas = [(cell_index(cells), {"region": NATIONAL})]
+    if regional:
+        areas.append((cell_index({"region": keys.region, **cells}), {}))
     parts = []
     for t in trended:
         y = t.flags.to_numpy(dtype=float)
         rows = np.flatnonzero(grouped & np.isin(cycle, t.cycles) & ~np.isnan(y))
-        cells = {"cycle": keys.cycle.take(rows), "group": groups.take(rows)}
-        areas = [{}, {"region": keys.region.take(rows)}] if regional else [{}]
-        w = None if keys.weight is None else keys.weight[rows]
-        for area in areas:
-            stats = coded_cell_statistics({**area, **cells}, y[rows], w)
-            parts.append(stats.assign(indicator=t.rank, **({} if area else {"region": NATIONAL})))
-    cells = pd.concat(parts, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
-    return cells.sort_values("indicator", kind="stable", ignore_index=True)
+        for index, area in areas:
+            stats = coded_cell_statistics(index, rows, y, keys.weight)
+            parts.append(stats.assign(indicator=t.rank, **area))
+    table = pd.concat(parts, ignore_index=True)[["indicator", "region", *CELL_COLUMNS]]
+    return table.sort_values("indicator", kind="stable", ignore_index=True)
 
 
 def _spans(cells: pd.DataFrame) -> dict[tuple[object, str], str]:

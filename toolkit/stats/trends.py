@@ -241,21 +241,50 @@ CELL_COLUMNS = ["cycle", "group", "n", "events", "sum_w", "sum_wy", "sum_w2", "s
 @dataclass(frozen=True)
 class CodedKey:
     """A key column coded once: ``codes`` per row (-1 = missing) into its sorted ``levels``
-    (``pandas.factorize(sort=True)``), so that several passes over subsets of its rows move
-    integers, never text."""
+    (``pandas.factorize(sort=True)``), so that passes over its rows move integers, never text."""
 
     codes: np.ndarray
     levels: np.ndarray
-
-    def take(self, rows: np.ndarray) -> CodedKey:
-        """The key of the rows at positions ``rows``."""
-        return CodedKey(self.codes[rows], self.levels)
 
 
 def coded_key(column: pd.Series) -> CodedKey:
     """:class:`CodedKey` of ``column``."""
     codes, levels = pd.factorize(column, sort=True)
     return CodedKey(codes, np.asarray(levels))
+
+
+@dataclass(frozen=True)
+class CellIndex:
+    """Each row's cell of several coded keys (the last two ``"cycle"`` and ``"group"``; any
+    before them, e.g. region, make each of their values a separate design), combined into one
+    code per row once, for the passes of several outcomes over subsets of the rows.
+
+    Attributes:
+        names: the keys' names, in order.
+        levels: each key's levels (:class:`CodedKey`).
+        cell: each row's cell, ``numpy.ravel_multi_index`` of its codes (-1 where a key is
+            missing).
+    """
+
+    names: tuple[str, ...]
+    levels: tuple[np.ndarray, ...]
+    cell: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Levels per key."""
+        return tuple(len(levels) for levels in self.levels)
+
+
+def cell_index(keys: Mapping[str, CodedKey]) -> CellIndex:
+    """:class:`CellIndex` of ``keys`` (key name -> :class:`CodedKey`, one code per row)."""
+    coded = list(keys.values())
+    complete = np.logical_and.reduce([k.codes >= 0 for k in coded])
+    cell = np.full(len(complete), -1, dtype=np.int64)
+    if complete.any():
+        cell[complete] = np.ravel_multi_index([k.codes[complete] for k in coded],
+                                              [len(k.levels) for k in coded])  # fmt: skip
+    return CellIndex(tuple(keys), tuple(k.levels for k in coded), cell)
 
 
 def cell_statistics(
@@ -281,37 +310,37 @@ def cell_statistics(
     keys = {**{k: coded_key(frame[k]) for k in by}, "cycle": coded_key(frame[cycle]),
             "group": coded_key(frame[group])}  # fmt: skip
     w = frame[weights].to_numpy(dtype=float) if weights else None
-    return coded_cell_statistics(keys, frame[outcome].to_numpy(dtype=float), w)
+    return coded_cell_statistics(cell_index(keys), np.arange(len(frame)),
+                                 frame[outcome].to_numpy(dtype=float), w)  # fmt: skip
 
 
 def coded_cell_statistics(
-    keys: Mapping[str, CodedKey], y: np.ndarray, w: np.ndarray | None = None
+    index: CellIndex, rows: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
 ) -> pd.DataFrame:
-    """Sufficient statistics per cell of ``keys`` (the last two ``"cycle"`` and ``"group"``; any
-    before them, e.g. region, make each of their values a separate design): one combined code
-    per cell; rows with a missing key are left out; without weights every sum is a count, added
-    by ``numpy.bincount``.
+    """Sufficient statistics per cell of ``index`` among the rows at positions ``rows`` (rows
+    with a missing key are left out); without weights every sum is a count, added by
+    ``numpy.bincount``.
 
     Args:
-        keys: key name -> :class:`CodedKey`, one code per row of ``y``.
-        y: the 0/1 outcome per row.
-        w: the weight per row (1 per row when None).
+        index: each row's cell (:func:`cell_index`).
+        rows: the positions of the rows counted, in order.
+        y: the 0/1 outcome per row of ``index``.
+        w: the weight per row of ``index`` (1 per row when None).
 
     Returns:
-        ``[*keys, *CELL_COLUMNS[2:]]`` sorted by the keys: n, events, sum w, sum w y, sum w^2,
-        sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle (the
-        design's sample size m within the leading keys). Every trend estimate is a function of
-        these.
+        ``[*index.names, *CELL_COLUMNS[2:]]`` sorted by the keys: n, events, sum w, sum w y,
+        sum w^2, sum w^2 y (y is 0/1, so y^2 = y) and ``cycle_n``, the rows of the cell's cycle
+        (the design's sample size m within the leading keys). Every trend estimate is a
+        function of these.
     """
-    names, coded = list(keys), list(keys.values())
-    complete = np.logical_and.reduce([k.codes >= 0 for k in coded])
+    cell = index.cell[rows]
+    complete = cell >= 0
     if not complete.any():
-        return pd.DataFrame(columns=[*names, *CELL_COLUMNS[2:]])
-    shape = [len(k.levels) for k in coded]
-    cell = np.ravel_multi_index([k.codes[complete] for k in coded], shape)
-    y = y[complete]
+        return pd.DataFrame(columns=[*index.names, *CELL_COLUMNS[2:]])
+    rows, cell = rows[complete], cell[complete]
+    y = y[rows]
     if w is not None:
-        w = w[complete]
+        w = w[rows]
         sums = (
             pd.DataFrame({"n": np.ones(len(cell), dtype=np.int64), "events": y, "sum_w": w,
                           "sum_wy": w * y, "sum_w2": w * w, "sum_w2y": w * w * y})
@@ -328,12 +357,13 @@ def coded_cell_statistics(
                              "sum_wy": events, "sum_w2": total, "sum_w2y": events},
                             index=found_cells)  # fmt: skip
     found = sums.index.to_numpy()
-    positions = np.unravel_index(found, shape)
-    _, design_cycle = np.unique(found // shape[-1], return_inverse=True)
+    positions = np.unravel_index(found, index.shape)
+    _, design_cycle = np.unique(found // index.shape[-1], return_inverse=True)
     n = sums["n"].to_numpy()
     return pd.DataFrame(
         {
-            **{name: k.levels[pos] for name, k, pos in zip(names, coded, positions, strict=True)},
+            **{name: levels[pos] for name, levels, pos in
+               zip(index.names, index.levels, positions, strict=True)},
             "n": n,
             "events": sums["events"].to_numpy().astype(np.int64),
             **{c: sums[c].to_numpy() for c in ("sum_w", "sum_wy", "sum_w2", "sum_w2y")},
