@@ -7,9 +7,9 @@ row per response with ``cycle``, ``region`` (code) and one column per item holdi
 * ``trend_gaps``: per indicator x dimension x level x cycle x group (reference included): n,
   events, rate with its Wilson interval, and against the reference the gap in percentage points
   (Newcombe) and relative likelihood (Katz), from :func:`toolkit.stats.trends.gap_trend_cells` on each
-  cell's sufficient statistics (per survey x dimension level, every indicator's answers stacked:
-  one grouped pass for England and, for a regional dimension, one for all regions at once; then
-  one call with every indicator x area a design).
+  cell's sufficient statistics (per survey x dimension level, each response's cell coded once
+  for England and, for a regional dimension, once for the regions; one ``numpy.bincount`` pass
+  per indicator and area; then one call with every indicator x area a design).
 * ``trend_interactions``: the group x cycle interaction of the logistic trend model, with the
   verdict in plain words decided by Benjamini-Hochberg adjusted p-values across the family
   (:func:`toolkit.stats.trends.verdicts_with_multiplicity`).
@@ -422,7 +422,8 @@ def trend_tables(
     indicator is never trended by a dimension it is not compared by (WDES 8: disability).
     Verdicts are adjusted for multiplicity within ``spec.multiplicity_family`` (by default
     survey x region x dimension x level). Per survey and dimension level, every indicator's
-    cells come from one grouped pass and are fitted in one
+    cells come from each response's cell coded once (:func:`_indicator_cells`) and are fitted
+    in one
     :func:`toolkit.stats.trends.gap_trend_cells` call (each indicator and area its own design);
     rows are by indicator, then dimension level, then area.
     """
