@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.ingest.conftest import culture_codes, ptw, to_labels
+from toolkit.analysis.runner import NOT_ANALYSED
 from toolkit.config import init_workspace
 from toolkit.errors import StoreError
 from toolkit.instruments.model import Instrument
@@ -177,3 +178,17 @@ def test_suggested_mapping_drafts_and_then_maps_headers(culture, tmp_path):
     out = _ingest(root, tmp_path / "forms.csv", "--mapping", tmp_path / "map.yaml")
     assert f"{len(frame)} accepted, 0 quarantined" in out
     shutil.rmtree(root)
+
+
+def test_a_table_read_without_some_columns_has_all_the_others(culture, tmp_path):
+    """Known truth: the stored table itself, less the columns left out; ``ptw analyse`` reads
+    responses without their batch, keyed identifier, export row and warning flag."""
+    root = _workspace(tmp_path / "ws")
+    _ingest(root, next(iter(_exports(culture, tmp_path).values())))
+    with ResponseStore(root / "store" / "ptw.duckdb") as store:
+        whole = store.read_table("responses_culture")
+        left_out = ("batch_id", "respondent", "source_row", "flagged")
+        fewer = store.read_table("responses_culture", leave_out=left_out)
+    assert len(whole) > 0 and not set(left_out) & set(fewer.columns)
+    pd.testing.assert_frame_equal(fewer, whole.drop(columns=list(left_out)))
+    assert set(NOT_ANALYSED) == set(left_out)

@@ -177,9 +177,15 @@ class ResponseStore:
             self.con.unregister("_wanted")
 
     def read_table(
-        self, table: str, *, where: str = "", params: list[object] | None = None
+        self,
+        table: str,
+        *,
+        where: str = "",
+        params: list[object] | None = None,
+        leave_out: Sequence[str] = (),
     ) -> pd.DataFrame:
-        """A whole table (optionally filtered) as a DataFrame.
+        """A whole table (optionally filtered, without the columns ``leave_out`` names) as a
+        DataFrame.
 
         Read through Arrow (text columns become pandas' Arrow-backed ``str``): about ten times
         faster than DuckDB's own DataFrame conversion on a million rows of text answers, with
@@ -188,7 +194,8 @@ class ResponseStore:
         if table not in self.tables():
             return pd.DataFrame()
         clause = f" WHERE {where}" if where else ""
-        query = self.con.sql(f"SELECT * FROM {quote(table)}{clause}", params=params or None)
+        columns = f"* EXCLUDE ({', '.join(quote(c) for c in leave_out)})" if leave_out else "*"
+        query = self.con.sql(f"SELECT {columns} FROM {quote(table)}{clause}", params=params or None)
         return query.to_arrow_table().to_pandas()
 
     @contextmanager
