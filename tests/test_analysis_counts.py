@@ -6,14 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit.analysis.runner import (
-    SurveyFrame,
-    _answer_states,
-    _answers_and_events_by_place,
-    _counts_by_group,
-)
+from toolkit.analysis.runner import SurveyFrame, _answers_and_events_by_place, _counts_by_group
 from toolkit.instruments.dimensions import every_group
-from toolkit.stats.proportions import answers_and_events
 
 
 def _row_level(frame: pd.DataFrame, keys: list[str], labels: pd.Series) -> pd.DataFrame:
@@ -53,8 +47,9 @@ def test_counts_by_group_equal_the_row_level_count(keys: list[str]) -> None:
 def test_answers_and_events_by_place_equal_the_row_level_sums() -> None:
     survey = _survey()
     frame, labels = survey.frame, every_group(survey.frame["g"]).rename("group")
-    expected = answers_and_events(
-        frame[["_y_p", "_y_q"]], [frame["cycle"], frame["region"], labels]
-    )
-    result = _answers_and_events_by_place(survey, labels, _answer_states(survey))
+    grouped = frame[["_y_p", "_y_q"]].groupby([frame["cycle"], frame["region"], labels],
+                                              observed=False)  # fmt: skip
+    expected = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["count"])
+    expected = expected.rename_axis(columns="outcome").stack().unstack("count").reset_index()
+    result = _answers_and_events_by_place(survey, labels)
     pd.testing.assert_frame_equal(result, expected.rename_axis(columns=None), check_exact=True)

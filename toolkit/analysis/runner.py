@@ -74,6 +74,7 @@ from toolkit.instruments.dimensions import (
 from toolkit.instruments.model import Instrument, instrument_path, load_instrument
 from toolkit.instruments.versions import instrument_versions
 from toolkit.stats.multiplicity import adjust_p_values
+from toolkit.stats.proportions import answers_and_events
 from toolkit.stats.sweep import Grouping, comparison_sweep
 from toolkit.store.database import ResponseStore
 
@@ -312,13 +313,12 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
     unweighted). Never published: like :func:`unprinted_profile`, the release gate's
     true value of regional cells that an attacker's sums over regions bring in, which it would
     otherwise solve for."""
-    answers = _answer_states(survey)
     parts = []
     for grouping in survey.groupings:
         if plan.compared_in_regions(grouping.dimension, grouping.level):
             continue
         labels = survey.stated_groups[grouping.column]
-        counts = _answers_and_events_by_place(survey, labels, answers)
+        counts = _answers_and_events_by_place(survey, labels)
         parts.append(counts.assign(dimension=grouping.dimension, level=grouping.level))
     if not parts:
         return pd.DataFrame()
@@ -330,43 +330,32 @@ def unprinted_regional_comparisons(plan: Plan, survey: SurveyFrame) -> pd.DataFr
                   "events"]].reset_index(drop=True)  # fmt: skip
 
 
-def _answer_states(survey: SurveyFrame) -> dict[str, np.ndarray]:
-    """Each outcome's answer per row as a code: 0 and 1 the answer, 2 not answered."""
-    return {
-        outcome: np.nan_to_num(survey.frame[outcome].to_numpy(dtype=float), nan=2).astype(np.int64)
-        for outcome in survey.outcomes.values()
-    }
-
-
-def _answers_and_events_by_place(survey: SurveyFrame, labels: pd.Series,
-                                 answers: dict[str, np.ndarray]) -> pd.DataFrame:  # fmt: skip
+def _answers_and_events_by_place(survey: SurveyFrame, labels: pd.Series) -> pd.DataFrame:
     """Answers and events of every outcome per group of categorical ``labels`` (every
     category) in each cycle x region that has respondents (rows missing a cycle or region not
-    counted): what :func:`~toolkit.stats.proportions.answers_and_events` gives for keys cycle,
-    region and ``labels``, from one ``np.bincount`` per outcome of ``cell x 3 + answer``
-    (:func:`_answer_states`; ``n`` the 0s and 1s, ``events`` the 1s, as floats).
+    counted), from :func:`~toolkit.stats.proportions.answers_and_events` on the cell code
+    ``(cycle x region) x groups + group`` (:attr:`SurveyFrame.place_codes`).
 
     Output columns: cycle, region, group (``labels``' categorical), outcome, n, events; cells
-    in key order (sorted cycles, sorted regions, categories), outcomes in ``answers`` order
+    in key order (sorted cycles, sorted regions, categories), outcomes in the survey's order
     within a cell.
     """
     (cycle, cycles), (region, regions) = survey.place_codes["cycle"], survey.place_codes["region"]
-    groups = len(labels.cat.categories)
-    size = len(cycles) * len(regions) * groups
-    cell = (cycle * len(regions) + region) * groups + labels.cat.codes.to_numpy()
-    cell = np.where((cycle >= 0) & (region >= 0), cell, size) * 3  # size: the uncounted bin
-    tallies = [np.bincount(cell + answer, minlength=3 * size + 3) for answer in answers.values()]
-    counts = np.stack([tally[: 3 * size].reshape(size, 3) for tally in tallies], axis=1)
-    respondents = counts[:, 0, :].sum(axis=1).reshape(-1, groups).sum(axis=1)  # per place
-    kept = np.flatnonzero(np.repeat(respondents > 0, groups))
-    combination = np.repeat(kept, len(answers))
-    place, group = np.divmod(combination, groups)
+    groups, places = len(labels.cat.categories), len(cycles) * len(regions)
+    recorded = (cycle >= 0) & (region >= 0)
+    place = np.where(recorded, cycle * len(regions) + region, -1)
+    cell = np.where(recorded, place * groups + labels.cat.codes.to_numpy(), -1)
+    outcomes = {o: survey.frame[o].to_numpy(dtype=float) for o in survey.outcomes.values()}
+    counts = answers_and_events(outcomes, cell, places * groups)
+    seen = np.bincount(place[recorded], minlength=places) > 0  # places with respondents
+    counts = counts[seen[counts["cell"].to_numpy() // groups]]
+    place_of, group = np.divmod(counts["cell"].to_numpy(), groups)
     return pd.DataFrame({
-        **_place_columns(survey, ("cycle", "region"), place),
+        **_place_columns(survey, ("cycle", "region"), place_of),
         "group": pd.Categorical.from_codes(group, dtype=labels.dtype),
-        "outcome": np.tile(np.array(list(answers), dtype=object), len(kept)),
-        "n": counts[kept, :, :2].sum(axis=2).ravel().astype(float),
-        "events": counts[kept, :, 1].ravel().astype(float),
+        "outcome": counts["outcome"].to_numpy(),
+        "n": counts["n"].to_numpy(),
+        "events": counts["events"].to_numpy(),
     })  # fmt: skip
 
 

@@ -47,6 +47,7 @@ from toolkit.stats.design import coded_domains
 from toolkit.stats.likert import mean_score, scale_scores
 from toolkit.stats.multiplicity import adjust_p_values
 from toolkit.stats.proportions import (
+    answers_and_events,
     proportions_from_counts,
     wilson_interval,
 )
@@ -685,20 +686,24 @@ def unprinted_regional_leaving(
     keys = _trend_keys(answers, None)
     pair = keys.cycle.codes * len(keys.region.levels) + keys.region.codes
     pairs, pair = np.unique(pair, return_inverse=True)  # the cycle x region pairs with responses
+    outcomes = {m: measures[m].to_numpy(dtype=float) for m in measures.columns}
     parts = []
     for dim in unprinted:
         groups = every_group(_grouped(answers, instrument, dim)[0])
         n_groups = len(groups.cat.categories)
         cell = pair * n_groups + groups.cat.codes.to_numpy()
-        counts = _cell_answers_and_events(measures, cell, len(pairs) * n_groups)
-        cells = np.repeat(np.arange(len(pairs) * n_groups), len(measures.columns))
-        pair_of = pairs[cells // n_groups]
-        parts.append(counts.assign(
-            cycle=keys.cycle.levels[pair_of // len(keys.region.levels)],
-            region=pd.array(keys.region.levels[pair_of % len(keys.region.levels)], dtype=str),
-            group=pd.Categorical.from_codes(cells % n_groups, dtype=groups.dtype),
-            dimension=dim.name, level=dim.level,
-        ))  # fmt: skip
+        counts = answers_and_events(outcomes, cell, len(pairs) * n_groups)
+        pair_of, group = np.divmod(counts["cell"].to_numpy(), n_groups)
+        pair_of = pairs[pair_of]
+        parts.append(pd.DataFrame({
+            "indicator": counts["outcome"].to_numpy(),
+            "n": counts["n"].to_numpy(),
+            "events": counts["events"].to_numpy(),
+            "cycle": keys.cycle.levels[pair_of // len(keys.region.levels)],
+            "region": pd.array(keys.region.levels[pair_of % len(keys.region.levels)], dtype=str),
+            "group": pd.Categorical.from_codes(group, dtype=groups.dtype),
+            "dimension": dim.name, "level": dim.level,
+        }))  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
     score = table["indicator"] == spec.leaving_scale
     table["measure"] = np.where(score, MEAN_SCORE, AGREEING)
@@ -706,23 +711,6 @@ def unprinted_regional_leaving(
     table["survey"] = spec.retention_survey
     return table[["survey", "cycle", "region", "indicator", "measure", "dimension", "level",
                   "group", "n", "events"]]  # fmt: skip
-
-
-def _cell_answers_and_events(outcomes: pd.DataFrame, cell: np.ndarray, n_cells: int) -> pd.DataFrame:  # fmt: skip
-    """Answers (``n``, non-missing values) and events (their sum) of each outcome column in
-    each of ``n_cells`` cells (``cell``: each row's); rows by cell, then outcome in column order
-    (``indicator`` the column's name)."""
-    n, events = [], []
-    for column in outcomes.columns:
-        y = outcomes[column].to_numpy(dtype=float)
-        answered = ~np.isnan(y)
-        n.append(np.bincount(cell[answered], minlength=n_cells).astype(float))
-        events.append(np.bincount(cell[answered], weights=y[answered], minlength=n_cells))
-    return pd.DataFrame({
-        "indicator": pd.array(np.tile(np.asarray(outcomes.columns, dtype=object), n_cells), dtype=str),
-        "n": np.column_stack(n).ravel(),
-        "events": np.column_stack(events).ravel(),
-    })  # fmt: skip
 
 
 def read_benchmark(spec: OverTimeSpec) -> pd.DataFrame:

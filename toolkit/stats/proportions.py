@@ -22,7 +22,7 @@ A group with no answers, no events, all events, or too few PSUs gets a row with 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -244,16 +244,25 @@ def proportion_table(
     )
 
 
-def answers_and_events(outcomes: pd.DataFrame, by: Sequence[pd.Series]) -> pd.DataFrame:
-    """Unweighted answers and events of each outcome column in each group of ``by``.
+def answers_and_events(outcomes: Mapping[str, np.ndarray], cell: np.ndarray, cells: int) -> pd.DataFrame:  # fmt: skip
+    """Unweighted answers and events of each outcome in each of ``cells`` cells, one
+    ``numpy.bincount`` per outcome and count (no text, no grouping per row).
 
-    Inputs: ``outcomes`` one 0/1 column per outcome (NaN = not answered), one row per
-    respondent; ``by`` key columns aligned with it (a categorical key gives every category,
-    a group nobody is in with ``n`` 0).
+    Inputs: ``outcomes`` name -> one 0/1 value per row (NaN = not answered); ``cell`` each
+    row's cell code, ``0 <= cell < cells`` (-1: counted nowhere).
 
-    Output: one row per group x outcome: the keys' names, ``outcome`` (the column's name),
-    ``n`` (answers) and ``events`` (their sum).
+    Output: one row per cell x outcome, cells in code order, outcomes in ``outcomes`` order:
+    ``cell``, ``outcome`` (the name), ``n`` (answers) and ``events`` (their sum), as floats.
     """
-    grouped = outcomes.groupby(list(by), observed=False)
-    counts = pd.concat({"n": grouped.count(), "events": grouped.sum()}, names=["count"])
-    return counts.rename_axis(columns="outcome").stack().unstack("count").reset_index()
+    counted = cell >= 0
+    n, events = [], []
+    for y in outcomes.values():
+        answered = counted & ~np.isnan(y)
+        n.append(np.bincount(cell[answered], minlength=cells).astype(float))
+        events.append(np.bincount(cell[answered], weights=y[answered], minlength=cells))
+    return pd.DataFrame({
+        "cell": np.repeat(np.arange(cells), len(outcomes)),
+        "outcome": np.tile(np.array(list(outcomes), dtype=object), cells),
+        "n": np.column_stack(n).ravel() if n else np.zeros(0),
+        "events": np.column_stack(events).ravel() if n else np.zeros(0),
+    })  # fmt: skip
